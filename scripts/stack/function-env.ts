@@ -1,0 +1,32 @@
+import type { StackKeys } from "./jwt.ts";
+import { type Env, withSandboxProviders } from "./sandbox-env.ts";
+
+export interface FunctionEnvInput {
+  /** The stack's own environment (the shell's). It wins over the .env file, as with dotenv. */
+  processEnv: Env;
+  /** `supabase/functions/.env`, parsed. */
+  dotenv: Record<string, string>;
+  apiUrl: string;
+  dbUrl: string;
+  sandboxUrl: string;
+  jwtSecret: string;
+  keys: StackKeys;
+}
+
+/**
+ * The environment every function process gets: what Supabase injects (the SUPABASE_* values are
+ * always the stack's, as Supabase reserves that prefix), the project's settings, and sandbox
+ * values for every provider without real credentials.
+ */
+export function functionEnv(input: FunctionEnvInput): Record<string, string> {
+  const merged: Env = { ...input.dotenv, ...input.processEnv };
+  merged.PUBLIC_FUNCTIONS_URL ||= `${input.apiUrl}/functions/v1`;
+  return {
+    ...withSandboxProviders(merged, input.sandboxUrl),
+    SUPABASE_URL: input.apiUrl,
+    SUPABASE_DB_URL: input.dbUrl,
+    SUPABASE_ANON_KEY: input.keys.anon,
+    SUPABASE_SERVICE_ROLE_KEY: input.keys.serviceRole,
+    SUPABASE_JWT_SECRET: input.jwtSecret,
+  };
+}

@@ -1,0 +1,119 @@
+import { readLines } from "./lines.ts";
+import { freePort } from "./ports.ts";
+
+export interface FunctionProcessOptions {
+  name: string;
+  /** The function's index.ts, absolute. */
+  entry: string;
+  /** The repository root: cwd of the child, so Deno finds deno.json and node_modules. */
+  root: string;
+  env: Record<string, string>;
+  log: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface FunctionProcess {
+  readonly name: string;
+  readonly pid: number | undefined;
+  /** Where the function listens, starting it again first if it has exited. */
+  origin(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function accepts(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One edge function as its own `deno run` child on an internal port (EDGE_FUNCTION_PORT), its
+ * output prefixed with `[name]`. A function that exits is started again by the next request
+ * for it, so one crash does not take the stack down, and a broken one fails only its requests.
+ */
+export function createFunctionProcess(opts: FunctionProcessOptions): FunctionProcess {
+  let child: Deno.ChildProcess | undefined;
+  let running: Promise<string> | undefined;
+  let stopping = false;
+
+  async function start(): Promise<string> {
+    const port = freePort();
+    const recent: string[] = [];
+    const onLine = (line: string) => {
+      recent.push(line);
+      if (recent.length > 40) recent.shift();
+      opts.log(`[${opts.name}] ${line}`);
+    };
+    const proc = new Deno.Command(`${opts.root}/node_modules/.bin/deno`, {
+      args: ["run", "--allow-all", "--no-prompt", opts.entry],
+      cwd: opts.root,
+      env: { ...opts.env, EDGE_FUNCTION_PORT: String(port) },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    child = proc;
+    const output = Promise.all([readLines(proc.stdout, onLine), readLines(proc.stderr, onLine)]);
+    let exited = false;
+    proc.status.then(async (status) => {
+      exited = true;
+      await output;
+      if (child === proc) running = undefined;
+      if (!stopping) {
+        opts.log(`[${opts.name}] exited (${status.signal ?? `code ${status.code}`}); the next request starts it again`);
+      }
+    });
+
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+    while (!(await accepts(port))) {
+      if (exited || Date.now() > deadline) {
+        if (!exited) proc.kill("SIGKILL");
+        throw new Error(
+          `function ${opts.name} did not start${exited ? "" : " in time"}:\n${recent.join("\n")}`,
+        );
+      }
+      await sleep(50);
+    }
+    return `http://127.0.0.1:${port}`;
+  }
+
+  return {
+    name: opts.name,
+    get pid() {
+      return child?.pid;
+    },
+    origin() {
+      if (stopping) return Promise.reject(new Error("stack is stopping"));
+      running ??= start().catch((err) => {
+        running = undefined;
+        throw err;
+      });
+      return running;
+    },
+    async stop() {
+      stopping = true;
+      const proc = child;
+      if (!proc) return;
+      try {
+        proc.kill("SIGTERM");
+      } catch {
+        return; // already exited
+      }
+      const killed = await Promise.race([proc.status.then(() => true), sleep(3000).then(() => false)]);
+      if (!killed) {
+        try {
+          proc.kill("SIGKILL");
+        } catch {
+          // exited between the two signals
+        }
+        await proc.status;
+      }
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { Cron } from "croner";
+
+export interface ScheduledJob {
+  name: string;
+  schedule: string;
+  command: string;
+}
+
+export interface JobRun {
+  job: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export interface Housekeeping {
+  jobs: { name: string; schedule: string; nextRun: Date | null }[];
+  /** Runs one job now, as its schedule would. */
+  run(name: string): Promise<JobRun>;
+  stop(): void;
+}
+
+/**
+ * Runs each `public.scheduled_jobs` row on its cron schedule, for databases without pg_cron (the
+ * embedded one never has it). Schedules are 5-field cron (lists, ranges, steps) read in UTC, as
+ * pg_cron reads them; a row this cannot parse is reported and skipped, never guessed at.
+ * A run never overlaps the previous run of the same job.
+ */
+export function scheduleJobs(
+  rows: ScheduledJob[],
+  execute: (command: string) => PromiseLike<unknown>,
+  report: (line: string) => void,
+): Housekeeping {
+  const crons = new Map<string, Cron>();
+  const runJob = async (job: ScheduledJob): Promise<JobRun> => {
+    const started = performance.now();
+    try {
+      await execute(job.command);
+      const ms = Math.round(performance.now() - started);
+      report(`[cron] ${job.name} ran in ${ms} ms`);
+      return { job: job.name, ok: true, ms };
+    } catch (err) {
+      const ms = Math.round(performance.now() - started);
+      const error = err instanceof Error ? err.message : String(err);
+      report(`[cron] ${job.name} failed after ${ms} ms: ${error}`);
+      return { job: job.name, ok: false, ms, error };
+    }
+  };
+
+  for (const job of rows) {
+    try {
+      crons.set(
+        job.name,
+        new Cron(job.schedule, { mode: "5-part", timezone: "UTC", protect: true }, () => {
+          void runJob(job);
+        }),
+      );
+    } catch (err) {
+      report(`[cron] ${job.name}: schedule "${job.schedule}" is not 5-field cron, skipped (${
+        err instanceof Error ? err.message : err
+      })`);
+    }
+  }
+
+  return {
+    jobs: rows.filter((j) => crons.has(j.name)).map((j) => ({
+      name: j.name,
+      schedule: j.schedule,
+      nextRun: crons.get(j.name)!.nextRun(),
+    })),
+    run(name) {
+      const job = rows.find((j) => j.name === name);
+      if (!job) return Promise.reject(new Error(`no scheduled job ${name}`));
+      return runJob(job);
+    },
+    stop() {
+      for (const cron of crons.values()) cron.stop();
+    },
+  };
+}
+
+/** The subset of postgres.js this needs, so tests and the stack pass their own client. */
+interface Queryable {
+  unsafe(query: string): PromiseLike<unknown>;
+}
+
+/**
+ * Housekeeping for the database at hand: with pg_cron the database runs the jobs itself (the
+ * migration scheduled them); without it, the stack runs the rows of public.scheduled_jobs.
+ */
+export async function startHousekeeping(
+  sql: Queryable,
+  report: (line: string) => void,
+): Promise<Housekeeping & { mode: "pg_cron" | "local" | "none" }> {
+  const [state] = await sql.unsafe(
+    `select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') as cron,
+            pg_catalog.to_regclass('public.scheduled_jobs') is not null as has_jobs`,
+  ) as { cron: boolean; has_jobs: boolean }[];
+  if (state.cron || !state.has_jobs) {
+    const idle = scheduleJobs([], () => Promise.resolve(), report);
+    return { ...idle, mode: state.cron ? "pg_cron" : "none" };
+  }
+  const rows = await sql.unsafe(
+    "select name, schedule, command from public.scheduled_jobs order by name",
+  ) as ScheduledJob[];
+  return { ...scheduleJobs(rows, (command) => sql.unsafe(command), report), mode: "local" };
+}

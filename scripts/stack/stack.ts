@@ -1,0 +1,230 @@
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, providerModes } from "../../supabase/functions/_shared/config.ts";
+import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { createSandbox, type Sandbox } from "../sandbox/sandbox.ts";
+import { bootstrapIfNeeded } from "./bootstrap.ts";
+import { createConsoleHandler } from "./console.ts";
+import { type Database, startDatabase } from "./database.ts";
+import { parseDotenv } from "./dotenv.ts";
+import { functionEnv } from "./function-env.ts";
+import { createFunctionProcess, type FunctionProcess } from "./function-process.ts";
+import { discoverFunctions } from "./functions.ts";
+import { readFunctionSettings } from "./functions-config.ts";
+import { createGateway } from "./gateway.ts";
+import { type Housekeeping, startHousekeeping } from "./housekeeping.ts";
+import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
+import { pushMigrations } from "./migrations.ts";
+import { assertPortsFree, DEFAULT_PORTS, type StackPorts } from "./ports.ts";
+
+export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+export interface StackOptions {
+  /** Defaults to 54321–54324; tests pass `freePorts()` so they never collide with `npm start`. */
+  ports?: Partial<StackPorts>;
+  /** Embedded database data; default `.data/pglite`, "memory://" for a throwaway database. */
+  dataDir?: string;
+  /** Use this database instead of the embedded one (default: SUPABASE_DB_URL). */
+  dbUrl?: string;
+  /** Where functions are found; default supabase/functions. */
+  functionsDirs?: string[];
+  /** Start only these functions (default: all found). */
+  only?: string[];
+  /** The environment the stack and its functions start from; default the process's. */
+  env?: Record<string, string>;
+  /** No step lines and no function output (errors still throw with their details). */
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  urls: {
+    /** `http://127.0.0.1:<port>`: what SUPABASE_URL is for the functions and clients. */
+    api: string;
+    functions: string;
+    db: string;
+    console: string;
+    sandbox: string;
+  };
+  keys: StackKeys;
+  jwtSecret: string;
+  functions: { name: string; verifyJwt: boolean }[];
+  providers: ReturnType<typeof providerModes>;
+  /** The sandbox in this process: its recorded messages and faults, without HTTP. */
+  sandbox: Sandbox;
+  housekeeping: Housekeeping & { mode: string };
+  /** The function processes running now. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+function serve(port: number, handler: (req: Request) => Response | Promise<Response>) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
+  return async () => {
+    // In-flight requests get a moment; a stuck stream does not hold up the shutdown.
+    await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 2000))]);
+  };
+}
+
+/**
+ * Boots the local stack: database (embedded PGlite or SUPABASE_DB_URL), bootstrap, migrations
+ * with the Supabase CLI, the provider sandbox, every function as its own Deno process behind the
+ * gateway, the console, and the housekeeping jobs when the database has no pg_cron. Each step is
+ * reported as it happens. On failure, whatever started is stopped before the error is thrown.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const started = performance.now();
+  const env = opts.env ?? Deno.env.toObject();
+  const out = opts.log ?? ((line: string) => console.log(line));
+  const step = (line: string) => opts.quiet || out(`• ${line}`);
+  const ports: StackPorts = { ...DEFAULT_PORTS, ...opts.ports };
+  const dbUrl = opts.dbUrl ?? env.SUPABASE_DB_URL;
+  const host = "http://127.0.0.1";
+  const urls = {
+    api: `${host}:${ports.functions}`,
+    functions: `${host}:${ports.functions}/functions/v1`,
+    console: `${host}:${ports.console}`,
+    sandbox: `${host}:${ports.sandbox}`,
+  };
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.splice(0).reverse()) {
+      await stop().catch((err) => out(`stop: ${err instanceof Error ? err.message : err}`));
+    }
+  };
+
+  try {
+    const wanted = [
+      { name: "functions gateway", port: ports.functions },
+      ...(dbUrl ? [] : [{ name: "database", port: ports.db }]),
+      { name: "console", port: ports.console },
+      { name: "provider sandbox", port: ports.sandbox },
+    ];
+    await assertPortsFree(wanted);
+    step(`ports free: ${wanted.map((w) => w.port).join(", ")}`);
+
+    let t = performance.now();
+    const dataDir = opts.dataDir ?? join(ROOT, ".data/pglite");
+    const db: Database = await startDatabase({ url: dbUrl, port: ports.db, dataDir });
+    stoppers.push(db.stop);
+    step(db.embedded
+      ? `database: embedded PGlite (${dataDir}) on 127.0.0.1:${ports.db}, ready in ${seconds(t)}`
+      : `database: ${redact(db.url)}`);
+
+    t = performance.now();
+    const bootstrap = await bootstrapIfNeeded(db);
+    step(bootstrap === "supabase"
+      ? "bootstrap: skipped (Supabase Postgres has the roles and auth helpers)"
+      : `bootstrap: roles and auth helpers in place (${seconds(t)})`);
+
+    t = performance.now();
+    const pushed = await pushMigrations({
+      root: ROOT,
+      dbUrl: db.url,
+      onProgress: (n, total, migration) => step(`migrations ${n}/${total}: ${migration}`),
+    });
+    step(pushed.applied.length
+      ? `migrations applied with the Supabase CLI in ${seconds(t)}`
+      : `migrations: up to date (Supabase CLI, ${seconds(t)})`);
+
+    const jwtSecret = env.SUPABASE_JWT_SECRET || LOCAL_JWT_SECRET;
+    if (jwtSecret.length < 32) throw new Error("SUPABASE_JWT_SECRET must be at least 32 characters");
+    const keys = await deriveKeys(jwtSecret);
+    const dotenv = await Deno.readTextFile(join(ROOT, "supabase/functions/.env"))
+      .then(parseDotenv, () => ({}));
+    const fnEnv = functionEnv({
+      processEnv: env,
+      dotenv,
+      apiUrl: urls.api,
+      dbUrl: db.url,
+      sandboxUrl: urls.sandbox,
+      jwtSecret,
+      keys,
+    });
+    const providers = providerModes(loadConfig(fnEnv), urls.sandbox);
+    step(`providers: ${Object.entries(providers).map(([p, m]) => `${p} ${m}`).join(", ")}`);
+
+    const sandbox = createSandbox();
+    stoppers.push(serve(ports.sandbox, sandbox.handler));
+    step(`provider sandbox on ${urls.sandbox}`);
+
+    t = performance.now();
+    const settings = readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml")));
+    const found = (await discoverFunctions(opts.functionsDirs ?? [join(ROOT, "supabase/functions")]))
+      .filter((f) => !opts.only || opts.only.includes(f.name));
+    const processes = new Map<string, FunctionProcess>();
+    for (const f of found) {
+      const proc = createFunctionProcess({
+        name: f.name,
+        entry: f.entry,
+        root: ROOT,
+        env: fnEnv,
+        log: (line) => opts.quiet || out(line),
+      });
+      processes.set(f.name, proc);
+      stoppers.push(proc.stop);
+    }
+    await Promise.all([...processes.values()].map((p) => p.origin()));
+    const functions = found.map((f) => ({ name: f.name, verifyJwt: settings(f.name).verifyJwt }));
+    step(`functions ready in ${seconds(t)}: ${
+      functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (public)"}`).join(", ") || "none"
+    }`);
+
+    const routes = new Map(functions.map((f) => [f.name, {
+      verifyJwt: f.verifyJwt,
+      origin: () => processes.get(f.name)!.origin(),
+    }]));
+    stoppers.push(serve(ports.functions, createGateway({ routes: (n) => routes.get(n), jwtSecret })));
+    step(`functions gateway on ${urls.functions}/<name>`);
+
+    stoppers.push(serve(ports.console, createConsoleHandler({
+      functionsUrl: urls.functions,
+      sandboxUrl: urls.sandbox,
+      dbUrl: redact(db.url),
+      functions: functions.map((f) => f.name),
+    })));
+    step(`console on ${urls.console}`);
+
+    const sql = createSql(db.url, { max: 1 });
+    stoppers.push(() => sql.end({ timeout: 2 }));
+    const housekeeping = await startHousekeeping(sql, (line) => opts.quiet || out(line));
+    stoppers.push(() => Promise.resolve(housekeeping.stop()));
+    step(housekeeping.mode === "pg_cron"
+      ? "housekeeping: pg_cron runs the scheduled jobs in the database"
+      : housekeeping.mode === "local"
+      ? `housekeeping: no pg_cron, the stack runs ${
+        housekeeping.jobs.map((j) => `${j.name} (${j.schedule})`).join(", ")
+      }`
+      : "housekeeping: no scheduled jobs");
+
+    step(`ready in ${seconds(started)}`);
+    return {
+      urls: { ...urls, db: db.url },
+      keys,
+      jwtSecret,
+      functions,
+      providers,
+      sandbox,
+      housekeeping,
+      pids: () => [...processes.values()].flatMap((p) => (p.pid ? [p.pid] : [])),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** A database URL fit to print: the password hidden. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "****";
+    return u.toString();
+  } catch {
+    return "<unparseable database URL>";
+  }
+}

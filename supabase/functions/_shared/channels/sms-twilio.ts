@@ -1,0 +1,111 @@
+import { z } from "zod";
+import {
+  assertBaseUrl,
+  classOfStatus,
+  DEFAULT_TIMEOUT_MS,
+  e164Digits,
+  exchange,
+  httpFailure,
+  invalidRecipient,
+  joinUrl,
+  missingFields,
+  notConfigured,
+  type ProviderReply,
+  safeMessage,
+  unreadableSuccess,
+  withRetryAfter,
+} from "./http.ts";
+import type {
+  AdapterOptions,
+  ChannelFailure,
+  SendResult,
+  SmsAdapter,
+  SmsSendOptions,
+} from "./types.ts";
+
+/** Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{sid}/Messages.json`, form, Basic. */
+
+export interface TwilioSmsConfig {
+  baseUrl: string;
+  accountSid?: string;
+  authToken?: string;
+  /** A phone number in E.164, or a Messaging Service SID (MG…). */
+  from?: string;
+}
+
+const PROVIDER = "twilio";
+
+const SuccessBody = z.object({ sid: z.string().min(1), status: z.string() });
+const ErrorBody = z.object({
+  code: z.number().int(),
+  message: z.string(),
+  more_info: z.string().optional(),
+  status: z.number().int().optional(),
+});
+
+/** 20429 too many requests, 20500 internal error, 20503 service unavailable. */
+const RETRYABLE = new Set([20429, 20500, 20503]);
+
+export function createTwilioSmsAdapter(
+  config: TwilioSmsConfig,
+  opts: AdapterOptions = {},
+): SmsAdapter {
+  assertBaseUrl("Twilio base URL", config.baseUrl);
+  const fetchFn = opts.fetch ?? globalThis.fetch;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  async function send(to: string, body: string, options: SmsSendOptions = {}): Promise<SendResult> {
+    const missing = missingFields({
+      accountSid: config.accountSid,
+      authToken: config.authToken,
+      from: config.from,
+    });
+    if (missing.length) return failed(notConfigured(missing));
+    const digits = e164Digits(to);
+    if (!digits) return failed(invalidRecipient());
+
+    const form = new URLSearchParams({ To: `+${digits}` });
+    // A Messaging Service picks the sender itself (and handles opt-outs per service).
+    form.set(config.from!.startsWith("MG") ? "MessagingServiceSid" : "From", config.from!);
+    form.set("Body", body);
+    if (options.statusCallbackUrl) form.set("StatusCallback", options.statusCallbackUrl);
+
+    const sid = encodeURIComponent(config.accountSid!);
+    const result = await exchange(
+      fetchFn,
+      joinUrl(config.baseUrl, `/2010-04-01/Accounts/${sid}/Messages.json`),
+      {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${btoa(`${config.accountSid}:${config.authToken}`)}`,
+          "content-type": "application/x-www-form-urlencoded",
+          accept: "application/json",
+        },
+        body: form,
+      },
+      timeoutMs,
+    );
+    if (!result.ok) return failed(result.failure);
+    return readReply(result.reply);
+  }
+
+  return { provider: PROVIDER, send };
+}
+
+function readReply(reply: ProviderReply): SendResult {
+  if (reply.status >= 200 && reply.status < 300) {
+    const ok = SuccessBody.safeParse(reply.json);
+    if (!ok.success) return failed(unreadableSuccess(reply));
+    return { ok: true, provider: PROVIDER, providerMessageId: ok.data.sid };
+  }
+  const err = ErrorBody.safeParse(reply.json);
+  if (!err.success) return failed(httpFailure(reply));
+  return failed(withRetryAfter(reply, {
+    class: RETRYABLE.has(err.data.code) ? "retryable" : classOfStatus(reply.status),
+    code: String(err.data.code),
+    message: safeMessage(err.data.message),
+    httpStatus: reply.status,
+  }));
+}
+
+const failed = (error: ChannelFailure): SendResult => ({ ok: false, provider: PROVIDER, error });

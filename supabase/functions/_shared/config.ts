@@ -1,0 +1,108 @@
+import { z } from "zod";
+
+/**
+ * Environment, read once per isolate and validated. Provider credentials are optional here:
+ * each adapter and webhook fails closed when the ones it needs are missing. Malformed values
+ * (a URL that is not one, an unknown SMS provider) are errors at start-up, all named at once.
+ */
+const optionalText = z.string().trim().min(1).optional();
+const optionalUrl = z.url().optional();
+
+const EnvSchema = z.object({
+  SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  SUPABASE_URL: optionalUrl,
+  SUPABASE_SERVICE_ROLE_KEY: optionalText,
+  SUPABASE_ANON_KEY: optionalText,
+  SUPABASE_JWT_SECRET: optionalText,
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
+
+  WHATSAPP_ACCESS_TOKEN: optionalText,
+  WHATSAPP_PHONE_NUMBER_ID: optionalText,
+  WHATSAPP_APP_SECRET: optionalText,
+  WHATSAPP_VERIFY_TOKEN: optionalText,
+  WHATSAPP_API_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
+  WHATSAPP_SUMMARY_TEMPLATE: optionalText,
+  WHATSAPP_TEMPLATE_LANGUAGE: z.string().trim().min(2).default("en"),
+
+  SMS_PROVIDER: z.enum(["mtn", "twilio"]).default("mtn"),
+  MTN_SMS_API_KEY: optionalText,
+  MTN_SMS_API_SECRET: optionalText,
+  MTN_SMS_SENDER_ID: optionalText,
+  MTN_WEBHOOK_SECRET: optionalText,
+  MTN_SMS_API_BASE_URL: optionalUrl,
+
+  TWILIO_ACCOUNT_SID: optionalText,
+  TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_FROM_NUMBER: optionalText,
+  TWILIO_API_BASE_URL: z.url().default("https://api.twilio.com"),
+
+  PUBLIC_FUNCTIONS_URL: optionalUrl,
+  /** Set by the local stack: base URLs under it are the provider sandbox, not the provider. */
+  LOCAL_SANDBOX_URL: optionalUrl,
+
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: z.url().default("https://api.openai.com/v1"),
+  OPENAI_MODEL: z.string().trim().min(1).default("gpt-4o-mini"),
+
+  META_APP_SECRET: optionalText,
+  META_VERIFY_TOKEN: optionalText,
+  MESSENGER_PAGE_ACCESS_TOKEN: optionalText,
+  INSTAGRAM_ACCESS_TOKEN: optionalText,
+  META_GRAPH_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
+
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  POST_CALL_SUMMARY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8_000),
+  POST_CALL_SUMMARY_POLL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+
+  DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code").default(
+    "RW",
+  ),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Strips empty strings (an unset secret is often `FOO=` in a .env file) before validating. */
+export function loadConfig(env: Record<string, string | undefined>): Env {
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") cleaned[k] = v;
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) =>
+        `${i.path.join(".")}: ${i.code === "invalid_type" ? "is required" : i.message}`
+      ),
+    );
+  }
+  return parsed.data;
+}
+
+/** Which providers have credentials (real) and which point at the local sandbox. */
+export function providerModes(env: Env, sandboxUrl?: string) {
+  // The sandbox is checked first: it needs no credentials (OpenAI's scripted model has no key).
+  const mode = (configured: boolean, baseUrl: string | undefined) =>
+    sandboxUrl && baseUrl?.startsWith(sandboxUrl) ? "sandbox" : configured ? "real" : "unconfigured";
+  const smsBase = env.SMS_PROVIDER === "twilio" ? env.TWILIO_API_BASE_URL : env.MTN_SMS_API_BASE_URL;
+  const smsConfigured = env.SMS_PROVIDER === "twilio"
+    ? Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN && env.TWILIO_FROM_NUMBER)
+    : Boolean(env.MTN_SMS_API_KEY && env.MTN_SMS_API_BASE_URL);
+  return {
+    whatsapp: mode(
+      Boolean(env.WHATSAPP_ACCESS_TOKEN && env.WHATSAPP_PHONE_NUMBER_ID),
+      env.WHATSAPP_API_BASE_URL,
+    ),
+    sms: mode(smsConfigured, smsBase),
+    openai: mode(Boolean(env.OPENAI_API_KEY), env.OPENAI_BASE_URL),
+    meta: mode(
+      Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
+      env.META_GRAPH_BASE_URL,
+    ),
+  };
+}

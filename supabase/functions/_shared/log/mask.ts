@@ -1,0 +1,43 @@
+/** Masking for logs: phone numbers, emails and message bodies never reach a log line whole. */
+
+/** `+250788123456` → `+2507****3456` (keeps the first 5 and last 4 characters). */
+export function maskPhone(phone: string): string {
+  if (phone.length <= 8) return "*".repeat(phone.length);
+  return `${phone.slice(0, 5)}****${phone.slice(-4)}`;
+}
+
+/** `alice@example.com` → `a****@example.com` */
+export function maskEmail(email: string): string {
+  const at = email.indexOf("@");
+  if (at < 1) return "****";
+  return `${email[0]}****${email.slice(at)}`;
+}
+
+/** Message bodies: only the length survives. */
+export function maskBody(body: string): string {
+  return `<${[...body].length} chars>`;
+}
+
+const PHONE_KEYS = /(^|_)(phone|phone_number|from|to|msisdn|wa_id|recipient|whatsapp_jid)$/i;
+const EMAIL_KEYS = /(^|_)email$/i;
+const BODY_KEYS = /(^|_)(body|text|message|summary|content|caption)$/i;
+const PHONE_IN_TEXT = /\+?\d[\d\s-]{7,}\d/g;
+
+/** Masks a log payload by key name, and any phone-like run of digits inside other strings. */
+export function maskFields(value: unknown, key = ""): unknown {
+  if (value === null || value === undefined) return value;
+  if (typeof value === "string") {
+    if (PHONE_KEYS.test(key)) return maskPhone(value);
+    if (EMAIL_KEYS.test(key)) return maskEmail(value);
+    if (BODY_KEYS.test(key)) return maskBody(value);
+    if (key === "stack") return value;
+    return value.replace(PHONE_IN_TEXT, (m) => maskPhone(m.replace(/[\s-]/g, "")));
+  }
+  if (Array.isArray(value)) return value.map((v) => maskFields(v, key));
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = maskFields(v, k);
+    return out;
+  }
+  return value;
+}

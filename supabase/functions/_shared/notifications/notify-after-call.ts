@@ -1,0 +1,218 @@
+import type { Sql } from "../db/client.ts";
+import type { SendResult } from "../channels/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { buildPostCallMessages } from "./post-call-message.ts";
+import {
+  type DualChannelRequest,
+  sendDualChannel,
+  type SmsSender,
+  type WhatsAppPlan,
+  type WhatsAppSender,
+} from "./dual-channel.ts";
+
+export interface NotifyAfterCallDeps {
+  sql: Sql;
+  whatsapp: WhatsAppSender;
+  sms: SmsSender;
+  logger: Logger;
+  config: {
+    /** Approved template for sends outside the 24 h window; unset means no WhatsApp there. */
+    summaryTemplate?: string;
+    templateLanguage: string;
+    /** How long to wait for the voice agent to write the summary before a generic message. */
+    summaryWaitMs: number;
+    summaryPollMs: number;
+    sendTimeoutMs: number;
+  };
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface NotifyAfterCallInput {
+  callId: string;
+  /** E.164, already normalised. */
+  phoneNumber: string;
+  summary?: string | null;
+  correlationId: string;
+}
+
+export type DeliveryStatus = "queued" | "sent" | "delivered" | "read" | "failed" | "blocked" | "skipped";
+
+export interface DeliveryReport {
+  channel: "whatsapp" | "sms";
+  status: DeliveryStatus;
+  provider_message_id?: string;
+  error?: { code: string; class: string; message: string };
+  attempt: number;
+}
+
+export interface NotifyAfterCallResult {
+  session_id: string;
+  summary_source: "request" | "database" | "generic";
+  outcome: "sent" | "partial" | "failed" | "already_sent";
+  deliveries: DeliveryReport[];
+}
+
+interface ClaimRow {
+  session_id: string;
+  profile_id: string;
+  summary: string | null;
+  whatsapp_window_open: boolean;
+  channel: "whatsapp" | "sms";
+  delivery_id: string | null;
+  status: DeliveryStatus;
+  provider_message_id: string | null;
+  error_code: string | null;
+  error_class: string | null;
+  error_message: string | null;
+  attempt: number;
+  to_send: boolean;
+}
+
+const SENT_LIKE = new Set<DeliveryStatus>(["sent", "delivered", "read"]);
+
+/**
+ * When a voice call ends: the caller's summary on WhatsApp and SMS, each formatted for its
+ * channel, both logged before the provider is called and updated after. Idempotent per call id:
+ * a repeat answers the recorded outcome and re-attempts only the channels that failed.
+ */
+export async function notifyAfterCall(
+  deps: NotifyAfterCallDeps,
+  input: NotifyAfterCallInput,
+): Promise<NotifyAfterCallResult> {
+  const log = deps.logger.child({ correlation_id: input.correlationId, call_id: input.callId });
+  const claims = await deps.sql<ClaimRow[]>`
+    select * from public.begin_post_call_notification(
+      ${input.callId}, ${input.phoneNumber}, ${input.summary ?? null}, ${input.correlationId})`;
+  const sessionId = claims[0].session_id;
+  const pending = claims.filter((c) => c.to_send);
+  const reports = new Map(claims.map((c) => [c.channel, reportOf(c)]));
+  for (const c of claims) {
+    if (c.status === "blocked") log.info("SMS_MESSAGE_BLOCKED", { reason: c.error_code });
+    if (c.status === "skipped") log.info("WHATSAPP_MESSAGE_SKIPPED", { reason: c.error_code });
+  }
+
+  if (pending.length === 0) {
+    log.info("POST_CALL_NOTIFY_REPLAYED", { session_id: sessionId });
+    return { session_id: sessionId, summary_source: input.summary ? "request" : "database",
+      outcome: "already_sent", deliveries: [...reports.values()] };
+  }
+
+  let summary = claims[0].summary;
+  let source: NotifyAfterCallResult["summary_source"] = input.summary ? "request" : "database";
+  if (!summary) {
+    summary = await waitForSummary(deps, input.callId);
+    if (summary) {
+      await deps.sql`select public.merge_omnichannel_session_context(${sessionId},
+        ${deps.sql.json({ last_call: { call_id: input.callId, summary } } as never)})`;
+    } else {
+      source = "generic";
+      log.warn("POST_CALL_SUMMARY_MISSING", { waited_ms: deps.config.summaryWaitMs });
+    }
+  }
+
+  const messages = buildPostCallMessages({ summary, callId: input.callId });
+  const byChannel = new Map(pending.map((c) => [c.channel, c]));
+  const request: DualChannelRequest = { to: input.phoneNumber, correlationId: input.correlationId };
+  const wa = byChannel.get("whatsapp");
+  if (wa) request.whatsapp = whatsappPlan(deps, wa.whatsapp_window_open, messages);
+  if (byChannel.has("sms")) request.sms = { body: messages.smsText };
+
+  await sendDualChannel(
+    { whatsapp: deps.whatsapp, sms: deps.sms, timeoutMs: deps.config.sendTimeoutMs },
+    request,
+    async (channel, result) => {
+      const claim = byChannel.get(channel)!;
+      const body = channel === "sms" ? messages.smsText
+        : request.whatsapp?.kind === "template" ? request.whatsapp.body : messages.whatsappText;
+      await recordOutcome(deps.sql, claim, result, body, request.whatsapp?.kind === "template" && channel === "whatsapp");
+      logSend(log, channel, result, claim.attempt);
+      reports.set(channel, {
+        channel,
+        status: result.ok ? "sent" : "failed",
+        attempt: claim.attempt,
+        ...(result.ok
+          ? { provider_message_id: result.providerMessageId }
+          : { error: { code: result.error.code, class: result.error.class, message: result.error.message } }),
+      });
+    },
+  );
+
+  const deliveries = [...reports.values()];
+  const sent = deliveries.filter((d) => SENT_LIKE.has(d.status)).length;
+  const outcome = sent === deliveries.length ? "sent" : sent > 0 ? "partial" : "failed";
+  const event = outcome === "sent" ? "POST_CALL_NOTIFY_SUCCESS"
+    : outcome === "partial" ? "POST_CALL_NOTIFY_PARTIAL" : "POST_CALL_NOTIFY_FAILED";
+  log[outcome === "failed" ? "error" : outcome === "partial" ? "warn" : "info"](event, {
+    session_id: sessionId,
+    summary_source: source,
+    deliveries: deliveries.map((d) => `${d.channel}:${d.status}`),
+  });
+  return { session_id: sessionId, summary_source: source, outcome, deliveries };
+}
+
+function whatsappPlan(
+  deps: NotifyAfterCallDeps,
+  windowOpen: boolean,
+  messages: ReturnType<typeof buildPostCallMessages>,
+): WhatsAppPlan {
+  if (windowOpen) return { kind: "text", body: messages.whatsappText };
+  if (!deps.config.summaryTemplate) {
+    return {
+      kind: "unavailable",
+      class: "window_closed",
+      code: "TEMPLATE_NOT_CONFIGURED",
+      message: "Outside the 24-hour window and WHATSAPP_SUMMARY_TEMPLATE is not set",
+    };
+  }
+  return {
+    kind: "template",
+    name: deps.config.summaryTemplate,
+    language: deps.config.templateLanguage,
+    bodyParameters: messages.whatsappTemplateParams,
+    body: messages.whatsappTemplateParams.join("\n"),
+  };
+}
+
+async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promise<string | null> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const now = deps.now ?? Date.now;
+  const deadline = now() + deps.config.summaryWaitMs;
+  while (now() < deadline) {
+    await sleep(Math.min(deps.config.summaryPollMs, Math.max(0, deadline - now())));
+    const [row] = await deps.sql<{ summary: string | null }[]>`
+      select summary from public.call_summaries where call_id = ${callId}`;
+    if (row?.summary) return row.summary;
+  }
+  return null;
+}
+
+async function recordOutcome(sql: Sql, claim: ClaimRow, r: SendResult, body: string, template: boolean) {
+  await sql`select public.record_post_call_outcome(
+    ${claim.delivery_id}, ${r.ok}, ${r.provider},
+    ${r.ok ? r.providerMessageId : null}, ${body}, ${template ? "template" : "text"},
+    ${r.ok ? null : r.error.code}, ${r.ok ? null : r.error.class},
+    ${r.ok ? null : r.error.message}, ${!r.ok && Boolean(r.error.notOnChannel)})`;
+}
+
+function logSend(log: Logger, channel: "whatsapp" | "sms", r: SendResult, attempt: number) {
+  const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
+  if (r.ok) log.info(`${prefix}_SENT`, { provider: r.provider, provider_message_id: r.providerMessageId, attempt });
+  else {
+    log.warn(`${prefix}_FAILED`, {
+      provider: r.provider, error_code: r.error.code, error_class: r.error.class, attempt,
+    });
+  }
+}
+
+function reportOf(c: ClaimRow): DeliveryReport {
+  return {
+    channel: c.channel,
+    status: c.status,
+    attempt: c.attempt,
+    ...(c.provider_message_id ? { provider_message_id: c.provider_message_id } : {}),
+    ...(c.error_code
+      ? { error: { code: c.error_code, class: c.error_class ?? "permanent", message: c.error_message ?? "" } }
+      : {}),
+  };
+}

@@ -1,0 +1,306 @@
+-- Post-call summaries on WhatsApp and SMS.
+--
+-- The use-case (supabase/functions/_shared/notifications/notify-after-call.ts) needs three
+-- round trips per notification: begin (profile + session + window + claim both channels),
+-- then one outcome per channel, recorded as soon as that channel's provider answers.
+
+alter table public.message_delivery_log
+  add column if not exists call_id text,
+  add column if not exists purpose text,
+  add column if not exists next_attempt_at timestamptz,
+  add column if not exists leased_until timestamptz;
+
+comment on column public.message_delivery_log.purpose is
+  'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
+comment on column public.message_delivery_log.leased_until is
+  'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
+
+create index if not exists message_delivery_log_call_idx
+  on public.message_delivery_log (call_id, channel, created_at desc)
+  where call_id is not null;
+
+-- Claims the post-call deliveries of one call, one row per channel (whatsapp, sms).
+--
+-- Per channel it answers what to do:
+--   no delivery yet                     -> a queued row is written and leased, to_send = true
+--   queued and leased by someone else   -> to_send = false (in flight)
+--   queued with an expired lease        -> re-leased, to_send = true (a crashed sender)
+--   failed                              -> a new attempt row, to_send = true
+--   sent / delivered / read / blocked   -> to_send = false: the recorded outcome is the answer
+-- WhatsApp is skipped (status 'skipped', no row) when the profile is known not to have it; SMS is
+-- logged 'blocked' when the person opted out. A transaction-scoped advisory lock on the call id
+-- serialises concurrent requests for the same call, so two of them never both send.
+create or replace function public.begin_post_call_notification(
+  p_call_id text,
+  p_phone_number text,
+  p_summary text default null,
+  p_correlation_id text default null,
+  p_lease_seconds integer default 120
+)
+returns table (
+  session_id uuid,
+  profile_id uuid,
+  summary text,
+  whatsapp_window_open boolean,
+  channel text,
+  delivery_id uuid,
+  status text,
+  provider_message_id text,
+  error_code text,
+  error_class text,
+  error_message text,
+  attempt integer,
+  to_send boolean
+)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_session record;
+  v_summary text;
+  v_window boolean;
+  v_channel text;
+  v_row public.message_delivery_log%rowtype;
+  v_found boolean;
+  v_attempts integer;
+  v_lease timestamptz := now() + make_interval(secs => p_lease_seconds);
+begin
+  if p_call_id is null or length(p_call_id) = 0 then
+    raise exception 'call_id is required' using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('post_call:' || p_call_id, 0));
+
+  select cs.summary into v_summary from public.call_summaries cs where cs.call_id = p_call_id;
+  v_summary := coalesce(p_summary, v_summary);
+
+  select * into v_session
+  from public.get_or_create_omnichannel_session(
+    p_phone_number, 'voice', p_call_id,
+    jsonb_build_object('last_call', jsonb_build_object(
+      'call_id', p_call_id, 'summary', v_summary, 'notified_at', now())),
+    'follow_up'
+  );
+
+  select exists (
+    select 1 from public.message_delivery_log m
+    where m.profile_id = v_session.profile_id
+      and m.channel = 'whatsapp' and m.direction = 'inbound'
+      and m.created_at > now() - interval '24 hours'
+  ) into v_window;
+
+  foreach v_channel in array array['whatsapp', 'sms'] loop
+    select * into v_row from public.message_delivery_log m
+    where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary'
+    order by m.created_at desc, m.attempts desc
+    limit 1
+    for update;
+    v_found := found;
+
+    select count(*)::integer into v_attempts from public.message_delivery_log m
+    where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary';
+
+    session_id := v_session.session_id;
+    profile_id := v_session.profile_id;
+    summary := v_summary;
+    whatsapp_window_open := v_window;
+    channel := v_channel;
+    to_send := false;
+
+    if v_found and v_row.status = 'queued' and coalesce(v_row.leased_until, '-infinity') <= now() then
+      update public.message_delivery_log m
+      set leased_until = v_lease, attempts = m.attempts + 1, correlation_id = p_correlation_id
+      where m.id = v_row.id
+      returning * into v_row;
+      to_send := true;
+    elsif v_found and v_row.status <> 'failed' then
+      to_send := false;
+    elsif v_channel = 'whatsapp' and v_session.has_whatsapp is false then
+      delivery_id := null; status := 'skipped'; provider_message_id := null;
+      error_code := 'NOT_ON_WHATSAPP'; error_class := 'permanent';
+      error_message := 'The recipient is known not to use WhatsApp';
+      attempt := v_attempts;
+      return next;
+      continue;
+    else
+      insert into public.message_delivery_log (
+        session_id, profile_id, channel, direction, status, recipient, correlation_id,
+        call_id, purpose, idempotency_key, attempts, leased_until, message_type
+      ) values (
+        v_session.session_id, v_session.profile_id, v_channel, 'outbound',
+        case when v_channel = 'sms' and not v_session.allows_sms then 'blocked' else 'queued' end,
+        p_phone_number, p_correlation_id, p_call_id, 'post_call_summary',
+        'post_call:' || p_call_id || ':' || v_channel
+          || case when v_attempts > 0 then ':' || (v_attempts + 1)::text else '' end,
+        v_attempts + 1, v_lease, 'text'
+      )
+      returning * into v_row;
+      if v_row.status = 'blocked' then
+        update public.message_delivery_log m
+        set error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
+            error_message = 'The recipient opted out of SMS'
+        where m.id = v_row.id
+        returning * into v_row;
+      end if;
+      to_send := v_row.status = 'queued';
+    end if;
+
+    delivery_id := v_row.id;
+    status := v_row.status;
+    provider_message_id := v_row.provider_message_id;
+    error_code := v_row.error_code;
+    error_class := v_row.error_class;
+    error_message := v_row.error_message;
+    attempt := v_row.attempts;
+    return next;
+  end loop;
+end;
+$$;
+
+-- Records what a provider answered for one claimed delivery, and what it teaches us:
+-- sent -> the session's per-channel summary flag and the profile's last active channel;
+-- a "not on WhatsApp" failure -> profiles.has_whatsapp = false, so later sends skip WhatsApp.
+create or replace function public.record_post_call_outcome(
+  p_delivery_id uuid,
+  p_sent boolean,
+  p_provider text,
+  p_provider_message_id text default null,
+  p_body text default null,
+  p_message_type text default 'text',
+  p_error_code text default null,
+  p_error_class text default null,
+  p_error_message text default null,
+  p_not_on_channel boolean default false
+)
+returns public.message_delivery_log
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.message_delivery_log%rowtype;
+begin
+  update public.message_delivery_log m
+  set status = case when p_sent then 'sent' else 'failed' end,
+      provider = p_provider,
+      provider_message_id = coalesce(p_provider_message_id, m.provider_message_id),
+      body = p_body,
+      message_type = coalesce(p_message_type, m.message_type),
+      error_code = case when p_sent then null else p_error_code end,
+      error_class = case when p_sent then null else p_error_class end,
+      error_message = case when p_sent then null else p_error_message end,
+      leased_until = null
+  where m.id = p_delivery_id
+  returning * into v_row;
+  if not found then
+    raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
+  end if;
+
+  if p_sent then
+    perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+    -- WhatsApp is the richer channel: once it carried the summary, it stays the last active one.
+    update public.profiles p
+    set last_active_channel = case
+          when v_row.channel = 'sms' and p.last_active_channel = 'whatsapp'
+               and exists (select 1 from public.message_delivery_log w
+                           where w.call_id = v_row.call_id and w.channel = 'whatsapp'
+                             and w.status in ('sent', 'delivered', 'read'))
+            then 'whatsapp'
+          else v_row.channel end
+    where p.id = v_row.profile_id;
+  elsif p_not_on_channel and v_row.channel = 'whatsapp' then
+    update public.profiles p set has_whatsapp = false where p.id = v_row.profile_id;
+  end if;
+  return v_row;
+end;
+$$;
+
+revoke execute on function public.begin_post_call_notification(text, text, text, text, integer)
+  from public, anon, authenticated;
+grant execute on function public.begin_post_call_notification(text, text, text, text, integer)
+  to service_role;
+revoke execute on function public.record_post_call_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
+  from public, anon, authenticated;
+grant execute on function public.record_post_call_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
+  to service_role;
+
+-- Session helpers the typed module (_shared/session/omnichannel-session.ts) and the AI tools
+-- use; each is one round trip.
+
+-- Merges keys into the shared context and counts as activity (extends the 24 h expiry).
+create or replace function public.merge_omnichannel_session_context(
+  p_session_id uuid,
+  p_context jsonb
+)
+returns public.omnichannel_sessions
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.omnichannel_sessions%rowtype;
+begin
+  if jsonb_typeof(p_context) is distinct from 'object' then
+    raise exception 'context must be a JSON object' using errcode = '22023';
+  end if;
+  update public.omnichannel_sessions s
+  set context = s.context || p_context,
+      last_activity_at = now(),
+      expires_at = greatest(s.expires_at, now() + interval '24 hours')
+  where s.id = p_session_id and s.status <> 'closed'
+  returning * into v_row;
+  if not found then
+    raise exception 'live session % not found', p_session_id using errcode = 'P0002';
+  end if;
+  return v_row;
+end;
+$$;
+
+-- The live (not closed, not expired) session of the person with this phone number, if any.
+create or replace function public.get_active_omnichannel_session(p_phone_number text)
+returns setof public.omnichannel_sessions
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select s.*
+  from public.omnichannel_sessions s
+  join public.profiles p on p.id = s.profile_id
+  where p.phone_number = p_phone_number
+    and s.status <> 'closed'
+    and s.expires_at > now()
+$$;
+
+create or replace function public.mark_omnichannel_summary_sent(p_session_id uuid, p_channel text)
+returns public.omnichannel_sessions
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.omnichannel_sessions%rowtype;
+begin
+  if p_channel not in ('whatsapp', 'sms') then
+    raise exception 'summary flags exist for whatsapp and sms, not %', p_channel using errcode = '22023';
+  end if;
+  update public.omnichannel_sessions s
+  set whatsapp_summary_sent = s.whatsapp_summary_sent or p_channel = 'whatsapp',
+      whatsapp_summary_sent_at = case when p_channel = 'whatsapp' then now() else s.whatsapp_summary_sent_at end,
+      sms_summary_sent = s.sms_summary_sent or p_channel = 'sms',
+      sms_summary_sent_at = case when p_channel = 'sms' then now() else s.sms_summary_sent_at end
+  where s.id = p_session_id
+  returning * into v_row;
+  if not found then
+    raise exception 'session % not found', p_session_id using errcode = 'P0002';
+  end if;
+  return v_row;
+end;
+$$;
+
+revoke execute on function public.merge_omnichannel_session_context(uuid, jsonb) from public, anon, authenticated;
+grant execute on function public.merge_omnichannel_session_context(uuid, jsonb) to service_role;
+revoke execute on function public.get_active_omnichannel_session(text) from public, anon, authenticated;
+grant execute on function public.get_active_omnichannel_session(text) to service_role;
+revoke execute on function public.mark_omnichannel_summary_sent(uuid, text) from public, anon, authenticated;
+grant execute on function public.mark_omnichannel_summary_sent(uuid, text) to service_role;

@@ -1,0 +1,313 @@
+import { serve } from "./serve.ts";
+
+/**
+ * Local HTTP servers that speak the providers' wire formats, for adapter and use-case tests.
+ * Each records every request, checks credentials the way the provider does, answers a
+ * realistic success by default, and answers whatever `replyNext` queued instead (an error body
+ * from the builders below, a delay, a malformed body).
+ */
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: Record<string, string>;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  body: string;
+  /** The body parsed as JSON or as a form, whichever it was. */
+  json?: unknown;
+  form?: Record<string, string>;
+}
+
+export interface FakeReply {
+  status: number;
+  /** JSON-encoded unless `raw` is given. */
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+  /** Wait this long before answering (a slow or hanging provider). */
+  delayMs?: number;
+}
+
+interface FakeServer {
+  /** The base URL to configure the adapter with. */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Queues answers for the next sends, in order, instead of the default success. */
+  replyNext(...replies: FakeReply[]): void;
+  /** Forgets recorded requests and queued answers (between tests). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type Route = (req: RecordedRequest, queued: () => FakeReply | undefined) => FakeReply;
+
+async function startFake(prefix: string, route: Route): Promise<FakeServer> {
+  const requests: RecordedRequest[] = [];
+  const queue: FakeReply[] = [];
+  const server = await serve(async (request) => {
+    const recorded = await record(request);
+    requests.push(recorded);
+    const reply = route(recorded, () => queue.shift());
+    if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+    return new Response(
+      reply.raw ?? (reply.body === undefined ? null : JSON.stringify(reply.body)),
+      {
+        status: reply.status,
+        headers: { "content-type": "application/json", ...reply.headers },
+      },
+    );
+  });
+  return {
+    baseUrl: `${server.url}${prefix}`,
+    requests,
+    replyNext: (...replies) => queue.push(...replies),
+    reset: () => {
+      requests.length = 0;
+      queue.length = 0;
+    },
+    close: server.close,
+  };
+}
+
+async function record(request: Request): Promise<RecordedRequest> {
+  const url = new URL(request.url);
+  const body = await request.text();
+  const type = request.headers.get("content-type") ?? "";
+  const recorded: RecordedRequest = {
+    method: request.method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: Object.fromEntries(request.headers),
+    body,
+  };
+  if (type.includes("application/json")) {
+    try {
+      recorded.json = JSON.parse(body);
+    } catch {
+      // Recorded as text only; the route answers the provider's parse error.
+    }
+  }
+  if (type.includes("application/x-www-form-urlencoded")) {
+    recorded.form = Object.fromEntries(new URLSearchParams(body));
+  }
+  return recorded;
+}
+
+/** A URL nothing listens on (connection refused): a port that was free a moment ago. */
+export async function refusedUrl(): Promise<string> {
+  const server = await serve(() => new Response(null));
+  await server.close();
+  return server.url;
+}
+
+let counter = 0;
+const nextId = () => (++counter).toString(16).padStart(8, "0");
+
+// ---------------------------------------------------------------- WhatsApp Cloud API (Graph)
+
+export const WHATSAPP_VERSION_PATH = "/v21.0";
+
+/** Graph API error body, as Meta sends it. */
+export function whatsappError(
+  code: number,
+  message: string,
+  opts: { status?: number; details?: string; subcode?: number; type?: string } = {},
+): FakeReply {
+  return {
+    status: opts.status ?? 400,
+    body: {
+      error: {
+        message,
+        type: opts.type ?? "OAuthException",
+        code,
+        ...(opts.subcode ? { error_subcode: opts.subcode } : {}),
+        error_data: { messaging_product: "whatsapp", details: opts.details ?? message },
+        fbtrace_id: `A${nextId()}`,
+      },
+    },
+  };
+}
+
+export interface FakeWhatsApp extends FakeServer {
+  accessToken: string;
+  phoneNumberId: string;
+}
+
+export async function startFakeWhatsApp(
+  opts: { accessToken?: string; phoneNumberId?: string } = {},
+): Promise<FakeWhatsApp> {
+  const accessToken = opts.accessToken ?? "wa-test-token";
+  const phoneNumberId = opts.phoneNumberId ?? "106540352242922";
+  const fake = await startFake(WHATSAPP_VERSION_PATH, (req, queued) => {
+    if (req.headers.authorization !== `Bearer ${accessToken}`) {
+      return whatsappError(190, "Invalid OAuth access token - Cannot parse access token", {
+        status: 401,
+      });
+    }
+    if (
+      req.method !== "POST" || req.path !== `${WHATSAPP_VERSION_PATH}/${phoneNumberId}/messages`
+    ) {
+      return whatsappError(100, "Unsupported post request.", { type: "GraphMethodException" });
+    }
+    const body = req.json as { messaging_product?: string; to?: string } | undefined;
+    if (body?.messaging_product !== "whatsapp" || !body.to) {
+      return whatsappError(100, "(#100) Invalid parameter");
+    }
+    return queued() ?? {
+      status: 200,
+      body: {
+        messaging_product: "whatsapp",
+        contacts: [{ input: body.to, wa_id: body.to }],
+        messages: [{ id: `wamid.HBgL${nextId()}`, message_status: "accepted" }],
+      },
+    };
+  });
+  return { ...fake, accessToken, phoneNumberId };
+}
+
+// ---------------------------------------------------------------- MTN-style SMS v3 gateway
+
+/** MTN's error body. */
+export function mtnError(statusCode: string, statusMessage: string, status = 400): FakeReply {
+  return { status, body: { statusCode, statusMessage, transactionId: `tx-${nextId()}` } };
+}
+
+export interface FakeMtn extends FakeServer {
+  apiKey: string;
+  apiSecret: string;
+  senderId: string;
+  /** Token requests seen so far. */
+  tokenRequests(): RecordedRequest[];
+  /** Send requests seen so far. */
+  sendRequests(): RecordedRequest[];
+  /** Invalidates every issued token, as a gateway does when it rotates keys. */
+  revokeTokens(): void;
+}
+
+export async function startFakeMtn(
+  opts: { apiKey?: string; apiSecret?: string; senderId?: string; expiresIn?: number } = {},
+): Promise<FakeMtn> {
+  const apiKey = opts.apiKey ?? "mtn-key";
+  const apiSecret = opts.apiSecret ?? "mtn-secret";
+  const senderId = opts.senderId ?? "ACME";
+  const valid = new Set<string>();
+  let issued = 0;
+  const fake = await startFake("", (req, queued) => {
+    if (req.path === "/v1/oauth/access_token") {
+      if (req.method !== "POST" || req.query.grant_type !== "client_credentials") {
+        return { status: 400, body: { error: "unsupported_grant_type" } };
+      }
+      if (req.form?.client_id !== apiKey || req.form?.client_secret !== apiSecret) {
+        return {
+          status: 401,
+          body: { error: "invalid_client", error_description: "Client credentials are invalid" },
+        };
+      }
+      const token = `mtn-token-${++issued}`;
+      valid.add(token);
+      // MTN's gateway sends expires_in as a string.
+      return {
+        status: 200,
+        body: {
+          access_token: token,
+          token_type: "Bearer",
+          expires_in: String(opts.expiresIn ?? 3599),
+        },
+      };
+    }
+    if (req.path === "/v3/sms/messages/sms/outbound" && req.method === "POST") {
+      const bearer = req.headers.authorization?.replace(/^Bearer /, "") ?? "";
+      if (!valid.has(bearer)) {
+        // The gateway in front of MTN's APIs answers an unknown token with an Apigee fault.
+        return {
+          status: 401,
+          body: {
+            fault: {
+              faultstring: "Invalid Access Token",
+              detail: { errorcode: "keymanagement.service.invalid_access_token" },
+            },
+          },
+        };
+      }
+      return queued() ?? {
+        status: 201,
+        body: {
+          statusCode: "0000",
+          statusMessage: "Created",
+          transactionId: `tx-${nextId()}`,
+          data: { status: "ACCEPTED", requestId: `mtn-req-${nextId()}` },
+        },
+      };
+    }
+    return mtnError("4040", "Resource not found", 404);
+  });
+  return {
+    ...fake,
+    apiKey,
+    apiSecret,
+    senderId,
+    tokenRequests: () => fake.requests.filter((r) => r.path === "/v1/oauth/access_token"),
+    sendRequests: () => fake.requests.filter((r) => r.path === "/v3/sms/messages/sms/outbound"),
+    revokeTokens: () => valid.clear(),
+  };
+}
+
+// ---------------------------------------------------------------- Twilio Messages API
+
+/** Twilio's REST error body. */
+export function twilioError(code: number, message: string, status = 400): FakeReply {
+  return {
+    status,
+    body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+  };
+}
+
+export interface FakeTwilio extends FakeServer {
+  accountSid: string;
+  authToken: string;
+}
+
+export async function startFakeTwilio(
+  opts: { accountSid?: string; authToken?: string } = {},
+): Promise<FakeTwilio> {
+  const accountSid = opts.accountSid ?? "AC00000000000000000000000000000001";
+  const authToken = opts.authToken ?? "twilio-auth-token";
+  const expected = `Basic ${btoa(`${accountSid}:${authToken}`)}`;
+  const fake = await startFake("", (req, queued) => {
+    if (req.headers.authorization !== expected) return twilioError(20003, "Authenticate", 401);
+    if (req.method !== "POST" || req.path !== `/2010-04-01/Accounts/${accountSid}/Messages.json`) {
+      return twilioError(20404, "The requested resource was not found", 404);
+    }
+    const form = req.form ?? {};
+    if (!form.To) return twilioError(21604, "A 'To' phone number is required.");
+    if (!form.From && !form.MessagingServiceSid) {
+      return twilioError(21603, "A 'From' phone number is required.");
+    }
+    const queuedReply = queued();
+    if (queuedReply) return queuedReply;
+    const now = new Date().toUTCString();
+    return {
+      status: 201,
+      body: {
+        sid: `SM${nextId()}${"0".repeat(24)}`,
+        account_sid: accountSid,
+        to: form.To,
+        from: form.From ?? null,
+        messaging_service_sid: form.MessagingServiceSid ?? null,
+        body: form.Body,
+        status: "queued",
+        num_segments: "1",
+        direction: "outbound-api",
+        date_created: now,
+        date_updated: now,
+        error_code: null,
+        error_message: null,
+        api_version: "2010-04-01",
+        uri: `/2010-04-01/Accounts/${accountSid}/Messages/SM.json`,
+      },
+    };
+  });
+  return { ...fake, accountSid, authToken };
+}

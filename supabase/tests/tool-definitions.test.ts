@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getToolDefinitions } from "../functions/_shared/tools/schemas.ts";
-import { createTestDatabase, type TestDatabase } from "../../tests/support/db.ts";
+import { createTestDatabase, listMigrationFiles, type TestDatabase } from "../../tests/support/db.ts";
 
 let db: TestDatabase;
 
@@ -27,8 +28,6 @@ describe("stored agent configuration", () => {
   });
 
   it("re-applying the seed keeps an operator's choice to disable a tool", async () => {
-    const { readFileSync } = await import("node:fs");
-    const { listMigrationFiles } = await import("../../tests/support/db.ts");
     const file = listMigrationFiles().find((f) => f.endsWith("_call_center_omnichannel_tools.sql"))!;
     const seed = readFileSync(file, "utf8").split("-- BEGIN GENERATED: tool definitions")[1];
     await db.sql`update public.agent_tool_definitions set enabled = false where name = 'messaging_send_sms'`;

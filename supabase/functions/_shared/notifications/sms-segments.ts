@@ -79,7 +79,7 @@ function pack(costs: number[], capacity: number): number {
   let parts = 1;
   let used = 0;
   for (const cost of costs) {
-    if (used + cost >= capacity) {
+    if (used + cost > capacity) {
       parts++;
       used = 0;
     }

@@ -24,14 +24,7 @@ export interface Sandbox {
 
 const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio];
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The provider sandbox: speaks each provider's wire format under `/<provider>/…`, records every
@@ -80,7 +73,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
 
   async function provider(req: Request, p: ProviderEndpoint, path: string): Promise<Response> {
     const fault = faults.take(p.name);
-    if (fault?.delay_ms) await sleep(fault.delay_ms, req.signal);
+    if (fault?.delay_ms) await sleep(fault.delay_ms);
     if (fault?.mode === "fail") {
       const status = fault.status ?? 500;
       return fault.body === undefined ? p.failure(status) : json(fault.body, status);

@@ -30,3 +30,16 @@ export function functionEnv(input: FunctionEnvInput): Record<string, string> {
     SUPABASE_JWT_SECRET: input.jwtSecret,
   };
 }
+
+/** What a process needs to run (and Deno to find its cache), and none of the project's settings. */
+const RUNTIME_VARS = ["PATH", "HOME", "TMPDIR", "LANG", "DENO_DIR", "XDG_CACHE_HOME", "NO_COLOR"];
+
+/**
+ * `env` reduced to the runtime's own variables: a stack for tests, the demo or the benchmarks
+ * that no developer's credentials in the shell can point at a real provider.
+ */
+export function runtimeOnly(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of RUNTIME_VARS) if (env[k]) out[k] = env[k]!;
+  return out;
+}

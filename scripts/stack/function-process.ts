@@ -65,7 +65,8 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       exited = true;
       await output;
       if (child === proc) running = undefined;
-      if (!stopping) {
+      // SIGINT is Ctrl-C reaching the whole process group: the stack is stopping, not crashing.
+      if (!stopping && status.signal !== "SIGINT") {
         opts.log(`[${opts.name}] exited (${status.signal ?? `code ${status.code}`}); the next request starts it again`);
       }
     });

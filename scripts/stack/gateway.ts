@@ -100,7 +100,6 @@ export function createGateway(opts: GatewayOptions): (req: Request) => Promise<R
         headers,
         body: hasBody ? req.body : undefined,
         redirect: "manual",
-        signal: req.signal,
         ...(hasBody ? { duplex: "half" } : {}),
       } as RequestInit);
     } catch {

@@ -1,5 +1,8 @@
-import { parsePushLine, withSslDisabled } from "./push-output.ts";
+import { join } from "node:path";
+import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { migrationIds } from "../lib/migrations-manifest.ts";
 import { readLines } from "./lines.ts";
+import { parsePushLine, withSslDisabled } from "./push-output.ts";
 
 export class MigrationError extends Error {
   constructor(readonly output: string) {
@@ -14,6 +17,30 @@ export interface PushResult {
 }
 
 /**
+ * How many local migrations the database has not recorded yet: the "N" of "migrations n/N".
+ * The CLI announces it too, but not in every mode, so it is counted here, as the CLI does (by
+ * version, against its supabase_migrations.schema_migrations).
+ */
+async function countPending(root: string, dbUrl: string): Promise<number> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(join(root, "supabase/migrations"))) files.push(entry.name);
+  const sql = createSql(dbUrl, { max: 1 });
+  try {
+    const [{ recorded }] = await sql<{ recorded: boolean }[]>`
+      select pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null as recorded`;
+    const applied = new Set(
+      recorded
+        ? (await sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations`)
+          .map((r) => r.version)
+        : [],
+    );
+    return migrationIds(files).filter((id) => !applied.has(id.slice(0, 14))).length;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/**
  * Applies supabase/migrations with the real Supabase CLI (`supabase db push`), so what runs
  * locally is what runs in production, reporting each migration as the CLI starts it.
  */
@@ -22,6 +49,7 @@ export async function pushMigrations(opts: {
   dbUrl: string;
   onProgress: (n: number, total: number, migration: string) => void;
 }): Promise<PushResult> {
+  let total = await countPending(opts.root, opts.dbUrl);
   const child = new Deno.Command(`${opts.root}/node_modules/.bin/supabase`, {
     args: ["db", "push", "--db-url", withSslDisabled(opts.dbUrl), "--yes"],
     cwd: opts.root,
@@ -32,7 +60,6 @@ export async function pushMigrations(opts: {
 
   const output: string[] = [];
   const applied: string[] = [];
-  let total = 0;
   let upToDate = false;
   const onLine = (line: string) => {
     const event = parsePushLine(line);

@@ -32,6 +32,8 @@ export interface StackOptions {
   only?: string[];
   /** The environment the stack and its functions start from; default the process's. */
   env?: Record<string, string>;
+  /** Read supabase/functions/.env (default true; tests turn it off to stay hermetic). */
+  dotenv?: boolean;
   /** No step lines and no function output (errors still throw with their details). */
   quiet?: boolean;
   log?: (line: string) => void;
@@ -133,8 +135,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const jwtSecret = env.SUPABASE_JWT_SECRET || LOCAL_JWT_SECRET;
     if (jwtSecret.length < 32) throw new Error("SUPABASE_JWT_SECRET must be at least 32 characters");
     const keys = await deriveKeys(jwtSecret);
-    const dotenv = await Deno.readTextFile(join(ROOT, "supabase/functions/.env"))
-      .then(parseDotenv, () => ({}));
+    const dotenv = opts.dotenv === false ? {} : await Deno.readTextFile(
+      join(ROOT, "supabase/functions/.env"),
+    ).then(parseDotenv, () => ({}));
     const fnEnv = functionEnv({
       processEnv: env,
       dotenv,

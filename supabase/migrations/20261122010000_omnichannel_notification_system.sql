@@ -518,22 +518,32 @@ values ('omnichannel-cleanup-expired-sessions', '*/5 * * * *',
         'select public.cleanup_expired_omnichannel_sessions()')
 on conflict (name) do update set schedule = excluded.schedule, command = excluded.command;
 
--- pg_cron is used when it is available, preloaded, and this is its database (cron.database_name,
--- default 'postgres'): elsewhere `create extension pg_cron` fails. Where those settings are not
--- readable (a non-superuser on hosted Supabase), pg_cron's own checks decide, inside a
--- subtransaction so a refusal leaves the migration intact. cron.schedule is idempotent by name.
-do $cron$
+-- Schedules every row of public.scheduled_jobs with pg_cron, when pg_cron can run here: it is
+-- available, preloaded, and this is its database (cron.database_name, default 'postgres');
+-- elsewhere `create extension pg_cron` fails. Where those settings are not readable (a
+-- non-superuser on hosted Supabase), pg_cron's own checks decide, inside a subtransaction so a
+-- refusal leaves the migration intact. cron.schedule is idempotent by job name, so a later
+-- migration that adds a row calls this again. Returns whether pg_cron runs the jobs; when not,
+-- the local stack runs them. cron.* is reached through dynamic SQL so the function compiles (and
+-- lints) where pg_cron is absent.
+create or replace function public.sync_scheduled_jobs()
+returns boolean
+language plpgsql
+security invoker
+set search_path = ''
+as $$
 declare
   v_usable boolean;
+  v_job record;
 begin
   if not exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron') then
-    raise notice 'pg_cron is not available: public.scheduled_jobs is run by the local stack';
-    return;
+    raise notice 'pg_cron is not installed: public.scheduled_jobs is run by the local stack';
+    return false;
   end if;
 
   begin
-    v_usable := 'pg_cron' = any (pg_catalog.string_to_array(
-                  pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','))
+    v_usable := 'pg_cron' = any (pg_catalog.string_to_array(pg_catalog.replace(
+                  pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','))
                 and pg_catalog.current_database()
                     = coalesce(pg_catalog.current_setting('cron.database_name', true), 'postgres');
   exception when insufficient_privilege then
@@ -542,19 +552,24 @@ begin
 
   if v_usable is false then
     raise notice 'pg_cron is not preloaded or this is not its database: public.scheduled_jobs is run by the local stack';
-    return;
+    return false;
   end if;
 
   begin
     create extension if not exists pg_cron with schema pg_catalog;
   exception when others then
     raise notice 'pg_cron refused (%): public.scheduled_jobs is run by the local stack', sqlerrm;
-    return;
+    return false;
   end;
 
-  perform cron.schedule(j.name, j.schedule, j.command) from public.scheduled_jobs j;
-end
-$cron$;
+  for v_job in select j.name, j.schedule, j.command from public.scheduled_jobs j order by j.name loop
+    execute 'select cron.schedule($1, $2, $3)' using v_job.name, v_job.schedule, v_job.command;
+  end loop;
+  return true;
+end;
+$$;
+
+select public.sync_scheduled_jobs();
 
 -- ---------------------------------------------------------------------------------------------
 -- Row level security: on for every table, one policy per operation and role.
@@ -619,7 +634,8 @@ revoke execute on function
   public.update_omnichannel_session_status(uuid, text),
   public.log_message_delivery(text, text, text, text, text, text, uuid, uuid, text, jsonb, text,
                               text, text, text, text, text, text),
-  public.cleanup_expired_omnichannel_sessions(integer)
+  public.cleanup_expired_omnichannel_sessions(integer),
+  public.sync_scheduled_jobs()
   from public, anon, authenticated;
 grant execute on function
   public.get_or_create_omnichannel_session(text, text, text, jsonb, text),

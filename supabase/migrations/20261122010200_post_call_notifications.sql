@@ -157,10 +157,11 @@ begin
 end;
 $$;
 
--- Records what a provider answered for one claimed delivery, and what it teaches us:
--- sent -> the session's per-channel summary flag and the profile's last active channel;
+-- Records what a provider answered for one claimed outbound delivery (any purpose), and what it
+-- teaches us: a sent post-call summary -> the session's per-channel summary flag; sent -> the
+-- profile's last active channel;
 -- a "not on WhatsApp" failure -> profiles.has_whatsapp = false, so later sends skip WhatsApp.
-create or replace function public.record_post_call_outcome(
+create or replace function public.record_outbound_outcome(
   p_delivery_id uuid,
   p_sent boolean,
   p_provider text,
@@ -197,7 +198,9 @@ begin
   end if;
 
   if p_sent then
-    perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+    if v_row.purpose = 'post_call_summary' then
+      perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+    end if;
     -- WhatsApp is the richer channel: once it carried the summary, it stays the last active one.
     update public.profiles p
     set last_active_channel = case
@@ -219,9 +222,9 @@ revoke execute on function public.begin_post_call_notification(text, text, text,
   from public, anon, authenticated;
 grant execute on function public.begin_post_call_notification(text, text, text, text, integer)
   to service_role;
-revoke execute on function public.record_post_call_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
+revoke execute on function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
   from public, anon, authenticated;
-grant execute on function public.record_post_call_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
+grant execute on function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
   to service_role;
 
 -- Session helpers the typed module (_shared/session/omnichannel-session.ts) and the AI tools

@@ -70,17 +70,22 @@ export async function withRollback<T>(sql: Sql, fn: (tx: Sql) => Promise<T>): Pr
   return result as T;
 }
 
-export function createTestDatabase(): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** An empty database: no bootstrap, no migrations (for testing those themselves). */
+  empty?: boolean;
+}
+
+export function createTestDatabase(opts: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
-  return serverUrl ? createPostgresDatabase(serverUrl) : createPGliteDatabase();
+  return serverUrl ? createPostgresDatabase(serverUrl, opts) : createPGliteDatabase(opts);
 }
 
 let counter = 0;
 
-async function createPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
+async function createPostgresDatabase(serverUrl: string, opts: TestDatabaseOptions): Promise<TestDatabase> {
   const admin = createSql(serverUrl, { max: 1 });
   try {
-    const template = await ensureTemplate(admin, serverUrl);
+    const template = opts.empty ? "template0" : await ensureTemplate(admin, serverUrl);
     const name = `omni_t_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
     await admin.unsafe(`create database "${name}" template "${template}"`);
     const url = withDatabase(serverUrl, name);
@@ -145,18 +150,25 @@ async function ensureTemplate(admin: Sql, serverUrl: string): Promise<string> {
   }
 }
 
+/**
+ * The server URL pointed at another database. sslmode=disable unless the URL says otherwise:
+ * the Supabase CLI otherwise tries TLS first and prints a warning into its output.
+ */
 function withDatabase(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
+  if (!url.searchParams.has("sslmode")) url.searchParams.set("sslmode", "disable");
   return url.toString();
 }
 
-async function createPGliteDatabase(): Promise<TestDatabase> {
+async function createPGliteDatabase(opts: TestDatabaseOptions): Promise<TestDatabase> {
   const db = await PGlite.create();
-  await db.exec(readFileSync(bootstrapFile, "utf8"));
-  for (const file of listMigrationFiles()) {
-    const text = readFileSync(file, "utf8");
-    await db.transaction((tx) => tx.exec(text));
+  if (!opts.empty) {
+    await db.exec(readFileSync(bootstrapFile, "utf8"));
+    for (const file of listMigrationFiles()) {
+      const text = readFileSync(file, "utf8");
+      await db.transaction((tx) => tx.exec(text));
+    }
   }
 
   const server = await startPGliteServer(db);

@@ -188,7 +188,7 @@ async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promis
 }
 
 async function recordOutcome(sql: Sql, claim: ClaimRow, r: SendResult, body: string, template: boolean) {
-  await sql`select public.record_post_call_outcome(
+  await sql`select public.record_outbound_outcome(
     ${claim.delivery_id}, ${r.ok}, ${r.provider},
     ${r.ok ? r.providerMessageId : null}, ${body}, ${template ? "template" : "text"},
     ${r.ok ? null : r.error.code}, ${r.ok ? null : r.error.class},

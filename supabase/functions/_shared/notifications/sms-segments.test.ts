@@ -107,6 +107,10 @@ describe("countSegments: UCS-2", () => {
     });
   });
 
+  it("may split CR LF across two segments, as Twilio does", () => {
+    expect(countSegments(zh(66) + "\r\n" + zh(66))).toEqual({ encoding: "UCS-2", segments: 2, units: 134 });
+  });
+
   it("keeps a ZWJ emoji sequence in one segment", () => {
     const family = "👨‍👩‍👧"; // 8 code units, one grapheme
     expect(countSegments(zh(59) + family + zh(67)).segments).toBe(2);

@@ -1,0 +1,477 @@
+
+export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[]
+
+export type Database = {
+  
+  "public": {
+          Tables: {
+            "agent_instructions": {
+                  Row: {
+                    "agent_key": string,"instructions": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_key": string,"instructions": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "agent_key"?: string,"instructions"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"agent_tool_definitions": {
+                  Row: {
+                    "description": string,"enabled": boolean,"name": string,"parameters": NonNullable<Json>,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "description": string,"enabled"?: boolean,"name": string,"parameters": NonNullable<Json>,"updated_at"?: string
+                  }
+                  Update: {
+                    "description"?: string,"enabled"?: boolean,"name"?: string,"parameters"?: NonNullable<Json>,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"call_summaries": {
+                  Row: {
+                    "call_id": string,"created_at": string,"duration_seconds": number | null,"ended_at": string | null,"id": string,"metadata": NonNullable<Json>,"phone_number": string | null,"summary": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "call_id": string,"created_at"?: string,"duration_seconds"?: number | null,"ended_at"?: string | null,"id"?: string,"metadata"?: NonNullable<Json>,"phone_number"?: string | null,"summary"?: string | null
+                  }
+                  Update: {
+                    "call_id"?: string,"created_at"?: string,"duration_seconds"?: number | null,"ended_at"?: string | null,"id"?: string,"metadata"?: NonNullable<Json>,"phone_number"?: string | null,"summary"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"message_delivery_log": {
+                  Row: {
+                    "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"sender": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "message_delivery_log_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_delivery_log_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"omnichannel_sessions": {
+                  Row: {
+                    "call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"profile_id": string,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id": string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                  }
+                  Update: {
+                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id"?: string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "omnichannel_sessions_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"profiles": {
+                  Row: {
+                    "allows_sms": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "allows_sms"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                  }
+                  Update: {
+                    "allows_sms"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"scheduled_jobs": {
+                  Row: {
+                    "command": string,"name": string,"schedule": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "command": string,"name": string,"schedule": string
+                  }
+                  Update: {
+                    "command"?: string,"name"?: string,"schedule"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                }
+          }
+          Views: {
+            [_ in never]: never
+          }
+          Functions: {
+            "begin_outbound_message":
+{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
+              "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
+            }[]
+                           },
+"begin_post_call_notification":
+{ Args: { "p_call_id": string,"p_correlation_id"?: string,"p_lease_seconds"?: number,"p_phone_number": string,"p_summary"?: string }; Returns: {
+              "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
+            }[]
+                           },
+"claim_inbound_reply":
+{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"cleanup_expired_omnichannel_sessions":
+{ Args: { "p_batch_size"?: number }; Returns: number
+                           },
+"complete_inbound_reply":
+{ Args: { "p_delivery_id": string,"p_state"?: string }; Returns: undefined
+                           },
+"get_active_omnichannel_session":
+{ Args: { "p_phone_number": string }; Returns: {
+              "call_id": string | null,
+"channels_seen": (string)[],
+"closed_at": string | null,
+"context": NonNullable<Json>,
+"created_at": string,
+"expires_at": string,
+"id": string,
+"last_activity_at": string,
+"last_channel": string | null,
+"profile_id": string,
+"sms_summary_sent": boolean,
+"sms_summary_sent_at": string | null,
+"status": string,
+"updated_at": string,
+"whatsapp_summary_sent": boolean,
+"whatsapp_summary_sent_at": string | null
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "omnichannel_sessions"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
+"get_or_create_omnichannel_session":
+{ Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_phone_number": string,"p_status"?: string }; Returns: {
+              "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
+            }[]
+                           },
+"get_session_history":
+{ Args: { "p_limit"?: number,"p_session_id": string }; Returns: {
+              "body": string,"channel": string,"created_at": string,"direction": string,"message_type": string,"status": string
+            }[]
+                           },
+"log_message_delivery":
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_direction": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_profile_id"?: string,"p_provider"?: string,"p_provider_message_id"?: string,"p_recipient"?: string,"p_sender"?: string,"p_session_id"?: string,"p_status": string }; Returns: {
+              "attempts": number,
+"body": string | null,
+"call_id": string | null,
+"channel": string,
+"correlation_id": string | null,
+"created_at": string,
+"delivered_at": string | null,
+"direction": string,
+"error_class": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"failed_at": string | null,
+"id": string,
+"idempotency_key": string | null,
+"leased_until": string | null,
+"message_type": string,
+"metadata": NonNullable<Json>,
+"next_attempt_at": string | null,
+"profile_id": string | null,
+"provider": string | null,
+"provider_message_id": string | null,
+"purpose": string | null,
+"queued_at": string | null,
+"read_at": string | null,
+"received_at": string | null,
+"recipient": string | null,
+"reply_state": string | null,
+"sender": string | null,
+"sent_at": string | null,
+"session_id": string | null,
+"status": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "message_delivery_log"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"mark_omnichannel_summary_sent":
+{ Args: { "p_channel": string,"p_session_id": string }; Returns: {
+              "call_id": string | null,
+"channels_seen": (string)[],
+"closed_at": string | null,
+"context": NonNullable<Json>,
+"created_at": string,
+"expires_at": string,
+"id": string,
+"last_activity_at": string,
+"last_channel": string | null,
+"profile_id": string,
+"sms_summary_sent": boolean,
+"sms_summary_sent_at": string | null,
+"status": string,
+"updated_at": string,
+"whatsapp_summary_sent": boolean,
+"whatsapp_summary_sent_at": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "omnichannel_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"merge_omnichannel_session_context":
+{ Args: { "p_context": Json,"p_session_id": string }; Returns: {
+              "call_id": string | null,
+"channels_seen": (string)[],
+"closed_at": string | null,
+"context": NonNullable<Json>,
+"created_at": string,
+"expires_at": string,
+"id": string,
+"last_activity_at": string,
+"last_channel": string | null,
+"profile_id": string,
+"sms_summary_sent": boolean,
+"sms_summary_sent_at": string | null,
+"status": string,
+"updated_at": string,
+"whatsapp_summary_sent": boolean,
+"whatsapp_summary_sent_at": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "omnichannel_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"record_delivery_status":
+{ Args: { "p_channel": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {
+              "current_status": string,"delivery_id": string,"matched": boolean,"previous_status": string
+            }[]
+                           },
+"record_inbound_message":
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_whatsapp_jid"?: string }; Returns: {
+              "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
+            }[]
+                           },
+"record_outbound_outcome":
+{ Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_sent": boolean }; Returns: {
+              "attempts": number,
+"body": string | null,
+"call_id": string | null,
+"channel": string,
+"correlation_id": string | null,
+"created_at": string,
+"delivered_at": string | null,
+"direction": string,
+"error_class": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"failed_at": string | null,
+"id": string,
+"idempotency_key": string | null,
+"leased_until": string | null,
+"message_type": string,
+"metadata": NonNullable<Json>,
+"next_attempt_at": string | null,
+"profile_id": string | null,
+"provider": string | null,
+"provider_message_id": string | null,
+"purpose": string | null,
+"queued_at": string | null,
+"read_at": string | null,
+"received_at": string | null,
+"recipient": string | null,
+"reply_state": string | null,
+"sender": string | null,
+"sent_at": string | null,
+"session_id": string | null,
+"status": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "message_delivery_log"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"set_sms_preference":
+{ Args: { "p_allows_sms": boolean,"p_phone_number": string }; Returns: {
+              "changed": boolean,"profile_id": string
+            }[]
+                           },
+"update_omnichannel_session_status":
+{ Args: { "p_session_id": string,"p_status": string }; Returns: {
+              "call_id": string | null,
+"channels_seen": (string)[],
+"closed_at": string | null,
+"context": NonNullable<Json>,
+"created_at": string,
+"expires_at": string,
+"id": string,
+"last_activity_at": string,
+"last_channel": string | null,
+"profile_id": string,
+"sms_summary_sent": boolean,
+"sms_summary_sent_at": string | null,
+"status": string,
+"updated_at": string,
+"whatsapp_summary_sent": boolean,
+"whatsapp_summary_sent_at": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "omnichannel_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } }
+          }
+          Enums: {
+            [_ in never]: never
+          }
+          CompositeTypes: {
+            [_ in never]: never
+          }
+        }
+}
+
+type DatabaseWithoutInternals = Omit<Database, '__InternalSupabase'>
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">]
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+        DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+      DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])[TableName] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+  ? (DefaultSchema["Tables"] & DefaultSchema["Views"])[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : never
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : never
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : never
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never = never
+> = DefaultSchemaEnumNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+  ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never = never
+> = PublicCompositeTypeNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+  ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never
+
+export const Constants = {
+  "public": {
+          Enums: {
+            
+          }
+        }
+} as const

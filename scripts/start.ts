@@ -30,8 +30,9 @@ let stack: Stack;
 try {
   stack = await startStack();
 } catch (err) {
-  if (err instanceof PortInUseError || err instanceof MigrationError) console.error(`\n${err.message}`);
-  else console.error("\nThe stack did not start:", err instanceof Error ? err.message : err);
+  if (err instanceof PortInUseError || err instanceof MigrationError) {
+    console.error(`\n${err.message}`);
+  } else console.error("\nThe stack did not start:", err instanceof Error ? err.message : err);
   Deno.exit(1);
 }
 console.log(banner(stack));

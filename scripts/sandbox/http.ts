@@ -12,7 +12,8 @@ export const randomHex = (n: number) =>
   Array.from(bytes(n), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Base64 without padding, the shape of Meta's wamid and fbtrace ids. */
-export const randomBase64 = (n: number) => btoa(String.fromCharCode(...bytes(n))).replace(/=+$/, "");
+export const randomBase64 = (n: number) =>
+  btoa(String.fromCharCode(...bytes(n))).replace(/=+$/, "");
 
 /** The request's headers worth keeping with a recorded message; credentials are cut short. */
 export function headerSubset(req: Request): Record<string, string> {

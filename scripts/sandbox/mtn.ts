@@ -91,7 +91,9 @@ export const mtn: ProviderEndpoint = {
   name: "mtn",
   handle(req, path, ctx) {
     const url = new URL(req.url);
-    if (req.method === "POST" && path === "/v1/oauth/access_token") return issueToken(req, url, ctx);
+    if (req.method === "POST" && path === "/v1/oauth/access_token") {
+      return issueToken(req, url, ctx);
+    }
     if (req.method === "POST" && path === "/v3/sms/messages/sms/outbound") return sendSms(req, ctx);
     return Promise.resolve(mtnError(404, "4040", "Resource not found"));
   },

@@ -12,9 +12,7 @@ const GSM_EXTENSION = new Set("\f^{}\\[~]|€");
 export function smsSegments(text: string): number {
   const chars = [...text];
   const gsm = chars.every((c) => GSM_BASIC.has(c) || GSM_EXTENSION.has(c));
-  const units = gsm
-    ? chars.map((c) => (GSM_EXTENSION.has(c) ? 2 : 1))
-    : chars.map((c) => c.length);
+  const units = gsm ? chars.map((c) => (GSM_EXTENSION.has(c) ? 2 : 1)) : chars.map((c) => c.length);
   const total = units.reduce((a, b) => a + b, 0);
   const [single, part] = gsm ? [160, 153] : [70, 67];
   if (total <= single) return 1;

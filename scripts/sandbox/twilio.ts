@@ -28,7 +28,11 @@ function basicAuth(req: Request): [string, string] | null {
   }
 }
 
-async function createMessage(req: Request, accountSid: string, ctx: SandboxContext): Promise<Response> {
+async function createMessage(
+  req: Request,
+  accountSid: string,
+  ctx: SandboxContext,
+): Promise<Response> {
   const auth = basicAuth(req);
   if (
     !auth || auth[0] !== ctx.credentials.twilioAccountSid ||
@@ -43,11 +47,17 @@ async function createMessage(req: Request, accountSid: string, ctx: SandboxConte
   const service = form.get("MessagingServiceSid");
   const body = form.get("Body");
   if (!to) return twilioError(400, 21604, "A 'To' phone number is required.");
-  if (!E164.test(to)) return twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+  if (!E164.test(to)) {
+    return twilioError(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+  }
   if (!from && !service) return twilioError(400, 21603, "A 'From' phone number is required.");
   if (!body) return twilioError(400, 21602, "Message body is required.");
   if (body.length > 1600) {
-    return twilioError(400, 21617, "The concatenated message body exceeds the 1600 character limit.");
+    return twilioError(
+      400,
+      21617,
+      "The concatenated message body exceeds the 1600 character limit.",
+    );
   }
 
   const sid = `SM${randomHex(16)}`;
@@ -95,7 +105,9 @@ export const twilio: ProviderEndpoint = {
   handle(req, path, ctx) {
     const m = path.match(/^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/);
     if (!m) return Promise.resolve(twilioError(404, 20404, "The requested resource was not found"));
-    if (req.method !== "POST") return Promise.resolve(twilioError(405, 20004, "Method not allowed"));
+    if (req.method !== "POST") {
+      return Promise.resolve(twilioError(405, 20004, "Method not allowed"));
+    }
     return createMessage(req, decodeURIComponent(m[1]), ctx);
   },
   failure: (status) =>

@@ -19,10 +19,12 @@ const MessageSchema = z.discriminatedUnion("type", [
     template: z.object({
       name: z.string().min(1).max(512),
       language: z.object({ code: z.string().min(2) }),
-      components: z.array(z.object({
-        type: z.enum(["header", "body", "button"]),
-        parameters: z.array(TemplateParameter).optional(),
-      }).loose()).optional(),
+      components: z.array(
+        z.object({
+          type: z.enum(["header", "body", "button"]),
+          parameters: z.array(TemplateParameter).optional(),
+        }).loose(),
+      ).optional(),
     }),
   }),
 ]);
@@ -69,9 +71,14 @@ async function sendMessage(
     return metaError(401, 190, "Invalid OAuth access token - Cannot parse access token");
   }
   if (phoneNumberId !== ctx.credentials.whatsappPhoneNumberId) {
-    return metaError(400, 100, `Unsupported post request. Object with ID '${phoneNumberId}' does not exist`, {
-      subcode: 33,
-    });
+    return metaError(
+      400,
+      100,
+      `Unsupported post request. Object with ID '${phoneNumberId}' does not exist`,
+      {
+        subcode: 33,
+      },
+    );
   }
   const raw = await readText(req);
   const body = raw === null ? undefined : parseJson(raw);
@@ -131,6 +138,8 @@ export const whatsapp: ProviderEndpoint = {
   },
   failure: (status) =>
     status === 429
-      ? metaError(429, 130429, "Rate limit hit", { details: "Cloud API message throughput has been reached." })
+      ? metaError(429, 130429, "Rate limit hit", {
+        details: "Cloud API message throughput has been reached.",
+      })
       : metaError(status, 131000, "Something went wrong", { details: "Something went wrong" }),
 };

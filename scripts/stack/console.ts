@@ -5,8 +5,7 @@ export interface ConsoleInfo {
   functions: string[];
 }
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * The console on :54323. For now a page of links into the running stack (health, the messages

@@ -67,7 +67,11 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       if (child === proc) running = undefined;
       // SIGINT is Ctrl-C reaching the whole process group: the stack is stopping, not crashing.
       if (!stopping && status.signal !== "SIGINT") {
-        opts.log(`[${opts.name}] exited (${status.signal ?? `code ${status.code}`}); the next request starts it again`);
+        opts.log(
+          `[${opts.name}] exited (${
+            status.signal ?? `code ${status.code}`
+          }); the next request starts it again`,
+        );
       }
     });
 
@@ -106,7 +110,10 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       } catch {
         return; // already exited
       }
-      const killed = await Promise.race([proc.status.then(() => true), sleep(3000).then(() => false)]);
+      const killed = await Promise.race([
+        proc.status.then(() => true),
+        sleep(3000).then(() => false),
+      ]);
       if (!killed) {
         try {
           proc.kill("SIGKILL");

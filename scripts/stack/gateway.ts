@@ -82,7 +82,10 @@ export function createGateway(opts: GatewayOptions): (req: Request) => Promise<R
     try {
       origin = await route.origin();
     } catch {
-      return msg(503, { code: "BOOT_ERROR", message: "Function failed to start (please check logs)" });
+      return msg(503, {
+        code: "BOOT_ERROR",
+        message: "Function failed to start (please check logs)",
+      });
     }
 
     const headers = new Headers(req.headers);

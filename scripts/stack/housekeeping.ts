@@ -56,9 +56,11 @@ export function scheduleJobs(
         }),
       );
     } catch (err) {
-      report(`[cron] ${job.name}: schedule "${job.schedule}" is not 5-field cron, skipped (${
-        err instanceof Error ? err.message : err
-      })`);
+      report(
+        `[cron] ${job.name}: schedule "${job.schedule}" is not 5-field cron, skipped (${
+          err instanceof Error ? err.message : err
+        })`,
+      );
     }
   }
 

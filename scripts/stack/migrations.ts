@@ -30,7 +30,9 @@ async function countPending(root: string, dbUrl: string): Promise<number> {
       select pg_catalog.to_regclass('supabase_migrations.schema_migrations') is not null as recorded`;
     const applied = new Set(
       recorded
-        ? (await sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations`)
+        ? (await sql<
+          { version: string }[]
+        >`select version from supabase_migrations.schema_migrations`)
           .map((r) => r.version)
         : [],
     );

@@ -7,7 +7,12 @@ export interface StackPorts {
   sandbox: number;
 }
 
-export const DEFAULT_PORTS: StackPorts = { functions: 54321, db: 54322, console: 54323, sandbox: 54324 };
+export const DEFAULT_PORTS: StackPorts = {
+  functions: 54321,
+  db: 54322,
+  console: 54323,
+  sandbox: 54324,
+};
 
 export class PortInUseError extends Error {
   constructor(readonly taken: { name: string; port: number; owner: string }[]) {

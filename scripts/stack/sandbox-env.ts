@@ -38,7 +38,9 @@ export const SANDBOX_CREDENTIALS = {
 } as const;
 
 /** Every sandbox variable, per provider, for a sandbox at `sandboxUrl` (no trailing slash). */
-export function sandboxDefaults(sandboxUrl: string): Record<SandboxProvider, Record<string, string>> {
+export function sandboxDefaults(
+  sandboxUrl: string,
+): Record<SandboxProvider, Record<string, string>> {
   const c = SANDBOX_CREDENTIALS;
   return {
     whatsapp: {

@@ -112,15 +112,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const dataDir = opts.dataDir ?? join(ROOT, ".data/pglite");
     const db: Database = await startDatabase({ url: dbUrl, port: ports.db, dataDir });
     stoppers.push(db.stop);
-    step(db.embedded
-      ? `database: embedded PGlite (${dataDir}) on 127.0.0.1:${ports.db}, ready in ${seconds(t)}`
-      : `database: ${redact(db.url)}`);
+    step(
+      db.embedded
+        ? `database: embedded PGlite (${dataDir}) on 127.0.0.1:${ports.db}, ready in ${seconds(t)}`
+        : `database: ${redact(db.url)}`,
+    );
 
     t = performance.now();
     const bootstrap = await bootstrapIfNeeded(db);
-    step(bootstrap === "supabase"
-      ? "bootstrap: skipped (Supabase Postgres has the roles and auth helpers)"
-      : `bootstrap: roles and auth helpers in place (${seconds(t)})`);
+    step(
+      bootstrap === "supabase"
+        ? "bootstrap: skipped (Supabase Postgres has the roles and auth helpers)"
+        : `bootstrap: roles and auth helpers in place (${seconds(t)})`,
+    );
 
     t = performance.now();
     const pushed = await pushMigrations({
@@ -128,12 +132,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dbUrl: db.url,
       onProgress: (n, total, migration) => step(`migrations ${n}/${total}: ${migration}`),
     });
-    step(pushed.applied.length
-      ? `migrations applied with the Supabase CLI in ${seconds(t)}`
-      : `migrations: up to date (Supabase CLI, ${seconds(t)})`);
+    step(
+      pushed.applied.length
+        ? `migrations applied with the Supabase CLI in ${seconds(t)}`
+        : `migrations: up to date (Supabase CLI, ${seconds(t)})`,
+    );
 
     const jwtSecret = env.SUPABASE_JWT_SECRET || LOCAL_JWT_SECRET;
-    if (jwtSecret.length < 32) throw new Error("SUPABASE_JWT_SECRET must be at least 32 characters");
+    if (jwtSecret.length < 32) {
+      throw new Error("SUPABASE_JWT_SECRET must be at least 32 characters");
+    }
     const keys = await deriveKeys(jwtSecret);
     const dotenv = opts.dotenv === false ? {} : await Deno.readTextFile(
       join(ROOT, "supabase/functions/.env"),
@@ -155,9 +163,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     step(`provider sandbox on ${urls.sandbox}`);
 
     t = performance.now();
-    const settings = readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml")));
-    const found = (await discoverFunctions(opts.functionsDirs ?? [join(ROOT, "supabase/functions")]))
-      .filter((f) => !opts.only || opts.only.includes(f.name));
+    const settings = readFunctionSettings(
+      await Deno.readTextFile(join(ROOT, "supabase/config.toml")),
+    );
+    const found =
+      (await discoverFunctions(opts.functionsDirs ?? [join(ROOT, "supabase/functions")]))
+        .filter((f) => !opts.only || opts.only.includes(f.name));
     const processes = new Map<string, FunctionProcess>();
     for (const f of found) {
       const proc = createFunctionProcess({
@@ -172,36 +183,45 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     await Promise.all([...processes.values()].map((p) => p.origin()));
     const functions = found.map((f) => ({ name: f.name, verifyJwt: settings(f.name).verifyJwt }));
-    step(`functions ready in ${seconds(t)}: ${
-      functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (public)"}`).join(", ") || "none"
-    }`);
+    step(
+      `functions ready in ${seconds(t)}: ${
+        functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (public)"}`).join(", ") || "none"
+      }`,
+    );
 
     const routes = new Map(functions.map((f) => [f.name, {
       verifyJwt: f.verifyJwt,
       origin: () => processes.get(f.name)!.origin(),
     }]));
-    stoppers.push(serve(ports.functions, createGateway({ routes: (n) => routes.get(n), jwtSecret })));
+    stoppers.push(
+      serve(ports.functions, createGateway({ routes: (n) => routes.get(n), jwtSecret })),
+    );
     step(`functions gateway on ${urls.functions}/<name>`);
 
-    stoppers.push(serve(ports.console, createConsoleHandler({
-      functionsUrl: urls.functions,
-      sandboxUrl: urls.sandbox,
-      dbUrl: redact(db.url),
-      functions: functions.map((f) => f.name),
-    })));
+    stoppers.push(serve(
+      ports.console,
+      createConsoleHandler({
+        functionsUrl: urls.functions,
+        sandboxUrl: urls.sandbox,
+        dbUrl: redact(db.url),
+        functions: functions.map((f) => f.name),
+      }),
+    ));
     step(`console on ${urls.console}`);
 
     const sql = createSql(db.url, { max: 1 });
     stoppers.push(() => sql.end({ timeout: 2 }));
     const housekeeping = await startHousekeeping(sql, (line) => opts.quiet || out(line));
     stoppers.push(() => Promise.resolve(housekeeping.stop()));
-    step(housekeeping.mode === "pg_cron"
-      ? "housekeeping: pg_cron runs the scheduled jobs in the database"
-      : housekeeping.mode === "local"
-      ? `housekeeping: no pg_cron, the stack runs ${
-        housekeeping.jobs.map((j) => `${j.name} (${j.schedule})`).join(", ")
-      }`
-      : "housekeeping: no scheduled jobs");
+    step(
+      housekeeping.mode === "pg_cron"
+        ? "housekeeping: pg_cron runs the scheduled jobs in the database"
+        : housekeeping.mode === "local"
+        ? `housekeeping: no pg_cron, the stack runs ${
+          housekeeping.jobs.map((j) => `${j.name} (${j.schedule})`).join(", ")
+        }`
+        : "housekeeping: no scheduled jobs",
+    );
 
     step(`ready in ${seconds(started)}`);
     return {

@@ -73,7 +73,11 @@ describe("WhatsApp Cloud API", () => {
     });
     expect(res.status).toBe(200);
     const [m] = await received();
-    expect(m.template).toEqual({ name: "call_summary", language: "en", parameters: ["Price agreed: 250k"] });
+    expect(m.template).toEqual({
+      name: "call_summary",
+      language: "en",
+      parameters: ["Price agreed: 250k"],
+    });
     expect(m.body).toBe("Price agreed: 250k");
   });
 
@@ -101,7 +105,11 @@ describe("WhatsApp Cloud API", () => {
       expect(error).toMatchObject({ type: "OAuthException", code: 190 });
       expect(error.fbtrace_id).toEqual(expect.any(String));
     }
-    const bad = await whatsappSend({ messaging_product: "whatsapp", to: "250788123456", type: "text" });
+    const bad = await whatsappSend({
+      messaging_product: "whatsapp",
+      to: "250788123456",
+      type: "text",
+    });
     expect(bad.status).toBe(400);
     const { error } = await bad.json();
     expect(error).toMatchObject({ code: 100, error_data: { messaging_product: "whatsapp" } });
@@ -110,7 +118,7 @@ describe("WhatsApp Cloud API", () => {
   });
 });
 
-async function mtnToken(id: string = C.mtnApiKey, secret: string = C.mtnApiSecret) {
+function mtnToken(id: string = C.mtnApiKey, secret: string = C.mtnApiSecret) {
   return fetch(`${server.url}/mtn/v1/oauth/access_token?grant_type=client_credentials`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -174,7 +182,11 @@ describe("MTN-style SMS gateway", () => {
   });
 });
 
-function twilioSend(form: Record<string, string>, sid: string = C.twilioAccountSid, token: string = C.twilioAuthToken) {
+function twilioSend(
+  form: Record<string, string>,
+  sid: string = C.twilioAccountSid,
+  token: string = C.twilioAuthToken,
+) {
   return fetch(`${server.url}/twilio/2010-04-01/Accounts/${sid}/Messages.json`, {
     method: "POST",
     headers: {
@@ -187,7 +199,11 @@ function twilioSend(form: Record<string, string>, sid: string = C.twilioAccountS
 
 describe("Twilio Messages API", () => {
   it("creates a queued message resource and records it", async () => {
-    const res = await twilioSend({ To: "+250788123456", From: C.twilioFromNumber, Body: "Hello €" });
+    const res = await twilioSend({
+      To: "+250788123456",
+      From: C.twilioFromNumber,
+      Body: "Hello €",
+    });
     expect(res.status).toBe(201);
     const msg = await res.json();
     expect(msg.sid).toMatch(/^SM[0-9a-f]{32}$/);
@@ -208,9 +224,16 @@ describe("Twilio Messages API", () => {
     const invalid = await twilioSend({ To: "0788", From: C.twilioFromNumber, Body: "x" });
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ code: 21211, status: 400 });
-    const auth = await twilioSend({ To: "+250788123456", From: C.twilioFromNumber, Body: "x" }, C.twilioAccountSid, "wrong");
+    const auth = await twilioSend(
+      { To: "+250788123456", From: C.twilioFromNumber, Body: "x" },
+      C.twilioAccountSid,
+      "wrong",
+    );
     expect(auth.status).toBe(401);
-    expect(await auth.json()).toMatchObject({ code: 20003, more_info: expect.stringContaining("20003") });
+    expect(await auth.json()).toMatchObject({
+      code: 20003,
+      more_info: expect.stringContaining("20003"),
+    });
     const empty = await twilioSend({ To: "+250788123456", From: C.twilioFromNumber });
     expect((await empty.json()).code).toBe(21602);
     expect(await received()).toEqual([]);
@@ -226,7 +249,8 @@ describe("fault injection", () => {
     });
 
   it("fails the next `count` requests in the provider's own error format, then recovers", async () => {
-    expect((await fault({ provider: "whatsapp", mode: "fail", status: 503, count: 2 })).status).toBe(201);
+    expect((await fault({ provider: "whatsapp", mode: "fail", status: 503, count: 2 })).status)
+      .toBe(201);
     for (let i = 0; i < 2; i++) {
       const res = await whatsappSend(text("250788123456", "hi"));
       expect(res.status).toBe(503);
@@ -237,7 +261,9 @@ describe("fault injection", () => {
   });
 
   it("answers with a given status and body until cleared", async () => {
-    const body = { error: { message: "Message undeliverable", code: 131026, type: "OAuthException" } };
+    const body = {
+      error: { message: "Message undeliverable", code: 131026, type: "OAuthException" },
+    };
     await fault({ provider: "whatsapp", mode: "fail", status: 400, body });
     for (let i = 0; i < 3; i++) {
       const res = await whatsappSend(text("250788123456", "hi"));

@@ -49,7 +49,10 @@ describe("function environment", () => {
   });
 
   it("keeps a base URL the user pointed elsewhere", () => {
-    const env = withSandboxProviders({ WHATSAPP_API_BASE_URL: "http://127.0.0.1:9999/v21.0" }, SANDBOX);
+    const env = withSandboxProviders(
+      { WHATSAPP_API_BASE_URL: "http://127.0.0.1:9999/v21.0" },
+      SANDBOX,
+    );
     expect(env.WHATSAPP_API_BASE_URL).toBe("http://127.0.0.1:9999/v21.0");
     expect(env.WHATSAPP_ACCESS_TOKEN).toBe("sandbox-whatsapp-token");
   });
@@ -92,7 +95,7 @@ describe("parseDotenv", () => {
 describe("readFunctionSettings", () => {
   it("reads verify_jwt per function, defaulting to true", () => {
     const settings = readFunctionSettings(
-      '[functions.health]\nverify_jwt = false\n[functions.dispatch]\nverify_jwt = true\n',
+      "[functions.health]\nverify_jwt = false\n[functions.dispatch]\nverify_jwt = true\n",
     );
     expect(settings("health").verifyJwt).toBe(false);
     expect(settings("dispatch").verifyJwt).toBe(true);

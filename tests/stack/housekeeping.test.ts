@@ -5,11 +5,15 @@ import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 describe("scheduleJobs", () => {
   it("computes the next run of 5-field schedules in UTC, and skips what it cannot parse", () => {
     const lines: string[] = [];
-    const h = scheduleJobs([
-      { name: "every-5", schedule: "*/5 * * * *", command: "select 1" },
-      { name: "lists", schedule: "0,30 9-17 * * 1-5", command: "select 1" },
-      { name: "seconds", schedule: "30 seconds", command: "select 1" },
-    ], () => Promise.resolve(), (l) => lines.push(l));
+    const h = scheduleJobs(
+      [
+        { name: "every-5", schedule: "*/5 * * * *", command: "select 1" },
+        { name: "lists", schedule: "0,30 9-17 * * 1-5", command: "select 1" },
+        { name: "seconds", schedule: "30 seconds", command: "select 1" },
+      ],
+      () => Promise.resolve(),
+      (l) => lines.push(l),
+    );
     try {
       expect(h.jobs.map((j) => j.name)).toEqual(["every-5", "lists"]);
       const every5 = h.jobs[0].nextRun!;
@@ -21,7 +25,9 @@ describe("scheduleJobs", () => {
       expect(lists.getUTCHours()).toBeGreaterThanOrEqual(9);
       expect(lists.getUTCHours()).toBeLessThanOrEqual(17);
       expect([1, 2, 3, 4, 5]).toContain(lists.getUTCDay());
-      expect(lines.join("\n")).toMatch(/seconds: schedule "30 seconds" is not 5-field cron, skipped/);
+      expect(lines.join("\n")).toMatch(
+        /seconds: schedule "30 seconds" is not 5-field cron, skipped/,
+      );
     } finally {
       h.stop();
     }
@@ -39,7 +45,8 @@ describe("startHousekeeping", () => {
     const lines: string[] = [];
     await db.sql`
       insert into public.profiles (phone_number) values ('+250788000001')`;
-    const [{ id: profileId }] = await db.sql`select id from public.profiles where phone_number = '+250788000001'`;
+    const [{ id: profileId }] = await db
+      .sql`select id from public.profiles where phone_number = '+250788000001'`;
     await db.sql`
       insert into public.omnichannel_sessions (profile_id, status, expires_at)
       values (${profileId}, 'active', now() - interval '1 hour')`;
@@ -54,7 +61,9 @@ describe("startHousekeeping", () => {
       const [session] = await db.sql`
         select status from public.omnichannel_sessions where profile_id = ${profileId}`;
       expect(session.status).toBe("closed");
-      expect(lines.join("\n")).toMatch(/\[cron\] omnichannel-cleanup-expired-sessions ran in \d+ ms/);
+      expect(lines.join("\n")).toMatch(
+        /\[cron\] omnichannel-cleanup-expired-sessions ran in \d+ ms/,
+      );
     } finally {
       h.stop();
     }

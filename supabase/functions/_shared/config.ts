@@ -84,10 +84,12 @@ export function loadConfig(env: Record<string, string | undefined>): Env {
   return parsed.data;
 }
 
+export type ProviderMode = "real" | "sandbox" | "unconfigured";
+
 /** Which providers have credentials (real) and which point at the local sandbox. */
 export function providerModes(env: Env, sandboxUrl?: string) {
   // The sandbox is checked first: it needs no credentials (OpenAI's scripted model has no key).
-  const mode = (configured: boolean, baseUrl: string | undefined) =>
+  const mode = (configured: boolean, baseUrl: string | undefined): ProviderMode =>
     sandboxUrl && baseUrl?.startsWith(sandboxUrl) ? "sandbox" : configured ? "real" : "unconfigured";
   const smsBase = env.SMS_PROVIDER === "twilio" ? env.TWILIO_API_BASE_URL : env.MTN_SMS_API_BASE_URL;
   const smsConfigured = env.SMS_PROVIDER === "twilio"

@@ -36,25 +36,39 @@ Deno.test("the stack serves health and enforces verify_jwt through the gateway",
       assertEquals(body.database.reachable, true, "database reachable");
       assertEquals(body.migrations.current, true, "migrations current");
       assertEquals(body.migrations.applied, EXPECTED_MIGRATIONS, "applied migrations");
-      assertEquals(body.providers, { whatsapp: "sandbox", sms: "sandbox", openai: "sandbox", meta: "sandbox" }, "providers");
+      assertEquals(body.providers, {
+        whatsapp: "sandbox",
+        sms: "sandbox",
+        openai: "sandbox",
+        meta: "sandbox",
+      }, "providers");
     });
 
-    await t.step("a verify_jwt function refuses a missing or forged JWT and accepts the anon key", async () => {
-      const url = `${stack.urls.functions}/echo/sub?x=1`;
-      const missing = await fetch(url, { method: "POST", body: "hi" });
-      assertEquals([missing.status, await missing.json()], [401, { msg: "Error: Missing authorization header" }], "missing JWT");
+    await t.step(
+      "a verify_jwt function refuses a missing or forged JWT and accepts the anon key",
+      async () => {
+        const url = `${stack.urls.functions}/echo/sub?x=1`;
+        const missing = await fetch(url, { method: "POST", body: "hi" });
+        assertEquals([missing.status, await missing.json()], [401, {
+          msg: "Error: Missing authorization header",
+        }], "missing JWT");
 
-      const forged = `${stack.keys.anon.slice(0, -4)}AAAA`;
-      const bad = await fetch(url, { headers: { authorization: `Bearer ${forged}` } });
-      assertEquals([bad.status, await bad.json()], [401, { msg: "Invalid JWT" }], "forged JWT");
+        const forged = `${stack.keys.anon.slice(0, -4)}AAAA`;
+        const bad = await fetch(url, { headers: { authorization: `Bearer ${forged}` } });
+        assertEquals([bad.status, await bad.json()], [401, { msg: "Invalid JWT" }], "forged JWT");
 
-      const ok = await fetch(url, {
-        method: "POST",
-        headers: { authorization: `Bearer ${stack.keys.anon}` },
-        body: "hello",
-      });
-      assertEquals([ok.status, await ok.json()], [200, { method: "POST", path: "/echo/sub?x=1", body: "hello" }], "anon key");
-    });
+        const ok = await fetch(url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${stack.keys.anon}` },
+          body: "hello",
+        });
+        assertEquals([ok.status, await ok.json()], [200, {
+          method: "POST",
+          path: "/echo/sub?x=1",
+          body: "hello",
+        }], "anon key");
+      },
+    );
 
     await t.step("an unknown function is 404", async () => {
       const res = await fetch(`${stack.urls.functions}/nope`);
@@ -64,5 +78,7 @@ Deno.test("the stack serves health and enforces verify_jwt through the gateway",
   } finally {
     await stack.stop();
   }
-  for (const pid of pids) assertEquals(await alive(pid), false, `function process ${pid} after stop`);
+  for (const pid of pids) {
+    assertEquals(await alive(pid), false, `function process ${pid} after stop`);
+  }
 });

@@ -328,6 +328,9 @@ isOneToOne: false
               "changed": boolean,"profile_id": string
             }[]
                            },
+"sync_scheduled_jobs":
+{ Args: Record<PropertyKey, never>; Returns: boolean
+                           },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {
               "call_id": string | null,

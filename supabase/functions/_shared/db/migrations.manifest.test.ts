@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { MANIFEST_PATH, migrationIds, renderManifest } from "../../../../scripts/lib/migrations-manifest.ts";
+import {
+  MANIFEST_PATH,
+  migrationIds,
+  renderManifest,
+} from "../../../../scripts/lib/migrations-manifest.ts";
 import { EXPECTED_MIGRATIONS } from "./migrations.manifest.ts";
 
 describe("migrations manifest", () => {

@@ -4,5 +4,7 @@
 /** The migrations this code expects, as `<version>_<name>`, in the order they apply. */
 export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122010000_omnichannel_notification_system",
+  "20261122010100_call_center_omnichannel_tools",
   "20261122010200_post_call_notifications",
+  "20261122020000_inbound_conversations",
 ];

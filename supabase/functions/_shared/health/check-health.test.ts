@@ -32,7 +32,11 @@ describe("health", () => {
     expect(body.status).toBe("ok");
     expect(body.database.reachable).toBe(true);
     expect(body.database.latency_ms).toBeGreaterThanOrEqual(0);
-    expect(body.migrations).toEqual({ applied: [], expected: [...EXPECTED_MIGRATIONS], current: false });
+    expect(body.migrations).toEqual({
+      applied: [],
+      expected: [...EXPECTED_MIGRATIONS],
+      current: false,
+    });
   });
 
   it("says current once every expected migration is recorded by the CLI, and not when one is missing", async () => {
@@ -60,15 +64,26 @@ describe("health", () => {
   });
 
   it("reports which providers are real, sandbox or unconfigured", async () => {
-    const sandboxed = await (await handlerFor(withSandboxProviders({}, SANDBOX)).handle(get())).json();
-    expect(sandboxed.providers).toEqual({ whatsapp: "sandbox", sms: "sandbox", openai: "sandbox", meta: "sandbox" });
+    const sandboxed = await (await handlerFor(withSandboxProviders({}, SANDBOX)).handle(get()))
+      .json();
+    expect(sandboxed.providers).toEqual({
+      whatsapp: "sandbox",
+      sms: "sandbox",
+      openai: "sandbox",
+      meta: "sandbox",
+    });
 
     const real = await (await handlerFor({
       WHATSAPP_ACCESS_TOKEN: "EAAG",
       WHATSAPP_PHONE_NUMBER_ID: "1",
       OPENAI_API_KEY: "sk-test",
     }).handle(get())).json();
-    expect(real.providers).toEqual({ whatsapp: "real", sms: "unconfigured", openai: "real", meta: "unconfigured" });
+    expect(real.providers).toEqual({
+      whatsapp: "real",
+      sms: "unconfigured",
+      openai: "real",
+      meta: "unconfigured",
+    });
   });
 
   it("answers 503 degraded, without internals, when the database is unreachable", async () => {
@@ -78,7 +93,10 @@ describe("health", () => {
       const res = await handle(get());
       expect(res.status).toBe(503);
       const text = await res.text();
-      expect(JSON.parse(text)).toMatchObject({ status: "degraded", database: { reachable: false } });
+      expect(JSON.parse(text)).toMatchObject({
+        status: "degraded",
+        database: { reachable: false },
+      });
       expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|secret|migrations/);
       expect(logger.lines.some((l) => l.event === "HEALTH_DATABASE_UNREACHABLE")).toBe(true);
     } finally {
@@ -87,7 +105,9 @@ describe("health", () => {
   });
 
   it("allows only GET", async () => {
-    const res = await handlerFor({}).handle(new Request("http://localhost/health", { method: "POST" }));
+    const res = await handlerFor({}).handle(
+      new Request("http://localhost/health", { method: "POST" }),
+    );
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("GET");
   });

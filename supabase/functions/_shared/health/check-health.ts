@@ -1,4 +1,4 @@
-import { type Env, providerModes } from "../config.ts";
+import { type Env, type ProviderMode, providerModes } from "../config.ts";
 import type { Sql } from "../db/client.ts";
 import { EXPECTED_MIGRATIONS } from "../db/migrations.manifest.ts";
 import { methodNotAllowed } from "../http/errors.ts";
@@ -15,13 +15,16 @@ export interface HealthDeps {
   timeoutMs?: number;
 }
 
-export type ProviderMode = "real" | "sandbox" | "unconfigured";
-
 export interface HealthReport {
   status: "ok" | "degraded";
   database: { reachable: boolean; latency_ms?: number };
   migrations?: { applied: string[]; expected: string[]; current: boolean };
-  providers: { whatsapp: ProviderMode; sms: ProviderMode; openai: ProviderMode; meta: ProviderMode };
+  providers: {
+    whatsapp: ProviderMode;
+    sms: ProviderMode;
+    openai: ProviderMode;
+    meta: ProviderMode;
+  };
 }
 
 const versionOf = (id: string) => id.split("_", 1)[0];

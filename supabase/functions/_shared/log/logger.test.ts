@@ -38,3 +38,17 @@ describe("logger", () => {
     expect(maskPhone("+250788123456")).toBe("+2507****3456");
   });
 });
+
+describe("masking leaves identifiers alone", () => {
+  it("does not mask digits inside correlation ids, call ids or provider ids", () => {
+    const log = memoryLogger();
+    const ids = {
+      correlation_id: "d897da10-4703-4a2b-9c2d-2845a90f6aa5",
+      call_id: "demo-call-1795309660548",
+      provider_message_id: "SM1234567890abcdef",
+      note: "see call demo-call-1795309660548",
+    };
+    log.info("X", ids);
+    expect(log.lines[0]).toMatchObject(ids);
+  });
+});

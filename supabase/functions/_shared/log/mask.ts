@@ -21,7 +21,9 @@ export function maskBody(body: string): string {
 const PHONE_KEYS = /(^|_)(phone|phone_number|from|to|msisdn|wa_id|recipient|whatsapp_jid)$/i;
 const EMAIL_KEYS = /(^|_)email$/i;
 const BODY_KEYS = /(^|_)(body|text|message|summary|content|caption)$/i;
-const PHONE_IN_TEXT = /\+?\d[\d\s-]{7,}\d/g;
+// A phone-like run of digits standing on its own (not part of an id such as a uuid or "call-123…").
+const PHONE_IN_TEXT = /(?<![\w-])\+?\d[\d\s-]{7,}\d(?![\w-])/g;
+const ID_KEYS = /(^|_)(id|ids)$/i;
 
 /** Masks a log payload by key name, and any phone-like run of digits inside other strings. */
 export function maskFields(value: unknown, key = ""): unknown {
@@ -30,7 +32,7 @@ export function maskFields(value: unknown, key = ""): unknown {
     if (PHONE_KEYS.test(key)) return maskPhone(value);
     if (EMAIL_KEYS.test(key)) return maskEmail(value);
     if (BODY_KEYS.test(key)) return maskBody(value);
-    if (key === "stack") return value;
+    if (key === "stack" || ID_KEYS.test(key)) return value;
     return value.replace(PHONE_IN_TEXT, (m) => maskPhone(m.replace(/[\s-]/g, "")));
   }
   if (Array.isArray(value)) return value.map((v) => maskFields(v, key));

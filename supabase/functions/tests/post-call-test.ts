@@ -1,0 +1,43 @@
+/**
+ * Deno tier: the demo path through the gateway — a call summary in the database,
+ * `post-call-notify` invoked with supabase-js as a client would, both messages received by the
+ * provider sandbox in their wire formats, the session and delivery log updated.
+ */
+import { runtimeOnly } from "../../../scripts/stack/function-env.ts";
+import { freePorts } from "../../../scripts/stack/ports.ts";
+import { startStack } from "../../../scripts/stack/stack.ts";
+import { runPostCallDemo } from "../../../scripts/demo.ts";
+
+Deno.test("post-call-notify through the gateway delivers on WhatsApp and SMS (the demo path)", async () => {
+  const stack = await startStack({
+    ports: freePorts(),
+    dataDir: "memory://",
+    env: runtimeOnly(Deno.env.toObject()),
+    dotenv: false,
+    only: ["post-call-notify"],
+    quiet: true,
+  });
+  try {
+    await runPostCallDemo({
+      api: stack.urls.api,
+      sandbox: stack.urls.sandbox,
+      db: stack.urls.db,
+      serviceKey: stack.keys.serviceRole,
+    });
+    const received = stack.sandbox.messages.list({});
+    const channels = received.map((m) => m.channel).sort();
+    if (JSON.stringify(channels) !== JSON.stringify(["sms", "whatsapp"])) {
+      throw new Error(`sandbox received ${JSON.stringify(channels)}`);
+    }
+
+    const anon = await fetch(`${stack.urls.functions}/post-call-notify`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.keys.anon}`, "content-type": "application/json" },
+      body: JSON.stringify({ call_id: "x", phone_number: "+250788123456", summary: "s" }),
+    });
+    if (anon.status !== 401) throw new Error(`anon key got ${anon.status}, want 401`);
+    await anon.body?.cancel();
+  } finally {
+    await stack.stop();
+  }
+});

@@ -88,10 +88,7 @@ class Backend {
 
   /** Gives the backend up unless the owner is inside a transaction (or `force`, on disconnect). */
   async release(conn: Connection, force = false): Promise<void> {
-    if (this.owner !== conn) {
-      this.waiting = this.waiting.filter((w) => w.conn !== conn);
-      return;
-    }
+    if (this.owner !== conn) return;
     if (this.db.isInTransaction()) {
       if (!force) return;
       await this.db.exec("rollback").catch(() => {});

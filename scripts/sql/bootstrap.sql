@@ -6,18 +6,23 @@
 -- Supabase project: scripts/bootstrap-db.ts refuses supabase.co / supabase.com hosts.
 -- Idempotent: every statement checks before it creates.
 
+-- Roles are cluster-wide: two databases bootstrapped at once (parallel test workers) race to
+-- create them, and the loser sees the winner's role as a duplicate, which is the goal anyway.
 do $bootstrap$
+declare
+  v_role text;
 begin
   -- The roles PostgREST switches to (Supabase: nologin, the gateway logs in as `authenticator`).
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-    create role anon nologin;
-  end if;
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin;
-  end if;
-  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-    create role service_role nologin bypassrls;
-  end if;
+  foreach v_role in array array['anon', 'authenticated', 'service_role'] loop
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = v_role) then
+      begin
+        execute pg_catalog.format('create role %I nologin%s', v_role,
+          case when v_role = 'service_role' then ' bypassrls' else '' end);
+      exception when duplicate_object or unique_violation then
+        null;
+      end;
+    end if;
+  end loop;
 end
 $bootstrap$;
 

@@ -52,7 +52,12 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
     const proc = new Deno.Command(`${opts.root}/node_modules/.bin/deno`, {
       args: ["run", "--allow-all", "--no-prompt", opts.entry],
       cwd: opts.root,
-      env: { ...opts.env, EDGE_FUNCTION_PORT: String(port) },
+      env: {
+        ...opts.env,
+        EDGE_FUNCTION_PORT: String(port),
+        // Colour codes only where someone reads them: not in a log file or a test's output.
+        ...(Deno.stdout.isTerminal() ? {} : { NO_COLOR: "1" }),
+      },
       clearEnv: true,
       stdin: "null",
       stdout: "piped",

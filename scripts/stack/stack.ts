@@ -8,8 +8,7 @@ import { createConsoleHandler } from "./console.ts";
 import { type Database, startDatabase } from "./database.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { functionEnv } from "./function-env.ts";
-import { createFunctionProcess, type FunctionProcess } from "./function-process.ts";
-import { discoverFunctions } from "./functions.ts";
+import { startFunctions } from "./functions.ts";
 import { readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
 import { type Housekeeping, startHousekeeping } from "./housekeeping.ts";
@@ -156,38 +155,30 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       keys,
     });
     const providers = providerModes(loadConfig(fnEnv), urls.sandbox);
-    step(`providers: ${Object.entries(providers).map(([p, m]) => `${p} ${m}`).join(", ")}`);
+    const label = (p: string) => (p === "sms" ? `sms (${fnEnv.SMS_PROVIDER})` : p);
+    step(`providers: ${Object.entries(providers).map(([p, m]) => `${label(p)} ${m}`).join(", ")}`);
 
     const sandbox = createSandbox();
     stoppers.push(serve(ports.sandbox, sandbox.handler));
     step(`provider sandbox on ${urls.sandbox}`);
 
     t = performance.now();
-    const settings = readFunctionSettings(
-      await Deno.readTextFile(join(ROOT, "supabase/config.toml")),
-    );
-    const found =
-      (await discoverFunctions(opts.functionsDirs ?? [join(ROOT, "supabase/functions")]))
-        .filter((f) => !opts.only || opts.only.includes(f.name));
-    const processes = new Map<string, FunctionProcess>();
-    for (const f of found) {
-      const proc = createFunctionProcess({
-        name: f.name,
-        entry: f.entry,
-        root: ROOT,
-        env: fnEnv,
-        log: (line) => opts.quiet || out(line),
-      });
-      processes.set(f.name, proc);
-      stoppers.push(proc.stop);
-    }
-    await Promise.all([...processes.values()].map((p) => p.origin()));
-    const functions = found.map((f) => ({ name: f.name, verifyJwt: settings(f.name).verifyJwt }));
+    const { functions, failed, processes } = await startFunctions({
+      root: ROOT,
+      dirs: opts.functionsDirs ?? [join(ROOT, "supabase/functions")],
+      only: opts.only,
+      settings: readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml"))),
+      env: fnEnv,
+      log: (line) => opts.quiet || out(line),
+    });
+    stoppers.push(...[...processes.values()].map((p) => p.stop));
+    const up = functions.filter((f) => !failed.includes(f.name));
     step(
       `functions ready in ${seconds(t)}: ${
-        functions.map((f) => `${f.name}${f.verifyJwt ? "" : " (public)"}`).join(", ") || "none"
+        up.map((f) => `${f.name}${f.verifyJwt ? "" : " (public)"}`).join(", ") || "none"
       }`,
     );
+    if (failed.length) step(`did not start (see their output above): ${failed.join(", ")}`);
 
     const routes = new Map(functions.map((f) => [f.name, {
       verifyJwt: f.verifyJwt,

@@ -503,9 +503,10 @@ $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Scheduled jobs: the one place the housekeeping schedule lives.
--- With pg_cron (Supabase, or PostgreSQL with pg_cron preloaded) each row is scheduled below with
--- cron.schedule. Without it (PGlite, PostgreSQL without pg_cron) the migration still applies and
--- the local stack (scripts/start.ts) reads this table and runs each command on its schedule.
+-- With pg_cron (Supabase, or PostgreSQL with pg_cron preloaded) public.sync_scheduled_jobs()
+-- below hands each row to cron.schedule. Without it (PGlite, PostgreSQL without pg_cron) the
+-- migration still applies and the local stack reads this table and runs each command on its
+-- schedule. A later migration adds a job with an insert here and `select sync_scheduled_jobs()`.
 -- ---------------------------------------------------------------------------------------------
 create table if not exists public.scheduled_jobs (
   name text primary key,
@@ -524,8 +525,8 @@ on conflict (name) do update set schedule = excluded.schedule, command = exclude
 -- non-superuser on hosted Supabase), pg_cron's own checks decide, inside a subtransaction so a
 -- refusal leaves the migration intact. cron.schedule is idempotent by job name, so a later
 -- migration that adds a row calls this again. Returns whether pg_cron runs the jobs; when not,
--- the local stack runs them. cron.* is reached through dynamic SQL so the function compiles (and
--- lints) where pg_cron is absent.
+-- the local stack runs them. cron.* is reached through dynamic SQL built at run time so the
+-- function compiles, and plpgsql_check (supabase db lint) passes, where pg_cron is absent.
 create or replace function public.sync_scheduled_jobs()
 returns boolean
 language plpgsql
@@ -563,7 +564,8 @@ begin
   end;
 
   for v_job in select j.name, j.schedule, j.command from public.scheduled_jobs j order by j.name loop
-    execute 'select cron.schedule($1, $2, $3)' using v_job.name, v_job.schedule, v_job.command;
+    execute pg_catalog.format('select %I.schedule($1, $2, $3)', 'cron')
+      using v_job.name, v_job.schedule, v_job.command;
   end loop;
   return true;
 end;

@@ -18,6 +18,7 @@ import {
 import type {
   AdapterOptions,
   ChannelFailure,
+  ErrorClass,
   SendResult,
   SmsAdapter,
   SmsSendOptions,
@@ -45,6 +46,18 @@ const ErrorBody = z.object({
 
 /** 20429 too many requests, 20500 internal error, 20503 service unavailable. */
 const RETRYABLE = new Set([20429, 20500, 20503]);
+
+/**
+ * Delivery errors a status callback reports (`ErrorCode` with `undelivered` / `failed`): 30001
+ * queue overflow, 30003 unreachable handset, 30008 unknown error, 30017 carrier congestion and
+ * 30022 rate limit exceeded may pass later; the rest (30004 blocked, 30005 unknown number, 30006
+ * landline, 30007 filtered, …) fail the same way again.
+ */
+const RETRYABLE_DELIVERY = new Set(["30001", "30003", "30008", "30017", "30022"]);
+
+export function classifyTwilioDeliveryError(code: string | undefined): ErrorClass {
+  return code !== undefined && RETRYABLE_DELIVERY.has(code) ? "retryable" : "permanent";
+}
 
 export function createTwilioSmsAdapter(
   config: TwilioSmsConfig,

@@ -165,13 +165,25 @@ function readReply(reply: ProviderReply): SendResult {
   return failed(classify(reply, err.data.error));
 }
 
+/**
+ * The class of one of Meta's error codes, wherever it was reported: a send's HTTP answer, or the
+ * `errors[]` of a `failed` status webhook (which has no HTTP status, hence the fallback).
+ */
+export function classifyWhatsAppErrorCode(
+  code: number,
+  fallback: ErrorClass = "permanent",
+): { class: ErrorClass; notOnChannel: boolean } {
+  const cls: ErrorClass = WINDOW_CLOSED.has(code)
+    ? "window_closed"
+    : RETRYABLE.has(code)
+    ? "retryable"
+    : fallback;
+  return { class: cls, notOnChannel: code === NOT_ON_WHATSAPP };
+}
+
 function classify(reply: ProviderReply, error: z.infer<typeof ErrorBody>["error"]): ChannelFailure {
   const details = error.error_data?.details;
-  const cls: ErrorClass = WINDOW_CLOSED.has(error.code)
-    ? "window_closed"
-    : RETRYABLE.has(error.code)
-    ? "retryable"
-    : classOfStatus(reply.status);
+  const { class: cls, notOnChannel } = classifyWhatsAppErrorCode(error.code, classOfStatus(reply.status));
   return withRetryAfter(reply, {
     class: cls,
     code: String(error.code),
@@ -179,7 +191,7 @@ function classify(reply: ProviderReply, error: z.infer<typeof ErrorBody>["error"
       details && details !== error.message ? `${error.message}: ${details}` : error.message,
     ),
     httpStatus: reply.status,
-    ...(error.code === NOT_ON_WHATSAPP ? { notOnChannel: true } : {}),
+    ...(notOnChannel ? { notOnChannel: true } : {}),
   });
 }
 

@@ -181,6 +181,11 @@ isOneToOne: false
               "body": string,"channel": string,"created_at": string,"direction": string,"message_type": string,"status": string
             }[]
                            },
+"list_pending_inbound_replies":
+{ Args: { "p_limit"?: number,"p_max_age_seconds"?: number,"p_older_than_seconds"?: number }; Returns: {
+              "channel": string,"correlation_id": string,"created_at": string,"delivery_id": string,"sender": string,"session_id": string
+            }[]
+                           },
 "log_message_delivery":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_direction": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_profile_id"?: string,"p_provider"?: string,"p_provider_message_id"?: string,"p_recipient"?: string,"p_sender"?: string,"p_session_id"?: string,"p_status": string }; Returns: {
               "attempts": number,
@@ -323,6 +328,11 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"record_sms_keyword":
+{ Args: { "p_body": string,"p_correlation_id"?: string,"p_keyword": string,"p_metadata"?: Json,"p_only_when_opted_out"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_reply_body": string,"p_sender": string }; Returns: {
+              "allows_sms": boolean,"changed": boolean,"delivery_id": string,"is_new": boolean,"keyword_applied": boolean,"profile_id": string,"reply_delivery_id": string,"reply_status": string,"session_id": string
+            }[]
+                           },
 "set_sms_preference":
 { Args: { "p_allows_sms": boolean,"p_phone_number": string }; Returns: {
               "changed": boolean,"profile_id": string

@@ -7,4 +7,6 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122010100_call_center_omnichannel_tools",
   "20261122010200_post_call_notifications",
   "20261122020000_inbound_conversations",
+  "20261122031000_sms_keywords",
+  "20261122032000_ai_reply_recovery",
 ];

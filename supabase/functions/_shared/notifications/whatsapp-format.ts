@@ -82,7 +82,7 @@ function summaryBlock(summary: string): string {
 }
 
 /** LLM summaries often come in Markdown; WhatsApp's markers are single. */
-function markdownToWhatsApp(text: string): string {
+export function markdownToWhatsApp(text: string): string {
   return text
     .replace(/\*\*(?=\S)([^\n]*?\S)\*\*/g, "*$1*")
     .replace(/__(?=\S)([^\n]*?\S)__/g, "_$1_")

@@ -1,0 +1,193 @@
+import OpenAI from "openai";
+import type { Sql } from "../db/client.ts";
+import type { Logger } from "../log/logger.ts";
+import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import {
+  enabledToolNames,
+  executeMessagingTool,
+  getMessagingTools,
+  type ToolContext,
+} from "../tools/messaging-tools.ts";
+import { AgentError, classifyModelError } from "./errors.ts";
+import {
+  type HistoryEntry,
+  historyMessages,
+  sessionContextMessage,
+  type SessionSnapshot,
+} from "./prompt.ts";
+
+export interface AgentDeps {
+  sql: Sql;
+  logger: Logger;
+  whatsapp: WhatsAppSender;
+  sms: SmsSender;
+  whatsappTemplate?: { name: string; language: string };
+  now?: () => number;
+}
+
+export interface AgentConfig {
+  /** Unset: a placeholder key (OpenAI-compatible servers such as the sandbox need none). */
+  apiKey?: string;
+  baseUrl: string;
+  model: string;
+  fetch?: typeof fetch;
+  /** Model calls per reply, the last one without tools so it must answer. Default 5. */
+  maxModelCalls?: number;
+  /** For the whole reply: every model call and tool call. Default 20 s. */
+  timeBudgetMs?: number;
+  /** Messages of history, from every channel. Default 20. */
+  historyLimit?: number;
+}
+
+export interface AgentInput {
+  sessionId: string;
+  /** Where the answer goes back. */
+  channel: "whatsapp" | "sms";
+  /** E.164: the person the agent answers, and the only one its tools may act for. */
+  phoneNumber: string;
+  correlationId: string;
+}
+
+export interface AgentReply {
+  text: string;
+  modelCalls: number;
+  /** The tools called, in order. */
+  tools: string[];
+}
+
+export interface Agent {
+  /** The answer to the conversation's latest messages; rejects with an AgentError. */
+  reply(input: AgentInput): Promise<AgentReply>;
+}
+
+const PLACEHOLDER_KEY = "no-key-needed";
+const AGENT_KEY = "call_center";
+
+/**
+ * The call-center agent over OpenAI chat completions: its instructions from the database, the
+ * session context and the cross-channel history as the prompt, and the 7 tools run through
+ * executeMessagingTool in a bounded loop (calls and time). No retries inside: a failure is
+ * answered by the caller's fallback, which is better than a person waiting a minute.
+ */
+export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
+  const now = deps.now ?? Date.now;
+  const maxModelCalls = config.maxModelCalls ?? 5;
+  const budgetMs = config.timeBudgetMs ?? 20_000;
+  // Without a key, only api.openai.com is sure to refuse: fail before spending the time.
+  const unconfigured = !config.apiKey && new URL(config.baseUrl).hostname === "api.openai.com";
+  const client = new OpenAI({
+    apiKey: config.apiKey ?? PLACEHOLDER_KEY,
+    baseURL: config.baseUrl,
+    fetch: config.fetch,
+    timeout: budgetMs,
+    maxRetries: 0,
+  });
+
+  async function reply(input: AgentInput): Promise<AgentReply> {
+    if (unconfigured) throw new AgentError("AI.NOT_CONFIGURED", "OPENAI_API_KEY is not set");
+    const deadline = now() + budgetMs;
+    const log = deps.logger.child({ correlation_id: input.correlationId, session_id: input.sessionId });
+    const [instructions, session, history, enabled] = await Promise.all([
+      loadInstructions(deps.sql),
+      loadSession(deps.sql, input.sessionId),
+      loadHistory(deps.sql, input.sessionId, config.historyLimit ?? 20),
+      enabledToolNames(deps.sql),
+    ]);
+    const tools = getMessagingTools(enabled);
+    const ctx: ToolContext = {
+      ...deps,
+      correlationId: input.correlationId,
+      sessionId: input.sessionId,
+      channel: input.channel,
+      actingFor: input.phoneNumber,
+      enabledTools: enabled,
+    };
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: "system", content: instructions },
+      { role: "system", content: sessionContextMessage(session, input.channel) },
+      ...historyMessages(history),
+    ];
+    const called: string[] = [];
+
+    for (let call = 1; call <= maxModelCalls; call++) {
+      const last = call === maxModelCalls;
+      const message = await complete(client, {
+        model: config.model,
+        messages,
+        ...(tools.length > 0 ? { tools, tool_choice: last ? "none" : "auto" } : {}),
+      }, deadline - now());
+      const toolCalls = message.tool_calls ?? [];
+      if (toolCalls.length === 0 || last) {
+        const text = message.content?.trim();
+        if (!text) throw new AgentError("AI.EMPTY_REPLY", "The model answered without text");
+        log.info("AI_AGENT_REPLIED", { model_calls: call, tools: called });
+        return { text, modelCalls: call, tools: called };
+      }
+      messages.push({ role: "assistant", content: message.content ?? null, tool_calls: toolCalls });
+      // One after another: a later call may depend on an earlier one (get_or_create, then add).
+      for (const toolCall of toolCalls) {
+        const name = toolCall.type === "function" ? toolCall.function.name : toolCall.custom.name;
+        const args = toolCall.type === "function" ? toolCall.function.arguments : toolCall.custom.input;
+        called.push(name);
+        const result = await executeMessagingTool(name, args, ctx);
+        messages.push({ role: "tool", tool_call_id: toolCall.id, content: JSON.stringify(result) });
+      }
+    }
+    // The last model call is made without tools and returns above.
+    throw new AgentError("AI.EMPTY_REPLY", "No answer after the last model call");
+  }
+
+  return { reply };
+}
+
+/** One chat completion within what is left of the budget; our own abort covers body reads too. */
+async function complete(
+  client: OpenAI,
+  body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+  remainingMs: number,
+): Promise<OpenAI.ChatCompletionMessage> {
+  if (remainingMs <= 0) throw new AgentError("AI.TIMEOUT", "The time budget ran out between steps");
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), remainingMs);
+  try {
+    const completion = await client.chat.completions.create(body, {
+      signal: controller.signal,
+      timeout: remainingMs,
+    });
+    const message = completion.choices?.[0]?.message;
+    if (!message) throw new AgentError("AI.MODEL_ERROR", "The model answered without a choice");
+    return message;
+  } catch (err) {
+    throw classifyModelError(err, controller.signal.aborted);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function loadInstructions(sql: Sql): Promise<string> {
+  const [row] = await sql<{ instructions: string }[]>`
+    select instructions from public.agent_instructions where agent_key = ${AGENT_KEY}`;
+  if (!row) throw new AgentError("AI.NO_INSTRUCTIONS", `No agent_instructions row for ${AGENT_KEY}`);
+  return row.instructions.trim();
+}
+
+async function loadSession(sql: Sql, sessionId: string): Promise<SessionSnapshot> {
+  const [row] = await sql`
+    select s.id, s.status, s.context, s.channels_seen, p.phone_number, p.display_name
+    from public.omnichannel_sessions s join public.profiles p on p.id = s.profile_id
+    where s.id = ${sessionId}`;
+  if (!row) throw new AgentError("AI.SESSION_NOT_FOUND", `Session ${sessionId} not found`);
+  return {
+    sessionId: row.id,
+    phoneNumber: row.phone_number,
+    displayName: row.display_name,
+    status: row.status,
+    context: row.context,
+    channelsSeen: row.channels_seen,
+  };
+}
+
+function loadHistory(sql: Sql, sessionId: string, limit: number): Promise<HistoryEntry[]> {
+  return sql<HistoryEntry[]>`
+    select channel, direction, body from public.get_session_history(${sessionId}, ${limit})`;
+}

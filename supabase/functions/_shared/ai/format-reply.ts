@@ -1,0 +1,20 @@
+import { formatSms } from "../notifications/sms-format.ts";
+import { markdownToWhatsApp, WHATSAPP_TEXT_LIMIT } from "../notifications/whatsapp-format.ts";
+import { longestPrefix } from "../notifications/truncate.ts";
+import { CHANNEL_LABELS } from "./prompt.ts";
+
+/** A leading "[SMS] " the model copied from the history's channel tags is not for the person. */
+const COPIED_TAG = new RegExp(`^\\[(?:${Object.values(CHANNEL_LABELS).join("|")})\\]\\s*`, "i");
+
+/**
+ * The model's answer as the channel carries it: SMS plain text within 3 segments; WhatsApp with
+ * Markdown emphasis turned into WhatsApp's and within the 4096-character limit.
+ */
+export function formatReply(channel: "whatsapp" | "sms", text: string): string {
+  const answer = text.trim().replace(COPIED_TAG, "");
+  if (channel === "sms") return formatSms(answer, { maxSegments: 3 }).text;
+  const rich = markdownToWhatsApp(answer);
+  if (rich.length <= WHATSAPP_TEXT_LIMIT) return rich;
+  const limit = WHATSAPP_TEXT_LIMIT - 1;
+  return `${longestPrefix(rich, (p) => p.length <= limit, limit)}…`;
+}

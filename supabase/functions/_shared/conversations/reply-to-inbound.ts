@@ -1,0 +1,175 @@
+import { type Agent, createAgent } from "../ai/agent.ts";
+import { AgentError } from "../ai/errors.ts";
+import { formatReply } from "../ai/format-reply.ts";
+import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts";
+import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import type { Platform } from "../platform/deps.ts";
+import { createSessionStore } from "../session/omnichannel-session.ts";
+
+export interface ReplyDeps extends SendMessageDeps {
+  agent: Agent;
+  /** How long a replier holds an inbound message before another may take it over. Default 120 s. */
+  leaseSeconds?: number;
+}
+
+/** An inbound message that was recorded (recordInbound) and may be owed a reply. */
+export interface InboundToReply {
+  deliveryId: string;
+  sessionId: string;
+  channel: "whatsapp" | "sms";
+  /** E.164 */
+  sender: string;
+  correlationId: string;
+}
+
+export type ReplyOutcome =
+  /** The agent's answer was sent (or its send attempted and logged). */
+  | "replied"
+  /** The model failed or timed out: the fallback was sent and the session set to follow_up. */
+  | "fallback"
+  /** Someone else holds or finished this reply (a duplicate webhook, another dispatcher). */
+  | "not_claimed";
+
+export const FALLBACK_REPLY =
+  "Thanks for your message — a member of our team will get back to you shortly.";
+
+/**
+ * Answers one inbound message on the channel it came from, at most once: claims the reply, runs
+ * the agent, sends its answer (or, when the model fails, a short fallback and the session goes
+ * to follow_up so a person picks it up), and completes the claim. The send's idempotency key is
+ * the inbound delivery id, so a reply retried after a crash never reaches the person twice.
+ */
+export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): Promise<ReplyOutcome> {
+  const log = deps.logger.child({
+    correlation_id: inbound.correlationId,
+    delivery_id: inbound.deliveryId,
+    session_id: inbound.sessionId,
+  });
+  const [{ claimed }] = await deps.sql<{ claimed: boolean }[]>`
+    select public.claim_inbound_reply(${inbound.deliveryId}, ${deps.leaseSeconds ?? 120}) as claimed`;
+  if (!claimed) {
+    log.info("AI_REPLY_NOT_CLAIMED");
+    return "not_claimed";
+  }
+
+  let text: string;
+  let outcome: ReplyOutcome = "replied";
+  try {
+    const answer = await deps.agent.reply({
+      sessionId: inbound.sessionId,
+      channel: inbound.channel,
+      phoneNumber: inbound.sender,
+      correlationId: inbound.correlationId,
+    });
+    text = formatReply(inbound.channel, answer.text);
+  } catch (err) {
+    log.warn("AI_REPLY_FALLBACK", {
+      error_code: err instanceof AgentError ? err.code : "AI.AGENT_CRASHED",
+      error: err instanceof Error ? err.message : String(err),
+    });
+    text = FALLBACK_REPLY;
+    outcome = "fallback";
+  }
+
+  const sent = await sendMessage(deps, {
+    channel: inbound.channel,
+    to: inbound.sender,
+    body: text,
+    sessionId: inbound.sessionId,
+    purpose: "ai_reply",
+    correlationId: inbound.correlationId,
+    idempotencyKey: `ai_reply:${inbound.deliveryId}`,
+  });
+  if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
+  await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'done')`;
+  log[sent.status === "sent" ? "info" : "warn"]("AI_REPLY_COMPLETED", {
+    outcome,
+    channel: inbound.channel,
+    status: sent.status,
+    ...(sent.error ? { error_code: sent.error.code } : {}),
+  });
+  return outcome;
+}
+
+/** A person is owed an answer; a failure here must not undo the fallback already sent. */
+async function markFollowUp(deps: ReplyDeps, sessionId: string, log: ReplyDeps["logger"]) {
+  try {
+    await createSessionStore(deps.sql).updateStatus(sessionId, "follow_up");
+  } catch (err) {
+    log.error("AI_REPLY_FOLLOW_UP_FAILED", { error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+export interface ReplyPendingOptions {
+  /** Leave younger messages to the webhook's own background reply. */
+  olderThanSeconds: number;
+  limit: number;
+  /** Older messages get no automatic reply. Default 24 h. */
+  maxAgeSeconds?: number;
+}
+
+export interface ReplyPendingResult {
+  found: number;
+  replied: number;
+  fallback: number;
+  notClaimed: number;
+  failed: number;
+}
+
+/**
+ * The retry path: replies owed but never written (the process died after the webhook's 200, or
+ * during the reply, whose lease has run out). Each goes through replyToInbound, whose claim
+ * keeps concurrent dispatchers from answering twice.
+ */
+export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): Promise<ReplyPendingResult> {
+  const rows = await deps.sql<
+    { delivery_id: string; session_id: string; channel: "whatsapp" | "sms"; sender: string; correlation_id: string | null }[]
+  >`select * from public.list_pending_inbound_replies(
+      ${opts.olderThanSeconds}, ${opts.limit}, ${opts.maxAgeSeconds ?? 86_400})`;
+  const settled = await Promise.allSettled(rows.map((r) =>
+    replyToInbound(deps, {
+      deliveryId: r.delivery_id,
+      sessionId: r.session_id,
+      channel: r.channel,
+      sender: r.sender,
+      correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
+    })
+  ));
+  const result: ReplyPendingResult = { found: rows.length, replied: 0, fallback: 0, notClaimed: 0, failed: 0 };
+  for (const s of settled) {
+    if (s.status === "rejected") {
+      result.failed++;
+      deps.logger.error("AI_REPLY_RETRY_FAILED", {
+        error: s.reason instanceof Error ? s.reason.message : String(s.reason),
+      });
+    } else if (s.value === "not_claimed") result.notClaimed++;
+    else result[s.value]++;
+  }
+  if (rows.length > 0) deps.logger.info("AI_REPLY_RETRY_DONE", { ...result });
+  return result;
+}
+
+/** The reply path of a function, from its platform and channel adapters (index.ts wiring). */
+export function createReplyDeps(
+  platform: Platform,
+  channels: { whatsapp: WhatsAppSender; sms: SmsSender },
+): ReplyDeps {
+  const { env } = platform;
+  const base = {
+    sql: platform.sql,
+    logger: platform.logger,
+    ...channels,
+    ...(env.WHATSAPP_SUMMARY_TEMPLATE
+      ? { whatsappTemplate: { name: env.WHATSAPP_SUMMARY_TEMPLATE, language: env.WHATSAPP_TEMPLATE_LANGUAGE } }
+      : {}),
+  };
+  return {
+    ...base,
+    agent: createAgent(base, {
+      apiKey: env.OPENAI_API_KEY,
+      baseUrl: env.OPENAI_BASE_URL,
+      model: env.OPENAI_MODEL,
+      fetch: platform.fetch,
+    }),
+  };
+}

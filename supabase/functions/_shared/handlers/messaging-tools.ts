@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+import { requireServiceRole, type ServiceAuthConfig } from "../http/auth.ts";
+import { parseJson, readRawBody } from "../http/body.ts";
+import { badRequest, HttpError, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { json, withErrors } from "../http/respond.ts";
+import {
+  enabledToolNames,
+  executeMessagingTool,
+  getMessagingTools,
+  isToolError,
+  type ToolContext,
+  type ToolError,
+} from "../tools/messaging-tools.ts";
+
+export interface MessagingToolsDeps
+  extends Pick<ToolContext, "sql" | "logger" | "whatsapp" | "sms" | "whatsappTemplate"> {
+  auth: ServiceAuthConfig;
+}
+
+const Args = z.union([z.string(), z.record(z.string(), z.unknown())]).optional();
+
+/** `{name, arguments}`, or an OpenAI `tool_calls` entry as the model produced it. */
+const Body = z.union([
+  z.object({
+    id: z.string().min(1).max(200),
+    type: z.literal("function"),
+    function: z.object({ name: z.string().min(1).max(100), arguments: Args }),
+  }),
+  z.object({ name: z.string().min(1).max(100), arguments: Args }),
+]);
+
+/** The errors that mean "this call cannot run as asked"; a tool's own error is its result. */
+const CALL_ERRORS: Record<string, number> = {
+  "TOOL.INVALID_ARGUMENTS": 400,
+  "TOOL.UNKNOWN": 404,
+  "TOOL.DISABLED": 404,
+};
+
+/**
+ * The 7 tools over HTTP, service role only, for agents that live elsewhere (the voice agent):
+ * `GET` lists the enabled tools as OpenAI function tools; `POST` runs one and answers
+ * `{tool_call_id?, name, result}`. A tool_calls entry's id is the idempotency key of its sends.
+ */
+export function createMessagingToolsHandler(deps: MessagingToolsDeps) {
+  return withErrors(deps.logger, async (req, correlationId) => {
+    if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(["GET", "POST"]);
+    await requireServiceRole(req, deps.auth);
+    try {
+      const enabled = await enabledToolNames(deps.sql);
+      if (req.method === "GET") return json({ tools: getMessagingTools(enabled) });
+      return await run(deps, req, correlationId, enabled);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
+      throw err;
+    }
+  });
+}
+
+async function run(deps: MessagingToolsDeps, req: Request, correlationId: string, enabled: Set<string>) {
+  const parsed = Body.safeParse(parseJson(await readRawBody(req)));
+  if (!parsed.success) {
+    throw badRequest(
+      "VALIDATION.INVALID_BODY",
+      "Send {name, arguments} or a tool_calls entry {id, type: \"function\", function: {name, arguments}}",
+    );
+  }
+  const call = "function" in parsed.data
+    ? { id: parsed.data.id, name: parsed.data.function.name, args: parsed.data.function.arguments }
+    : { id: undefined, name: parsed.data.name, args: parsed.data.arguments };
+
+  const { sql, logger, whatsapp, sms, whatsappTemplate } = deps;
+  const result = await executeMessagingTool(call.name, call.args, {
+    sql,
+    logger,
+    whatsapp,
+    sms,
+    whatsappTemplate,
+    correlationId,
+    enabledTools: enabled,
+    ...(call.id ? { idempotencyKey: `tool_call:${call.id}` } : {}),
+  });
+  if (isToolError(result) && result.error.code in CALL_ERRORS) throw callError(result);
+  return json({ ...(call.id ? { tool_call_id: call.id } : {}), name: call.name, result });
+}
+
+function callError({ error }: ToolError): HttpError {
+  return new HttpError(CALL_ERRORS[error.code], error.code, error.message, error.issues ? { issues: error.issues } : undefined);
+}

@@ -1,0 +1,105 @@
+import { isDatabaseUnavailable } from "../db/errors.ts";
+import { readRawBody } from "../http/body.ts";
+import { methodNotAllowed, serviceUnavailable, unauthorized } from "../http/errors.ts";
+import { json, withErrors } from "../http/respond.ts";
+import { verifyHexSha256 } from "../http/signature.ts";
+import type { Logger } from "../log/logger.ts";
+import { applySmsStatus } from "../sms-webhook/apply-sms-status.ts";
+import { handleInboundSms, type InboundSmsDeps } from "../sms-webhook/handle-inbound-sms.ts";
+import { parseMtnInbound, parseMtnReceipt } from "../sms-webhook/mtn.ts";
+import { providerOf, routeOf, type SmsRoute } from "../sms-webhook/route.ts";
+import { parseForm, parseTwilioInbound, parseTwilioStatus } from "../sms-webhook/twilio.ts";
+import { verifyTwilioSignature } from "../sms-webhook/twilio-signature.ts";
+import { twiml } from "../sms-webhook/twiml.ts";
+
+export interface SmsInboundDeps extends InboundSmsDeps {
+  /** Unset secrets fail closed: that provider's requests are all 401. */
+  webhook: {
+    mtnSecret?: string;
+    twilioAuthToken?: string;
+    /** The public base URL of the functions (`https://<ref>.supabase.co/functions/v1`). */
+    publicFunctionsUrl?: string;
+  };
+}
+
+interface Ctx {
+  deps: SmsInboundDeps;
+  req: Request;
+  route: SmsRoute;
+  correlationId: string;
+  log: Logger;
+}
+
+/**
+ * `POST /sms-inbound[/mtn|/twilio]` (inbound SMS) and `POST /sms-inbound/status[/mtn|/twilio]`
+ * (delivery callbacks). Public (verify_jwt = false): each request is authenticated by its
+ * provider's signature over the exact bytes received, and answered only after it is recorded.
+ */
+export function createSmsInboundHandler(deps: SmsInboundDeps) {
+  return withErrors(deps.logger, async (req, correlationId) => {
+    if (req.method !== "POST") throw methodNotAllowed(["POST"]);
+    const route = routeOf(new URL(req.url).pathname);
+    const provider = route.provider ?? providerOf(req.headers);
+    if (!provider) throw unauthorized("Missing X-MTN-Signature or X-Twilio-Signature");
+    const log = deps.logger.child({ correlation_id: correlationId, provider, endpoint: route.kind });
+    const ctx = { deps, req, route, correlationId, log };
+    try {
+      return provider === "mtn" ? await fromMtn(ctx) : await fromTwilio(ctx);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      // The provider retries a 503, and nothing was answered as recorded.
+      log.error("SMS_WEBHOOK_DATABASE_UNAVAILABLE", { code: (err as { code?: string }).code });
+      throw serviceUnavailable();
+    }
+  });
+}
+
+async function fromMtn({ deps, req, route, correlationId, log }: Ctx): Promise<Response> {
+  const secret = deps.webhook.mtnSecret;
+  if (!secret) throw notConfigured(log, ["MTN_WEBHOOK_SECRET"]);
+  const raw = await readRawBody(req);
+  const signature = req.headers.get("x-mtn-signature");
+  if (!(await verifyHexSha256(secret, signature, raw, { prefixOptional: true }))) {
+    throw invalidSignature(log, signature);
+  }
+  if (route.kind === "status") return json(await applySmsStatus(deps, parseMtnReceipt(raw), correlationId));
+  const outcome = await handleInboundSms(deps, await parseMtnInbound(raw), {
+    correlationId,
+    replyInline: false,
+  });
+  return json({ result: outcome.result, ...(outcome.keyword ? { keyword: outcome.keyword } : {}) });
+}
+
+async function fromTwilio({ deps, req, route, correlationId, log }: Ctx): Promise<Response> {
+  const { twilioAuthToken: token, publicFunctionsUrl: base } = deps.webhook;
+  if (!token || !base) {
+    throw notConfigured(log, [...(token ? [] : ["TWILIO_AUTH_TOKEN"]), ...(base ? [] : ["PUBLIC_FUNCTIONS_URL"])]);
+  }
+  const raw = await readRawBody(req);
+  const params = parseForm(raw);
+  // Twilio signs the URL it was configured with: the public one, not the one this runtime sees.
+  const signedUrl = base.replace(/\/+$/, "") + route.signedPath + new URL(req.url).search;
+  const signature = req.headers.get("x-twilio-signature");
+  if (!(await verifyTwilioSignature(token, signature, signedUrl, params))) {
+    throw invalidSignature(log, signature);
+  }
+  if (route.kind === "status") {
+    await applySmsStatus(deps, parseTwilioStatus(params), correlationId);
+    return twiml();
+  }
+  const outcome = await handleInboundSms(deps, parseTwilioInbound(params), {
+    correlationId,
+    replyInline: true,
+  });
+  return twiml(outcome.inlineReply);
+}
+
+function notConfigured(log: Logger, missing: string[]) {
+  log.error("SMS_WEBHOOK_NOT_CONFIGURED", { missing });
+  return unauthorized("Webhook signature secret is not configured");
+}
+
+function invalidSignature(log: Logger, signature: string | null) {
+  log.warn("SMS_WEBHOOK_SIGNATURE_INVALID", { signature_present: signature !== null });
+  return unauthorized("Invalid signature");
+}

@@ -1,0 +1,36 @@
+import type { ErrorClass } from "../channels/types.ts";
+import type { JsonObject } from "../session/omnichannel-session.ts";
+
+export type SmsProvider = "mtn" | "twilio";
+
+/** One SMS a person sent us, parsed from either provider's webhook. */
+export interface InboundSms {
+  provider: SmsProvider;
+  /** Twilio's MessageSid; the gateway's id, or a hash of the raw body when it sent none. */
+  providerMessageId: string;
+  /** The sender as the provider wrote it (normalised to E.164 later). */
+  from: string;
+  body: string;
+  /** text, or image / audio / video / document for an MMS. */
+  messageType: string;
+  metadata: JsonObject;
+}
+
+/** A delivery callback for a message we sent. */
+export interface SmsStatusEvent {
+  provider: SmsProvider;
+  /** The ids the message may be logged under, tried in order. */
+  providerMessageIds: string[];
+  /** The provider's own word for the status, as sent. */
+  providerStatus: string;
+  /** What it means for our row; null when it moves nothing (queued, uncertain, unknown). */
+  status: "sent" | "delivered" | "read" | "failed" | null;
+  errorCode?: string;
+  errorMessage?: string;
+  errorClass?: ErrorClass;
+}
+
+/** Postgres text and jsonb cannot hold NUL; a body that carries one is stored without it. */
+export function withoutNul(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "") : text;
+}

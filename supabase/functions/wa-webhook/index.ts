@@ -1,0 +1,33 @@
+import { loadConfig } from "../_shared/config.ts";
+import { channelsOf, createPlatform } from "../_shared/platform/deps.ts";
+import { backgroundTracker, type WaitUntil } from "../_shared/platform/background.ts";
+import { createReplyDeps, replyToInbound } from "../_shared/conversations/reply-to-inbound.ts";
+import { createWaWebhookHandler } from "../_shared/handlers/wa-webhook.ts";
+
+const platform = createPlatform(loadConfig(Deno.env.toObject()), "wa-webhook");
+const { env } = platform;
+const channels = channelsOf(platform);
+const replyDeps = createReplyDeps(platform, channels);
+// deno-lint-ignore no-explicit-any
+const edge = (globalThis as any).EdgeRuntime;
+const waitUntil: WaitUntil = edge?.waitUntil?.bind(edge) ?? backgroundTracker().waitUntil;
+
+const handler = createWaWebhookHandler({
+  ...platform,
+  ...channels,
+  appSecret: env.WHATSAPP_APP_SECRET,
+  verifyToken: env.WHATSAPP_VERIFY_TOKEN,
+  waitUntil,
+  onInbound: async (inbound) => {
+    await replyToInbound(replyDeps, inbound);
+  },
+  config: {
+    summaryTemplate: env.WHATSAPP_SUMMARY_TEMPLATE,
+    templateLanguage: env.WHATSAPP_TEMPLATE_LANGUAGE,
+    summaryWaitMs: env.POST_CALL_SUMMARY_WAIT_MS,
+    summaryPollMs: env.POST_CALL_SUMMARY_POLL_MS,
+    sendTimeoutMs: env.PROVIDER_TIMEOUT_MS + 2_000,
+  },
+});
+
+Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);

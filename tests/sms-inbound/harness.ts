@@ -1,0 +1,218 @@
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import {
+  type FakeMtn,
+  type FakeTwilio,
+  refusedUrl,
+  startFakeMtn,
+  startFakeTwilio,
+} from "../support/fake-providers.ts";
+import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+import { createTwilioSmsAdapter } from "../../supabase/functions/_shared/channels/sms-twilio.ts";
+import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
+import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+import {
+  createSmsInboundHandler,
+  type SmsInboundDeps,
+} from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
+import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
+import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
+import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
+import type { InboundForReply } from "../../supabase/functions/_shared/sms-webhook/handle-inbound-sms.ts";
+import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "./signing.ts";
+
+/**
+ * What the sms-inbound tests share: a migrated database, local MTN-style and Twilio servers
+ * speaking their real wire formats, the handler built on them, and request builders that sign
+ * the way the providers do — with node:crypto, independently of the code under test.
+ */
+
+export { MTN_SECRET, TWILIO_TOKEN };
+/** What Twilio is configured with; the handler itself is reached on another host. */
+export const PUBLIC_FUNCTIONS_URL = "https://abcdefghijkl.supabase.co/functions/v1";
+const RUNTIME_URL = "http://127.0.0.1:9000";
+
+export interface Env {
+  db: TestDatabase;
+  mtn: FakeMtn;
+  twilio: FakeTwilio;
+  /** Where nothing listens: the WhatsApp adapter these tests never reach. */
+  nowhere: string;
+  close(): Promise<void>;
+}
+
+export async function startEnv(): Promise<Env> {
+  const [db, mtn, twilio, nowhere] = await Promise.all([
+    createTestDatabase(),
+    startFakeMtn(),
+    startFakeTwilio({ authToken: TWILIO_TOKEN }),
+    refusedUrl(),
+  ]);
+  return {
+    db,
+    mtn,
+    twilio,
+    nowhere,
+    close: async () => {
+      await Promise.all([db.close(), mtn.close(), twilio.close()]);
+    },
+  };
+}
+
+export function mtnAdapter(env: Env) {
+  const { mtn } = env;
+  return createMtnSmsAdapter(
+    { baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId },
+    { timeoutMs: 2_000 },
+  );
+}
+
+export function twilioAdapter(env: Env) {
+  return createTwilioSmsAdapter(
+    { baseUrl: env.twilio.baseUrl, accountSid: env.twilio.accountSid, authToken: TWILIO_TOKEN, from: "+15005550006" },
+    { timeoutMs: 2_000 },
+  );
+}
+
+/** The handler on the test database, recording every AI-reply hand-off instead of running one. */
+export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
+  const log = memoryLogger();
+  const background = backgroundTracker((err) => log.error("BACKGROUND_ERROR", { error: String(err) }));
+  const replies: InboundForReply[] = [];
+  const handler = createSmsInboundHandler({
+    sql: env.db.sql,
+    logger: log,
+    sms: mtnAdapter(env),
+    defaultCountry: "RW",
+    waitUntil: background.waitUntil,
+    onInbound: async (r) => {
+      replies.push(r);
+    },
+    webhook: {
+      mtnSecret: MTN_SECRET,
+      twilioAuthToken: TWILIO_TOKEN,
+      publicFunctionsUrl: PUBLIC_FUNCTIONS_URL,
+    },
+    ...over,
+  });
+  /** Answers the request, then waits for the work it left in the background. */
+  const send = async (req: Request) => {
+    const res = await handler(req);
+    await background.settled();
+    return res;
+  };
+  return { handler, send, settled: background.settled, replies, log };
+}
+
+/** sendMessage as the AI replier and the tools call it, on the given SMS adapter. */
+export function sendSms(env: Env, sms: ReturnType<typeof mtnAdapter>, to: string, body: string) {
+  return sendMessage(
+    {
+      sql: env.db.sql,
+      sms,
+      whatsapp: createWhatsAppAdapter({ baseUrl: env.nowhere, accessToken: "x", phoneNumberId: "1" }),
+      logger: memoryLogger(),
+    },
+    { channel: "sms", to, body, purpose: "ai_reply", correlationId: `corr-${to}` },
+  );
+}
+
+export interface MtnRequestOptions {
+  /** After /sms-inbound: "", "/mtn", "/status", … Default "/mtn". */
+  path?: string;
+  /** Overrides the computed signature; null sends none. */
+  signature?: string | null;
+  headers?: Record<string, string>;
+}
+
+export function mtnRequest(body: unknown, opts: MtnRequestOptions = {}): Request {
+  const raw = typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body);
+  const signature = opts.signature === undefined ? mtnSignature(raw) : opts.signature;
+  return new Request(`${RUNTIME_URL}/sms-inbound${opts.path ?? "/mtn"}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(signature === null ? {} : { "x-mtn-signature": signature }),
+      ...opts.headers,
+    },
+    body: raw as BodyInit,
+  });
+}
+
+export interface TwilioRequestOptions {
+  /** After /sms-inbound. Default "/twilio". */
+  path?: string;
+  /** Query string, with its "?". */
+  query?: string;
+  /** The URL the signature is computed over; default the public URL of the request. */
+  signedUrl?: string;
+  signature?: string | null;
+  token?: string;
+}
+
+export function twilioRequest(
+  params: Record<string, string> | Array<[string, string]>,
+  opts: TwilioRequestOptions = {},
+): Request {
+  const pairs = Array.isArray(params) ? params : Object.entries(params);
+  const path = `/sms-inbound${opts.path ?? "/twilio"}${opts.query ?? ""}`;
+  const signedUrl = opts.signedUrl ?? `${PUBLIC_FUNCTIONS_URL}${path}`;
+  const signature = opts.signature === undefined
+    ? twilioSignature(signedUrl, pairs, opts.token)
+    : opts.signature;
+  return new Request(`${RUNTIME_URL}${path}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(signature === null ? {} : { "x-twilio-signature": signature }),
+    },
+    body: new URLSearchParams(pairs).toString(),
+  });
+}
+
+/** An incoming SMS as Twilio posts it. */
+export function twilioInbound(from: string, body: string, sid: string, extra: Record<string, string> = {}) {
+  return {
+    ToCountry: "US",
+    SmsMessageSid: sid,
+    NumMedia: "0",
+    SmsSid: sid,
+    SmsStatus: "received",
+    Body: body,
+    To: "+15005550006",
+    NumSegments: "1",
+    MessageSid: sid,
+    AccountSid: "AC00000000000000000000000000000001",
+    From: from,
+    ApiVersion: "2010-04-01",
+    ...extra,
+  };
+}
+
+let sequence = 0;
+/** A fresh Rwandan mobile number per call: the database is shared by a test file. */
+export function newPhone(): string {
+  return `+25078${String(3_000_000 + ++sequence * 7919 + Math.floor(Math.random() * 1000)).padStart(7, "0")}`;
+}
+
+export function newTwilioSid(prefix = "SM"): string {
+  return prefix + crypto.randomUUID().replaceAll("-", "");
+}
+
+export async function inboundRows(sql: Sql, sender: string) {
+  return sql`
+    select id, provider, provider_message_id, body, message_type, status, reply_state, metadata
+    from public.message_delivery_log
+    where direction = 'inbound' and sender = ${sender} order by created_at`;
+}
+
+export async function outboundRows(sql: Sql, recipient: string) {
+  return sql`
+    select id, provider, provider_message_id, body, status, purpose, error_code, error_class
+    from public.message_delivery_log
+    where direction = 'outbound' and recipient = ${recipient} order by created_at`;
+}
+
+export async function profileOf(sql: Sql, phone: string) {
+  const [p] = await sql`select allows_sms, last_active_channel from public.profiles where phone_number = ${phone}`;
+  return p;
+}

@@ -1,0 +1,134 @@
+/**
+ * Drives the wa-webhook handler in-process against a test database, with requests signed the
+ * way Meta signs them (an independent HMAC from node:crypto), and the post-call flow's
+ * providers as local fake servers. The AI reply is the handler's injected `onInbound`: here it
+ * records what it is given, which is what the reply path would take.
+ */
+import { createHmac } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestDatabase } from "../support/db.ts";
+import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
+import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
+import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+import { createWaWebhookHandler, type WaWebhookDeps } from "../../supabase/functions/_shared/handlers/wa-webhook.ts";
+import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
+import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
+import type { InboundForReply } from "../../supabase/functions/_shared/whatsapp-webhook/record-events.ts";
+import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+
+export const APP_SECRET = "wa-app-secret-for-tests";
+export const VERIFY_TOKEN = "wa-verify-token-for-tests";
+export const URL_BASE = "http://localhost/wa-webhook";
+
+const fixturesDir = resolve(dirname(fileURLToPath(import.meta.url)), "../fixtures/meta");
+
+/** Meta's example payloads, by file name without `.json`. */
+export function fixtureNames(): string[] {
+  return readdirSync(fixturesDir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+}
+
+/** The fixture's exact bytes, as Meta would send them. */
+export function fixtureRaw(name: string): string {
+  return readFileSync(join(fixturesDir, `${name}.json`), "utf8");
+}
+
+// deno-lint-ignore no-explicit-any
+export function fixture(name: string): any {
+  return JSON.parse(fixtureRaw(name));
+}
+
+export function sign(body: string | Uint8Array, secret = APP_SECRET): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+/** A POST as Meta sends it: signed unless `signature` says otherwise (null: no header). */
+export function post(body: string | Uint8Array, signature: string | null = sign(body)): Request {
+  return new Request(URL_BASE, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(signature === null ? {} : { "x-hub-signature-256": signature }),
+    },
+    body,
+  });
+}
+
+export interface Harness {
+  handler: (req: Request) => Promise<Response>;
+  /** What the handler handed to the reply path, in order. */
+  inbound: InboundForReply[];
+  log: ReturnType<typeof memoryLogger>;
+  /** Resolves when the background work (replies, post-call flows) is done. */
+  settled(): Promise<void>;
+  events(): string[];
+}
+
+export interface HarnessOptions {
+  db: TestDatabase;
+  wa?: FakeWhatsApp;
+  mtn?: FakeMtn;
+  sql?: Sql;
+  appSecret?: string | null;
+  verifyToken?: string | null;
+  /** Runs for each new message owed a reply, after it is recorded in `inbound`. */
+  onInbound?: (i: InboundForReply) => Promise<void>;
+}
+
+export function createHarness(opts: HarnessOptions): Harness {
+  const log = memoryLogger();
+  const background = backgroundTracker((err) => log.error("TEST_BACKGROUND_REJECTED", { error: String(err) }));
+  const inbound: InboundForReply[] = [];
+  const timeoutMs = 2_000;
+  const wa = opts.wa;
+  const mtn = opts.mtn;
+  const deps: WaWebhookDeps = {
+    sql: opts.sql ?? opts.db.sql,
+    logger: log,
+    appSecret: opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET,
+    verifyToken: opts.verifyToken === null ? undefined : opts.verifyToken ?? VERIFY_TOKEN,
+    waitUntil: background.waitUntil,
+    onInbound: async (i) => {
+      inbound.push(i);
+      await opts.onInbound?.(i);
+    },
+    whatsapp: createWhatsAppAdapter(
+      { baseUrl: wa?.baseUrl ?? "http://127.0.0.1:9/v21.0", accessToken: wa?.accessToken, phoneNumberId: wa?.phoneNumberId },
+      { timeoutMs },
+    ),
+    sms: createMtnSmsAdapter(
+      { baseUrl: mtn?.baseUrl ?? "http://127.0.0.1:9", apiKey: mtn?.apiKey, apiSecret: mtn?.apiSecret, senderId: mtn?.senderId },
+      { timeoutMs },
+    ),
+    config: {
+      summaryTemplate: "call_summary",
+      templateLanguage: "en",
+      summaryWaitMs: 100,
+      summaryPollMs: 50,
+      sendTimeoutMs: timeoutMs + 1_000,
+    },
+  };
+  return {
+    handler: createWaWebhookHandler(deps),
+    inbound,
+    log,
+    settled: background.settled,
+    events: () => log.lines.map((l) => String(l.event)),
+  };
+}
+
+/** A copy of a fixture with every occurrence of `from` replaced (a fresh wamid, another person). */
+export function withReplaced(name: string, replacements: Record<string, string>): string {
+  let raw = fixtureRaw(name);
+  for (const [from, to] of Object.entries(replacements)) raw = raw.replaceAll(from, to);
+  return raw;
+}
+
+export async function countRows(sql: Sql): Promise<{ deliveries: number; profiles: number; calls: number }> {
+  const [r] = await sql`
+    select (select count(*)::int from public.message_delivery_log) as deliveries,
+           (select count(*)::int from public.profiles) as profiles,
+           (select count(*)::int from public.call_summaries) as calls`;
+  return { deliveries: r.deliveries, profiles: r.profiles, calls: r.calls };
+}

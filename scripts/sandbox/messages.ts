@@ -3,7 +3,8 @@ export interface SandboxMessage {
   /** The id the provider answered with (wamid, MTN requestId, Twilio SM sid). */
   id: string;
   provider: string;
-  channel: "whatsapp" | "sms" | "messenger" | "instagram";
+  /** "ai": a chat completion the scripted model answered (`to` the model, `body` its answer). */
+  channel: "whatsapp" | "sms" | "messenger" | "instagram" | "ai";
   to: string;
   from: string;
   /** The text the person reads; for a template, its body parameters joined by newlines. */
@@ -26,9 +27,16 @@ export interface MessageFilter {
 /** In memory, oldest first: the sandbox is for a developer's session, not for keeping. */
 export class MessageStore {
   #messages: SandboxMessage[] = [];
+  #listeners: ((message: SandboxMessage) => void)[] = [];
 
   record(message: SandboxMessage): void {
     this.#messages.push(message);
+    for (const listener of this.#listeners) listener(message);
+  }
+
+  /** Called with each message as it is recorded (the status callbacks start from here). */
+  onRecord(listener: (message: SandboxMessage) => void): void {
+    this.#listeners.push(listener);
   }
 
   list(filter: MessageFilter = {}): SandboxMessage[] {

@@ -19,7 +19,8 @@ create index if not exists message_delivery_log_call_idx
   on public.message_delivery_log (call_id, channel, created_at desc)
   where call_id is not null;
 
--- Claims the post-call deliveries of one call, one row per channel (whatsapp, sms).
+-- Claims the post-call deliveries of one call, one row per channel in p_channels (both by
+-- default; {whatsapp} when the SMS is only a fallback).
 --
 -- Per channel it answers what to do:
 --   no delivery yet                     -> a queued row is written and leased, to_send = true
@@ -35,7 +36,8 @@ create or replace function public.begin_post_call_notification(
   p_phone_number text,
   p_summary text default null,
   p_correlation_id text default null,
-  p_lease_seconds integer default 120
+  p_lease_seconds integer default 120,
+  p_channels text[] default array['whatsapp', 'sms']
 )
 returns table (
   session_id uuid,
@@ -65,6 +67,7 @@ declare
   v_found boolean;
   v_attempts integer;
   v_lease timestamptz := now() + make_interval(secs => p_lease_seconds);
+  v_channels text[];
 begin
   if p_call_id is null or length(p_call_id) = 0 then
     raise exception 'call_id is required' using errcode = '22023';
@@ -89,7 +92,14 @@ begin
       and m.created_at > now() - interval '24 hours'
   ) into v_window;
 
-  foreach v_channel in array array['whatsapp', 'sms'] loop
+  -- WhatsApp-first (p_channels = {whatsapp}): a person known not to have WhatsApp gets the SMS.
+  v_channels := p_channels;
+  if v_session.has_whatsapp is false and 'whatsapp' = any (v_channels)
+     and not 'sms' = any (v_channels) then
+    v_channels := v_channels || 'sms'::text;
+  end if;
+
+  foreach v_channel in array v_channels loop
     select * into v_row from public.message_delivery_log m
     where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary'
     order by m.created_at desc, m.attempts desc
@@ -218,9 +228,9 @@ begin
 end;
 $$;
 
-revoke execute on function public.begin_post_call_notification(text, text, text, text, integer)
+revoke execute on function public.begin_post_call_notification(text, text, text, text, integer, text[])
   from public, anon, authenticated;
-grant execute on function public.begin_post_call_notification(text, text, text, text, integer)
+grant execute on function public.begin_post_call_notification(text, text, text, text, integer, text[])
   to service_role;
 revoke execute on function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
   from public, anon, authenticated;

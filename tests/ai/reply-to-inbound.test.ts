@@ -101,6 +101,14 @@ describe("replyToInbound", () => {
     });
   }
 
+  it("an answer with nothing to send once formatted gets the fallback too", async () => {
+    const phone = h.newPhone();
+    const msg = await inbound("sms", phone, "hello?");
+    h.openai.replyNext({ content: "[SMS]  " });
+    expect(await replyToInbound(h.replyDeps(), msg)).toBe("fallback");
+    expect(sentSms(h)).toHaveLength(1);
+  });
+
   it("the fallback by SMS is GSM-7 plain text", async () => {
     const phone = h.newPhone();
     const msg = await inbound("sms", phone, "hello?");

@@ -153,11 +153,12 @@ export function twilioRequest(
   params: Record<string, string> | Array<[string, string]>,
   opts: TwilioRequestOptions = {},
 ): Request {
-  const pairs = Array.isArray(params) ? params : Object.entries(params);
+  const body = new URLSearchParams(Array.isArray(params) ? params : Object.entries(params)).toString();
   const path = `/sms-inbound${opts.path ?? "/twilio"}${opts.query ?? ""}`;
   const signedUrl = opts.signedUrl ?? `${PUBLIC_FUNCTIONS_URL}${path}`;
+  // Twilio signs the values it sends: what survives form encoding (a lone surrogate does not).
   const signature = opts.signature === undefined
-    ? twilioSignature(signedUrl, pairs, opts.token)
+    ? twilioSignature(signedUrl, [...new URLSearchParams(body)], opts.token)
     : opts.signature;
   return new Request(`${RUNTIME_URL}${path}`, {
     method: "POST",
@@ -165,7 +166,7 @@ export function twilioRequest(
       "content-type": "application/x-www-form-urlencoded",
       ...(signature === null ? {} : { "x-twilio-signature": signature }),
     },
-    body: new URLSearchParams(pairs).toString(),
+    body,
   });
 }
 

@@ -151,6 +151,13 @@ describe("sms-inbound: MTN-style gateway", () => {
     expect(h.replies).toHaveLength(0);
   });
 
+  it("stores a body with a NUL character without it (Postgres text cannot hold NUL)", async () => {
+    const phone = newPhone();
+    const res = await makeHandler(env).send(mtnRequest({ from: phone, message: "a\u0000b", id: `mo-nul-${phone}` }));
+    expect(res.status).toBe(200);
+    expect((await inboundRows(env.db.sql, phone))[0].body).toBe("ab");
+  });
+
   it("answers 400 for malformed JSON or a missing field, 413 over 1 MiB, 405 for GET, 404 elsewhere", async () => {
     const h = makeHandler(env);
     const malformed = await h.send(mtnRequest("{not json"));

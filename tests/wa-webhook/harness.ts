@@ -12,7 +12,10 @@ import type { TestDatabase } from "../support/db.ts";
 import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
-import { createWaWebhookHandler, type WaWebhookDeps } from "../../supabase/functions/_shared/handlers/wa-webhook.ts";
+import {
+  createWaWebhookHandler,
+  type WaWebhookDeps,
+} from "../../supabase/functions/_shared/handlers/wa-webhook.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import type { InboundForReply } from "../../supabase/functions/_shared/whatsapp-webhook/record-events.ts";
@@ -26,7 +29,8 @@ const fixturesDir = resolve(dirname(fileURLToPath(import.meta.url)), "../fixture
 
 /** Meta's example payloads, by file name without `.json`. */
 export function fixtureNames(): string[] {
-  return readdirSync(fixturesDir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(fixturesDir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** The fixture's exact bytes, as Meta would send them. */
@@ -44,7 +48,10 @@ export function sign(body: string | Uint8Array, secret = APP_SECRET): string {
 }
 
 /** A POST as Meta sends it: signed unless `signature` says otherwise (null: no header). */
-export function post(body: string | Uint8Array, signature: string | null = sign(body)): Request {
+export function post(
+  body: string | Uint8Array<ArrayBuffer>,
+  signature: string | null = sign(body),
+): Request {
   return new Request(URL_BASE, {
     method: "POST",
     headers: {
@@ -78,7 +85,9 @@ export interface HarnessOptions {
 
 export function createHarness(opts: HarnessOptions): Harness {
   const log = memoryLogger();
-  const background = backgroundTracker((err) => log.error("TEST_BACKGROUND_REJECTED", { error: String(err) }));
+  const background = backgroundTracker((err) =>
+    log.error("TEST_BACKGROUND_REJECTED", { error: String(err) })
+  );
   const inbound: InboundForReply[] = [];
   const timeoutMs = 2_000;
   const wa = opts.wa;
@@ -94,11 +103,20 @@ export function createHarness(opts: HarnessOptions): Harness {
       await opts.onInbound?.(i);
     },
     whatsapp: createWhatsAppAdapter(
-      { baseUrl: wa?.baseUrl ?? "http://127.0.0.1:9/v21.0", accessToken: wa?.accessToken, phoneNumberId: wa?.phoneNumberId },
+      {
+        baseUrl: wa?.baseUrl ?? "http://127.0.0.1:9/v21.0",
+        accessToken: wa?.accessToken,
+        phoneNumberId: wa?.phoneNumberId,
+      },
       { timeoutMs },
     ),
     sms: createMtnSmsAdapter(
-      { baseUrl: mtn?.baseUrl ?? "http://127.0.0.1:9", apiKey: mtn?.apiKey, apiSecret: mtn?.apiSecret, senderId: mtn?.senderId },
+      {
+        baseUrl: mtn?.baseUrl ?? "http://127.0.0.1:9",
+        apiKey: mtn?.apiKey,
+        apiSecret: mtn?.apiSecret,
+        senderId: mtn?.senderId,
+      },
       { timeoutMs },
     ),
     config: {
@@ -125,7 +143,9 @@ export function withReplaced(name: string, replacements: Record<string, string>)
   return raw;
 }
 
-export async function countRows(sql: Sql): Promise<{ deliveries: number; profiles: number; calls: number }> {
+export async function countRows(
+  sql: Sql,
+): Promise<{ deliveries: number; profiles: number; calls: number }> {
   const [r] = await sql`
     select (select count(*)::int from public.message_delivery_log) as deliveries,
            (select count(*)::int from public.profiles) as profiles,

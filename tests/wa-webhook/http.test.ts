@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { countRows, createHarness, fixtureRaw, post, sign, URL_BASE, VERIFY_TOKEN } from "./harness.ts";
+import {
+  countRows,
+  createHarness,
+  fixtureRaw,
+  post,
+  sign,
+  URL_BASE,
+  VERIFY_TOKEN,
+} from "./harness.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -17,7 +25,13 @@ function verify(params: Record<string, string>) {
 describe("wa-webhook: GET subscription verification", () => {
   it("echoes hub.challenge as plain text when the verify token matches", async () => {
     const h = createHarness({ db });
-    const res = await h.handler(verify({ "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444" }));
+    const res = await h.handler(
+      verify({
+        "hub.mode": "subscribe",
+        "hub.verify_token": VERIFY_TOKEN,
+        "hub.challenge": "1158201444",
+      }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     expect(await res.text()).toBe("1158201444");
@@ -26,13 +40,15 @@ describe("wa-webhook: GET subscription verification", () => {
 
   it("answers 403 for a wrong token, a wrong mode or no token", async () => {
     const h = createHarness({ db });
-    for (const params of [
-      { "hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1" },
-      { "hub.mode": "subscribe", "hub.verify_token": `${VERIFY_TOKEN}x`, "hub.challenge": "1" },
-      { "hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1" },
-      { "hub.mode": "subscribe", "hub.challenge": "1" },
-      {},
-    ]) {
+    for (
+      const params of [
+        { "hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1" },
+        { "hub.mode": "subscribe", "hub.verify_token": `${VERIFY_TOKEN}x`, "hub.challenge": "1" },
+        { "hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1" },
+        { "hub.mode": "subscribe", "hub.challenge": "1" },
+        {},
+      ] as Record<string, string>[]
+    ) {
       const res = await h.handler(verify(params));
       expect(res.status, JSON.stringify(params)).toBe(403);
       expect(await res.text()).not.toBe("1");
@@ -41,15 +57,21 @@ describe("wa-webhook: GET subscription verification", () => {
 
   it("answers 403 to everyone when no verify token is configured (fails closed)", async () => {
     const h = createHarness({ db, verifyToken: null });
-    const res = await h.handler(verify({ "hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1" }));
+    const res = await h.handler(
+      verify({ "hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1" }),
+    );
     expect(res.status).toBe(403);
-    const res2 = await h.handler(verify({ "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1" }));
+    const res2 = await h.handler(
+      verify({ "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1" }),
+    );
     expect(res2.status).toBe(403);
   });
 
   it("answers 400 when the token matches but there is no challenge to echo", async () => {
     const h = createHarness({ db });
-    const res = await h.handler(verify({ "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN }));
+    const res = await h.handler(
+      verify({ "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN }),
+    );
     expect(res.status).toBe(400);
   });
 });
@@ -67,7 +89,11 @@ describe("wa-webhook: HTTP edge", () => {
   it("answers 413 to a signed body over 1 MiB and writes nothing", async () => {
     const h = createHarness({ db });
     const before = await countRows(db.sql);
-    const big = JSON.stringify({ object: "whatsapp_business_account", entry: [], pad: "x".repeat(1024 * 1024) });
+    const big = JSON.stringify({
+      object: "whatsapp_business_account",
+      entry: [],
+      pad: "x".repeat(1024 * 1024),
+    });
     const res = await h.handler(post(big));
     expect(res.status).toBe(413);
     expect(await countRows(db.sql)).toEqual(before);
@@ -88,10 +114,14 @@ describe("wa-webhook: HTTP edge", () => {
     const h = createHarness({ db });
     const raw = fixtureRaw("text")
       .replace("Does it come in another color?", "Caf\\u00e9 \\ud83d\\ude00?")
-      .replace("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=", "wamid.escaped-unicode");
+      .replace(
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        "wamid.escaped-unicode",
+      );
     const res = await h.handler(post(raw));
     expect(res.status).toBe(200);
-    const [row] = await db.sql`select body from public.message_delivery_log where provider_message_id = 'wamid.escaped-unicode'`;
+    const [row] = await db
+      .sql`select body from public.message_delivery_log where provider_message_id = 'wamid.escaped-unicode'`;
     expect(row.body).toBe("Café 😀?");
     // The same JSON, re-serialised, is other bytes: the original signature no longer matches.
     const reserialised = JSON.stringify(JSON.parse(raw));

@@ -23,131 +23,181 @@ afterAll(async () => {
 const SENDER = "+16505551234";
 
 /** What each of Meta's example messages must become: the row's type, body and metadata. */
-const EXPECTED: Record<string, { type: string; body: string; metadata?: object; reply?: boolean }> = {
-  "text": { type: "text", body: "Does it come in another color?" },
-  "text-reply-context": {
-    type: "text",
-    body: "Yes, the blue one please",
-    metadata: { context: { from: "15550783881", id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3NTE5NzI2RjI5MkE0NDhCNjIA" } },
-  },
-  "text-forwarded": { type: "text", body: "Look at this deal my friend sent me", metadata: { context: { forwarded: true } } },
-  "text-referral-click-to-whatsapp-ad": {
-    type: "text",
-    body: "Can I get more info about this?",
-    metadata: {
-      referral: {
-        source_type: "ad",
-        source_id: "120226305854810726",
-        source_url: "https://fb.me/3cr4Wqqkv",
-        headline: "Chat with us",
-        media_type: "image",
-        ctwa_clid: expect.stringMatching(/^Aff-n8ZT/),
+const EXPECTED: Record<string, { type: string; body: string; metadata?: object; reply?: boolean }> =
+  {
+    "text": { type: "text", body: "Does it come in another color?" },
+    "text-reply-context": {
+      type: "text",
+      body: "Yes, the blue one please",
+      metadata: {
+        context: {
+          from: "15550783881",
+          id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3NTE5NzI2RjI5MkE0NDhCNjIA",
+        },
       },
     },
-  },
-  "image": {
-    type: "image",
-    body: "[image: image/jpeg] Pickup truck",
-    metadata: {
-      media: {
-        id: "1003383421387256",
-        mime_type: "image/jpeg",
-        sha256: "mAqo1Rf2nmUidBvd6AAEsMo1rBJF4dQ5ANLCNHRlfNQ=",
-        caption: "Pickup truck",
+    "text-forwarded": {
+      type: "text",
+      body: "Look at this deal my friend sent me",
+      metadata: { context: { forwarded: true } },
+    },
+    "text-referral-click-to-whatsapp-ad": {
+      type: "text",
+      body: "Can I get more info about this?",
+      metadata: {
+        referral: {
+          source_type: "ad",
+          source_id: "120226305854810726",
+          source_url: "https://fb.me/3cr4Wqqkv",
+          headline: "Chat with us",
+          media_type: "image",
+          ctwa_clid: expect.stringMatching(/^Aff-n8ZT/),
+        },
       },
     },
-  },
-  "audio-voice": {
-    type: "audio",
-    body: "[voice message: audio/ogg; codecs=opus]",
-    metadata: { media: { id: "1003383421387257", mime_type: "audio/ogg; codecs=opus", voice: true } },
-  },
-  "video": {
-    type: "video",
-    body: "[video: video/mp4] Fox in the garden",
-    metadata: { media: { id: "1003383421387258", mime_type: "video/mp4" } },
-  },
-  "document": {
-    type: "document",
-    body: "[document: application/pdf lucky-shrub-invoice.pdf] Lucky Shrub Invoice",
-    metadata: { media: { id: "1003383421387259", filename: "lucky-shrub-invoice.pdf", caption: "Lucky Shrub Invoice" } },
-  },
-  "sticker": {
-    type: "sticker",
-    body: "[sticker: image/webp]",
-    metadata: { media: { id: "1003383421387260", mime_type: "image/webp", animated: false } },
-  },
-  "location": {
-    type: "location",
-    body: "[location: 37.483307,-122.148981 Meta Headquarters, 1 Hacker Way, Menlo Park, CA 94025]",
-    metadata: { location: { latitude: 37.483307, longitude: -122.148981, name: "Meta Headquarters" } },
-  },
-  "contacts": {
-    type: "contacts",
-    body: "[contacts: Barbara J. Johnson]",
-    metadata: {
-      contacts: [expect.objectContaining({
-        phones: [{ phone: "+1 (650) 555-1234", wa_id: "16505551234", type: "WORK" }],
-        org: { company: "Lucky Shrub", department: "Legal", title: "Lead Counsel" },
-      })],
+    "image": {
+      type: "image",
+      body: "[image: image/jpeg] Pickup truck",
+      metadata: {
+        media: {
+          id: "1003383421387256",
+          mime_type: "image/jpeg",
+          sha256: "mAqo1Rf2nmUidBvd6AAEsMo1rBJF4dQ5ANLCNHRlfNQ=",
+          caption: "Pickup truck",
+        },
+      },
     },
-  },
-  "interactive-button-reply": {
-    type: "interactive",
-    body: "Change",
-    metadata: {
-      interactive: { type: "button_reply", id: "change-button", title: "Change" },
-      context: { id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBIyNDlEQ0FBMjUyNzdBQUJDN0EA" },
+    "audio-voice": {
+      type: "audio",
+      body: "[voice message: audio/ogg; codecs=opus]",
+      metadata: {
+        media: { id: "1003383421387257", mime_type: "audio/ogg; codecs=opus", voice: true },
+      },
     },
-  },
-  "interactive-list-reply": {
-    type: "interactive",
-    body: "Priority Mail Express",
-    metadata: {
-      interactive: { type: "list_reply", id: "priority_express", title: "Priority Mail Express", description: "Next Day to 2 Days" },
+    "video": {
+      type: "video",
+      body: "[video: video/mp4] Fox in the garden",
+      metadata: { media: { id: "1003383421387258", mime_type: "video/mp4" } },
     },
-  },
-  "interactive-nfm-reply-flow": {
-    type: "interactive",
-    body: expect.stringMatching(/^\[form reply: flow\] \{"flow_token".*"appointment_time": "10:30"\}$/),
-    metadata: {
-      interactive: { type: "nfm_reply", name: "flow", body: "Sent", response_json: expect.stringContaining("2026-11-24") },
+    "document": {
+      type: "document",
+      body: "[document: application/pdf lucky-shrub-invoice.pdf] Lucky Shrub Invoice",
+      metadata: {
+        media: {
+          id: "1003383421387259",
+          filename: "lucky-shrub-invoice.pdf",
+          caption: "Lucky Shrub Invoice",
+        },
+      },
     },
-  },
-  "button-template-quick-reply": {
-    type: "button",
-    body: "Unsubscribe from Promos",
-    metadata: { button: { payload: "Unsubscribe from Promos", text: "Unsubscribe from Promos" } },
-  },
-  "reaction": {
-    type: "reaction",
-    body: "[reaction: 😀]",
-    metadata: { reaction: { message_id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA", emoji: "😀" } },
-    reply: false,
-  },
-  "reaction-removed": { type: "reaction", body: "[reaction removed]", reply: false },
-  "order": {
-    type: "order",
-    body: "[order: 2 items, 85 USD] Please deliver before Friday",
-    metadata: { order: { catalog_id: "194836987003835", product_items: expect.arrayContaining([expect.objectContaining({ product_retailer_id: "di9ozbzfi4", quantity: 2 })]) } },
-  },
-  "system-user-changed-number": {
-    type: "system",
-    body: "User Sheena Nelson changed from 16505551234 to 16505553333",
-    metadata: { system: { type: "user_changed_number", wa_id: "16505553333" } },
-    reply: false,
-  },
-  "unsupported": {
-    type: "unsupported",
-    body: "[unsupported message: edit]",
-    metadata: { unsupported: { type: "edit" }, errors: [{ code: 131051, title: "Message type unknown" }] },
-  },
-};
+    "sticker": {
+      type: "sticker",
+      body: "[sticker: image/webp]",
+      metadata: { media: { id: "1003383421387260", mime_type: "image/webp", animated: false } },
+    },
+    "location": {
+      type: "location",
+      body:
+        "[location: 37.483307,-122.148981 Meta Headquarters, 1 Hacker Way, Menlo Park, CA 94025]",
+      metadata: {
+        location: { latitude: 37.483307, longitude: -122.148981, name: "Meta Headquarters" },
+      },
+    },
+    "contacts": {
+      type: "contacts",
+      body: "[contacts: Barbara J. Johnson]",
+      metadata: {
+        contacts: [expect.objectContaining({
+          phones: [{ phone: "+1 (650) 555-1234", wa_id: "16505551234", type: "WORK" }],
+          org: { company: "Lucky Shrub", department: "Legal", title: "Lead Counsel" },
+        })],
+      },
+    },
+    "interactive-button-reply": {
+      type: "interactive",
+      body: "Change",
+      metadata: {
+        interactive: { type: "button_reply", id: "change-button", title: "Change" },
+        context: { id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBIyNDlEQ0FBMjUyNzdBQUJDN0EA" },
+      },
+    },
+    "interactive-list-reply": {
+      type: "interactive",
+      body: "Priority Mail Express",
+      metadata: {
+        interactive: {
+          type: "list_reply",
+          id: "priority_express",
+          title: "Priority Mail Express",
+          description: "Next Day to 2 Days",
+        },
+      },
+    },
+    "interactive-nfm-reply-flow": {
+      type: "interactive",
+      body: expect.stringMatching(
+        /^\[form reply: flow\] \{"flow_token".*"appointment_time": "10:30"\}$/,
+      ),
+      metadata: {
+        interactive: {
+          type: "nfm_reply",
+          name: "flow",
+          body: "Sent",
+          response_json: expect.stringContaining("2026-11-24"),
+        },
+      },
+    },
+    "button-template-quick-reply": {
+      type: "button",
+      body: "Unsubscribe from Promos",
+      metadata: { button: { payload: "Unsubscribe from Promos", text: "Unsubscribe from Promos" } },
+    },
+    "reaction": {
+      type: "reaction",
+      body: "[reaction: 😀]",
+      metadata: {
+        reaction: {
+          message_id: "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA",
+          emoji: "😀",
+        },
+      },
+      reply: false,
+    },
+    "reaction-removed": { type: "reaction", body: "[reaction removed]", reply: false },
+    "order": {
+      type: "order",
+      body: "[order: 2 items, 85 USD] Please deliver before Friday",
+      metadata: {
+        order: {
+          catalog_id: "194836987003835",
+          product_items: expect.arrayContaining([
+            expect.objectContaining({ product_retailer_id: "di9ozbzfi4", quantity: 2 }),
+          ]),
+        },
+      },
+    },
+    "system-user-changed-number": {
+      type: "system",
+      body: "User Sheena Nelson changed from 16505551234 to 16505553333",
+      metadata: { system: { type: "user_changed_number", wa_id: "16505553333" } },
+      reply: false,
+    },
+    "unsupported": {
+      type: "unsupported",
+      body: "[unsupported message: edit]",
+      metadata: {
+        unsupported: { type: "edit" },
+        errors: [{ code: 131051, title: "Message type unknown" }],
+      },
+    },
+  };
 
-const messageFixtures = fixtureNames().filter((n) => !n.startsWith("status-") && !n.startsWith("calls-"));
+const messageFixtures = fixtureNames().filter((n) =>
+  !n.startsWith("status-") && !n.startsWith("calls-")
+);
 const wamidOf = (name: string): string => fixture(name).entry[0].changes[0].value.messages[0].id;
 
-async function rowOf(wamid: string) {
+function rowOf(wamid: string) {
   return db.sql`
     select m.channel, m.direction, m.status, m.provider, m.sender, m.message_type, m.body, m.metadata,
            m.reply_state, m.session_id, p.whatsapp_jid, p.has_whatsapp, p.display_name, p.last_active_channel
@@ -239,9 +289,14 @@ describe("wa-webhook: every Meta message type, signed, becomes the right inbound
 
 describe("wa-webhook: idempotent on the wamid", () => {
   it("records a redelivered webhook once and asks for one reply", async () => {
-    const raw = withReplaced("text", { "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=": "wamid.redelivered-1" });
+    const raw = withReplaced("text", {
+      "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=": "wamid.redelivered-1",
+    });
     const h = createHarness({ db });
-    expect((await (await h.handler(post(raw))).json()).received).toMatchObject({ messages: 1, duplicates: 0 });
+    expect((await (await h.handler(post(raw))).json()).received).toMatchObject({
+      messages: 1,
+      duplicates: 0,
+    });
     const second = await h.handler(post(raw));
     expect(second.status).toBe(200);
     expect((await second.json()).received).toMatchObject({ messages: 0, duplicates: 1 });
@@ -265,7 +320,8 @@ describe("wa-webhook: idempotent on the wamid", () => {
     expect(await rowOf("wamid.concurrent-20")).toHaveLength(1);
     expect(h.inbound).toHaveLength(1);
     expect(h.inbound[0].sender).toBe("+250788123456");
-    const [{ n }] = await db.sql`select count(*)::int as n from public.profiles where phone_number = '+250788123456'`;
+    const [{ n }] = await db
+      .sql`select count(*)::int as n from public.profiles where phone_number = '+250788123456'`;
     expect(n).toBe(1);
   });
 });
@@ -285,7 +341,13 @@ describe("wa-webhook: a batch is one request", () => {
     const batch = {
       object: "whatsapp_business_account",
       entry: [
-        { id: "1", changes: [change("wamid.batch-1", "250788200001", "first"), change("wamid.batch-2", "250788200002", "second")] },
+        {
+          id: "1",
+          changes: [
+            change("wamid.batch-1", "250788200001", "first"),
+            change("wamid.batch-2", "250788200002", "second"),
+          ],
+        },
         {
           id: "2",
           changes: [{
@@ -293,10 +355,27 @@ describe("wa-webhook: a batch is one request", () => {
             value: {
               messaging_product: "whatsapp",
               messages: [
-                { from: "250788200001", id: "wamid.batch-3", timestamp: "1749416384", type: "text", text: { body: "third" } },
-                { from: "250788200001", id: "wamid.batch-4", timestamp: "1749416385", type: "reaction", reaction: { message_id: "wamid.batch-1", emoji: "👍" } },
+                {
+                  from: "250788200001",
+                  id: "wamid.batch-3",
+                  timestamp: "1749416384",
+                  type: "text",
+                  text: { body: "third" },
+                },
+                {
+                  from: "250788200001",
+                  id: "wamid.batch-4",
+                  timestamp: "1749416385",
+                  type: "reaction",
+                  reaction: { message_id: "wamid.batch-1", emoji: "👍" },
+                },
               ],
-              statuses: [{ id: "wamid.not-ours", status: "delivered", timestamp: "1749416386", recipient_id: "250788200001" }],
+              statuses: [{
+                id: "wamid.not-ours",
+                status: "delivered",
+                timestamp: "1749416386",
+                recipient_id: "250788200001",
+              }],
             },
           }],
         },
@@ -313,20 +392,35 @@ describe("wa-webhook: a batch is one request", () => {
     const rows = await db.sql`
       select provider_message_id, body, sender from public.message_delivery_log
       where provider_message_id like 'wamid.batch-%' order by created_at, provider_message_id`;
-    expect(rows.map((r) => r.provider_message_id)).toEqual(["wamid.batch-1", "wamid.batch-2", "wamid.batch-3", "wamid.batch-4"]);
+    expect(rows.map((r) => r.provider_message_id)).toEqual([
+      "wamid.batch-1",
+      "wamid.batch-2",
+      "wamid.batch-3",
+      "wamid.batch-4",
+    ]);
     expect(h.inbound.map((i) => i.sender)).toEqual(["+250788200001", "+250788200002"]);
 
     release();
     await h.settled();
     // Person 1's second message is answered after their first; the reaction needs no answer.
-    expect(h.inbound.map((i) => i.sender)).toEqual(["+250788200001", "+250788200002", "+250788200001"]);
+    expect(h.inbound.map((i) => i.sender)).toEqual([
+      "+250788200001",
+      "+250788200002",
+      "+250788200001",
+    ]);
     const events = h.events();
     expect(events.filter((e) => e === "WHATSAPP_MESSAGE_RECEIVED")).toHaveLength(4);
     expect(events).toContain("WHATSAPP_STATUS_UNKNOWN_MESSAGE");
   });
 
   it("records the valid messages of a batch and logs the malformed ones", async () => {
-    const good = { from: "250788200010", id: "wamid.mixed-good", timestamp: "1749416383", type: "text", text: { body: "hello" } };
+    const good = {
+      from: "250788200010",
+      id: "wamid.mixed-good",
+      timestamp: "1749416383",
+      type: "text",
+      text: { body: "hello" },
+    };
     const batch = {
       object: "whatsapp_business_account",
       entry: [{
@@ -345,9 +439,16 @@ describe("wa-webhook: a batch is one request", () => {
     const h = createHarness({ db });
     const res = await h.handler(post(JSON.stringify(batch)));
     expect(res.status).toBe(200);
-    expect((await rowOf("wamid.mixed-good"))[0]).toMatchObject({ body: "hello", sender: "+250788200010" });
+    expect((await rowOf("wamid.mixed-good"))[0]).toMatchObject({
+      body: "hello",
+      sender: "+250788200010",
+    });
     expect(await rowOf("wamid.mixed-bad-1")).toHaveLength(0);
-    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_MESSAGE_INVALID").map((l) => l.provider_message_id))
+    expect(
+      h.log.lines.filter((l) => l.event === "WHATSAPP_MESSAGE_INVALID").map((l) =>
+        l.provider_message_id
+      ),
+    )
       .toEqual(["wamid.mixed-bad-1", "wamid.mixed-bad-2"]);
   });
 });
@@ -356,7 +457,9 @@ describe("wa-webhook: other payloads and failures", () => {
   it("acknowledges a valid JSON that is not a WhatsApp webhook with 200 and a log line, writing nothing", async () => {
     const h = createHarness({ db });
     const before = await countRows(db.sql);
-    for (const body of [{ object: "page", entry: [] }, { hello: "world" }, [1, 2, 3], "text", null]) {
+    for (
+      const body of [{ object: "page", entry: [] }, { hello: "world" }, [1, 2, 3], "text", null]
+    ) {
       const raw = JSON.stringify(body);
       expect((await h.handler(post(raw))).status).toBe(200);
     }
@@ -367,11 +470,16 @@ describe("wa-webhook: other payloads and failures", () => {
   it("logs fields it does not handle (account updates, template status) and answers 200", async () => {
     const raw = JSON.stringify({
       object: "whatsapp_business_account",
-      entry: [{ id: "102290129340398", changes: [{ field: "message_template_status_update", value: { event: "APPROVED" } }] }],
+      entry: [{
+        id: "102290129340398",
+        changes: [{ field: "message_template_status_update", value: { event: "APPROVED" } }],
+      }],
     });
     const h = createHarness({ db });
     expect((await h.handler(post(raw))).status).toBe(200);
-    expect(h.log.lines.find((l) => l.event === "WHATSAPP_FIELD_IGNORED")).toMatchObject({ field: "message_template_status_update" });
+    expect(h.log.lines.find((l) => l.event === "WHATSAPP_FIELD_IGNORED")).toMatchObject({
+      field: "message_template_status_update",
+    });
   });
 
   it("answers 503 when the database is unreachable, so Meta redelivers", async () => {

@@ -56,7 +56,9 @@ describe("wa-webhook: delivery statuses", () => {
       whatsapp_read_at: "2025-06-18T16:23:10.000Z",
       pricing: { category: "utility", pricing_model: "PMP" },
     });
-    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_UPDATED").map((l) => l.current_status))
+    expect(
+      h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_UPDATED").map((l) => l.current_status),
+    )
       .toEqual(["sent", "delivered", "read"]);
     expect(h.inbound).toHaveLength(0);
   });
@@ -64,9 +66,14 @@ describe("wa-webhook: delivery statuses", () => {
   it("never moves a status backwards: read, then a late delivered, stays read", async () => {
     await outbound("wamid.out-of-order");
     const h = createHarness({ db });
-    expect((await h.handler(post(statusFor("status-read", "wamid.out-of-order")))).status).toBe(200);
-    expect((await h.handler(post(statusFor("status-delivered", "wamid.out-of-order")))).status).toBe(200);
-    expect((await h.handler(post(statusFor("status-sent", "wamid.out-of-order")))).status).toBe(200);
+    expect((await h.handler(post(statusFor("status-read", "wamid.out-of-order")))).status).toBe(
+      200,
+    );
+    expect((await h.handler(post(statusFor("status-delivered", "wamid.out-of-order")))).status)
+      .toBe(200);
+    expect((await h.handler(post(statusFor("status-sent", "wamid.out-of-order")))).status).toBe(
+      200,
+    );
     expect((await rowOf("wamid.out-of-order")).status).toBe("read");
   });
 
@@ -76,8 +83,15 @@ describe("wa-webhook: delivery statuses", () => {
     const h = createHarness({ db });
     expect((await h.handler(post(fixtureRaw("status-failed")))).status).toBe(200);
     const row = await rowOf(wamid);
-    expect(row).toMatchObject({ status: "failed", error_code: "131050", error_class: "permanent", has_whatsapp: true });
-    expect(row.error_message).toMatch(/^Unable to deliver the message\. This recipient has chosen to stop/);
+    expect(row).toMatchObject({
+      status: "failed",
+      error_code: "131050",
+      error_class: "permanent",
+      has_whatsapp: true,
+    });
+    expect(row.error_message).toMatch(
+      /^Unable to deliver the message\. This recipient has chosen to stop/,
+    );
     const [p] = await db.sql`select has_whatsapp from public.profiles where id = ${profileId}`;
     expect(p.has_whatsapp).toBe(true);
     expect(h.log.lines.find((l) => l.event === "WHATSAPP_STATUS_UPDATED")).toMatchObject({
@@ -105,7 +119,10 @@ describe("wa-webhook: delivery statuses", () => {
     const h = createHarness({ db });
     await h.handler(post(statusFor("status-read", "wamid.read-then-failed")));
     await h.handler(post(statusFor("status-failed-undeliverable", "wamid.read-then-failed")));
-    expect(await rowOf("wamid.read-then-failed")).toMatchObject({ status: "read", has_whatsapp: true });
+    expect(await rowOf("wamid.read-then-failed")).toMatchObject({
+      status: "read",
+      has_whatsapp: true,
+    });
   });
 
   it("answers 200 and logs a status for a message this stack did not send", async () => {
@@ -127,11 +144,22 @@ describe("wa-webhook: delivery statuses", () => {
     const h = createHarness({ db });
     const payload = fixture("status-sent");
     payload.entry[0].changes[0].value.statuses = [
-      { id: "wamid.deleted-status", status: "deleted", timestamp: "1750263773", recipient_id: "16505551234" },
-      { id: "wamid.deleted-status", status: "warning", timestamp: "1750263774", recipient_id: "16505551234" },
+      {
+        id: "wamid.deleted-status",
+        status: "deleted",
+        timestamp: "1750263773",
+        recipient_id: "16505551234",
+      },
+      {
+        id: "wamid.deleted-status",
+        status: "warning",
+        timestamp: "1750263774",
+        recipient_id: "16505551234",
+      },
     ];
     expect((await h.handler(post(JSON.stringify(payload)))).status).toBe(200);
     expect((await rowOf("wamid.deleted-status")).status).toBe("sent");
-    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_IGNORED").map((l) => l.status)).toEqual(["deleted", "warning"]);
+    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_IGNORED").map((l) => l.status))
+      .toEqual(["deleted", "warning"]);
   });
 });

@@ -103,7 +103,8 @@ export function unreadableSuccess(reply: ProviderReply): ChannelFailure {
 
 export function withRetryAfter(reply: ProviderReply, failure: ChannelFailure): ChannelFailure {
   const after = failure.class === "retryable" ? retryAfterMs(reply.headers) : undefined;
-  return after === undefined ? failure : { ...failure, retryAfterMs: after };
+  const out = reply.status === 429 ? { ...failure, throttled: true } : failure;
+  return after === undefined ? out : { ...out, retryAfterMs: after };
 }
 
 export const notConfigured = (missing: string[]): ChannelFailure => ({

@@ -27,6 +27,8 @@ export interface ChannelFailure {
   notOnChannel?: boolean;
   /** When the provider said how long to wait (Retry-After). */
   retryAfterMs?: number;
+  /** The provider is rate-limiting this sender (HTTP 429, WhatsApp 130429/131056/80007/4): slow down. */
+  throttled?: boolean;
 }
 
 export type SendResult = SendOk | SendFailed;

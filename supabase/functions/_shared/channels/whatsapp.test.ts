@@ -225,7 +225,7 @@ describe("WhatsApp adapter: error classes from Meta's error bodies", () => {
       headers: { "retry-after": "7" },
     });
     const error = failureOf(await adapter().sendText("+250788123456", "hi"));
-    expect(error).toMatchObject({ class: "retryable", code: "130429", retryAfterMs: 7000 });
+    expect(error).toMatchObject({ class: "retryable", code: "130429", retryAfterMs: 7000, throttled: true });
   });
 
   it("an error page that is not Graph JSON is classified by its HTTP status", async () => {

@@ -73,6 +73,8 @@ const RETRYABLE = new Set([1, 2, 4, 80007, 130429, 131000, 131016, 131048, 13105
 const WINDOW_CLOSED = new Set([131047, 470]);
 /** "Message undeliverable": in practice the number has no WhatsApp account. */
 const NOT_ON_WHATSAPP = 131026;
+/** Throughput limits on the sending number or app: the sender must slow down. */
+const THROTTLED = new Set([4, 80007, 130429, 131056]);
 
 export function createWhatsAppAdapter(
   config: WhatsAppConfig,
@@ -192,6 +194,7 @@ function classify(reply: ProviderReply, error: z.infer<typeof ErrorBody>["error"
     ),
     httpStatus: reply.status,
     ...(notOnChannel ? { notOnChannel: true } : {}),
+    ...(THROTTLED.has(error.code) ? { throttled: true } : {}),
   });
 }
 

@@ -62,6 +62,7 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
       correlationId: inbound.correlationId,
     });
     text = formatReply(inbound.channel, answer.text);
+    if (!text) throw new AgentError("AI.EMPTY_REPLY", "Nothing left to send once formatted");
   } catch (err) {
     log.warn("AI_REPLY_FALLBACK", {
       error_code: err instanceof AgentError ? err.code : "AI.AGENT_CRASHED",

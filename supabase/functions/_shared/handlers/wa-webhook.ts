@@ -75,7 +75,9 @@ function verifySubscription(req: Request, deps: WaWebhookDeps, log: Logger): Res
   }
   const challenge = q.get("hub.challenge");
   if (!challenge || challenge.length > MAX_CHALLENGE) {
-    throw badRequest("VALIDATION.INVALID_CHALLENGE", "hub.challenge is required", { field: "hub.challenge" });
+    throw badRequest("VALIDATION.INVALID_CHALLENGE", "hub.challenge is required", {
+      field: "hub.challenge",
+    });
   }
   log.info("WHATSAPP_WEBHOOK_VERIFIED");
   return new Response(challenge, {

@@ -4,6 +4,8 @@ import type { Logger } from "../log/logger.ts";
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
+import type { Pacer, SenderRef } from "../delivery/pacing.ts";
+import { recordOutcome } from "../delivery/outcome.ts";
 
 export interface SendMessageDeps {
   sql: Sql;
@@ -12,6 +14,8 @@ export interface SendMessageDeps {
   logger: Logger;
   /** Approved template for WhatsApp outside the 24 h window; unset: no WhatsApp there. */
   whatsappTemplate?: { name: string; language: string };
+  /** Per-sender pacing; without it sends are not paced. */
+  pacing?: { pacer: Pacer; whatsapp: SenderRef; sms: SenderRef; maxWaitMs?: number };
 }
 
 export interface SendMessageInput {
@@ -33,6 +37,8 @@ export interface SendMessageResult {
   status: "sent" | "failed" | "blocked" | "skipped" | "queued" | "delivered" | "read";
   providerMessageId?: string;
   error?: { code: string; class: string; message: string };
+  /** Queued for another attempt (a retryable failure, or no pacing token yet): when. */
+  nextAttemptAt?: string;
 }
 
 interface BeginRow {
@@ -64,23 +70,37 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   }
   if (!row.is_new) return { ...base, status: row.status as SendMessageResult["status"] };
 
-  const { result, messageType } = await deliver(deps, input, body, row);
-  await deps.sql`select public.record_outbound_outcome(
-    ${row.delivery_id}, ${result.ok}, ${result.provider},
-    ${result.ok ? result.providerMessageId : null}, ${body}, ${messageType},
-    ${result.ok ? null : result.error.code}, ${result.ok ? null : result.error.class},
-    ${result.ok ? null : result.error.message}, ${!result.ok && Boolean(result.error.notOnChannel)})`;
+  if (deps.pacing) {
+    const sender = deps.pacing[input.channel];
+    const missing = await deps.pacing.pacer.acquire([sender], deps.pacing.maxWaitMs);
+    if (missing.size > 0) {
+      await deps.sql`select public.release_deliveries(${[row.delivery_id]}::uuid[])`;
+      log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
+      return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };
+    }
+  }
 
-  const event = `${input.channel === "sms" ? "SMS" : "WHATSAPP"}_MESSAGE_${result.ok ? "SENT" : "FAILED"}`;
+  const { result, messageType, template } = await deliver(deps, input, body, row);
+  const outcome = await recordOutcome(deps.sql, row.delivery_id, result, {
+    body,
+    messageType,
+    metadata: template ? { template } : undefined,
+    senderKey: deps.pacing?.[input.channel].key ?? null,
+  });
+
+  const prefix = input.channel === "sms" ? "SMS_MESSAGE" : "WHATSAPP_MESSAGE";
   if (result.ok) {
-    log.info(event, { purpose: input.purpose, provider_message_id: result.providerMessageId });
+    log.info(`${prefix}_SENT`, { purpose: input.purpose, provider_message_id: result.providerMessageId });
     return { ...base, status: "sent", providerMessageId: result.providerMessageId };
   }
-  log.warn(event, { purpose: input.purpose, error_code: result.error.code, error_class: result.error.class });
+  log.warn(outcome.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
+    purpose: input.purpose, error_code: result.error.code, error_class: result.error.class,
+  });
   return {
     ...base,
-    status: "failed",
+    status: outcome.status,
     error: { code: result.error.code, class: result.error.class, message: result.error.message },
+    ...(outcome.nextAttemptAt ? { nextAttemptAt: outcome.nextAttemptAt.toISOString() } : {}),
   };
 }
 
@@ -89,7 +109,7 @@ async function deliver(
   input: SendMessageInput,
   body: string,
   row: BeginRow,
-): Promise<{ result: SendResult; messageType: string }> {
+): Promise<{ result: SendResult; messageType: string; template?: { name: string; language: string; bodyParameters: string[] } }> {
   if (input.channel === "sms") {
     return { result: await deps.sms.send(input.to, body, { correlationId: input.correlationId }), messageType: "text" };
   }
@@ -110,9 +130,6 @@ async function deliver(
       messageType: "text",
     };
   }
-  const result = await deps.whatsapp.sendTemplate(input.to, {
-    ...deps.whatsappTemplate,
-    bodyParameters: [templateParameter(body)],
-  });
-  return { result, messageType: "template" };
+  const template = { ...deps.whatsappTemplate, bodyParameters: [templateParameter(body)] };
+  return { result: await deps.whatsapp.sendTemplate(input.to, template), messageType: "template", template };
 }

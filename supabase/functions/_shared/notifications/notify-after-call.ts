@@ -1,6 +1,8 @@
 import type { Sql } from "../db/client.ts";
 import type { SendResult } from "../channels/types.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Pacer, SenderRef } from "../delivery/pacing.ts";
+import { type RecordedOutcome, recordOutcome } from "../delivery/outcome.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
 import {
   type DualChannelRequest,
@@ -23,7 +25,14 @@ export interface NotifyAfterCallDeps {
     summaryWaitMs: number;
     summaryPollMs: number;
     sendTimeoutMs: number;
+    /**
+     * both (default): WhatsApp and SMS in parallel. whatsapp_first: WhatsApp only, and the SMS
+     * version is its fallback, sent once if WhatsApp fails for good (now or by a later status).
+     */
+    channels?: "both" | "whatsapp_first";
   };
+  /** Per-sender pacing; without it sends are not paced (tests of other behaviour). */
+  pacing?: { pacer: Pacer; whatsapp: SenderRef; sms: SenderRef; maxWaitMs?: number };
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -44,6 +53,10 @@ export interface DeliveryReport {
   provider_message_id?: string;
   error?: { code: string; class: string; message: string };
   attempt: number;
+  /** Queued for another attempt (a retryable failure, or no pacing token yet): when. */
+  next_attempt_at?: string;
+  /** This SMS is the fallback of a WhatsApp message that failed for good. */
+  fallback?: true;
 }
 
 export interface NotifyAfterCallResult {
@@ -81,9 +94,11 @@ export async function notifyAfterCall(
   input: NotifyAfterCallInput,
 ): Promise<NotifyAfterCallResult> {
   const log = deps.logger.child({ correlation_id: input.correlationId, call_id: input.callId });
+  const whatsappFirst = deps.config.channels === "whatsapp_first";
   const claims = await deps.sql<ClaimRow[]>`
     select * from public.begin_post_call_notification(
-      ${input.callId}, ${input.phoneNumber}, ${input.summary ?? null}, ${input.correlationId})`;
+      ${input.callId}, ${input.phoneNumber}, ${input.summary ?? null}, ${input.correlationId},
+      120, ${whatsappFirst ? ["whatsapp"] : ["whatsapp", "sms"]}::text[])`;
   const sessionId = claims[0].session_id;
   const pending = claims.filter((c) => c.to_send);
   const reports = new Map(claims.map((c) => [c.channel, reportOf(c)]));
@@ -113,6 +128,8 @@ export async function notifyAfterCall(
 
   const messages = buildPostCallMessages({ summary, callId: input.callId });
   const byChannel = new Map(pending.map((c) => [c.channel, c]));
+  await deferUnpaced(deps, byChannel, reports);
+
   const request: DualChannelRequest = { to: input.phoneNumber, correlationId: input.correlationId };
   const wa = byChannel.get("whatsapp");
   if (wa) request.whatsapp = whatsappPlan(deps, wa.whatsapp_window_open, messages);
@@ -123,23 +140,27 @@ export async function notifyAfterCall(
     request,
     async (channel, result) => {
       const claim = byChannel.get(channel)!;
-      const body = channel === "sms" ? messages.smsText
-        : request.whatsapp?.kind === "template" ? request.whatsapp.body : messages.whatsappText;
-      await recordOutcome(deps.sql, claim, result, body, request.whatsapp?.kind === "template" && channel === "whatsapp");
-      logSend(log, channel, result, claim.attempt);
-      reports.set(channel, {
-        channel,
-        status: result.ok ? "sent" : "failed",
-        attempt: claim.attempt,
-        ...(result.ok
-          ? { provider_message_id: result.providerMessageId }
-          : { error: { code: result.error.code, class: result.error.class, message: result.error.message } }),
+      const template = channel === "whatsapp" && request.whatsapp?.kind === "template" ? request.whatsapp : null;
+      const outcome = await recordOutcome(deps.sql, claim.delivery_id!, result, {
+        body: channel === "sms" ? messages.smsText : template ? template.body : messages.whatsappText,
+        messageType: template ? "template" : "text",
+        metadata: {
+          ...(template ? { template: { name: template.name, language: template.language, bodyParameters: template.bodyParameters } } : {}),
+          ...(whatsappFirst && channel === "whatsapp" ? { fallback: { channel: "sms", body: messages.smsText } } : {}),
+        },
+        senderKey: deps.pacing?.[channel].key ?? null,
       });
+      logSend(log, channel, result, claim.attempt, outcome);
+      reports.set(channel, reportFrom(channel, claim.attempt, result, outcome));
+      if (outcome.fallbackId) {
+        reports.set("sms", await sendFallbackNow(deps, outcome.fallbackId, input.phoneNumber, messages.smsText, log));
+      }
     },
   );
 
   const deliveries = [...reports.values()];
   const sent = deliveries.filter((d) => SENT_LIKE.has(d.status)).length;
+  // WhatsApp-first: a fallback SMS that went out carries the summary; the failed WhatsApp is history.
   const outcome = sent === deliveries.length ? "sent" : sent > 0 ? "partial" : "failed";
   const event = outcome === "sent" ? "POST_CALL_NOTIFY_SUCCESS"
     : outcome === "partial" ? "POST_CALL_NOTIFY_PARTIAL" : "POST_CALL_NOTIFY_FAILED";
@@ -187,22 +208,66 @@ async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promis
   return null;
 }
 
-async function recordOutcome(sql: Sql, claim: ClaimRow, r: SendResult, body: string, template: boolean) {
-  await sql`select public.record_outbound_outcome(
-    ${claim.delivery_id}, ${r.ok}, ${r.provider},
-    ${r.ok ? r.providerMessageId : null}, ${body}, ${template ? "template" : "text"},
-    ${r.ok ? null : r.error.code}, ${r.ok ? null : r.error.class},
-    ${r.ok ? null : r.error.message}, ${!r.ok && Boolean(r.error.notOnChannel)})`;
-}
-
-function logSend(log: Logger, channel: "whatsapp" | "sms", r: SendResult, attempt: number) {
+function logSend(log: Logger, channel: "whatsapp" | "sms", r: SendResult, attempt: number, o: RecordedOutcome) {
   const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
   if (r.ok) log.info(`${prefix}_SENT`, { provider: r.provider, provider_message_id: r.providerMessageId, attempt });
   else {
-    log.warn(`${prefix}_FAILED`, {
+    log.warn(o.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
       provider: r.provider, error_code: r.error.code, error_class: r.error.class, attempt,
+      next_attempt_at: o.nextAttemptAt?.toISOString(),
     });
   }
+}
+
+function reportFrom(channel: "whatsapp" | "sms", attempt: number, r: SendResult, o: RecordedOutcome): DeliveryReport {
+  return {
+    channel,
+    status: o.status,
+    attempt,
+    ...(r.ok ? { provider_message_id: r.providerMessageId } : {
+      error: { code: r.error.code, class: r.error.class, message: r.error.message },
+    }),
+    ...(o.nextAttemptAt ? { next_attempt_at: o.nextAttemptAt.toISOString() } : {}),
+  };
+}
+
+/**
+ * Takes one pacing token per channel about to be sent (one round trip). A channel whose sender
+ * has no token within the wait is not sent now: its row goes back to the outbox, due at once,
+ * and dispatch sends it when the bucket allows.
+ */
+async function deferUnpaced(
+  deps: NotifyAfterCallDeps,
+  byChannel: Map<"whatsapp" | "sms", ClaimRow>,
+  reports: Map<"whatsapp" | "sms", DeliveryReport>,
+) {
+  if (!deps.pacing || byChannel.size === 0) return;
+  const { pacer, maxWaitMs } = deps.pacing;
+  const refs = [...byChannel.keys()].map((c) => deps.pacing![c]);
+  const missing = await pacer.acquire(refs, maxWaitMs);
+  for (const [channel, claim] of byChannel) {
+    if (!missing.has(deps.pacing[channel].key)) continue;
+    await deps.sql`select public.release_deliveries(${[claim.delivery_id!]}::uuid[])`;
+    byChannel.delete(channel);
+    reports.set(channel, { channel, status: "queued", attempt: claim.attempt, next_attempt_at: new Date().toISOString() });
+  }
+}
+
+/** WhatsApp failed for good in WhatsApp-first mode: the SMS version, claimed so only we send it. */
+async function sendFallbackNow(
+  deps: NotifyAfterCallDeps,
+  fallbackId: string,
+  to: string,
+  body: string,
+  log: Logger,
+): Promise<DeliveryReport> {
+  const [{ claimed }] = await deps.sql<{ claimed: boolean }[]>`
+    select public.claim_delivery(${fallbackId}) as claimed`;
+  if (!claimed) return { channel: "sms", status: "queued", attempt: 1, fallback: true };
+  const result = await deps.sms.send(to, body);
+  const outcome = await recordOutcome(deps.sql, fallbackId, result, { senderKey: deps.pacing?.sms.key ?? null });
+  logSend(log, "sms", result, 1, outcome);
+  return { ...reportFrom("sms", 1, result, outcome), fallback: true };
 }
 
 function reportOf(c: ClaimRow): DeliveryReport {

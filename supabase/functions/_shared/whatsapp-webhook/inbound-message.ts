@@ -123,21 +123,35 @@ const contacts: Reader = (part) => {
     c.phones?.[0]?.phone ||
     "contact"
   );
-  return { type: "contacts", body: `[contacts: ${names.join(", ")}]`, metadata: { contacts: cards } };
+  return {
+    type: "contacts",
+    body: `[contacts: ${names.join(", ")}]`,
+    metadata: { contacts: cards },
+  };
 };
 
 const interactive: Reader = (part) => {
   const i = parsed(S.Interactive, part);
   if (!i) return null;
   if (i.type === "button_reply" && i.button_reply) {
-    return { type: "interactive", body: i.button_reply.title, metadata: { interactive: { type: i.type, ...i.button_reply } } };
+    return {
+      type: "interactive",
+      body: i.button_reply.title,
+      metadata: { interactive: { type: i.type, ...i.button_reply } },
+    };
   }
   if (i.type === "list_reply" && i.list_reply) {
-    return { type: "interactive", body: i.list_reply.title, metadata: { interactive: { type: i.type, ...i.list_reply } } };
+    return {
+      type: "interactive",
+      body: i.list_reply.title,
+      metadata: { interactive: { type: i.type, ...i.list_reply } },
+    };
   }
   if (i.type === "nfm_reply" && i.nfm_reply) {
     const { name, body, response_json } = i.nfm_reply;
-    const answers = response_json.length > MAX_FORM_BODY ? `${response_json.slice(0, MAX_FORM_BODY)}…` : response_json;
+    const answers = response_json.length > MAX_FORM_BODY
+      ? `${response_json.slice(0, MAX_FORM_BODY)}…`
+      : response_json;
     return {
       type: "interactive",
       body: `[form reply${name ? `: ${name}` : ""}] ${answers}`,
@@ -147,7 +161,12 @@ const interactive: Reader = (part) => {
   if (i.type === "button_reply" || i.type === "list_reply" || i.type === "nfm_reply") return null;
   // Other interactive answers (a call permission reply, ...) are controls, not words: recorded,
   // not answered.
-  return { type: "interactive", body: `[interactive: ${i.type}]`, metadata: { interactive: { type: i.type } }, needsReply: false };
+  return {
+    type: "interactive",
+    body: `[interactive: ${i.type}]`,
+    metadata: { interactive: { type: i.type } },
+    needsReply: false,
+  };
 };
 
 const button: Reader = (part) => {
@@ -172,7 +191,9 @@ const order: Reader = (part) => {
   const n = o.product_items.length;
   return {
     type: "order",
-    body: `[order: ${n} item${n === 1 ? "" : "s"}${orderTotal(o.product_items)}]${o.text ? ` ${o.text}` : ""}`,
+    body: `[order: ${n} item${n === 1 ? "" : "s"}${orderTotal(o.product_items)}]${
+      o.text ? ` ${o.text}` : ""
+    }`,
     metadata: { order: o },
   };
 };

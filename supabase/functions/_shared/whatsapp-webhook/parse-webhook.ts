@@ -82,7 +82,11 @@ function callsChange(rawValue: unknown): WebhookEvent[] {
   const events: WebhookEvent[] = [...errorsOf(value.errors)];
   for (const raw of value.calls ?? []) {
     const r = toCallEvent(raw);
-    events.push(r.ok ? { kind: "call", call: r.call } : note("warn", "WHATSAPP_CALL_INVALID", { reason: r.reason }));
+    events.push(
+      r.ok
+        ? { kind: "call", call: r.call }
+        : note("warn", "WHATSAPP_CALL_INVALID", { reason: r.reason }),
+    );
   }
   // Call statuses (RINGING, ACCEPTED, REJECTED of business-initiated calls) are not message
   // statuses: they only say how a call is going, and the terminate event closes it.
@@ -100,9 +104,13 @@ function callsChange(rawValue: unknown): WebhookEvent[] {
 function errorsOf(errors: unknown[] | undefined): WebhookEvent[] {
   return (errors ?? []).map((raw) => {
     const e = S.MetaError.safeParse(raw);
-    return note("warn", "WHATSAPP_WEBHOOK_ERROR", e.success
-      ? { error_code: e.data.code, error_title: e.data.title ?? e.data.message }
-      : { reason: "malformed error" });
+    return note(
+      "warn",
+      "WHATSAPP_WEBHOOK_ERROR",
+      e.success
+        ? { error_code: e.data.code, error_title: e.data.title ?? e.data.message }
+        : { reason: "malformed error" },
+    );
   });
 }
 
@@ -116,6 +124,10 @@ function namesOf(contacts: unknown[] | undefined): Map<string, string> {
   return names;
 }
 
-function note(level: "info" | "warn", event: string, fields: Record<string, unknown>): WebhookEvent {
+function note(
+  level: "info" | "warn",
+  event: string,
+  fields: Record<string, unknown>,
+): WebhookEvent {
   return { kind: "note", level, event, fields };
 }

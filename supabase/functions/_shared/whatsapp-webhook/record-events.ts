@@ -1,8 +1,8 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import {
-  type RecordedInbound,
   recordDeliveryStatus,
+  type RecordedInbound,
   recordInbound,
 } from "../conversations/record-inbound.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
@@ -45,7 +45,14 @@ export async function recordWhatsAppEvents(
   log: Logger,
   events: WebhookEvent[],
 ): Promise<RecordOutcome> {
-  const counts = { messages: 0, duplicates: 0, statuses: 0, unknown_statuses: 0, calls: 0, ignored: 0 };
+  const counts = {
+    messages: 0,
+    duplicates: 0,
+    statuses: 0,
+    unknown_statuses: 0,
+    calls: 0,
+    ignored: 0,
+  };
   const followUps: FollowUp[] = [];
   for (const e of events) {
     if (e.kind === "message") {
@@ -68,7 +75,12 @@ export async function recordWhatsAppEvents(
       if (m.needsReply !== false) {
         followUps.push({
           kind: "reply",
-          inbound: { ...recorded, channel: "whatsapp", sender: m.sender, correlationId: m.correlationId },
+          inbound: {
+            ...recorded,
+            channel: "whatsapp",
+            sender: m.sender,
+            correlationId: m.correlationId,
+          },
         });
       }
     } else if (e.kind === "status") {
@@ -76,7 +88,10 @@ export async function recordWhatsAppEvents(
       const outcome = await recordDeliveryStatus(sql, u);
       if (!outcome.matched) {
         counts.unknown_statuses++;
-        log.info("WHATSAPP_STATUS_UNKNOWN_MESSAGE", { provider_message_id: u.providerMessageId, status: u.status });
+        log.info("WHATSAPP_STATUS_UNKNOWN_MESSAGE", {
+          provider_message_id: u.providerMessageId,
+          status: u.status,
+        });
         continue;
       }
       counts.statuses++;
@@ -94,7 +109,11 @@ export async function recordWhatsAppEvents(
       const c = e.call;
       counts.calls++;
       if (c.event !== "terminate") {
-        log.info("WHATSAPP_CALL_EVENT", { call_id: c.callId, call_event: c.event, direction: c.direction });
+        log.info("WHATSAPP_CALL_EVENT", {
+          call_id: c.callId,
+          call_event: c.event,
+          direction: c.direction,
+        });
         continue;
       }
       await recordCallEnded(sql, c);
@@ -107,7 +126,9 @@ export async function recordWhatsAppEvents(
         duration_seconds: c.durationSeconds,
         post_call: answered,
       });
-      if (answered) followUps.push({ kind: "post_call", callId: c.callId, phoneNumber: c.phoneNumber });
+      if (answered) {
+        followUps.push({ kind: "post_call", callId: c.callId, phoneNumber: c.phoneNumber });
+      }
     } else {
       counts.ignored++;
       log[e.level](e.event, e.fields);

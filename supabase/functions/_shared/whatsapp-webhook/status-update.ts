@@ -1,7 +1,7 @@
 import type { StatusUpdate } from "../conversations/record-inbound.ts";
 import { classifyWhatsAppErrorCode } from "../channels/whatsapp.ts";
 import { safeMessage } from "../channels/http.ts";
-import { Status, type MetaErrorT } from "./schemas.ts";
+import { type MetaErrorT, Status } from "./schemas.ts";
 import { pgSafe } from "./pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
 

@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
+import { parseJson, randomHex } from "./http.ts";
+import type { MessageStore } from "./messages.ts";
+import { smsSegments } from "./sms-segments.ts";
+import { deliverWebhook, type Delivery, type Webhook, type WebhookTarget } from "./webhook.ts";
+
+/** `POST /__sandbox/inbound`: a person writes to the business. */
+export const InboundSchema = z.object({
+  channel: z.enum(["whatsapp", "sms"]),
+  /** The person, E.164 (a leading + is added to bare digits). */
+  from: z.string().trim().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number in E.164")
+    .transform((n) => (n.startsWith("+") ? n : `+${n}`)),
+  text: z.string().min(1).max(4096),
+  /** SMS only: which gateway it arrives through (default: the stack's SMS_PROVIDER). */
+  provider: z.enum(["mtn", "twilio"]).optional(),
+  /** WhatsApp only: the person's profile name. */
+  name: z.string().max(256).optional(),
+});
+
+export type Inbound = z.infer<typeof InboundSchema>;
+
+export interface InboundResult {
+  /** The webhook's HTTP status. */
+  delivered: number;
+  channel: Inbound["channel"];
+  provider: Webhook["provider"];
+  provider_message_id: string;
+  /** The webhook's answer: JSON when it sent JSON, else its text (Twilio's TwiML). */
+  response: unknown;
+}
+
+export interface InboundDeps {
+  target: WebhookTarget;
+  smsProvider: "mtn" | "twilio";
+  messages: MessageStore;
+  now: () => Date;
+}
+
+/**
+ * Builds the provider's own webhook for the message, signs it as the provider does, and posts
+ * it to the function that takes it (wa-webhook or sms-inbound). A `<Message>` in Twilio's
+ * TwiML answer is what Twilio would then text the person, so it is recorded like a sent SMS.
+ */
+export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise<InboundResult> {
+  const m = { from: input.from, text: input.text, name: input.name, now: deps.now() };
+  const c = deps.target.credentials;
+  const webhook = input.channel === "whatsapp"
+    ? whatsappInbound(m, c)
+    : (input.provider ?? deps.smsProvider) === "twilio"
+    ? twilioInbound(m, c)
+    : mtnInbound(m);
+  const res = await deliverWebhook(webhook, deps.target);
+  if (webhook.provider === "twilio") recordTwimlReply(res, input.from, deps);
+  return {
+    delivered: res.status,
+    channel: input.channel,
+    provider: webhook.provider,
+    provider_message_id: webhook.providerMessageId,
+    response: res.contentType.includes("json") ? parseJson(res.text) ?? res.text : res.text,
+  };
+}
+
+function recordTwimlReply(res: Delivery, to: string, deps: InboundDeps): void {
+  const text = res.text.match(/<Message(?:\s[^>]*)?>([\s\S]*?)<\/Message>/)?.[1];
+  if (res.status !== 200 || text === undefined) return;
+  const body = unescapeXml(text);
+  deps.messages.record({
+    id: `SM${randomHex(16)}`,
+    provider: "twilio",
+    channel: "sms",
+    to,
+    from: deps.target.credentials.twilioFromNumber,
+    body,
+    segments: smsSegments(body),
+    request_body: res.text,
+    headers: { "content-type": res.contentType },
+    received_at: deps.now().toISOString(),
+  });
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, e: string) => {
+    if (e[0] !== "#") return ENTITIES[e] ?? whole;
+    const code = e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+    return String.fromCodePoint(code);
+  });
+}

@@ -1,0 +1,148 @@
+import type { Sql } from "../db/client.ts";
+import type { Logger } from "../log/logger.ts";
+import type { SendResult } from "../channels/types.ts";
+import type { Pacer } from "./pacing.ts";
+import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
+import { recordOutcome } from "./outcome.ts";
+
+export interface DispatchDeps {
+  sql: Sql;
+  logger: Logger;
+  senders: SenderDirectory;
+  pacer: Pacer;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface DispatchOptions {
+  /** Rows claimed per round. */
+  batchSize: number;
+  /** A crashed dispatcher's rows are due again after this. */
+  leaseSeconds: number;
+  /** Stop claiming after this; rows without a pacing token by then are given back. */
+  timeBudgetMs: number;
+  correlationId: string;
+}
+
+export interface DispatchReport {
+  claimed: number;
+  sent: number;
+  retry_scheduled: number;
+  failed: number;
+  /** Claimed but given back without a send: no pacing token within the time budget. */
+  deferred: number;
+  throttled: number;
+  rounds: number;
+  elapsed_ms: number;
+}
+
+interface Claimed extends OutboxRow {
+  attempts: number;
+}
+
+/**
+ * Drains due outbound rows: claims a batch (`for update skip locked` under a lease), sends each
+ * through its sender's pacing bucket, records every outcome (sent, retry scheduled with backoff,
+ * or failed for good), and repeats until nothing is due or the time budget is spent. Several
+ * dispatchers at once never send the same row: a claimed row is leased to one of them.
+ */
+export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Promise<DispatchReport> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
+  const deadline = started + opts.timeBudgetMs;
+  const log = deps.logger.child({ correlation_id: opts.correlationId });
+  const report: DispatchReport = {
+    claimed: 0, sent: 0, retry_scheduled: 0, failed: 0, deferred: 0, throttled: 0, rounds: 0, elapsed_ms: 0,
+  };
+
+  while (now() < deadline) {
+    const rows = await deps.sql<Claimed[]>`
+      select id, channel, recipient, body, message_type, metadata, sender_key, attempts
+      from public.claim_due_deliveries(${opts.batchSize}, ${opts.leaseSeconds})`;
+    if (rows.length === 0) break;
+    report.rounds++;
+    report.claimed += rows.length;
+
+    const groups = new Map<string, { sender: Sender; rows: Claimed[] }>();
+    const unroutable: Claimed[] = [];
+    for (const row of rows) {
+      const sender = deps.senders.resolve(row.channel, row.sender_key);
+      if (!sender) {
+        unroutable.push(row);
+        continue;
+      }
+      const g = groups.get(sender.key) ?? { sender, rows: [] };
+      g.rows.push(row);
+      groups.set(sender.key, g);
+    }
+    await Promise.all(unroutable.map((row) => finish(deps, report, log, row, null, {
+      ok: false,
+      provider: row.channel,
+      error: { class: "permanent", code: "NO_SENDER", message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim() },
+    })));
+    await Promise.all([...groups.values()].map((g) => drainGroup(deps, report, log, g.sender, g.rows, deadline, now, sleep)));
+  }
+  report.elapsed_ms = now() - started;
+  log.info("DISPATCH_DONE", { ...report });
+  return report;
+}
+
+/** Sends one sender's rows as fast as its bucket allows; what is left at the deadline goes back. */
+async function drainGroup(
+  deps: DispatchDeps,
+  report: DispatchReport,
+  log: Logger,
+  sender: Sender,
+  rows: Claimed[],
+  deadline: number,
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+) {
+  const queue = [...rows];
+  const inFlight: Promise<void>[] = [];
+  while (queue.length > 0) {
+    const { granted, waitMs } = await deps.pacer.take(sender, queue.length);
+    for (const row of queue.splice(0, granted)) {
+      inFlight.push((async () => {
+        const result = await sender.send(row);
+        if (!result.ok && result.error.throttled) {
+          report.throttled++;
+          await deps.pacer.slowDown(sender.key, result.error.retryAfterMs);
+        }
+        await finish(deps, report, log, row, sender.key, result);
+      })());
+    }
+    if (queue.length === 0) break;
+    if (now() + waitMs > deadline) {
+      const ids = queue.splice(0).map((r) => r.id);
+      await deps.sql`select public.release_deliveries(${ids}::uuid[])`;
+      report.deferred += ids.length;
+      break;
+    }
+    await sleep(Math.max(1, waitMs));
+  }
+  await Promise.all(inFlight);
+}
+
+async function finish(
+  deps: DispatchDeps,
+  report: DispatchReport,
+  log: Logger,
+  row: Claimed,
+  senderKey: string | null,
+  result: SendResult,
+) {
+  const outcome = await recordOutcome(deps.sql, row.id, result, { senderKey });
+  if (outcome.status === "sent") report.sent++;
+  else if (outcome.status === "queued") report.retry_scheduled++;
+  else report.failed++;
+  const prefix = row.channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
+  if (result.ok) log.debug(`${prefix}_SENT`, { delivery_id: row.id, attempt: row.attempts });
+  else {
+    log.warn(outcome.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
+      delivery_id: row.id, attempt: row.attempts, error_code: result.error.code, error_class: result.error.class,
+      next_attempt_at: outcome.nextAttemptAt,
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import type { Sql } from "../db/client.ts";
+import type { SendResult } from "../channels/types.ts";
+
+export interface RecordedOutcome {
+  /** sent; queued = a retry is scheduled; failed = for good. */
+  status: "sent" | "queued" | "failed";
+  attempts: number;
+  nextAttemptAt: Date | null;
+  /** The SMS fallback queued by this failure, if any. */
+  fallbackId: string | null;
+}
+
+/**
+ * Records a provider's answer for one outbound row (one round trip). The database applies the
+ * retry policy: a retryable failure within it keeps the row queued with its next attempt time.
+ */
+export async function recordOutcome(
+  sql: Sql,
+  deliveryId: string,
+  r: SendResult,
+  extra: { body?: string | null; messageType?: string; metadata?: Record<string, unknown>; senderKey?: string | null } = {},
+): Promise<RecordedOutcome> {
+  const [row] = await sql<{ status: RecordedOutcome["status"]; attempts: number; next_attempt_at: Date | null; fallback_id: string | null }[]>`
+    select * from public.record_outbound_outcome(
+      ${deliveryId}, ${r.ok}, ${r.provider},
+      ${r.ok ? r.providerMessageId : null}, ${extra.body ?? null}, ${extra.messageType ?? null},
+      ${r.ok ? null : r.error.code}, ${r.ok ? null : r.error.class},
+      ${r.ok ? null : r.error.message}, ${!r.ok && Boolean(r.error.notOnChannel)},
+      ${r.ok ? null : r.error.retryAfterMs ?? null},
+      ${extra.metadata ? sql.json(extra.metadata as never) : null}, ${extra.senderKey ?? null})`;
+  return {
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    fallbackId: row.fallback_id,
+  };
+}

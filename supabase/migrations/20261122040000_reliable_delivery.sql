@@ -1,0 +1,517 @@
+-- Reliable delivery: message_delivery_log is also the outbox.
+--
+-- Retry policy (one place: public.delivery_retry_delay and public.delivery_retry_limits):
+--   a retryable failure (network, timeout, 5xx, 429, WhatsApp 130429/131056) keeps the row
+--   'queued' with next_attempt_at = now() + 15 s * 2^(attempt-1), capped at 10 min, with +-20 %
+--   jitter (or the provider's Retry-After when that is longer); at most 8 attempts within 30
+--   minutes of the first, then 'failed' for good with the last error. Permanent and
+--   window-closed errors are never retried.
+-- Dispatch claims due rows with `for update skip locked` under a lease; a crashed dispatcher's
+-- rows become due again when the lease ends. Pacing is a token bucket per sender held here, so
+-- every isolate shares it. A WhatsApp message whose metadata carries a fallback gets its SMS
+-- version at most once (unique idempotency key 'fallback:<id>').
+
+alter table public.message_delivery_log
+  add column if not exists sender_key text,
+  add column if not exists fallback_of uuid references public.message_delivery_log (id) on delete set null,
+  add column if not exists retry_of uuid references public.message_delivery_log (id) on delete set null;
+
+comment on column public.message_delivery_log.sender_key is
+  'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
+
+create index if not exists message_delivery_log_due_idx
+  on public.message_delivery_log (next_attempt_at nulls first, created_at)
+  where direction = 'outbound' and status = 'queued';
+
+-- ------------------------------------------------------------------------------------------
+-- Retry policy
+-- ------------------------------------------------------------------------------------------
+create or replace function public.delivery_retry_limits(
+  out max_attempts integer,
+  out retry_window interval
+)
+language sql
+immutable
+set search_path = ''
+as $$ select 8, interval '30 minutes' $$;
+
+create or replace function public.delivery_retry_delay(p_attempt integer, p_retry_after_ms integer default null)
+returns interval
+language sql
+volatile
+set search_path = ''
+as $$
+  select greatest(
+    make_interval(secs => least(600, 15 * power(2, greatest(p_attempt, 1) - 1))
+                          * (0.8 + 0.4 * random())),
+    make_interval(secs => coalesce(p_retry_after_ms, 0) / 1000.0)
+  )
+$$;
+
+-- ------------------------------------------------------------------------------------------
+-- Outcomes (replaces the post-call version: same arguments plus retry_after)
+-- ------------------------------------------------------------------------------------------
+drop function if exists public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean);
+
+-- Records what a provider answered for one claimed outbound delivery. Sent: the post-call
+-- summary flag and the profile's last active channel. A retryable failure within the policy:
+-- the row stays queued with the next attempt time. Otherwise failed for good; a "not on
+-- WhatsApp" failure teaches the profile, and a WhatsApp message with a fallback gets its SMS.
+-- Returns the row as it now is plus the fallback row's id when one was queued.
+create or replace function public.record_outbound_outcome(
+  p_delivery_id uuid,
+  p_sent boolean,
+  p_provider text,
+  p_provider_message_id text default null,
+  p_body text default null,
+  p_message_type text default 'text',
+  p_error_code text default null,
+  p_error_class text default null,
+  p_error_message text default null,
+  p_not_on_channel boolean default false,
+  p_retry_after_ms integer default null,
+  p_metadata jsonb default null,
+  p_sender_key text default null
+)
+returns table (delivery_id uuid, status text, attempts integer, next_attempt_at timestamptz, fallback_id uuid)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.message_delivery_log%rowtype;
+  v_limits record;
+  v_retry boolean;
+begin
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id for update;
+  if not found then
+    raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
+  end if;
+  select * into v_limits from public.delivery_retry_limits();
+  v_retry := not p_sent and p_error_class = 'retryable'
+             and v_row.attempts < v_limits.max_attempts
+             and now() < v_row.created_at + v_limits.retry_window;
+
+  update public.message_delivery_log m
+  set status = case when p_sent then 'sent' when v_retry then 'queued' else 'failed' end,
+      provider = coalesce(p_provider, m.provider),
+      provider_message_id = coalesce(p_provider_message_id, m.provider_message_id),
+      body = coalesce(p_body, m.body),
+      message_type = coalesce(p_message_type, m.message_type),
+      metadata = m.metadata || coalesce(p_metadata, '{}'::jsonb),
+      sender_key = coalesce(p_sender_key, m.sender_key),
+      error_code = case when p_sent then null else p_error_code end,
+      error_class = case when p_sent then null else p_error_class end,
+      error_message = case when p_sent then null else p_error_message end,
+      next_attempt_at = case when v_retry
+                             then now() + public.delivery_retry_delay(m.attempts, p_retry_after_ms)
+                             end,
+      leased_until = null
+  where m.id = p_delivery_id
+  returning * into v_row;
+
+  if p_sent then
+    if v_row.purpose = 'post_call_summary' then
+      perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+    end if;
+    -- WhatsApp is the richer channel: once it carried a call's summary, it stays the last active one.
+    update public.profiles p
+    set last_active_channel = case
+          when v_row.channel = 'sms' and p.last_active_channel = 'whatsapp' and v_row.call_id is not null
+               and exists (select 1 from public.message_delivery_log w
+                           where w.call_id = v_row.call_id and w.channel = 'whatsapp'
+                             and w.status in ('sent', 'delivered', 'read'))
+            then 'whatsapp'
+          else v_row.channel end
+    where p.id = v_row.profile_id;
+  elsif not v_retry then
+    if p_not_on_channel and v_row.channel = 'whatsapp' then
+      update public.profiles p set has_whatsapp = false where p.id = v_row.profile_id;
+    end if;
+    fallback_id := public.enqueue_sms_fallback(v_row.id);
+  end if;
+
+  delivery_id := v_row.id;
+  status := v_row.status;
+  attempts := v_row.attempts;
+  next_attempt_at := v_row.next_attempt_at;
+  return next;
+end;
+$$;
+
+-- Queues the SMS version of a failed WhatsApp message whose metadata asks for one
+-- ({"fallback": {"channel": "sms", "body": "..."}}), at most once: the idempotency key
+-- 'fallback:<whatsapp delivery id>' is unique, so a late status, a retry or a second dispatcher
+-- finds the fallback already there. An opted-out person gets a 'blocked' row, never an SMS.
+create or replace function public.enqueue_sms_fallback(p_delivery_id uuid)
+returns uuid
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.message_delivery_log%rowtype;
+  v_allows boolean;
+  v_id uuid;
+begin
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
+  if not found or v_row.channel <> 'whatsapp' or v_row.status <> 'failed'
+     or v_row.metadata -> 'fallback' ->> 'channel' is distinct from 'sms' then
+    return null;
+  end if;
+  select p.allows_sms into v_allows from public.profiles p where p.id = v_row.profile_id;
+
+  insert into public.message_delivery_log as m (
+    session_id, profile_id, channel, direction, message_type, status, recipient, body,
+    correlation_id, call_id, purpose, idempotency_key, fallback_of, attempts, next_attempt_at,
+    error_code, error_class, error_message
+  ) values (
+    v_row.session_id, v_row.profile_id, 'sms', 'outbound', 'text',
+    case when coalesce(v_allows, true) then 'queued' else 'blocked' end,
+    v_row.recipient, v_row.metadata -> 'fallback' ->> 'body', v_row.correlation_id, v_row.call_id,
+    coalesce(v_row.purpose, 'message') || '_fallback', 'fallback:' || v_row.id, v_row.id, 0, now(),
+    case when coalesce(v_allows, true) then null else 'SMS_OPTED_OUT' end,
+    case when coalesce(v_allows, true) then null else 'permanent' end,
+    case when coalesce(v_allows, true) then null else 'The recipient opted out of SMS' end
+  )
+  on conflict (idempotency_key) do nothing
+  returning m.id into v_id;
+  return v_id;
+end;
+$$;
+
+-- Status callbacks: a WhatsApp 'failed' status for a message with a fallback queues its SMS
+-- (once), exactly like a failed send does.
+create or replace function public.enqueue_fallback_on_failed_status()
+returns trigger
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  if new.status = 'failed' and old.status is distinct from 'failed' and new.channel = 'whatsapp'
+     and new.direction = 'outbound' and new.metadata ? 'fallback' then
+    perform public.enqueue_sms_fallback(new.id);
+  end if;
+  return null;
+end;
+$$;
+
+drop trigger if exists message_delivery_log_fallback on public.message_delivery_log;
+create trigger message_delivery_log_fallback
+  after update of status on public.message_delivery_log
+  for each row execute function public.enqueue_fallback_on_failed_status();
+
+-- ------------------------------------------------------------------------------------------
+-- Dispatch
+-- ------------------------------------------------------------------------------------------
+
+-- Claims up to p_limit due outbound rows (queued, next attempt due, not leased) and leases them.
+-- `for update skip locked`: concurrent dispatchers each get different rows and never wait.
+create or replace function public.claim_due_deliveries(
+  p_limit integer default 100,
+  p_lease_seconds integer default 60
+)
+returns setof public.message_delivery_log
+language sql
+security invoker
+set search_path = ''
+as $$
+  with due as (
+    select m.id from public.message_delivery_log m
+    where m.direction = 'outbound' and m.status = 'queued'
+      and coalesce(m.next_attempt_at, m.created_at) <= now()
+      and (m.leased_until is null or m.leased_until <= now())
+    order by m.next_attempt_at nulls first, m.created_at
+    limit p_limit
+    for update skip locked
+  )
+  update public.message_delivery_log m
+  set leased_until = now() + make_interval(secs => p_lease_seconds),
+      attempts = m.attempts + 1
+  from due
+  where m.id = due.id
+  returning m.*
+$$;
+
+-- Claims one queued row by id (a fallback the caller sends right away): true for exactly one
+-- claimer while the lease runs, so a dispatcher cannot send it too.
+create or replace function public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer default 60)
+returns boolean
+language sql
+security invoker
+set search_path = ''
+as $$
+  with claimed as (
+    update public.message_delivery_log m
+    set leased_until = now() + make_interval(secs => p_lease_seconds), attempts = m.attempts + 1
+    where m.id = p_delivery_id and m.direction = 'outbound' and m.status = 'queued'
+      and (m.leased_until is null or m.leased_until <= now())
+    returning 1
+  )
+  select exists (select 1 from claimed)
+$$;
+
+-- Gives claimed rows back without sending them (no pacing token in time): due again at p_at,
+-- and the claim does not count as an attempt.
+create or replace function public.release_deliveries(p_ids uuid[], p_at timestamptz default now())
+returns integer
+language sql
+security invoker
+set search_path = ''
+as $$
+  with released as (
+    update public.message_delivery_log m
+    set leased_until = null, next_attempt_at = p_at, attempts = greatest(m.attempts - 1, 0)
+    where m.id = any (p_ids) and m.status = 'queued'
+    returning 1
+  )
+  select count(*)::integer from released
+$$;
+
+-- Manual retry of a message that failed for good: a new queued row with the same content
+-- (the failed row stays as history), due now. Returns the new row's id.
+create or replace function public.retry_delivery(p_delivery_id uuid)
+returns uuid
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.message_delivery_log%rowtype;
+  v_id uuid;
+begin
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
+  if not found then
+    raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
+  end if;
+  if v_row.direction <> 'outbound' or v_row.status <> 'failed' then
+    raise exception 'only a failed outbound message can be retried (this one is % %)',
+      v_row.direction, v_row.status using errcode = '22023';
+  end if;
+  insert into public.message_delivery_log (
+    session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
+    correlation_id, call_id, purpose, sender_key, retry_of, attempts, next_attempt_at
+  ) values (
+    v_row.session_id, v_row.profile_id, v_row.channel, 'outbound', v_row.message_type, 'queued',
+    v_row.recipient, v_row.body, v_row.metadata, v_row.correlation_id, v_row.call_id,
+    v_row.purpose, v_row.sender_key, v_row.id, 0, now()
+  )
+  returning id into v_id;
+  return v_id;
+end;
+$$;
+
+-- ------------------------------------------------------------------------------------------
+-- Pacing: a token bucket per sender, shared by every isolate
+-- ------------------------------------------------------------------------------------------
+create table if not exists public.sender_rate_limits (
+  sender_key text primary key,
+  rate_per_second double precision not null check (rate_per_second > 0),
+  burst double precision not null check (burst >= 1),
+  tokens double precision not null,
+  refilled_at timestamptz not null default now(),
+  -- A 429 halves the rate until then; the bucket also starts empty.
+  slowed_until timestamptz,
+  updated_at timestamptz not null default now()
+);
+
+comment on table public.sender_rate_limits is
+  'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
+
+alter table public.sender_rate_limits enable row level security;
+revoke all on table public.sender_rate_limits from anon, authenticated;
+grant select, insert, update, delete on table public.sender_rate_limits to service_role;
+drop policy if exists sender_rate_limits_service_select on public.sender_rate_limits;
+create policy sender_rate_limits_service_select on public.sender_rate_limits
+  for select to service_role using (true);
+drop policy if exists sender_rate_limits_service_insert on public.sender_rate_limits;
+create policy sender_rate_limits_service_insert on public.sender_rate_limits
+  for insert to service_role with check (true);
+drop policy if exists sender_rate_limits_service_update on public.sender_rate_limits;
+create policy sender_rate_limits_service_update on public.sender_rate_limits
+  for update to service_role using (true) with check (true);
+drop policy if exists sender_rate_limits_service_delete on public.sender_rate_limits;
+create policy sender_rate_limits_service_delete on public.sender_rate_limits
+  for delete to service_role using (true);
+
+create or replace function public.set_sender_rate(
+  p_sender_key text,
+  p_rate_per_second double precision,
+  p_burst double precision default null
+)
+returns void
+language sql
+security invoker
+set search_path = ''
+as $$
+  insert into public.sender_rate_limits (sender_key, rate_per_second, burst, tokens)
+  values (p_sender_key, p_rate_per_second, coalesce(p_burst, greatest(1, p_rate_per_second / 10)),
+          coalesce(p_burst, greatest(1, p_rate_per_second / 10)))
+  on conflict (sender_key) do update
+  set rate_per_second = excluded.rate_per_second, burst = excluded.burst, updated_at = now()
+$$;
+
+-- Takes up to p_wanted tokens from the sender's bucket (created at p_default_rate when new).
+-- Returns how many were granted and, when fewer than wanted, how long until the next one.
+-- The row lock makes it atomic across isolates: no two callers spend the same token.
+create or replace function public.take_send_tokens(
+  p_sender_key text,
+  p_wanted integer,
+  p_default_rate double precision default 80
+)
+returns table (granted integer, wait_ms integer)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_b public.sender_rate_limits%rowtype;
+  v_rate double precision;
+  v_tokens double precision;
+begin
+  insert into public.sender_rate_limits (sender_key, rate_per_second, burst, tokens)
+  values (p_sender_key, p_default_rate, greatest(1, p_default_rate / 10), greatest(1, p_default_rate / 10))
+  on conflict (sender_key) do nothing;
+  select * into v_b from public.sender_rate_limits r where r.sender_key = p_sender_key for update;
+
+  v_rate := case when v_b.slowed_until > now() then v_b.rate_per_second / 2 else v_b.rate_per_second end;
+  v_tokens := least(v_b.burst,
+                    v_b.tokens + extract(epoch from (clock_timestamp() - v_b.refilled_at)) * v_rate);
+  granted := greatest(0, least(p_wanted, floor(v_tokens)::integer));
+  v_tokens := v_tokens - granted;
+  update public.sender_rate_limits r
+  set tokens = v_tokens, refilled_at = clock_timestamp(), updated_at = now()
+  where r.sender_key = p_sender_key;
+  wait_ms := case when granted < p_wanted then ceil((1 - v_tokens) / v_rate * 1000)::integer else 0 end;
+  return next;
+end;
+$$;
+
+-- One token from each of several senders in one round trip (a post-call summary paces its
+-- WhatsApp and its SMS sender together). Keys are locked in order, so two callers never deadlock.
+create or replace function public.take_send_token_each(
+  p_sender_keys text[],
+  p_default_rates double precision[]
+)
+returns table (sender_key text, granted integer, wait_ms integer)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_i integer;
+  v_order integer[];
+begin
+  select array_agg(i order by p_sender_keys[i]) into v_order
+  from generate_subscripts(p_sender_keys, 1) as i;
+  foreach v_i in array coalesce(v_order, '{}') loop
+    sender_key := p_sender_keys[v_i];
+    select t.granted, t.wait_ms into granted, wait_ms
+    from public.take_send_tokens(p_sender_keys[v_i], 1, p_default_rates[v_i]) t;
+    return next;
+  end loop;
+end;
+$$;
+
+-- The provider answered 429 / 130429: empty the bucket and halve the rate for a minute (or the
+-- provider's Retry-After, when longer).
+create or replace function public.slow_down_sender(p_sender_key text, p_retry_after_ms integer default null)
+returns void
+language sql
+security invoker
+set search_path = ''
+as $$
+  update public.sender_rate_limits r
+  set tokens = least(0, r.tokens),
+      refilled_at = clock_timestamp() + make_interval(secs => coalesce(p_retry_after_ms, 0) / 1000.0),
+      slowed_until = now() + greatest(interval '1 minute',
+                                      make_interval(secs => coalesce(p_retry_after_ms, 0) / 1000.0)),
+      updated_at = now()
+  where r.sender_key = p_sender_key
+$$;
+
+-- ------------------------------------------------------------------------------------------
+-- Cleanup in short transactions
+-- ------------------------------------------------------------------------------------------
+
+-- One batch: closes up to p_batch_size expired live sessions (skip locked: never waits on a
+-- session a request is using). Returns how many it closed.
+create or replace function public.cleanup_expired_omnichannel_sessions_batch(p_batch_size integer default 5000)
+returns integer
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  with due as (
+    select s.id from public.omnichannel_sessions s
+    where s.status in ('active', 'follow_up') and s.expires_at < now()
+    order by s.expires_at
+    limit p_batch_size
+    for update skip locked
+  )
+  update public.omnichannel_sessions s
+  set status = 'closed', closed_at = now()
+  from due
+  where s.id = due.id;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+-- Commits after every batch, so a million expired sessions never sit under one long lock. Run
+-- it with CALL at top level (pg_cron does); p_closed returns the total. No `set search_path`
+-- clause: PostgreSQL forbids COMMIT in a procedure that has one; every name in it is qualified
+-- and the only thing it calls pins its own search_path.
+create or replace procedure public.cleanup_expired_omnichannel_sessions_in_batches(
+  p_batch_size integer default 5000,
+  inout p_closed integer default 0
+)
+language plpgsql
+as $$
+declare
+  v_batch integer;
+begin
+  p_closed := 0;
+  loop
+    v_batch := public.cleanup_expired_omnichannel_sessions_batch(p_batch_size);
+    p_closed := p_closed + v_batch;
+    commit;
+    exit when v_batch < p_batch_size;
+  end loop;
+end;
+$$;
+
+update public.scheduled_jobs
+set command = 'call public.cleanup_expired_omnichannel_sessions_in_batches()'
+where name = 'omnichannel-cleanup-expired-sessions';
+select public.sync_scheduled_jobs();
+
+do $$
+declare
+  v_fn text;
+begin
+  foreach v_fn in array array[
+    'function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean, integer, jsonb, text)',
+    'function public.take_send_token_each(text[], double precision[])',
+    'function public.enqueue_sms_fallback(uuid)',
+    'function public.claim_due_deliveries(integer, integer)',
+    'function public.claim_delivery(uuid, integer)',
+    'function public.release_deliveries(uuid[], timestamptz)',
+    'function public.retry_delivery(uuid)',
+    'function public.set_sender_rate(text, double precision, double precision)',
+    'function public.take_send_tokens(text, integer, double precision)',
+    'function public.slow_down_sender(text, integer)',
+    'function public.cleanup_expired_omnichannel_sessions_batch(integer)',
+    'procedure public.cleanup_expired_omnichannel_sessions_in_batches(integer, integer)',
+    'function public.delivery_retry_delay(integer, integer)',
+    'function public.delivery_retry_limits()'
+  ] loop
+    execute format('revoke execute on %s from public, anon, authenticated', v_fn);
+    execute format('grant execute on %s to service_role', v_fn);
+  end loop;
+end;
+$$;

@@ -1,13 +1,23 @@
 /**
- * `npm run demo`: the post-call path end to end, as a client application would drive it.
+ * `npm run demo`: the post-call path and the conversation after it, end to end, as a client
+ * application and the person would drive them.
  *
  * Against the local stack (started here, on the default ports, if it is not already running):
- * writes a call summary the way the voice agent does, calls `post-call-notify` through supabase-js
- * `functions.invoke` with the service-role key, then prints what the provider sandbox received on
- * WhatsApp and SMS, the session and the delivery-log rows. Exits non-zero if anything is missing.
+ * 1. post-call: writes a call summary the way the voice agent does, calls `post-call-notify`
+ *    through supabase-js `functions.invoke` with the service-role key, then prints what the
+ *    provider sandbox received on WhatsApp and SMS, the session and the delivery-log rows;
+ * 2. conversation: the same person answers by SMS ("change the price to 250k") and then asks on
+ *    WhatsApp, both delivered by the sandbox as signed provider webhooks; prints the AI's replies
+ *    (the scripted model calls a tool), the session context with the change, and the session's
+ *    delivery log, inbound and outbound on both channels, read receipts included.
+ * Exits non-zero if anything is missing.
  */
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
+import { SandboxClient } from "./sandbox/client.ts";
+import type { SandboxMessage } from "./sandbox/messages.ts";
+import { deliveryLog, deliveryTable, type DeliveryRow, sessionOf } from "./sandbox/session-view.ts";
+import { converse, type TurnInput } from "./sandbox/turn.ts";
 import { startStack, type Stack } from "./stack/stack.ts";
 import { deriveKeys, LOCAL_JWT_SECRET } from "./stack/jwt.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
@@ -15,12 +25,11 @@ import { DEFAULT_PORTS } from "./stack/ports.ts";
 const API = `http://127.0.0.1:${DEFAULT_PORTS.functions}`;
 const SANDBOX = `http://127.0.0.1:${DEFAULT_PORTS.sandbox}`;
 
-interface SandboxMessage {
-  provider: string;
-  channel: string;
-  to: string;
-  body: string;
-  template?: unknown;
+export interface DemoTarget {
+  api: string;
+  sandbox: string;
+  db: string;
+  serviceKey: string;
 }
 
 async function isRunning(): Promise<boolean> {
@@ -37,8 +46,13 @@ function section(title: string) {
   console.log(`\n── ${title} ${"─".repeat(Math.max(0, 60 - title.length))}`);
 }
 
-export async function runPostCallDemo(target: { api: string; sandbox: string; db: string; serviceKey: string }) {
-  const phone = `+25078${String(1_000_000 + Math.floor(Math.random() * 8_999_999))}`;
+const randomPhone = () => `+25078${String(1_000_000 + Math.floor(Math.random() * 8_999_999))}`;
+
+/** Only a delivery that went out counts; a status callback may already have moved it on. */
+const WENT_OUT = ["sent", "delivered", "read"];
+
+export async function runPostCallDemo(target: DemoTarget): Promise<{ phone: string; callId: string }> {
+  const phone = randomPhone();
   const callId = `demo-call-${Date.now()}`;
   const summary =
     "You asked to move your delivery to Friday morning. We agreed on a new monthly price of 250k " +
@@ -87,13 +101,97 @@ export async function runPostCallDemo(target: { api: string; sandbox: string; db
       !channels.has("whatsapp") && "the sandbox received no WhatsApp message",
       !channels.has("sms") && "the sandbox received no SMS",
       data?.outcome !== "sent" && `outcome was ${data?.outcome}`,
-      rows.some((r) => r.status !== "sent") && "a delivery-log row is not 'sent'",
+      rows.some((r) => !WENT_OUT.includes(r.status)) && "a delivery-log row did not go out",
     ].filter(Boolean);
     if (problems.length) throw new Error(problems.join("; "));
     console.log("\n✔ post-call summary delivered on WhatsApp and SMS");
+    return { phone, callId };
   } finally {
     await sql.end();
   }
+}
+
+export interface ConversationDemoResult {
+  phone: string;
+  sessionId: string;
+  smsReply: SandboxMessage;
+  whatsappReply: SandboxMessage;
+  context: Record<string, unknown>;
+  rows: DeliveryRow[];
+}
+
+/**
+ * The person answers by SMS, then asks on WhatsApp; the AI answers each on its channel, through
+ * the scripted model and its tools, in the one session both channels share.
+ */
+export async function runConversationDemo(
+  target: DemoTarget,
+  opts: { phone?: string; smsProvider?: "mtn" | "twilio" } = {},
+): Promise<ConversationDemoResult> {
+  const phone = opts.phone ?? randomPhone();
+  const sandbox = new SandboxClient(target.sandbox);
+  const sql = postgres(target.db, { prepare: false, max: 1, onnotice: () => {} });
+  try {
+    section("6. the person answers by SMS");
+    const smsReply = await turn(sandbox, {
+      channel: "sms",
+      from: phone,
+      text: "change the price to 250k",
+      provider: opts.smsProvider,
+    });
+
+    section("7. then asks on WhatsApp");
+    const whatsappReply = await turn(sandbox, { channel: "whatsapp", from: phone, text: "What price did we agree?" });
+
+    section("8. the session: one for both channels, with the tool's change");
+    const session = await sessionOf(sql, phone);
+    if (!session) throw new Error(`no open session for ${phone}`);
+    console.log(JSON.stringify(session, null, 2));
+
+    section("9. message_delivery_log of the session (status callbacks applied)");
+    const rows = await waitFor(() => deliveryLog(sql, session.id), (rs) => aiReply(rs, "whatsapp")?.status === "read");
+    console.table(deliveryTable(rows));
+
+    const has = (channel: string, direction: string) => rows.some((r) => r.channel === channel && r.direction === direction);
+    const problems = [
+      !smsReply.body.includes("250k") && "the SMS reply does not confirm the price",
+      !whatsappReply.body.includes("250k") && "the WhatsApp reply does not give the price",
+      session.context.price !== "250k" && `context.price is ${JSON.stringify(session.context.price)}, not "250k"`,
+      ...["sms", "whatsapp"].flatMap((ch) =>
+        ["inbound", "outbound"].map((dir) => !has(ch, dir) && `no ${dir} ${ch} row in the session`)
+      ),
+      aiReply(rows, "sms") === undefined && "no AI reply row on SMS",
+      aiReply(rows, "whatsapp")?.status !== "read" &&
+      `the WhatsApp reply is ${aiReply(rows, "whatsapp")?.status ?? "missing"}, not read (status callbacks)`,
+    ].filter(Boolean);
+    if (problems.length) throw new Error(problems.join("; "));
+    console.log("\n✔ SMS → AI → SMS and WhatsApp → AI → WhatsApp in one session; the tool's change is in its context");
+    return { phone, sessionId: session.id, smsReply, whatsappReply, context: session.context, rows };
+  } finally {
+    await sql.end();
+  }
+}
+
+/** One message from the person; the AI's answer as their phone got it. */
+async function turn(sandbox: SandboxClient, input: TurnInput): Promise<SandboxMessage> {
+  const { sent, reply } = await converse(sandbox, input);
+  if (sent.delivered !== 200) throw new Error(`the ${sent.provider} webhook answered ${sent.delivered}`);
+  if (!reply) throw new Error(`no ${input.channel} reply from the AI within 20 s`);
+  return reply;
+}
+
+const aiReply = (rows: DeliveryRow[], channel: string) =>
+  rows.findLast((r) => r.channel === channel && r.direction === "outbound" && r.purpose === "ai_reply");
+
+/** Polls `read` until `done` (at most 5 s: status callbacks come a few hundred ms apart). */
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5_000;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await read();
+  }
+  return value;
 }
 
 const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\n");
@@ -123,7 +221,8 @@ if (import.meta.main) {
         serviceKey: stack.keys.serviceRole,
       };
     }
-    await runPostCallDemo(target);
+    const { phone } = await runPostCallDemo(target);
+    await runConversationDemo(target, { phone });
   } catch (err) {
     console.error(`\n✘ demo failed: ${err instanceof Error ? err.message : err}`);
     code = 1;

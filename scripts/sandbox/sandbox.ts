@@ -1,10 +1,15 @@
+import { z } from "zod";
 import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { FaultBook, FaultSchema } from "./faults.ts";
 import { json } from "./http.ts";
+import { deliverInbound, InboundSchema } from "./inbound.ts";
 import { MessageStore } from "./messages.ts";
 import { mtn } from "./mtn.ts";
+import { openai } from "./openai.ts";
 import type { ProviderEndpoint, SandboxContext, SandboxCredentials } from "./provider.ts";
+import { type StatusCallbackOption, StatusCallbacks } from "./status-callbacks.ts";
 import { twilio } from "./twilio.ts";
+import type { WebhookTarget } from "./webhook.ts";
 import { whatsapp } from "./whatsapp.ts";
 
 export type { SandboxMessage } from "./messages.ts";
@@ -13,6 +18,19 @@ export type { SandboxCredentials } from "./provider.ts";
 export interface SandboxOptions {
   credentials?: Partial<SandboxCredentials>;
   now?: () => Date;
+  /**
+   * Where the stack's functions are reached (`http://127.0.0.1:54321/functions/v1`): inbound
+   * messages and status callbacks go there. Without it the sandbox only answers.
+   */
+  functionsUrl?: string;
+  /** PUBLIC_FUNCTIONS_URL, which Twilio signs; default `functionsUrl`. */
+  publicFunctionsUrl?: string;
+  /** The gateway an inbound SMS arrives through when the request names none (SMS_PROVIDER). */
+  smsProvider?: "mtn" | "twilio";
+  /** Status callbacks after each accepted message: on (200 ms apart) unless `false`. */
+  statusCallbacks?: StatusCallbackOption;
+  /** Where failed callbacks are reported; default console.warn. */
+  log?: (line: string) => void;
 }
 
 export interface Sandbox {
@@ -20,9 +38,24 @@ export interface Sandbox {
   handler: (req: Request) => Promise<Response>;
   messages: MessageStore;
   faults: FaultBook;
+  callbacks: StatusCallbacks;
+  /** Cancels pending status callbacks and waits for those in flight. */
+  close(): Promise<void>;
 }
 
-const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio];
+const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai];
+
+const SettingsSchema = z.object({
+  status_callbacks: z.union([
+    z.boolean(),
+    z.object({ delay_ms: z.number().int().min(0).max(60_000) }).transform((o) => ({ delayMs: o.delay_ms })),
+  ]),
+});
+
+const settingsBody = (callbacks: StatusCallbacks) => {
+  const { enabled, delayMs } = callbacks.settings;
+  return { status_callbacks: enabled ? { delay_ms: delayMs } : false };
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -32,6 +65,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * - `GET /__sandbox/messages[?provider=&channel=&to=]`, `DELETE /__sandbox/messages`
  * - `POST /__sandbox/faults` {provider, mode, status?, body?, delay_ms?, count?},
  *   `GET /__sandbox/faults`, `DELETE /__sandbox/faults`
+ * - `POST /__sandbox/inbound` {channel, from, text, provider?, name?}: a person writes; the
+ *   provider's signed webhook is posted to the functions (needs `functionsUrl`)
+ * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const messages = new MessageStore();
@@ -41,6 +77,33 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     credentials: { ...SANDBOX_CREDENTIALS, ...opts.credentials },
     now: opts.now ?? (() => new Date()),
   };
+  const target: WebhookTarget | undefined = opts.functionsUrl
+    ? {
+      functionsUrl: opts.functionsUrl,
+      publicFunctionsUrl: opts.publicFunctionsUrl ?? opts.functionsUrl,
+      credentials: ctx.credentials,
+    }
+    : undefined;
+  const callbacks = new StatusCallbacks(
+    { target, now: ctx.now, log: opts.log ?? ((line) => console.warn(line)) },
+    opts.statusCallbacks,
+  );
+  messages.onRecord((m) => callbacks.schedule(m));
+
+  async function inbound(req: Request): Promise<Response> {
+    const parsed = InboundSchema.safeParse(await req.json().catch(() => undefined));
+    if (!parsed.success) return json({ error: parsed.error.issues }, 400);
+    if (!target) {
+      return json({ error: "this sandbox was started without the functions URL (createSandbox({functionsUrl}))" }, 409);
+    }
+    try {
+      return json(
+        await deliverInbound(parsed.data, { target, smsProvider: opts.smsProvider ?? "mtn", messages, now: ctx.now }),
+      );
+    } catch (err) {
+      return json({ error: `could not reach ${target.functionsUrl}: ${err instanceof Error ? err.message : err}` }, 502);
+    }
+  }
 
   async function control(req: Request, url: URL): Promise<Response> {
     const route = `${req.method} ${url.pathname}`;
@@ -66,6 +129,16 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
         }
         faults.set(parsed.data);
         return json({ faults: faults.list() }, 201);
+      }
+      case "POST /__sandbox/inbound":
+        return await inbound(req);
+      case "GET /__sandbox/settings":
+        return json(settingsBody(callbacks));
+      case "POST /__sandbox/settings": {
+        const parsed = SettingsSchema.safeParse(await req.json().catch(() => undefined));
+        if (!parsed.success) return json({ error: parsed.error.issues }, 400);
+        callbacks.configure(parsed.data.status_callbacks);
+        return json(settingsBody(callbacks));
       }
     }
     return json({ error: "not found" }, 404);
@@ -93,10 +166,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
         providers: PROVIDERS.map((p) => `/${p.name}/`),
         messages: "/__sandbox/messages",
         faults: "/__sandbox/faults",
+        inbound: "/__sandbox/inbound",
+        settings: "/__sandbox/settings",
       });
     }
     return json({ error: "not found" }, 404);
   };
 
-  return { handler, messages, faults };
+  return { handler, messages, faults, callbacks, close: () => callbacks.close() };
 }

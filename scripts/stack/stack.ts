@@ -158,8 +158,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const label = (p: string) => (p === "sms" ? `sms (${fnEnv.SMS_PROVIDER})` : p);
     step(`providers: ${Object.entries(providers).map(([p, m]) => `${label(p)} ${m}`).join(", ")}`);
 
-    const sandbox = createSandbox();
-    stoppers.push(serve(ports.sandbox, sandbox.handler));
+    // The sandbox also plays the providers' side of the webhooks: inbound messages and status
+    // callbacks, signed, to the functions (through the gateway, as the providers reach them).
+    const sandbox = createSandbox({
+      functionsUrl: urls.functions,
+      publicFunctionsUrl: fnEnv.PUBLIC_FUNCTIONS_URL,
+      smsProvider: fnEnv.SMS_PROVIDER === "twilio" ? "twilio" : "mtn",
+      log: (line) => opts.quiet || out(line),
+    });
+    stoppers.push(serve(ports.sandbox, sandbox.handler), sandbox.close);
     step(`provider sandbox on ${urls.sandbox}`);
 
     t = performance.now();

@@ -158,6 +158,12 @@ begin
     raise exception 'a delivery status is sent, delivered, read or failed, not %', p_status
       using errcode = '22023';
   end if;
+  -- Profile first, then the delivery: the lock order of every other writer of both.
+  perform 1 from public.profiles p
+  where p.id = (select m.profile_id from public.message_delivery_log m
+                where m.channel = p_channel and m.provider_message_id = p_provider_message_id
+                  and m.direction = 'outbound')
+  for update;
   select m.status into v_before from public.message_delivery_log m
   where m.channel = p_channel and m.provider_message_id = p_provider_message_id
     and m.direction = 'outbound'

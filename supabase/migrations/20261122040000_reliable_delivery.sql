@@ -83,10 +83,15 @@ declare
   v_limits record;
   v_retry boolean;
 begin
-  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id for update;
+  -- Lock order profile -> session -> delivery, the order begin_post_call_notification and
+  -- get_or_create_omnichannel_session take them in, so concurrent requests cannot deadlock.
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
   if not found then
     raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
   end if;
+  perform 1 from public.profiles p where p.id = v_row.profile_id for update;
+  perform 1 from public.omnichannel_sessions s where s.id = v_row.session_id for update;
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id for update;
   select * into v_limits from public.delivery_retry_limits();
   v_retry := not p_sent and p_error_class = 'retryable'
              and v_row.attempts < v_limits.max_attempts

@@ -170,11 +170,12 @@ describe("post-call-notify", () => {
     const out = await (await handler()(post({ call_id: "call-wa-down", phone_number: phone, summary: SUMMARY }))).json();
     expect(out.outcome).toBe("partial");
     const byChannel = Object.fromEntries(out.deliveries.map((d: { channel: string }) => [d.channel, d]));
-    expect(byChannel.whatsapp).toMatchObject({ status: "failed", error: { class: "retryable" } });
+    // A retryable failure stays in the outbox with its next attempt time (dispatch retries it).
+    expect(byChannel.whatsapp).toMatchObject({ status: "queued", error: { class: "retryable" }, next_attempt_at: expect.any(String) });
     expect(byChannel.sms).toMatchObject({ status: "sent" });
     const rows = await rowsFor("call-wa-down");
-    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "failed", error_class: "retryable" });
-    expect(log.lines.map((l) => l.event)).toContain("WHATSAPP_MESSAGE_FAILED");
+    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "queued", error_class: "retryable" });
+    expect(log.lines.map((l) => l.event)).toContain("WHATSAPP_MESSAGE_RETRY_SCHEDULED");
   });
 
   it("still sends WhatsApp when SMS fails", async () => {
@@ -182,9 +183,9 @@ describe("post-call-notify", () => {
     mtn.replyNext(mtnError("5000", "Internal error", 503));
     const out = await (await handler()(post({ call_id: "call-sms-down", phone_number: phone, summary: SUMMARY }))).json();
     const byChannel = Object.fromEntries(out.deliveries.map((d: { channel: string }) => [d.channel, d]));
-    expect(byChannel.sms).toMatchObject({ status: "failed", error: { class: "retryable" } });
+    expect(byChannel.sms).toMatchObject({ status: "queued", error: { class: "retryable" } });
     expect(byChannel.whatsapp).toMatchObject({ status: "sent" });
-    expect(log.lines.map((l) => l.event)).toContain("SMS_MESSAGE_FAILED");
+    expect(log.lines.map((l) => l.event)).toContain("SMS_MESSAGE_RETRY_SCHEDULED");
   });
 
   it("learns that a number is not on WhatsApp and skips WhatsApp for the next call", async () => {
@@ -276,7 +277,7 @@ describe("post-call-notify", () => {
       .toEqual(first.deliveries.map((d: { provider_message_id: string }) => d.provider_message_id).sort());
   });
 
-  it("re-attempts only the failed channel when the same call id comes again", async () => {
+  it("re-attempts only the channel waiting for a retry when the same call id comes again", async () => {
     const phone = newPhone();
     mtn.replyNext(mtnError("5000", "Internal error", 503));
     await handler()(post({ call_id: "call-retry", phone_number: phone, summary: SUMMARY }));
@@ -286,6 +287,21 @@ describe("post-call-notify", () => {
     expect(mtn.sendRequests()).toHaveLength(2);
     expect(out.outcome).toBe("sent");
     const rows = await rowsFor("call-retry");
+    expect(rows.map((r) => [r.channel, r.status, r.attempts])).toEqual([
+      ["sms", "sent", 2],
+      ["whatsapp", "sent", 1],
+    ]);
+  });
+
+  it("re-attempts a channel that failed for good as a new attempt, keeping the failed one", async () => {
+    const phone = newPhone();
+    mtn.replyNext(mtnError("4000", "Invalid receiver address", 400));
+    const first = await (await handler()(post({ call_id: "call-permanent", phone_number: phone, summary: SUMMARY }))).json();
+    expect(first.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "failed", error: { class: "permanent" } });
+    const out = await (await handler()(post({ call_id: "call-permanent", phone_number: phone, summary: SUMMARY }))).json();
+    expect(wa.requests).toHaveLength(1);
+    expect(out.outcome).toBe("sent");
+    const rows = await rowsFor("call-permanent");
     expect(rows.map((r) => [r.channel, r.status, r.attempts])).toEqual([
       ["sms", "failed", 1],
       ["sms", "sent", 2],
@@ -305,14 +321,18 @@ describe("post-call-notify", () => {
     expect(await rowsFor("call-concurrent")).toHaveLength(2);
   });
 
-  it("logs a provider timeout as a retryable failure", async () => {
+  it("logs a provider timeout as a retryable failure and schedules the retry", async () => {
     const phone = newPhone();
     wa.replyNext({ status: 200, body: {}, delayMs: 1_500 });
     const out = await (await handler({ timeoutMs: 300 })(post({ call_id: "call-timeout", phone_number: phone, summary: SUMMARY }))).json();
     const waOut = out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp");
-    expect(waOut).toMatchObject({ status: "failed", error: { code: "TIMEOUT", class: "retryable" } });
+    expect(waOut).toMatchObject({ status: "queued", error: { code: "TIMEOUT", class: "retryable" } });
     const rows = await rowsFor("call-timeout");
-    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "failed", error_code: "TIMEOUT", error_class: "retryable" });
+    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "queued", error_code: "TIMEOUT", error_class: "retryable" });
+    const [due] = await db.sql`select next_attempt_at > now() as later from public.message_delivery_log
+      where call_id = 'call-timeout' and channel = 'whatsapp'`;
+    expect(due.later).toBe(true);
+    expect(log.lines.find((l) => l.event === "WHATSAPP_MESSAGE_RETRY_SCHEDULED")).toMatchObject({ error_code: "TIMEOUT" });
     expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "sent" });
   });
 

@@ -84,8 +84,9 @@ export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
     sms: mtnAdapter(env),
     defaultCountry: "RW",
     waitUntil: background.waitUntil,
-    onInbound: async (r) => {
+    onInbound: (r) => {
       replies.push(r);
+      return Promise.resolve();
     },
     webhook: {
       mtnSecret: MTN_SECRET,
@@ -199,14 +200,14 @@ export function newTwilioSid(prefix = "SM"): string {
   return prefix + crypto.randomUUID().replaceAll("-", "");
 }
 
-export async function inboundRows(sql: Sql, sender: string) {
+export function inboundRows(sql: Sql, sender: string) {
   return sql`
     select id, provider, provider_message_id, body, message_type, status, reply_state, metadata
     from public.message_delivery_log
     where direction = 'inbound' and sender = ${sender} order by created_at`;
 }
 
-export async function outboundRows(sql: Sql, recipient: string) {
+export function outboundRows(sql: Sql, recipient: string) {
   return sql`
     select id, provider, provider_message_id, body, status, purpose, error_code, error_class
     from public.message_delivery_log

@@ -18,6 +18,8 @@ export interface RecordedRequest {
   /** The body parsed as JSON or as a form, whichever it was. */
   json?: unknown;
   form?: Record<string, string>;
+  /** When it arrived (ms since the epoch), for pacing assertions. */
+  receivedAt: number;
 }
 
 export interface FakeReply {
@@ -76,6 +78,7 @@ async function record(request: Request): Promise<RecordedRequest> {
   const body = await request.text();
   const type = request.headers.get("content-type") ?? "";
   const recorded: RecordedRequest = {
+    receivedAt: Date.now(),
     method: request.method,
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),

@@ -56,6 +56,7 @@ const EnvSchema = z.object({
   DISPATCH_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(140_000).default(25_000),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   POST_CALL_SUMMARY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8_000),
+  POST_CALL_CHANNELS: z.enum(["both", "whatsapp_first"]).default("both"),
   POST_CALL_SUMMARY_POLL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
 
   DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code").default(

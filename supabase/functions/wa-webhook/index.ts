@@ -1,5 +1,5 @@
 import { loadConfig } from "../_shared/config.ts";
-import { channelsOf, createPlatform } from "../_shared/platform/deps.ts";
+import { channelsOf, createPlatform, postCallConfigOf } from "../_shared/platform/deps.ts";
 import { backgroundTracker, type WaitUntil } from "../_shared/platform/background.ts";
 import { createReplyDeps, replyToInbound } from "../_shared/conversations/reply-to-inbound.ts";
 import { createWaWebhookHandler } from "../_shared/handlers/wa-webhook.ts";
@@ -21,13 +21,7 @@ const handler = createWaWebhookHandler({
   onInbound: async (inbound) => {
     await replyToInbound(replyDeps, inbound);
   },
-  config: {
-    summaryTemplate: env.WHATSAPP_SUMMARY_TEMPLATE,
-    templateLanguage: env.WHATSAPP_TEMPLATE_LANGUAGE,
-    summaryWaitMs: env.POST_CALL_SUMMARY_WAIT_MS,
-    summaryPollMs: env.POST_CALL_SUMMARY_POLL_MS,
-    sendTimeoutMs: env.PROVIDER_TIMEOUT_MS + 2_000,
-  },
+  config: postCallConfigOf(env),
 });
 
 Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);

@@ -49,21 +49,33 @@ export type Database = {
                   ]
                 },"message_delivery_log": {
                   Row: {
-                    "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"sender": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                    "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
                   }
                   Update: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
+      foreignKeyName: "message_delivery_log_fallback_of_fkey"
+      columns: ["fallback_of"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "message_delivery_log_profile_id_fkey"
       columns: ["profile_id"]
 isOneToOne: false
       referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_delivery_log_retry_of_fkey"
+      columns: ["retry_of"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
       referencedColumns: ["id"]
     },{
       foreignKeyName: "message_delivery_log_session_id_fkey"
@@ -121,6 +133,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"sender_rate_limits": {
+                  Row: {
+                    "burst": number,"rate_per_second": number,"refilled_at": string,"sender_key": string,"slowed_until": string | null,"tokens": number,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "burst": number,"rate_per_second": number,"refilled_at"?: string,"sender_key": string,"slowed_until"?: string | null,"tokens": number,"updated_at"?: string
+                  }
+                  Update: {
+                    "burst"?: number,"rate_per_second"?: number,"refilled_at"?: string,"sender_key"?: string,"slowed_until"?: string | null,"tokens"?: number,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 }
           }
           Views: {
@@ -133,18 +159,77 @@ isOneToOne: false
             }[]
                            },
 "begin_post_call_notification":
-{ Args: { "p_call_id": string,"p_correlation_id"?: string,"p_lease_seconds"?: number,"p_phone_number": string,"p_summary"?: string }; Returns: {
+{ Args: { "p_call_id": string,"p_channels"?: (string)[],"p_correlation_id"?: string,"p_lease_seconds"?: number,"p_phone_number": string,"p_summary"?: string }; Returns: {
               "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
             }[]
                            },
+"claim_delivery":
+{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_due_deliveries":
+{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
+              "attempts": number,
+"body": string | null,
+"call_id": string | null,
+"channel": string,
+"correlation_id": string | null,
+"created_at": string,
+"delivered_at": string | null,
+"direction": string,
+"error_class": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"failed_at": string | null,
+"fallback_of": string | null,
+"id": string,
+"idempotency_key": string | null,
+"leased_until": string | null,
+"message_type": string,
+"metadata": NonNullable<Json>,
+"next_attempt_at": string | null,
+"profile_id": string | null,
+"provider": string | null,
+"provider_message_id": string | null,
+"purpose": string | null,
+"queued_at": string | null,
+"read_at": string | null,
+"received_at": string | null,
+"recipient": string | null,
+"reply_state": string | null,
+"retry_of": string | null,
+"sender": string | null,
+"sender_key": string | null,
+"sent_at": string | null,
+"session_id": string | null,
+"status": string,
+"updated_at": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "message_delivery_log"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
                            },
 "cleanup_expired_omnichannel_sessions":
 { Args: { "p_batch_size"?: number }; Returns: number
                            },
+"cleanup_expired_omnichannel_sessions_batch":
+{ Args: { "p_batch_size"?: number }; Returns: number
+                           },
 "complete_inbound_reply":
 { Args: { "p_delivery_id": string,"p_state"?: string }; Returns: undefined
+                           },
+"delivery_retry_delay":
+{ Args: { "p_attempt": number,"p_retry_after_ms"?: number }; Returns: string
+                           },
+"delivery_retry_limits":
+{ Args: Record<PropertyKey, never>; Returns: Record<string, unknown>
+                           },
+"enqueue_sms_fallback":
+{ Args: { "p_delivery_id": string }; Returns: string
                            },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
@@ -200,6 +285,7 @@ isOneToOne: false
 "error_code": string | null,
 "error_message": string | null,
 "failed_at": string | null,
+"fallback_of": string | null,
 "id": string,
 "idempotency_key": string | null,
 "leased_until": string | null,
@@ -215,7 +301,9 @@ isOneToOne: false
 "received_at": string | null,
 "recipient": string | null,
 "reply_state": string | null,
+"retry_of": string | null,
 "sender": string | null,
+"sender_key": string | null,
 "sent_at": string | null,
 "session_id": string | null,
 "status": string,
@@ -288,58 +376,44 @@ isOneToOne: false
             }[]
                            },
 "record_outbound_outcome":
-{ Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_sent": boolean }; Returns: {
-              "attempts": number,
-"body": string | null,
-"call_id": string | null,
-"channel": string,
-"correlation_id": string | null,
-"created_at": string,
-"delivered_at": string | null,
-"direction": string,
-"error_class": string | null,
-"error_code": string | null,
-"error_message": string | null,
-"failed_at": string | null,
-"id": string,
-"idempotency_key": string | null,
-"leased_until": string | null,
-"message_type": string,
-"metadata": NonNullable<Json>,
-"next_attempt_at": string | null,
-"profile_id": string | null,
-"provider": string | null,
-"provider_message_id": string | null,
-"purpose": string | null,
-"queued_at": string | null,
-"read_at": string | null,
-"received_at": string | null,
-"recipient": string | null,
-"reply_state": string | null,
-"sender": string | null,
-"sent_at": string | null,
-"session_id": string | null,
-"status": string,
-"updated_at": string
-            }
-                          SetofOptions: {
-        from: "*"
-        to: "message_delivery_log"
-        isOneToOne: true
-        isSetofReturn: false
-      } },
+{ Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_retry_after_ms"?: number,"p_sender_key"?: string,"p_sent": boolean }; Returns: {
+              "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string
+            }[]
+                           },
 "record_sms_keyword":
 { Args: { "p_body": string,"p_correlation_id"?: string,"p_keyword": string,"p_metadata"?: Json,"p_only_when_opted_out"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_reply_body": string,"p_sender": string }; Returns: {
               "allows_sms": boolean,"changed": boolean,"delivery_id": string,"is_new": boolean,"keyword_applied": boolean,"profile_id": string,"reply_delivery_id": string,"reply_status": string,"session_id": string
             }[]
+                           },
+"release_deliveries":
+{ Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
+                           },
+"retry_delivery":
+{ Args: { "p_delivery_id": string }; Returns: string
+                           },
+"set_sender_rate":
+{ Args: { "p_burst"?: number,"p_rate_per_second": number,"p_sender_key": string }; Returns: undefined
                            },
 "set_sms_preference":
 { Args: { "p_allows_sms": boolean,"p_phone_number": string }; Returns: {
               "changed": boolean,"profile_id": string
             }[]
                            },
+"slow_down_sender":
+{ Args: { "p_retry_after_ms"?: number,"p_sender_key": string }; Returns: undefined
+                           },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"take_send_token_each":
+{ Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[] }; Returns: {
+              "granted": number,"sender_key": string,"wait_ms": number
+            }[]
+                           },
+"take_send_tokens":
+{ Args: { "p_default_rate"?: number,"p_sender_key": string,"p_wanted": number }; Returns: {
+              "granted": number,"wait_ms": number
+            }[]
                            },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {

@@ -7,7 +7,7 @@ import { hmacSha1Base64, timingSafeEqualString } from "../http/signature.ts";
  * sorted by name (case-sensitive, as Twilio documents; a repeated name contributes each of its values, sorted), all
  * concatenated; HMAC-SHA1 with the auth token; base64.
  */
-export async function twilioSignature(
+export function twilioSignature(
   authToken: string,
   url: string,
   params: ReadonlyArray<readonly [string, string]>,

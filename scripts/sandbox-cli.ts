@@ -1,0 +1,208 @@
+/**
+ * `npm run sandbox -- <command>`: play the person's side against the running local stack
+ * (`npm start`) through its provider sandbox. See `npm run sandbox -- --help`.
+ */
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { SandboxClient } from "./sandbox/client.ts";
+import type { SandboxMessage } from "./sandbox/messages.ts";
+import { deliveryLog, deliveryTable, sessionOf } from "./sandbox/session-view.ts";
+import { converse } from "./sandbox/turn.ts";
+import { DEFAULT_PORTS } from "./stack/ports.ts";
+
+const HELP = `Usage: npm run sandbox -- <command> [options]
+
+Plays the person's side against the running local stack (npm start), through its provider
+sandbox: messages go in as each provider's signed webhooks, and what the stack sends back is
+what the sandbox received.
+
+Commands:
+  reply <phone> <text>   The person at <phone> (E.164) writes <text>. The sandbox delivers it to
+                         wa-webhook or sms-inbound, waits for the AI's answer on the same channel
+                         and prints it, with the session's context and its messages.
+      --channel sms|whatsapp   default sms
+      --provider mtn|twilio    SMS only: the gateway it arrives through (default SMS_PROVIDER)
+      --name NAME              WhatsApp only: the person's profile name
+      --timeout SECONDS        how long to wait for the answer (default 20)
+  messages               What the sandbox received, oldest first
+      --to PHONE  --provider whatsapp|mtn|twilio|openai  --channel whatsapp|sms|ai
+  clear                  Forget the received messages
+  fault <provider> fail|slow|ok
+                         The next requests to whatsapp, mtn, twilio or openai fail, are slow, or
+                         are answered normally again (ok)
+      --status N      HTTP status of a failure (default 500)
+      --count N       how many requests (default: all, until ok)
+      --delay-ms N    how late a slow answer comes (default 30000: past the AI's 20 s budget)
+
+Options:
+  --sandbox URL   default http://127.0.0.1:${DEFAULT_PORTS.sandbox}
+  --db URL        for the session (default SUPABASE_DB_URL, else the embedded database on ${DEFAULT_PORTS.db})
+  -h, --help
+
+Examples:
+  npm run sandbox -- reply +250788123456 "change the price to 250k"
+  npm run sandbox -- reply +250788123456 "what price did we agree?" --channel whatsapp
+  npm run sandbox -- fault openai fail --count 1
+`;
+
+class UsageError extends Error {}
+
+const { values: opts, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    channel: { type: "string" },
+    provider: { type: "string" },
+    name: { type: "string" },
+    timeout: { type: "string", default: "20" },
+    to: { type: "string" },
+    status: { type: "string" },
+    count: { type: "string" },
+    "delay-ms": { type: "string", default: "30000" },
+    sandbox: { type: "string", default: `http://127.0.0.1:${DEFAULT_PORTS.sandbox}` },
+    db: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+
+const sandbox = new SandboxClient(opts.sandbox!.replace(/\/+$/, ""));
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
+  return value as T;
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number`);
+  return n;
+}
+
+async function assertStackRunning(): Promise<void> {
+  try {
+    const res = await fetch(`${sandbox.url}/`, { signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+  } catch {
+    throw new Error(`Nothing answers on ${sandbox.url}: the local stack is not running; start it with npm start`);
+  }
+}
+
+async function reply(phone: string | undefined, text: string | undefined): Promise<number> {
+  if (!phone || !text) throw new UsageError("reply needs a phone number and a text");
+  const channel = oneOf("channel", opts.channel, ["sms", "whatsapp"] as const) ?? "sms";
+  const provider = oneOf("provider", opts.provider, ["mtn", "twilio"] as const);
+  const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
+  const from = phone.startsWith("+") ? phone : `+${phone}`;
+
+  const { sent, reply } = await converse(sandbox, { channel, from, text, provider, name: opts.name }, { timeoutMs });
+  if (sent.delivered !== 200) {
+    console.error(`\nThe webhook refused the message (HTTP ${sent.delivered}); the npm start terminal shows why.`);
+    return 1;
+  }
+  if (!reply) {
+    console.error(`\nNo ${channel} answer within ${timeoutMs / 1000} s; the npm start terminal shows what the functions did.`);
+  }
+  await showSession(from);
+  return reply ? 0 : 1;
+}
+
+async function showSession(phone: string): Promise<void> {
+  const url = opts.db ?? Deno.env.get("SUPABASE_DB_URL") ??
+    `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`;
+  const sql = postgres(url, { prepare: false, max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const session = await sessionOf(sql, phone);
+    if (!session) {
+      console.log(`\nNo open session for ${phone}.`);
+      return;
+    }
+    console.log(`\nSession ${session.id} (${session.status}; channels ${session.channels_seen.join(", ")})`);
+    console.log(`context: ${JSON.stringify(session.context, null, 2)}`);
+    console.table(deliveryTable((await settledLog(sql, session.id)).slice(-8)));
+  } catch (err) {
+    console.error(`\n(could not read the session from the database: ${err instanceof Error ? err.message : err})`);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/** How far the sandbox's status callbacks take a message on each channel. */
+const FINAL: Record<string, string> = { whatsapp: "read", sms: "delivered" };
+
+/** The session's messages once the reply's status callbacks are in (at most 2 s). */
+async function settledLog(sql: postgres.Sql, sessionId: string) {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const rows = await deliveryLog(sql, sessionId);
+    const last = rows.findLast((r) => r.direction === "outbound");
+    if (!last || last.status === FINAL[last.channel] || last.status === "failed" || Date.now() > deadline) {
+      return rows;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function messages(): Promise<number> {
+  const list = await sandbox.messages({ to: opts.to, provider: opts.provider, channel: opts.channel });
+  if (list.length === 0) console.log("The sandbox has received nothing yet.");
+  else console.table(list.map(row));
+  return 0;
+}
+
+const row = (m: SandboxMessage) => ({
+  at: m.received_at.slice(11, 19),
+  provider: m.provider,
+  channel: m.channel,
+  to: m.to,
+  body: m.body.length > 60 ? `${m.body.slice(0, 59)}…` : m.body,
+});
+
+async function fault(provider: string | undefined, mode: string | undefined): Promise<number> {
+  if (!provider || !mode) throw new UsageError("fault needs a provider and a mode (fail, slow or ok)");
+  const m = oneOf("mode", mode, ["fail", "slow", "ok"] as const)!;
+  const body = {
+    provider,
+    mode: m,
+    ...(m === "fail" && opts.status ? { status: integer("status", opts.status) } : {}),
+    ...(m === "slow" ? { delay_ms: integer("delay-ms", opts["delay-ms"]) } : {}),
+    ...(opts.count ? { count: integer("count", opts.count) } : {}),
+  };
+  const out = await sandbox.fault(body) as { faults: unknown[] };
+  console.log(m === "ok" ? `${provider}: answered normally again` : `${provider}: ${m}`);
+  console.log(JSON.stringify(out.faults, null, 2));
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const [command, ...rest] = positionals;
+  if (opts.help || !command || command === "help") {
+    console.log(HELP);
+    return command || opts.help ? 0 : 2;
+  }
+  await assertStackRunning();
+  switch (command) {
+    case "reply":
+      return await reply(rest[0], rest.slice(1).join(" ") || undefined);
+    case "messages":
+      return await messages();
+    case "clear":
+      console.log(`Forgot ${await sandbox.clear()} message(s).`);
+      return 0;
+    case "fault":
+      return await fault(rest[0], rest[1]);
+  }
+  throw new UsageError(`unknown command ${command}`);
+}
+
+try {
+  Deno.exit(await main());
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`${err.message}\n\n${HELP}`);
+    Deno.exit(2);
+  }
+  console.error(err instanceof Error ? err.message : String(err));
+  Deno.exit(1);
+}

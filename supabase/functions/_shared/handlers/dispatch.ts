@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { requireServiceRole, type ServiceAuthConfig } from "../http/auth.ts";
+import { parseJson, readRawBody } from "../http/body.ts";
+import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { json, withErrors } from "../http/respond.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+import { type DispatchDeps, dispatchDue } from "../delivery/dispatch.ts";
+import { replyPending, type ReplyDeps } from "../conversations/reply-to-inbound.ts";
+
+const Body = z.object({
+  batch_size: z.number().int().min(1).max(1000).optional(),
+  time_budget_ms: z.number().int().min(100).max(140_000).optional(),
+  /** Also answer inbound messages whose AI reply was never written (default true). */
+  replies: z.boolean().optional(),
+}).strict();
+
+export interface DispatchHandlerDeps extends DispatchDeps {
+  auth: ServiceAuthConfig;
+  replies?: ReplyDeps;
+  defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
+}
+
+/**
+ * `POST /dispatch` (service role): sends due outbox rows within a time budget and recovers AI
+ * replies left pending. Called every minute by pg_cron + pg_net (or the local stack), and by
+ * hand after `select public.retry_delivery(<id>)`.
+ */
+export function createDispatchHandler(deps: DispatchHandlerDeps) {
+  return withErrors(deps.logger, async (req, correlationId) => {
+    if (req.method !== "POST") throw methodNotAllowed(["POST"]);
+    await requireServiceRole(req, deps.auth);
+    const raw = await readRawBody(req);
+    const parsed = Body.safeParse(raw.byteLength ? parseJson(raw) : {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`);
+    }
+    try {
+      const [deliveries, replies] = await Promise.all([
+        dispatchDue(deps, {
+          batchSize: parsed.data.batch_size ?? deps.defaults.batchSize,
+          timeBudgetMs: parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs,
+          leaseSeconds: deps.defaults.leaseSeconds,
+          correlationId,
+        }),
+        deps.replies && parsed.data.replies !== false
+          ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 })
+          : null,
+      ]);
+      return json({ deliveries, replies });
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
+      throw err;
+    }
+  });
+}

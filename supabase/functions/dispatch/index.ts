@@ -1,0 +1,23 @@
+import { loadConfig } from "../_shared/config.ts";
+import { channelsOf, createPlatform, senderDirectoryOf, serviceAuthOf } from "../_shared/platform/deps.ts";
+import { createReplyDeps } from "../_shared/conversations/reply-to-inbound.ts";
+import { createDispatchHandler } from "../_shared/handlers/dispatch.ts";
+
+const platform = createPlatform(loadConfig(Deno.env.toObject()), "dispatch");
+const { env } = platform;
+const channels = channelsOf(platform);
+
+const handler = createDispatchHandler({
+  ...platform,
+  senders: senderDirectoryOf(platform),
+  pacer: channels.pacing.pacer,
+  auth: serviceAuthOf(env),
+  replies: createReplyDeps(platform, channels),
+  defaults: {
+    batchSize: env.DISPATCH_BATCH_SIZE,
+    timeBudgetMs: env.DISPATCH_TIME_BUDGET_MS,
+    leaseSeconds: Math.ceil(env.DISPATCH_TIME_BUDGET_MS / 1000) + 30,
+  },
+});
+
+Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);

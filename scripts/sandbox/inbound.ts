@@ -40,7 +40,8 @@ export interface InboundDeps {
 /**
  * Builds the provider's own webhook for the message, signs it as the provider does, and posts
  * it to the function that takes it (wa-webhook or sms-inbound). A `<Message>` in Twilio's
- * TwiML answer is what Twilio would then text the person, so it is recorded like a sent SMS.
+ * TwiML answer is what Twilio would then text the person, so it is recorded like a sent SMS
+ * (without status callbacks: a TwiML `<Message>` with no statusCallback gets none).
  */
 export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise<InboundResult> {
   const m = { from: input.from, text: input.text, name: input.name, now: deps.now() };
@@ -76,7 +77,7 @@ function recordTwimlReply(res: Delivery, to: string, deps: InboundDeps): void {
     request_body: res.text,
     headers: { "content-type": res.contentType },
     received_at: deps.now().toISOString(),
-  });
+  }, { notify: false });
 }
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };

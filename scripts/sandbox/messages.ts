@@ -29,9 +29,10 @@ export class MessageStore {
   #messages: SandboxMessage[] = [];
   #listeners: ((message: SandboxMessage) => void)[] = [];
 
-  record(message: SandboxMessage): void {
+  /** `notify: false` keeps it from the listeners (a message the provider reports nothing on). */
+  record(message: SandboxMessage, opts: { notify?: boolean } = {}): void {
     this.#messages.push(message);
-    for (const listener of this.#listeners) listener(message);
+    if (opts.notify !== false) for (const listener of this.#listeners) listener(message);
   }
 
   /** Called with each message as it is recorded (the status callbacks start from here). */

@@ -107,3 +107,35 @@ export async function startHousekeeping(
   ) as ScheduledJob[];
   return { ...scheduleJobs(rows, (command) => sql.unsafe(command), report), mode: "local" };
 }
+
+/**
+ * Without pg_cron + pg_net the database cannot call the dispatch function itself
+ * (public.schedule_dispatch), so the stack does: POST /functions/v1/dispatch every minute with
+ * the service-role key, never overlapping the previous call.
+ */
+export function scheduleDispatch(
+  functionsUrl: string,
+  serviceRoleKey: string,
+  report: (line: string) => void,
+): { stop(): void } {
+  const cron = new Cron("* * * * *", { mode: "5-part", timezone: "UTC", protect: true }, async () => {
+    const started = performance.now();
+    try {
+      const res = await fetch(`${functionsUrl}/dispatch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(90_000),
+      });
+      const body = await res.json().catch(() => null);
+      const d = body?.deliveries;
+      const ms = Math.round(performance.now() - started);
+      report(res.ok
+        ? `[cron] dispatch ran in ${ms} ms: ${d?.sent ?? 0} sent, ${d?.retry_scheduled ?? 0} retry scheduled, ${d?.failed ?? 0} failed`
+        : `[cron] dispatch answered ${res.status} after ${ms} ms`);
+    } catch (err) {
+      report(`[cron] dispatch failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  return { stop: () => cron.stop() };
+}

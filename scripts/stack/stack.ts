@@ -11,7 +11,7 @@ import { functionEnv } from "./function-env.ts";
 import { startFunctions } from "./functions.ts";
 import { readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
-import { type Housekeeping, startHousekeeping } from "./housekeeping.ts";
+import { type Housekeeping, scheduleDispatch, startHousekeeping } from "./housekeeping.ts";
 import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
 import { pushMigrations } from "./migrations.ts";
 import { assertPortsFree, DEFAULT_PORTS, type StackPorts } from "./ports.ts";
@@ -211,6 +211,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stoppers.push(() => sql.end({ timeout: 2 }));
     const housekeeping = await startHousekeeping(sql, (line) => opts.quiet || out(line));
     stoppers.push(() => Promise.resolve(housekeeping.stop()));
+    const [{ has_net: hasNet }] = await sql`
+      select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net') as has_net`;
+    if (!(housekeeping.mode === "pg_cron" && hasNet) && functions.some((f) => f.name === "dispatch")) {
+      const ticker = scheduleDispatch(urls.functions, keys.serviceRole, (line) => opts.quiet || out(line));
+      stoppers.push(() => Promise.resolve(ticker.stop()));
+      step("dispatch: the stack calls /functions/v1/dispatch every minute (no pg_cron + pg_net here)");
+    }
     step(
       housekeeping.mode === "pg_cron"
         ? "housekeeping: pg_cron runs the scheduled jobs in the database"

@@ -213,15 +213,29 @@ create trigger message_delivery_log_fallback
 
 -- Claims up to p_limit due outbound rows (queued, next attempt due, not leased) and leases them.
 -- `for update skip locked`: concurrent dispatchers each get different rows and never wait.
+-- An SMS queued before its recipient opted out is never sent: it becomes 'blocked' here
+-- (except the opt-out confirmation itself, purpose 'keyword_reply').
 create or replace function public.claim_due_deliveries(
   p_limit integer default 100,
   p_lease_seconds integer default 60
 )
 returns setof public.message_delivery_log
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
+begin
+  update public.message_delivery_log m
+  set status = 'blocked', error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
+      error_message = 'The recipient opted out of SMS', leased_until = null, next_attempt_at = null
+  where m.direction = 'outbound' and m.status = 'queued' and m.channel = 'sms'
+    and m.purpose is distinct from 'keyword_reply'
+    and coalesce(m.next_attempt_at, m.created_at) <= now()
+    and (m.leased_until is null or m.leased_until <= now())
+    and exists (select 1 from public.profiles p
+                where (p.id = m.profile_id or p.phone_number = m.recipient) and not p.allows_sms);
+
+  return query
   with due as (
     select m.id from public.message_delivery_log m
     where m.direction = 'outbound' and m.status = 'queued'
@@ -236,7 +250,8 @@ as $$
       attempts = m.attempts + 1
   from due
   where m.id = due.id
-  returning m.*
+  returning m.*;
+end;
 $$;
 
 -- Claims one queued row by id (a fallback the caller sends right away): true for exactly one

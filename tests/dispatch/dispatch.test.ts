@@ -243,4 +243,15 @@ describe("dispatch", () => {
     const [fb] = await db.sql`select status, error_code from public.message_delivery_log where fallback_of = ${w.id}`;
     expect(fb).toEqual({ status: "blocked", error_code: "SMS_OPTED_OUT" });
   });
+
+  it("blocks an SMS queued for retry when its recipient opts out before the retry", async () => {
+    const [id] = await enqueue(1, "sms");
+    const [row] = await db.sql`select recipient from public.message_delivery_log where id = ${id}`;
+    await db.sql`select * from public.set_sms_preference(${row.recipient}, false)`;
+    const report = await dispatcher().run();
+    expect(report.claimed).toBe(0);
+    expect(mtn.sendRequests()).toHaveLength(0);
+    const [after] = await db.sql`select status, error_code from public.message_delivery_log where id = ${id}`;
+    expect(after).toEqual({ status: "blocked", error_code: "SMS_OPTED_OUT" });
+  });
 });

@@ -110,6 +110,9 @@ describe("POST /__sandbox/inbound", () => {
     expect(sandbox.messages.list({ to: "+250788123456" })).toMatchObject([
       { provider: "twilio", channel: "sms", from: C.twilioFromNumber, body: "You're unsubscribed & won't get more." },
     ]);
+    // Twilio reports nothing on a TwiML <Message> without a statusCallback.
+    await sandbox.callbacks.settled();
+    expect(received).toHaveLength(1);
   });
 
   it("passes the webhook's refusal through, and refuses a bad request or a missing functions URL", async () => {

@@ -391,6 +391,9 @@ isOneToOne: false
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
+"schedule_dispatch":
+{ Args: { "p_functions_url": string,"p_schedule"?: string,"p_service_role_key": string }; Returns: string
+                           },
 "set_sender_rate":
 { Args: { "p_burst"?: number,"p_rate_per_second": number,"p_sender_key": string }; Returns: undefined
                            },

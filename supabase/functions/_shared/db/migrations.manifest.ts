@@ -10,4 +10,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122031000_sms_keywords",
   "20261122032000_ai_reply_recovery",
   "20261122040000_reliable_delivery",
+  "20261122040100_dispatch_schedule",
 ];

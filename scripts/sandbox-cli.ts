@@ -67,9 +67,15 @@ const { values: opts, positionals } = parseArgs({
 
 const sandbox = new SandboxClient(opts.sandbox!.replace(/\/+$/, ""));
 
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
+  if (!allowed.includes(value as T)) {
+    throw new UsageError(`--${name} must be one of ${allowed.join(", ")}`);
+  }
   return value as T;
 }
 
@@ -85,7 +91,9 @@ async function assertStackRunning(): Promise<void> {
     const res = await fetch(`${sandbox.url}/`, { signal: AbortSignal.timeout(2_000) });
     await res.body?.cancel();
   } catch {
-    throw new Error(`Nothing answers on ${sandbox.url}: the local stack is not running; start it with npm start`);
+    throw new Error(
+      `Nothing answers on ${sandbox.url}: the local stack is not running; start it with npm start`,
+    );
   }
 }
 
@@ -96,13 +104,25 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
   const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
   const from = phone.startsWith("+") ? phone : `+${phone}`;
 
-  const { sent, reply } = await converse(sandbox, { channel, from, text, provider, name: opts.name }, { timeoutMs });
+  const { sent, reply } = await converse(sandbox, {
+    channel,
+    from,
+    text,
+    provider,
+    name: opts.name,
+  }, { timeoutMs });
   if (sent.delivered !== 200) {
-    console.error(`\nThe webhook refused the message (HTTP ${sent.delivered}); the npm start terminal shows why.`);
+    console.error(
+      `\nThe webhook refused the message (HTTP ${sent.delivered}); the npm start terminal shows why.`,
+    );
     return 1;
   }
   if (!reply) {
-    console.error(`\nNo ${channel} answer within ${timeoutMs / 1000} s; the npm start terminal shows what the functions did.`);
+    console.error(
+      `\nNo ${channel} answer within ${
+        timeoutMs / 1000
+      } s; the npm start terminal shows what the functions did.`,
+    );
   }
   await showSession(from);
   return reply ? 0 : 1;
@@ -118,11 +138,17 @@ async function showSession(phone: string): Promise<void> {
       console.log(`\nNo open session for ${phone}.`);
       return;
     }
-    console.log(`\nSession ${session.id} (${session.status}; channels ${session.channels_seen.join(", ")})`);
+    console.log(
+      `\nSession ${session.id} (${session.status}; channels ${session.channels_seen.join(", ")})`,
+    );
     console.log(`context: ${JSON.stringify(session.context, null, 2)}`);
     console.table(deliveryTable((await settledLog(sql, session.id)).slice(-8)));
   } catch (err) {
-    console.error(`\n(could not read the session from the database: ${err instanceof Error ? err.message : err})`);
+    console.error(
+      `\n(could not read the session from the database: ${
+        err instanceof Error ? err.message : err
+      })`,
+    );
   } finally {
     await sql.end({ timeout: 2 });
   }
@@ -137,7 +163,10 @@ async function settledLog(sql: postgres.Sql, sessionId: string) {
   for (;;) {
     const rows = await deliveryLog(sql, sessionId);
     const last = rows.findLast((r) => r.direction === "outbound");
-    if (!last || last.status === FINAL[last.channel] || last.status === "failed" || Date.now() > deadline) {
+    if (
+      !last || last.status === FINAL[last.channel] || last.status === "failed" ||
+      Date.now() > deadline
+    ) {
       return rows;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -145,7 +174,11 @@ async function settledLog(sql: postgres.Sql, sessionId: string) {
 }
 
 async function messages(): Promise<number> {
-  const list = await sandbox.messages({ to: opts.to, provider: opts.provider, channel: opts.channel });
+  const list = await sandbox.messages({
+    to: opts.to,
+    provider: opts.provider,
+    channel: opts.channel,
+  });
   if (list.length === 0) console.log("The sandbox has received nothing yet.");
   else console.table(list.map(row));
   return 0;
@@ -160,7 +193,9 @@ const row = (m: SandboxMessage) => ({
 });
 
 async function fault(provider: string | undefined, mode: string | undefined): Promise<number> {
-  if (!provider || !mode) throw new UsageError("fault needs a provider and a mode (fail, slow or ok)");
+  if (!provider || !mode) {
+    throw new UsageError("fault needs a provider and a mode (fail, slow or ok)");
+  }
   const m = oneOf("mode", mode, ["fail", "slow", "ok"] as const)!;
   const body = {
     provider,

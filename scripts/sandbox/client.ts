@@ -20,7 +20,9 @@ export class SandboxClient {
 
   async messages(filter: MessageFilter = {}): Promise<SandboxMessage[]> {
     const query = new URLSearchParams(
-      Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === "string" && e[1] !== ""),
+      Object.entries(filter).filter((e): e is [string, string] =>
+        typeof e[1] === "string" && e[1] !== ""
+      ),
     );
     const q = query.size ? `?${query}` : "";
     return await this.#call("GET", `/__sandbox/messages${q}`) as SandboxMessage[];
@@ -60,10 +62,14 @@ export class SandboxClient {
   async #call(method: string, path: string, body?: unknown): Promise<unknown> {
     const res = await fetch(this.url + path, {
       method,
-      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      ...(body === undefined
+        ? {}
+        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    if (!res.ok) throw new Error(`sandbox ${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    if (!res.ok) {
+      throw new Error(`sandbox ${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    }
     return JSON.parse(text);
   }
 }

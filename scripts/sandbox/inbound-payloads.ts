@@ -19,7 +19,10 @@ export interface InboundText {
 }
 
 /** The sandbox's WhatsApp business: its WABA id and the number people write to. */
-export const WHATSAPP_BUSINESS = { accountId: "100000000000000", displayPhoneNumber: "15550001001" };
+export const WHATSAPP_BUSINESS = {
+  accountId: "100000000000000",
+  displayPhoneNumber: "15550001001",
+};
 
 /** The number people text on the MTN-style gateway (its short code). */
 export const MTN_SHORT_CODE = "4040";
@@ -43,20 +46,36 @@ export function whatsappInbound(m: InboundText, c: SandboxCredentials): Webhook 
             phone_number_id: c.whatsappPhoneNumberId,
           },
           contacts: [{ profile: { name: m.name ?? "Sandbox User" }, wa_id: waId }],
-          messages: [{ from: waId, id, timestamp: unixSeconds(m.now), type: "text", text: { body: m.text } }],
+          messages: [{
+            from: waId,
+            id,
+            timestamp: unixSeconds(m.now),
+            type: "text",
+            text: { body: m.text },
+          }],
         },
         field: "messages",
       }],
     }],
   };
-  return { provider: "whatsapp", path: "/wa-webhook", body: JSON.stringify(payload), providerMessageId: id };
+  return {
+    provider: "whatsapp",
+    path: "/wa-webhook",
+    body: JSON.stringify(payload),
+    providerMessageId: id,
+  };
 }
 
 /** The MTN-style gateway's inbound SMS: `{from, to, message, id}` as JSON. */
 export function mtnInbound(m: InboundText): Webhook {
   const id = randomHex(12);
   const payload = { from: digits(m.from), to: MTN_SHORT_CODE, message: m.text, id };
-  return { provider: "mtn", path: "/sms-inbound", body: JSON.stringify(payload), providerMessageId: id };
+  return {
+    provider: "mtn",
+    path: "/sms-inbound",
+    body: JSON.stringify(payload),
+    providerMessageId: id,
+  };
 }
 
 /** Twilio's incoming-message webhook: the form it posts to the number's messaging URL. */

@@ -32,7 +32,7 @@ export class MessageStore {
   /** `notify: false` keeps it from the listeners (a message the provider reports nothing on). */
   record(message: SandboxMessage, opts: { notify?: boolean } = {}): void {
     this.#messages.push(message);
-    if (opts.notify !== false) for (const listener of this.#listeners) listener(message);
+    if (opts.notify !== false) { for (const listener of this.#listeners) listener(message); }
   }
 
   /** Called with each message as it is recorded (the status callbacks start from here). */

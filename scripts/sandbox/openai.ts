@@ -13,7 +13,8 @@ import { SCRIPTED_MODEL, scriptedCompletion } from "./scripted-model.ts";
 const ChatRequest = z.object({
   model: z.string().min(1),
   messages: z.array(
-    z.object({ role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]) }).loose(),
+    z.object({ role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]) })
+      .loose(),
   ).min(1),
   stream: z.boolean().nullish(),
   tools: z.array(z.object({ type: z.string() }).loose()).optional(),
@@ -22,15 +23,23 @@ const ChatRequest = z.object({
 // Its release date; OpenAI lists a model with the time it was created.
 const CREATED = Math.floor(Date.UTC(2026, 10, 1) / 1000);
 
-const openaiError = (status: number, message: string, type: string, param: string | null = null, code: string | null = null) =>
-  json({ error: { message, type, param, code } }, status);
+const openaiError = (
+  status: number,
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+) => json({ error: { message, type, param, code } }, status);
 
 const invalid = (message: string, param: string | null = null, code: string | null = null) =>
   openaiError(400, message, "invalid_request_error", param, code);
 
 function refusal(error: z.ZodError): Response {
   const issue = error.issues[0];
-  const param = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("");
+  const param = issue.path.map((
+    p,
+    i,
+  ) => (typeof p === "number" ? `[${p}]` : i ? `.${String(p)}` : String(p))).join("");
   if (issue.code === "invalid_type" && issue.input === undefined) {
     return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter");
   }
@@ -48,13 +57,20 @@ async function complete(req: Request, ctx: SandboxContext): Promise<Response> {
   const parsed = ChatRequest.safeParse(body);
   if (!parsed.success) return refusal(parsed.error);
   if (parsed.data.stream) {
-    return invalid("The sandbox's scripted model does not stream; send stream: false.", "stream", "unsupported_value");
+    return invalid(
+      "The sandbox's scripted model does not stream; send stream: false.",
+      "stream",
+      "unsupported_value",
+    );
   }
   let completion: OpenAI.ChatCompletion;
   try {
     completion = scriptedCompletion(body as OpenAI.ChatCompletionCreateParamsNonStreaming, ctx.now);
   } catch (err) {
-    return invalid(`The scripted model could not read the messages: ${err instanceof Error ? err.message : err}`, "messages");
+    return invalid(
+      `The scripted model could not read the messages: ${err instanceof Error ? err.message : err}`,
+      "messages",
+    );
   }
   const message = completion.choices[0].message;
   ctx.messages.record({
@@ -72,7 +88,9 @@ async function complete(req: Request, ctx: SandboxContext): Promise<Response> {
 }
 
 function describeCall(call: OpenAI.ChatCompletionMessageToolCall): string {
-  return call.type === "function" ? `tool call ${call.function.name} ${call.function.arguments}` : `tool call ${call.custom.name}`;
+  return call.type === "function"
+    ? `tool call ${call.function.name} ${call.function.arguments}`
+    : `tool call ${call.custom.name}`;
 }
 
 export const openai: ProviderEndpoint = {
@@ -86,10 +104,16 @@ export const openai: ProviderEndpoint = {
         data: [{ id: SCRIPTED_MODEL, object: "model", created: CREATED, owned_by: "sandbox" }],
       }));
     }
-    return Promise.resolve(openaiError(404, `Invalid URL (${req.method} ${path})`, "invalid_request_error"));
+    return Promise.resolve(
+      openaiError(404, `Invalid URL (${req.method} ${path})`, "invalid_request_error"),
+    );
   },
   failure: (status) =>
     status === 429
       ? openaiError(429, "Rate limit reached for requests", "requests", null, "rate_limit_exceeded")
-      : openaiError(status, "The server had an error while processing your request. Sorry about that!", "server_error"),
+      : openaiError(
+        status,
+        "The server had an error while processing your request. Sorry about that!",
+        "server_error",
+      ),
 };

@@ -48,7 +48,9 @@ const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai];
 const SettingsSchema = z.object({
   status_callbacks: z.union([
     z.boolean(),
-    z.object({ delay_ms: z.number().int().min(0).max(60_000) }).transform((o) => ({ delayMs: o.delay_ms })),
+    z.object({ delay_ms: z.number().int().min(0).max(60_000) }).transform((o) => ({
+      delayMs: o.delay_ms,
+    })),
   ]),
 });
 
@@ -94,14 +96,25 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     const parsed = InboundSchema.safeParse(await req.json().catch(() => undefined));
     if (!parsed.success) return json({ error: parsed.error.issues }, 400);
     if (!target) {
-      return json({ error: "this sandbox was started without the functions URL (createSandbox({functionsUrl}))" }, 409);
+      return json({
+        error: "this sandbox was started without the functions URL (createSandbox({functionsUrl}))",
+      }, 409);
     }
     try {
       return json(
-        await deliverInbound(parsed.data, { target, smsProvider: opts.smsProvider ?? "mtn", messages, now: ctx.now }),
+        await deliverInbound(parsed.data, {
+          target,
+          smsProvider: opts.smsProvider ?? "mtn",
+          messages,
+          now: ctx.now,
+        }),
       );
     } catch (err) {
-      return json({ error: `could not reach ${target.functionsUrl}: ${err instanceof Error ? err.message : err}` }, 502);
+      return json({
+        error: `could not reach ${target.functionsUrl}: ${
+          err instanceof Error ? err.message : err
+        }`,
+      }, 502);
     }
   }
 

@@ -7,9 +7,15 @@
 const enc = new TextEncoder();
 
 async function hmac(hash: "SHA-1" | "SHA-256", secret: string, data: string): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash }, false, [
-    "sign",
-  ]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    enc.encode(secret),
+    { name: "HMAC", hash },
+    false,
+    [
+      "sign",
+    ],
+  );
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(data)));
 }
 
@@ -34,7 +40,9 @@ export async function twilioSignature(
   url: string,
   params: ReadonlyArray<readonly [string, string]>,
 ): Promise<string> {
-  const sorted = [...params].sort(([a, va], [b, vb]) => a < b ? -1 : a > b ? 1 : va < vb ? -1 : va > vb ? 1 : 0);
+  const sorted = [...params].sort(([a, va], [b, vb]) =>
+    a < b ? -1 : a > b ? 1 : va < vb ? -1 : va > vb ? 1 : 0
+  );
   const data = sorted.reduce((acc, [name, value]) => acc + name + value, url);
   return btoa(String.fromCharCode(...await hmac("SHA-1", authToken, data)));
 }

@@ -85,11 +85,15 @@ export class StatusCallbacks {
       try {
         const res = await deliverWebhook(webhook, target, signal);
         if (res.status >= 300) {
-          this.#deps.log(`[sandbox] ${describe(webhook)} → HTTP ${res.status} ${res.text.slice(0, 200)}`);
+          this.#deps.log(
+            `[sandbox] ${describe(webhook)} → HTTP ${res.status} ${res.text.slice(0, 200)}`,
+          );
         }
       } catch (err) {
         if (signal.aborted) return;
-        this.#deps.log(`[sandbox] ${describe(webhook)} failed: ${err instanceof Error ? err.message : err}`);
+        this.#deps.log(
+          `[sandbox] ${describe(webhook)} failed: ${err instanceof Error ? err.message : err}`,
+        );
       }
     }
   }
@@ -99,18 +103,23 @@ function stepsFor(message: SandboxMessage, target: WebhookTarget): Step[] {
   const c = target.credentials;
   switch (message.provider) {
     case "whatsapp":
-      return (["sent", "delivered", "read"] as const).map((s) => (now) => whatsappStatus(message, s, now, c));
+      return (["sent", "delivered", "read"] as const).map((s) => (now) =>
+        whatsappStatus(message, s, now, c)
+      );
     case "mtn":
       return wantsMtnReceipt(message) ? [(now) => mtnReceipt(message, now)] : [];
     case "twilio": {
       const path = twilioCallbackPath(message, target.publicFunctionsUrl);
-      return path ? (["sent", "delivered"] as const).map((s) => () => twilioStatus(message, s, path, c)) : [];
+      return path
+        ? (["sent", "delivered"] as const).map((s) => () => twilioStatus(message, s, path, c))
+        : [];
     }
   }
   return [];
 }
 
-const describe = (w: Webhook) => `${w.provider} status callback for ${w.providerMessageId} to ${w.path}`;
+const describe = (w: Webhook) =>
+  `${w.provider} status callback for ${w.providerMessageId} to ${w.path}`;
 
 /** True after `ms`, false as soon as `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {

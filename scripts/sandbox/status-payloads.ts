@@ -52,7 +52,12 @@ export function whatsappStatus(
       }],
     }],
   };
-  return { provider: "whatsapp", path: "/wa-webhook", body: JSON.stringify(payload), providerMessageId: message.id };
+  return {
+    provider: "whatsapp",
+    path: "/wa-webhook",
+    body: JSON.stringify(payload),
+    providerMessageId: message.id,
+  };
 }
 
 /**
@@ -114,7 +119,10 @@ export function twilioStatus(
  * was sent with when that points at this stack's functions, otherwise `/sms-inbound/status` (as
  * a messaging service configured with it would). Null for a callback URL elsewhere.
  */
-export function twilioCallbackPath(message: SandboxMessage, publicFunctionsUrl: string): string | null {
+export function twilioCallbackPath(
+  message: SandboxMessage,
+  publicFunctionsUrl: string,
+): string | null {
   const callback = new URLSearchParams(message.request_body).get("StatusCallback");
   if (!callback) return "/sms-inbound/status";
   const base = publicFunctionsUrl.replace(/\/+$/, "");

@@ -33,10 +33,20 @@ export async function converse(
   const modelSeen = await sandbox.ids({ provider: "openai" });
   const sent = await sandbox.inbound(input);
   log(`→ ${input.from} on ${input.channel} (${sent.provider} webhook, signed): ${input.text}`);
-  log(`  webhook answered HTTP ${sent.delivered} ${typeof sent.response === "string" ? sent.response : JSON.stringify(sent.response)}`);
+  log(
+    `  webhook answered HTTP ${sent.delivered} ${
+      typeof sent.response === "string" ? sent.response : JSON.stringify(sent.response)
+    }`,
+  );
   if (sent.delivered !== 200) return { sent, reply: null, modelCalls: [] };
-  const reply = await sandbox.waitForMessage({ to: input.from, channel: input.channel }, seen, opts.timeoutMs);
-  const modelCalls = (await sandbox.messages({ provider: "openai" })).filter((m) => !modelSeen.has(m.id));
+  const reply = await sandbox.waitForMessage(
+    { to: input.from, channel: input.channel },
+    seen,
+    opts.timeoutMs,
+  );
+  const modelCalls = (await sandbox.messages({ provider: "openai" })).filter((m) =>
+    !modelSeen.has(m.id)
+  );
   for (const call of modelCalls) log(`  model: ${call.body}`);
   if (reply) log(`← [${reply.channel} via ${reply.provider}] ${reply.body}`);
   return { sent, reply, modelCalls };

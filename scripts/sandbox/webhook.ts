@@ -34,7 +34,10 @@ export interface Delivery {
 const trimSlash = (url: string) => url.replace(/\/+$/, "");
 
 /** The headers a provider sends with this webhook, its signature included. */
-export async function webhookHeaders(webhook: Webhook, target: WebhookTarget): Promise<Record<string, string>> {
+export async function webhookHeaders(
+  webhook: Webhook,
+  target: WebhookTarget,
+): Promise<Record<string, string>> {
   const c = target.credentials;
   switch (webhook.provider) {
     case "whatsapp":

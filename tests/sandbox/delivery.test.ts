@@ -24,21 +24,33 @@ let received: Received[] = [];
 let answer: (path: string) => Response = () => Response.json({ ok: true });
 const logged: string[] = [];
 
-async function signedCorrectly(req: Request, path: string, raw: Uint8Array): Promise<boolean> {
+function signedCorrectly(req: Request, path: string, raw: Uint8Array): Promise<boolean> {
   if (req.headers.has("x-hub-signature-256")) {
     return verifyHexSha256(C.whatsappAppSecret, req.headers.get("x-hub-signature-256"), raw);
   }
   if (req.headers.has("x-mtn-signature")) {
-    return verifyHexSha256(C.mtnWebhookSecret, req.headers.get("x-mtn-signature"), raw, { prefixOptional: true });
+    return verifyHexSha256(C.mtnWebhookSecret, req.headers.get("x-mtn-signature"), raw, {
+      prefixOptional: true,
+    });
   }
-  return verifyTwilioSignature(C.twilioAuthToken, req.headers.get("x-twilio-signature"), PUBLIC + path, parseForm(raw));
+  return verifyTwilioSignature(
+    C.twilioAuthToken,
+    req.headers.get("x-twilio-signature"),
+    PUBLIC + path,
+    parseForm(raw),
+  );
 }
 
 beforeAll(async () => {
   functions = await serve(async (req) => {
     const path = new URL(req.url).pathname.replace(/^\/functions\/v1/, "");
     const raw = new Uint8Array(await req.arrayBuffer());
-    received.push({ path, body: new TextDecoder().decode(raw), signed: await signedCorrectly(req, path, raw), at: Date.now() });
+    received.push({
+      path,
+      body: new TextDecoder().decode(raw),
+      signed: await signedCorrectly(req, path, raw),
+      at: Date.now(),
+    });
     return answer(path);
   });
 });
@@ -77,10 +89,19 @@ describe("POST /__sandbox/inbound", () => {
   it("posts a signed WhatsApp webhook to wa-webhook and answers with its status", async () => {
     await start();
     answer = () => Response.json({ received: { messages: 1 } });
-    const res = await post("/__sandbox/inbound", { channel: "whatsapp", from: "+250788123456", text: "hello" });
+    const res = await post("/__sandbox/inbound", {
+      channel: "whatsapp",
+      from: "+250788123456",
+      text: "hello",
+    });
     expect(res.status).toBe(200);
     const out = await res.json();
-    expect(out).toMatchObject({ delivered: 200, channel: "whatsapp", provider: "whatsapp", response: { received: { messages: 1 } } });
+    expect(out).toMatchObject({
+      delivered: 200,
+      channel: "whatsapp",
+      provider: "whatsapp",
+      response: { received: { messages: 1 } },
+    });
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ path: "/wa-webhook", signed: true });
     expect(JSON.parse(received[0].body).entry[0].changes[0].value.messages[0]).toMatchObject({
@@ -93,8 +114,16 @@ describe("POST /__sandbox/inbound", () => {
   it("sends an SMS through the stack's SMS provider unless the request names one", async () => {
     await start({ smsProvider: "twilio" });
     await post("/__sandbox/inbound", { channel: "sms", from: "250788123456", text: "a" });
-    await post("/__sandbox/inbound", { channel: "sms", from: "+250788123456", text: "b", provider: "mtn" });
-    expect(received.map((r) => [r.path, r.signed])).toEqual([["/sms-inbound", true], ["/sms-inbound", true]]);
+    await post("/__sandbox/inbound", {
+      channel: "sms",
+      from: "+250788123456",
+      text: "b",
+      provider: "mtn",
+    });
+    expect(received.map((r) => [r.path, r.signed])).toEqual([["/sms-inbound", true], [
+      "/sms-inbound",
+      true,
+    ]]);
     expect(new URLSearchParams(received[0].body).get("From")).toBe("+250788123456");
     expect(JSON.parse(received[1].body)).toMatchObject({ from: "250788123456", message: "b" });
   });
@@ -102,13 +131,26 @@ describe("POST /__sandbox/inbound", () => {
   it("records the SMS Twilio would send from a TwiML <Message> answer", async () => {
     await start();
     answer = () =>
-      new Response('<?xml version="1.0" encoding="UTF-8"?><Response><Message>You&#39;re unsubscribed &amp; won&#39;t get more.</Message></Response>', {
-        headers: { "content-type": "text/xml" },
-      });
-    const res = await post("/__sandbox/inbound", { channel: "sms", provider: "twilio", from: "+250788123456", text: "STOP" });
+      new Response(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>You&#39;re unsubscribed &amp; won&#39;t get more.</Message></Response>',
+        {
+          headers: { "content-type": "text/xml" },
+        },
+      );
+    const res = await post("/__sandbox/inbound", {
+      channel: "sms",
+      provider: "twilio",
+      from: "+250788123456",
+      text: "STOP",
+    });
     expect((await res.json()).delivered).toBe(200);
     expect(sandbox.messages.list({ to: "+250788123456" })).toMatchObject([
-      { provider: "twilio", channel: "sms", from: C.twilioFromNumber, body: "You're unsubscribed & won't get more." },
+      {
+        provider: "twilio",
+        channel: "sms",
+        from: C.twilioFromNumber,
+        body: "You're unsubscribed & won't get more.",
+      },
     ]);
     // Twilio reports nothing on a TwiML <Message> without a statusCallback.
     await sandbox.callbacks.settled();
@@ -118,17 +160,32 @@ describe("POST /__sandbox/inbound", () => {
   it("passes the webhook's refusal through, and refuses a bad request or a missing functions URL", async () => {
     await start();
     answer = () => Response.json({ error: { code: "AUTH.INVALID_SIGNATURE" } }, { status: 401 });
-    const refused = await post("/__sandbox/inbound", { channel: "sms", from: "+250788123456", text: "x" });
-    expect(await refused.json()).toMatchObject({ delivered: 401, response: { error: { code: "AUTH.INVALID_SIGNATURE" } } });
+    const refused = await post("/__sandbox/inbound", {
+      channel: "sms",
+      from: "+250788123456",
+      text: "x",
+    });
+    expect(await refused.json()).toMatchObject({
+      delivered: 401,
+      response: { error: { code: "AUTH.INVALID_SIGNATURE" } },
+    });
 
-    expect((await post("/__sandbox/inbound", { channel: "fax", from: "+250788123456", text: "x" })).status).toBe(400);
-    expect((await post("/__sandbox/inbound", { channel: "sms", from: "hello", text: "x" })).status).toBe(400);
+    expect(
+      (await post("/__sandbox/inbound", { channel: "fax", from: "+250788123456", text: "x" }))
+        .status,
+    ).toBe(400);
+    expect((await post("/__sandbox/inbound", { channel: "sms", from: "hello", text: "x" })).status)
+      .toBe(400);
 
     await sandbox.close();
     await server.close();
     sandbox = createSandbox();
     server = await serve(sandbox.handler);
-    const nowhere = await post("/__sandbox/inbound", { channel: "sms", from: "+250788123456", text: "x" });
+    const nowhere = await post("/__sandbox/inbound", {
+      channel: "sms",
+      from: "+250788123456",
+      text: "x",
+    });
     expect(nowhere.status).toBe(409);
   });
 });
@@ -136,20 +193,29 @@ describe("POST /__sandbox/inbound", () => {
 function whatsappSend(to: string) {
   return fetch(`${server.url}/whatsapp/v21.0/${C.whatsappPhoneNumberId}/messages`, {
     method: "POST",
-    headers: { authorization: `Bearer ${C.whatsappAccessToken}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${C.whatsappAccessToken}`,
+      "content-type": "application/json",
+    },
     body: JSON.stringify({ messaging_product: "whatsapp", to, type: "text", text: { body: "hi" } }),
   });
 }
 
 async function mtnSend(to: string) {
-  const token = await (await fetch(`${server.url}/mtn/v1/oauth/access_token?grant_type=client_credentials`, {
-    method: "POST",
-    body: new URLSearchParams({ client_id: C.mtnApiKey, client_secret: C.mtnApiSecret }),
-  })).json();
+  const token =
+    await (await fetch(`${server.url}/mtn/v1/oauth/access_token?grant_type=client_credentials`, {
+      method: "POST",
+      body: new URLSearchParams({ client_id: C.mtnApiKey, client_secret: C.mtnApiSecret }),
+    })).json();
   return fetch(`${server.url}/mtn/v3/sms/messages/sms/outbound`, {
     method: "POST",
     headers: { authorization: `Bearer ${token.access_token}`, "content-type": "application/json" },
-    body: JSON.stringify({ senderAddress: "OMNI", receiverAddress: [to], message: "hi", requestDeliveryReceipt: true }),
+    body: JSON.stringify({
+      senderAddress: "OMNI",
+      receiverAddress: [to],
+      message: "hi",
+      requestDeliveryReceipt: true,
+    }),
   });
 }
 
@@ -170,7 +236,10 @@ describe("status callbacks", () => {
     expect(received).toEqual([]);
     await sandbox.callbacks.settled();
     const statuses = received.map((r) => JSON.parse(r.body).entry[0].changes[0].value.statuses[0]);
-    expect(statuses.map((s) => [s.id, s.status])).toEqual([[wamid, "sent"], [wamid, "delivered"], [wamid, "read"]]);
+    expect(statuses.map((s) => [s.id, s.status])).toEqual([[wamid, "sent"], [wamid, "delivered"], [
+      wamid,
+      "read",
+    ]]);
     expect(received.every((r) => r.path === "/wa-webhook" && r.signed)).toBe(true);
     expect(received[0].at - before).toBeGreaterThanOrEqual(45);
   });
@@ -182,10 +251,28 @@ describe("status callbacks", () => {
     await sandbox.callbacks.settled();
     const mtn = received.filter((r) => r.body.startsWith("{"));
     const twilio = received.filter((r) => !r.body.startsWith("{"));
-    expect(mtn.map((r) => [r.path, r.signed, JSON.parse(r.body).requestId, JSON.parse(r.body).deliveryStatus]))
+    expect(
+      mtn.map((
+        r,
+      ) => [r.path, r.signed, JSON.parse(r.body).requestId, JSON.parse(r.body).deliveryStatus]),
+    )
       .toEqual([["/sms-inbound/status", true, requestId, "DeliveredToTerminal"]]);
-    expect(twilio.map((r) => [r.path, r.signed, new URLSearchParams(r.body).get("MessageSid"), new URLSearchParams(r.body).get("MessageStatus")]))
-      .toEqual([["/sms-inbound/status", true, sid, "sent"], ["/sms-inbound/status", true, sid, "delivered"]]);
+    expect(
+      twilio.map((
+        r,
+      ) => [
+        r.path,
+        r.signed,
+        new URLSearchParams(r.body).get("MessageSid"),
+        new URLSearchParams(r.body).get("MessageStatus"),
+      ]),
+    )
+      .toEqual([["/sms-inbound/status", true, sid, "sent"], [
+        "/sms-inbound/status",
+        true,
+        sid,
+        "delivered",
+      ]]);
   });
 
   it("can be turned off and on with POST /__sandbox/settings", async () => {
@@ -198,11 +285,15 @@ describe("status callbacks", () => {
 
     const on = await post("/__sandbox/settings", { status_callbacks: { delay_ms: 5 } });
     expect(await on.json()).toEqual({ status_callbacks: { delay_ms: 5 } });
-    expect(await (await fetch(`${server.url}/__sandbox/settings`)).json()).toEqual({ status_callbacks: { delay_ms: 5 } });
+    expect(await (await fetch(`${server.url}/__sandbox/settings`)).json()).toEqual({
+      status_callbacks: { delay_ms: 5 },
+    });
     await whatsappSend("250788123456");
     await sandbox.callbacks.settled();
     expect(received).toHaveLength(3);
-    expect((await post("/__sandbox/settings", { status_callbacks: { delay_ms: -1 } })).status).toBe(400);
+    expect((await post("/__sandbox/settings", { status_callbacks: { delay_ms: -1 } })).status).toBe(
+      400,
+    );
   });
 
   it("logs a refused callback and goes on; never blocks the provider's answer", async () => {
@@ -212,7 +303,9 @@ describe("status callbacks", () => {
     await sandbox.callbacks.settled();
     expect(received).toHaveLength(3);
     expect(logged).toHaveLength(3);
-    expect(logged[0]).toMatch(/whatsapp status callback for wamid\..* to \/wa-webhook → HTTP 503 nope/);
+    expect(logged[0]).toMatch(
+      /whatsapp status callback for wamid\..* to \/wa-webhook → HTTP 503 nope/,
+    );
   });
 
   it("close() cancels callbacks still waiting", async () => {

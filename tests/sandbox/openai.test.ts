@@ -24,7 +24,14 @@ beforeEach(() => {
 
 const SESSION = "0b6f1f6e-3c1a-4d55-9a57-2b4f8f2f5e10";
 const system = sessionContextMessage(
-  { sessionId: SESSION, phoneNumber: "+250788123456", displayName: null, status: "active", context: {}, channelsSeen: ["sms"] },
+  {
+    sessionId: SESSION,
+    phoneNumber: "+250788123456",
+    displayName: null,
+    status: "active",
+    context: {},
+    channelsSeen: ["sms"],
+  },
   "sms",
 );
 const ask = (text: string): OpenAI.ChatCompletionCreateParamsNonStreaming => ({
@@ -47,10 +54,15 @@ const post = (body: string) =>
 describe("POST /openai/v1/chat/completions", () => {
   it("answers a change with a session_add_context tool call, then confirms, and records both calls", async () => {
     const first = await client.chat.completions.create(ask("change the price to 250k"));
-    const call = first.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    const call = first.choices[0].message
+      .tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(first.choices[0].finish_reason).toBe("tool_calls");
     expect(call.function.name).toBe("session_add_context");
-    expect(JSON.parse(call.function.arguments)).toEqual({ session_id: SESSION, key: "price", value: "250k" });
+    expect(JSON.parse(call.function.arguments)).toEqual({
+      session_id: SESSION,
+      key: "price",
+      value: "250k",
+    });
 
     const request = ask("change the price to 250k");
     const second = await client.chat.completions.create({
@@ -61,7 +73,9 @@ describe("POST /openai/v1/chat/completions", () => {
         content: JSON.stringify({ session_id: SESSION, context: { price: "250k" } }),
       }],
     });
-    expect(second.choices[0].message.content).toBe("[sandbox model] Done: I've updated the price to 250k.");
+    expect(second.choices[0].message.content).toBe(
+      "[sandbox model] Done: I've updated the price to 250k.",
+    );
 
     const recorded = sandbox.messages.list({ provider: "openai" });
     expect(recorded.map((m) => [m.channel, m.to, m.from])).toEqual([
@@ -75,7 +89,11 @@ describe("POST /openai/v1/chat/completions", () => {
   it("refuses malformed bodies in OpenAI's error format", async () => {
     const notJson = await post("{nope");
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error).toMatchObject({ type: "invalid_request_error", param: null, code: null });
+    expect((await notJson.json()).error).toMatchObject({
+      type: "invalid_request_error",
+      param: null,
+      code: null,
+    });
 
     const missing = await post(JSON.stringify({ model: "gpt-4o-mini" }));
     expect(missing.status).toBe(400);
@@ -86,10 +104,17 @@ describe("POST /openai/v1/chat/completions", () => {
       code: "missing_required_parameter",
     });
 
-    const badRole = await post(JSON.stringify({ model: "m", messages: [{ role: "robot", content: "x" }] }));
-    expect((await badRole.json()).error).toMatchObject({ param: "messages[0].role", code: "invalid_value" });
+    const badRole = await post(
+      JSON.stringify({ model: "m", messages: [{ role: "robot", content: "x" }] }),
+    );
+    expect((await badRole.json()).error).toMatchObject({
+      param: "messages[0].role",
+      code: "invalid_value",
+    });
 
-    const stream = await post(JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "x" }] }));
+    const stream = await post(
+      JSON.stringify({ model: "m", stream: true, messages: [{ role: "user", content: "x" }] }),
+    );
     expect(stream.status).toBe(400);
     expect((await stream.json()).error).toMatchObject({ param: "stream" });
     expect(sandbox.messages.list({ provider: "openai" })).toEqual([]);
@@ -103,7 +128,9 @@ describe("POST /openai/v1/chat/completions", () => {
     expect(err.error).toMatchObject({ type: "server_error" });
 
     sandbox.faults.set({ provider: "openai", mode: "slow", delay_ms: 500, count: 1 });
-    const timedOut = await client.chat.completions.create(ask("hi"), { timeout: 100 }).catch((e) => e);
+    const timedOut = await client.chat.completions.create(ask("hi"), { timeout: 100 }).catch((e) =>
+      e
+    );
     expect(timedOut.constructor.name).toBe("APIConnectionTimeoutError");
     const ok = await client.chat.completions.create(ask("hi"));
     expect(ok.choices[0].message.content).toContain('You said: "hi"');
@@ -113,6 +140,10 @@ describe("POST /openai/v1/chat/completions", () => {
 describe("GET /openai/v1/models", () => {
   it("lists the scripted model", async () => {
     const models = await client.models.list();
-    expect(models.data.map((m) => [m.id, m.object, m.owned_by])).toEqual([["sandbox-scripted", "model", "sandbox"]]);
+    expect(models.data.map((m) => [m.id, m.object, m.owned_by])).toEqual([[
+      "sandbox-scripted",
+      "model",
+      "sandbox",
+    ]]);
   });
 });

@@ -1,12 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { mtnInbound, twilioInbound, whatsappInbound } from "../../scripts/sandbox/inbound-payloads.ts";
+import {
+  mtnInbound,
+  twilioInbound,
+  whatsappInbound,
+} from "../../scripts/sandbox/inbound-payloads.ts";
 import type { SandboxMessage } from "../../scripts/sandbox/messages.ts";
-import { mtnReceipt, twilioCallbackPath, twilioStatus, whatsappStatus } from "../../scripts/sandbox/status-payloads.ts";
+import {
+  mtnReceipt,
+  twilioCallbackPath,
+  twilioStatus,
+  whatsappStatus,
+} from "../../scripts/sandbox/status-payloads.ts";
 import { type Webhook, webhookHeaders, type WebhookTarget } from "../../scripts/sandbox/webhook.ts";
 import { SANDBOX_CREDENTIALS } from "../../scripts/stack/sandbox-env.ts";
 import { verifyHexSha256 } from "../../supabase/functions/_shared/http/signature.ts";
-import { parseMtnInbound, parseMtnReceipt } from "../../supabase/functions/_shared/sms-webhook/mtn.ts";
-import { parseForm, parseTwilioInbound, parseTwilioStatus } from "../../supabase/functions/_shared/sms-webhook/twilio.ts";
+import {
+  parseMtnInbound,
+  parseMtnReceipt,
+} from "../../supabase/functions/_shared/sms-webhook/mtn.ts";
+import {
+  parseForm,
+  parseTwilioInbound,
+  parseTwilioStatus,
+} from "../../supabase/functions/_shared/sms-webhook/twilio.ts";
 import { verifyTwilioSignature } from "../../supabase/functions/_shared/sms-webhook/twilio-signature.ts";
 import { parseWhatsAppWebhook } from "../../supabase/functions/_shared/whatsapp-webhook/parse-webhook.ts";
 import { twilioSignature as nodeTwilioSignature } from "../sms-inbound/signing.ts";
@@ -47,8 +63,12 @@ describe("inbound webhooks", () => {
     const w = whatsappInbound(person, c);
     const headers = await webhookHeaders(w, target);
     expect(w.path).toBe("/wa-webhook");
-    expect(await verifyHexSha256(c.whatsappAppSecret, headers["x-hub-signature-256"], raw(w))).toBe(true);
-    expect(await verifyHexSha256("another-secret", headers["x-hub-signature-256"], raw(w))).toBe(false);
+    expect(await verifyHexSha256(c.whatsappAppSecret, headers["x-hub-signature-256"], raw(w))).toBe(
+      true,
+    );
+    expect(await verifyHexSha256("another-secret", headers["x-hub-signature-256"], raw(w))).toBe(
+      false,
+    );
 
     const parsed = parseWhatsAppWebhook(JSON.parse(w.body), "corr-1");
     expect(parsed.isWhatsApp).toBe(true);
@@ -65,7 +85,10 @@ describe("inbound webhooks", () => {
         whatsappJid: "250788123456",
         displayName: "Aline",
         needsReply: true,
-        metadata: { sent_at: now.toISOString(), business: { phone_number_id: c.whatsappPhoneNumberId } },
+        metadata: {
+          sent_at: now.toISOString(),
+          business: { phone_number_id: c.whatsappPhoneNumberId },
+        },
       },
     });
     expect(w.providerMessageId).toMatch(/^wamid\./);
@@ -76,7 +99,11 @@ describe("inbound webhooks", () => {
     const headers = await webhookHeaders(w, target);
     expect(w.path).toBe("/sms-inbound");
     expect(headers["content-type"]).toBe("application/json");
-    expect(await verifyHexSha256(c.mtnWebhookSecret, headers["x-mtn-signature"], raw(w), { prefixOptional: true }))
+    expect(
+      await verifyHexSha256(c.mtnWebhookSecret, headers["x-mtn-signature"], raw(w), {
+        prefixOptional: true,
+      }),
+    )
       .toBe(true);
     const sms = await parseMtnInbound(raw(w));
     expect(sms).toMatchObject({
@@ -94,7 +121,14 @@ describe("inbound webhooks", () => {
     const params = parseForm(raw(w));
     const signedUrl = `${target.publicFunctionsUrl}/sms-inbound`;
     expect(await verifyTwilioSignature(c.twilioAuthToken, signature, signedUrl, params)).toBe(true);
-    expect(await verifyTwilioSignature(c.twilioAuthToken, signature, `${target.functionsUrl}/sms-inbound`, params))
+    expect(
+      await verifyTwilioSignature(
+        c.twilioAuthToken,
+        signature,
+        `${target.functionsUrl}/sms-inbound`,
+        params,
+      ),
+    )
       .toBe(false);
     expect(signature).toBe(nodeTwilioSignature(signedUrl, params, c.twilioAuthToken));
     expect(parseTwilioInbound(params)).toMatchObject({
@@ -113,7 +147,8 @@ describe("status callbacks", () => {
     for (const status of ["sent", "delivered", "read"] as const) {
       const w = whatsappStatus(message, status, now, c);
       const headers = await webhookHeaders(w, target);
-      expect(await verifyHexSha256(c.whatsappAppSecret, headers["x-hub-signature-256"], raw(w))).toBe(true);
+      expect(await verifyHexSha256(c.whatsappAppSecret, headers["x-hub-signature-256"], raw(w)))
+        .toBe(true);
       const parsed = parseWhatsAppWebhook(JSON.parse(w.body), "corr");
       expect(parsed.isWhatsApp && parsed.events).toEqual([{
         kind: "status",
@@ -135,9 +170,16 @@ describe("status callbacks", () => {
     const w = mtnReceipt(message, now);
     const headers = await webhookHeaders(w, target);
     expect(w.path).toBe("/sms-inbound/status");
-    expect(await verifyHexSha256(c.mtnWebhookSecret, headers["x-mtn-signature"], raw(w), { prefixOptional: true }))
+    expect(
+      await verifyHexSha256(c.mtnWebhookSecret, headers["x-mtn-signature"], raw(w), {
+        prefixOptional: true,
+      }),
+    )
       .toBe(true);
-    expect(JSON.parse(w.body)).toMatchObject({ clientCorrelatorId: "corr-9", receiverAddress: "250788123456" });
+    expect(JSON.parse(w.body)).toMatchObject({
+      clientCorrelatorId: "corr-9",
+      receiverAddress: "250788123456",
+    });
     expect(parseMtnReceipt(raw(w))).toEqual({
       provider: "mtn",
       providerMessageIds: ["req-42"],
@@ -167,9 +209,18 @@ describe("status callbacks", () => {
   it("Twilio: posts to the message's StatusCallback when it points at these functions", () => {
     const withCallback = (url: string) =>
       sent("twilio", { request_body: new URLSearchParams({ StatusCallback: url }).toString() });
-    expect(twilioCallbackPath(sent("twilio"), target.publicFunctionsUrl)).toBe("/sms-inbound/status");
-    expect(twilioCallbackPath(withCallback(`${target.publicFunctionsUrl}/sms-inbound/status/twilio`), target.publicFunctionsUrl))
+    expect(twilioCallbackPath(sent("twilio"), target.publicFunctionsUrl)).toBe(
+      "/sms-inbound/status",
+    );
+    expect(
+      twilioCallbackPath(
+        withCallback(`${target.publicFunctionsUrl}/sms-inbound/status/twilio`),
+        target.publicFunctionsUrl,
+      ),
+    )
       .toBe("/sms-inbound/status/twilio");
-    expect(twilioCallbackPath(withCallback("https://elsewhere.example/cb"), target.publicFunctionsUrl)).toBeNull();
+    expect(
+      twilioCallbackPath(withCallback("https://elsewhere.example/cb"), target.publicFunctionsUrl),
+    ).toBeNull();
   });
 });

@@ -106,7 +106,8 @@ describe("executeMessagingTool", () => {
     expect(result).toMatchObject({
       outcome: "partial",
       whatsapp: { status: "sent" },
-      sms: { status: "failed", error: { class: "retryable" } },
+      // Retryable: the SMS stays in the outbox and dispatch retries it.
+      sms: { status: "queued", error: { class: "retryable" } },
     });
   });
 

@@ -42,7 +42,7 @@ export async function benchDispatch(
   const total = perSender * DISPATCH_SENDERS.length;
   opts.log(`  queued ${total} messages across ${DISPATCH_SENDERS.length} senders`);
 
-  const pid = await functionPid(stack.pids()[0]);
+  const pid = await functionPid(stack.pidOf("dispatch") ?? 0);
   const before = await processUsage(pid);
   let invocations = 0;
   let maxInvocationMs = 0;

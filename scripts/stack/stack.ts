@@ -56,6 +56,8 @@ export interface Stack {
   housekeeping: Housekeeping & { mode: string };
   /** The function processes running now. */
   pids(): number[];
+  /** The process serving one function, if it runs. */
+  pidOf(name: string): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -238,6 +240,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       sandbox,
       housekeeping,
       pids: () => [...processes.values()].flatMap((p) => (p.pid ? [p.pid] : [])),
+      pidOf: (name: string) => processes.get(name)?.pid ?? undefined,
       stop: stopAll,
     };
   } catch (err) {

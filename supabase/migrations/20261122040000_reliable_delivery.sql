@@ -235,15 +235,28 @@ begin
     and exists (select 1 from public.profiles p
                 where (p.id = m.profile_id or p.phone_number = m.recipient) and not p.allows_sms);
 
+  -- Round-robin across senders among the oldest due rows, so one busy sender's backlog never
+  -- starves the others: each sender's first row, then each one's second, and so on.
   return query
-  with due as (
+  with candidates as (
+    select m.id, m.created_at,
+           row_number() over (partition by coalesce(m.sender_key, m.channel)
+                              order by m.next_attempt_at nulls first, m.created_at, m.id) as turn
+    from (
+      select c.* from public.message_delivery_log c
+      where c.direction = 'outbound' and c.status = 'queued'
+        and coalesce(c.next_attempt_at, c.created_at) <= now()
+        and (c.leased_until is null or c.leased_until <= now())
+      order by c.next_attempt_at nulls first, c.created_at, c.id
+      limit p_limit * 20
+    ) m
+  ),
+  due as (
     select m.id from public.message_delivery_log m
-    where m.direction = 'outbound' and m.status = 'queued'
-      and coalesce(m.next_attempt_at, m.created_at) <= now()
-      and (m.leased_until is null or m.leased_until <= now())
-    order by m.next_attempt_at nulls first, m.created_at
+    join candidates c on c.id = m.id
+    order by c.turn, c.created_at, c.id
     limit p_limit
-    for update skip locked
+    for update of m skip locked
   )
   update public.message_delivery_log m
   set leased_until = now() + make_interval(secs => p_lease_seconds),

@@ -19,7 +19,7 @@ import { freePort, freePorts } from "./stack/ports.ts";
 import { runtimeOnly } from "./stack/function-env.ts";
 import { SANDBOX_CREDENTIALS } from "./stack/sandbox-env.ts";
 import { createSandbox } from "./sandbox/sandbox.ts";
-import { benchPostCall } from "./bench/post-call.ts";
+import { BENCH_RATE, benchPostCall } from "./bench/post-call.ts";
 import { benchWebhook } from "./bench/webhook.ts";
 import { benchDispatch } from "./bench/dispatch.ts";
 import { benchCleanup } from "./bench/cleanup.ts";
@@ -78,6 +78,8 @@ async function withStack<T>(
     functionsDirs: [join(ROOT, "supabase/functions"), join(ROOT, "tests/fixtures/functions")],
     env: { ...runtimeOnly(Deno.env.toObject()), LOG_LEVEL: "error", ...env },
   });
+  // Status callbacks from the sandbox would hit functions this run does not start.
+  stack.sandbox.callbacks.configure(false);
   const pids = new Map<string, number>();
   for (const f of stack.functions) {
     const pid = stack.pidOf(f.name);
@@ -97,7 +99,8 @@ let failed = false;
 for (const name of selected) {
   emit(`\n## ${name}\n`);
   if (name === "post-call") {
-    await withStack(["post-call-notify"], {}, async (stack, pidOf) => {
+    const rate = String(BENCH_RATE);
+    await withStack(["post-call-notify"], { WHATSAPP_RATE_PER_SECOND: rate, SMS_RATE_PER_SECOND: rate }, async (stack, pidOf) => {
       const pid = pidOf("post-call-notify");
       const before = pid ? await processUsage(pid) : null;
       const r = await benchPostCall(stack, { total, concurrency, log });

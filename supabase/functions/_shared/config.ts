@@ -50,8 +50,8 @@ const EnvSchema = z.object({
   INSTAGRAM_ACCESS_TOKEN: optionalText,
   META_GRAPH_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
 
-  WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1000).default(80),
-  SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1000).default(20),
+  WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
+  SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
   DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   DISPATCH_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(140_000).default(25_000),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),

@@ -83,3 +83,25 @@ export async function recordDeliveryStatus(sql: Sql, u: StatusUpdate): Promise<S
     currentStatus: r.current_status,
   };
 }
+
+/** Several status callbacks in one round trip, in order; one outcome per update. */
+export async function recordDeliveryStatuses(sql: Sql, updates: StatusUpdate[]): Promise<StatusOutcome[]> {
+  if (updates.length === 0) return [];
+  const payload = updates.map((u) => ({
+    channel: u.channel,
+    provider_message_id: u.providerMessageId,
+    status: u.status,
+    error_code: u.errorCode ?? null,
+    error_message: u.errorMessage ?? null,
+    error_class: u.errorClass ?? null,
+    not_on_channel: u.notOnChannel ?? false,
+    metadata: u.metadata ?? {},
+  }));
+  const rows = await sql`select * from public.record_delivery_statuses(${sql.json(payload as never)}) order by ordinal`;
+  return rows.map((r) => ({
+    matched: r.matched,
+    deliveryId: r.delivery_id,
+    previousStatus: r.previous_status,
+    currentStatus: r.current_status,
+  }));
+}

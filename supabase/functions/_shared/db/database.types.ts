@@ -370,6 +370,11 @@ isOneToOne: false
               "current_status": string,"delivery_id": string,"matched": boolean,"previous_status": string
             }[]
                            },
+"record_delivery_statuses":
+{ Args: { "p_updates": Json }; Returns: {
+              "current_status": string,"delivery_id": string,"matched": boolean,"ordinal": number,"previous_status": string
+            }[]
+                           },
 "record_inbound_message":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_whatsapp_jid"?: string }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string

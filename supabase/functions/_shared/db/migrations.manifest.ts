@@ -11,4 +11,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122032000_ai_reply_recovery",
   "20261122040000_reliable_delivery",
   "20261122040100_dispatch_schedule",
+  "20261122040200_batched_delivery_statuses",
 ];

@@ -1,9 +1,10 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import {
-  recordDeliveryStatus,
+  recordDeliveryStatuses,
   type RecordedInbound,
   recordInbound,
+  type StatusOutcome,
 } from "../conversations/record-inbound.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
@@ -34,8 +35,9 @@ export interface RecordOutcome {
 }
 
 /**
- * Records every event of one webhook, in order, one round trip each: messages (idempotent on the
- * wamid), delivery statuses (forward only), and ended calls. Returns what is owed afterwards: an
+ * Records every event of one webhook: messages in order, one round trip each (idempotent on the
+ * wamid), all delivery statuses in one round trip (forward only, applied in order), and ended
+ * calls. Returns what is owed afterwards: an
  * AI reply for each new message that needs one, the post-call flow for each answered call.
  * A database error propagates: the caller answers non-2xx and Meta redelivers the whole batch,
  * which is safe because every step is idempotent.
@@ -54,6 +56,10 @@ export async function recordWhatsAppEvents(
     ignored: 0,
   };
   const followUps: FollowUp[] = [];
+  // Statuses are recorded together in one round trip before the loop walks the events in order.
+  const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
+  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatuses(sql, statusEvents);
+  let nextStatus = 0;
   for (const e of events) {
     if (e.kind === "message") {
       const m = e.message;
@@ -85,7 +91,7 @@ export async function recordWhatsAppEvents(
       }
     } else if (e.kind === "status") {
       const u = e.update;
-      const outcome = await recordDeliveryStatus(sql, u);
+      const outcome = statusOutcomes[nextStatus++];
       if (!outcome.matched) {
         counts.unknown_statuses++;
         log.info("WHATSAPP_STATUS_UNKNOWN_MESSAGE", {

@@ -491,4 +491,41 @@ describe("wa-webhook: other payloads and failures", () => {
     expect(h.events()).toContain("WHATSAPP_WEBHOOK_DEFERRED");
     await dead.end();
   });
+
+  it("a batch cut off by a database failure is 503; Meta's redelivery then records it once", async () => {
+    const payload = fixture("text");
+    const first = payload.entry[0].changes[0].value.messages[0];
+    const second = { ...first, id: `${first.id}-second`, text: { body: "and a second message" } };
+    payload.entry[0].changes[0].value.messages = [first, second];
+    const raw = JSON.stringify(payload);
+    // The database goes away after the first message is recorded.
+    let calls = 0;
+    const flaky = new Proxy(db.sql, {
+      apply(target, self, args) {
+        if (++calls > 1) {
+          return Promise.reject(Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" }));
+        }
+        return Reflect.apply(target, self, args);
+      },
+    });
+    const cut = createHarness({ db, sql: flaky });
+    expect((await cut.handler(post(raw))).status).toBe(503);
+    expect(cut.inbound).toHaveLength(0);
+
+    const retried = createHarness({ db });
+    expect((await retried.handler(post(raw))).status).toBe(200);
+    await retried.settled();
+    const again = createHarness({ db });
+    expect((await again.handler(post(raw))).status).toBe(200);
+    await again.settled();
+    const rows = await db.sql`select provider_message_id from public.message_delivery_log
+      where provider_message_id in (${first.id}, ${second.id}) order by provider_message_id`;
+    expect(rows.map((r) => r.provider_message_id)).toEqual([first.id, second.id]);
+    // One AI reply owed per message: the first message's row survived the cut and its reply
+    // stays pending for the retry path; the redelivery asks a reply for the second only.
+    expect(retried.inbound.map((i) => i.deliveryId)).toHaveLength(1);
+    expect(again.inbound).toHaveLength(0);
+    const [pending] = await db.sql`select reply_state from public.message_delivery_log where provider_message_id = ${first.id}`;
+    expect(pending.reply_state).toBe("pending");
+  });
 });

@@ -19,7 +19,7 @@ export function rateLimitedProvider(
 ) {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const counts = new Map<string, SenderCounts>();
-  const handler = async (req: Request): Promise<Response> => {
+  const handler = (req: Request): Promise<Response> => {
     const sender = new URL(req.url).pathname.match(/\/whatsapp\/v[\d.]+\/([^/]+)\/messages$/)?.[1];
     if (!sender) return inner(req);
     const now = performance.now();
@@ -31,7 +31,7 @@ export function rateLimitedProvider(
     counts.set(sender, c);
     if (b.tokens < 1) {
       c.throttled++;
-      return Response.json({
+      return Promise.resolve(Response.json({
         error: {
           message: "(#130429) Rate limit hit",
           type: "OAuthException",
@@ -39,7 +39,7 @@ export function rateLimitedProvider(
           error_data: { messaging_product: "whatsapp", details: "Cloud API message throughput has been reached." },
           fbtrace_id: "Abench",
         },
-      }, { status: 429 });
+      }, { status: 429 }));
     }
     b.tokens -= 1;
     c.accepted++;

@@ -75,16 +75,11 @@ const phone = () => `+25078${String(3_000_000 + ++seq).padStart(7, "0")}`;
 
 /** Queues n outbound messages as the outbox holds them: due now, nobody holding them. */
 async function enqueue(n: number, channel: "whatsapp" | "sms" = "whatsapp", metadata: object = {}) {
-  const rows = Array.from({ length: n }, () => ({
-    channel,
-    direction: "outbound",
-    status: "queued",
-    recipient: phone(),
-    body: `message ${seq}`,
-    metadata,
-  }));
+  const rows = Array.from({ length: n }, () => ({ recipient: phone(), body: `message ${seq}` }));
   const ids = await db.sql<{ id: string }[]>`
-    insert into public.message_delivery_log ${db.sql(rows as never[], "channel", "direction", "status", "recipient", "body", "metadata")}
+    insert into public.message_delivery_log (channel, direction, status, recipient, body, metadata)
+    select ${channel}, 'outbound', 'queued', x.recipient, x.body, ${db.sql.json(metadata as never)}
+    from jsonb_to_recordset(${db.sql.json(rows as never)}) as x(recipient text, body text)
     returning id`;
   return ids.map((r) => r.id);
 }
@@ -153,7 +148,10 @@ describe("dispatch", () => {
 
   it("slows a throttled sender down and loses nothing", async () => {
     const ids = await enqueue(10);
-    wa.replyNext(...Array.from({ length: 4 }, () => whatsappError(130429, "Rate limit hit", { status: 429, headers: { "retry-after": "1" } })));
+    wa.replyNext(...Array.from({ length: 4 }, () => ({
+      ...whatsappError(130429, "Rate limit hit", { status: 429 }),
+      headers: { "retry-after": "1" },
+    })));
     const first = await dispatcher().run();
     expect(first.throttled).toBeGreaterThanOrEqual(1);
     const [bucket] = await db.sql`select slowed_until > now() as slowed from public.sender_rate_limits

@@ -79,7 +79,7 @@ function post(body: unknown, key: string | null = SERVICE_KEY, raw?: string) {
   });
 }
 
-async function rowsFor(callId: string) {
+function rowsFor(callId: string) {
   return db.sql`
     select channel, status, provider, provider_message_id, error_code, error_class, body,
            message_type, attempts

@@ -94,7 +94,7 @@ describe("pg_cron schedule", () => {
       expect(jobs).toContainEqual({
         jobname: "omnichannel-cleanup-expired-sessions",
         schedule: "*/5 * * * *",
-        command: "select public.cleanup_expired_omnichannel_sessions()",
+        command: "call public.cleanup_expired_omnichannel_sessions_in_batches()",
       });
       const [{ all }] = await sql`select count(*)::int as all from public.scheduled_jobs`;
       expect(jobs).toHaveLength(all);

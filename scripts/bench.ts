@@ -51,10 +51,12 @@ const selected = (positionals.length ? positionals : [...BENCHMARKS]) as Name[];
 const total = Number(values.total);
 const concurrency = Number(values.concurrency);
 const log = (s: string) => console.log(s);
-const report: string[] = [];
+/** Lines each benchmark reports, kept per benchmark so --write can replace just those. */
+const reports = new Map<Name, string[]>();
+let current: Name | undefined;
 const emit = (s: string) => {
   log(s);
-  report.push(s);
+  if (current) reports.get(current)!.push(s);
 };
 const dbUrl = Deno.env.get("BENCH_DATABASE_URL");
 const cpuModel = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.+)/)?.[1] ?? "unknown CPU";
@@ -99,7 +101,9 @@ const memCpu = (rss: number | null, cpu: number | null) =>
 
 let failed = false;
 for (const name of selected) {
-  emit(`\n## ${name}\n`);
+  current = name;
+  reports.set(name, []);
+  log(`\n## ${name}\n`);
   if (name === "post-call") {
     const rate = String(BENCH_RATE);
     await withStack(["post-call-notify"], { WHATSAPP_RATE_PER_SECOND: rate, SMS_RATE_PER_SECOND: rate }, async (stack, pidOf) => {
@@ -190,34 +194,34 @@ for (const name of selected) {
 
 if (values.write) {
   const date = new Date().toISOString().slice(0, 10);
-  const args = Deno.args.filter((a) => a !== "--write").join(" ");
   const tag = dbUrl ? "postgresql" : "pglite";
-  const section = [
-    `<!-- bench:${tag} -->`,
-    `## On ${dbUrl ? "PostgreSQL" : "the embedded database (PGlite)"}`,
-    "",
-    `Measured on ${date}: ${machine}. Database: ${database}.`,
-    "",
-    `Reproduce: \`${dbUrl ? "BENCH_DATABASE_URL=postgres://…/<empty database> " : ""}npm run bench -- ${args || BENCHMARKS.join(" ")} --write\``,
-    ...report.map((line) => line.replace(/^## /, "### ")),
-    `<!-- /bench:${tag} -->`,
-  ].join("\n");
   const file = join(ROOT, "docs/BENCHMARKS.md");
-  const existing = await Deno.readTextFile(file).catch(() => "");
-  const header = [
+  let doc = await Deno.readTextFile(file).catch(() => [
     "# Benchmarks",
     "",
     "Every figure comes from one run in which the benchmark and its floor or baseline ran side by " +
     "side; ratios compare them. Supabase allows an edge function 256 MB of memory and 2 s of CPU " +
-    "per request. `npm run bench` measures on the embedded database by default; set " +
-    "`BENCH_DATABASE_URL` to an empty PostgreSQL database to measure there.",
+    "per request. `npm run bench` measures on the embedded database (PGlite, one transaction at a " +
+    "time); set `BENCH_DATABASE_URL` to an empty PostgreSQL database to measure there. " +
+    "`--write` replaces the sections of the benchmarks it ran.",
     "",
-  ].join("\n");
-  const pattern = new RegExp(`<!-- bench:${tag} -->[\\s\\S]*?<!-- /bench:${tag} -->`);
-  const body = existing.includes(`<!-- bench:${tag} -->`)
-    ? existing.replace(pattern, () => section)
-    : `${existing.trim() ? existing.trimEnd() : header}\n\n${section}\n`;
-  await Deno.writeTextFile(file, body);
-  log(`\nwrote docs/BENCHMARKS.md (${tag} section)`);
+  ].join("\n"));
+  for (const [name, lines] of reports) {
+    const block = [
+      `<!-- bench:${tag}:${name} -->`,
+      `## ${name} — ${dbUrl ? "PostgreSQL" : "embedded PGlite"}`,
+      "",
+      `${date}, ${machine}. Reproduce: \`${dbUrl ? "BENCH_DATABASE_URL=postgres://…/<empty database> " : ""}` +
+        `npm run bench -- ${name}${name === "dispatch" ? ` --messages ${values.messages}` : ""}` +
+        `${name === "cleanup" ? ` --sessions ${values.sessions}` : ""}\``,
+      "",
+      ...lines,
+      `<!-- /bench:${tag}:${name} -->`,
+    ].join("\n");
+    const marker = new RegExp(`<!-- bench:${tag}:${name} -->[\\s\\S]*?<!-- /bench:${tag}:${name} -->`);
+    doc = marker.test(doc) ? doc.replace(marker, () => block) : `${doc.trimEnd()}\n\n${block}\n`;
+  }
+  await Deno.writeTextFile(file, doc);
+  log(`\nwrote docs/BENCHMARKS.md (${[...reports.keys()].join(", ")} on ${tag})`);
 }
 Deno.exit(failed ? 1 : 0);

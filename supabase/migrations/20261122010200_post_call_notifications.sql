@@ -2,7 +2,8 @@
 --
 -- The use-case (supabase/functions/_shared/notifications/notify-after-call.ts) needs three
 -- round trips per notification: begin (profile + session + window + claim both channels),
--- then one outcome per channel, recorded as soon as that channel's provider answers.
+-- then one outcome per channel (public.record_outbound_outcome, defined with the retry policy
+-- in ..._reliable_delivery.sql), recorded as soon as that channel's provider answers.
 
 alter table public.message_delivery_log
   add column if not exists call_id text,
@@ -167,74 +168,9 @@ begin
 end;
 $$;
 
--- Records what a provider answered for one claimed outbound delivery (any purpose), and what it
--- teaches us: a sent post-call summary -> the session's per-channel summary flag; sent -> the
--- profile's last active channel;
--- a "not on WhatsApp" failure -> profiles.has_whatsapp = false, so later sends skip WhatsApp.
-create or replace function public.record_outbound_outcome(
-  p_delivery_id uuid,
-  p_sent boolean,
-  p_provider text,
-  p_provider_message_id text default null,
-  p_body text default null,
-  p_message_type text default 'text',
-  p_error_code text default null,
-  p_error_class text default null,
-  p_error_message text default null,
-  p_not_on_channel boolean default false
-)
-returns public.message_delivery_log
-language plpgsql
-security invoker
-set search_path = ''
-as $$
-declare
-  v_row public.message_delivery_log%rowtype;
-begin
-  update public.message_delivery_log m
-  set status = case when p_sent then 'sent' else 'failed' end,
-      provider = p_provider,
-      provider_message_id = coalesce(p_provider_message_id, m.provider_message_id),
-      body = p_body,
-      message_type = coalesce(p_message_type, m.message_type),
-      error_code = case when p_sent then null else p_error_code end,
-      error_class = case when p_sent then null else p_error_class end,
-      error_message = case when p_sent then null else p_error_message end,
-      leased_until = null
-  where m.id = p_delivery_id
-  returning * into v_row;
-  if not found then
-    raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
-  end if;
-
-  if p_sent then
-    if v_row.purpose = 'post_call_summary' then
-      perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
-    end if;
-    -- WhatsApp is the richer channel: once it carried the summary, it stays the last active one.
-    update public.profiles p
-    set last_active_channel = case
-          when v_row.channel = 'sms' and p.last_active_channel = 'whatsapp'
-               and exists (select 1 from public.message_delivery_log w
-                           where w.call_id = v_row.call_id and w.channel = 'whatsapp'
-                             and w.status in ('sent', 'delivered', 'read'))
-            then 'whatsapp'
-          else v_row.channel end
-    where p.id = v_row.profile_id;
-  elsif p_not_on_channel and v_row.channel = 'whatsapp' then
-    update public.profiles p set has_whatsapp = false where p.id = v_row.profile_id;
-  end if;
-  return v_row;
-end;
-$$;
-
 revoke execute on function public.begin_post_call_notification(text, text, text, text, integer, text[])
   from public, anon, authenticated;
 grant execute on function public.begin_post_call_notification(text, text, text, text, integer, text[])
-  to service_role;
-revoke execute on function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
-  from public, anon, authenticated;
-grant execute on function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean)
   to service_role;
 
 -- Session helpers the typed module (_shared/session/omnichannel-session.ts) and the AI tools

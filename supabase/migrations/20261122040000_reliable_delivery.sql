@@ -49,9 +49,8 @@ as $$
 $$;
 
 -- ------------------------------------------------------------------------------------------
--- Outcomes (replaces the post-call version: same arguments plus retry_after)
+-- Outcomes
 -- ------------------------------------------------------------------------------------------
-drop function if exists public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean);
 
 -- Records what a provider answered for one claimed outbound delivery. Sent: the post-call
 -- summary flag and the profile's last active channel. A retryable failure within the policy:
@@ -141,6 +140,52 @@ begin
   attempts := v_row.attempts;
   next_attempt_at := v_row.next_attempt_at;
   return next;
+end;
+$$;
+
+-- Several outcomes in one round trip (dispatch records a sender's batch at once), each exactly as
+-- record_outbound_outcome records it, in order.
+create or replace function public.record_outbound_outcomes(p_outcomes jsonb)
+returns table (
+  ordinal integer,
+  delivery_id uuid,
+  status text,
+  attempts integer,
+  next_attempt_at timestamptz,
+  fallback_id uuid
+)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_o jsonb;
+  v_i bigint;
+begin
+  if jsonb_typeof(p_outcomes) is distinct from 'array' then
+    raise exception 'p_outcomes must be a JSON array' using errcode = '22023';
+  end if;
+  for v_o, v_i in select e.value, e.ordinality from jsonb_array_elements(p_outcomes) with ordinality e loop
+    ordinal := v_i::integer;
+    select r.delivery_id, r.status, r.attempts, r.next_attempt_at, r.fallback_id
+    into delivery_id, status, attempts, next_attempt_at, fallback_id
+    from public.record_outbound_outcome(
+      (v_o ->> 'delivery_id')::uuid,
+      (v_o ->> 'sent')::boolean,
+      v_o ->> 'provider',
+      v_o ->> 'provider_message_id',
+      null,
+      null,
+      v_o ->> 'error_code',
+      v_o ->> 'error_class',
+      v_o ->> 'error_message',
+      coalesce((v_o ->> 'not_on_channel')::boolean, false),
+      (v_o ->> 'retry_after_ms')::integer,
+      null,
+      v_o ->> 'sender_key'
+    ) r;
+    return next;
+  end loop;
 end;
 $$;
 
@@ -531,6 +576,7 @@ begin
     'function public.record_outbound_outcome(uuid, boolean, text, text, text, text, text, text, text, boolean, integer, jsonb, text)',
     'function public.take_send_token_each(text[], double precision[])',
     'function public.enqueue_sms_fallback(uuid)',
+    'function public.record_outbound_outcomes(jsonb)',
     'function public.claim_due_deliveries(integer, integer)',
     'function public.claim_delivery(uuid, integer)',
     'function public.release_deliveries(uuid[], timestamptz)',

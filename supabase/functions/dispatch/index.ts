@@ -1,5 +1,11 @@
 import { loadConfig } from "../_shared/config.ts";
-import { channelsOf, createPlatform, senderDirectoryOf, serviceAuthOf } from "../_shared/platform/deps.ts";
+import {
+  channelsOf,
+  createPlatform,
+  postCallConfigOf,
+  senderDirectoryOf,
+  serviceAuthOf,
+} from "../_shared/platform/deps.ts";
 import { createReplyDeps } from "../_shared/conversations/reply-to-inbound.ts";
 import { createDispatchHandler } from "../_shared/handlers/dispatch.ts";
 
@@ -13,6 +19,8 @@ const handler = createDispatchHandler({
   pacer: channels.pacing.pacer,
   auth: serviceAuthOf(env),
   replies: createReplyDeps(platform, channels),
+  // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
+  postCall: { ...platform, ...channels, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },
   defaults: {
     batchSize: env.DISPATCH_BATCH_SIZE,
     timeBudgetMs: env.DISPATCH_TIME_BUDGET_MS,

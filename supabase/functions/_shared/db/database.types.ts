@@ -271,6 +271,11 @@ isOneToOne: false
               "channel": string,"correlation_id": string,"created_at": string,"delivery_id": string,"sender": string,"session_id": string
             }[]
                            },
+"list_unnotified_calls":
+{ Args: { "p_limit"?: number,"p_max_age_seconds"?: number,"p_older_than_seconds"?: number }; Returns: {
+              "call_id": string,"phone_number": string
+            }[]
+                           },
 "log_message_delivery":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_direction": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_profile_id"?: string,"p_provider"?: string,"p_provider_message_id"?: string,"p_recipient"?: string,"p_sender"?: string,"p_session_id"?: string,"p_status": string }; Returns: {
               "attempts": number,
@@ -383,6 +388,11 @@ isOneToOne: false
 "record_outbound_outcome":
 { Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_retry_after_ms"?: number,"p_sender_key"?: string,"p_sent": boolean }; Returns: {
               "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string
+            }[]
+                           },
+"record_outbound_outcomes":
+{ Args: { "p_outcomes": Json }; Returns: {
+              "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"ordinal": number,"status": string
             }[]
                            },
 "record_sms_keyword":

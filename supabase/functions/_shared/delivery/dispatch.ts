@@ -3,7 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "../channels/types.ts";
 import type { Pacer } from "./pacing.ts";
 import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
-import { recordOutcome } from "./outcome.ts";
+import { type RecordedOutcome, recordOutcomes } from "./outcome.ts";
 
 export interface DispatchDeps {
   sql: Sql;
@@ -76,10 +76,13 @@ export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Pr
       g.rows.push(row);
       groups.set(sender.key, g);
     }
-    await Promise.all(unroutable.map((row) => finish(deps, report, log, row, null, {
-      ok: false,
-      provider: row.channel,
-      error: { class: "permanent", code: "NO_SENDER", message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim() },
+    await finish(deps, report, log, null, unroutable.map((row) => ({
+      row,
+      result: {
+        ok: false,
+        provider: row.channel,
+        error: { class: "permanent", code: "NO_SENDER", message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim() },
+      },
     })));
     await Promise.all([...groups.values()].map((g) => drainGroup(deps, report, log, g.sender, g.rows, deadline, now, sleep)));
   }
@@ -103,14 +106,18 @@ async function drainGroup(
   const inFlight: Promise<void>[] = [];
   while (queue.length > 0) {
     const { granted, waitMs } = await deps.pacer.take(sender, queue.length);
-    for (const row of queue.splice(0, granted)) {
+    const chunk = queue.splice(0, granted);
+    if (chunk.length > 0) {
+      // The chunk's sends run in parallel; their outcomes are recorded together (one round trip).
       inFlight.push((async () => {
-        const result = await sender.send(row);
-        if (!result.ok && result.error.throttled) {
-          report.throttled++;
-          await deps.pacer.slowDown(sender.key, result.error.retryAfterMs);
+        const sent = await Promise.all(chunk.map(async (row) => ({ row, result: await sender.send(row) })));
+        const throttled = sent.filter((s) => !s.result.ok && s.result.error.throttled);
+        if (throttled.length > 0) {
+          report.throttled += throttled.length;
+          const r = throttled[0].result;
+          await deps.pacer.slowDown(sender.key, r.ok ? undefined : r.error.retryAfterMs);
         }
-        await finish(deps, report, log, row, sender.key, result);
+        await finish(deps, report, log, sender.key, sent);
       })());
     }
     if (queue.length === 0) break;
@@ -129,20 +136,25 @@ async function finish(
   deps: DispatchDeps,
   report: DispatchReport,
   log: Logger,
-  row: Claimed,
   senderKey: string | null,
-  result: SendResult,
+  sent: { row: Claimed; result: SendResult }[],
 ) {
-  const outcome = await recordOutcome(deps.sql, row.id, result, { senderKey });
-  if (outcome.status === "sent") report.sent++;
-  else if (outcome.status === "queued") report.retry_scheduled++;
-  else report.failed++;
-  const prefix = row.channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
-  if (result.ok) log.debug(`${prefix}_SENT`, { delivery_id: row.id, attempt: row.attempts });
-  else {
-    log.warn(outcome.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
-      delivery_id: row.id, attempt: row.attempts, error_code: result.error.code, error_class: result.error.class,
-      next_attempt_at: outcome.nextAttemptAt,
-    });
-  }
+  const outcomes: RecordedOutcome[] = await recordOutcomes(
+    deps.sql,
+    sent.map(({ row, result }) => ({ deliveryId: row.id, result, senderKey })),
+  );
+  sent.forEach(({ row, result }, i) => {
+    const outcome = outcomes[i];
+    if (outcome.status === "sent") report.sent++;
+    else if (outcome.status === "queued") report.retry_scheduled++;
+    else report.failed++;
+    const prefix = row.channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
+    if (result.ok) log.debug(`${prefix}_SENT`, { delivery_id: row.id, attempt: row.attempts });
+    else {
+      log.warn(outcome.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
+        delivery_id: row.id, attempt: row.attempts, error_code: result.error.code, error_class: result.error.class,
+        next_attempt_at: outcome.nextAttemptAt,
+      });
+    }
+  });
 }

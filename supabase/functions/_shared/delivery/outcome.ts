@@ -35,3 +35,31 @@ export async function recordOutcome(
     fallbackId: row.fallback_id,
   };
 }
+
+/** Many outcomes in one round trip, in order (a dispatcher's batch for one sender). */
+export async function recordOutcomes(
+  sql: Sql,
+  items: { deliveryId: string; result: SendResult; senderKey?: string | null }[],
+): Promise<RecordedOutcome[]> {
+  if (items.length === 0) return [];
+  const payload = items.map(({ deliveryId, result: r, senderKey }) => ({
+    delivery_id: deliveryId,
+    sent: r.ok,
+    provider: r.provider,
+    provider_message_id: r.ok ? r.providerMessageId : null,
+    error_code: r.ok ? null : r.error.code,
+    error_class: r.ok ? null : r.error.class,
+    error_message: r.ok ? null : r.error.message,
+    not_on_channel: !r.ok && Boolean(r.error.notOnChannel),
+    retry_after_ms: r.ok ? null : r.error.retryAfterMs ?? null,
+    sender_key: senderKey ?? null,
+  }));
+  const rows = await sql<{ status: RecordedOutcome["status"]; attempts: number; next_attempt_at: Date | null; fallback_id: string | null }[]>`
+    select * from public.record_outbound_outcomes(${sql.json(payload as never)}) order by ordinal`;
+  return rows.map((row) => ({
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    fallbackId: row.fallback_id,
+  }));
+}

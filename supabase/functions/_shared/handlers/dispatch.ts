@@ -6,17 +6,21 @@ import { json, withErrors } from "../http/respond.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { type DispatchDeps, dispatchDue } from "../delivery/dispatch.ts";
 import { replyPending, type ReplyDeps } from "../conversations/reply-to-inbound.ts";
+import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
+import { recoverUnnotifiedCalls } from "../notifications/recover-calls.ts";
 
 const Body = z.object({
   batch_size: z.number().int().min(1).max(1000).optional(),
   time_budget_ms: z.number().int().min(100).max(140_000).optional(),
-  /** Also answer inbound messages whose AI reply was never written (default true). */
+  /** Also recover AI replies never written and post-call flows never run (default true). */
   replies: z.boolean().optional(),
 }).strict();
 
 export interface DispatchHandlerDeps extends DispatchDeps {
   auth: ServiceAuthConfig;
   replies?: ReplyDeps;
+  /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
+  postCall?: NotifyAfterCallDeps;
   defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
 }
 
@@ -36,18 +40,20 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
       throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`);
     }
     try {
-      const [deliveries, replies] = await Promise.all([
+      const recover = parsed.data.replies !== false;
+      const [deliveries, replies, calls] = await Promise.all([
         dispatchDue(deps, {
           batchSize: parsed.data.batch_size ?? deps.defaults.batchSize,
           timeBudgetMs: parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs,
           leaseSeconds: deps.defaults.leaseSeconds,
           correlationId,
         }),
-        deps.replies && parsed.data.replies !== false
-          ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 })
+        deps.replies && recover ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 }) : null,
+        deps.postCall && recover
+          ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })
           : null,
       ]);
-      return json({ deliveries, replies });
+      return json({ deliveries, replies, calls });
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw serviceUnavailable();
       throw err;

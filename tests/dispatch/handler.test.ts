@@ -1,0 +1,111 @@
+/**
+ * The dispatch function's handler: service role only, body validation, and its two recovery
+ * duties besides the outbox — WhatsApp calls whose post-call flow never ran, and the report.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from "../support/fake-providers.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
+import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
+import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
+import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+
+const SERVICE_KEY = "service-role-key-for-dispatch-tests";
+let db: TestDatabase;
+let wa: FakeWhatsApp;
+let mtn: FakeMtn;
+
+beforeAll(async () => {
+  [db, wa, mtn] = await Promise.all([createTestDatabase(), startFakeWhatsApp(), startFakeMtn()]);
+});
+afterAll(async () => {
+  await Promise.all([db?.close(), wa?.close(), mtn?.close()]);
+});
+beforeEach(() => {
+  wa.reset();
+  mtn.reset();
+});
+
+function handler() {
+  const logger = memoryLogger();
+  const env = loadConfig({
+    SUPABASE_DB_URL: db.url,
+    WHATSAPP_API_BASE_URL: wa.baseUrl,
+    WHATSAPP_ACCESS_TOKEN: wa.accessToken,
+    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
+    MTN_SMS_API_BASE_URL: mtn.baseUrl,
+    MTN_SMS_API_KEY: mtn.apiKey,
+    MTN_SMS_API_SECRET: mtn.apiSecret,
+    MTN_SMS_SENDER_ID: mtn.senderId,
+  });
+  const h = createDispatchHandler({
+    sql: db.sql,
+    logger,
+    senders: createSenderDirectory(env),
+    pacer: createPacer(db.sql),
+    auth: { serviceRoleKey: SERVICE_KEY },
+    postCall: {
+      sql: db.sql,
+      logger,
+      whatsapp: createWhatsAppAdapter({ baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId }),
+      sms: createMtnSmsAdapter({ baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId }),
+      config: { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 50, sendTimeoutMs: 3_000 },
+    },
+    defaults: { batchSize: 50, timeBudgetMs: 5_000, leaseSeconds: 35 },
+  });
+  return { h, logger };
+}
+
+const call = (body: unknown, key: string | null = SERVICE_KEY) =>
+  new Request("http://localhost/dispatch", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+describe("dispatch handler", () => {
+  it("accepts only the service role and a well-formed body", async () => {
+    const { h } = handler();
+    expect((await h(call({}, null))).status).toBe(401);
+    expect((await h(call({}, "anon-key"))).status).toBe(401);
+    expect((await h(call({ batch_size: 0 }))).status).toBe(400);
+    expect((await h(call({ surprise: true }))).status).toBe(400);
+    expect((await h(new Request("http://localhost/dispatch", { headers: { authorization: `Bearer ${SERVICE_KEY}` } }))).status)
+      .toBe(405);
+  });
+
+  it("runs the post-call flow of a WhatsApp call that ended without one, once", async () => {
+    await db.sql`insert into public.call_summaries (call_id, phone_number, summary, created_at, metadata) values
+      ('wa-call-lost', '+250788600001', 'We fixed your router.', now() - interval '5 minutes',
+       '{"whatsapp_call":{"event":"terminate","status":"COMPLETED"}}'),
+      ('wa-call-never-connected', '+250788600002', null, now() - interval '5 minutes',
+       '{"whatsapp_call":{"event":"terminate","status":"FAILED"}}'),
+      ('wa-call-just-ended', '+250788600003', null, now(),
+       '{"whatsapp_call":{"event":"terminate","status":"COMPLETED"}}')`;
+    const { h, logger } = handler();
+    const res = await h(call({}));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.calls).toEqual({ found: 1, notified: 1, failed: 0 });
+    expect(wa.requests).toHaveLength(1);
+    expect(mtn.sendRequests()).toHaveLength(1);
+    expect((mtn.sendRequests()[0].json as { message: string }).message).toContain("router");
+    expect(logger.lines.map((l) => l.event)).toContain("POST_CALL_RECOVERY_DONE");
+
+    const again = await (await handler().h(call({}))).json();
+    expect(again.calls).toEqual({ found: 0, notified: 0, failed: 0 });
+    expect(wa.requests).toHaveLength(1);
+  });
+
+  it("reports what it sent from the outbox", async () => {
+    await db.sql`insert into public.message_delivery_log (channel, direction, status, recipient, body)
+      values ('sms', 'outbound', 'queued', '+250788600010', 'queued for later')`;
+    const body = await (await handler().h(call({ replies: false }))).json();
+    expect(body.deliveries).toMatchObject({ claimed: 1, sent: 1, failed: 0 });
+    expect(body.calls).toBeNull();
+    expect((mtn.sendRequests()[0].json as { message: string }).message).toBe("queued for later");
+  });
+});

@@ -169,8 +169,11 @@ for (const name of selected) {
           "target": "≥ 78",
           "429s": s.throttled,
         }))));
+        const accepted = r.perSender.reduce((a, s) => a + s.accepted, 0);
         emit(`\n${r.messages} messages in ${fmt(r.seconds)} s: aggregate **${fmt(r.aggregatePerSecond)} msg/s** ` +
-          `(ceiling 5 × 80 = 400), 429s received: **${r.throttled}** (target 0), left queued: ${r.leftQueued}.`);
+          `(ceiling 5 × 80 = 400), 429s received: **${r.throttled}** (target 0), sent twice: **${accepted - r.messages}**, ` +
+          `left queued: ${r.leftQueued}.`);
+        if (accepted !== r.messages) failed = true;
         emit(`Dispatch function: ${r.invocations} calls (${values.dispatchers} dispatchers, 10 s budget each), ` +
           `peak memory / CPU per call ${memCpu(r.peakRssMiB, r.cpuMsPerInvocation)}, longest call ${fmt(r.maxInvocationMs / 1000)} s.`);
         if (r.leftQueued > 0 || r.perSender.some((s) => s.accepted === 0)) failed = true;

@@ -296,9 +296,15 @@ begin
       limit p_limit * 20
     ) m
   ),
+  -- The due conditions are repeated here, on the locked row itself: under READ COMMITTED a row
+  -- another dispatcher claimed after this statement's snapshot is re-checked against them
+  -- (its new version is leased) and dropped, instead of being claimed twice.
   due as (
     select m.id from public.message_delivery_log m
     join candidates c on c.id = m.id
+    where m.direction = 'outbound' and m.status = 'queued'
+      and coalesce(m.next_attempt_at, m.created_at) <= now()
+      and (m.leased_until is null or m.leased_until <= now())
     order by c.turn, c.created_at, c.id
     limit p_limit
     for update of m skip locked

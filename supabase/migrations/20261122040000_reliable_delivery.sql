@@ -269,6 +269,8 @@ language plpgsql
 security invoker
 set search_path = ''
 as $$
+declare
+  v_ids uuid[];
 begin
   update public.message_delivery_log m
   set status = 'blocked', error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
@@ -281,31 +283,40 @@ begin
                 where (p.id = m.profile_id or p.phone_number = m.recipient) and not p.allows_sms);
 
   -- Round-robin across senders among the oldest due rows, so one busy sender's backlog never
-  -- starves the others: each sender's first row, then each one's second, and so on.
-  return query
-  with candidates as (
+  -- starves the others: each sender's first row, then each one's second, and so on. The order is
+  -- fixed first as an array of ids; the rows are then locked through the primary key, a plan
+  -- that stays fast whatever the statistics say about a freshly filled outbox.
+  select array_agg(r.id order by r.turn, r.created_at, r.id) into v_ids
+  from (
     select m.id, m.created_at,
            row_number() over (partition by coalesce(m.sender_key, m.channel)
                               order by m.next_attempt_at nulls first, m.created_at, m.id) as turn
     from (
-      select c.* from public.message_delivery_log c
+      select c.id, c.created_at, c.next_attempt_at, c.sender_key, c.channel
+      from public.message_delivery_log c
       where c.direction = 'outbound' and c.status = 'queued'
         and coalesce(c.next_attempt_at, c.created_at) <= now()
         and (c.leased_until is null or c.leased_until <= now())
       order by c.next_attempt_at nulls first, c.created_at, c.id
       limit p_limit * 20
     ) m
-  ),
-  -- The due conditions are repeated here, on the locked row itself: under READ COMMITTED a row
-  -- another dispatcher claimed after this statement's snapshot is re-checked against them
-  -- (its new version is leased) and dropped, instead of being claimed twice.
-  due as (
-    select m.id from public.message_delivery_log m
-    join candidates c on c.id = m.id
+  ) r;
+  if v_ids is null then
+    return;
+  end if;
+
+  -- The due conditions are repeated on the locked row itself: under READ COMMITTED a row another
+  -- dispatcher claimed after this statement's snapshot is re-checked against them (its new
+  -- version is leased) and dropped, instead of being claimed twice.
+  return query
+  with due as (
+    select m.id
+    from unnest(v_ids) with ordinality as u(id, turn)
+    join public.message_delivery_log m on m.id = u.id
     where m.direction = 'outbound' and m.status = 'queued'
       and coalesce(m.next_attempt_at, m.created_at) <= now()
       and (m.leased_until is null or m.leased_until <= now())
-    order by c.turn, c.created_at, c.id
+    order by u.turn
     limit p_limit
     for update of m skip locked
   )

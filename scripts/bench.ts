@@ -154,7 +154,7 @@ for (const name of selected) {
         WHATSAPP_ACCESS_TOKEN: SANDBOX_CREDENTIALS.whatsappAccessToken,
         WHATSAPP_PHONE_NUMBER_ID: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
         WHATSAPP_RATE_PER_SECOND: "80",
-        DISPATCH_BATCH_SIZE: "200",
+        DISPATCH_BATCH_SIZE: "1000",
       }, async (stack) => {
         const r = await benchDispatch(stack, limited.counts, {
           messages: Number(values.messages),

@@ -1,41 +1,104 @@
+import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+import { HttpError, methodNotAllowed } from "../../supabase/functions/_shared/http/errors.ts";
+import { json, withErrors } from "../../supabase/functions/_shared/http/respond.ts";
+import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
+import { readFunctionsHealth } from "./console/health.ts";
+import { type ConsolePage, loadPage } from "./console/page.ts";
+import {
+  DeliveriesQuery,
+  MessagesQuery,
+  NoQuery,
+  parseQuery,
+  parseSegment,
+  SessionId,
+  SessionsQuery,
+} from "./console/params.ts";
+import { listDeliveries, listSessions, readStats, sessionConversation } from "./console/queries.ts";
+
 export interface ConsoleInfo {
   functionsUrl: string;
   sandboxUrl: string;
+  /** Shown on the page: redacted, never the password. */
   dbUrl: string;
   functions: string[];
+  /** Its own small pool; the console only reads, in read-only transactions. */
+  sql: Sql;
+  /** Where unexpected errors are logged (one JSON line each). */
+  log?: (line: string) => void;
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const notFound = () => new HttpError(404, "HTTP.NOT_FOUND", "No such page");
+
+/** Only a name that means this machine: a DNS-rebinding page must not read the console. */
+const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+
+function api(body: unknown): Response {
+  return json(body, 200, { "cache-control": "no-store", "x-content-type-options": "nosniff" });
+}
 
 /**
- * The console on :54323. For now a page of links into the running stack (health, the messages
- * the sandbox received, each function); watching sessions and deliveries live comes later.
+ * The console on :54323: `GET /` is the page (sessions, conversations across channels, the
+ * delivery log, the outbox and pacing), which polls the JSON API beside it every 2 s:
+ * /api/sessions, /api/sessions/:id/messages, /api/deliveries, /api/stats, /api/health,
+ * /api/info. Bad query parameters are 400 `{error:{code, message, field}}`.
  */
-export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Response {
-  const link = (href: string, text = href) => `<a href="${escape(href)}">${escape(text)}</a>`;
-  const page = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Omnichannel local stack</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
-code{background:#f3f3f3;padding:0 .25rem}li{margin:.2rem 0}</style>
-</head>
-<body>
-<h1>Omnichannel local stack</h1>
-<ul>
-<li>Health: ${link(`${info.functionsUrl}/health`)}</li>
-<li>Messages the provider sandbox received: ${link(`${info.sandboxUrl}/__sandbox/messages`)}</li>
-<li>Database: <code>${escape(info.dbUrl)}</code></li>
-</ul>
-<h2>Functions</h2>
-<ul>
-${info.functions.map((f) => `<li>${link(`${info.functionsUrl}/${f}`, f)}</li>`).join("\n")}
-</ul>
-</body>
-</html>`;
-  return (req) => {
-    if (new URL(req.url).pathname !== "/") return new Response("Not found", { status: 404 });
-    return new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } });
-  };
+export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promise<Response> {
+  const logger = createLogger({ sink: info.log ?? (() => {}), base: { component: "console" } });
+  let page: Promise<ConsolePage> | undefined;
+
+  return withErrors(logger, async (req) => {
+    if (!LOCAL_HOST.test(req.headers.get("host") ?? "")) {
+      throw new HttpError(403, "AUTH.FORBIDDEN", "Open the console at http://127.0.0.1");
+    }
+    if (req.method !== "GET") throw methodNotAllowed(["GET"]);
+    const url = new URL(req.url);
+    const path = url.pathname;
+
+    if (path === "/") {
+      parseQuery(NoQuery, url);
+      const { html, csp } = await (page ??= loadPage());
+      return new Response(html, {
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "content-security-policy": csp,
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+          "referrer-policy": "no-referrer",
+        },
+      });
+    }
+    if (path === "/api/sessions") {
+      return api({ sessions: await listSessions(info.sql, parseQuery(SessionsQuery, url)) });
+    }
+    const conversation = path.match(/^\/api\/sessions\/([^/]+)\/messages$/);
+    if (conversation) {
+      const id = parseSegment(SessionId, conversation[1], "session id");
+      const found = await sessionConversation(info.sql, id, parseQuery(MessagesQuery, url));
+      if (!found) throw new HttpError(404, "SESSION.NOT_FOUND", "No session with this id");
+      return api(found);
+    }
+    if (path === "/api/deliveries") {
+      return api({ deliveries: await listDeliveries(info.sql, parseQuery(DeliveriesQuery, url)) });
+    }
+    if (path === "/api/stats") {
+      parseQuery(NoQuery, url);
+      return api(await readStats(info.sql));
+    }
+    if (path === "/api/health") {
+      parseQuery(NoQuery, url);
+      return api(await readFunctionsHealth(info.functionsUrl));
+    }
+    if (path === "/api/info") {
+      parseQuery(NoQuery, url);
+      return api({
+        functions_url: info.functionsUrl,
+        health_url: `${info.functionsUrl}/health`,
+        sandbox_url: info.sandboxUrl,
+        sandbox_messages_url: `${info.sandboxUrl}/__sandbox/messages`,
+        db: info.dbUrl,
+        functions: info.functions,
+      });
+    }
+    throw notFound();
+  });
 }

@@ -198,6 +198,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     );
     step(`functions gateway on ${urls.functions}/<name>`);
 
+    const consoleSql = createSql(db.url, { max: 2 });
+    stoppers.push(() => consoleSql.end({ timeout: 2 }));
     stoppers.push(serve(
       ports.console,
       createConsoleHandler({
@@ -205,6 +207,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         sandboxUrl: urls.sandbox,
         dbUrl: redact(db.url),
         functions: functions.map((f) => f.name),
+        sql: consoleSql,
+        log: (line) => opts.quiet || out(`[console] ${line}`),
       }),
     ));
     step(`console on ${urls.console}`);

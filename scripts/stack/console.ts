@@ -47,11 +47,15 @@ export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promi
   let page: Promise<ConsolePage> | undefined;
 
   return withErrors(logger, async (req) => {
+    const url = new URL(req.url);
     if (!LOCAL_HOST.test(req.headers.get("host") ?? "")) {
-      throw new HttpError(403, "AUTH.FORBIDDEN", "Open the console at http://127.0.0.1");
+      throw new HttpError(
+        403,
+        "AUTH.FORBIDDEN",
+        `Open the console at http://127.0.0.1:${url.port}/`,
+      );
     }
     if (req.method !== "GET") throw methodNotAllowed(["GET"]);
-    const url = new URL(req.url);
     const path = url.pathname;
 
     if (path === "/") {

@@ -48,10 +48,11 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
 }
 
 function toSession(row: Row, reveal: boolean) {
-  const { total, inbound, outbound, failed, last_message_at, phone, ...session } = row;
+  const { id, phone, total, inbound, outbound, failed, last_message_at, ...session } = row;
   return {
-    ...session,
+    id,
     phone: masked(phone, reveal),
+    ...session,
     message_counts: { total, inbound, outbound, failed, last_message_at },
   };
 }

@@ -1,7 +1,12 @@
 import type { Sql } from "../db/client.ts";
 import type { SendResult } from "../channels/types.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import {
+  planWhatsApp,
+  sendWhatsApp,
+  type SmsSender,
+  type WhatsAppSender,
+} from "../notifications/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
 import type { Pacer, SenderRef } from "../delivery/pacing.ts";
@@ -113,23 +118,16 @@ async function deliver(
   if (input.channel === "sms") {
     return { result: await deps.sms.send(input.to, body, { correlationId: input.correlationId }), messageType: "text" };
   }
-  if (row.has_whatsapp === false) {
-    return {
-      result: { ok: false, provider: "whatsapp", error: { class: "permanent", code: "NOT_ON_WHATSAPP", message: "The recipient is known not to use WhatsApp" } },
-      messageType: "text",
-    };
-  }
-  if (row.whatsapp_window_open) return { result: await deps.whatsapp.sendText(input.to, body), messageType: "text" };
-  if (!deps.whatsappTemplate) {
-    return {
-      result: {
-        ok: false,
-        provider: "whatsapp",
-        error: { class: "window_closed", code: "TEMPLATE_NOT_CONFIGURED", message: "Outside the 24-hour window and no template is configured" },
-      },
-      messageType: "text",
-    };
-  }
-  const template = { ...deps.whatsappTemplate, bodyParameters: [templateParameter(body)] };
-  return { result: await deps.whatsapp.sendTemplate(input.to, template), messageType: "template", template };
+  const plan = planWhatsApp({
+    hasWhatsapp: row.has_whatsapp,
+    windowOpen: row.whatsapp_window_open,
+    text: body,
+    template: deps.whatsappTemplate
+      ? { ...deps.whatsappTemplate, bodyParameters: [templateParameter(body)], body }
+      : undefined,
+  });
+  const result = await sendWhatsApp(deps.whatsapp, input.to, plan);
+  if (plan.kind !== "template") return { result, messageType: "text" };
+  const { name, language, bodyParameters } = plan;
+  return { result, messageType: "template", template: { name, language, bodyParameters } };
 }

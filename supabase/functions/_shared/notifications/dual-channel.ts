@@ -6,6 +6,32 @@ export type WhatsAppPlan =
   | { kind: "template"; name: string; language: string; bodyParameters: string[]; body: string }
   | { kind: "unavailable"; code: string; class: "window_closed" | "permanent"; message: string };
 
+/**
+ * The one decision every WhatsApp send makes: nothing for a person known not to have WhatsApp,
+ * free text inside the 24-hour customer-service window, the approved template outside it, and a
+ * window-closed failure when no template is configured.
+ */
+export function planWhatsApp(opts: {
+  hasWhatsapp?: boolean | null;
+  windowOpen: boolean;
+  text: string;
+  template?: { name: string; language: string; bodyParameters: string[]; body: string };
+}): WhatsAppPlan {
+  if (opts.hasWhatsapp === false) {
+    return { kind: "unavailable", class: "permanent", code: "NOT_ON_WHATSAPP", message: "The recipient is known not to use WhatsApp" };
+  }
+  if (opts.windowOpen) return { kind: "text", body: opts.text };
+  if (!opts.template) {
+    return {
+      kind: "unavailable",
+      class: "window_closed",
+      code: "TEMPLATE_NOT_CONFIGURED",
+      message: "Outside the 24-hour window and WHATSAPP_SUMMARY_TEMPLATE is not set",
+    };
+  }
+  return { kind: "template", ...opts.template };
+}
+
 export interface WhatsAppSender {
   sendText(to: string, body: string): Promise<SendResult>;
   sendTemplate(
@@ -63,7 +89,7 @@ export async function sendDualChannel(
   return out;
 }
 
-function sendWhatsApp(wa: WhatsAppSender, to: string, plan: WhatsAppPlan): Promise<SendResult> {
+export function sendWhatsApp(wa: WhatsAppSender, to: string, plan: WhatsAppPlan): Promise<SendResult> {
   switch (plan.kind) {
     case "text":
       return wa.sendText(to, plan.body);

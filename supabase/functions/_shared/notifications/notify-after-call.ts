@@ -6,9 +6,9 @@ import { type RecordedOutcome, recordOutcome } from "../delivery/outcome.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
 import {
   type DualChannelRequest,
+  planWhatsApp,
   sendDualChannel,
   type SmsSender,
-  type WhatsAppPlan,
   type WhatsAppSender,
 } from "./dual-channel.ts";
 
@@ -132,7 +132,21 @@ export async function notifyAfterCall(
 
   const request: DualChannelRequest = { to: input.phoneNumber, correlationId: input.correlationId };
   const wa = byChannel.get("whatsapp");
-  if (wa) request.whatsapp = whatsappPlan(deps, wa.whatsapp_window_open, messages);
+  if (wa) {
+    const { summaryTemplate, templateLanguage } = deps.config;
+    request.whatsapp = planWhatsApp({
+      windowOpen: wa.whatsapp_window_open,
+      text: messages.whatsappText,
+      template: summaryTemplate
+        ? {
+          name: summaryTemplate,
+          language: templateLanguage,
+          bodyParameters: messages.whatsappTemplateParams,
+          body: messages.whatsappTemplateParams.join("\n"),
+        }
+        : undefined,
+    });
+  }
   if (byChannel.has("sms")) request.sms = { body: messages.smsText };
 
   await sendDualChannel(
@@ -172,28 +186,6 @@ export async function notifyAfterCall(
   return { session_id: sessionId, summary_source: source, outcome, deliveries };
 }
 
-function whatsappPlan(
-  deps: NotifyAfterCallDeps,
-  windowOpen: boolean,
-  messages: ReturnType<typeof buildPostCallMessages>,
-): WhatsAppPlan {
-  if (windowOpen) return { kind: "text", body: messages.whatsappText };
-  if (!deps.config.summaryTemplate) {
-    return {
-      kind: "unavailable",
-      class: "window_closed",
-      code: "TEMPLATE_NOT_CONFIGURED",
-      message: "Outside the 24-hour window and WHATSAPP_SUMMARY_TEMPLATE is not set",
-    };
-  }
-  return {
-    kind: "template",
-    name: deps.config.summaryTemplate,
-    language: deps.config.templateLanguage,
-    bodyParameters: messages.whatsappTemplateParams,
-    body: messages.whatsappTemplateParams.join("\n"),
-  };
-}
 
 async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promise<string | null> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));

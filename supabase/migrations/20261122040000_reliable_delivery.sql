@@ -143,8 +143,8 @@ begin
 end;
 $$;
 
--- Several outcomes in one round trip (dispatch records a sender's batch at once), each exactly as
--- record_outbound_outcome records it, in order.
+-- Outcomes in one round trip (dispatch records a sender's batch at once; a single send is a
+-- batch of one), each exactly as record_outbound_outcome records it, in order.
 create or replace function public.record_outbound_outcomes(p_outcomes jsonb)
 returns table (
   ordinal integer,
@@ -174,14 +174,14 @@ begin
       (v_o ->> 'sent')::boolean,
       v_o ->> 'provider',
       v_o ->> 'provider_message_id',
-      null,
-      null,
+      v_o ->> 'body',
+      v_o ->> 'message_type',
       v_o ->> 'error_code',
       v_o ->> 'error_class',
       v_o ->> 'error_message',
       coalesce((v_o ->> 'not_on_channel')::boolean, false),
       (v_o ->> 'retry_after_ms')::integer,
-      null,
+      nullif(v_o -> 'metadata', 'null'::jsonb),
       v_o ->> 'sender_key'
     ) r;
     return next;

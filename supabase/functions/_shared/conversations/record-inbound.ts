@@ -71,17 +71,8 @@ export interface StatusOutcome {
 
 /** Applies a delivery status callback; the status never moves backwards (a trigger enforces it). */
 export async function recordDeliveryStatus(sql: Sql, u: StatusUpdate): Promise<StatusOutcome> {
-  const [r] = await sql`
-    select * from public.record_delivery_status(
-      ${u.channel}, ${u.providerMessageId}, ${u.status}, ${u.errorCode ?? null},
-      ${u.errorMessage ?? null}, ${u.errorClass ?? null}, ${u.notOnChannel ?? false},
-      ${sql.json((u.metadata ?? {}) as never)})`;
-  return {
-    matched: r.matched,
-    deliveryId: r.delivery_id,
-    previousStatus: r.previous_status,
-    currentStatus: r.current_status,
-  };
+  const [outcome] = await recordDeliveryStatuses(sql, [u]);
+  return outcome;
 }
 
 /** Several status callbacks in one round trip, in order; one outcome per update. */

@@ -10,6 +10,15 @@ export interface RecordedOutcome {
   fallbackId: string | null;
 }
 
+export interface OutcomeItem {
+  deliveryId: string;
+  result: SendResult;
+  body?: string | null;
+  messageType?: string;
+  metadata?: Record<string, unknown>;
+  senderKey?: string | null;
+}
+
 /**
  * Records a provider's answer for one outbound row (one round trip). The database applies the
  * retry policy: a retryable failure within it keeps the row queued with its next attempt time.
@@ -17,36 +26,24 @@ export interface RecordedOutcome {
 export async function recordOutcome(
   sql: Sql,
   deliveryId: string,
-  r: SendResult,
-  extra: { body?: string | null; messageType?: string; metadata?: Record<string, unknown>; senderKey?: string | null } = {},
+  result: SendResult,
+  extra: Omit<OutcomeItem, "deliveryId" | "result"> = {},
 ): Promise<RecordedOutcome> {
-  const [row] = await sql<{ status: RecordedOutcome["status"]; attempts: number; next_attempt_at: Date | null; fallback_id: string | null }[]>`
-    select * from public.record_outbound_outcome(
-      ${deliveryId}, ${r.ok}, ${r.provider},
-      ${r.ok ? r.providerMessageId : null}, ${extra.body ?? null}, ${extra.messageType ?? null},
-      ${r.ok ? null : r.error.code}, ${r.ok ? null : r.error.class},
-      ${r.ok ? null : r.error.message}, ${!r.ok && Boolean(r.error.notOnChannel)},
-      ${r.ok ? null : r.error.retryAfterMs ?? null},
-      ${extra.metadata ? sql.json(extra.metadata as never) : null}, ${extra.senderKey ?? null})`;
-  return {
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    fallbackId: row.fallback_id,
-  };
+  const [outcome] = await recordOutcomes(sql, [{ deliveryId, result, ...extra }]);
+  return outcome;
 }
 
 /** Many outcomes in one round trip, in order (a dispatcher's batch for one sender). */
-export async function recordOutcomes(
-  sql: Sql,
-  items: { deliveryId: string; result: SendResult; senderKey?: string | null }[],
-): Promise<RecordedOutcome[]> {
+export async function recordOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOutcome[]> {
   if (items.length === 0) return [];
-  const payload = items.map(({ deliveryId, result: r, senderKey }) => ({
+  const payload = items.map(({ deliveryId, result: r, body, messageType, metadata, senderKey }) => ({
     delivery_id: deliveryId,
     sent: r.ok,
     provider: r.provider,
     provider_message_id: r.ok ? r.providerMessageId : null,
+    body: body ?? null,
+    message_type: messageType ?? null,
+    metadata: metadata ?? null,
     error_code: r.ok ? null : r.error.code,
     error_class: r.ok ? null : r.error.class,
     error_message: r.ok ? null : r.error.message,

@@ -20,6 +20,26 @@ create index if not exists message_delivery_log_call_idx
   on public.message_delivery_log (call_id, channel, created_at desc)
   where call_id is not null;
 
+-- WhatsApp's customer-service window: free text may be sent for 24 hours after the person's
+-- last WhatsApp message; outside it only an approved template. One definition for every sender.
+create or replace function public.whatsapp_window_open(p_profile_id uuid)
+returns boolean
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select exists (
+    select 1 from public.message_delivery_log m
+    where m.profile_id = p_profile_id
+      and m.channel = 'whatsapp' and m.direction = 'inbound'
+      and m.created_at > now() - interval '24 hours'
+  )
+$$;
+
+revoke execute on function public.whatsapp_window_open(uuid) from public, anon, authenticated;
+grant execute on function public.whatsapp_window_open(uuid) to service_role;
+
 -- Claims the post-call deliveries of one call, one row per channel in p_channels (both by
 -- default; {whatsapp} when the SMS is only a fallback).
 --
@@ -86,12 +106,7 @@ begin
     'follow_up'
   );
 
-  select exists (
-    select 1 from public.message_delivery_log m
-    where m.profile_id = v_session.profile_id
-      and m.channel = 'whatsapp' and m.direction = 'inbound'
-      and m.created_at > now() - interval '24 hours'
-  ) into v_window;
+  v_window := public.whatsapp_window_open(v_session.profile_id);
 
   -- WhatsApp-first (p_channels = {whatsapp}): a person known not to have WhatsApp gets the SMS.
   v_channels := p_channels;

@@ -294,11 +294,7 @@ begin
   status := v_row.status;
   has_whatsapp := v_profile.has_whatsapp;
   is_new := not v_existing;
-  select exists (
-    select 1 from public.message_delivery_log m
-    where m.profile_id = v_profile.id and m.channel = 'whatsapp' and m.direction = 'inbound'
-      and m.created_at > now() - interval '24 hours'
-  ) into whatsapp_window_open;
+  whatsapp_window_open := public.whatsapp_window_open(v_profile.id);
   return next;
 end;
 $$;

@@ -457,7 +457,10 @@ isOneToOne: false
         to: "omnichannel_sessions"
         isOneToOne: true
         isSetofReturn: false
-      } }
+      } },
+"whatsapp_window_open":
+{ Args: { "p_profile_id": string }; Returns: boolean
+                           }
           }
           Enums: {
             [_ in never]: never

@@ -28,12 +28,17 @@ export const WHATSAPP_BUSINESS = {
 export const MTN_SHORT_CODE = "4040";
 
 const digits = (e164: string) => e164.replace(/^\+/, "");
-const unixSeconds = (d: Date) => String(Math.floor(d.getTime() / 1000));
+export const unixSeconds = (d: Date) => String(Math.floor(d.getTime() / 1000));
 
-/** A WhatsApp Cloud API `messages` webhook with one text message, as Meta sends it. */
-export function whatsappInbound(m: InboundText, c: SandboxCredentials): Webhook {
-  const waId = digits(m.from);
-  const id = `wamid.${randomBase64(36)}`;
+/**
+ * A WhatsApp Cloud API `messages` webhook for the sandbox's business number, carrying `value`
+ * (messages with contacts, or statuses), sent to wa-webhook.
+ */
+export function whatsappWebhook(
+  value: Record<string, unknown>,
+  c: SandboxCredentials,
+  providerMessageId: string,
+): Webhook {
   const payload = {
     object: "whatsapp_business_account",
     entry: [{
@@ -45,25 +50,23 @@ export function whatsappInbound(m: InboundText, c: SandboxCredentials): Webhook 
             display_phone_number: WHATSAPP_BUSINESS.displayPhoneNumber,
             phone_number_id: c.whatsappPhoneNumberId,
           },
-          contacts: [{ profile: { name: m.name ?? "Sandbox User" }, wa_id: waId }],
-          messages: [{
-            from: waId,
-            id,
-            timestamp: unixSeconds(m.now),
-            type: "text",
-            text: { body: m.text },
-          }],
+          ...value,
         },
         field: "messages",
       }],
     }],
   };
-  return {
-    provider: "whatsapp",
-    path: "/wa-webhook",
-    body: JSON.stringify(payload),
-    providerMessageId: id,
-  };
+  return { provider: "whatsapp", path: "/wa-webhook", body: JSON.stringify(payload), providerMessageId };
+}
+
+/** A WhatsApp Cloud API `messages` webhook with one text message, as Meta sends it. */
+export function whatsappInbound(m: InboundText, c: SandboxCredentials): Webhook {
+  const waId = digits(m.from);
+  const id = `wamid.${randomBase64(36)}`;
+  return whatsappWebhook({
+    contacts: [{ profile: { name: m.name ?? "Sandbox User" }, wa_id: waId }],
+    messages: [{ from: waId, id, timestamp: unixSeconds(m.now), type: "text", text: { body: m.text } }],
+  }, c, id);
 }
 
 /** The MTN-style gateway's inbound SMS: `{from, to, message, id}` as JSON. */

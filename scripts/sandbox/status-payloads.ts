@@ -1,4 +1,4 @@
-import { WHATSAPP_BUSINESS } from "./inbound-payloads.ts";
+import { unixSeconds, whatsappWebhook } from "./inbound-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { SandboxMessage } from "./messages.ts";
 import type { SandboxCredentials } from "./provider.ts";
@@ -12,8 +12,6 @@ import type { Webhook } from "./webhook.ts";
 export type WhatsAppStatus = "sent" | "delivered" | "read";
 export type TwilioStatus = "sent" | "delivered";
 
-const unixSeconds = (d: Date) => String(Math.floor(d.getTime() / 1000));
-
 /** A WhatsApp Cloud API `messages` webhook carrying one `statuses[]` entry, as Meta sends it. */
 export function whatsappStatus(
   message: SandboxMessage,
@@ -23,41 +21,21 @@ export function whatsappStatus(
 ): Webhook {
   const expiry = new Date(now.getTime() + 24 * 3600 * 1000);
   const category = message.template ? "utility" : "service";
-  const payload = {
-    object: "whatsapp_business_account",
-    entry: [{
-      id: WHATSAPP_BUSINESS.accountId,
-      changes: [{
-        value: {
-          messaging_product: "whatsapp",
-          metadata: {
-            display_phone_number: WHATSAPP_BUSINESS.displayPhoneNumber,
-            phone_number_id: c.whatsappPhoneNumberId,
-          },
-          statuses: [{
-            id: message.id,
-            status,
-            timestamp: unixSeconds(now),
-            recipient_id: message.to,
-            // Meta drops the conversation's expiry after the first status of a conversation.
-            conversation: {
-              id: randomHex(16),
-              ...(status === "sent" ? { expiration_timestamp: unixSeconds(expiry) } : {}),
-              origin: { type: category },
-            },
-            pricing: { billable: true, pricing_model: "PMP", category, type: "regular" },
-          }],
-        },
-        field: "messages",
-      }],
+  return whatsappWebhook({
+    statuses: [{
+      id: message.id,
+      status,
+      timestamp: unixSeconds(now),
+      recipient_id: message.to,
+      // Meta drops the conversation's expiry after the first status of a conversation.
+      conversation: {
+        id: randomHex(16),
+        ...(status === "sent" ? { expiration_timestamp: unixSeconds(expiry) } : {}),
+        origin: { type: category },
+      },
+      pricing: { billable: true, pricing_model: "PMP", category, type: "regular" },
     }],
-  };
-  return {
-    provider: "whatsapp",
-    path: "/wa-webhook",
-    body: JSON.stringify(payload),
-    providerMessageId: message.id,
-  };
+  }, c, message.id);
 }
 
 /**

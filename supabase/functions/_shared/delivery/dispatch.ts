@@ -3,7 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "../channels/types.ts";
 import type { Pacer } from "./pacing.ts";
 import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
-import { type RecordedOutcome, recordOutcomes } from "./outcome.ts";
+import { type RecordedOutcome, recordOutcomes, sendEvent } from "./outcome.ts";
 
 export interface DispatchDeps {
   sql: Sql;
@@ -148,10 +148,9 @@ async function finish(
     if (outcome.status === "sent") report.sent++;
     else if (outcome.status === "queued") report.retry_scheduled++;
     else report.failed++;
-    const prefix = row.channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
-    if (result.ok) log.debug(`${prefix}_SENT`, { delivery_id: row.id, attempt: row.attempts });
+    if (result.ok) log.debug(sendEvent(row.channel, outcome.status), { delivery_id: row.id, attempt: row.attempts });
     else {
-      log.warn(outcome.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
+      log.warn(sendEvent(row.channel, outcome.status), {
         delivery_id: row.id, attempt: row.attempts, error_code: result.error.code, error_class: result.error.class,
         next_attempt_at: outcome.nextAttemptAt,
       });

@@ -60,3 +60,9 @@ export async function recordOutcomes(sql: Sql, items: OutcomeItem[]): Promise<Re
     fallbackId: row.fallback_id,
   }));
 }
+
+/** The log event for a send's recorded outcome: WHATSAPP_MESSAGE_SENT, SMS_MESSAGE_RETRY_SCHEDULED, … */
+export function sendEvent(channel: string, status: RecordedOutcome["status"]): string {
+  const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
+  return `${prefix}_${status === "sent" ? "SENT" : status === "queued" ? "RETRY_SCHEDULED" : "FAILED"}`;
+}

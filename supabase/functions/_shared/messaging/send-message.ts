@@ -10,7 +10,7 @@ import {
 import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
 import type { Pacer, SenderRef } from "../delivery/pacing.ts";
-import { recordOutcome } from "../delivery/outcome.ts";
+import { recordOutcome, sendEvent } from "../delivery/outcome.ts";
 
 export interface SendMessageDeps {
   sql: Sql;
@@ -93,12 +93,11 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     senderKey: deps.pacing?.[input.channel].key ?? null,
   });
 
-  const prefix = input.channel === "sms" ? "SMS_MESSAGE" : "WHATSAPP_MESSAGE";
   if (result.ok) {
-    log.info(`${prefix}_SENT`, { purpose: input.purpose, provider_message_id: result.providerMessageId });
+    log.info(sendEvent(input.channel, outcome.status), { purpose: input.purpose, provider_message_id: result.providerMessageId });
     return { ...base, status: "sent", providerMessageId: result.providerMessageId };
   }
-  log.warn(outcome.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
+  log.warn(sendEvent(input.channel, outcome.status), {
     purpose: input.purpose, error_code: result.error.code, error_class: result.error.class,
   });
   return {

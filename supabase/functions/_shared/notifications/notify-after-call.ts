@@ -2,7 +2,7 @@ import type { Sql } from "../db/client.ts";
 import type { SendResult } from "../channels/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Pacer, SenderRef } from "../delivery/pacing.ts";
-import { type RecordedOutcome, recordOutcome } from "../delivery/outcome.ts";
+import { type RecordedOutcome, recordOutcome, sendEvent } from "../delivery/outcome.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
 import {
   type DualChannelRequest,
@@ -201,10 +201,9 @@ async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promis
 }
 
 function logSend(log: Logger, channel: "whatsapp" | "sms", r: SendResult, attempt: number, o: RecordedOutcome) {
-  const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
-  if (r.ok) log.info(`${prefix}_SENT`, { provider: r.provider, provider_message_id: r.providerMessageId, attempt });
+  if (r.ok) log.info(sendEvent(channel, o.status), { provider: r.provider, provider_message_id: r.providerMessageId, attempt });
   else {
-    log.warn(o.status === "queued" ? `${prefix}_RETRY_SCHEDULED` : `${prefix}_FAILED`, {
+    log.warn(sendEvent(channel, o.status), {
       provider: r.provider, error_code: r.error.code, error_class: r.error.class, attempt,
       next_attempt_at: o.nextAttemptAt?.toISOString(),
     });

@@ -84,6 +84,26 @@ describe("messaging-tools", () => {
     expect((await res.json()).result.error.code).toBe("SESSION.NOT_FOUND");
   });
 
+  it("messaging_send_sms to A with B's session_id is refused (403 SESSION.NOT_RECIPIENT); nothing lands in B's session", async () => {
+    const [a, b] = [h.newPhone(), h.newPhone()];
+    const store = createSessionStore(h.db.sql);
+    const bSession = await store.getOrCreate({ phoneNumber: b, channel: "voice" });
+    for (const [name, args] of [
+      ["messaging_send_sms", { phone_number: a, message: "for A only", session_id: bSession.sessionId }],
+      ["messaging_send_dual_channel", { phone_number: a, whatsapp_message: "for A only", session_id: bSession.sessionId }],
+    ] as const) {
+      const res = await handler()(request("POST", { name, arguments: args }));
+      expect(res.status, name).toBe(403);
+      expect((await res.json()).error.code, name).toBe("SESSION.NOT_RECIPIENT");
+    }
+    const inB = await h.db.sql`select id from public.message_delivery_log where session_id = ${bSession.sessionId}`;
+    expect(inB).toHaveLength(0);
+    expect(sentSms(h)).toHaveLength(0);
+    // A's own session (or none) still works.
+    const ok = await handler()(request("POST", { name: "messaging_send_sms", arguments: { phone_number: a, message: "hi A" } }));
+    expect((await ok.json()).result.status).toBe("sent");
+  });
+
   it("401 without the service role, and nothing runs", async () => {
     const phone = h.newPhone();
     const body = { name: "messaging_send_sms", arguments: { phone_number: phone, message: "hi" } };

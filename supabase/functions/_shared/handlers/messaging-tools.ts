@@ -35,6 +35,7 @@ const CALL_ERRORS: Record<string, number> = {
   "TOOL.INVALID_ARGUMENTS": 400,
   "TOOL.UNKNOWN": 404,
   "TOOL.DISABLED": 404,
+  "SESSION.NOT_RECIPIENT": 403,
 };
 
 /**

@@ -1,3 +1,4 @@
+import { pgSafe } from "../text/pg-safe.ts";
 import { badRequest, payloadTooLarge } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,9 +34,10 @@ export async function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise
   return out;
 }
 
+/** A JSON body, its strings made safe for Postgres (every JSON endpoint parses through here). */
 export function parseJson(raw: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+    return pgSafe(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw)));
   } catch {
     throw badRequest("HTTP.MALFORMED_JSON", "Body is not valid JSON");
   }

@@ -11,6 +11,7 @@ import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
 import type { Pacer, SenderRef } from "../delivery/pacing.ts";
 import { recordOutcome, sendEvent } from "../delivery/outcome.ts";
+import { pgSafeText } from "../text/pg-safe.ts";
 
 export interface SendMessageDeps {
   sql: Sql;
@@ -46,6 +47,15 @@ export interface SendMessageResult {
   nextAttemptAt?: string;
 }
 
+/** The session given is not the recipient's (begin_outbound_message refused it, SQLSTATE OM403). */
+export class SessionNotRecipient extends Error {
+  readonly code = "SESSION.NOT_RECIPIENT";
+  constructor(readonly sessionId: string) {
+    super(`Session ${sessionId} does not belong to the recipient`);
+    this.name = "SessionNotRecipient";
+  }
+}
+
 interface BeginRow {
   delivery_id: string;
   status: string;
@@ -61,11 +71,11 @@ interface BeginRow {
  * and the approved template outside it.
  */
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
-  const body = input.channel === "sms" ? formatSms(input.body, { maxSegments: 3 }).text : input.body;
-  const [row] = await deps.sql<BeginRow[]>`
-    select * from public.begin_outbound_message(
-      ${input.channel}, ${input.to}, ${body}, ${input.sessionId ?? null}, ${input.purpose},
-      ${input.correlationId}, ${input.idempotencyKey ?? null}, 'text')`;
+  // Safe for Postgres before anything is sent: an outcome that cannot be stored must not follow
+  // a provider's acceptance (AI replies and tool messages are input too).
+  const text = pgSafeText(input.body);
+  const body = input.channel === "sms" ? formatSms(text, { maxSegments: 3 }).text : text;
+  const row = await begin(deps, input, body);
   const log = deps.logger.child({ correlation_id: input.correlationId, delivery_id: row.delivery_id });
   const base = { deliveryId: row.delivery_id, channel: input.channel };
 
@@ -106,6 +116,19 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     error: { code: result.error.code, class: result.error.class, message: result.error.message },
     ...(outcome.nextAttemptAt ? { nextAttemptAt: outcome.nextAttemptAt.toISOString() } : {}),
   };
+}
+
+async function begin(deps: SendMessageDeps, input: SendMessageInput, body: string): Promise<BeginRow> {
+  try {
+    const [row] = await deps.sql<BeginRow[]>`
+      select * from public.begin_outbound_message(
+        ${input.channel}, ${input.to}, ${body}, ${input.sessionId ?? null}, ${input.purpose},
+        ${input.correlationId}, ${input.idempotencyKey ?? null}, 'text')`;
+    return row;
+  } catch (err) {
+    if ((err as { code?: unknown })?.code === "OM403") throw new SessionNotRecipient(input.sessionId ?? "");
+    throw err;
+  }
 }
 
 async function deliver(

@@ -3,6 +3,7 @@ import type { SendResult } from "../channels/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Pacer, SenderRef } from "../delivery/pacing.ts";
 import { type RecordedOutcome, recordOutcome, sendEvent } from "../delivery/outcome.ts";
+import { pgSafe } from "../text/pg-safe.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
 import {
   type DualChannelRequest,
@@ -126,7 +127,8 @@ export async function notifyAfterCall(
     }
   }
 
-  const messages = buildPostCallMessages({ summary, callId: input.callId });
+  // Safe for Postgres before anything is sent, whoever wrote the summary.
+  const messages = pgSafe(buildPostCallMessages({ summary, callId: input.callId }));
   const byChannel = new Map(pending.map((c) => [c.channel, c]));
   await deferUnpaced(deps, byChannel, reports);
 

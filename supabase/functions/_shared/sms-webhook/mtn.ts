@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseJson } from "../http/body.ts";
-import { type InboundSms, type SmsStatusEvent, withoutNul } from "./types.ts";
+import type { InboundSms, SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
 
 /**
@@ -18,7 +18,7 @@ const MAX_ID = 256;
 /** A string or a number (some gateways send MSISDNs and ids as numbers), as clean text. */
 const textOrNumber = (max: number) =>
   z.union([z.string().max(max), z.number().finite()])
-    .transform((v) => withoutNul(String(v)).trim())
+    .transform((v) => String(v).trim())
     .pipe(z.string().min(1));
 const Id = textOrNumber(MAX_ID);
 const Address = textOrNumber(64);
@@ -48,7 +48,7 @@ export async function parseMtnInbound(raw: Uint8Array): Promise<InboundSms> {
     // A gateway that sends no id redelivers the same bytes, so their hash is a stable id.
     providerMessageId: m.id ?? `sha256:${await sha256Hex(raw)}`,
     from: m.from,
-    body: withoutNul(m.message),
+    body: m.message,
     messageType: "text",
     metadata: m.to ? { to: m.to } : {},
   };
@@ -77,8 +77,8 @@ export function parseMtnReceipt(raw: Uint8Array): SmsStatusEvent {
     status,
     ...(failed
       ? {
-        errorCode: r.errorCode ?? withoutNul(r.deliveryStatus),
-        errorMessage: withoutNul(r.errorMessage ?? "The network could not deliver the message"),
+        errorCode: r.errorCode ?? r.deliveryStatus,
+        errorMessage: r.errorMessage ?? "The network could not deliver the message",
         // The network gave up on this number; sending the same message again fails the same way.
         errorClass: "permanent" as const,
       }

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { classifyTwilioDeliveryError } from "../channels/sms-twilio.ts";
 import { badRequest } from "../http/errors.ts";
-import { type InboundSms, type SmsStatusEvent, withoutNul } from "./types.ts";
+import { pgSafeText } from "../text/pg-safe.ts";
+import type { InboundSms, SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
 
 /**
@@ -27,7 +28,7 @@ export function parseForm(raw: Uint8Array): FormParams {
 }
 
 const Sid = z.string().trim().regex(/^[A-Za-z0-9]{2,64}$/, "is not a Twilio SID");
-const Text = (max: number) => z.string().max(max).transform(withoutNul);
+const Text = (max: number) => z.string().max(max);
 
 const Inbound = z.object({
   MessageSid: Sid,
@@ -48,7 +49,7 @@ export function parseTwilioInbound(params: FormParams): InboundSms {
   const media = [];
   for (let i = 0; i < Math.min(m.NumMedia, MAX_MEDIA); i++) {
     const url = form[`MediaUrl${i}`];
-    if (url) media.push({ url: withoutNul(url), content_type: withoutNul(form[`MediaContentType${i}`] ?? "") });
+    if (url) media.push({ url, content_type: form[`MediaContentType${i}`] ?? "" });
   }
   const description = media.map((x) => `[${kindOf(x.content_type)}: ${x.content_type}]`).join(" ");
   return {
@@ -92,9 +93,9 @@ export function parseTwilioStatus(params: FormParams): SmsStatusEvent {
     MessageSid: form.MessageSid ?? form.SmsSid,
     MessageStatus: form.MessageStatus ?? form.SmsStatus,
   });
-  const providerStatus = withoutNul(s.MessageStatus.toLowerCase());
+  const providerStatus = s.MessageStatus.toLowerCase();
   const status = Object.hasOwn(STATUSES, providerStatus) ? STATUSES[providerStatus] : null;
-  const code = s.ErrorCode ? withoutNul(s.ErrorCode) : undefined;
+  const code = s.ErrorCode || undefined;
   return {
     provider: "twilio",
     providerMessageIds: [s.MessageSid],
@@ -111,10 +112,13 @@ export function parseTwilioStatus(params: FormParams): SmsStatusEvent {
   };
 }
 
-/** One value per name: the first, as Twilio never repeats a messaging parameter. */
+/**
+ * One value per name: the first, as Twilio never repeats a messaging parameter. Made safe for
+ * Postgres here, after the signature was checked over the values as sent.
+ */
 function firstValues(params: FormParams): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of params) if (!Object.hasOwn(out, k)) out[k] = v;
+  for (const [k, v] of params) if (!Object.hasOwn(out, k)) out[k] = pgSafeText(v);
   return out;
 }
 

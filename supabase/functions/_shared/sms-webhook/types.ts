@@ -29,8 +29,3 @@ export interface SmsStatusEvent {
   errorMessage?: string;
   errorClass?: ErrorClass;
 }
-
-/** Postgres text and jsonb cannot hold NUL; a body that carries one is stored without it. */
-export function withoutNul(text: string): string {
-  return text.includes("\u0000") ? text.replaceAll("\u0000", "") : text;
-}

@@ -3,8 +3,9 @@ import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
-import { sendMessage, type SendMessageResult } from "../messaging/send-message.ts";
+import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../messaging/send-message.ts";
 import { type Channel, createSessionStore, SessionNotFound } from "../session/omnichannel-session.ts";
+import { pgSafe } from "../text/pg-safe.ts";
 import { getToolDefinitions, type ToolInput, type ToolName, toolSchemas } from "./schemas.ts";
 
 /**
@@ -43,6 +44,7 @@ export type ToolErrorCode =
   | "TOOL.INVALID_ARGUMENTS"
   | "TOOL.OUT_OF_SCOPE"
   | "SESSION.NOT_FOUND"
+  | "SESSION.NOT_RECIPIENT"
   | "SESSION.CONFLICT";
 
 export interface ToolIssue {
@@ -130,8 +132,9 @@ function parseArguments(args: unknown): Record<string, unknown> | undefined {
       return undefined;
     }
   }
+  // A model's arguments (or a JSON string inside a JSON body) are input like any other.
   return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
+    ? pgSafe(value as Record<string, unknown>)
     : undefined;
 }
 
@@ -208,7 +211,17 @@ async function sendOne(
 ): Promise<ToolResult | ToolError> {
   const refused = checkPhone(ctx, input.phone_number) ?? await checkSession(ctx, input.session_id);
   if (refused) return refused;
-  return deliveryOf(await send(ctx, channel, input.phone_number, input.message, input.session_id));
+  return notRecipient(async () => deliveryOf(await send(ctx, channel, input.phone_number, input.message, input.session_id)));
+}
+
+/** A session_id that is not the recipient's is refused by the database before anything is sent. */
+async function notRecipient(work: () => Promise<ToolResult>): Promise<ToolResult | ToolError> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof SessionNotRecipient)) throw err;
+    return toolError("SESSION.NOT_RECIPIENT", `${err.message}; use the recipient's own session or none`);
+  }
 }
 
 /**
@@ -222,6 +235,10 @@ async function sendBoth(
   const refused = checkPhone(ctx, input.phone_number) ?? await checkSession(ctx, input.session_id);
   if (refused) return refused;
   const smsBody = input.sms_message ?? formatSms(input.whatsapp_message, { maxSegments: 3 }).text;
+  return notRecipient(() => sendBothNow(ctx, input, smsBody));
+}
+
+async function sendBothNow(ctx: ToolContext, input: ToolInput<"messaging_send_dual_channel">, smsBody: string) {
   const [whatsapp, sms] = await Promise.all([
     settle(ctx, "whatsapp", send(ctx, "whatsapp", input.phone_number, input.whatsapp_message, input.session_id)),
     settle(ctx, "sms", send(ctx, "sms", input.phone_number, smsBody, input.session_id)),
@@ -234,6 +251,7 @@ async function settle(ctx: ToolContext, channel: SendChannel, work: Promise<Send
   try {
     return deliveryOf(await work);
   } catch (err) {
+    if (err instanceof SessionNotRecipient) throw err;
     ctx.logger.error("TOOL_SEND_CRASHED", {
       correlation_id: ctx.correlationId,
       channel,

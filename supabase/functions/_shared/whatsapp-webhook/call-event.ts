@@ -1,5 +1,5 @@
 import { Call } from "./schemas.ts";
-import { pgSafe } from "./pg-safe.ts";
+import { pgSafe } from "../text/pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
 import { waIdToE164 } from "./wa-id.ts";
 

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { InboundMessage } from "../conversations/record-inbound.ts";
 import * as S from "./schemas.ts";
-import { pgSafe } from "./pg-safe.ts";
+import { pgSafe } from "../text/pg-safe.ts";
 import { waIdToE164 } from "./wa-id.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
 

@@ -2,7 +2,7 @@ import type { StatusUpdate } from "../conversations/record-inbound.ts";
 import { classifyWhatsAppErrorCode } from "../channels/whatsapp.ts";
 import { safeMessage } from "../channels/http.ts";
 import { type MetaErrorT, Status } from "./schemas.ts";
-import { pgSafe } from "./pg-safe.ts";
+import { pgSafe } from "../text/pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
 
 export type StatusParse =

@@ -157,14 +157,21 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return json({ error: "not found" }, 404);
   }
 
+  /**
+   * A "fail" fault answers with the error (after `delay_ms`). A "slow" one is what makes real
+   * sends ambiguous: the provider accepts the message at once (recorded, status callbacks on
+   * their way) and only its answer comes late, after a client's timeout.
+   */
   async function provider(req: Request, p: ProviderEndpoint, path: string): Promise<Response> {
     const fault = faults.take(p.name);
-    if (fault?.delay_ms) await sleep(fault.delay_ms);
     if (fault?.mode === "fail") {
+      if (fault.delay_ms) await sleep(fault.delay_ms);
       const status = fault.status ?? 500;
       return fault.body === undefined ? p.failure(status) : json(fault.body, status);
     }
-    return await p.handle(req, path, ctx);
+    const res = await p.handle(req, path, ctx);
+    if (fault?.delay_ms) await sleep(fault.delay_ms);
+    return res;
   }
 
   const handler = async (req: Request): Promise<Response> => {

@@ -162,7 +162,7 @@ export function createMtnSmsAdapter(
       senderAddress: config.senderId,
       receiverAddress: [msisdn],
       message: body,
-      clientCorrelatorId: options.correlationId ?? crypto.randomUUID(),
+      clientCorrelatorId: options.deliveryId ?? options.correlationId ?? crypto.randomUUID(),
       requestDeliveryReceipt: true,
     };
 

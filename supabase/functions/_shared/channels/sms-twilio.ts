@@ -32,6 +32,24 @@ export interface TwilioSmsConfig {
   authToken?: string;
   /** A phone number in E.164, or a Messaging Service SID (MG…). */
   from?: string;
+  /**
+   * Our status webhook (`<PUBLIC_FUNCTIONS_URL>/sms-inbound/status/twilio`). Each send's
+   * StatusCallback is this URL with `?delivery_id=<row id>`, which Twilio calls back verbatim.
+   */
+  statusCallbackUrl?: string;
+}
+
+/** The StatusCallback URL for one row: Twilio echoes the query, so the row is known by id. */
+export function statusCallbackFor(base: string | undefined, deliveryId: string | undefined): string | undefined {
+  if (!base || !deliveryId) return undefined;
+  const url = new URL(base);
+  url.searchParams.set("delivery_id", deliveryId);
+  return url.toString();
+}
+
+/** Where Twilio posts statuses for this stack, when its public URL is known. */
+export function twilioStatusCallbackUrl(publicFunctionsUrl: string | undefined): string | undefined {
+  return publicFunctionsUrl ? `${publicFunctionsUrl.replace(/\/+$/, "")}/sms-inbound/status/twilio` : undefined;
 }
 
 const PROVIDER = "twilio";
@@ -81,7 +99,8 @@ export function createTwilioSmsAdapter(
     // A Messaging Service picks the sender itself (and handles opt-outs per service).
     form.set(config.from!.startsWith("MG") ? "MessagingServiceSid" : "From", config.from!);
     form.set("Body", body);
-    if (options.statusCallbackUrl) form.set("StatusCallback", options.statusCallbackUrl);
+    const callback = options.statusCallbackUrl ?? statusCallbackFor(config.statusCallbackUrl, options.deliveryId);
+    if (callback) form.set("StatusCallback", callback);
 
     const sid = encodeURIComponent(config.accountSid!);
     const result = await exchange(

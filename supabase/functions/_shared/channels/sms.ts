@@ -1,6 +1,6 @@
 import type { Env } from "../config.ts";
 import { createMtnSmsAdapter } from "./sms-mtn.ts";
-import { createTwilioSmsAdapter } from "./sms-twilio.ts";
+import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "./sms-twilio.ts";
 import type { AdapterOptions, SmsAdapter } from "./types.ts";
 
 /** The SMS adapter `SMS_PROVIDER` names; missing credentials fail closed at send time. */
@@ -19,6 +19,7 @@ export function createSmsAdapter(env: Env, opts: AdapterOptions = {}): SmsAdapte
         accountSid: env.TWILIO_ACCOUNT_SID,
         authToken: env.TWILIO_AUTH_TOKEN,
         from: env.TWILIO_FROM_NUMBER,
+        statusCallbackUrl: twilioStatusCallbackUrl(env.PUBLIC_FUNCTIONS_URL),
       }, opts);
   }
 }

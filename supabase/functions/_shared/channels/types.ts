@@ -42,7 +42,13 @@ export interface AdapterOptions {
 }
 
 export interface SmsSendOptions {
-  /** MTN: clientCorrelatorId (a uuid when absent). Ignored by Twilio. */
+  /**
+   * Our row's id, for the provider to echo back in its delivery callbacks (MTN
+   * `clientCorrelatorId`; Twilio `?delivery_id=` on the StatusCallback URL): a send that timed
+   * out but was accepted is then recognised instead of sent again.
+   */
+  deliveryId?: string;
+  /** MTN: clientCorrelatorId when there is no deliveryId (a uuid when neither). Ignored by Twilio. */
   correlationId?: string;
   /** Twilio: StatusCallback URL. Ignored by MTN (its receipts go to a registered subscription). */
   statusCallbackUrl?: string;

@@ -33,14 +33,24 @@ export interface WhatsAppTemplate {
   bodyParameters: string[];
 }
 
+export interface EchoOptions {
+  /**
+   * Our row's id, sent as `biz_opaque_callback_data`: Meta echoes it in every status webhook of
+   * the message, so a send that timed out but was accepted is recognised, not sent again.
+   */
+  callbackData?: string;
+}
+
 export interface WhatsAppAdapter {
   sendText(
     to: string,
     body: string,
-    options?: { previewUrl?: boolean; replyTo?: string },
+    options?: { previewUrl?: boolean; replyTo?: string } & EchoOptions,
   ): Promise<SendResult>;
-  sendTemplate(to: string, template: WhatsAppTemplate): Promise<SendResult>;
+  sendTemplate(to: string, template: WhatsAppTemplate, options?: EchoOptions): Promise<SendResult>;
 }
+
+const echo = (o: EchoOptions) => (o.callbackData ? { biz_opaque_callback_data: o.callbackData } : {});
 
 const PROVIDER = "whatsapp";
 
@@ -114,12 +124,14 @@ export function createWhatsAppAdapter(
   return {
     sendText: (to, body, options = {}) =>
       post(to, {
+        ...echo(options),
         ...(options.replyTo ? { context: { message_id: options.replyTo } } : {}),
         type: "text",
         text: { body, preview_url: options.previewUrl ?? false },
       }),
-    sendTemplate: (to, template) =>
+    sendTemplate: (to, template, options = {}) =>
       post(to, {
+        ...echo(options),
         type: "template",
         template: {
           name: template.name,

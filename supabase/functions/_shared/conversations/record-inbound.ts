@@ -54,6 +54,8 @@ export async function recordInbound(sql: Sql, m: InboundMessage): Promise<Record
 export interface StatusUpdate {
   channel: InboundChannel;
   providerMessageId: string;
+  /** Our row id as the provider echoed it: finds a row that never learned its provider id. */
+  deliveryId?: string;
   status: "sent" | "delivered" | "read" | "failed";
   errorCode?: string;
   errorMessage?: string;
@@ -81,6 +83,7 @@ export async function recordDeliveryStatuses(sql: Sql, updates: StatusUpdate[]):
   const payload = updates.map((u) => ({
     channel: u.channel,
     provider_message_id: u.providerMessageId,
+    delivery_id: u.deliveryId ?? null,
     status: u.status,
     error_code: u.errorCode ?? null,
     error_message: u.errorMessage ?? null,

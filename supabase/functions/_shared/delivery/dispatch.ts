@@ -146,8 +146,8 @@ async function finish(
   sent.forEach(({ row, result }, i) => {
     const outcome = outcomes[i];
     if (outcome.status === "sent") report.sent++;
-    else if (outcome.status === "queued") report.retry_scheduled++;
-    else report.failed++;
+    else if (outcome.status === "failed") report.failed++;
+    else report.retry_scheduled++;
     if (result.ok) log.debug(sendEvent(row.channel, outcome.status), { delivery_id: row.id, attempt: row.attempts });
     else {
       log.warn(sendEvent(row.channel, outcome.status), {

@@ -2,8 +2,11 @@ import type { Sql } from "../db/client.ts";
 import type { SendResult } from "../channels/types.ts";
 
 export interface RecordedOutcome {
-  /** sent; queued = a retry is scheduled; failed = for good. */
-  status: "sent" | "queued" | "failed";
+  /**
+   * sent; queued = a retry is scheduled; unknown = no answer in time (the provider may have it),
+   * a retry waits for its status callback first; failed = for good.
+   */
+  status: "sent" | "queued" | "unknown" | "failed";
   attempts: number;
   nextAttemptAt: Date | null;
   /** The SMS fallback queued by this failure, if any. */
@@ -33,9 +36,50 @@ export async function recordOutcome(
   return outcome;
 }
 
-/** Many outcomes in one round trip, in order (a dispatcher's batch for one sender). */
-export async function recordOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOutcome[]> {
+/** Attempts to write outcomes before parking them, and the pause before each retry (ms). */
+const RECORD_BACKOFF_MS = [100, 400, 1_600];
+
+/**
+ * Many outcomes in one round trip, in order (a dispatcher's batch for one sender). The provider
+ * has already answered, so a failed write must never lead to a second send: it is retried
+ * (bounded, with backoff), then each row is parked by its ids alone (sent with the provider id,
+ * or unknown), so dispatch does not send it again. Only when even that fails (the database
+ * unreachable throughout) does the error reach the caller.
+ */
+export async function recordOutcomes(
+  sql: Sql,
+  items: OutcomeItem[],
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<RecordedOutcome[]> {
   if (items.length === 0) return [];
+  let lastError: unknown;
+  for (const pause of [0, ...RECORD_BACKOFF_MS]) {
+    if (pause) await sleep(pause);
+    try {
+      return await writeOutcomes(sql, items);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  try {
+    return await parkOutcomes(sql, items);
+  } catch {
+    throw lastError;
+  }
+}
+
+async function parkOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOutcome[]> {
+  const out: RecordedOutcome[] = [];
+  for (const { deliveryId, result } of items) {
+    const [row] = await sql<{ status: "sent" | "unknown" }[]>`
+      select public.park_outbound_outcome(${deliveryId}, ${result.provider},
+        ${result.ok ? result.providerMessageId : null}) as status`;
+    out.push({ status: row?.status ?? "unknown", attempts: 0, nextAttemptAt: null, fallbackId: null });
+  }
+  return out;
+}
+
+async function writeOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOutcome[]> {
   const payload = items.map(({ deliveryId, result: r, body, messageType, metadata, senderKey }) => ({
     delivery_id: deliveryId,
     sent: r.ok,
@@ -64,5 +108,6 @@ export async function recordOutcomes(sql: Sql, items: OutcomeItem[]): Promise<Re
 /** The log event for a send's recorded outcome: WHATSAPP_MESSAGE_SENT, SMS_MESSAGE_RETRY_SCHEDULED, … */
 export function sendEvent(channel: string, status: RecordedOutcome["status"]): string {
   const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
-  return `${prefix}_${status === "sent" ? "SENT" : status === "queued" ? "RETRY_SCHEDULED" : "FAILED"}`;
+  const word = status === "sent" ? "SENT" : status === "failed" ? "FAILED" : "RETRY_SCHEDULED";
+  return `${prefix}_${word}`;
 }

@@ -2,7 +2,7 @@ import type { Env } from "../config.ts";
 import type { AdapterOptions, SendResult } from "../channels/types.ts";
 import { createWhatsAppAdapter, type WhatsAppAdapter } from "../channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../channels/sms-mtn.ts";
-import { createTwilioSmsAdapter } from "../channels/sms-twilio.ts";
+import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "../channels/sms-twilio.ts";
 import type { SmsAdapter } from "../channels/types.ts";
 import type { SenderRef } from "./pacing.ts";
 
@@ -49,7 +49,7 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
       const [provider, ...id] = rest;
       const sms = smsAdapter(env, provider, id.join(":"), opts);
       if (!sms) return null;
-      return { key, channel: "sms", ratePerSecond: env.SMS_RATE_PER_SECOND, send: (row) => sms.send(row.recipient ?? "", row.body ?? "") };
+      return { key, channel: "sms", ratePerSecond: env.SMS_RATE_PER_SECOND, send: (row) => sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id }) };
     }
     return null;
   }
@@ -99,6 +99,7 @@ function smsAdapter(env: Env, provider: string | undefined, id: string, opts: Ad
       accountSid: env.TWILIO_ACCOUNT_SID,
       authToken: env.TWILIO_AUTH_TOKEN,
       from: id && id !== "default" ? id : env.TWILIO_FROM_NUMBER,
+      statusCallbackUrl: twilioStatusCallbackUrl(env.PUBLIC_FUNCTIONS_URL),
     }, opts);
   }
   return null;
@@ -110,7 +111,7 @@ function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> 
     | { name: string; language: string; bodyParameters: string[] }
     | undefined;
   if (row.message_type === "template" && template?.name) {
-    return wa.sendTemplate(row.recipient ?? "", template);
+    return wa.sendTemplate(row.recipient ?? "", template, { callbackData: row.id });
   }
-  return wa.sendText(row.recipient ?? "", row.body ?? "");
+  return wa.sendText(row.recipient ?? "", row.body ?? "", { callbackData: row.id });
 }

@@ -84,7 +84,8 @@ async function fromTwilio({ deps, req, route, correlationId, log }: Ctx): Promis
     throw invalidSignature(log, signature);
   }
   if (route.kind === "status") {
-    await applySmsStatus(deps, parseTwilioStatus(params), correlationId);
+    const deliveryId = new URL(req.url).searchParams.get("delivery_id");
+    await applySmsStatus(deps, parseTwilioStatus(params, deliveryId), correlationId);
     return twiml();
   }
   const outcome = await handleInboundSms(deps, parseTwilioInbound(params), {

@@ -40,7 +40,7 @@ export interface SendMessageInput {
 export interface SendMessageResult {
   deliveryId: string;
   channel: "whatsapp" | "sms";
-  status: "sent" | "failed" | "blocked" | "skipped" | "queued" | "delivered" | "read";
+  status: "sent" | "failed" | "blocked" | "skipped" | "queued" | "unknown" | "delivered" | "read";
   providerMessageId?: string;
   error?: { code: string; class: string; message: string };
   /** Queued for another attempt (a retryable failure, or no pacing token yet): when. */
@@ -138,7 +138,8 @@ async function deliver(
   row: BeginRow,
 ): Promise<{ result: SendResult; messageType: string; template?: { name: string; language: string; bodyParameters: string[] } }> {
   if (input.channel === "sms") {
-    return { result: await deps.sms.send(input.to, body, { correlationId: input.correlationId }), messageType: "text" };
+    const opts = { correlationId: input.correlationId, deliveryId: row.delivery_id };
+    return { result: await deps.sms.send(input.to, body, opts), messageType: "text" };
   }
   const plan = planWhatsApp({
     hasWhatsapp: row.has_whatsapp,
@@ -148,7 +149,7 @@ async function deliver(
       ? { ...deps.whatsappTemplate, bodyParameters: [templateParameter(body)], body }
       : undefined,
   });
-  const result = await sendWhatsApp(deps.whatsapp, input.to, plan);
+  const result = await sendWhatsApp(deps.whatsapp, input.to, plan, row.delivery_id);
   if (plan.kind !== "template") return { result, messageType: "text" };
   const { name, language, bodyParameters } = plan;
   return { result, messageType: "template", template: { name, language, bodyParameters } };

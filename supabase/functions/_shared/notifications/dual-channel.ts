@@ -32,21 +32,25 @@ export function planWhatsApp(opts: {
   return { kind: "template", ...opts.template };
 }
 
+/** `callbackData` / `deliveryId`: our row id, which the provider echoes in its status callbacks. */
 export interface WhatsAppSender {
-  sendText(to: string, body: string): Promise<SendResult>;
+  sendText(to: string, body: string, opts?: { callbackData?: string }): Promise<SendResult>;
   sendTemplate(
     to: string,
     t: { name: string; language: string; bodyParameters: string[] },
+    opts?: { callbackData?: string },
   ): Promise<SendResult>;
 }
 export interface SmsSender {
   readonly provider: string;
-  send(to: string, body: string, opts?: { correlationId?: string }): Promise<SendResult>;
+  send(to: string, body: string, opts?: { correlationId?: string; deliveryId?: string }): Promise<SendResult>;
 }
 
 export interface DualChannelRequest {
   to: string;
   correlationId?: string;
+  /** Each channel's row id, echoed back by the provider in its status callbacks. */
+  deliveryIds?: { whatsapp?: string; sms?: string };
   whatsapp?: WhatsAppPlan;
   sms?: { body: string };
 }
@@ -75,12 +79,12 @@ export async function sendDualChannel(
   const jobs: Promise<void>[] = [];
   if (req.whatsapp) {
     const plan = req.whatsapp;
-    jobs.push(run("whatsapp", "whatsapp", () => sendWhatsApp(deps.whatsapp, req.to, plan)));
+    jobs.push(run("whatsapp", "whatsapp", () => sendWhatsApp(deps.whatsapp, req.to, plan, req.deliveryIds?.whatsapp)));
   }
   if (req.sms) {
     const body = req.sms.body;
     jobs.push(
-      run("sms", deps.sms.provider, () => deps.sms.send(req.to, body, { correlationId: req.correlationId })),
+      run("sms", deps.sms.provider, () => deps.sms.send(req.to, body, { correlationId: req.correlationId, deliveryId: req.deliveryIds?.sms })),
     );
   }
   const settled = await Promise.allSettled(jobs);
@@ -89,12 +93,18 @@ export async function sendDualChannel(
   return out;
 }
 
-export function sendWhatsApp(wa: WhatsAppSender, to: string, plan: WhatsAppPlan): Promise<SendResult> {
+export function sendWhatsApp(
+  wa: WhatsAppSender,
+  to: string,
+  plan: WhatsAppPlan,
+  deliveryId?: string,
+): Promise<SendResult> {
+  const echo = deliveryId ? { callbackData: deliveryId } : undefined;
   switch (plan.kind) {
     case "text":
-      return wa.sendText(to, plan.body);
+      return wa.sendText(to, plan.body, echo);
     case "template":
-      return wa.sendTemplate(to, plan);
+      return wa.sendTemplate(to, plan, echo);
     case "unavailable":
       return Promise.resolve({
         ok: false,

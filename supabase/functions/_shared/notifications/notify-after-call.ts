@@ -46,7 +46,7 @@ export interface NotifyAfterCallInput {
   correlationId: string;
 }
 
-export type DeliveryStatus = "queued" | "sent" | "delivered" | "read" | "failed" | "blocked" | "skipped";
+export type DeliveryStatus = "queued" | "unknown" | "sent" | "delivered" | "read" | "failed" | "blocked" | "skipped";
 
 export interface DeliveryReport {
   channel: "whatsapp" | "sms";
@@ -132,7 +132,11 @@ export async function notifyAfterCall(
   const byChannel = new Map(pending.map((c) => [c.channel, c]));
   await deferUnpaced(deps, byChannel, reports);
 
-  const request: DualChannelRequest = { to: input.phoneNumber, correlationId: input.correlationId };
+  const request: DualChannelRequest = {
+    to: input.phoneNumber,
+    correlationId: input.correlationId,
+    deliveryIds: { whatsapp: byChannel.get("whatsapp")?.delivery_id ?? undefined, sms: byChannel.get("sms")?.delivery_id ?? undefined },
+  };
   const wa = byChannel.get("whatsapp");
   if (wa) {
     const { summaryTemplate, templateLanguage } = deps.config;
@@ -257,7 +261,7 @@ async function sendFallbackNow(
   const [{ claimed }] = await deps.sql<{ claimed: boolean }[]>`
     select public.claim_delivery(${fallbackId}) as claimed`;
   if (!claimed) return { channel: "sms", status: "queued", attempt: 1, fallback: true };
-  const result = await deps.sms.send(to, body);
+  const result = await deps.sms.send(to, body, { deliveryId: fallbackId });
   const outcome = await recordOutcome(deps.sql, fallbackId, result, { senderKey: deps.pacing?.sms.key ?? null });
   logSend(log, "sms", result, 1, outcome);
   return { ...reportFrom("sms", 1, result, outcome), fallback: true };

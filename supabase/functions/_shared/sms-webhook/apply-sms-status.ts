@@ -33,6 +33,7 @@ export async function applySmsStatus(
     const out = await recordDeliveryStatus(deps.sql, {
       channel: "sms",
       providerMessageId,
+      deliveryId: event.deliveryId,
       status: event.status,
       errorCode: event.errorCode,
       errorMessage: event.errorMessage,

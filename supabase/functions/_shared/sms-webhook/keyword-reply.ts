@@ -20,7 +20,10 @@ export async function sendKeywordReply(
   deps: { sql: Sql; sms: SmsSender; logger: Logger },
   reply: KeywordReply,
 ): Promise<SendResult> {
-  const result = await deps.sms.send(reply.to, reply.body, { correlationId: reply.correlationId });
+  const result = await deps.sms.send(reply.to, reply.body, {
+    correlationId: reply.correlationId,
+    deliveryId: reply.deliveryId,
+  });
   await recordOutcome(deps.sql, reply, result);
   const log = deps.logger.child({ correlation_id: reply.correlationId, delivery_id: reply.deliveryId });
   if (result.ok) {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { parseJson } from "../http/body.ts";
 import type { InboundSms, SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
+import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
 /**
  * The MTN-style gateway's webhooks, both JSON signed with `X-MTN-Signature`:
@@ -36,6 +37,7 @@ const Receipt = z.object({
   deliveryStatus: z.string().trim().min(1).max(64),
   errorCode: Id.optional(),
   errorMessage: z.string().max(1000).optional(),
+  clientCorrelatorId: z.unknown().optional(),
 }).refine((r) => r.requestId || r.transactionId, {
   message: "requestId or transactionId is required",
   path: ["requestId"],
@@ -70,8 +72,10 @@ export function parseMtnReceipt(raw: Uint8Array): SmsStatusEvent {
   const key = r.deliveryStatus.toLowerCase();
   const status = Object.hasOwn(STATUSES, key) ? STATUSES[key] : null;
   const failed = status === "failed";
+  const deliveryId = echoedDeliveryId(r.clientCorrelatorId);
   return {
     provider: "mtn",
+    ...(deliveryId ? { deliveryId } : {}),
     providerMessageIds: [...new Set([r.requestId, r.transactionId].filter((id) => id !== undefined))],
     providerStatus: r.deliveryStatus,
     status,

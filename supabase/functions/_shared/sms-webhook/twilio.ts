@@ -4,6 +4,7 @@ import { badRequest } from "../http/errors.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 import type { InboundSms, SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
+import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
 /**
  * Twilio Programmable Messaging webhooks, both `application/x-www-form-urlencoded`: an incoming
@@ -86,7 +87,8 @@ const STATUSES: Record<string, SmsStatusEvent["status"]> = {
   canceled: "failed",
 };
 
-export function parseTwilioStatus(params: FormParams): SmsStatusEvent {
+/** `deliveryId`: the `delivery_id` of the StatusCallback URL we sent the message with. */
+export function parseTwilioStatus(params: FormParams, deliveryIdParam?: string | null): SmsStatusEvent {
   const form = firstValues(params);
   const s = validated(Status, {
     ...form,
@@ -96,8 +98,10 @@ export function parseTwilioStatus(params: FormParams): SmsStatusEvent {
   const providerStatus = s.MessageStatus.toLowerCase();
   const status = Object.hasOwn(STATUSES, providerStatus) ? STATUSES[providerStatus] : null;
   const code = s.ErrorCode || undefined;
+  const deliveryId = echoedDeliveryId(deliveryIdParam);
   return {
     provider: "twilio",
+    ...(deliveryId ? { deliveryId } : {}),
     providerMessageIds: [s.MessageSid],
     providerStatus,
     status,

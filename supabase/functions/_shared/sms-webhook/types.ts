@@ -21,6 +21,8 @@ export interface SmsStatusEvent {
   provider: SmsProvider;
   /** The ids the message may be logged under, tried in order. */
   providerMessageIds: string[];
+  /** Our row id, echoed back (MTN clientCorrelatorId, Twilio's ?delivery_id=). */
+  deliveryId?: string;
   /** The provider's own word for the status, as sent. */
   providerStatus: string;
   /** What it means for our row; null when it moves nothing (queued, uncertain, unknown). */

@@ -182,6 +182,8 @@ export const Status = z.object({
   status: z.string().max(32),
   timestamp: opt(unixSeconds),
   recipient_id: opt(z.string().max(64)),
+  // What we sent as biz_opaque_callback_data (our row id), echoed by Meta; anything else is dropped.
+  biz_opaque_callback_data: opt(z.string().max(512)),
   errors: opt(z.array(MetaError)),
   pricing: opt(z.object({
     billable: opt(z.boolean()),

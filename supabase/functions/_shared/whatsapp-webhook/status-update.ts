@@ -4,6 +4,7 @@ import { safeMessage } from "../channels/http.ts";
 import { type MetaErrorT, Status } from "./schemas.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
+import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
 export type StatusParse =
   | { kind: "update"; update: StatusUpdate }
@@ -28,9 +29,11 @@ export function toStatusUpdate(raw: unknown): StatusParse {
   if (!TRACKED.has(s.status)) return { kind: "ignored", providerMessageId: s.id, status: s.status };
   const status = s.status as StatusUpdate["status"];
   const at = isoFromUnixSeconds(s.timestamp);
+  const deliveryId = echoedDeliveryId(s.biz_opaque_callback_data);
   const update: StatusUpdate = {
     channel: "whatsapp",
     providerMessageId: s.id,
+    ...(deliveryId ? { deliveryId } : {}),
     status,
     metadata: {
       ...(at ? { [`whatsapp_${status}_at`]: at } : {}),

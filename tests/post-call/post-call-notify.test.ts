@@ -321,15 +321,16 @@ describe("post-call-notify", () => {
     expect(await rowsFor("call-concurrent")).toHaveLength(2);
   });
 
-  it("logs a provider timeout as a retryable failure and schedules the retry", async () => {
+  it("a provider timeout is unknown, not failed: the retry waits long enough for a status callback", async () => {
     const phone = newPhone();
     wa.replyNext({ status: 200, body: {}, delayMs: 1_500 });
     const out = await (await handler({ timeoutMs: 300 })(post({ call_id: "call-timeout", phone_number: phone, summary: SUMMARY }))).json();
     const waOut = out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp");
-    expect(waOut).toMatchObject({ status: "queued", error: { code: "TIMEOUT", class: "retryable" } });
+    expect(waOut).toMatchObject({ status: "unknown", error: { code: "TIMEOUT", class: "retryable" } });
     const rows = await rowsFor("call-timeout");
-    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "queued", error_code: "TIMEOUT", error_class: "retryable" });
-    const [due] = await db.sql`select next_attempt_at > now() as later from public.message_delivery_log
+    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "unknown", error_code: "TIMEOUT", error_class: "retryable" });
+    // public.delivery_unknown_wait(): 5 minutes by default, far past the 15 s first backoff.
+    const [due] = await db.sql`select next_attempt_at > now() + interval '4 minutes' as later from public.message_delivery_log
       where call_id = 'call-timeout' and channel = 'whatsapp'`;
     expect(due.later).toBe(true);
     expect(log.lines.find((l) => l.event === "WHATSAPP_MESSAGE_RETRY_SCHEDULED")).toMatchObject({ error_code: "TIMEOUT" });

@@ -228,6 +228,9 @@ isOneToOne: false
 "delivery_retry_limits":
 { Args: Record<PropertyKey, never>; Returns: Record<string, unknown>
                            },
+"delivery_unknown_wait":
+{ Args: Record<PropertyKey, never>; Returns: string
+                           },
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
@@ -370,8 +373,11 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"park_outbound_outcome":
+{ Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
+                           },
 "record_delivery_status":
-{ Args: { "p_channel": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {
+{ Args: { "p_channel": string,"p_delivery_id"?: string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {
               "current_status": string,"delivery_id": string,"matched": boolean,"previous_status": string
             }[]
                            },

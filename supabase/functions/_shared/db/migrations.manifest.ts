@@ -13,4 +13,6 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122040100_dispatch_schedule",
   "20261122040200_batched_delivery_statuses",
   "20261122040300_post_call_recovery",
+  "20261129120000_outbound_session_owner",
+  "20261129120100_unknown_delivery_status",
 ];

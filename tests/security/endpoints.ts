@@ -29,6 +29,8 @@ const RUNTIME = "http://127.0.0.1:9000";
 const UNITS = ["\u0000", "\ud800", "\udfff", "\u0001", "\u007f", "\u200b", "\ufeff", "😀", "é", "\n", "\t", " ", "+", "2", "5", "a", "Z", "%", "\\", '"', "'", ";", "<"];
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom("\u0000", "\ud800", "\udc00", "", " ", "\u0000\u0000", "a\ud800b", "STOP\u0000", "x".repeat(5000)),
+  // Names that look up something on Object.prototype when used as a key.
+  fc.constantFrom("toString", "__proto__", "constructor", "valueOf", "hasOwnProperty"),
   fc.string({ unit: fc.constantFrom(...UNITS), maxLength: 40 }),
   fc.string({ unit: "binary", maxLength: 40 }),
 );
@@ -134,12 +136,14 @@ export interface Stack {
   build(name: string): Case;
   /** One validly signed request for a case, answered by its handler (background work awaited). */
   send(c: Case): Promise<Response>;
+  unexpected(): string[];
   close(): Promise<void>;
 }
 
 export async function startStack(db?: TestDatabase): Promise<Stack> {
   const [database, wa, mtn] = await Promise.all([db ?? createTestDatabase(), startFakeWhatsApp(), startFakeMtn()]);
   const log = memoryLogger();
+  const loggers = [log];
   const background = backgroundTracker(() => {});
   const timeoutMs = 2_000;
   const whatsapp = createWhatsAppAdapter({ baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId }, { timeoutMs });
@@ -157,7 +161,9 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     MTN_SMS_SENDER_ID: mtn.senderId,
   });
   const handlers: Record<Endpoint, (req: Request) => Promise<Response>> = (() => {
-    const waHandler = createHarness({ db: database, wa, mtn, sql: database.sql }).handler;
+    const harness = createHarness({ db: database, wa, mtn, sql: database.sql });
+    loggers.push(harness.log);
+    const waHandler = harness.handler;
     const smsHandler = createSmsInboundHandler({
       sql: database.sql, logger: log, sms, defaultCountry: "RW", waitUntil: background.waitUntil,
       onInbound: () => Promise.resolve(),
@@ -188,6 +194,13 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     return res;
   }
 
+  /** The unexpected errors logged since the last call (what a 5xx was), and a fresh log. */
+  function unexpected(): string[] {
+    const out = loggers.flatMap((l) => l.lines.filter((x) => x.event === "UNHANDLED_ERROR").map((x) => String(x.error)));
+    for (const l of loggers) l.lines.length = 0;
+    return out;
+  }
+
   return {
     db: database,
     wa,
@@ -195,6 +208,7 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     names: Object.keys(tpl),
     build: (name) => tpl[name](),
     send,
+    unexpected,
     close: async () => {
       await background.settled();
       await Promise.all([wa.close(), mtn.close(), db ? Promise.resolve() : database.close()]);

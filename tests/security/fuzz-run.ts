@@ -56,6 +56,7 @@ export async function runFuzz(stack: Stack, opts: FuzzOptions): Promise<FuzzRepo
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     report.requests += n;
+    for (const e of stack.unexpected()) if (report.examples.length < 10) report.examples.push(`logged: ${e.slice(0, 300)}`);
     await checkControls(stack, report, controls);
     stack.wa.reset();
     stack.mtn.reset();

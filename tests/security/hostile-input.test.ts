@@ -28,6 +28,19 @@ describe("hostile but signed input", () => {
     expect(await inbound(good)).toEqual([{ body: "second", status: "received" }]);
   });
 
+  it("a WhatsApp message typed like an Object.prototype member (toString, constructor) is kept as unsupported, 200", async () => {
+    for (const type of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+      const c = stack.build("wa:batch");
+      // deno-lint-ignore no-explicit-any
+      const message = (c.body as any).entry[0].changes[0].value.messages[0];
+      message.type = type;
+      const res = await stack.send(c);
+      expect(res.status, type).toBe(200);
+      const [row] = await stack.db.sql`select message_type from public.message_delivery_log where provider_message_id = ${message.id}`;
+      expect(row?.message_type, type).toBe("unsupported");
+    }
+  });
+
   it("MTN fields with lone surrogates: 2xx or 400, never 5xx, and the message is kept", async () => {
     const c = stack.build("mtn:inbound");
     const body = c.body as Record<string, string>;

@@ -45,7 +45,8 @@ export function toInboundMessage(raw: unknown, env: MessageEnvelope): MessagePar
   if (!sender) return { ok: false, reason: "from is not a phone number", providerMessageId: m.id };
 
   const part = (raw as Record<string, unknown>)[m.type];
-  const read = READERS[m.type] ?? unsupported;
+  // Own keys only: a type named like an Object.prototype member ("toString") is just unknown.
+  const read = Object.hasOwn(READERS, m.type) ? READERS[m.type] : unsupported;
   const content = read(part, m.type);
   if (!content) return { ok: false, reason: `${m.type} is malformed`, providerMessageId: m.id };
 

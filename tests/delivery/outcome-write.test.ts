@@ -21,13 +21,13 @@ beforeAll(async () => {
   // Fails the first write of an outcome (the row leaving queued) for recipients listed in
   // test_fail_outcome; a sequence, not a table row, counts, so the rollback does not undo it.
   await h.db.sql.unsafe(`
-    create table public.test_fail_outcome (recipient text primary key, seq text not null);
+    create table public.test_fail_outcome (recipient text primary key, seq text not null, times int not null);
     create function public.test_fail_outcome() returns trigger language plpgsql as $$
-    declare v_seq text;
+    declare v_seq text; v_times int;
     begin
-      select f.seq into v_seq from public.test_fail_outcome f where f.recipient = new.recipient;
+      select f.seq, f.times into v_seq, v_times from public.test_fail_outcome f where f.recipient = new.recipient;
       if v_seq is not null and old.status = 'queued' and new.status <> 'queued'
-         and nextval(v_seq::regclass) = 1 then
+         and nextval(v_seq::regclass) <= v_times then
         raise exception 'injected: the outcome write fails once';
       end if;
       return new;
@@ -38,10 +38,10 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-async function failFirstOutcomeFor(phone: string) {
+async function failFirstOutcomesFor(phone: string, times: number) {
   const seq = `public.test_fail_${phone.slice(1)}`;
   await h.db.sql.unsafe(`create sequence ${seq}`);
-  await h.db.sql`insert into public.test_fail_outcome values (${phone}, ${seq})`;
+  await h.db.sql`insert into public.test_fail_outcome values (${phone}, ${seq}, ${times})`;
 }
 
 const tool = (args: Record<string, unknown>) =>
@@ -80,13 +80,25 @@ async function rowOf(phone: string) {
 describe("recording a send's outcome", () => {
   it("an outcome write that fails once is retried: one provider call, the row sent with its id", async () => {
     const phone = h.newPhone();
-    await failFirstOutcomeFor(phone);
+    await failFirstOutcomesFor(phone, 1);
     const res = await tool({ phone_number: phone, message: "Your order is ready" });
     expect(res.status).toBe(200);
     const { result } = await res.json();
     expect(result).toMatchObject({ status: "sent", provider_message_id: expect.any(String) });
     await dispatchAfterEverythingIsDue();
     expect(sentSms(h).map((m) => m.message)).toEqual(["Your order is ready"]);
+    expect(await rowOf(phone)).toEqual({ status: "sent", provider_message_id: result.provider_message_id });
+  });
+
+  it("an outcome that cannot be written at all is parked sent with the provider id: dispatch never sends it again", async () => {
+    const phone = h.newPhone();
+    await failFirstOutcomesFor(phone, 4); // every attempt of record_outbound_outcomes; the park succeeds
+    const res = await tool({ phone_number: phone, message: "Parked" });
+    expect(res.status).toBe(200);
+    const { result } = await res.json();
+    expect(result).toMatchObject({ status: "sent", provider_message_id: expect.any(String) });
+    await dispatchAfterEverythingIsDue();
+    expect(sentSms(h).map((m) => m.message)).toEqual(["Parked"]);
     expect(await rowOf(phone)).toEqual({ status: "sent", provider_message_id: result.provider_message_id });
   });
 

@@ -102,9 +102,13 @@ async function sendControl(stack: Stack, report: FuzzReport, i: number): Promise
   }
 }
 
+let controlPhones = 0;
+
 function toolCall(stack: Stack): Case {
   const c = stack.build("tool:sms");
-  const args = (c.body as { arguments: Record<string, unknown> }).arguments;
+  // A number no fuzzed case uses (those are +25078…), so its sends are the control's alone.
+  const phone = `+25072${String(++controlPhones % 10_000_000).padStart(7, "0")}`;
+  const args = { ...(c.body as { arguments: Record<string, unknown> }).arguments, phone_number: phone };
   return {
     endpoint: "messaging-tools",
     body: { id: `call_${crypto.randomUUID()}`, type: "function", function: { name: "messaging_send_sms", arguments: JSON.stringify(args) } },
@@ -126,11 +130,14 @@ async function checkControls(stack: Stack, report: FuzzReport, controls: Control
     providerSends.set(to, (providerSends.get(to) ?? 0) + 1);
   }
   const counted = new Map([...rows, ...outbound].map((r) => [r.key, r.n]));
-  for (const key of inbound) tally(report, counted.get(key) ?? 0);
-  for (const key of sends) tally(report, Math.max(counted.get(key) ?? 0, providerSends.get(key) ?? 0) > 1 ? 2 : Math.min(counted.get(key) ?? 0, providerSends.get(key) ?? 0));
+  for (const key of inbound) tally(report, key, counted.get(key) ?? 0, 1);
+  for (const key of sends) tally(report, key, counted.get(key) ?? 0, providerSends.get(key) ?? 0);
 }
 
-function tally(report: FuzzReport, n: number) {
-  if (n === 0) report.lost++;
-  else if (n > 1) report.duplicated++;
+/** A control must have exactly one row and, for a send, exactly one provider request. */
+function tally(report: FuzzReport, key: string, rows: number, sends: number) {
+  if (rows === 1 && sends === 1) return;
+  if (rows === 0 || sends === 0) report.lost++;
+  else report.duplicated++;
+  if (report.examples.length < 10) report.examples.push(`control ${key}: ${rows} row(s), ${sends} provider send(s)`);
 }

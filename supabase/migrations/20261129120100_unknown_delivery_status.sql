@@ -16,6 +16,7 @@
 --   callback says otherwise.
 -- Status order (forward only, enforced by message_delivery_log_guard_status):
 --   queued -> unknown -> sent -> delivered -> read; failed, received and blocked are final.
+--   An unknown SMS whose recipient has since opted out is blocked, never retried.
 --
 -- A send whose outcome cannot be written (after bounded retries in the caller) is parked with
 -- public.park_outbound_outcome: sent with the provider id when the provider answered with one,
@@ -59,7 +60,7 @@ begin
         when new.status in ('unknown', 'sent', 'delivered', 'read')
           then (v_rank ->> new.status)::int > (v_rank ->> old.status)::int
         when new.status = 'failed' then old.status in ('queued', 'unknown', 'sent')
-        when new.status = 'blocked' then old.status = 'queued'
+        when new.status = 'blocked' then old.status in ('queued', 'unknown')
         else false
       end;
       if not v_forward then
@@ -205,7 +206,7 @@ begin
   update public.message_delivery_log m
   set status = 'blocked', error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
       error_message = 'The recipient opted out of SMS', leased_until = null, next_attempt_at = null
-  where m.direction = 'outbound' and m.status = 'queued' and m.channel = 'sms'
+  where m.direction = 'outbound' and m.status in ('queued', 'unknown') and m.channel = 'sms'
     and m.purpose is distinct from 'keyword_reply'
     and coalesce(m.next_attempt_at, m.created_at) <= now()
     and (m.leased_until is null or m.leased_until <= now())
@@ -326,9 +327,15 @@ begin
   update public.message_delivery_log m
   set status = p_status,
       provider_message_id = coalesce(m.provider_message_id, p_provider_message_id),
-      error_code = case when p_status = 'failed' then coalesce(p_error_code, m.error_code) else m.error_code end,
-      error_message = case when p_status = 'failed' then coalesce(p_error_message, m.error_message) else m.error_message end,
-      error_class = case when p_status = 'failed' then coalesce(p_error_class, m.error_class, 'permanent') else m.error_class end,
+      -- A callback resolving an unknown send clears the timeout it was waiting on.
+      error_code = case when p_status = 'failed' then coalesce(p_error_code, m.error_code)
+                        when v_before = 'unknown' then null else m.error_code end,
+      error_message = case when p_status = 'failed' then coalesce(p_error_message, m.error_message)
+                           when v_before = 'unknown' then null else m.error_message end,
+      error_class = case when p_status = 'failed' then coalesce(p_error_class, m.error_class, 'permanent')
+                         when v_before = 'unknown' then null else m.error_class end,
+      next_attempt_at = case when v_before = 'unknown' and p_status <> 'failed' then null
+                             else m.next_attempt_at end,
       metadata = m.metadata || coalesce(p_metadata, '{}'::jsonb)
   where m.id = v_id
   returning * into v_row;

@@ -135,8 +135,8 @@ export function listDeliveries(
 }
 
 /**
- * Counts for the last 24 hours by channel, direction and status; the outbox (queued outbound
- * rows: due now, leased by a sender, scheduled for a retry); sessions by status; and each
+ * Counts for the last 24 hours by channel, direction and status; the outbox (queued and unknown
+ * outbound rows: due now, leased by a sender, scheduled for a retry); sessions by status; and each
  * sender's pacing bucket with its tokens as of now (refilled as take_send_tokens refills them).
  */
 export function readStats(sql: Sql) {
@@ -148,7 +148,9 @@ export function readStats(sql: Sql) {
       group by m.channel, m.direction, m.status
       order by m.channel, m.direction, m.status`;
     const [outbox] = await tx<Row[]>`
-      select count(*)::int as queued,
+      select (count(*) filter (where m.status = 'queued'))::int as queued,
+             -- Timed out: waiting for the provider's callback before any retry.
+             (count(*) filter (where m.status = 'unknown'))::int as unknown,
              (count(*) filter (where coalesce(m.next_attempt_at, m.created_at) <= now()
                                  and (m.leased_until is null or m.leased_until <= now())))::int as due,
              (count(*) filter (where m.leased_until > now()))::int as leased,
@@ -159,7 +161,7 @@ export function readStats(sql: Sql) {
                filter (where coalesce(m.next_attempt_at, m.created_at) <= now()
                          and (m.leased_until is null or m.leased_until <= now())) as oldest_due_at
       from public.message_delivery_log m
-      where m.direction = 'outbound' and m.status = 'queued'`;
+      where m.direction = 'outbound' and m.status in ('queued', 'unknown')`;
     const sessions = await tx<Row[]>`
       select s.status, count(*)::int as count,
              (count(*) filter (where s.status <> 'closed' and s.expires_at <= now()))::int as expired

@@ -2,6 +2,7 @@ import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ChannelFailure, SendResult } from "../channels/types.ts";
 import type { SmsSender } from "../notifications/dual-channel.ts";
+import { recordOutcome as recordSendOutcome } from "../delivery/outcome.ts";
 
 /**
  * The answer a keyword owes, already logged as a queued outbound row by record_sms_keyword. It
@@ -24,7 +25,8 @@ export async function sendKeywordReply(
     correlationId: reply.correlationId,
     deliveryId: reply.deliveryId,
   });
-  await recordOutcome(deps.sql, reply, result);
+  // The shared path: a failed write is retried, then parked, never followed by a second send.
+  await recordSendOutcome(deps.sql, reply.deliveryId, result, { body: reply.body });
   const log = deps.logger.child({ correlation_id: reply.correlationId, delivery_id: reply.deliveryId });
   if (result.ok) {
     log.info("SMS_MESSAGE_SENT", { purpose: "keyword_reply", provider_message_id: result.providerMessageId });

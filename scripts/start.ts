@@ -16,11 +16,18 @@ function banner(stack: Stack): string {
     `  Console     ${urls.console}`,
     `  Sandbox     ${urls.sandbox}   (received messages: ${urls.sandbox}/__sandbox/messages)`,
     "",
-    `  anon key          ${keys.anon}`,
-    `  service_role key  ${keys.serviceRole}`,
+    `  publishable key   ${keys.publishable}`,
+    `  secret key        ${keys.secret}`,
+    ...(stack.legacyKeys
+      ? [
+        `  anon key          ${keys.anon}   (legacy)`,
+        `  service_role key  ${keys.serviceRole}   (legacy)`,
+      ]
+      : ["  legacy anon/service_role keys: disabled (LEGACY_API_KEYS=reject)"]),
     "",
     "  Try:",
     `    curl ${urls.functions}/health`,
+    `    curl -X POST -H "apikey: ${keys.secret}" ${urls.functions}/dispatch`,
     "",
     "Ctrl-C stops everything.",
   ].join("\n");

@@ -1,5 +1,6 @@
 import { loadConfig } from "../_shared/config.ts";
-import { channelsOf, createPlatform, serviceAuthOf } from "../_shared/platform/deps.ts";
+import { authOf } from "../_shared/http/function-auth.ts";
+import { channelsOf, createPlatform } from "../_shared/platform/deps.ts";
 import { createMessagingToolsHandler } from "../_shared/handlers/messaging-tools.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "messaging-tools");
@@ -8,7 +9,7 @@ const { env } = platform;
 const handler = createMessagingToolsHandler({
   ...platform,
   ...channelsOf(platform),
-  auth: serviceAuthOf(env),
+  auth: authOf("messaging-tools", env),
   whatsappTemplate: env.WHATSAPP_SUMMARY_TEMPLATE
     ? { name: env.WHATSAPP_SUMMARY_TEMPLATE, language: env.WHATSAPP_TEMPLATE_LANGUAGE }
     : undefined,

@@ -22,7 +22,7 @@ Deno.test("post-call-notify through the gateway delivers on WhatsApp and SMS (th
       api: stack.urls.api,
       sandbox: stack.urls.sandbox,
       db: stack.urls.db,
-      serviceKey: stack.keys.serviceRole,
+      secretKey: stack.keys.secret,
     });
     const received = stack.sandbox.messages.list({});
     const channels = received.map((m) => m.channel).sort();

@@ -14,6 +14,7 @@ import { createGateway } from "./gateway.ts";
 import { type Housekeeping, scheduleDispatch, startHousekeeping } from "./housekeeping.ts";
 import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
 import { pushMigrations } from "./migrations.ts";
+import { assertOwnSecretForRealProviders } from "./secret-guard.ts";
 import { assertPortsFree, DEFAULT_PORTS, type StackPorts } from "./ports.ts";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -159,6 +160,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const providers = providerModes(loadConfig(fnEnv), urls.sandbox);
     const label = (p: string) => (p === "sms" ? `sms (${fnEnv.SMS_PROVIDER})` : p);
     step(`providers: ${Object.entries(providers).map(([p, m]) => `${label(p)} ${m}`).join(", ")}`);
+    assertOwnSecretForRealProviders(jwtSecret, providers);
 
     // The sandbox also plays the providers' side of the webhooks: inbound messages and status
     // callbacks, signed, to the functions (through the gateway, as the providers reach them).

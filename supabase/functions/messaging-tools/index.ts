@@ -1,3 +1,4 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
 import { channelsOf, createPlatform, serviceAuthOf } from "../_shared/platform/deps.ts";
 import { createMessagingToolsHandler } from "../_shared/handlers/messaging-tools.ts";
@@ -14,4 +15,4 @@ const handler = createMessagingToolsHandler({
     : undefined,
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

@@ -1,3 +1,4 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
 import { channelsOf, createPlatform, postCallConfigOf, serviceAuthOf } from "../_shared/platform/deps.ts";
 import { createPostCallNotifyHandler } from "../_shared/handlers/post-call-notify.ts";
@@ -13,4 +14,4 @@ const handler = createPostCallNotifyHandler({
   config: postCallConfigOf(env),
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

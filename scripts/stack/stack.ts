@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, providerModes } from "../../supabase/functions/_shared/config.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { limitsFromEnv } from "../sandbox/messages.ts";
 import { createSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { bootstrapIfNeeded } from "./bootstrap.ts";
 import { createConsoleHandler } from "./console.ts";
@@ -169,6 +170,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       publicFunctionsUrl: fnEnv.PUBLIC_FUNCTIONS_URL,
       smsProvider: fnEnv.SMS_PROVIDER === "twilio" ? "twilio" : "mtn",
       log: (line) => opts.quiet || out(line),
+      limits: limitsFromEnv(env),
     });
     stoppers.push(serve(ports.sandbox, sandbox.handler), sandbox.close);
     step(`provider sandbox on ${urls.sandbox}`);

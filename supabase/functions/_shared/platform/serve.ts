@@ -4,6 +4,7 @@
  * (EDGE_FUNCTION_PORT) that only the gateway may reach: it binds 127.0.0.1, never every
  * interface, so nobody on the network can skip the gateway's JWT check; and it prints nothing
  * on start, because that port is not for anyone to use (the stack prints the gateway's URL).
+ * The one Deno-only module of _shared: tsconfig.json leaves it to `deno check`.
  */
 export function serveFunction(handler: (req: Request) => Response | Promise<Response>) {
   return Deno.serve({

@@ -160,7 +160,7 @@ Deno.test("the console shows sessions, conversations, deliveries and stats from 
       expect(deliveries.length === 2, `sms deliveries: ${deliveries.length}`);
       expect(deliveries.every((d: Json) => d.channel === "sms"), "a non-SMS row");
       expect(
-        deliveries.every((d: Json) => /^\+2507\*{4}\d{4}$/.test(d.recipient)),
+        deliveries.every((d: Json) => /^\+250\*{4}\d{4}$/.test(d.recipient)),
         "recipient not masked",
       );
       expect(

@@ -3,6 +3,7 @@
  */
 import { MigrationError } from "./stack/migrations.ts";
 import { PortInUseError } from "./stack/ports.ts";
+import { PublicSecretError } from "./stack/secret-guard.ts";
 import { redact, type Stack, startStack } from "./stack/stack.ts";
 
 function banner(stack: Stack): string {
@@ -37,7 +38,7 @@ let stack: Stack;
 try {
   stack = await startStack();
 } catch (err) {
-  if (err instanceof PortInUseError || err instanceof MigrationError) {
+  if (err instanceof PortInUseError || err instanceof MigrationError || err instanceof PublicSecretError) {
     console.error(`\n${err.message}`);
   } else console.error("\nThe stack did not start:", err instanceof Error ? err.message : err);
   Deno.exit(1);

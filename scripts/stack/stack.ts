@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, providerModes } from "../../supabase/functions/_shared/config.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { limitsFromEnv } from "../sandbox/messages.ts";
 import { createSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { type ApiKeys, loadApiKeys } from "./api-keys.ts";
 import { bootstrapIfNeeded } from "./bootstrap.ts";
@@ -15,6 +16,7 @@ import { createGateway } from "./gateway.ts";
 import { type Housekeeping, scheduleDispatch, startHousekeeping } from "./housekeeping.ts";
 import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
 import { pushMigrations } from "./migrations.ts";
+import { assertOwnSecretForRealProviders } from "./secret-guard.ts";
 import { assertPortsFree, DEFAULT_PORTS, type StackPorts } from "./ports.ts";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -170,6 +172,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const providers = providerModes(loadConfig(fnEnv), urls.sandbox);
     const label = (p: string) => (p === "sms" ? `sms (${fnEnv.SMS_PROVIDER})` : p);
     step(`providers: ${Object.entries(providers).map(([p, m]) => `${label(p)} ${m}`).join(", ")}`);
+    assertOwnSecretForRealProviders(jwtSecret, providers);
 
     // The sandbox also plays the providers' side of the webhooks: inbound messages and status
     // callbacks, signed, to the functions (through the gateway, as the providers reach them).
@@ -178,6 +181,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       publicFunctionsUrl: fnEnv.PUBLIC_FUNCTIONS_URL,
       smsProvider: fnEnv.SMS_PROVIDER === "twilio" ? "twilio" : "mtn",
       log: (line) => opts.quiet || out(line),
+      limits: limitsFromEnv(env),
     });
     stoppers.push(serve(ports.sandbox, sandbox.handler), sandbox.close);
     step(`provider sandbox on ${urls.sandbox}`);

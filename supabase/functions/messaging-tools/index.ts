@@ -1,3 +1,4 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
 import { authOf } from "../_shared/http/function-auth.ts";
 import { channelsOf, createPlatform } from "../_shared/platform/deps.ts";
@@ -15,4 +16,4 @@ const handler = createMessagingToolsHandler({
     : undefined,
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

@@ -1,3 +1,4 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
 import { authOf } from "../_shared/http/function-auth.ts";
 import { channelsOf, createPlatform, postCallConfigOf } from "../_shared/platform/deps.ts";
@@ -14,4 +15,4 @@ const handler = createPostCallNotifyHandler({
   config: postCallConfigOf(env),
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

@@ -34,3 +34,10 @@ export interface SmsStatusEvent {
 export function withoutNul(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "") : text;
 }
+
+/**
+ * The longest inbound SMS text either provider's webhook may carry: ten times Twilio's own
+ * 1,600-character limit, so no real message is refused, while a 1 MiB "message" never reaches
+ * the database or the AI prompt.
+ */
+export const MAX_INBOUND_SMS_CHARS = 1_600 * 10;

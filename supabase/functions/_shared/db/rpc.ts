@@ -11,24 +11,24 @@ import type { Database } from "./database.types.ts";
  *
  * Values travel as postgres.js parameters of unknown type, so Postgres types them from the
  * function's signature (text, uuid, uuid[], int, timestamptz …); objects and arrays of objects are
- * sent as jsonb. Timestamps in returned rows arrive as `Date` (postgres.js parses them), although
- * the generated types say `string`: `Rows` maps those columns to `Date | string` so code must
- * handle both or convert with `new Date(x)`.
+ * sent as jsonb (so a Json argument that is a bare string is not supported). Timestamps come back
+ * as ISO strings, as the generated types say (postgres.js would parse them into `Date`).
  */
 type Functions = Database["public"]["Functions"];
 export type FunctionName = keyof Functions;
 export type FunctionArgs<N extends FunctionName> = Functions[N]["Args"];
 type Returns<N extends FunctionName> = Functions[N]["Returns"];
 
-type RowFunctionName = { [N in FunctionName]: Returns<N> extends unknown[] ? N : never }[FunctionName];
+/** Functions that return rows: `returns table`/`setof` (an array) or one composite row. */
+type RowFunctionName = {
+  [N in FunctionName]: Returns<N> extends unknown[] ? N
+    : Returns<N> extends Record<string, unknown> ? N
+    : never;
+}[FunctionName];
 type ValueFunctionName = Exclude<FunctionName, RowFunctionName>;
 
-/** A returned row: string columns may hold a parsed timestamp. */
-export type RpcRow<N extends RowFunctionName> = Returns<N> extends (infer R)[]
-  ? { [K in keyof R]: R[K] extends string ? R[K] | Date : R[K] extends string | null ? R[K] | Date : R[K] }
-  : never;
-
-export type RpcValue<N extends ValueFunctionName> = Returns<N> extends string ? Returns<N> | Date : Returns<N>;
+export type RpcRow<N extends RowFunctionName> = Returns<N> extends (infer R)[] ? R : Returns<N>;
+export type RpcValue<N extends ValueFunctionName> = Returns<N>;
 
 /** `select * from public.<name>(arg => $1, …)`: every row, in the order the function returns them. */
 export async function rpc<N extends RowFunctionName>(
@@ -37,7 +37,10 @@ export async function rpc<N extends RowFunctionName>(
   args: FunctionArgs<N>,
 ): Promise<RpcRow<N>[]> {
   const rows = await sql`select * from ${qualified(sql, name)}(${namedArgs(sql, args)})`;
-  return rows as unknown as RpcRow<N>[];
+  return rows.map((row) => {
+    for (const key in row) row[key] = isoDate(row[key]);
+    return row;
+  }) as unknown as RpcRow<N>[];
 }
 
 /** `select public.<name>(arg => $1, …) as value`: its one value (`undefined` for void). */
@@ -47,7 +50,11 @@ export async function rpcValue<N extends ValueFunctionName>(
   args: FunctionArgs<N>,
 ): Promise<RpcValue<N>> {
   const [row] = await sql`select ${qualified(sql, name)}(${namedArgs(sql, args)}) as value`;
-  return (row?.value ?? undefined) as RpcValue<N>;
+  return isoDate(row?.value ?? undefined) as RpcValue<N>;
+}
+
+function isoDate(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
 }
 
 function qualified(sql: Sql, name: string) {
@@ -65,7 +72,7 @@ function namedArgs(sql: Sql, args: object): Fragment {
   return parts.reduce((acc, part) => sql`${acc}, ${part}`);
 }
 
-function param(sql: Sql, value: unknown): unknown {
+function param(sql: Sql, value: unknown): Fragment {
   if (value === null || value instanceof Date || typeof value !== "object") return value;
   if (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object")) return value;
   return sql.json(value as never);

@@ -74,6 +74,8 @@ async function withStack<T>(
     ports: freePorts(),
     dataDir: "memory://",
     dbUrl,
+    // The functions are called with the new secret key only, as a project created today is.
+    legacyKeys: false,
     dotenv: false,
     quiet: true,
     only,

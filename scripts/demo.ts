@@ -4,7 +4,7 @@
  *
  * Against the local stack (started here, on the default ports, if it is not already running):
  * 1. post-call: writes a call summary the way the voice agent does, calls `post-call-notify`
- *    through supabase-js `functions.invoke` with the service-role key, then prints what the
+ *    through supabase-js `functions.invoke` with the secret key, then prints what the
  *    provider sandbox received on WhatsApp and SMS, the session and the delivery-log rows;
  * 2. conversation: the same person answers by SMS ("change the price to 250k") and then asks on
  *    WhatsApp, both delivered by the sandbox as signed provider webhooks; prints the AI's replies
@@ -12,14 +12,15 @@
  *    delivery log, inbound and outbound on both channels, read receipts included.
  * Exits non-zero if anything is missing.
  */
+import { join } from "node:path";
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { SandboxClient } from "./sandbox/client.ts";
 import type { SandboxMessage } from "./sandbox/messages.ts";
 import { deliveryLog, deliveryTable, type DeliveryRow, sessionOf } from "./sandbox/session-view.ts";
 import { converse, type TurnInput } from "./sandbox/turn.ts";
-import { startStack, type Stack } from "./stack/stack.ts";
-import { deriveKeys, LOCAL_JWT_SECRET } from "./stack/jwt.ts";
+import { ROOT, startStack, type Stack } from "./stack/stack.ts";
+import { loadApiKeys } from "./stack/api-keys.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
 
 const API = `http://127.0.0.1:${DEFAULT_PORTS.functions}`;
@@ -29,7 +30,8 @@ export interface DemoTarget {
   api: string;
   sandbox: string;
   db: string;
-  serviceKey: string;
+  /** A secret key (`sb_secret_…`): the demo needs no legacy key. */
+  secretKey: string;
 }
 
 async function isRunning(): Promise<boolean> {
@@ -65,8 +67,8 @@ export async function runPostCallDemo(target: DemoTarget): Promise<{ phone: stri
       values (${callId}, ${phone}, ${summary}, 312, now())`;
     console.log(`call_summaries: ${callId} for ${phone}`);
 
-    section("2. post-call-notify (supabase-js functions.invoke, service role)");
-    const client = createClient(target.api, target.serviceKey, { auth: { persistSession: false } });
+    section("2. post-call-notify (supabase-js functions.invoke, secret key)");
+    const client = createClient(target.api, target.secretKey, { auth: { persistSession: false } });
     const { data, error } = await client.functions.invoke("post-call-notify", {
       body: { call_id: callId, phone_number: phone },
     });
@@ -203,22 +205,23 @@ if (import.meta.main) {
     let target;
     if (await isRunning()) {
       console.log(`Using the stack already running on ${API}`);
-      const keys = await deriveKeys(Deno.env.get("SUPABASE_JWT_SECRET") ?? LOCAL_JWT_SECRET);
+      // The running stack's keys: the ones in npm start's environment, or those it keeps in .data/.
+      const keys = await loadApiKeys(join(ROOT, ".data/api-keys.json"), Deno.env.toObject());
       target = {
         api: API,
         sandbox: SANDBOX,
         db: Deno.env.get("SUPABASE_DB_URL") ??
           `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`,
-        serviceKey: keys.serviceRole,
+        secretKey: keys.secret,
       };
     } else {
-      console.log("Starting the local stack for the demo…");
-      stack = await startStack({ quiet: false });
+      console.log("Starting the local stack for the demo (legacy keys disabled)…");
+      stack = await startStack({ quiet: false, legacyKeys: false });
       target = {
         api: stack.urls.api,
         sandbox: stack.urls.sandbox,
         db: stack.urls.db,
-        serviceKey: stack.keys.serviceRole,
+        secretKey: stack.keys.secret,
       };
     }
     const { phone } = await runPostCallDemo(target);

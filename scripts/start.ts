@@ -3,6 +3,7 @@
  */
 import { MigrationError } from "./stack/migrations.ts";
 import { PortInUseError } from "./stack/ports.ts";
+import { PublicSecretError } from "./stack/secret-guard.ts";
 import { redact, type Stack, startStack } from "./stack/stack.ts";
 
 function banner(stack: Stack): string {
@@ -16,11 +17,18 @@ function banner(stack: Stack): string {
     `  Console     ${urls.console}`,
     `  Sandbox     ${urls.sandbox}   (received messages: ${urls.sandbox}/__sandbox/messages)`,
     "",
-    `  anon key          ${keys.anon}`,
-    `  service_role key  ${keys.serviceRole}`,
+    `  publishable key   ${keys.publishable}`,
+    `  secret key        ${keys.secret}`,
+    ...(stack.legacyKeys
+      ? [
+        `  anon key          ${keys.anon}   (legacy)`,
+        `  service_role key  ${keys.serviceRole}   (legacy)`,
+      ]
+      : ["  legacy anon/service_role keys: disabled (LEGACY_API_KEYS=reject)"]),
     "",
     "  Try:",
     `    curl ${urls.functions}/health`,
+    `    curl -X POST -H "apikey: ${keys.secret}" ${urls.functions}/dispatch`,
     "",
     "Ctrl-C stops everything.",
   ].join("\n");
@@ -30,7 +38,7 @@ let stack: Stack;
 try {
   stack = await startStack();
 } catch (err) {
-  if (err instanceof PortInUseError || err instanceof MigrationError) {
+  if (err instanceof PortInUseError || err instanceof MigrationError || err instanceof PublicSecretError) {
     console.error(`\n${err.message}`);
   } else console.error("\nThe stack did not start:", err instanceof Error ? err.message : err);
   Deno.exit(1);

@@ -5,6 +5,7 @@
  * received (target 0), the aggregate, and the dispatch function's peak memory and CPU per call.
  */
 import postgres from "postgres";
+import { createClient } from "@supabase/supabase-js";
 import type { Stack } from "../stack/stack.ts";
 import type { SenderCounts } from "./rate-limited-provider.ts";
 import { functionPid, processUsage } from "./process-usage.ts";
@@ -53,18 +54,16 @@ export async function benchDispatch(
   const progress = setInterval(async () => {
     opts.log(`  … ${total - (await remaining())}/${total} sent after ${fmt((performance.now() - started) / 1000)} s`);
   }, 5_000);
+  const client = createClient(stack.urls.api, stack.keys.secret, { auth: { persistSession: false } });
   const worker = async () => {
     for (;;) {
       const t = performance.now();
-      const res = await fetch(`${stack.urls.functions}/dispatch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${stack.keys.serviceRole}`, "content-type": "application/json" },
-        body: JSON.stringify({ time_budget_ms: opts.budgetMs, replies: false }),
+      const { data: body, error } = await client.functions.invoke("dispatch", {
+        body: { time_budget_ms: opts.budgetMs, replies: false },
       });
-      const body = await res.json();
       invocations++;
       maxInvocationMs = Math.max(maxInvocationMs, performance.now() - t);
-      if (!res.ok) throw new Error(`dispatch answered ${res.status}: ${JSON.stringify(body)}`);
+      if (error) throw new Error(`dispatch failed: ${error.message}`);
       if (body.deliveries.claimed === 0 && (await remaining()) === 0) return;
       if (body.deliveries.claimed === 0) await new Promise((r) => setTimeout(r, 200));
     }

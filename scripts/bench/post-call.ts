@@ -8,6 +8,9 @@
  * postgres.js's `debug` hook.
  */
 import postgres from "postgres";
+import { createClient } from "@supabase/supabase-js";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
@@ -54,7 +57,11 @@ export async function benchPostCall(
     logger: createLogger({ level: "error" }),
     whatsapp,
     sms,
-    auth: { serviceRoleKey: stack.keys.serviceRole },
+    auth: authOf("post-call-notify", loadConfig({
+      SUPABASE_DB_URL: stack.urls.db,
+      SUPABASE_SECRET_KEYS: stack.keys.secretKeys,
+      LEGACY_API_KEYS: "reject",
+    })),
     defaultCountry: "RW",
     // Pacing on, as in production, with buckets above the load so they never make it wait.
     pacing: {
@@ -81,8 +88,9 @@ export async function benchPostCall(
     });
   const headers = {
     "content-type": "application/json",
-    authorization: `Bearer ${stack.keys.serviceRole}`,
+    apikey: stack.keys.secret,
   };
+  const client = createClient(stack.urls.api, stack.keys.secret, { auth: { persistSession: false } });
   const okOutcome = async (res: Response) => res.ok && (await res.json()).outcome === "sent";
 
   // The floor: one insert + both provider calls, no session, no claim, no outcome.
@@ -113,7 +121,7 @@ export async function benchPostCall(
   const roundTripsPerNotification = queries / opts.total;
 
   const gateway = await drive("post-call-notify, through the gateway (Deno function process)", opts.total, opts.concurrency, async (i) =>
-    okOutcome(await fetch(`${stack.urls.functions}/post-call-notify`, { method: "POST", headers, body: body("gw", i) })), progress("gateway"));
+    (await client.functions.invoke("post-call-notify", { body: JSON.parse(body("gw", i)) })).data?.outcome === "sent", progress("gateway"));
 
   await sql.end();
   opts.log(`  round trips per notification: ${fmt(roundTripsPerNotification, 2)} (floor ${fmt(floorRoundTrips, 2)})`);

@@ -59,7 +59,6 @@ export async function benchWebhook(
       headers: {
         "content-type": "application/json",
         "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
-        authorization: `Bearer ${stack.keys.anon}`,
       },
       body,
     }).then(async (r) => {

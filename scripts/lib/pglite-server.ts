@@ -12,7 +12,10 @@
  *   waits their turn. One transaction at a time: correct, and serial, like PGlite itself;
  * - prepared statements are per connection, as on a real server: statement names in Parse, Bind,
  *   Describe and Close are prefixed with the connection's id, so postgres.js's describe-then-bind
- *   of the unnamed statement (two exchanges) and pgx's cached statement names cannot collide.
+ *   of the unnamed statement (two exchanges) and pgx's cached statement names cannot collide;
+ * - PGlite itself lets any user in as superuser, with any password (even a NOLOGIN role), so the
+ *   server authenticates first: only the documented `postgres` user with password `postgres`
+ *   (cleartext over 127.0.0.1), anyone else refused with the error PostgreSQL itself sends.
  *
  * Runs on Node and Deno (node:net only).
  */
@@ -24,6 +27,11 @@ const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 /** Frontend message types after which the client waits for an answer. */
 const EXCHANGE_END = new Set(["S", "Q", "H", "c", "f"]);
+
+/** The one login the embedded database accepts (what `npm start` prints and the docs give). */
+export const PGLITE_USER = "postgres";
+export const PGLITE_PASSWORD = "postgres";
+const PGLITE_DATABASE = "postgres";
 
 export interface PGliteServer {
   /** postgres:// URL (sslmode=disable) for clients such as postgres.js and the Supabase CLI. */
@@ -58,7 +66,7 @@ export async function startPGliteServer(
   const port = address.port;
 
   return {
-    url: `postgres://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
+    url: `postgres://${PGLITE_USER}:${PGLITE_PASSWORD}@${host}:${port}/${PGLITE_DATABASE}?sslmode=disable`,
     port,
     async stop() {
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -116,6 +124,8 @@ class Connection {
   private readonly statements = new Set<string>();
   private buffer = new Uint8Array(0);
   private started = false;
+  /** The startup message, held until the password is checked (then PGlite answers it). */
+  private awaitingPassword: Uint8Array | null = null;
   private pending: Uint8Array[] = [];
   private pendingCloses = 0;
   /** CloseComplete answers still to drop in the exchange being run. */
@@ -155,13 +165,26 @@ class Connection {
         if (startup === null) return;
         if (startup === "handled") continue;
         this.started = true;
-        this.pending.push(startup);
-        this.flushExchange();
+        const refusal = refuseStartup(startup);
+        if (refusal) return this.fatal(...refusal);
+        this.awaitingPassword = startup;
+        this.socket.write(frame("R", int32(3))); // AuthenticationCleartextPassword
         continue;
       }
       const message = this.nextTypedMessage();
       if (message === null) return;
       const type = String.fromCharCode(message[0]);
+      if (this.awaitingPassword) {
+        const startup = this.awaitingPassword;
+        this.awaitingPassword = null;
+        const password = type === "p" ? readCString(message.subarray(5), 0)[0] : null;
+        if (password !== PGLITE_PASSWORD) {
+          return this.fatal("28P01", `password authentication failed for user "${PGLITE_USER}"`);
+        }
+        this.pending.push(startup);
+        this.flushExchange();
+        continue;
+      }
       if (type === "X") {
         this.socket.end();
         return;
@@ -169,6 +192,13 @@ class Connection {
       this.pending.push(...this.isolate(message));
       if (EXCHANGE_END.has(type)) this.flushExchange();
     }
+  }
+
+  /** Answers a FATAL ErrorResponse, as PostgreSQL does for a refused login, and hangs up. */
+  private fatal(code: string, message: string): void {
+    this.buffer = new Uint8Array(0);
+    const fields = ["SFATAL", "VFATAL", `C${code}`, `M${message}`].map(cstring);
+    this.socket.end(frame("E", concat(...fields, new Uint8Array([0]))));
   }
 
   /** Untyped first messages: SSL/GSS negotiation (declined), cancel (unsupported), startup. */
@@ -294,6 +324,35 @@ class Connection {
     this.replyBuffer = input.slice(offset);
     return concat(...out);
   }
+}
+
+/**
+ * The refusal PostgreSQL sends for a startup packet naming another user or database, or none:
+ * any other user fails as a wrong password would (28P01, saying nothing of which roles exist),
+ * before a password is even asked for.
+ */
+function refuseStartup(startup: Uint8Array): [string, string] | null {
+  const params = new Map<string, string>();
+  let offset = 8; // length, protocol version
+  while (offset < startup.length && startup[offset] !== 0) {
+    const [key, afterKey] = readCString(startup, offset);
+    const [value, afterValue] = readCString(startup, afterKey);
+    if (afterKey === 0 || afterValue === 0) break; // unterminated: no user, refused below
+    params.set(key, value);
+    offset = afterValue;
+  }
+  const user = params.get("user");
+  if (!user) return ["28000", "no PostgreSQL user name specified in startup packet"];
+  if (user !== PGLITE_USER) return ["28P01", `password authentication failed for user "${user}"`];
+  const database = params.get("database") || user;
+  if (database !== PGLITE_DATABASE) return ["3D000", `database "${database}" does not exist`];
+  return null;
+}
+
+function int32(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, n);
+  return out;
 }
 
 const encoder = new TextEncoder();

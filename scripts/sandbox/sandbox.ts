@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { FaultBook, FaultSchema } from "./faults.ts";
+import { refuseForeign, refuseNonJson } from "./guard.ts";
 import { json } from "./http.ts";
 import { deliverInbound, InboundSchema } from "./inbound.ts";
-import { MessageStore } from "./messages.ts";
+import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
 import { openai } from "./openai.ts";
 import type { ProviderEndpoint, SandboxContext, SandboxCredentials } from "./provider.ts";
@@ -31,6 +32,8 @@ export interface SandboxOptions {
   statusCallbacks?: StatusCallbackOption;
   /** Where failed callbacks are reported; default console.warn. */
   log?: (line: string) => void;
+  /** How much it remembers: the last `maxMessages` messages within `maxBytes` (see messages.ts). */
+  limits?: Partial<MessageStoreLimits>;
 }
 
 export interface Sandbox {
@@ -72,7 +75,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
-  const messages = new MessageStore();
+  const messages = new MessageStore(opts.limits);
   const faults = new FaultBook();
   const ctx: SandboxContext = {
     messages,
@@ -120,6 +123,10 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
 
   async function control(req: Request, url: URL): Promise<Response> {
     const route = `${req.method} ${url.pathname}`;
+    if (req.method === "POST") {
+      const refused = refuseNonJson(req);
+      if (refused) return refused;
+    }
     switch (route) {
       case "GET /__sandbox/messages":
         return json(messages.list({
@@ -175,6 +182,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   }
 
   const handler = async (req: Request): Promise<Response> => {
+    const refused = refuseForeign(req);
+    if (refused) return refused;
     const url = new URL(req.url);
     if (url.pathname.startsWith("/__sandbox/")) return await control(req, url);
     const [, name] = url.pathname.match(/^\/([^/]+)/) ?? [];

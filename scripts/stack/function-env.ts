@@ -1,3 +1,4 @@
+import type { ApiKeys } from "./api-keys.ts";
 import type { StackKeys } from "./jwt.ts";
 import { type Env, withSandboxProviders } from "./sandbox-env.ts";
 
@@ -11,12 +12,16 @@ export interface FunctionEnvInput {
   sandboxUrl: string;
   jwtSecret: string;
   keys: StackKeys;
+  apiKeys: ApiKeys;
+  /** Give the functions the legacy anon/service-role keys and JWT secret too. */
+  legacyKeys: boolean;
 }
 
 /**
  * The environment every function process gets: what Supabase injects (the SUPABASE_* values are
- * always the stack's, as Supabase reserves that prefix), the project's settings, and sandbox
- * values for every provider without real credentials.
+ * always the stack's, as Supabase reserves that prefix; the legacy keys only while they are
+ * enabled), the project's settings, and sandbox values for every provider without real
+ * credentials.
  */
 export function functionEnv(input: FunctionEnvInput): Record<string, string> {
   const merged: Env = { ...input.dotenv, ...input.processEnv };
@@ -25,9 +30,16 @@ export function functionEnv(input: FunctionEnvInput): Record<string, string> {
     ...withSandboxProviders(merged, input.sandboxUrl),
     SUPABASE_URL: input.apiUrl,
     SUPABASE_DB_URL: input.dbUrl,
-    SUPABASE_ANON_KEY: input.keys.anon,
-    SUPABASE_SERVICE_ROLE_KEY: input.keys.serviceRole,
-    SUPABASE_JWT_SECRET: input.jwtSecret,
+    SUPABASE_PUBLISHABLE_KEYS: input.apiKeys.publishableKeys,
+    SUPABASE_SECRET_KEYS: input.apiKeys.secretKeys,
+    SUPABASE_JWKS: input.apiKeys.jwks,
+    ...(input.legacyKeys
+      ? {
+        SUPABASE_ANON_KEY: input.keys.anon,
+        SUPABASE_SERVICE_ROLE_KEY: input.keys.serviceRole,
+        SUPABASE_JWT_SECRET: input.jwtSecret,
+      }
+      : { LEGACY_API_KEYS: "reject" }),
   };
 }
 

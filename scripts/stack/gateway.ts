@@ -1,4 +1,4 @@
-import { jwtVerify } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 
 /** A function the gateway can route to. `origin` starts it if needed and says where it listens. */
 export interface GatewayRoute {
@@ -8,7 +8,10 @@ export interface GatewayRoute {
 
 export interface GatewayOptions {
   routes: (name: string) => GatewayRoute | undefined;
-  jwtSecret: string;
+  /** The project's signing keys: JWTs they signed (ES256/RS256) pass verify_jwt. */
+  jwks?: JSONWebKeySet;
+  /** The legacy JWT secret: HS256 JWTs it signed pass too, while the legacy keys are enabled. */
+  jwtSecret?: string;
   fetch?: typeof fetch;
 }
 
@@ -43,13 +46,19 @@ const msg = (status: number, body: Record<string, unknown>) =>
 
 /**
  * The functions gateway, shaped like Supabase's: `/functions/v1/<name>[/sub/path]` reaches the
- * function as `/<name>[/sub/path]`, verify_jwt is enforced per function with the JWT secret
- * (same 401 bodies as Supabase's relay), and method, headers, raw body and status pass through
+ * function as `/<name>[/sub/path]`, verify_jwt is enforced per function with the signing keys'
+ * JWKS and the legacy JWT secret (same 401 bodies as Supabase's relay), and method, headers, raw body and status pass through
  * streaming. Unlike hosted Supabase it also answers CORS itself, so the console page on another
  * port can call functions; hosted functions that serve browsers must send their own CORS headers.
  */
 export function createGateway(opts: GatewayOptions): (req: Request) => Promise<Response> {
-  const secret = new TextEncoder().encode(opts.jwtSecret);
+  const jwks = opts.jwks && createLocalJWKSet(opts.jwks);
+  const secret = opts.jwtSecret && new TextEncoder().encode(opts.jwtSecret);
+  // Each key verifies only its own algorithms: an HS256 token is never checked against the JWKS.
+  const verifiers = [
+    ...(jwks ? [(t: string) => jwtVerify(t, jwks, { algorithms: ["ES256", "RS256"] })] : []),
+    ...(secret ? [(t: string) => jwtVerify(t, secret, { algorithms: ["HS256"] })] : []),
+  ];
   const doFetch = opts.fetch ?? fetch;
 
   const authProblem = async (req: Request): Promise<string | null> => {
@@ -57,12 +66,10 @@ export function createGateway(opts: GatewayOptions): (req: Request) => Promise<R
     if (!header) return "Error: Missing authorization header";
     const [scheme, token] = header.split(" ");
     if (scheme !== "Bearer" || !token) return "Error: Auth header is not 'Bearer {token}'";
-    try {
-      await jwtVerify(token, secret, { algorithms: ["HS256"] });
-      return null;
-    } catch {
-      return "Invalid JWT";
+    for (const verify of verifiers) {
+      if (await verify(token).then(() => true, () => false)) return null;
     }
+    return "Invalid JWT";
   };
 
   return async (req) => {

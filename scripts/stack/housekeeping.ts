@@ -111,11 +111,11 @@ export async function startHousekeeping(
 /**
  * Without pg_cron + pg_net the database cannot call the dispatch function itself
  * (public.schedule_dispatch), so the stack does: POST /functions/v1/dispatch every minute with
- * the service-role key, never overlapping the previous call.
+ * the secret key in `apikey` (as the pg_cron job does), never overlapping the previous call.
  */
 export function scheduleDispatch(
   functionsUrl: string,
-  serviceRoleKey: string,
+  secretKey: string,
   report: (line: string) => void,
 ): { stop(): void } {
   const cron = new Cron("* * * * *", { mode: "5-part", timezone: "UTC", protect: true }, async () => {
@@ -123,7 +123,7 @@ export function scheduleDispatch(
     try {
       const res = await fetch(`${functionsUrl}/dispatch`, {
         method: "POST",
-        headers: { authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+        headers: { apikey: secretKey, "content-type": "application/json" },
         body: "{}",
         signal: AbortSignal.timeout(90_000),
       });

@@ -2,7 +2,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, providerModes } from "../../supabase/functions/_shared/config.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { limitsFromEnv } from "../sandbox/messages.ts";
 import { createSandbox, type Sandbox } from "../sandbox/sandbox.ts";
+import { type ApiKeys, loadApiKeys } from "./api-keys.ts";
 import { bootstrapIfNeeded } from "./bootstrap.ts";
 import { createConsoleHandler } from "./console.ts";
 import { type Database, startDatabase } from "./database.ts";
@@ -14,6 +16,7 @@ import { createGateway } from "./gateway.ts";
 import { type Housekeeping, scheduleDispatch, startHousekeeping } from "./housekeeping.ts";
 import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
 import { pushMigrations } from "./migrations.ts";
+import { assertOwnSecretForRealProviders } from "./secret-guard.ts";
 import { assertPortsFree, DEFAULT_PORTS, type StackPorts } from "./ports.ts";
 
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -31,6 +34,8 @@ export interface StackOptions {
   only?: string[];
   /** The environment the stack and its functions start from; default the process's. */
   env?: Record<string, string>;
+  /** Also accept the legacy anon/service-role keys (default: unless LEGACY_API_KEYS=reject). */
+  legacyKeys?: boolean;
   /** Read supabase/functions/.env (default true; tests turn it off to stay hermetic). */
   dotenv?: boolean;
   /** No step lines and no function output (errors still throw with their details). */
@@ -47,7 +52,10 @@ export interface Stack {
     console: string;
     sandbox: string;
   };
-  keys: StackKeys;
+  /** The legacy JWT keys (`anon`, `serviceRole`) and the new API keys and JWKS. */
+  keys: StackKeys & ApiKeys;
+  /** Whether the functions and the gateway still accept the legacy keys. */
+  legacyKeys: boolean;
   jwtSecret: string;
   functions: { name: string; verifyJwt: boolean }[];
   providers: ReturnType<typeof providerModes>;
@@ -143,7 +151,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (jwtSecret.length < 32) {
       throw new Error("SUPABASE_JWT_SECRET must be at least 32 characters");
     }
-    const keys = await deriveKeys(jwtSecret);
+    const legacyKeys = opts.legacyKeys ?? env.LEGACY_API_KEYS !== "reject";
+    // Kept beside the embedded database so they survive restarts, as hosted keys do.
+    const keysFile = opts.dataDir === "memory://" ? null : join(ROOT, ".data/api-keys.json");
+    const keys = { ...await deriveKeys(jwtSecret), ...await loadApiKeys(keysFile, env) };
     const dotenv = opts.dotenv === false ? {} : await Deno.readTextFile(
       join(ROOT, "supabase/functions/.env"),
     ).then(parseDotenv, () => ({}));
@@ -155,10 +166,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       sandboxUrl: urls.sandbox,
       jwtSecret,
       keys,
+      apiKeys: keys,
+      legacyKeys,
     });
     const providers = providerModes(loadConfig(fnEnv), urls.sandbox);
     const label = (p: string) => (p === "sms" ? `sms (${fnEnv.SMS_PROVIDER})` : p);
     step(`providers: ${Object.entries(providers).map(([p, m]) => `${label(p)} ${m}`).join(", ")}`);
+    assertOwnSecretForRealProviders(jwtSecret, providers);
 
     // The sandbox also plays the providers' side of the webhooks: inbound messages and status
     // callbacks, signed, to the functions (through the gateway, as the providers reach them).
@@ -167,6 +181,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       publicFunctionsUrl: fnEnv.PUBLIC_FUNCTIONS_URL,
       smsProvider: fnEnv.SMS_PROVIDER === "twilio" ? "twilio" : "mtn",
       log: (line) => opts.quiet || out(line),
+      limits: limitsFromEnv(env),
     });
     stoppers.push(serve(ports.sandbox, sandbox.handler), sandbox.close);
     step(`provider sandbox on ${urls.sandbox}`);
@@ -184,7 +199,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const up = functions.filter((f) => !failed.includes(f.name));
     step(
       `functions ready in ${seconds(t)}: ${
-        up.map((f) => `${f.name}${f.verifyJwt ? "" : " (public)"}`).join(", ") || "none"
+        up.map((f) => `${f.name}${f.verifyJwt ? " (gateway verifies JWT)" : ""}`).join(", ") || "none"
       }`,
     );
     if (failed.length) step(`did not start (see their output above): ${failed.join(", ")}`);
@@ -194,7 +209,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       origin: () => processes.get(f.name)!.origin(),
     }]));
     stoppers.push(
-      serve(ports.functions, createGateway({ routes: (n) => routes.get(n), jwtSecret })),
+      serve(ports.functions, createGateway({
+        routes: (n) => routes.get(n),
+        jwks: JSON.parse(keys.jwks),
+        jwtSecret: legacyKeys ? jwtSecret : undefined,
+      })),
     );
     step(`functions gateway on ${urls.functions}/<name>`);
 
@@ -220,7 +239,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const [{ has_net: hasNet }] = await sql`
       select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net') as has_net`;
     if (!(housekeeping.mode === "pg_cron" && hasNet) && functions.some((f) => f.name === "dispatch")) {
-      const ticker = scheduleDispatch(urls.functions, keys.serviceRole, (line) => opts.quiet || out(line));
+      const ticker = scheduleDispatch(urls.functions, keys.secret, (line) => opts.quiet || out(line));
       stoppers.push(() => Promise.resolve(ticker.stop()));
       step("dispatch: the stack calls /functions/v1/dispatch every minute (no pg_cron + pg_net here)");
     }
@@ -238,6 +257,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       urls: { ...urls, db: db.url },
       keys,
+      legacyKeys,
       jwtSecret,
       functions,
       providers,

@@ -14,7 +14,8 @@
 --   never sends it again. Without a callback in time, the row is retried like any other
 --   (at most 8 attempts within 30 minutes of the first), and stays 'unknown' until a send or a
 --   callback says otherwise.
--- Status order (forward only, enforced by message_delivery_log_guard_status):
+-- Status order (forward only, enforced by message_delivery_log_guard_status, whose definition
+-- here is 20261129110000's plus 'unknown'):
 --   queued -> unknown -> sent -> delivered -> read; failed, received and blocked are final.
 --   An unknown SMS whose recipient has since opted out is blocked, never retried.
 --
@@ -64,6 +65,12 @@ begin
         else false
       end;
       if not v_forward then
+        -- As in 20261129110000: a refused move to failed leaves the error columns as they were.
+        if new.status = 'failed' then
+          new.error_code := old.error_code;
+          new.error_message := old.error_message;
+          new.error_class := old.error_class;
+        end if;
         new.status := old.status;
       end if;
     end if;

@@ -56,6 +56,23 @@ describe("message_delivery_log status only moves forward", () => {
     expect(row.failed_at).toBeNull();
   });
 
+  it("keeps read and attaches no error when a late WhatsApp failed arrives", async () => {
+    const id = `wamid.LATEFAIL${++seq}`;
+    await sql`select * from public.log_message_delivery('whatsapp', 'outbound', 'sent',
+      p_provider_message_id => ${id})`;
+    await sql`select * from public.record_delivery_status('whatsapp', ${id}, 'read')`;
+    const [result] = await sql`
+      select * from public.record_delivery_status('whatsapp', ${id}, 'failed', '131050',
+        'Unable to deliver', 'permanent')`;
+    expect(result).toMatchObject({ matched: true, previous_status: "read", current_status: "read" });
+    const [row] = await sql`
+      select status, error_code, error_message, error_class, failed_at
+      from public.message_delivery_log where provider_message_id = ${id}`;
+    expect(row).toEqual({
+      status: "read", error_code: null, error_message: null, error_class: null, failed_at: null,
+    });
+  });
+
   it("treats received and blocked as final, also for plain updates", async () => {
     const [inbound] = await sql`
       insert into public.message_delivery_log (channel, direction, status)

@@ -12,7 +12,13 @@ describe("schedule_dispatch", () => {
     await expect(db.sql`select public.schedule_dispatch('not a url', ${"k".repeat(40)})`)
       .rejects.toThrow(/functions base URL/);
     await expect(db.sql`select public.schedule_dispatch('https://x.supabase.co/functions/v1', 'short')`)
-      .rejects.toThrow(/service-role key/);
+      .rejects.toThrow(/secret key/);
+  });
+
+  it("sends the secret key from Vault in the apikey header, never a legacy Bearer key", async () => {
+    const [{ job }] = await db.sql`select public.dispatch_job_command() as job`;
+    expect(job).toMatch(/'apikey',\s*\(select decrypted_secret from vault\.decrypted_secrets\s+where name = 'omnichannel_secret_key'\)/);
+    expect(job).not.toMatch(/Authorization|service_role/i);
   });
 
   it("says which extensions are missing instead of scheduling nothing silently", async () => {

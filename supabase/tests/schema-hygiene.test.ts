@@ -44,6 +44,18 @@ describe("schema hygiene", () => {
     expect(policies).toEqual([]);
   });
 
+  it("no function in public is executable by PUBLIC (every role, including ones added later)", async () => {
+    // A NULL proacl is PostgreSQL's default, which is EXECUTE for PUBLIC.
+    const open = await db.sql`
+      select p.proname from pg_proc p
+      where p.pronamespace = 'public'::regnamespace
+        and (p.proacl is null or exists (
+          select 1 from aclexplode(p.proacl) a where a.grantee = 0 and a.privilege_type = 'EXECUTE'))
+      order by 1`;
+    const allowed: string[] = []; // add a name here only with a comment saying why
+    expect(open.map((f) => f.proname).filter((n) => !allowed.includes(n))).toEqual([]);
+  });
+
   it("only service_role may execute the functions; sync_scheduled_jobs is for migrations only", async () => {
     const grants = await db.sql`
       select p.proname,

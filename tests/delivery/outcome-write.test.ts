@@ -12,8 +12,9 @@ import { dispatchDue } from "../../supabase/functions/_shared/delivery/dispatch.
 import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
+import { secretKeyAuth } from "../support/auth.ts";
 
-const SERVICE_KEY = "service-role-key-for-tests";
+const SECRET_KEY = "sb_secret_for_outcome_tests_0123456789";
 let h: Harness;
 
 beforeAll(async () => {
@@ -45,10 +46,10 @@ async function failFirstOutcomesFor(phone: string, times: number) {
 }
 
 const tool = (args: Record<string, unknown>) =>
-  createMessagingToolsHandler({ ...h.senders(), auth: { serviceRoleKey: SERVICE_KEY } })(
+  createMessagingToolsHandler({ ...h.senders(), auth: secretKeyAuth("messaging-tools", SECRET_KEY) })(
     new Request("http://localhost/messaging-tools", {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${SERVICE_KEY}` },
+      headers: { "content-type": "application/json", apikey: SECRET_KEY },
       body: JSON.stringify({ name: "messaging_send_sms", arguments: args }),
     }),
   );

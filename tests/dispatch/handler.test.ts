@@ -1,5 +1,5 @@
 /**
- * The dispatch function's handler: service role only, body validation, and its two recovery
+ * The dispatch function's handler: secret key only, body validation, and its two recovery
  * duties besides the outbox — WhatsApp calls whose post-call flow never ran, and the report.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -12,8 +12,9 @@ import { createSenderDirectory } from "../../supabase/functions/_shared/delivery
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+import { secretKeyAuth } from "../support/auth.ts";
 
-const SERVICE_KEY = "service-role-key-for-dispatch-tests";
+const SECRET_KEY = "sb_secret_for_dispatch_tests_0123456789";
 let db: TestDatabase;
 let wa: FakeWhatsApp;
 let mtn: FakeMtn;
@@ -46,7 +47,7 @@ function handler() {
     logger,
     senders: createSenderDirectory(env),
     pacer: createPacer(db.sql),
-    auth: { serviceRoleKey: SERVICE_KEY },
+    auth: secretKeyAuth("dispatch", SECRET_KEY),
     postCall: {
       sql: db.sql,
       logger,
@@ -59,21 +60,21 @@ function handler() {
   return { h, logger };
 }
 
-const call = (body: unknown, key: string | null = SERVICE_KEY) =>
+const call = (body: unknown, key: string | null = SECRET_KEY) =>
   new Request("http://localhost/dispatch", {
     method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    headers: { "content-type": "application/json", ...(key ? { apikey: key } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
 describe("dispatch handler", () => {
-  it("accepts only the service role and a well-formed body", async () => {
+  it("accepts only a secret key and a well-formed body", async () => {
     const { h } = handler();
     expect((await h(call({}, null))).status).toBe(401);
     expect((await h(call({}, "anon-key"))).status).toBe(401);
     expect((await h(call({ batch_size: 0 }))).status).toBe(400);
     expect((await h(call({ surprise: true }))).status).toBe(400);
-    expect((await h(new Request("http://localhost/dispatch", { headers: { authorization: `Bearer ${SERVICE_KEY}` } }))).status)
+    expect((await h(new Request("http://localhost/dispatch", { headers: { apikey: SECRET_KEY } }))).status)
       .toBe(405);
   });
 

@@ -72,3 +72,48 @@ describe("PGlite wire server", () => {
     }
   });
 });
+
+describe("PGlite wire server logins", () => {
+  /** The error a login as `user`/`password` (to `database`) gets, or "ok". */
+  async function login(user: string, password: string, database = "postgres") {
+    const url = new URL(server.url);
+    const sql = postgres({
+      host: url.hostname, port: Number(url.port), user, password, database,
+      max: 1, connect_timeout: 5, onnotice: () => {},
+    });
+    try {
+      const [row] = await sql`select current_user as who`;
+      return `ok as ${row.who}`;
+    } catch (err) {
+      const e = err as { code?: string; message?: string; severity?: string };
+      return { code: e.code, message: e.message, severity: e.severity };
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+
+  it("accepts the documented postgres user and password", async () => {
+    expect(await login("postgres", "postgres")).toBe("ok as postgres");
+  });
+
+  it("refuses a wrong password with PostgreSQL's own error", async () => {
+    expect(await login("postgres", "wrong")).toEqual({
+      code: "28P01", severity: "FATAL", message: 'password authentication failed for user "postgres"',
+    });
+  });
+
+  it("refuses any other user, existing (with its own password) or NOLOGIN", async () => {
+    await db.exec("create role locked nologin; create role app_user login password 'app'");
+    for (const user of ["locked", "app_user", "nobody", "service_role"]) {
+      expect(await login(user, user === "app_user" ? "app" : "postgres")).toEqual({
+        code: "28P01", severity: "FATAL", message: `password authentication failed for user "${user}"`,
+      });
+    }
+  });
+
+  it("refuses a database other than postgres as PostgreSQL does", async () => {
+    expect(await login("postgres", "postgres", "other")).toMatchObject({
+      code: "3D000", message: 'database "other" does not exist',
+    });
+  });
+});

@@ -4,8 +4,9 @@ import { createMessagingToolsHandler } from "../../supabase/functions/_shared/ha
 import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging-tools.ts";
 import { createSessionStore } from "../../supabase/functions/_shared/session/omnichannel-session.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { secretKeyAuth } from "../support/auth.ts";
 
-const SERVICE_KEY = "service-role-key-for-tests";
+const SECRET_KEY = "sb_secret_for_tests_0123456789";
 
 let h: Harness;
 
@@ -15,12 +16,12 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-const handler = (sql = h.db.sql) => createMessagingToolsHandler({ ...h.senders(), sql, auth: { serviceRoleKey: SERVICE_KEY } });
+const handler = (sql = h.db.sql) => createMessagingToolsHandler({ ...h.senders(), sql, auth: secretKeyAuth("messaging-tools", SECRET_KEY) });
 
-function request(method: string, body?: unknown, key: string | null = SERVICE_KEY) {
+function request(method: string, body?: unknown, key: string | null = SECRET_KEY) {
   return new Request("http://localhost/messaging-tools", {
     method,
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    headers: { "content-type": "application/json", ...(key ? { apikey: key } : {}) },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
 }
@@ -104,10 +105,10 @@ describe("messaging-tools", () => {
     expect((await ok.json()).result.status).toBe("sent");
   });
 
-  it("401 without the service role, and nothing runs", async () => {
+  it("401 without a secret key, and nothing runs", async () => {
     const phone = h.newPhone();
     const body = { name: "messaging_send_sms", arguments: { phone_number: phone, message: "hi" } };
-    for (const key of [null, "anon-key", "service-role-key-for-tests-x"]) {
+    for (const key of [null, "anon-key", `${SECRET_KEY}x`, SECRET_KEY.slice(0, -1)]) {
       const res = await handler()(request("POST", body, key));
       expect(res.status).toBe(401);
       expect((await res.json()).error.code).toBe("AUTH.UNAUTHORIZED");

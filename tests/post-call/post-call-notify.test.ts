@@ -14,9 +14,10 @@ import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/ha
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { countSegments } from "../../supabase/functions/_shared/notifications/sms-segments.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { secretKeyAuth } from "../support/auth.ts";
 
-const SERVICE_KEY = "service-role-key-for-tests";
-const ANON_KEY = "anon-key-for-tests";
+const SECRET_KEY = "sb_secret_for_tests_0123456789";
+const PUBLISHABLE_KEY = "sb_publishable_for_tests_0123456789";
 const SUMMARY = "You asked to change the price to 250k. We agreed to deliver on Friday.";
 
 let db: TestDatabase;
@@ -50,7 +51,7 @@ function handler(over: { template?: string | null; timeoutMs?: number; waitMs?: 
       { baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId },
       { timeoutMs },
     ),
-    auth: { serviceRoleKey: SERVICE_KEY },
+    auth: secretKeyAuth("post-call-notify", SECRET_KEY),
     defaultCountry: "RW",
     config: {
       summaryTemplate: over.template === null ? undefined : over.template ?? "call_summary",
@@ -67,12 +68,12 @@ function newPhone(): string {
   return `+25078${String(8_000_000 + ++phoneSeq * 37).padStart(7, "0")}`;
 }
 
-function post(body: unknown, key: string | null = SERVICE_KEY, raw?: string) {
+function post(body: unknown, key: string | null = SECRET_KEY, raw?: string) {
   return new Request("http://localhost/post-call-notify", {
     method: "POST",
     headers: {
       "content-type": "application/json",
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(key ? { apikey: key } : {}),
       "x-correlation-id": "corr-test-1",
     },
     body: raw ?? JSON.stringify(body),
@@ -251,14 +252,14 @@ describe("post-call-notify", () => {
   it("rejects a missing key, a non-service key, a malformed body and a wrong method", async () => {
     const body = { call_id: "call-auth", phone_number: newPhone(), summary: SUMMARY };
     expect((await handler()(post(body, null))).status).toBe(401);
-    expect((await handler()(post(body, ANON_KEY))).status).toBe(401);
-    const malformed = await handler()(post(null, SERVICE_KEY, "{not json"));
+    expect((await handler()(post(body, PUBLISHABLE_KEY))).status).toBe(401);
+    const malformed = await handler()(post(null, SECRET_KEY, "{not json"));
     expect(malformed.status).toBe(400);
     const missing = await handler()(post({ phone_number: newPhone() }));
     expect(missing.status).toBe(400);
     expect((await missing.json()).error.field).toBe("call_id");
     const get = await handler()(new Request("http://localhost/post-call-notify", {
-      headers: { authorization: `Bearer ${SERVICE_KEY}` },
+      headers: { apikey: SECRET_KEY },
     }));
     expect(get.status).toBe(405);
     expect(wa.requests).toHaveLength(0);

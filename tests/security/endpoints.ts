@@ -20,8 +20,9 @@ import { createSenderDirectory } from "../../supabase/functions/_shared/delivery
 import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
+import { secretKeyAuth } from "../support/auth.ts";
 
-const SERVICE_KEY = "service-role-key-for-fuzz";
+const SECRET_KEY = "sb_secret_for_fuzz_0123456789abcdef";
 const PUBLIC = "https://fuzz.example/functions/v1";
 const RUNTIME = "http://127.0.0.1:9000";
 
@@ -148,7 +149,6 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
   const timeoutMs = 2_000;
   const whatsapp = createWhatsAppAdapter({ baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId }, { timeoutMs });
   const sms = createMtnSmsAdapter({ baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId }, { timeoutMs });
-  const auth = { serviceRoleKey: SERVICE_KEY };
   const config = { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 10, sendTimeoutMs: 3_000 };
   const env = loadConfig({
     SUPABASE_DB_URL: database.url,
@@ -175,11 +175,13 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
       "sms-inbound/status/mtn": smsHandler,
       "sms-inbound/twilio": smsHandler,
       "sms-inbound/status/twilio": smsHandler,
-      "messaging-tools": createMessagingToolsHandler({ sql: database.sql, logger: log, whatsapp, sms, auth }),
-      "post-call-notify": createPostCallNotifyHandler({ sql: database.sql, logger: log, whatsapp, sms, auth, defaultCountry: "RW", config }),
+      "messaging-tools": createMessagingToolsHandler({ sql: database.sql, logger: log, whatsapp, sms, auth: secretKeyAuth("messaging-tools", SECRET_KEY) }),
+      "post-call-notify": createPostCallNotifyHandler({
+        sql: database.sql, logger: log, whatsapp, sms, auth: secretKeyAuth("post-call-notify", SECRET_KEY), defaultCountry: "RW", config,
+      }),
       "dispatch": createDispatchHandler({
         sql: database.sql, logger: log, senders: createSenderDirectory(env, { timeoutMs }), pacer: createPacer(database.sql),
-        auth, defaults: { batchSize: 20, timeBudgetMs: 500, leaseSeconds: 60 },
+        auth: secretKeyAuth("dispatch", SECRET_KEY), defaults: { batchSize: 20, timeBudgetMs: 500, leaseSeconds: 60 },
       }),
     };
   })();
@@ -233,7 +235,7 @@ export function requestOf(c: Case): Request {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (c.endpoint === "wa-webhook") headers["x-hub-signature-256"] = metaSign(raw);
   else if (c.endpoint.includes("mtn")) headers["x-mtn-signature"] = mtnSignature(raw);
-  else headers.authorization = `Bearer ${SERVICE_KEY}`;
+  else headers.apikey = SECRET_KEY;
   return new Request(url, { method: "POST", headers, body: raw });
 }
 

@@ -270,6 +270,22 @@ describe("sms-inbound: Twilio", () => {
     expect(h.replies).toHaveLength(0);
   });
 
+  it("checks the signature before the form: an unsigned or wrongly signed bad form is 401, not 400", async () => {
+    const h = makeHandler(env);
+    const notUtf8 = new Uint8Array([0x42, 0x6f, 0x64, 0x79, 0x3d, 0xff, 0xfe]); // "Body=" then bytes
+    for (const signature of [null, "RSOYDt4T1cUTdK1PDd93/VVr8B8="]) {
+      const res = await h.send(new Request("http://127.0.0.1:9000/sms-inbound/twilio", {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          ...(signature ? { "x-twilio-signature": signature } : {}),
+        },
+        body: notUtf8,
+      }));
+      expect(res.status, String(signature)).toBe(401);
+    }
+  });
+
   it("fails closed without TWILIO_AUTH_TOKEN or PUBLIC_FUNCTIONS_URL", async () => {
     const phone = newPhone();
     const params = twilioInbound(phone, "hi", newTwilioSid());

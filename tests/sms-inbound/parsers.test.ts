@@ -118,6 +118,13 @@ describe("MTN-style gateway payloads", () => {
     await expect(parseMtnInbound(bytes('{"from":"\\u0000","message":"x"}'))).rejects.toMatchObject({ status: 400 });
   });
 
+  it("caps message like Twilio's Body: 16,000 characters pass, one more is a 400 naming message", async () => {
+    const msg = (n: number) => bytes(JSON.stringify({ from: "250788123456", message: "x".repeat(n) }));
+    expect((await parseMtnInbound(msg(16_000))).body).toHaveLength(16_000);
+    await expect(parseMtnInbound(msg(16_001))).rejects.toMatchObject({ status: 400, details: { field: "message" } });
+    await expect(parseMtnInbound(msg(1024 * 1024 - 64))).rejects.toMatchObject({ status: 400 });
+  });
+
   it("maps OneAPI delivery statuses", () => {
     const r = (o: object) => parseMtnReceipt(bytes(JSON.stringify(o)));
     expect(r({ requestId: "r1", deliveryStatus: "DeliveredToTerminal" })).toMatchObject({ status: "delivered", providerMessageIds: ["r1"] });

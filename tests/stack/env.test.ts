@@ -7,8 +7,19 @@ import { loadConfig, providerModes } from "../../supabase/functions/_shared/conf
 
 const SANDBOX = "http://127.0.0.1:54324";
 const keys = { anon: "anon-key", serviceRole: "service-key" };
+const apiKeys = {
+  publishable: "sb_publishable_x",
+  secret: "sb_secret_x",
+  publishableKeys: '{"default":"sb_publishable_x"}',
+  secretKeys: '{"default":"sb_secret_x"}',
+  jwks: '{"keys":[]}',
+};
 
-function stackEnv(processEnv: Record<string, string>, dotenv: Record<string, string> = {}) {
+function stackEnv(
+  processEnv: Record<string, string>,
+  dotenv: Record<string, string> = {},
+  legacyKeys = true,
+) {
   return functionEnv({
     processEnv,
     dotenv,
@@ -17,6 +28,8 @@ function stackEnv(processEnv: Record<string, string>, dotenv: Record<string, str
     sandboxUrl: SANDBOX,
     jwtSecret: "secret",
     keys,
+    apiKeys,
+    legacyKeys,
   });
 }
 
@@ -66,6 +79,17 @@ describe("function environment", () => {
     expect(env.OPENAI_MODEL).toBe("gpt-test");
     expect(env.SUPABASE_URL).toBe("http://127.0.0.1:54321");
     expect(env.SUPABASE_SERVICE_ROLE_KEY).toBe("service-key");
+    expect(env.SUPABASE_SECRET_KEYS).toBe('{"default":"sb_secret_x"}');
+    expect(env.SUPABASE_PUBLISHABLE_KEYS).toBe('{"default":"sb_publishable_x"}');
+    expect(env.SUPABASE_JWKS).toBe('{"keys":[]}');
+  });
+
+  it("gives the functions no legacy key, and tells them to reject one, once legacy keys are off", () => {
+    const env = stackEnv({ SUPABASE_SERVICE_ROLE_KEY: "from-the-shell" }, {}, false);
+    expect(env.SUPABASE_ANON_KEY).toBeUndefined();
+    expect(env.SUPABASE_JWT_SECRET).toBeUndefined();
+    expect(env.LEGACY_API_KEYS).toBe("reject");
+    expect(env.SUPABASE_SECRET_KEYS).toBe('{"default":"sb_secret_x"}');
   });
 });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type GatewayRoute } from "../../scripts/stack/gateway.ts";
 import { deriveKeys, LOCAL_JWT_SECRET } from "../../scripts/stack/jwt.ts";
 import { serve, type Served } from "../support/serve.ts";
+import { projectKeys } from "../support/auth.ts";
 
 /** An upstream "function" that answers with what it saw. */
 async function echo(req: Request): Promise<Response> {
@@ -102,6 +103,30 @@ describe("functions gateway", () => {
     const ok = await call({ authorization: `Bearer ${anon}` });
     expect(ok.status).toBe(207);
     expect((await ok.json()).path).toBe("/echo");
+  });
+
+  it("with signing keys, lets ES256 JWTs from the JWKS through and no HS256 token once legacy is off", async () => {
+    const keys = await projectKeys();
+    const own = await serve(createGateway({
+      routes: (n) => routes[n],
+      jwks: JSON.parse(keys.env.SUPABASE_JWKS),
+    }));
+    try {
+      const call = (token: string) =>
+        fetch(`${own.url}/functions/v1/echo`, { headers: { authorization: `Bearer ${token}` } });
+      const ok = await call(await keys.userToken());
+      expect(ok.status).toBe(207);
+      await ok.body?.cancel();
+      const { anon } = await deriveKeys(LOCAL_JWT_SECRET);
+      const other = await projectKeys();
+      for (const token of [anon, await other.userToken(), await keys.userToken({}, { exp: 1_000_000 })]) {
+        const res = await call(token);
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({ msg: "Invalid JWT" });
+      }
+    } finally {
+      await own.close();
+    }
   });
 
   it("answers unknown functions 404, CORS preflight 204, and a function that cannot start 503", async () => {

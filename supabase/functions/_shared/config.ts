@@ -8,12 +8,31 @@ import { z } from "zod";
 const optionalText = z.string().trim().min(1).optional();
 const optionalUrl = z.url().optional();
 
+/** A JSON value in one variable (Supabase provisions its keys this way); malformed = an error. */
+const json = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((raw, ctx) => {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be JSON" });
+      return z.NEVER;
+    }
+  }).pipe(schema);
+/** `{"default":"sb_secret_…","cron":"sb_secret_…"}`: named keys, as Supabase provisions them. */
+const namedKeys = json(z.record(z.string().min(1), z.string().min(1))).optional();
+
 const EnvSchema = z.object({
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
   SUPABASE_URL: optionalUrl,
   SUPABASE_SERVICE_ROLE_KEY: optionalText,
   SUPABASE_ANON_KEY: optionalText,
   SUPABASE_JWT_SECRET: optionalText,
+  SUPABASE_SECRET_KEYS: namedKeys,
+  SUPABASE_PUBLISHABLE_KEYS: namedKeys,
+  SUPABASE_JWKS: json(z.object({ keys: z.array(z.record(z.string(), z.unknown())) })).optional(),
+  SUPABASE_JWKS_URL: optionalUrl,
+  /** `reject` stops accepting the legacy service-role key/JWT even where Supabase still injects it. */
+  LEGACY_API_KEYS: z.enum(["accept", "reject"]).default("accept"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
 
   WHATSAPP_ACCESS_TOKEN: optionalText,

@@ -1,10 +1,11 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
+import { authOf } from "../_shared/http/function-auth.ts";
 import {
   channelsOf,
   createPlatform,
   postCallConfigOf,
   senderDirectoryOf,
-  serviceAuthOf,
 } from "../_shared/platform/deps.ts";
 import { createReplyDeps } from "../_shared/conversations/reply-to-inbound.ts";
 import { createDispatchHandler } from "../_shared/handlers/dispatch.ts";
@@ -17,7 +18,7 @@ const handler = createDispatchHandler({
   ...platform,
   senders: senderDirectoryOf(platform),
   pacer: channels.pacing.pacer,
-  auth: serviceAuthOf(env),
+  auth: authOf("dispatch", env),
   replies: createReplyDeps(platform, channels),
   // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
   postCall: { ...platform, ...channels, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },
@@ -28,4 +29,4 @@ const handler = createDispatchHandler({
   },
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

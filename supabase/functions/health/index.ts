@@ -1,10 +1,8 @@
 import { loadConfig } from "../_shared/config.ts";
 import { createHealthHandler } from "../_shared/health/check-health.ts";
 import { createPlatform } from "../_shared/platform/deps.ts";
+import { serveFunction } from "../_shared/platform/serve.ts";
 
 const { env, sql, logger } = createPlatform(loadConfig(Deno.env.toObject()), "health");
 
-Deno.serve(
-  { port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") },
-  createHealthHandler({ sql, config: env, logger }),
-);
+serveFunction(createHealthHandler({ sql, config: env, logger }));

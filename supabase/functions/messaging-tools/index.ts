@@ -1,5 +1,7 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
-import { channelsOf, createPlatform, serviceAuthOf } from "../_shared/platform/deps.ts";
+import { authOf } from "../_shared/http/function-auth.ts";
+import { channelsOf, createPlatform } from "../_shared/platform/deps.ts";
 import { createMessagingToolsHandler } from "../_shared/handlers/messaging-tools.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "messaging-tools");
@@ -8,10 +10,10 @@ const { env } = platform;
 const handler = createMessagingToolsHandler({
   ...platform,
   ...channelsOf(platform),
-  auth: serviceAuthOf(env),
+  auth: authOf("messaging-tools", env),
   whatsappTemplate: env.WHATSAPP_SUMMARY_TEMPLATE
     ? { name: env.WHATSAPP_SUMMARY_TEMPLATE, language: env.WHATSAPP_TEMPLATE_LANGUAGE }
     : undefined,
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

@@ -1,5 +1,7 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
-import { channelsOf, createPlatform, postCallConfigOf, serviceAuthOf } from "../_shared/platform/deps.ts";
+import { authOf } from "../_shared/http/function-auth.ts";
+import { channelsOf, createPlatform, postCallConfigOf } from "../_shared/platform/deps.ts";
 import { createPostCallNotifyHandler } from "../_shared/handlers/post-call-notify.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "post-call-notify");
@@ -8,9 +10,9 @@ const { env } = platform;
 const handler = createPostCallNotifyHandler({
   ...platform,
   ...channelsOf(platform),
-  auth: serviceAuthOf(env),
+  auth: authOf("post-call-notify", env),
   defaultCountry: env.DEFAULT_COUNTRY,
   config: postCallConfigOf(env),
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

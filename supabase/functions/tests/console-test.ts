@@ -92,7 +92,7 @@ Deno.test("the console shows sessions, conversations, deliveries and stats from 
         expect(mine.length === 1, `sessions: ${JSON.stringify(sessions)}`);
         const s = mine[0];
         sessionId = s.id;
-        expect(s.phone === "+2507****3456", `phone shown as ${s.phone}`);
+        expect(s.phone === "+250****3456", `phone shown as ${s.phone}`);
         expect(
           s.whatsapp_summary_sent === true && s.sms_summary_sent === true,
           `flags: ${JSON.stringify(s)}`,
@@ -160,7 +160,7 @@ Deno.test("the console shows sessions, conversations, deliveries and stats from 
       expect(deliveries.length === 2, `sms deliveries: ${deliveries.length}`);
       expect(deliveries.every((d: Json) => d.channel === "sms"), "a non-SMS row");
       expect(
-        deliveries.every((d: Json) => /^\+2507\*{4}\d{4}$/.test(d.recipient)),
+        deliveries.every((d: Json) => /^\+250\*{4}\d{4}$/.test(d.recipient)),
         "recipient not masked",
       );
       expect(

@@ -48,7 +48,7 @@ Deno.test("inbound SMS and WhatsApp get AI replies with a tool call, in one sess
     api: stack.urls.api,
     sandbox: stack.urls.sandbox,
     db: stack.urls.db,
-    serviceKey: stack.keys.serviceRole,
+    secretKey: stack.keys.secret,
   };
   try {
     await t.step(

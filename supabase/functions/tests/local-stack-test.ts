@@ -1,9 +1,12 @@
 /**
  * Deno tier: what `npm start` promises about itself — a taken port is named before anything
- * starts, and the embedded database keeps its data across a stop and a start.
+ * starts, the embedded database keeps its data across a stop and a start, nothing listens
+ * beyond 127.0.0.1, and real provider credentials need a JWT secret of the project's own.
  */
 import { runtimeOnly } from "../../../scripts/stack/function-env.ts";
+import { LOCAL_JWT_SECRET } from "../../../scripts/stack/jwt.ts";
 import { freePorts, PortInUseError } from "../../../scripts/stack/ports.ts";
+import { PublicSecretError } from "../../../scripts/stack/secret-guard.ts";
 import { startStack } from "../../../scripts/stack/stack.ts";
 import { createSql } from "../_shared/db/client.ts";
 
@@ -68,5 +71,87 @@ Deno.test("the embedded database keeps its data across a stop and a start", asyn
     }
   } finally {
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+/** The TCP addresses `pid` listens on, from /proc (Linux): its socket inodes, matched in net/tcp*. */
+function listeningAddresses(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    const target = (() => {
+      try {
+        return Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+      } catch {
+        return ""; // closed meanwhile
+      }
+    })();
+    const m = target.match(/^socket:\[(\d+)\]$/);
+    if (m) inodes.add(m[1]);
+  }
+  const out: string[] = [];
+  for (const file of ["tcp", "tcp6"]) {
+    for (const line of Deno.readTextFileSync(`/proc/${pid}/net/${file}`).split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "0A" || !inodes.has(f[9])) continue; // 0A: LISTEN
+      const [hex, port] = f[1].split(":");
+      const address = file === "tcp"
+        ? hex.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join(".")
+        : hex === "00000000000000000000000001000000" ? "::1" : `[${hex}]`;
+      out.push(`${address}:${parseInt(port, 16)}`);
+    }
+  }
+  return out;
+}
+
+const LOOPBACK = /^(127\.0\.0\.1|::1):\d+$/;
+
+Deno.test({
+  name: "every process of the stack listens on 127.0.0.1 only, and no function prints its port",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const lines: string[] = [];
+    const stack = await startStack({
+      ports: freePorts(),
+      dataDir: "memory://",
+      env: runtimeOnly(Deno.env.toObject()),
+      dotenv: false,
+      only: ["health"],
+      log: (line) => lines.push(line),
+    });
+    try {
+      const health = await fetch(`${stack.urls.functions}/health`);
+      await health.body?.cancel();
+      const pids = stack.pids();
+      if (pids.length !== 1) throw new Error(`expected the health process, got ${pids}`);
+      for (const pid of [Deno.pid, ...pids]) {
+        const addresses = listeningAddresses(pid);
+        if (addresses.length === 0) throw new Error(`pid ${pid} listens on nothing`);
+        const open = addresses.filter((a) => !LOOPBACK.test(a));
+        if (open.length) throw new Error(`pid ${pid} listens beyond loopback: ${open.join(", ")}`);
+      }
+      const printed = lines.filter((l) => /listening on/i.test(l));
+      if (printed.length) throw new Error(`a function printed its internal port: ${printed}`);
+    } finally {
+      await stack.stop();
+    }
+  },
+});
+
+Deno.test("real provider credentials with the public local JWT secret stop the start", async () => {
+  const whatsapp = { WHATSAPP_ACCESS_TOKEN: "EAAG-real-looking", WHATSAPP_PHONE_NUMBER_ID: "1234" };
+  const env = { ...runtimeOnly(Deno.env.toObject()), ...whatsapp };
+  let error: unknown;
+  await quietStack({ ports: freePorts(), dataDir: "memory://", env }).catch((err) => (error = err));
+  if (!(error instanceof PublicSecretError) || !error.message.includes("SUPABASE_JWT_SECRET")) {
+    throw new Error(`expected PublicSecretError naming SUPABASE_JWT_SECRET, got ${error}`);
+  }
+  if (error.message.includes("\n")) throw new Error("the refusal is not one line");
+
+  const own = { ...env, SUPABASE_JWT_SECRET: "a-secret-of-this-project-only-0123456789" };
+  const stack = await quietStack({ ports: freePorts(), dataDir: "memory://", env: own });
+  try {
+    if (stack.jwtSecret === LOCAL_JWT_SECRET) throw new Error("the stack kept the public secret");
+  } finally {
+    await stack.stop();
   }
 });

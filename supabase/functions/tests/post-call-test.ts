@@ -1,7 +1,8 @@
 /**
  * Deno tier: the demo path through the gateway — a call summary in the database,
  * `post-call-notify` invoked with supabase-js as a client would, both messages received by the
- * provider sandbox in their wire formats, the session and delivery log updated.
+ * provider sandbox in their wire formats, the session and delivery log updated. The stack runs
+ * with the new keys only (legacy keys disabled), as a project created today does.
  */
 import { runtimeOnly } from "../../../scripts/stack/function-env.ts";
 import { freePorts } from "../../../scripts/stack/ports.ts";
@@ -15,6 +16,7 @@ Deno.test("post-call-notify through the gateway delivers on WhatsApp and SMS (th
     env: runtimeOnly(Deno.env.toObject()),
     dotenv: false,
     only: ["post-call-notify"],
+    legacyKeys: false,
     quiet: true,
   });
   try {
@@ -22,7 +24,7 @@ Deno.test("post-call-notify through the gateway delivers on WhatsApp and SMS (th
       api: stack.urls.api,
       sandbox: stack.urls.sandbox,
       db: stack.urls.db,
-      serviceKey: stack.keys.serviceRole,
+      secretKey: stack.keys.secret,
     });
     const received = stack.sandbox.messages.list({});
     const channels = received.map((m) => m.channel).sort();
@@ -30,13 +32,22 @@ Deno.test("post-call-notify through the gateway delivers on WhatsApp and SMS (th
       throw new Error(`sandbox received ${JSON.stringify(channels)}`);
     }
 
-    const anon = await fetch(`${stack.urls.functions}/post-call-notify`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${stack.keys.anon}`, "content-type": "application/json" },
-      body: JSON.stringify({ call_id: "x", phone_number: "+250788123456", summary: "s" }),
-    });
-    if (anon.status !== 401) throw new Error(`anon key got ${anon.status}, want 401`);
-    await anon.body?.cancel();
+    const refused = {
+      "publishable key": { apikey: stack.keys.publishable },
+      "truncated secret key": { apikey: stack.keys.secret.slice(0, -2) },
+      "legacy service_role key (disabled)": { authorization: `Bearer ${stack.keys.serviceRole}` },
+      "legacy anon key": { authorization: `Bearer ${stack.keys.anon}` },
+      "no key": {},
+    };
+    for (const [what, headers] of Object.entries(refused)) {
+      const res = await fetch(`${stack.urls.functions}/post-call-notify`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ call_id: "x", phone_number: "+250788123456", summary: "s" }),
+      });
+      await res.body?.cancel();
+      if (res.status !== 401) throw new Error(`${what} got ${res.status}, want 401`);
+    }
   } finally {
     await stack.stop();
   }

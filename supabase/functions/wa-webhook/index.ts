@@ -1,3 +1,4 @@
+import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
 import { channelsOf, createPlatform, postCallConfigOf } from "../_shared/platform/deps.ts";
 import { backgroundTracker, type WaitUntil } from "../_shared/platform/background.ts";
@@ -24,4 +25,4 @@ const handler = createWaWebhookHandler({
   config: postCallConfigOf(env),
 });
 
-Deno.serve({ port: Number(Deno.env.get("EDGE_FUNCTION_PORT") ?? "8000") }, handler);
+serveFunction(handler);

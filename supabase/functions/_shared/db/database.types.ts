@@ -231,6 +231,9 @@ isOneToOne: false
 "delivery_unknown_wait":
 { Args: Record<PropertyKey, never>; Returns: string
                            },
+"dispatch_job_command":
+{ Args: Record<PropertyKey, never>; Returns: string
+                           },
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
@@ -413,7 +416,7 @@ isOneToOne: false
 { Args: { "p_delivery_id": string }; Returns: string
                            },
 "schedule_dispatch":
-{ Args: { "p_functions_url": string,"p_schedule"?: string,"p_service_role_key": string }; Returns: string
+{ Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
                            },
 "set_sender_rate":
 { Args: { "p_burst"?: number,"p_rate_per_second": number,"p_sender_key": string }; Returns: undefined

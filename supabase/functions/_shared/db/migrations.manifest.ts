@@ -13,6 +13,8 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122040100_dispatch_schedule",
   "20261122040200_batched_delivery_statuses",
   "20261122040300_post_call_recovery",
+  "20261129100000_dispatch_schedule_secret_key",
+  "20261129110000_status_and_grant_hardening",
   "20261129120000_outbound_session_owner",
   "20261129120100_unknown_delivery_status",
 ];

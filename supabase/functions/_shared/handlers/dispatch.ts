@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { requireServiceRole, type ServiceAuthConfig } from "../http/auth.ts";
+import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
@@ -17,7 +17,7 @@ const Body = z.object({
 }).strict();
 
 export interface DispatchHandlerDeps extends DispatchDeps {
-  auth: ServiceAuthConfig;
+  auth: AuthConfig;
   replies?: ReplyDeps;
   /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
   postCall?: NotifyAfterCallDeps;
@@ -25,14 +25,14 @@ export interface DispatchHandlerDeps extends DispatchDeps {
 }
 
 /**
- * `POST /dispatch` (service role): sends due outbox rows within a time budget and recovers AI
+ * `POST /dispatch` (secret key, legacy service role, or an operator): sends due outbox rows within a time budget and recovers AI
  * replies left pending. Called every minute by pg_cron + pg_net (or the local stack), and by
  * hand after `select public.retry_delivery(<id>)`.
  */
 export function createDispatchHandler(deps: DispatchHandlerDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     if (req.method !== "POST") throw methodNotAllowed(["POST"]);
-    await requireServiceRole(req, deps.auth);
+    await authenticate(req, deps.auth);
     const raw = await readRawBody(req);
     const parsed = Body.safeParse(raw.byteLength ? parseJson(raw) : {});
     if (!parsed.success) {

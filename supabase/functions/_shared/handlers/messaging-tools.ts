@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { requireServiceRole, type ServiceAuthConfig } from "../http/auth.ts";
+import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, HttpError, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
@@ -15,7 +15,7 @@ import {
 
 export interface MessagingToolsDeps
   extends Pick<ToolContext, "sql" | "logger" | "whatsapp" | "sms" | "whatsappTemplate"> {
-  auth: ServiceAuthConfig;
+  auth: AuthConfig;
 }
 
 const Args = z.union([z.string(), z.record(z.string(), z.unknown())]).optional();
@@ -39,14 +39,14 @@ const CALL_ERRORS: Record<string, number> = {
 };
 
 /**
- * The 7 tools over HTTP, service role only, for agents that live elsewhere (the voice agent):
+ * The 7 tools over HTTP, secret key (or legacy service role) only, for agents that live elsewhere (the voice agent):
  * `GET` lists the enabled tools as OpenAI function tools; `POST` runs one and answers
  * `{tool_call_id?, name, result}`. A tool_calls entry's id is the idempotency key of its sends.
  */
 export function createMessagingToolsHandler(deps: MessagingToolsDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(["GET", "POST"]);
-    await requireServiceRole(req, deps.auth);
+    await authenticate(req, deps.auth);
     try {
       const enabled = await enabledToolNames(deps.sql);
       if (req.method === "GET") return json({ tools: getMessagingTools(enabled) });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { requireServiceRole, type ServiceAuthConfig } from "../http/auth.ts";
+import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { readRawBody, parseJson } from "../http/body.ts";
 import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
@@ -14,15 +14,15 @@ const Body = z.object({
 });
 
 export interface PostCallNotifyDeps extends NotifyAfterCallDeps {
-  auth: ServiceAuthConfig;
+  auth: AuthConfig;
   defaultCountry: string;
 }
 
-/** `POST /post-call-notify {call_id, phone_number, summary?}` — service role only. */
+/** `POST /post-call-notify {call_id, phone_number, summary?}` — secret key (or legacy service role) only. */
 export function createPostCallNotifyHandler(deps: PostCallNotifyDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     if (req.method !== "POST") throw methodNotAllowed(["POST"]);
-    await requireServiceRole(req, deps.auth);
+    await authenticate(req, deps.auth);
     const parsed = Body.safeParse(parseJson(await readRawBody(req)));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

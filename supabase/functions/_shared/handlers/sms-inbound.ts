@@ -75,12 +75,16 @@ async function fromTwilio({ deps, req, route, correlationId, log }: Ctx): Promis
   if (!token || !base) {
     throw notConfigured(log, [...(token ? [] : ["TWILIO_AUTH_TOKEN"]), ...(base ? [] : ["PUBLIC_FUNCTIONS_URL"])]);
   }
+  const signature = req.headers.get("x-twilio-signature");
+  if (!signature) throw invalidSignature(log, signature);
   const raw = await readRawBody(req);
-  const params = parseForm(raw);
+  // The signature covers the parameters, so they are read first, but an unsigned request learns
+  // nothing from them: a form that is not even UTF-8 cannot carry Twilio's signature (Twilio
+  // sends UTF-8), so it is a 401 like any other bad signature, never a 400 about its content.
+  const params = formOrNull(raw);
   // Twilio signs the URL it was configured with: the public one, not the one this runtime sees.
   const signedUrl = base.replace(/\/+$/, "") + route.signedPath + new URL(req.url).search;
-  const signature = req.headers.get("x-twilio-signature");
-  if (!(await verifyTwilioSignature(token, signature, signedUrl, params))) {
+  if (!params || !(await verifyTwilioSignature(token, signature, signedUrl, params))) {
     throw invalidSignature(log, signature);
   }
   if (route.kind === "status") {
@@ -93,6 +97,14 @@ async function fromTwilio({ deps, req, route, correlationId, log }: Ctx): Promis
     replyInline: true,
   });
   return twiml(outcome.inlineReply);
+}
+
+function formOrNull(raw: Uint8Array) {
+  try {
+    return parseForm(raw);
+  } catch {
+    return null;
+  }
 }
 
 function notConfigured(log: Logger, missing: string[]) {

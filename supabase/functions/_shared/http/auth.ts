@@ -1,36 +1,141 @@
+import { verifyCredentials } from "@supabase/server/core";
 import { jwtVerify } from "jose";
-import { unauthorized } from "./errors.ts";
+import { forbidden, unauthorized } from "./errors.ts";
 import { timingSafeEqualString } from "./signature.ts";
 
-export interface ServiceAuthConfig {
-  serviceRoleKey?: string;
-  jwtSecret?: string;
+/**
+ * How a caller may authenticate, as `@supabase/server` names the modes, plus the legacy
+ * service-role key/JWT for projects that still have it:
+ * - `secret`: a secret key (`sb_secret_…`) in the `apikey` header;
+ * - `user`: `Authorization: Bearer <JWT>` verified against the project's JWKS;
+ * - `publishable`: a publishable key (`sb_publishable_…`) in the `apikey` header;
+ * - `legacy-service-role`: the legacy service-role key, or an HS256 JWT with `role:
+ *   service_role` signed with the legacy JWT secret — only while those are configured.
+ */
+export type AuthMode = "secret" | "user" | "publishable" | "legacy-service-role";
+
+export interface AuthPolicy {
+  modes: readonly AuthMode[];
+  /** For `user`: the `app_metadata.role` a signed-in operator needs (users cannot edit it). */
+  roles?: readonly string[];
+}
+
+type Jwks = { keys: Record<string, unknown>[] };
+
+/** The project's keys, parsed once per isolate (see authKeysOf). */
+export interface AuthKeys {
+  secretKeys: Record<string, string>;
+  publishableKeys: Record<string, string>;
+  /** Inline JWKS, or the URL `jose` fetches it from (cached per isolate by @supabase/server). */
+  jwks: Jwks | URL | null;
+  /** Supabase Auth's issuer, `<SUPABASE_URL>/auth/v1`; without it no user JWT is accepted. */
+  issuer: string | null;
+  legacy: { serviceRoleKey?: string; jwtSecret?: Uint8Array } | null;
+}
+
+export interface AuthConfig {
+  policy: AuthPolicy;
+  keys: AuthKeys;
+}
+
+export type Caller =
+  | { mode: "secret" | "publishable"; keyName: string }
+  | { mode: "user"; userId: string; role: string }
+  | { mode: "legacy-service-role" };
+
+/** Supabase Auth puts this audience on every user access token. */
+const USER_AUDIENCE = "authenticated";
+
+/**
+ * Authenticates `req` against the function's policy, or throws 401 (no or wrong credentials)
+ * or 403 (a valid user without the role). Fails closed: a mode whose keys are not configured
+ * accepts nothing.
+ */
+export async function authenticate(req: Request, cfg: AuthConfig): Promise<Caller> {
+  const modes = usableModes(cfg);
+  if (modes.length) {
+    const { data, error } = await verifyCredentials(
+      { token: bearerOf(req), apikey: req.headers.get("apikey") },
+      {
+        auth: modes,
+        audience: USER_AUDIENCE,
+        issuer: cfg.keys.issuer ?? undefined,
+        env: {
+          url: cfg.keys.issuer ?? "http://unused.invalid",
+          secretKeys: cfg.keys.secretKeys,
+          publishableKeys: cfg.keys.publishableKeys,
+          jwks: cfg.keys.jwks ?? undefined,
+        },
+      },
+    );
+    if (data) return callerOf(data, cfg.policy);
+    if (!acceptsLegacy(cfg)) throw unauthorized(error?.message);
+  }
+  if (acceptsLegacy(cfg) && await isLegacyServiceRole(req, cfg.keys.legacy!)) {
+    return { mode: "legacy-service-role" };
+  }
+  throw unauthorized("Secret key required");
+}
+
+/**
+ * The new-style modes this policy allows that the project has keys for. Any named key of the
+ * kind is accepted (`:*`), so a new key can be rolled out before the old one is revoked.
+ */
+function usableModes({ policy, keys }: AuthConfig): ("secret:*" | "user" | "publishable:*")[] {
+  return policy.modes.flatMap((m) => {
+    if (m === "secret") return Object.keys(keys.secretKeys).length ? ["secret:*" as const] : [];
+    if (m === "publishable") {
+      return Object.keys(keys.publishableKeys).length ? ["publishable:*" as const] : [];
+    }
+    if (m === "user") return keys.jwks && keys.issuer ? [m] : [];
+    return [];
+  });
+}
+
+const acceptsLegacy = (cfg: AuthConfig) =>
+  cfg.policy.modes.includes("legacy-service-role") && cfg.keys.legacy !== null;
+
+interface Verified {
+  authMode: string;
+  keyName?: string | null;
+  jwtClaims?: Record<string, unknown> | null;
+}
+
+function callerOf(data: Verified, policy: AuthPolicy): Caller {
+  if (data.authMode === "secret" || data.authMode === "publishable") {
+    return { mode: data.authMode, keyName: data.keyName ?? "default" };
+  }
+  const claims = data.jwtClaims ?? {};
+  const appMetadata = (claims.app_metadata ?? {}) as Record<string, unknown>;
+  const role = typeof appMetadata.role === "string" ? appMetadata.role : "";
+  if (!policy.roles?.includes(role)) throw forbidden("Your account does not have the role this needs");
+  return { mode: "user", userId: String(claims.sub), role };
 }
 
 function bearerOf(req: Request): string | null {
-  const h = req.headers.get("authorization");
-  const m = h?.match(/^Bearer\s+(\S+)$/i);
+  const m = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i);
   return m ? m[1] : null;
 }
 
 /**
- * Internal functions accept only the service role: the exact service-role key, or (when a JWT
- * secret is configured) a JWT signed with it whose `role` is `service_role`. Fails closed: with
- * neither configured, nothing is accepted.
+ * The legacy key in `Authorization: Bearer` or `apikey` (as the old clients and pg_net jobs
+ * send it), compared in constant time, or an HS256 service-role JWT signed with the legacy
+ * secret. HS256 is accepted only here, with that secret, never against the JWKS.
  */
-export async function requireServiceRole(req: Request, cfg: ServiceAuthConfig): Promise<void> {
-  const token = bearerOf(req) ?? req.headers.get("apikey");
-  if (!token) throw unauthorized("Missing bearer token");
-  if (cfg.serviceRoleKey && timingSafeEqualString(token, cfg.serviceRoleKey)) return;
-  if (cfg.jwtSecret) {
+async function isLegacyServiceRole(
+  req: Request,
+  legacy: NonNullable<AuthKeys["legacy"]>,
+): Promise<boolean> {
+  const tokens = [bearerOf(req), req.headers.get("apikey")].filter((t): t is string => !!t);
+  for (const token of tokens) {
+    if (legacy.serviceRoleKey && timingSafeEqualString(token, legacy.serviceRoleKey)) return true;
+    if (!legacy.jwtSecret) continue;
     try {
-      const { payload } = await jwtVerify(token, new TextEncoder().encode(cfg.jwtSecret), {
-        algorithms: ["HS256"],
-      });
-      if (payload.role === "service_role") return;
+      const { payload } = await jwtVerify(token, legacy.jwtSecret, { algorithms: ["HS256"] });
+      if (payload.role === "service_role") return true;
     } catch {
-      // fall through: an invalid token is the same 401 as a wrong role
+      // an invalid token is the same 401 as a wrong role
     }
   }
-  throw unauthorized("Service role required");
+  return false;
 }

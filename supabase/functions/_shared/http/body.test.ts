@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES, parseJson, readRawBody } from "./body.ts";
+import { BODY_DEADLINE_MS, MAX_BODY_BYTES, parseJson, readRawBody } from "./body.ts";
 import { HttpError } from "./errors.ts";
 
 function streamOf(chunks: number, size: number): ReadableStream<Uint8Array> {
@@ -42,6 +42,44 @@ describe("readRawBody", () => {
   it("accepts a body of exactly the cap", async () => {
     const req = new Request("http://x/", { method: "POST", body: new Uint8Array(MAX_BODY_BYTES) });
     expect((await readRawBody(req)).byteLength).toBe(MAX_BODY_BYTES);
+  });
+});
+
+describe("readRawBody deadline", () => {
+  /** A body that sends one byte, then nothing, ever; `cancelled` turns true when it is dropped. */
+  function stalled() {
+    const state = { cancelled: false };
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array([123]));
+      },
+      cancel() {
+        state.cancelled = true;
+      },
+    });
+    // @ts-expect-error: duplex is required by Node for streamed bodies
+    return { state, req: new Request("http://x/", { method: "POST", body, duplex: "half" }) };
+  }
+
+  it("waits 10 s by default", () => {
+    expect(BODY_DEADLINE_MS).toBe(10_000);
+  });
+
+  it("answers 408 and cancels the body when it never ends, for 200 slow clients at once", async () => {
+    const clients = Array.from({ length: 200 }, stalled);
+    const errors = await Promise.all(
+      clients.map(({ req }) => readRawBody(req, MAX_BODY_BYTES, 50).catch((e) => e)),
+    );
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(HttpError);
+      expect(err).toMatchObject({ status: 408, code: "HTTP.REQUEST_TIMEOUT" });
+    }
+    expect(clients.every((c) => c.state.cancelled)).toBe(true);
+  });
+
+  it("reads a body that completes before the deadline", async () => {
+    const req = new Request("http://x/", { method: "POST", body: "done" });
+    expect(new TextDecoder().decode(await readRawBody(req, MAX_BODY_BYTES, 50))).toBe("done");
   });
 });
 

@@ -1,31 +1,54 @@
 import { pgSafe } from "../text/pg-safe.ts";
-import { badRequest, payloadTooLarge } from "./errors.ts";
+import { badRequest, payloadTooLarge, requestTimeout } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** A whole body arrives within this, or the request is answered 408 and its connection freed. */
+export const BODY_DEADLINE_MS = 10_000;
 
 /**
  * Reads the raw body, refusing (413) as soon as it passes `limit` bytes: a declared
  * Content-Length over the limit is refused before reading, and a chunked body is cut off while
- * streaming, so an oversized body never sits in memory whole.
+ * streaming, so an oversized body never sits in memory whole. A body still incomplete after
+ * `deadlineMs` (a client that sends slowly or never finishes) is cancelled with 408, so slow
+ * clients cannot hold the function's requests open.
  */
-export async function readRawBody(req: Request, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+export async function readRawBody(
+  req: Request,
+  limit = MAX_BODY_BYTES,
+  deadlineMs = BODY_DEADLINE_MS,
+): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw payloadTooLarge(limit);
   if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(requestTimeout(deadlineMs)), deadlineMs);
+  });
+  try {
+    return concat(await Promise.race([readAll(reader, limit), expired]));
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number) {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return chunks;
     size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw payloadTooLarge(limit);
-    }
+    if (size > limit) throw payloadTooLarge(limit);
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
   let offset = 0;
   for (const c of chunks) {
     out.set(c, offset);

@@ -21,6 +21,8 @@ export const unauthorized = (message = "Unauthorized") =>
 export const forbidden = (message = "Forbidden") => new HttpError(403, "AUTH.FORBIDDEN", message);
 export const methodNotAllowed = (allowed: string[]) =>
   new HttpError(405, "HTTP.METHOD_NOT_ALLOWED", `Use ${allowed.join(" or ")}`, { allowed });
+export const requestTimeout = (ms: number) =>
+  new HttpError(408, "HTTP.REQUEST_TIMEOUT", `The body did not arrive within ${ms / 1000} s`);
 export const payloadTooLarge = (limit: number) =>
   new HttpError(413, "HTTP.PAYLOAD_TOO_LARGE", `Body exceeds ${limit} bytes`);
 export const serviceUnavailable = (message = "Temporarily unavailable, retry later") =>

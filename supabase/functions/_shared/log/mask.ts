@@ -1,9 +1,23 @@
 /** Masking for logs: phone numbers, emails and message bodies never reach a log line whole. */
+import { getCountries, getCountryCallingCode } from "libphonenumber-js";
 
-/** `+250788123456` → `+2507****3456` (keeps the first 5 and last 4 characters). */
+// Every country calling code (1 to 3 digits; E.164 codes are prefix-free, so one matches).
+const CALLING_CODES = new Set(getCountries().map((c) => getCountryCallingCode(c)));
+
+/**
+ * `+250788123456` → `+250****3456`: the country code and at most the last 4 digits stay, and
+ * never more than half of the rest, so a short number (`+50012345` → `+500****45`) is not shown
+ * whole. Without a leading `+` no country code is shown.
+ */
 export function maskPhone(phone: string): string {
-  if (phone.length <= 8) return "*".repeat(phone.length);
-  return `${phone.slice(0, 5)}****${phone.slice(-4)}`;
+  const digits = phone.replace(/\D/g, "");
+  const international = /^\s*(tel:)?\+/i.test(phone);
+  const cc = international
+    ? [1, 2, 3].map((n) => digits.slice(0, n)).find((p) => CALLING_CODES.has(p))
+    : undefined;
+  const rest = digits.slice(cc?.length ?? 0);
+  const tail = rest.slice(rest.length - Math.min(4, Math.floor(rest.length / 2)));
+  return `${cc ? `+${cc}` : ""}****${tail}`;
 }
 
 /** `alice@example.com` → `a****@example.com` */
@@ -38,7 +52,9 @@ export function maskFields(value: unknown, key = ""): unknown {
   if (Array.isArray(value)) return value.map((v) => maskFields(v, key));
   if (typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = maskFields(v, k);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = maskFields(v, k);
+    }
     return out;
   }
   return value;

@@ -57,7 +57,3 @@ export function postCallConfigOf(env: Env) {
     channels: env.POST_CALL_CHANNELS,
   };
 }
-
-export function serviceAuthOf(env: Env) {
-  return { serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY, jwtSecret: env.SUPABASE_JWT_SECRET };
-}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseJson } from "../http/body.ts";
-import type { InboundSms, SmsStatusEvent } from "./types.ts";
+import { type InboundSms, MAX_INBOUND_SMS_CHARS, type SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
 import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
@@ -27,7 +27,7 @@ const Address = textOrNumber(64);
 const Inbound = z.object({
   from: Address,
   to: Address.optional(),
-  message: z.string(),
+  message: z.string().max(MAX_INBOUND_SMS_CHARS),
   id: Id.optional(),
 });
 

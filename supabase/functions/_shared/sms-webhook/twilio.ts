@@ -2,7 +2,7 @@ import { z } from "zod";
 import { classifyTwilioDeliveryError } from "../channels/sms-twilio.ts";
 import { badRequest } from "../http/errors.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
-import type { InboundSms, SmsStatusEvent } from "./types.ts";
+import { type InboundSms, MAX_INBOUND_SMS_CHARS, type SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
 import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
@@ -35,7 +35,7 @@ const Inbound = z.object({
   MessageSid: Sid,
   From: Text(64).pipe(z.string().trim().min(1)),
   To: Text(64).optional(),
-  Body: Text(1_600 * 10).default(""),
+  Body: Text(MAX_INBOUND_SMS_CHARS).default(""),
   NumMedia: z.coerce.number().int().min(0).default(0),
   NumSegments: z.string().max(8).optional(),
   AccountSid: Sid.optional(),

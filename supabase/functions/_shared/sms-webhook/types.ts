@@ -31,3 +31,10 @@ export interface SmsStatusEvent {
   errorMessage?: string;
   errorClass?: ErrorClass;
 }
+
+/**
+ * The longest inbound SMS text either provider's webhook may carry: ten times Twilio's own
+ * 1,600-character limit, so no real message is refused, while a 1 MiB "message" never reaches
+ * the database or the AI prompt.
+ */
+export const MAX_INBOUND_SMS_CHARS = 1_600 * 10;

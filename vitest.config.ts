@@ -5,7 +5,11 @@ import { defineConfig } from "vitest/config";
 // there with a clear error until it is added to `db`.
 
 /** Tests that spawn the Supabase CLI against a migrated database. */
-const e2e = ["supabase/tests/cli-push.test.ts", "supabase/tests/cron-push.test.ts", "supabase/tests/types-drift.test.ts"];
+const e2e = [
+  "supabase/tests/cli-push.test.ts",
+  "supabase/tests/cron-push.test.ts",
+  "supabase/tests/types-drift.test.ts",
+];
 
 /** Tests on a real database (PGlite, or PostgreSQL with DATABASE_URL). */
 const db = [
@@ -36,7 +40,10 @@ export default defineConfig({
         extends: true,
         test: { name: "unit", include: all, exclude: [...never, ...db, ...e2e] },
       },
-      { extends: true, test: { name: "db", include: db, exclude: [...never, ...e2e], globalSetup } },
+      {
+        extends: true,
+        test: { name: "db", include: db, exclude: [...never, ...e2e], globalSetup },
+      },
       { extends: true, test: { name: "e2e", include: e2e, exclude: never, globalSetup } },
     ],
   },

@@ -19,7 +19,9 @@ try {
     const text = await Deno.readTextFile(join(root, MIGRATIONS_DIR, file));
     await db.transaction((tx) => tx.exec(text));
   }
-  const wanted = await dumpSchema(async (text) => (await db.query<Record<string, unknown>>(text)).rows);
+  const wanted = await dumpSchema(async (text) =>
+    (await db.query<Record<string, unknown>>(text)).rows
+  );
   const target = join(root, SCHEMA_PATH);
   const current = await Deno.readTextFile(target).catch(() => "");
   if (Deno.args.includes("--check")) {

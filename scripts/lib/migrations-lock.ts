@@ -46,9 +46,12 @@ export function hashMigrations(dir: string): Lock {
 export function checkMigrationLock(files: Lock, lock: Lock): string[] {
   const problems: string[] = [];
   for (const [file, hash] of lock) {
-    if (!files.has(file)) problems.push(`${file} is locked but missing: committed migrations are never removed`);
-    else if (files.get(file) !== hash) {
-      problems.push(`${file} was edited after it was locked: revert it and add a new migration instead`);
+    if (!files.has(file)) {
+      problems.push(`${file} is locked but missing: committed migrations are never removed`);
+    } else if (files.get(file) !== hash) {
+      problems.push(
+        `${file} was edited after it was locked: revert it and add a new migration instead`,
+      );
     }
   }
   for (const file of files.keys()) {
@@ -60,6 +63,8 @@ export function checkMigrationLock(files: Lock, lock: Lock): string[] {
 /** The lock with the new files added; throws when a locked file was edited or removed. */
 export function lockMigrations(files: Lock, lock: Lock): Lock {
   const refused = checkMigrationLock(files, lock).filter((p) => !p.endsWith("run npm run db:lock"));
-  if (refused.length > 0) throw new Error(`refusing to change ${LOCK_PATH}:\n  ${refused.join("\n  ")}`);
+  if (refused.length > 0) {
+    throw new Error(`refusing to change ${LOCK_PATH}:\n  ${refused.join("\n  ")}`);
+  }
   return new Map([...lock, ...[...files].filter(([file]) => !lock.has(file))]);
 }

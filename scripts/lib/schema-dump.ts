@@ -63,7 +63,9 @@ async function renderTable(query: Query, t: Record<string, unknown>): Promise<st
   lines.push(
     [
       ...columns.map((c) =>
-        `  ${c.attname} ${c.type}${c.attnotnull ? " not null" : ""}${c.default ? ` default ${c.default}` : ""}`
+        `  ${c.attname} ${c.type}${c.attnotnull ? " not null" : ""}${
+          c.default ? ` default ${c.default}` : ""
+        }`
       ),
       ...constraints.map((c) => `  constraint ${c.conname} ${c.def}`),
     ].join(",\n"),
@@ -76,7 +78,9 @@ async function renderTable(query: Query, t: Record<string, unknown>): Promise<st
   lines.push(...await renderGrants(query, "pg_class", "relacl", oid, `table ${name}`));
   if (t.comment) lines.push(`comment on table ${name} is ${literal(String(t.comment))};`);
   for (const c of columns) {
-    if (c.comment) lines.push(`comment on column ${name}.${c.attname} is ${literal(String(c.comment))};`);
+    if (c.comment) {
+      lines.push(`comment on column ${name}.${c.attname} is ${literal(String(c.comment))};`);
+    }
   }
   return lines;
 }
@@ -94,8 +98,18 @@ function renderPolicy(table: string, p: Record<string, unknown>): string {
 
 async function renderFunction(query: Query, f: Record<string, unknown>): Promise<string[]> {
   const lines = [`${String(f.def).trimEnd()};`];
-  lines.push(...await renderGrants(query, "pg_proc", "proacl", Number(f.oid), `function public.${f.signature}`));
-  if (f.comment) lines.push(`comment on function public.${f.signature} is ${literal(String(f.comment))};`);
+  lines.push(
+    ...await renderGrants(
+      query,
+      "pg_proc",
+      "proacl",
+      Number(f.oid),
+      `function public.${f.signature}`,
+    ),
+  );
+  if (f.comment) {
+    lines.push(`comment on function public.${f.signature} is ${literal(String(f.comment))};`);
+  }
   return lines;
 }
 

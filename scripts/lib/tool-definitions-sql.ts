@@ -11,7 +11,9 @@ export const END = "-- END GENERATED: tool definitions";
 
 export function renderToolDefinitionsSql(definitions: ToolDefinition[]): string {
   const rows = definitions.map((d) =>
-    `  (${quote(d.name)},\n   ${quote(d.description)},\n   ${dollarQuote(JSON.stringify(d.parameters, null, 2))}::jsonb)`
+    `  (${quote(d.name)},\n   ${quote(d.description)},\n   ${
+      dollarQuote(JSON.stringify(d.parameters, null, 2))
+    }::jsonb)`
   );
   return [
     "insert into public.agent_tool_definitions (name, description, parameters)",
@@ -31,7 +33,9 @@ export function toolDefinitionsBlock(migrationText: string): string | undefined 
 }
 
 /** The block in force: the one of the last migration (by version) that has one. */
-export function latestToolDefinitionsBlock(migrations: { name: string; text: string }[]): string | undefined {
+export function latestToolDefinitionsBlock(
+  migrations: { name: string; text: string }[],
+): string | undefined {
   const sorted = [...migrations].sort((a, b) => a.name.localeCompare(b.name));
   return sorted.map((m) => toolDefinitionsBlock(m.text)).filter((b) => b !== undefined).at(-1);
 }

@@ -18,6 +18,9 @@ describe("current schema", () => {
     const dumped = await dumpSchema((text) => db.sql.unsafe(text));
     expect(dumped).toMatch(/^CREATE OR REPLACE FUNCTION public\.record_outbound_outcomes\(/m);
     expect(dumped).toMatch(/^create table public\.message_delivery_log \(/m);
-    expect(dumped === readFileSync(new URL(SCHEMA_PATH, root), "utf8"), `${SCHEMA_PATH} is out of date`).toBe(true);
+    expect(
+      dumped === readFileSync(new URL(SCHEMA_PATH, root), "utf8"),
+      `${SCHEMA_PATH} is out of date`,
+    ).toBe(true);
   });
 });

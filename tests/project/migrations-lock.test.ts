@@ -38,7 +38,9 @@ describe("migrations lock", () => {
       expect(checkMigrationLock(files, committedLock())).toEqual([
         `${first} was edited after it was locked: revert it and add a new migration instead`,
       ]);
-      expect(() => lockMigrations(files, committedLock())).toThrow(/refusing to change .*was edited/s);
+      expect(() => lockMigrations(files, committedLock())).toThrow(
+        /refusing to change .*was edited/s,
+      );
     });
 
     it("fails when a committed migration is removed", () => {

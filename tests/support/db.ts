@@ -143,7 +143,7 @@ async function dropDatabase(serverUrl: string, name: string): Promise<void> {
  * removed by the returned function. On PostgreSQL a database named after the run, so parallel
  * runs on one server (other checkouts, other migrations) never share or drop each other's.
  */
-export async function buildTemplate(runId: number): Promise<{ template: string; remove(): Promise<void> }> {
+export function buildTemplate(runId: number): Promise<{ template: string; remove(): Promise<void> }> {
   const serverUrl = process.env.DATABASE_URL;
   return serverUrl ? buildPostgresTemplate(serverUrl, runId) : buildPGliteTemplate(runId);
 }

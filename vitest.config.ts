@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 // Test tiers (tests/README.md), each runnable alone: `npm run test:unit|test:db|test:e2e`.
-// A new test file lands in the unit tier unless listed below; one that needs a database fails
-// there with a clear error until it is added to `db`.
+// A new file under tests/ or supabase/tests/ lands in the db tier (works with or without a
+// database); a new _shared/ unit test lands in unit, and fails there with a clear error if it
+// needs a database until it is listed in `dbInShared`.
 
 /** Tests that spawn the Supabase CLI against a migrated database. */
 const e2e = [
@@ -11,22 +12,21 @@ const e2e = [
   "supabase/tests/types-drift.test.ts",
 ];
 
-/** Tests on a real database (PGlite, or PostgreSQL with DATABASE_URL). */
-const db = [
-  "supabase/tests/*.test.ts",
+/** _shared/ tests that need a database. */
+const dbInShared = [
   "supabase/functions/_shared/health/check-health.test.ts",
   "supabase/functions/_shared/tools/messaging-tools.test.ts",
-  "tests/ai/{agent,reply-to-inbound}.test.ts",
-  "tests/dispatch/*.test.ts",
-  "tests/lib/pglite-server.test.ts",
-  "tests/messaging-tools/*.test.ts",
-  "tests/post-call/*.test.ts",
-  "tests/sms-inbound/{inbound,keywords,properties,status}.test.ts",
-  "tests/stack/housekeeping.test.ts",
-  "tests/wa-webhook/*.test.ts",
 ];
 
-const all = ["supabase/**/*.test.ts", "tests/**/*.test.ts"];
+/** No database, outside _shared/: the sandbox, the local stack's pieces, project checks. */
+const unitOutsideShared = [
+  "tests/ai/scripted-model.test.ts",
+  "tests/project/*.test.ts",
+  "tests/sandbox/*.test.ts",
+  "tests/sms-inbound/{parsers,twilio-signature}.test.ts",
+  "tests/stack/{env,gateway,jwt,push-output}.test.ts",
+];
+
 const never = ["node_modules/**", "supabase/functions/tests/**"];
 const globalSetup = ["tests/support/global-setup.ts"];
 
@@ -38,11 +38,20 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: all, exclude: [...never, ...db, ...e2e] },
+        test: {
+          name: "unit",
+          include: ["supabase/functions/_shared/**/*.test.ts", ...unitOutsideShared],
+          exclude: [...never, ...dbInShared],
+        },
       },
       {
         extends: true,
-        test: { name: "db", include: db, exclude: [...never, ...e2e], globalSetup },
+        test: {
+          name: "db",
+          include: ["supabase/tests/*.test.ts", "tests/**/*.test.ts", ...dbInShared],
+          exclude: [...never, ...unitOutsideShared, ...e2e],
+          globalSetup,
+        },
       },
       { extends: true, test: { name: "e2e", include: e2e, exclude: never, globalSetup } },
     ],

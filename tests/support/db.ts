@@ -157,14 +157,18 @@ async function buildPostgresTemplate(serverUrl: string, runId: number) {
   } finally {
     await admin.end({ timeout: 5 });
   }
+  const remove = () => dropDatabase(serverUrl, template);
   const db = createSql(withDatabase(serverUrl, template), { max: 1 });
   try {
     await applyBootstrap(db);
     await applyMigrations(db);
-  } finally {
+  } catch (err) {
     await db.end({ timeout: 5 });
+    await remove(); // a half-migrated template must not outlive the failed run
+    throw err;
   }
-  return { template, remove: () => dropDatabase(serverUrl, template) };
+  await db.end({ timeout: 5 });
+  return { template, remove };
 }
 
 async function buildPGliteTemplate(runId: number) {

@@ -6,10 +6,16 @@
 import type { TestProject } from "vitest/node";
 import { buildTemplate } from "./db.ts";
 
+type Built = Awaited<ReturnType<typeof buildTemplate>>;
+
+// Both tiers' setups run in the vitest main process, each project loading this module anew:
+// the run's one template is kept on globalThis so a full run builds it once.
+const shared = globalThis as { omniTestTemplate?: Promise<Built> };
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Keyed by the vitest main process: both tiers' setups run there, and a second run of the
-  // suite (another checkout) builds its own.
-  const { template, remove } = await buildTemplate(process.pid);
+  // Keyed by the main process: another run of the suite (another checkout) builds its own.
+  shared.omniTestTemplate ??= buildTemplate(process.pid);
+  const { template, remove } = await shared.omniTestTemplate;
   project.provide("dbTemplate", template);
-  return remove;
+  return remove; // idempotent: the second tier's teardown finds it gone
 }

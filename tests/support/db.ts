@@ -149,7 +149,8 @@ export function buildTemplate(runId: number): Promise<{ template: string; remove
 }
 
 async function buildPostgresTemplate(serverUrl: string, runId: number) {
-  const template = `omni_tpl_${runId}_${migrationsHash()}`;
+  // Not omni_tpl_*: older copies of this harness drop those as stale while another run clones them.
+  const template = `omni_template_${runId}_${migrationsHash()}`;
   const admin = createSql(serverUrl, { max: 1 });
   try {
     await admin.unsafe(`drop database if exists "${template}" with (force)`);

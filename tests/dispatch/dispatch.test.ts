@@ -154,6 +154,9 @@ describe("dispatch", () => {
   it.each([2, 4, 8])("never sends a row twice with %i dispatchers on the same due rows", async (n) => {
     await enqueue(400);
     const reports = await Promise.all(Array.from({ length: n }, () => dispatcher({ batchSize: 10 }).run()));
+    // On a loaded machine a time budget (wall clock) may end before the outbox is empty: what is
+    // left stays due, and one more dispatcher sends it. Twice-sent rows would still show below.
+    reports.push(await dispatcher({ batchSize: 10 }).run());
     expect(reports.reduce((a, r) => a + r.sent, 0)).toBe(400);
     const to = recipientsOf(waSends());
     expect(to).toHaveLength(400);

@@ -7,12 +7,7 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122010100_call_center_omnichannel_tools",
   "20261122010200_post_call_notifications",
   "20261122020000_inbound_conversations",
-  "20261122031000_sms_keywords",
-  "20261122032000_ai_reply_recovery",
   "20261122040000_reliable_delivery",
-  "20261122040100_dispatch_schedule",
-  "20261122040200_batched_delivery_statuses",
-  "20261122040300_post_call_recovery",
   "20261129100000_dispatch_schedule_secret_key",
   "20261129110000_status_and_grant_hardening",
 ];

@@ -19,6 +19,8 @@ export type { SandboxCredentials } from "./provider.ts";
 export interface SandboxOptions {
   credentials?: Partial<SandboxCredentials>;
   now?: () => Date;
+  /** How a slow fault waits (`delay_ms`); tests record it instead of waiting. */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * Where the stack's functions are reached (`http://127.0.0.1:54321/functions/v1`): inbound
    * messages and status callbacks go there. Without it the sandbox only answers.
@@ -62,7 +64,7 @@ const settingsBody = (callbacks: StatusCallbacks) => {
   return { status_callbacks: enabled ? { delay_ms: delayMs } : false };
 };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The provider sandbox: speaks each provider's wire format under `/<provider>/…`, records every
@@ -77,6 +79,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const messages = new MessageStore(opts.limits);
   const faults = new FaultBook();
+  const sleep = opts.sleep ?? realSleep;
   const ctx: SandboxContext = {
     messages,
     credentials: { ...SANDBOX_CREDENTIALS, ...opts.credentials },

@@ -159,6 +159,18 @@ create table if not exists public.message_delivery_log (
   received_at timestamptz,
   created_at timestamptz not null default pg_catalog.now(),
   updated_at timestamptz not null default pg_catalog.now(),
+  -- Post-call notifications and leases (a sender holds a queued row until leased_until).
+  call_id text,
+  purpose text,
+  next_attempt_at timestamptz,
+  leased_until timestamptz,
+  -- Inbound rows: whether the AI reply is owed.
+  reply_state text
+    check (reply_state in ('pending', 'in_progress', 'done', 'skipped')),
+  -- Reliable delivery: pacing bucket, and the row a fallback or retry replaces.
+  sender_key text,
+  fallback_of uuid references public.message_delivery_log (id) on delete set null,
+  retry_of uuid references public.message_delivery_log (id) on delete set null,
   constraint message_delivery_log_channel_provider_message_id_key unique (channel, provider_message_id),
   constraint message_delivery_log_idempotency_key_key unique (idempotency_key)
 );
@@ -176,6 +188,27 @@ create index if not exists message_delivery_log_outbound_recipient_idx
 -- The dispatcher's queue.
 create index if not exists message_delivery_log_queued_idx
   on public.message_delivery_log (created_at) where status = 'queued';
+-- A call's post-call deliveries.
+create index if not exists message_delivery_log_call_idx
+  on public.message_delivery_log (call_id, channel, created_at desc)
+  where call_id is not null;
+-- Inbound messages whose AI reply is owed (claim_inbound_reply, list_pending_inbound_replies).
+create index if not exists message_delivery_log_reply_due_idx
+  on public.message_delivery_log (leased_until)
+  where direction = 'inbound' and reply_state in ('pending', 'in_progress');
+-- Outbound rows due for (re)sending (claim_due_deliveries).
+create index if not exists message_delivery_log_due_idx
+  on public.message_delivery_log (next_attempt_at nulls first, created_at)
+  where direction = 'outbound' and status = 'queued';
+
+comment on column public.message_delivery_log.purpose is
+  'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
+comment on column public.message_delivery_log.leased_until is
+  'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
+comment on column public.message_delivery_log.reply_state is
+  'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
+comment on column public.message_delivery_log.sender_key is
+  'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
 
 -- Status only moves forward: queued -> sent -> delivered -> read. failed, received and blocked
 -- are final. Providers deliver status callbacks out of order (a 'delivered' can arrive after

@@ -5,21 +5,6 @@
 -- then one outcome per channel (public.record_outbound_outcome, defined with the retry policy
 -- in ..._reliable_delivery.sql), recorded as soon as that channel's provider answers.
 
-alter table public.message_delivery_log
-  add column if not exists call_id text,
-  add column if not exists purpose text,
-  add column if not exists next_attempt_at timestamptz,
-  add column if not exists leased_until timestamptz;
-
-comment on column public.message_delivery_log.purpose is
-  'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
-comment on column public.message_delivery_log.leased_until is
-  'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
-
-create index if not exists message_delivery_log_call_idx
-  on public.message_delivery_log (call_id, channel, created_at desc)
-  where call_id is not null;
-
 -- WhatsApp's customer-service window: free text may be sent for 24 hours after the person's
 -- last WhatsApp message; outside it only an approved template. One definition for every sender.
 create or replace function public.whatsapp_window_open(p_profile_id uuid)

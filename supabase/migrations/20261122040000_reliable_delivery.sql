@@ -11,18 +11,6 @@
 -- every isolate shares it. A WhatsApp message whose metadata carries a fallback gets its SMS
 -- version at most once (unique idempotency key 'fallback:<id>').
 
-alter table public.message_delivery_log
-  add column if not exists sender_key text,
-  add column if not exists fallback_of uuid references public.message_delivery_log (id) on delete set null,
-  add column if not exists retry_of uuid references public.message_delivery_log (id) on delete set null;
-
-comment on column public.message_delivery_log.sender_key is
-  'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
-
-create index if not exists message_delivery_log_due_idx
-  on public.message_delivery_log (next_attempt_at nulls first, created_at)
-  where direction = 'outbound' and status = 'queued';
-
 -- ------------------------------------------------------------------------------------------
 -- Retry policy
 -- ------------------------------------------------------------------------------------------
@@ -247,7 +235,6 @@ begin
 end;
 $$;
 
-drop trigger if exists message_delivery_log_fallback on public.message_delivery_log;
 create trigger message_delivery_log_fallback
   after update of status on public.message_delivery_log
   for each row execute function public.enqueue_fallback_on_failed_status();
@@ -417,16 +404,12 @@ comment on table public.sender_rate_limits is
 alter table public.sender_rate_limits enable row level security;
 revoke all on table public.sender_rate_limits from anon, authenticated;
 grant select, insert, update, delete on table public.sender_rate_limits to service_role;
-drop policy if exists sender_rate_limits_service_select on public.sender_rate_limits;
 create policy sender_rate_limits_service_select on public.sender_rate_limits
   for select to service_role using (true);
-drop policy if exists sender_rate_limits_service_insert on public.sender_rate_limits;
 create policy sender_rate_limits_service_insert on public.sender_rate_limits
   for insert to service_role with check (true);
-drop policy if exists sender_rate_limits_service_update on public.sender_rate_limits;
 create policy sender_rate_limits_service_update on public.sender_rate_limits
   for update to service_role using (true) with check (true);
-drop policy if exists sender_rate_limits_service_delete on public.sender_rate_limits;
 create policy sender_rate_limits_service_delete on public.sender_rate_limits
   for delete to service_role using (true);
 
@@ -616,3 +599,202 @@ begin
   end loop;
 end;
 $$;
+
+-- AI replies left behind: the retry path's view of inbound messages whose reply never happened.
+--
+-- A webhook answers 200 once the message is recorded (reply_state 'pending') and writes the
+-- reply afterwards; a crash in between leaves the row pending, and a crash during the reply
+-- leaves it 'in_progress' with a lease that runs out. The dispatcher lists both kinds here and
+-- hands each to the same reply use-case, whose claim (claim_inbound_reply) makes sure only one
+-- of several concurrent dispatchers replies.
+create or replace function public.list_pending_inbound_replies(
+  p_older_than_seconds integer default 60,
+  p_limit integer default 20,
+  p_max_age_seconds integer default 86400
+)
+returns table (
+  delivery_id uuid,
+  session_id uuid,
+  channel text,
+  sender text,
+  correlation_id text,
+  created_at timestamptz
+)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  -- Younger rows are most likely still being answered by the webhook's own background work;
+  -- much older ones are no longer worth an automatic answer and are left to a person.
+  select m.id, m.session_id, m.channel, m.sender, m.correlation_id, m.created_at
+  from public.message_delivery_log m
+  where m.direction = 'inbound'
+    and m.channel in ('whatsapp', 'sms')
+    and (m.reply_state = 'pending'
+         or (m.reply_state = 'in_progress' and m.leased_until <= pg_catalog.now()))
+    and m.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => p_older_than_seconds)
+    and m.created_at > pg_catalog.now() - pg_catalog.make_interval(secs => p_max_age_seconds)
+    and m.session_id is not null
+    and m.sender is not null
+  order by m.created_at
+  limit p_limit
+$$;
+
+revoke execute on function public.list_pending_inbound_replies(integer, integer, integer)
+  from public, anon, authenticated;
+grant execute on function public.list_pending_inbound_replies(integer, integer, integer)
+  to service_role;
+
+-- Every minute pg_cron asks pg_net to POST /functions/v1/dispatch, as Supabase documents for
+-- scheduling edge functions: the URL and the service-role key live in Vault, never in the job.
+--
+-- Run once per project, after `supabase db push` (idempotent; run again to rotate the key):
+--   select public.schedule_dispatch('https://<ref>.supabase.co/functions/v1', '<service-role key>');
+-- Without pg_cron, pg_net or Vault (plain PostgreSQL, the embedded database) it raises and says
+-- so; the local stack then calls dispatch itself every minute.
+-- cron.*, net.* and vault.* are reached through dynamic SQL whose text is built at run time, so
+-- this compiles, and plpgsql_check (which checks constant dynamic SQL) passes, where those
+-- extensions are absent.
+
+create or replace function public.schedule_dispatch(
+  p_functions_url text,
+  p_service_role_key text,
+  p_schedule text default '* * * * *'
+)
+returns text
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_missing text[];
+  v_name text;
+  v_value text;
+  v_id uuid;
+begin
+  if p_functions_url !~ '^https?://' then
+    raise exception 'p_functions_url must be the functions base URL, e.g. https://<ref>.supabase.co/functions/v1'
+      using errcode = '22023';
+  end if;
+  if coalesce(length(p_service_role_key), 0) < 20 then
+    raise exception 'p_service_role_key must be the service-role key' using errcode = '22023';
+  end if;
+  select array_agg(e) into v_missing
+  from unnest(array['pg_cron', 'pg_net', 'supabase_vault']) as e
+  where not exists (select 1 from pg_catalog.pg_extension x where x.extname = e);
+  if v_missing is not null then
+    raise exception 'cannot schedule dispatch: extension(s) % not installed; the local stack calls dispatch itself',
+      pg_catalog.array_to_string(v_missing, ', ') using errcode = '55000';
+  end if;
+
+  foreach v_name in array array['omnichannel_functions_url', 'omnichannel_service_role_key'] loop
+    v_value := case when v_name = 'omnichannel_functions_url'
+                    then pg_catalog.rtrim(p_functions_url, '/') else p_service_role_key end;
+    execute pg_catalog.format('select id from %I.secrets where name = $1', 'vault') into v_id using v_name;
+    if v_id is null then
+      execute pg_catalog.format('select %I.create_secret($1, $2)', 'vault') using v_value, v_name;
+    else
+      execute pg_catalog.format('select %I.update_secret($1, $2)', 'vault') using v_id, v_value;
+    end if;
+  end loop;
+
+  execute pg_catalog.format('select %I.schedule($1, $2, $3)', 'cron') using
+    'omnichannel-dispatch',
+    p_schedule,
+    $job$
+      select net.http_post(
+        url := (select decrypted_secret from vault.decrypted_secrets
+                where name = 'omnichannel_functions_url') || '/dispatch',
+        headers := jsonb_build_object(
+          'Content-Type', 'application/json',
+          'Authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets
+                                         where name = 'omnichannel_service_role_key')),
+        body := '{}'::jsonb,
+        timeout_milliseconds := 60000
+      )
+    $job$;
+  return 'omnichannel-dispatch scheduled (' || p_schedule || ')';
+end;
+$$;
+
+revoke execute on function public.schedule_dispatch(text, text, text) from public, anon, authenticated;
+grant execute on function public.schedule_dispatch(text, text, text) to service_role;
+
+comment on function public.schedule_dispatch(text, text, text) is
+  'Schedules POST <functions url>/dispatch every minute with pg_cron + pg_net; URL and key kept in Vault.';
+
+-- A WhatsApp webhook often carries many statuses (sent, delivered, read for a whole campaign):
+-- record them in one round trip, in order, each exactly as record_delivery_status does.
+create or replace function public.record_delivery_statuses(p_updates jsonb)
+returns table (
+  ordinal integer,
+  matched boolean,
+  delivery_id uuid,
+  previous_status text,
+  current_status text
+)
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_update jsonb;
+  v_i bigint;
+begin
+  if jsonb_typeof(p_updates) is distinct from 'array' then
+    raise exception 'p_updates must be a JSON array' using errcode = '22023';
+  end if;
+  for v_update, v_i in select e.value, e.ordinality from jsonb_array_elements(p_updates) with ordinality e loop
+    ordinal := v_i::integer;
+    select r.matched, r.delivery_id, r.previous_status, r.current_status
+    into matched, delivery_id, previous_status, current_status
+    from public.record_delivery_status(
+      v_update ->> 'channel',
+      v_update ->> 'provider_message_id',
+      v_update ->> 'status',
+      v_update ->> 'error_code',
+      v_update ->> 'error_message',
+      v_update ->> 'error_class',
+      coalesce((v_update ->> 'not_on_channel')::boolean, false),
+      coalesce(v_update -> 'metadata', '{}'::jsonb)
+    ) r;
+    return next;
+  end loop;
+end;
+$$;
+
+revoke execute on function public.record_delivery_statuses(jsonb) from public, anon, authenticated;
+grant execute on function public.record_delivery_statuses(jsonb) to service_role;
+
+-- A WhatsApp call that ended is recorded (call_summaries, metadata.whatsapp_call) before the
+-- webhook answers; its post-call flow runs after. If the process died in between, the call has
+-- no post-call delivery: dispatch finds it here and runs the flow (idempotent per call id).
+create or replace function public.list_unnotified_calls(
+  p_older_than_seconds integer default 120,
+  p_max_age_seconds integer default 86400,
+  p_limit integer default 20
+)
+returns table (call_id text, phone_number text)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select cs.call_id, cs.phone_number
+  from public.call_summaries cs
+  where cs.metadata ? 'whatsapp_call'
+    and upper(coalesce(cs.metadata -> 'whatsapp_call' ->> 'status', '')) <> 'FAILED'
+    and cs.phone_number is not null
+    and cs.created_at <= now() - make_interval(secs => p_older_than_seconds)
+    and cs.created_at > now() - make_interval(secs => p_max_age_seconds)
+    and not exists (
+      select 1 from public.message_delivery_log m
+      where m.call_id = cs.call_id and m.purpose = 'post_call_summary'
+    )
+  order by cs.created_at
+  limit p_limit
+$$;
+
+revoke execute on function public.list_unnotified_calls(integer, integer, integer) from public, anon, authenticated;
+grant execute on function public.list_unnotified_calls(integer, integer, integer) to service_role;

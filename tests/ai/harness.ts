@@ -1,8 +1,7 @@
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from "../support/fake-providers.ts";
+import type { TestDatabase } from "../support/db.ts";
+import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fake-openai.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+import { mtnAdapterFor, startTestEnv, whatsAppAdapterFor } from "../support/env.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { type AgentConfig, createAgent } from "../../supabase/functions/_shared/ai/agent.ts";
 import type { ReplyDeps } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
@@ -33,12 +32,11 @@ export interface Harness {
 let seq = 0;
 
 export async function startHarness(): Promise<Harness> {
-  const [db, wa, mtn, openai] = await Promise.all([
-    createTestDatabase(),
-    startFakeWhatsApp(),
-    startFakeMtn(),
+  const [env, openai] = await Promise.all([
+    startTestEnv(),
     startFakeOpenAI({ otherwise: (req) => scriptedCompletion(req) }),
   ]);
+  const { db, wa, mtn } = env;
   const h: Harness = {
     db,
     wa,
@@ -48,14 +46,8 @@ export async function startHarness(): Promise<Harness> {
     senders: () => ({
       sql: db.sql,
       logger: h.log,
-      whatsapp: createWhatsAppAdapter(
-        { baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId },
-        { timeoutMs: 2_000 },
-      ),
-      sms: createMtnSmsAdapter(
-        { baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId },
-        { timeoutMs: 2_000 },
-      ),
+      whatsapp: whatsAppAdapterFor(wa),
+      sms: mtnAdapterFor(mtn),
     }),
     replyDeps: (agent = {}) => {
       const base = h.senders();
@@ -76,13 +68,12 @@ export async function startHarness(): Promise<Harness> {
         correlationId: `corr-${++seq}`,
       }),
     reset: () => {
-      wa.reset();
-      mtn.reset();
+      env.reset();
       openai.reset();
       h.log = memoryLogger();
     },
     close: async () => {
-      await Promise.all([db.close(), wa.close(), mtn.close(), openai.close()]);
+      await Promise.all([env.close(), openai.close()]);
     },
   };
   return h;

@@ -4,14 +4,9 @@
  * next_attempt_at / leased_until in SQL, never by sleeping through a backoff.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import {
-  type FakeMtn,
-  type FakeWhatsApp,
-  startFakeMtn,
-  startFakeWhatsApp,
-  whatsappError,
-} from "../support/fake-providers.ts";
+import type { TestDatabase } from "../support/db.ts";
+import { type FakeMtn, type FakeWhatsApp, whatsappError } from "../support/fake-providers.ts";
+import { envVars, startTestEnv, type TestEnv } from "../support/env.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
@@ -24,15 +19,15 @@ let wa: FakeWhatsApp;
 let mtn: FakeMtn;
 let seq = 0;
 
+let testEnv: TestEnv;
+
 beforeAll(async () => {
-  [db, wa, mtn] = await Promise.all([createTestDatabase(), startFakeWhatsApp(), startFakeMtn()]);
+  testEnv = await startTestEnv();
+  ({ db, wa, mtn } = testEnv);
 });
-afterAll(async () => {
-  await Promise.all([db?.close(), wa?.close(), mtn?.close()]);
-});
+afterAll(() => testEnv?.close());
 beforeEach(async () => {
-  wa.reset();
-  mtn.reset();
+  testEnv.reset();
   // Each test starts from an empty outbox and fresh buckets.
   await db.sql`delete from public.message_delivery_log`;
   await db.sql`delete from public.sender_rate_limits`;
@@ -40,14 +35,7 @@ beforeEach(async () => {
 
 function env(rate = 1000) {
   return loadConfig({
-    SUPABASE_DB_URL: db.url,
-    WHATSAPP_API_BASE_URL: wa.baseUrl,
-    WHATSAPP_ACCESS_TOKEN: wa.accessToken,
-    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
-    MTN_SMS_API_BASE_URL: mtn.baseUrl,
-    MTN_SMS_API_KEY: mtn.apiKey,
-    MTN_SMS_API_SECRET: mtn.apiSecret,
-    MTN_SMS_SENDER_ID: mtn.senderId,
+    ...envVars(testEnv),
     WHATSAPP_RATE_PER_SECOND: String(rate),
     SMS_RATE_PER_SECOND: String(rate),
   });
@@ -166,6 +154,9 @@ describe("dispatch", () => {
   it.each([2, 4, 8])("never sends a row twice with %i dispatchers on the same due rows", async (n) => {
     await enqueue(400);
     const reports = await Promise.all(Array.from({ length: n }, () => dispatcher({ batchSize: 10 }).run()));
+    // On a loaded machine a time budget (wall clock) may end before the outbox is empty: what is
+    // left stays due, and one more dispatcher sends it. Twice-sent rows would still show below.
+    reports.push(await dispatcher({ batchSize: 10 }).run());
     expect(reports.reduce((a, r) => a + r.sent, 0)).toBe(400);
     const to = recipientsOf(waSends());
     expect(to).toHaveLength(400);

@@ -3,15 +3,14 @@
  * duties besides the outbox — WhatsApp calls whose post-call flow never ran, and the report.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from "../support/fake-providers.ts";
+import type { TestDatabase } from "../support/db.ts";
+import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
+import { envVars, mtnAdapterFor, startTestEnv, type TestEnv, whatsAppAdapterFor } from "../support/env.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 
 const SECRET_KEY = "sb_secret_for_dispatch_tests_0123456789";
@@ -19,40 +18,31 @@ let db: TestDatabase;
 let wa: FakeWhatsApp;
 let mtn: FakeMtn;
 
+let env: TestEnv;
+
 beforeAll(async () => {
-  [db, wa, mtn] = await Promise.all([createTestDatabase(), startFakeWhatsApp(), startFakeMtn()]);
+  env = await startTestEnv();
+  ({ db, wa, mtn } = env);
 });
-afterAll(async () => {
-  await Promise.all([db?.close(), wa?.close(), mtn?.close()]);
-});
+afterAll(() => env?.close());
 beforeEach(() => {
-  wa.reset();
-  mtn.reset();
+  env.reset();
 });
 
 function handler() {
   const logger = memoryLogger();
-  const env = loadConfig({
-    SUPABASE_DB_URL: db.url,
-    WHATSAPP_API_BASE_URL: wa.baseUrl,
-    WHATSAPP_ACCESS_TOKEN: wa.accessToken,
-    WHATSAPP_PHONE_NUMBER_ID: wa.phoneNumberId,
-    MTN_SMS_API_BASE_URL: mtn.baseUrl,
-    MTN_SMS_API_KEY: mtn.apiKey,
-    MTN_SMS_API_SECRET: mtn.apiSecret,
-    MTN_SMS_SENDER_ID: mtn.senderId,
-  });
+  const config = loadConfig(envVars(env));
   const h = createDispatchHandler({
     sql: db.sql,
     logger,
-    senders: createSenderDirectory(env),
+    senders: createSenderDirectory(config),
     pacer: createPacer(db.sql),
     auth: secretKeyAuth("dispatch", SECRET_KEY),
     postCall: {
       sql: db.sql,
       logger,
-      whatsapp: createWhatsAppAdapter({ baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId }),
-      sms: createMtnSmsAdapter({ baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId }),
+      whatsapp: whatsAppAdapterFor(wa),
+      sms: mtnAdapterFor(mtn),
       config: { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 50, sendTimeoutMs: 3_000 },
     },
     defaults: { batchSize: 50, timeBudgetMs: 5_000, leaseSeconds: 35 },

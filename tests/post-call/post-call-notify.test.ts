@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import {
-  type FakeMtn,
-  type FakeWhatsApp,
-  mtnError,
-  startFakeMtn,
-  startFakeWhatsApp,
-  whatsappError,
-} from "../support/fake-providers.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+import type { TestDatabase } from "../support/db.ts";
+import { type FakeMtn, type FakeWhatsApp, mtnError, whatsappError } from "../support/fake-providers.ts";
+import { mtnAdapterFor, startTestEnv, type TestEnv, whatsAppAdapterFor } from "../support/env.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { countSegments } from "../../supabase/functions/_shared/notifications/sms-segments.ts";
@@ -20,6 +12,7 @@ const SECRET_KEY = "sb_secret_for_tests_0123456789";
 const PUBLISHABLE_KEY = "sb_publishable_for_tests_0123456789";
 const SUMMARY = "You asked to change the price to 250k. We agreed to deliver on Friday.";
 
+let env: TestEnv;
 let db: TestDatabase;
 let wa: FakeWhatsApp;
 let mtn: FakeMtn;
@@ -27,30 +20,31 @@ let log: ReturnType<typeof memoryLogger>;
 let phoneSeq = 0;
 
 beforeAll(async () => {
-  [db, wa, mtn] = await Promise.all([createTestDatabase(), startFakeWhatsApp(), startFakeMtn()]);
+  env = await startTestEnv();
+  ({ db, wa, mtn } = env);
 });
-afterAll(async () => {
-  await Promise.all([db?.close(), wa?.close(), mtn?.close()]);
-});
+afterAll(() => env?.close());
 beforeEach(() => {
-  wa.reset();
-  mtn.reset();
+  env.reset();
   log = memoryLogger();
 });
 
-function handler(over: { template?: string | null; timeoutMs?: number; waitMs?: number; sql?: typeof db.sql } = {}) {
+function handler(
+  over: {
+    template?: string | null;
+    timeoutMs?: number;
+    waitMs?: number;
+    sql?: typeof db.sql;
+    clock?: { sleep(ms: number): Promise<void>; now(): number };
+  } = {},
+) {
   const timeoutMs = over.timeoutMs ?? 2_000;
   return createPostCallNotifyHandler({
+    ...over.clock,
     sql: over.sql ?? db.sql,
     logger: log,
-    whatsapp: createWhatsAppAdapter(
-      { baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId },
-      { timeoutMs },
-    ),
-    sms: createMtnSmsAdapter(
-      { baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId },
-      { timeoutMs },
-    ),
+    whatsapp: whatsAppAdapterFor(wa, { timeoutMs }),
+    sms: mtnAdapterFor(mtn, { timeoutMs }),
     auth: secretKeyAuth("post-call-notify", SECRET_KEY),
     defaultCountry: "RW",
     config: {
@@ -216,9 +210,14 @@ describe("post-call-notify", () => {
 
   it("sends a generic thank-you after the bounded wait when no summary arrives", async () => {
     const phone = newPhone();
-    const started = Date.now();
-    const out = await (await handler({ waitMs: 300 })(post({ call_id: "call-nosummary", phone_number: phone }))).json();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // A clock that moves only when the flow sleeps: the wait is measured, not timed.
+    let now = 0;
+    const slept: number[] = [];
+    const clock = { now: () => now, sleep: (ms: number) => (slept.push(ms), now += ms, Promise.resolve()) };
+    const out = await (await handler({ waitMs: 300, clock })(post({ call_id: "call-nosummary", phone_number: phone })))
+      .json();
+    expect(slept.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(slept.every((ms) => ms <= 50)).toBe(true);
     expect(out.summary_source).toBe("generic");
     expect((mtn.sendRequests()[0].json as { message: string }).message).toMatch(/^Thank you for your call/);
     expect(log.lines.map((l) => l.event)).toContain("POST_CALL_SUMMARY_MISSING");

@@ -311,9 +311,8 @@ describe("status callbacks", () => {
   it("close() cancels callbacks still waiting", async () => {
     await start({ statusCallbacks: { delayMs: 10_000 } });
     await whatsappSend("250788123456");
-    const started = Date.now();
+    // close() waits for every callback task: one not cancelled would be delivered first.
     await sandbox.close();
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(received).toEqual([]);
   });
 });

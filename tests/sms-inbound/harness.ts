@@ -1,14 +1,5 @@
-import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import {
-  type FakeMtn,
-  type FakeTwilio,
-  refusedUrl,
-  startFakeMtn,
-  startFakeTwilio,
-} from "../support/fake-providers.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
-import { createTwilioSmsAdapter } from "../../supabase/functions/_shared/channels/sms-twilio.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
+import type { FakeTwilio } from "../support/fake-providers.ts";
+import { mtnAdapterFor, startTestEnv, type TestEnv, twilioAdapterFor, whatsAppAdapterFor } from "../support/env.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import {
   createSmsInboundHandler,
@@ -31,46 +22,19 @@ export { MTN_SECRET, TWILIO_TOKEN };
 export const PUBLIC_FUNCTIONS_URL = "https://abcdefghijkl.supabase.co/functions/v1";
 const RUNTIME_URL = "http://127.0.0.1:9000";
 
-export interface Env {
-  db: TestDatabase;
-  mtn: FakeMtn;
-  twilio: FakeTwilio;
-  /** Where nothing listens: the WhatsApp adapter these tests never reach. */
-  nowhere: string;
-  close(): Promise<void>;
-}
+export type Env = TestEnv & { twilio: FakeTwilio };
 
 export async function startEnv(): Promise<Env> {
-  const [db, mtn, twilio, nowhere] = await Promise.all([
-    createTestDatabase(),
-    startFakeMtn(),
-    startFakeTwilio({ authToken: TWILIO_TOKEN }),
-    refusedUrl(),
-  ]);
-  return {
-    db,
-    mtn,
-    twilio,
-    nowhere,
-    close: async () => {
-      await Promise.all([db.close(), mtn.close(), twilio.close()]);
-    },
-  };
+  const env = await startTestEnv({ twilio: { authToken: TWILIO_TOKEN } });
+  return { ...env, twilio: env.twilio! };
 }
 
 export function mtnAdapter(env: Env) {
-  const { mtn } = env;
-  return createMtnSmsAdapter(
-    { baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId },
-    { timeoutMs: 2_000 },
-  );
+  return mtnAdapterFor(env.mtn);
 }
 
 export function twilioAdapter(env: Env) {
-  return createTwilioSmsAdapter(
-    { baseUrl: env.twilio.baseUrl, accountSid: env.twilio.accountSid, authToken: TWILIO_TOKEN, from: "+15005550006" },
-    { timeoutMs: 2_000 },
-  );
+  return twilioAdapterFor(env.twilio, { authToken: TWILIO_TOKEN, from: "+15005550006" });
 }
 
 /** The handler on the test database, recording every AI-reply hand-off instead of running one. */
@@ -110,7 +74,8 @@ export function sendSms(env: Env, sms: ReturnType<typeof mtnAdapter>, to: string
     {
       sql: env.db.sql,
       sms,
-      whatsapp: createWhatsAppAdapter({ baseUrl: env.nowhere, accessToken: "x", phoneNumberId: "1" }),
+      // These tests never send WhatsApp.
+      whatsapp: whatsAppAdapterFor(undefined),
       logger: memoryLogger(),
     },
     { channel: "sms", to, body, purpose: "ai_reply", correlationId: `corr-${to}` },

@@ -1,22 +1,26 @@
 /**
  * Test database harness.
  *
- * `createTestDatabase()` gives each caller a fresh, migrated database and a postgres.js client:
- * - with DATABASE_URL (a real PostgreSQL): a new database cloned from a migrated template,
+ * The migrations are applied ONCE per test run, into a template built by the db and e2e tiers'
+ * globalSetup (tests/support/global-setup.ts, which also removes it at the end), and
+ * `createTestDatabase()` gives each caller a fresh clone of it and a postgres.js client:
+ * - with DATABASE_URL (a real PostgreSQL): a new database created from the template database,
  *   dropped on close;
- * - otherwise: an in-memory PGlite served over the Postgres wire protocol
- *   (scripts/lib/pglite-server.ts), so code under test connects with postgres.js through `url`
- *   exactly as in production.
+ * - otherwise: an in-memory PGlite loaded from the template's data directory (a tarball from
+ *   `dumpDataDir`), served over the Postgres wire protocol (scripts/lib/pglite-server.ts), so
+ *   code under test connects with postgres.js through `url` exactly as in production.
  *
- * Migrations are applied here by executing each file in order in its own transaction, which is
- * what the Supabase CLI does and is much faster than spawning it; the CLI path itself is covered
- * by supabase/tests/cli-push.test.ts.
+ * Migrations are applied by executing each file in order in its own transaction, which is what
+ * the Supabase CLI does and is much faster than spawning it; the CLI path itself is covered by
+ * supabase/tests/cli-push.test.ts.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+import { inject } from "vitest";
 import { startPGliteServer } from "../../scripts/lib/pglite-server.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db/client.ts";
 
@@ -75,17 +79,39 @@ export interface TestDatabaseOptions {
   empty?: boolean;
 }
 
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The migrated template: a PGlite data-dir tarball's path, or a PostgreSQL database name. */
+    dbTemplate: string;
+  }
+}
+
 export function createTestDatabase(opts: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
-  return serverUrl ? createPostgresDatabase(serverUrl, opts) : createPGliteDatabase(opts);
+  const template = opts.empty ? undefined : migratedTemplate();
+  return serverUrl ? createPostgresDatabase(serverUrl, template) : createPGliteDatabase(template);
+}
+
+function migratedTemplate(): string {
+  const template = inject("dbTemplate");
+  if (!template) {
+    throw new Error("no migrated template database: run this test file in the db or e2e tier (vitest.config.ts)");
+  }
+  return template;
+}
+
+/** A short hash of the bootstrap and migrations, so a template is never mistaken for another. */
+function migrationsHash(): string {
+  const hash = createHash("sha256");
+  for (const file of [bootstrapFile, ...listMigrationFiles()]) hash.update(readFileSync(file));
+  return hash.digest("hex").slice(0, 12);
 }
 
 let counter = 0;
 
-async function createPostgresDatabase(serverUrl: string, opts: TestDatabaseOptions): Promise<TestDatabase> {
+async function createPostgresDatabase(serverUrl: string, template = "template0"): Promise<TestDatabase> {
   const admin = createSql(serverUrl, { max: 1 });
   try {
-    const template = opts.empty ? "template0" : await ensureTemplate(admin, serverUrl);
     const name = `omni_t_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
     await admin.unsafe(`create database "${name}" template "${template}"`);
     const url = withDatabase(serverUrl, name);
@@ -95,12 +121,7 @@ async function createPostgresDatabase(serverUrl: string, opts: TestDatabaseOptio
       sql,
       async close() {
         await sql.end({ timeout: 5 });
-        const dropper = createSql(serverUrl, { max: 1 });
-        try {
-          await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-        } finally {
-          await dropper.end({ timeout: 5 });
-        }
+        await dropDatabase(serverUrl, name);
       },
     };
   } finally {
@@ -108,46 +129,65 @@ async function createPostgresDatabase(serverUrl: string, opts: TestDatabaseOptio
   }
 }
 
-/**
- * A migrated template database named after the hash of the bootstrap and migrations, so a
- * changed migration gets a new template. Parallel vitest workers serialize on an advisory lock:
- * the first builds it, the others find it built.
- */
-async function ensureTemplate(admin: Sql, serverUrl: string): Promise<string> {
-  const hash = createHash("sha256");
-  for (const file of [bootstrapFile, ...listMigrationFiles()]) hash.update(readFileSync(file));
-  const template = `omni_tpl_${hash.digest("hex").slice(0, 16)}`;
-
-  // A session-level lock on a reserved connection: CREATE DATABASE cannot run in a transaction.
-  const conn = await admin.reserve();
+async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  const dropper = createSql(serverUrl, { max: 1 });
   try {
-    await conn`select pg_advisory_lock(hashtext('omni_test_template'))`;
-    const [found] = await conn`select 1 from pg_database where datname = ${template}`;
-    if (found) return template;
-
-    // Templates of older migrations are dead weight; one still being cloned stays until next time.
-    const stale = await conn`
-      select datname from pg_database where datname like 'omni\_tpl\_%' and datname <> ${template}`;
-    for (const { datname } of stale) {
-      await conn.unsafe(`drop database if exists "${datname}"`).catch(() => {});
-    }
-
-    const building = `${template}_build`;
-    await conn.unsafe(`drop database if exists "${building}" with (force)`);
-    await conn.unsafe(`create database "${building}"`);
-    const db = createSql(withDatabase(serverUrl, building), { max: 1 });
-    try {
-      await applyBootstrap(db);
-      await applyMigrations(db);
-    } finally {
-      await db.end({ timeout: 5 });
-    }
-    await conn.unsafe(`alter database "${building}" rename to "${template}"`);
-    return template;
+    await dropper.unsafe(`drop database if exists "${name}" with (force)`);
   } finally {
-    await conn`select pg_advisory_unlock(hashtext('omni_test_template'))`;
-    conn.release();
+    await dropper.end({ timeout: 5 });
   }
+}
+
+/**
+ * A migrated template for this test run (`runId`: the vitest main process), built once and
+ * removed by the returned function. On PostgreSQL a database named after the run, so parallel
+ * runs on one server (other checkouts, other migrations) never share or drop each other's.
+ */
+export function buildTemplate(runId: number): Promise<{ template: string; remove(): Promise<void> }> {
+  const serverUrl = process.env.DATABASE_URL;
+  return serverUrl ? buildPostgresTemplate(serverUrl, runId) : buildPGliteTemplate(runId);
+}
+
+async function buildPostgresTemplate(serverUrl: string, runId: number) {
+  // Not omni_tpl_*: older copies of this harness drop those as stale while another run clones them.
+  const template = `omni_template_${runId}_${migrationsHash()}`;
+  const admin = createSql(serverUrl, { max: 1 });
+  try {
+    await admin.unsafe(`drop database if exists "${template}" with (force)`);
+    await admin.unsafe(`create database "${template}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const remove = () => dropDatabase(serverUrl, template);
+  const db = createSql(withDatabase(serverUrl, template), { max: 1 });
+  try {
+    await applyBootstrap(db);
+    await applyMigrations(db);
+  } catch (err) {
+    await db.end({ timeout: 5 });
+    await remove(); // a half-migrated template must not outlive the failed run
+    throw err;
+  }
+  await db.end({ timeout: 5 });
+  return { template, remove };
+}
+
+async function buildPGliteTemplate(runId: number) {
+  const template = join(tmpdir(), `omni-pglite-${runId}-${migrationsHash()}.tar`);
+  const db = await PGlite.create();
+  try {
+    await db.exec(readFileSync(bootstrapFile, "utf8"));
+    for (const file of listMigrationFiles()) {
+      const text = readFileSync(file, "utf8");
+      await db.transaction((tx) => tx.exec(text));
+    }
+    // Uncompressed: every test file loads it, and gunzip would cost more than the bytes saved.
+    const dump = await db.dumpDataDir("none");
+    writeFileSync(template, new Uint8Array(await dump.arrayBuffer()));
+  } finally {
+    await db.close();
+  }
+  return { template, remove: () => Promise.resolve(rmSync(template, { force: true })) };
 }
 
 /**
@@ -161,16 +201,10 @@ function withDatabase(serverUrl: string, database: string): string {
   return url.toString();
 }
 
-async function createPGliteDatabase(opts: TestDatabaseOptions): Promise<TestDatabase> {
-  const db = await PGlite.create();
-  if (!opts.empty) {
-    await db.exec(readFileSync(bootstrapFile, "utf8"));
-    for (const file of listMigrationFiles()) {
-      const text = readFileSync(file, "utf8");
-      await db.transaction((tx) => tx.exec(text));
-    }
-  }
-
+async function createPGliteDatabase(template?: string): Promise<TestDatabase> {
+  const db = template
+    ? await PGlite.create({ loadDataDir: new Blob([readFileSync(template)]) })
+    : await PGlite.create();
   const server = await startPGliteServer(db);
   const sql = createSql(server.url, { max: 25 });
   return {

@@ -10,8 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestDatabase } from "../support/db.ts";
 import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
+import { mtnAdapterFor, whatsAppAdapterFor } from "../support/env.ts";
 import {
   createWaWebhookHandler,
   type WaWebhookDeps,
@@ -102,23 +101,8 @@ export function createHarness(opts: HarnessOptions): Harness {
       inbound.push(i);
       await opts.onInbound?.(i);
     },
-    whatsapp: createWhatsAppAdapter(
-      {
-        baseUrl: wa?.baseUrl ?? "http://127.0.0.1:9/v21.0",
-        accessToken: wa?.accessToken,
-        phoneNumberId: wa?.phoneNumberId,
-      },
-      { timeoutMs },
-    ),
-    sms: createMtnSmsAdapter(
-      {
-        baseUrl: mtn?.baseUrl ?? "http://127.0.0.1:9",
-        apiKey: mtn?.apiKey,
-        apiSecret: mtn?.apiSecret,
-        senderId: mtn?.senderId,
-      },
-      { timeoutMs },
-    ),
+    whatsapp: whatsAppAdapterFor(wa, { timeoutMs }),
+    sms: mtnAdapterFor(mtn, { timeoutMs }),
     config: {
       summaryTemplate: "call_summary",
       templateLanguage: "en",

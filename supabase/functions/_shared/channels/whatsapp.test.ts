@@ -261,10 +261,9 @@ describe("WhatsApp adapter: error classes from Meta's error bodies", () => {
 
   it("a provider that does not answer in time is a retryable TIMEOUT", async () => {
     fake.replyNext({ status: 200, body: {}, delayMs: 2_000 });
-    const started = Date.now();
+    // TIMEOUT (not the late 200) shows the request was cut at timeoutMs.
     const error = failureOf(await adapter({ timeoutMs: 150 }).sendText("+250788123456", "hi"));
     expect(error).toMatchObject({ class: "retryable", code: "TIMEOUT" });
-    expect(Date.now() - started).toBeLessThan(1_500);
   });
 
   it("a refused connection is a retryable NETWORK failure", async () => {

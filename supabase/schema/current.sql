@@ -1,0 +1,1601 @@
+-- The current definition of every table and SQL function in schema public, as the
+-- migrations in supabase/migrations/ leave them. Generated from a migrated database by
+-- scripts/gen-schema.ts (npm run db:schema); do not edit: change the schema with a new
+-- migration, then regenerate (supabase/tests/schema-drift.test.ts fails until you do).
+
+create table public.agent_instructions (
+  agent_key text not null,
+  instructions text not null,
+  updated_at timestamp with time zone not null default now(),
+  constraint agent_instructions_pkey PRIMARY KEY (agent_key)
+);
+alter table public.agent_instructions enable row level security;
+create policy omnichannel_service_role_delete on public.agent_instructions as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.agent_instructions as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.agent_instructions as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.agent_instructions as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER agent_instructions_set_updated_at BEFORE UPDATE ON public.agent_instructions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.agent_instructions to service_role;
+
+create table public.agent_tool_definitions (
+  name text not null,
+  description text not null,
+  parameters jsonb not null,
+  enabled boolean not null default true,
+  updated_at timestamp with time zone not null default now(),
+  constraint agent_tool_definitions_parameters_is_object CHECK ((jsonb_typeof(parameters) = 'object'::text)),
+  constraint agent_tool_definitions_pkey PRIMARY KEY (name)
+);
+alter table public.agent_tool_definitions enable row level security;
+create policy omnichannel_service_role_delete on public.agent_tool_definitions as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.agent_tool_definitions as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.agent_tool_definitions as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.agent_tool_definitions as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER agent_tool_definitions_set_updated_at BEFORE UPDATE ON public.agent_tool_definitions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.agent_tool_definitions to service_role;
+
+create table public.call_summaries (
+  id uuid not null default gen_random_uuid(),
+  call_id text not null,
+  phone_number text,
+  summary text,
+  duration_seconds integer,
+  ended_at timestamp with time zone,
+  metadata jsonb not null default '{}'::jsonb,
+  created_at timestamp with time zone not null default now(),
+  constraint call_summaries_call_id_key UNIQUE (call_id),
+  constraint call_summaries_duration_check CHECK ((duration_seconds >= 0)),
+  constraint call_summaries_pkey PRIMARY KEY (id)
+);
+alter table public.call_summaries enable row level security;
+create policy omnichannel_service_role_delete on public.call_summaries as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.call_summaries as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.call_summaries as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.call_summaries to service_role;
+
+create table public.message_delivery_log (
+  id uuid not null default gen_random_uuid(),
+  session_id uuid,
+  profile_id uuid,
+  channel text not null,
+  direction text not null,
+  message_type text not null default 'text'::text,
+  status text not null,
+  provider text,
+  provider_message_id text,
+  idempotency_key text,
+  recipient text,
+  sender text,
+  body text,
+  metadata jsonb not null default '{}'::jsonb,
+  error_code text,
+  error_class text,
+  error_message text,
+  correlation_id text,
+  attempts integer not null default 0,
+  queued_at timestamp with time zone,
+  sent_at timestamp with time zone,
+  delivered_at timestamp with time zone,
+  read_at timestamp with time zone,
+  failed_at timestamp with time zone,
+  received_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  call_id text,
+  purpose text,
+  next_attempt_at timestamp with time zone,
+  leased_until timestamp with time zone,
+  reply_state text,
+  sender_key text,
+  fallback_of uuid,
+  retry_of uuid,
+  constraint message_delivery_log_attempts_check CHECK ((attempts >= 0)),
+  constraint message_delivery_log_channel_check CHECK ((channel = ANY (ARRAY['whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'voice'::text]))),
+  constraint message_delivery_log_channel_provider_message_id_key UNIQUE (channel, provider_message_id),
+  constraint message_delivery_log_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+  constraint message_delivery_log_error_class_check CHECK ((error_class = ANY (ARRAY['retryable'::text, 'permanent'::text, 'window_closed'::text]))),
+  constraint message_delivery_log_fallback_of_fkey FOREIGN KEY (fallback_of) REFERENCES message_delivery_log(id) ON DELETE SET NULL,
+  constraint message_delivery_log_idempotency_key_key UNIQUE (idempotency_key),
+  constraint message_delivery_log_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+  constraint message_delivery_log_pkey PRIMARY KEY (id),
+  constraint message_delivery_log_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE SET NULL,
+  constraint message_delivery_log_reply_state_check CHECK ((reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'done'::text, 'skipped'::text]))),
+  constraint message_delivery_log_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES message_delivery_log(id) ON DELETE SET NULL,
+  constraint message_delivery_log_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
+  constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
+);
+CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
+CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = 'queued'::text));
+CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
+CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, direction, recipient, created_at);
+CREATE INDEX message_delivery_log_profile_id_idx ON public.message_delivery_log USING btree (profile_id);
+CREATE INDEX message_delivery_log_queued_idx ON public.message_delivery_log USING btree (created_at) WHERE (status = 'queued'::text);
+CREATE INDEX message_delivery_log_reply_due_idx ON public.message_delivery_log USING btree (leased_until) WHERE ((direction = 'inbound'::text) AND (reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text])));
+CREATE INDEX message_delivery_log_session_id_created_at_idx ON public.message_delivery_log USING btree (session_id, created_at);
+alter table public.message_delivery_log enable row level security;
+create policy omnichannel_authenticated_select_own on public.message_delivery_log as permissive for select to authenticated using ((EXISTS ( SELECT 1
+   FROM profiles p
+  WHERE ((p.id = message_delivery_log.profile_id) AND (p.user_id = ( SELECT auth.uid() AS uid))))));
+create policy omnichannel_service_role_delete on public.message_delivery_log as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.message_delivery_log as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
+CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
+grant select on table public.message_delivery_log to authenticated;
+grant delete, insert, select, update on table public.message_delivery_log to service_role;
+comment on column public.message_delivery_log.purpose is 'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
+comment on column public.message_delivery_log.leased_until is 'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
+comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
+comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
+
+create table public.omnichannel_sessions (
+  id uuid not null default gen_random_uuid(),
+  profile_id uuid not null,
+  status text not null default 'active'::text,
+  context jsonb not null default '{}'::jsonb,
+  channels_seen text[] not null default '{}'::text[],
+  last_channel text,
+  call_id text,
+  whatsapp_summary_sent boolean not null default false,
+  whatsapp_summary_sent_at timestamp with time zone,
+  sms_summary_sent boolean not null default false,
+  sms_summary_sent_at timestamp with time zone,
+  expires_at timestamp with time zone not null default (now() + '24:00:00'::interval),
+  last_activity_at timestamp with time zone not null default now(),
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  closed_at timestamp with time zone,
+  constraint omnichannel_sessions_context_is_object CHECK ((jsonb_typeof(context) = 'object'::text)),
+  constraint omnichannel_sessions_last_channel_check CHECK ((last_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))),
+  constraint omnichannel_sessions_pkey PRIMARY KEY (id),
+  constraint omnichannel_sessions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
+  constraint omnichannel_sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'closed'::text, 'follow_up'::text])))
+);
+CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
+CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sessions USING btree (expires_at) WHERE (status <> 'closed'::text);
+CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
+CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
+CREATE INDEX omnichannel_sessions_status_expires_at_idx ON public.omnichannel_sessions USING btree (status, expires_at);
+alter table public.omnichannel_sessions enable row level security;
+create policy omnichannel_authenticated_select_own on public.omnichannel_sessions as permissive for select to authenticated using ((EXISTS ( SELECT 1
+   FROM profiles p
+  WHERE ((p.id = omnichannel_sessions.profile_id) AND (p.user_id = ( SELECT auth.uid() AS uid))))));
+create policy omnichannel_service_role_delete on public.omnichannel_sessions as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.omnichannel_sessions as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.omnichannel_sessions as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.omnichannel_sessions as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnichannel_sessions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant select on table public.omnichannel_sessions to authenticated;
+grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
+
+create table public.profiles (
+  id uuid not null default gen_random_uuid(),
+  user_id uuid,
+  phone_number text,
+  whatsapp_jid text,
+  has_whatsapp boolean,
+  allows_sms boolean not null default true,
+  display_name text,
+  last_active_channel text,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint profiles_last_active_channel_check CHECK ((last_active_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))) NOT VALID,
+  constraint profiles_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)) NOT VALID,
+  constraint profiles_pkey PRIMARY KEY (id)
+);
+CREATE UNIQUE INDEX profiles_phone_number_key ON public.profiles USING btree (phone_number);
+CREATE INDEX profiles_user_id_idx ON public.profiles USING btree (user_id) WHERE (user_id IS NOT NULL);
+alter table public.profiles enable row level security;
+create policy omnichannel_authenticated_select_own on public.profiles as permissive for select to authenticated using ((user_id = ( SELECT auth.uid() AS uid)));
+create policy omnichannel_service_role_delete on public.profiles as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.profiles as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.profiles as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.profiles as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER profiles_set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant select on table public.profiles to authenticated;
+grant delete, insert, select, update on table public.profiles to service_role;
+
+create table public.scheduled_jobs (
+  name text not null,
+  schedule text not null,
+  command text not null,
+  constraint scheduled_jobs_pkey PRIMARY KEY (name)
+);
+alter table public.scheduled_jobs enable row level security;
+create policy omnichannel_service_role_delete on public.scheduled_jobs as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.scheduled_jobs as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.scheduled_jobs as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.scheduled_jobs as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.scheduled_jobs to service_role;
+
+create table public.sender_rate_limits (
+  sender_key text not null,
+  rate_per_second double precision not null,
+  burst double precision not null,
+  tokens double precision not null,
+  refilled_at timestamp with time zone not null default now(),
+  slowed_until timestamp with time zone,
+  updated_at timestamp with time zone not null default now(),
+  constraint sender_rate_limits_burst_check CHECK ((burst >= (1)::double precision)),
+  constraint sender_rate_limits_pkey PRIMARY KEY (sender_key),
+  constraint sender_rate_limits_rate_per_second_check CHECK ((rate_per_second > (0)::double precision))
+);
+alter table public.sender_rate_limits enable row level security;
+create policy sender_rate_limits_service_delete on public.sender_rate_limits as permissive for delete to service_role using (true);
+create policy sender_rate_limits_service_insert on public.sender_rate_limits as permissive for insert to service_role with check (true);
+create policy sender_rate_limits_service_select on public.sender_rate_limits as permissive for select to service_role using (true);
+create policy sender_rate_limits_service_update on public.sender_rate_limits as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.sender_rate_limits to service_role;
+comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
+
+CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile public.profiles%rowtype;
+  v_session_id uuid := p_session_id;
+  v_row public.message_delivery_log%rowtype;
+  v_existing boolean := false;
+begin
+  insert into public.profiles as p (phone_number) values (p_recipient)
+  on conflict (phone_number) do nothing;
+  select * into v_profile from public.profiles p where p.phone_number = p_recipient;
+
+  if v_session_id is null then
+    select s.id into v_session_id from public.omnichannel_sessions s
+    where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at > now();
+  end if;
+
+  if p_idempotency_key is not null then
+    select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+    v_existing := found;
+  end if;
+
+  if not v_existing then
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body,
+      correlation_id, purpose, idempotency_key, attempts, leased_until,
+      error_code, error_class, error_message
+    ) values (
+      v_session_id, v_profile.id, p_channel, 'outbound', p_message_type,
+      case when p_channel = 'sms' and not v_profile.allows_sms then 'blocked' else 'queued' end,
+      p_recipient, p_body, p_correlation_id, p_purpose, p_idempotency_key, 1,
+      now() + interval '2 minutes',
+      case when p_channel = 'sms' and not v_profile.allows_sms then 'SMS_OPTED_OUT' end,
+      case when p_channel = 'sms' and not v_profile.allows_sms then 'permanent' end,
+      case when p_channel = 'sms' and not v_profile.allows_sms then 'The recipient opted out of SMS' end
+    )
+    on conflict (idempotency_key) do nothing
+    returning * into v_row;
+    if v_row.id is null then
+      select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+      v_existing := true;
+    end if;
+  end if;
+
+  delivery_id := v_row.id;
+  session_id := v_row.session_id;
+  profile_id := v_profile.id;
+  status := v_row.status;
+  has_whatsapp := v_profile.has_whatsapp;
+  is_new := not v_existing;
+  whatsapp_window_open := public.whatsapp_window_open(v_profile.id);
+  return next;
+end;
+$function$;
+grant execute on function public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_lease_seconds integer DEFAULT 120, p_channels text[] DEFAULT ARRAY['whatsapp'::text, 'sms'::text])
+ RETURNS TABLE(session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text, delivery_id uuid, status text, provider_message_id text, error_code text, error_class text, error_message text, attempt integer, to_send boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_session record;
+  v_summary text;
+  v_window boolean;
+  v_channel text;
+  v_row public.message_delivery_log%rowtype;
+  v_found boolean;
+  v_attempts integer;
+  v_lease timestamptz := now() + make_interval(secs => p_lease_seconds);
+  v_channels text[];
+begin
+  if p_call_id is null or length(p_call_id) = 0 then
+    raise exception 'call_id is required' using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('post_call:' || p_call_id, 0));
+
+  select cs.summary into v_summary from public.call_summaries cs where cs.call_id = p_call_id;
+  v_summary := coalesce(p_summary, v_summary);
+
+  select * into v_session
+  from public.get_or_create_omnichannel_session(
+    p_phone_number, 'voice', p_call_id,
+    jsonb_build_object('last_call', jsonb_build_object(
+      'call_id', p_call_id, 'summary', v_summary, 'notified_at', now())),
+    'follow_up'
+  );
+
+  v_window := public.whatsapp_window_open(v_session.profile_id);
+
+  -- WhatsApp-first (p_channels = {whatsapp}): a person known not to have WhatsApp gets the SMS.
+  v_channels := p_channels;
+  if v_session.has_whatsapp is false and 'whatsapp' = any (v_channels)
+     and not 'sms' = any (v_channels) then
+    v_channels := v_channels || 'sms'::text;
+  end if;
+
+  foreach v_channel in array v_channels loop
+    select * into v_row from public.message_delivery_log m
+    where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary'
+    order by m.created_at desc, m.attempts desc
+    limit 1
+    for update;
+    v_found := found;
+
+    select count(*)::integer into v_attempts from public.message_delivery_log m
+    where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary';
+
+    session_id := v_session.session_id;
+    profile_id := v_session.profile_id;
+    summary := v_summary;
+    whatsapp_window_open := v_window;
+    channel := v_channel;
+    to_send := false;
+
+    if v_found and v_row.status = 'queued' and coalesce(v_row.leased_until, '-infinity') <= now() then
+      update public.message_delivery_log m
+      set leased_until = v_lease, attempts = m.attempts + 1, correlation_id = p_correlation_id
+      where m.id = v_row.id
+      returning * into v_row;
+      to_send := true;
+    elsif v_found and v_row.status <> 'failed' then
+      to_send := false;
+    elsif v_channel = 'whatsapp' and v_session.has_whatsapp is false then
+      delivery_id := null; status := 'skipped'; provider_message_id := null;
+      error_code := 'NOT_ON_WHATSAPP'; error_class := 'permanent';
+      error_message := 'The recipient is known not to use WhatsApp';
+      attempt := v_attempts;
+      return next;
+      continue;
+    else
+      insert into public.message_delivery_log (
+        session_id, profile_id, channel, direction, status, recipient, correlation_id,
+        call_id, purpose, idempotency_key, attempts, leased_until, message_type
+      ) values (
+        v_session.session_id, v_session.profile_id, v_channel, 'outbound',
+        case when v_channel = 'sms' and not v_session.allows_sms then 'blocked' else 'queued' end,
+        p_phone_number, p_correlation_id, p_call_id, 'post_call_summary',
+        'post_call:' || p_call_id || ':' || v_channel
+          || case when v_attempts > 0 then ':' || (v_attempts + 1)::text else '' end,
+        v_attempts + 1, v_lease, 'text'
+      )
+      returning * into v_row;
+      if v_row.status = 'blocked' then
+        update public.message_delivery_log m
+        set error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
+            error_message = 'The recipient opted out of SMS'
+        where m.id = v_row.id
+        returning * into v_row;
+      end if;
+      to_send := v_row.status = 'queued';
+    end if;
+
+    delivery_id := v_row.id;
+    status := v_row.status;
+    provider_message_id := v_row.provider_message_id;
+    error_code := v_row.error_code;
+    error_class := v_row.error_class;
+    error_message := v_row.error_message;
+    attempt := v_row.attempts;
+    return next;
+  end loop;
+end;
+$function$;
+grant execute on function public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer DEFAULT 60)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with claimed as (
+    update public.message_delivery_log m
+    set leased_until = now() + make_interval(secs => p_lease_seconds), attempts = m.attempts + 1
+    where m.id = p_delivery_id and m.direction = 'outbound' and m.status = 'queued'
+      and (m.leased_until is null or m.leased_until <= now())
+    returning 1
+  )
+  select exists (select 1 from claimed)
+$function$;
+grant execute on function public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_due_deliveries(p_limit integer DEFAULT 100, p_lease_seconds integer DEFAULT 60)
+ RETURNS SETOF message_delivery_log
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_ids uuid[];
+begin
+  update public.message_delivery_log m
+  set status = 'blocked', error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
+      error_message = 'The recipient opted out of SMS', leased_until = null, next_attempt_at = null
+  where m.direction = 'outbound' and m.status = 'queued' and m.channel = 'sms'
+    and m.purpose is distinct from 'keyword_reply'
+    and coalesce(m.next_attempt_at, m.created_at) <= now()
+    and (m.leased_until is null or m.leased_until <= now())
+    and exists (select 1 from public.profiles p
+                where (p.id = m.profile_id or p.phone_number = m.recipient) and not p.allows_sms);
+
+  -- Round-robin across senders among the oldest due rows, so one busy sender's backlog never
+  -- starves the others: each sender's first row, then each one's second, and so on. The order is
+  -- fixed first as an array of ids; the rows are then locked through the primary key, a plan
+  -- that stays fast whatever the statistics say about a freshly filled outbox.
+  select array_agg(r.id order by r.turn, r.created_at, r.id) into v_ids
+  from (
+    select m.id, m.created_at,
+           row_number() over (partition by coalesce(m.sender_key, m.channel)
+                              order by m.next_attempt_at nulls first, m.created_at, m.id) as turn
+    from (
+      select c.id, c.created_at, c.next_attempt_at, c.sender_key, c.channel
+      from public.message_delivery_log c
+      where c.direction = 'outbound' and c.status = 'queued'
+        and coalesce(c.next_attempt_at, c.created_at) <= now()
+        and (c.leased_until is null or c.leased_until <= now())
+      order by c.next_attempt_at nulls first, c.created_at, c.id
+      limit p_limit * 20
+    ) m
+  ) r;
+  if v_ids is null then
+    return;
+  end if;
+
+  -- The due conditions are repeated on the locked row itself: under READ COMMITTED a row another
+  -- dispatcher claimed after this statement's snapshot is re-checked against them (its new
+  -- version is leased) and dropped, instead of being claimed twice.
+  return query
+  with due as (
+    select m.id
+    from unnest(v_ids) with ordinality as u(id, turn)
+    join public.message_delivery_log m on m.id = u.id
+    where m.direction = 'outbound' and m.status = 'queued'
+      and coalesce(m.next_attempt_at, m.created_at) <= now()
+      and (m.leased_until is null or m.leased_until <= now())
+    order by u.turn
+    limit p_limit
+    for update of m skip locked
+  )
+  update public.message_delivery_log m
+  set leased_until = now() + make_interval(secs => p_lease_seconds),
+      attempts = m.attempts + 1
+  from due
+  where m.id = due.id
+  returning m.*;
+end;
+$function$;
+grant execute on function public.claim_due_deliveries(p_limit integer, p_lease_seconds integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_inbound_reply(p_delivery_id uuid, p_lease_seconds integer DEFAULT 120)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with claimed as (
+    update public.message_delivery_log m
+    set reply_state = 'in_progress', leased_until = now() + make_interval(secs => p_lease_seconds)
+    where m.id = p_delivery_id
+      and m.direction = 'inbound'
+      and (m.reply_state = 'pending'
+           or (m.reply_state = 'in_progress' and m.leased_until <= now()))
+    returning 1
+  )
+  select exists (select 1 from claimed)
+$function$;
+grant execute on function public.claim_inbound_reply(p_delivery_id uuid, p_lease_seconds integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.cleanup_expired_omnichannel_sessions(p_batch_size integer DEFAULT 5000)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_total integer := 0;
+  v_batch integer;
+begin
+  if p_batch_size is null or p_batch_size < 1 then
+    raise exception 'p_batch_size must be positive' using errcode = '22023';
+  end if;
+
+  loop
+    with due as (
+      select s.id from public.omnichannel_sessions s
+      where s.status in ('active', 'follow_up') and s.expires_at < pg_catalog.now()
+      order by s.expires_at
+      limit p_batch_size
+      for update skip locked
+    )
+    update public.omnichannel_sessions s
+    set status = 'closed', closed_at = pg_catalog.now()
+    from due
+    where s.id = due.id;
+
+    get diagnostics v_batch = row_count;
+    v_total := v_total + v_batch;
+    exit when v_batch < p_batch_size;
+  end loop;
+
+  return v_total;
+end;
+$function$;
+grant execute on function public.cleanup_expired_omnichannel_sessions(p_batch_size integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.cleanup_expired_omnichannel_sessions_batch(p_batch_size integer DEFAULT 5000)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_count integer;
+begin
+  with due as (
+    select s.id from public.omnichannel_sessions s
+    where s.status <> 'closed' and s.expires_at < now()
+    order by s.expires_at
+    limit p_batch_size
+    for update skip locked
+  )
+  update public.omnichannel_sessions s
+  set status = 'closed', closed_at = now()
+  from due
+  where s.id = due.id;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$function$;
+grant execute on function public.cleanup_expired_omnichannel_sessions_batch(p_batch_size integer) to service_role;
+
+CREATE OR REPLACE PROCEDURE public.cleanup_expired_omnichannel_sessions_in_batches(IN p_batch_size integer DEFAULT 5000, INOUT p_closed integer DEFAULT 0)
+ LANGUAGE plpgsql
+AS $procedure$
+declare
+  v_batch integer;
+begin
+  p_closed := 0;
+  loop
+    v_batch := public.cleanup_expired_omnichannel_sessions_batch(p_batch_size);
+    p_closed := p_closed + v_batch;
+    commit;
+    exit when v_batch < p_batch_size;
+  end loop;
+end;
+$procedure$;
+grant execute on function public.cleanup_expired_omnichannel_sessions_in_batches(IN p_batch_size integer, INOUT p_closed integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.complete_inbound_reply(p_delivery_id uuid, p_state text DEFAULT 'done'::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if p_state not in ('done', 'skipped', 'pending') then
+    raise exception 'reply state must be done, skipped or pending, not %', p_state using errcode = '22023';
+  end if;
+  update public.message_delivery_log m
+  set reply_state = p_state, leased_until = null
+  where m.id = p_delivery_id and m.direction = 'inbound';
+end;
+$function$;
+grant execute on function public.complete_inbound_reply(p_delivery_id uuid, p_state text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.delivery_retry_delay(p_attempt integer, p_retry_after_ms integer DEFAULT NULL::integer)
+ RETURNS interval
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  select greatest(
+    make_interval(secs => least(600, 15 * power(2, greatest(p_attempt, 1) - 1))
+                          * (0.8 + 0.4 * random())),
+    make_interval(secs => coalesce(p_retry_after_ms, 0) / 1000.0)
+  )
+$function$;
+grant execute on function public.delivery_retry_delay(p_attempt integer, p_retry_after_ms integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.delivery_retry_limits(OUT max_attempts integer, OUT retry_window interval)
+ RETURNS record
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$ select 8, interval '30 minutes' $function$;
+grant execute on function public.delivery_retry_limits(OUT max_attempts integer, OUT retry_window interval) to service_role;
+
+CREATE OR REPLACE FUNCTION public.dispatch_job_command()
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+  select $job$
+      select net.http_post(
+        url := (select decrypted_secret from vault.decrypted_secrets
+                where name = 'omnichannel_functions_url') || '/dispatch',
+        headers := jsonb_build_object(
+          'Content-Type', 'application/json',
+          'apikey', (select decrypted_secret from vault.decrypted_secrets
+                     where name = 'omnichannel_secret_key')),
+        body := '{}'::jsonb,
+        timeout_milliseconds := 60000
+      )
+    $job$::text
+$function$;
+grant execute on function public.dispatch_job_command() to service_role;
+
+CREATE OR REPLACE FUNCTION public.enqueue_fallback_on_failed_status()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if new.status = 'failed' and old.status is distinct from 'failed' and new.channel = 'whatsapp'
+     and new.direction = 'outbound' and new.metadata ? 'fallback' then
+    perform public.enqueue_sms_fallback(new.id);
+  end if;
+  return null;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.enqueue_sms_fallback(p_delivery_id uuid)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.message_delivery_log%rowtype;
+  v_allows boolean;
+  v_id uuid;
+begin
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
+  if not found or v_row.channel <> 'whatsapp' or v_row.status <> 'failed'
+     or v_row.metadata -> 'fallback' ->> 'channel' is distinct from 'sms' then
+    return null;
+  end if;
+  select p.allows_sms into v_allows from public.profiles p where p.id = v_row.profile_id;
+
+  insert into public.message_delivery_log as m (
+    session_id, profile_id, channel, direction, message_type, status, recipient, body,
+    correlation_id, call_id, purpose, idempotency_key, fallback_of, attempts, next_attempt_at,
+    error_code, error_class, error_message
+  ) values (
+    v_row.session_id, v_row.profile_id, 'sms', 'outbound', 'text',
+    case when coalesce(v_allows, true) then 'queued' else 'blocked' end,
+    v_row.recipient, v_row.metadata -> 'fallback' ->> 'body', v_row.correlation_id, v_row.call_id,
+    coalesce(v_row.purpose, 'message') || '_fallback', 'fallback:' || v_row.id, v_row.id, 0, now(),
+    case when coalesce(v_allows, true) then null else 'SMS_OPTED_OUT' end,
+    case when coalesce(v_allows, true) then null else 'permanent' end,
+    case when coalesce(v_allows, true) then null else 'The recipient opted out of SMS' end
+  )
+  on conflict (idempotency_key) do nothing
+  returning m.id into v_id;
+  return v_id;
+end;
+$function$;
+grant execute on function public.enqueue_sms_fallback(p_delivery_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_active_omnichannel_session(p_phone_number text)
+ RETURNS SETOF omnichannel_sessions
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select s.*
+  from public.omnichannel_sessions s
+  join public.profiles p on p.id = s.profile_id
+  where p.phone_number = p_phone_number
+    and s.status <> 'closed'
+    and s.expires_at > now()
+$function$;
+grant execute on function public.get_active_omnichannel_session(p_phone_number text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
+ RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_profile public.profiles;
+  v_session public.omnichannel_sessions;
+  v_is_new boolean := false;
+begin
+  if p_status = 'closed' then
+    raise exception 'get_or_create_omnichannel_session cannot close a session'
+      using errcode = '22023', hint = 'use update_omnichannel_session_status';
+  end if;
+
+  insert into public.profiles as pr (phone_number, last_active_channel)
+  values (p_phone_number, p_channel)
+  on conflict (phone_number) do update set last_active_channel = excluded.last_active_channel
+  returning pr.* into v_profile;
+
+  update public.omnichannel_sessions s
+  set status = 'closed', closed_at = pg_catalog.now()
+  where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at < pg_catalog.now();
+
+  for attempt in 1..2 loop
+    insert into public.omnichannel_sessions as s
+      (profile_id, status, context, channels_seen, last_channel, call_id)
+    values (v_profile.id, coalesce(p_status, 'active'), coalesce(p_context, '{}'::jsonb),
+            array[p_channel], p_channel, p_call_id)
+    on conflict (profile_id) where status <> 'closed' do nothing
+    returning s.* into v_session;
+
+    if found then
+      v_is_new := true;
+      exit;
+    end if;
+
+    update public.omnichannel_sessions s
+    set context = s.context || coalesce(p_context, '{}'::jsonb),
+        channels_seen = case when p_channel = any (s.channels_seen) then s.channels_seen
+                             else pg_catalog.array_append(s.channels_seen, p_channel) end,
+        last_channel = p_channel,
+        call_id = coalesce(p_call_id, s.call_id),
+        status = coalesce(p_status, s.status),
+        expires_at = pg_catalog.now() + interval '24 hours',
+        last_activity_at = pg_catalog.now()
+    where s.profile_id = v_profile.id and s.status <> 'closed'
+    returning s.* into v_session;
+
+    exit when found;
+  end loop;
+
+  if v_session.id is null then
+    raise exception 'could not get or create a session for profile %', v_profile.id
+      using errcode = '40001';
+  end if;
+
+  return query select
+    v_session.id, v_session.profile_id, v_session.status, v_session.context,
+    v_session.channels_seen, v_session.last_channel, v_session.call_id, v_session.expires_at,
+    v_is_new, v_profile.has_whatsapp, v_profile.allows_sms,
+    v_session.whatsapp_summary_sent, v_session.sms_summary_sent;
+end;
+$function$;
+grant execute on function public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text, p_context jsonb, p_status text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_session_history(p_session_id uuid, p_limit integer DEFAULT 20)
+ RETURNS TABLE(created_at timestamp with time zone, channel text, direction text, message_type text, body text, status text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select h.created_at, h.channel, h.direction, h.message_type, h.body, h.status
+  from (
+    select m.created_at, m.channel, m.direction, m.message_type, m.body, m.status
+    from public.message_delivery_log m
+    where m.session_id = p_session_id
+      and m.body is not null
+      and m.status not in ('failed', 'blocked')
+    order by m.created_at desc
+    limit p_limit
+  ) h
+  order by h.created_at asc
+$function$;
+grant execute on function public.get_session_history(p_session_id uuid, p_limit integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- Younger rows are most likely still being answered by the webhook's own background work;
+  -- much older ones are no longer worth an automatic answer and are left to a person.
+  select m.id, m.session_id, m.channel, m.sender, m.correlation_id, m.created_at
+  from public.message_delivery_log m
+  where m.direction = 'inbound'
+    and m.channel in ('whatsapp', 'sms')
+    and (m.reply_state = 'pending'
+         or (m.reply_state = 'in_progress' and m.leased_until <= pg_catalog.now()))
+    and m.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => p_older_than_seconds)
+    and m.created_at > pg_catalog.now() - pg_catalog.make_interval(secs => p_max_age_seconds)
+    and m.session_id is not null
+    and m.sender is not null
+  order by m.created_at
+  limit p_limit
+$function$;
+grant execute on function public.list_pending_inbound_replies(p_older_than_seconds integer, p_limit integer, p_max_age_seconds integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_unnotified_calls(p_older_than_seconds integer DEFAULT 120, p_max_age_seconds integer DEFAULT 86400, p_limit integer DEFAULT 20)
+ RETURNS TABLE(call_id text, phone_number text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select cs.call_id, cs.phone_number
+  from public.call_summaries cs
+  where cs.metadata ? 'whatsapp_call'
+    and upper(coalesce(cs.metadata -> 'whatsapp_call' ->> 'status', '')) <> 'FAILED'
+    and cs.phone_number is not null
+    and cs.created_at <= now() - make_interval(secs => p_older_than_seconds)
+    and cs.created_at > now() - make_interval(secs => p_max_age_seconds)
+    and not exists (
+      select 1 from public.message_delivery_log m
+      where m.call_id = cs.call_id and m.purpose = 'post_call_summary'
+    )
+  order by cs.created_at
+  limit p_limit
+$function$;
+grant execute on function public.list_unnotified_calls(p_older_than_seconds integer, p_max_age_seconds integer, p_limit integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.log_message_delivery(p_channel text, p_direction text, p_status text, p_provider text DEFAULT NULL::text, p_provider_message_id text DEFAULT NULL::text, p_body text DEFAULT NULL::text, p_session_id uuid DEFAULT NULL::uuid, p_profile_id uuid DEFAULT NULL::uuid, p_message_type text DEFAULT 'text'::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_error_code text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_recipient text DEFAULT NULL::text, p_sender text DEFAULT NULL::text)
+ RETURNS message_delivery_log
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.message_delivery_log;
+begin
+  -- Two passes: a concurrent writer may insert the same message between our lookup and insert.
+  for attempt in 1..2 loop
+    update public.message_delivery_log m
+    set status = p_status,
+        provider = coalesce(p_provider, m.provider),
+        provider_message_id = coalesce(p_provider_message_id, m.provider_message_id),
+        idempotency_key = coalesce(p_idempotency_key, m.idempotency_key),
+        body = coalesce(p_body, m.body),
+        session_id = coalesce(p_session_id, m.session_id),
+        profile_id = coalesce(p_profile_id, m.profile_id),
+        metadata = m.metadata || coalesce(p_metadata, '{}'::jsonb),
+        correlation_id = coalesce(p_correlation_id, m.correlation_id),
+        error_code = coalesce(p_error_code, m.error_code),
+        error_class = coalesce(p_error_class, m.error_class),
+        error_message = coalesce(p_error_message, m.error_message),
+        recipient = coalesce(p_recipient, m.recipient),
+        sender = coalesce(p_sender, m.sender)
+    where m.id = (
+      select e.id from public.message_delivery_log e
+      where (p_idempotency_key is not null and e.idempotency_key = p_idempotency_key)
+         or (p_provider_message_id is not null and e.channel = p_channel
+             and e.provider_message_id = p_provider_message_id)
+      -- Prefer our own key: it was written first, before the provider id was known.
+      order by (e.idempotency_key is not distinct from p_idempotency_key) desc
+      limit 1
+    )
+    returning m.* into v_row;
+
+    if found then
+      return v_row;
+    end if;
+
+    insert into public.message_delivery_log as m (
+      channel, direction, status, provider, provider_message_id, body, session_id, profile_id,
+      message_type, metadata, correlation_id, error_code, error_class, error_message,
+      idempotency_key, recipient, sender
+    ) values (
+      p_channel, p_direction, p_status, p_provider, p_provider_message_id, p_body, p_session_id,
+      p_profile_id, coalesce(p_message_type, 'text'), coalesce(p_metadata, '{}'::jsonb),
+      p_correlation_id, p_error_code, p_error_class, p_error_message, p_idempotency_key,
+      p_recipient, p_sender
+    )
+    on conflict do nothing
+    returning m.* into v_row;
+
+    if found then
+      return v_row;
+    end if;
+  end loop;
+
+  raise exception 'log_message_delivery: could not insert or update the message row'
+    using errcode = '40001';
+end;
+$function$;
+grant execute on function public.log_message_delivery(p_channel text, p_direction text, p_status text, p_provider text, p_provider_message_id text, p_body text, p_session_id uuid, p_profile_id uuid, p_message_type text, p_metadata jsonb, p_correlation_id text, p_error_code text, p_error_class text, p_error_message text, p_idempotency_key text, p_recipient text, p_sender text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.mark_omnichannel_summary_sent(p_session_id uuid, p_channel text)
+ RETURNS omnichannel_sessions
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.omnichannel_sessions%rowtype;
+begin
+  if p_channel not in ('whatsapp', 'sms') then
+    raise exception 'summary flags exist for whatsapp and sms, not %', p_channel using errcode = '22023';
+  end if;
+  update public.omnichannel_sessions s
+  set whatsapp_summary_sent = s.whatsapp_summary_sent or p_channel = 'whatsapp',
+      whatsapp_summary_sent_at = case when p_channel = 'whatsapp' then now() else s.whatsapp_summary_sent_at end,
+      sms_summary_sent = s.sms_summary_sent or p_channel = 'sms',
+      sms_summary_sent_at = case when p_channel = 'sms' then now() else s.sms_summary_sent_at end
+  where s.id = p_session_id
+  returning * into v_row;
+  if not found then
+    raise exception 'session % not found', p_session_id using errcode = 'P0002';
+  end if;
+  return v_row;
+end;
+$function$;
+grant execute on function public.mark_omnichannel_summary_sent(p_session_id uuid, p_channel text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.merge_omnichannel_session_context(p_session_id uuid, p_context jsonb)
+ RETURNS omnichannel_sessions
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.omnichannel_sessions%rowtype;
+begin
+  if jsonb_typeof(p_context) is distinct from 'object' then
+    raise exception 'context must be a JSON object' using errcode = '22023';
+  end if;
+  update public.omnichannel_sessions s
+  set context = s.context || p_context,
+      last_activity_at = now(),
+      expires_at = greatest(s.expires_at, now() + interval '24 hours')
+  where s.id = p_session_id and s.status <> 'closed'
+  returning * into v_row;
+  if not found then
+    raise exception 'live session % not found', p_session_id using errcode = 'P0002';
+  end if;
+  return v_row;
+end;
+$function$;
+grant execute on function public.merge_omnichannel_session_context(p_session_id uuid, p_context jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.message_delivery_log_guard_status()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_rank constant jsonb := '{"queued": 0, "sent": 1, "delivered": 2, "read": 3}';
+  v_forward boolean;
+begin
+  if tg_op = 'UPDATE' then
+    if new.status is not distinct from old.status then
+      v_forward := false;
+    else
+      v_forward := case
+        when old.status in ('failed', 'received', 'blocked', 'read') then false
+        when new.status in ('sent', 'delivered', 'read')
+          then (v_rank ->> new.status)::int > (v_rank ->> old.status)::int
+        when new.status = 'failed' then old.status in ('queued', 'sent')
+        when new.status = 'blocked' then old.status = 'queued'
+        else false
+      end;
+      if not v_forward then
+        if new.status = 'failed' then
+          new.error_code := old.error_code;
+          new.error_message := old.error_message;
+          new.error_class := old.error_class;
+        end if;
+        new.status := old.status;
+      end if;
+    end if;
+  end if;
+
+  if tg_op = 'INSERT' or v_forward then
+    case new.status
+      when 'queued' then new.queued_at := coalesce(new.queued_at, pg_catalog.now());
+      when 'sent' then new.sent_at := coalesce(new.sent_at, pg_catalog.now());
+      when 'delivered' then new.delivered_at := coalesce(new.delivered_at, pg_catalog.now());
+      when 'read' then new.read_at := coalesce(new.read_at, pg_catalog.now());
+      when 'failed' then new.failed_at := coalesce(new.failed_at, pg_catalog.now());
+      when 'received' then new.received_at := coalesce(new.received_at, pg_catalog.now());
+      else null;
+    end case;
+  end if;
+
+  new.updated_at := pg_catalog.now();
+  return new;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.omnichannel_set_updated_at()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  new.updated_at := pg_catalog.now();
+  return new;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(matched boolean, delivery_id uuid, previous_status text, current_status text)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_before text;
+  v_row public.message_delivery_log%rowtype;
+begin
+  if p_status not in ('sent', 'delivered', 'read', 'failed') then
+    raise exception 'a delivery status is sent, delivered, read or failed, not %', p_status
+      using errcode = '22023';
+  end if;
+  -- Profile first, then the delivery: the lock order of every other writer of both.
+  perform 1 from public.profiles p
+  where p.id = (select m.profile_id from public.message_delivery_log m
+                where m.channel = p_channel and m.provider_message_id = p_provider_message_id
+                  and m.direction = 'outbound')
+  for update;
+  select m.status into v_before from public.message_delivery_log m
+  where m.channel = p_channel and m.provider_message_id = p_provider_message_id
+    and m.direction = 'outbound'
+  for update;
+  if not found then
+    matched := false;
+    return next;
+    return;
+  end if;
+
+  update public.message_delivery_log m
+  set status = p_status,
+      error_code = case when p_status = 'failed' then coalesce(p_error_code, m.error_code) else m.error_code end,
+      error_message = case when p_status = 'failed' then coalesce(p_error_message, m.error_message) else m.error_message end,
+      error_class = case when p_status = 'failed' then coalesce(p_error_class, m.error_class, 'permanent') else m.error_class end,
+      metadata = m.metadata || coalesce(p_metadata, '{}'::jsonb)
+  where m.channel = p_channel and m.provider_message_id = p_provider_message_id
+    and m.direction = 'outbound'
+  returning * into v_row;
+
+  if p_status = 'failed' and p_not_on_channel and p_channel = 'whatsapp' and v_row.status = 'failed' then
+    update public.profiles p set has_whatsapp = false where p.id = v_row.profile_id;
+  end if;
+
+  matched := true;
+  delivery_id := v_row.id;
+  previous_status := v_before;
+  current_status := v_row.status;
+  return next;
+end;
+$function$;
+grant execute on function public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text, p_error_message text, p_error_class text, p_not_on_channel boolean, p_metadata jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_delivery_statuses(p_updates jsonb)
+ RETURNS TABLE(ordinal integer, matched boolean, delivery_id uuid, previous_status text, current_status text)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_update jsonb;
+  v_i bigint;
+begin
+  if jsonb_typeof(p_updates) is distinct from 'array' then
+    raise exception 'p_updates must be a JSON array' using errcode = '22023';
+  end if;
+  for v_update, v_i in select e.value, e.ordinality from jsonb_array_elements(p_updates) with ordinality e loop
+    ordinal := v_i::integer;
+    select r.matched, r.delivery_id, r.previous_status, r.current_status
+    into matched, delivery_id, previous_status, current_status
+    from public.record_delivery_status(
+      v_update ->> 'channel',
+      v_update ->> 'provider_message_id',
+      v_update ->> 'status',
+      v_update ->> 'error_code',
+      v_update ->> 'error_message',
+      v_update ->> 'error_class',
+      coalesce((v_update ->> 'not_on_channel')::boolean, false),
+      coalesce(v_update -> 'metadata', '{}'::jsonb)
+    ) r;
+    return next;
+  end loop;
+end;
+$function$;
+grant execute on function public.record_delivery_statuses(p_updates jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_session record;
+  v_id uuid;
+begin
+  if p_provider_message_id is null or length(p_provider_message_id) = 0 then
+    raise exception 'provider_message_id is required' using errcode = '22023';
+  end if;
+
+  select * into v_session
+  from public.get_or_create_omnichannel_session(p_sender, p_channel);
+
+  if p_channel = 'whatsapp' then
+    update public.profiles p
+    set has_whatsapp = true,
+        whatsapp_jid = coalesce(p_whatsapp_jid, p.whatsapp_jid),
+        display_name = coalesce(p.display_name, p_display_name)
+    where p.id = v_session.profile_id;
+  elsif p_display_name is not null then
+    update public.profiles p set display_name = coalesce(p.display_name, p_display_name)
+    where p.id = v_session.profile_id;
+  end if;
+
+  insert into public.message_delivery_log as m (
+    session_id, profile_id, channel, direction, message_type, status, provider,
+    provider_message_id, sender, body, metadata, correlation_id, received_at, reply_state
+  ) values (
+    v_session.session_id, v_session.profile_id, p_channel, 'inbound', p_message_type, 'received',
+    p_provider, p_provider_message_id, p_sender, p_body, coalesce(p_metadata, '{}'::jsonb),
+    p_correlation_id, now(), case when p_needs_reply then 'pending' else 'skipped' end
+  )
+  on conflict (channel, provider_message_id) do nothing
+  returning m.id into v_id;
+
+  if v_id is null then
+    select m.id, m.session_id, m.profile_id into delivery_id, session_id, profile_id
+    from public.message_delivery_log m
+    where m.channel = p_channel and m.provider_message_id = p_provider_message_id;
+    is_new := false;
+  else
+    delivery_id := v_id;
+    session_id := v_session.session_id;
+    profile_id := v_session.profile_id;
+    is_new := true;
+  end if;
+  allows_sms := v_session.allows_sms;
+  return next;
+end;
+$function$;
+grant execute on function public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text, p_body text, p_metadata jsonb, p_correlation_id text, p_whatsapp_jid text, p_needs_reply boolean, p_display_name text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text DEFAULT NULL::text, p_body text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_error_code text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_retry_after_ms integer DEFAULT NULL::integer, p_metadata jsonb DEFAULT NULL::jsonb, p_sender_key text DEFAULT NULL::text)
+ RETURNS TABLE(delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.message_delivery_log%rowtype;
+  v_limits record;
+  v_retry boolean;
+begin
+  -- Lock order profile -> session -> delivery, the order begin_post_call_notification and
+  -- get_or_create_omnichannel_session take them in, so concurrent requests cannot deadlock.
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
+  if not found then
+    raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
+  end if;
+  perform 1 from public.profiles p where p.id = v_row.profile_id for update;
+  perform 1 from public.omnichannel_sessions s where s.id = v_row.session_id for update;
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id for update;
+  select * into v_limits from public.delivery_retry_limits();
+  v_retry := not p_sent and p_error_class = 'retryable'
+             and v_row.attempts < v_limits.max_attempts
+             and now() < v_row.created_at + v_limits.retry_window;
+
+  update public.message_delivery_log m
+  set status = case when p_sent then 'sent' when v_retry then 'queued' else 'failed' end,
+      provider = coalesce(p_provider, m.provider),
+      provider_message_id = coalesce(p_provider_message_id, m.provider_message_id),
+      body = coalesce(p_body, m.body),
+      message_type = coalesce(p_message_type, m.message_type),
+      metadata = m.metadata || coalesce(p_metadata, '{}'::jsonb),
+      sender_key = coalesce(p_sender_key, m.sender_key),
+      error_code = case when p_sent then null else p_error_code end,
+      error_class = case when p_sent then null else p_error_class end,
+      error_message = case when p_sent then null else p_error_message end,
+      next_attempt_at = case when v_retry
+                             then now() + public.delivery_retry_delay(m.attempts, p_retry_after_ms)
+                             end,
+      leased_until = null
+  where m.id = p_delivery_id
+  returning * into v_row;
+
+  if p_sent then
+    if v_row.purpose = 'post_call_summary' then
+      perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+    end if;
+    -- WhatsApp is the richer channel: once it carried a call's summary, it stays the last active one.
+    update public.profiles p
+    set last_active_channel = case
+          when v_row.channel = 'sms' and p.last_active_channel = 'whatsapp' and v_row.call_id is not null
+               and exists (select 1 from public.message_delivery_log w
+                           where w.call_id = v_row.call_id and w.channel = 'whatsapp'
+                             and w.status in ('sent', 'delivered', 'read'))
+            then 'whatsapp'
+          else v_row.channel end
+    where p.id = v_row.profile_id;
+  elsif not v_retry then
+    if p_not_on_channel and v_row.channel = 'whatsapp' then
+      update public.profiles p set has_whatsapp = false where p.id = v_row.profile_id;
+    end if;
+    fallback_id := public.enqueue_sms_fallback(v_row.id);
+  end if;
+
+  delivery_id := v_row.id;
+  status := v_row.status;
+  attempts := v_row.attempts;
+  next_attempt_at := v_row.next_attempt_at;
+  return next;
+end;
+$function$;
+grant execute on function public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text, p_body text, p_message_type text, p_error_code text, p_error_class text, p_error_message text, p_not_on_channel boolean, p_retry_after_ms integer, p_metadata jsonb, p_sender_key text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_outbound_outcomes(p_outcomes jsonb)
+ RETURNS TABLE(ordinal integer, delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_o jsonb;
+  v_i bigint;
+begin
+  if jsonb_typeof(p_outcomes) is distinct from 'array' then
+    raise exception 'p_outcomes must be a JSON array' using errcode = '22023';
+  end if;
+  for v_o, v_i in select e.value, e.ordinality from jsonb_array_elements(p_outcomes) with ordinality e loop
+    ordinal := v_i::integer;
+    select r.delivery_id, r.status, r.attempts, r.next_attempt_at, r.fallback_id
+    into delivery_id, status, attempts, next_attempt_at, fallback_id
+    from public.record_outbound_outcome(
+      (v_o ->> 'delivery_id')::uuid,
+      (v_o ->> 'sent')::boolean,
+      v_o ->> 'provider',
+      v_o ->> 'provider_message_id',
+      v_o ->> 'body',
+      v_o ->> 'message_type',
+      v_o ->> 'error_code',
+      v_o ->> 'error_class',
+      v_o ->> 'error_message',
+      coalesce((v_o ->> 'not_on_channel')::boolean, false),
+      (v_o ->> 'retry_after_ms')::integer,
+      nullif(v_o -> 'metadata', 'null'::jsonb),
+      v_o ->> 'sender_key'
+    ) r;
+    return next;
+  end loop;
+end;
+$function$;
+grant execute on function public.record_outbound_outcomes(p_outcomes jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_sms_keyword(p_sender text, p_provider text, p_provider_message_id text, p_body text, p_keyword text, p_reply_body text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_only_when_opted_out boolean DEFAULT false)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, keyword_applied boolean, allows_sms boolean, changed boolean, reply_delivery_id uuid, reply_status text)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_in record;
+  v_allows_before boolean;
+  v_reply_status text;
+begin
+  if p_keyword is null or p_keyword not in ('stop', 'start', 'help') then
+    raise exception 'an SMS keyword is stop, start or help, not %', p_keyword using errcode = '22023';
+  end if;
+
+  keyword_applied := true;
+  if p_only_when_opted_out then
+    select p.allows_sms into v_allows_before from public.profiles p where p.phone_number = p_sender;
+    keyword_applied := v_allows_before is not null and not v_allows_before;
+  end if;
+
+  select * into v_in from public.record_inbound_message(
+    'sms', p_sender, p_provider, p_provider_message_id, 'text', p_body,
+    coalesce(p_metadata, '{}'::jsonb)
+      || case when keyword_applied then jsonb_build_object('keyword', p_keyword) else '{}'::jsonb end,
+    p_correlation_id, null, not keyword_applied, null);
+
+  delivery_id := v_in.delivery_id;
+  session_id := v_in.session_id;
+  profile_id := v_in.profile_id;
+  is_new := v_in.is_new;
+  changed := false;
+
+  if v_in.is_new and keyword_applied and p_keyword in ('stop', 'start') then
+    select c.changed into changed from public.set_sms_preference(p_sender, p_keyword = 'start') c;
+  end if;
+
+  select p.allows_sms into allows_sms from public.profiles p where p.id = v_in.profile_id;
+
+  if v_in.is_new and keyword_applied and (changed or p_keyword = 'help') then
+    v_reply_status := case when p_keyword = 'help' and not allows_sms then 'blocked' else 'queued' end;
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, provider, recipient, body,
+      metadata, correlation_id, purpose, idempotency_key, attempts, leased_until,
+      error_code, error_class, error_message
+    ) values (
+      v_in.session_id, v_in.profile_id, 'sms', 'outbound', 'text', v_reply_status, p_provider,
+      p_sender, p_reply_body,
+      jsonb_build_object('keyword', p_keyword, 'in_reply_to', v_in.delivery_id),
+      p_correlation_id, 'keyword_reply',
+      'sms-keyword:' || p_provider || ':' || p_provider_message_id,
+      case when v_reply_status = 'queued' then 1 else 0 end,
+      case when v_reply_status = 'queued' then now() + interval '2 minutes' end,
+      case when v_reply_status = 'blocked' then 'SMS_OPTED_OUT' end,
+      case when v_reply_status = 'blocked' then 'permanent' end,
+      case when v_reply_status = 'blocked' then 'The recipient opted out of SMS' end
+    )
+    on conflict (idempotency_key) do nothing
+    returning m.id, m.status into reply_delivery_id, reply_status;
+  end if;
+
+  return next;
+end;
+$function$;
+grant execute on function public.record_sms_keyword(p_sender text, p_provider text, p_provider_message_id text, p_body text, p_keyword text, p_reply_body text, p_metadata jsonb, p_correlation_id text, p_only_when_opted_out boolean) to service_role;
+
+CREATE OR REPLACE FUNCTION public.release_deliveries(p_ids uuid[], p_at timestamp with time zone DEFAULT now())
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with released as (
+    update public.message_delivery_log m
+    set leased_until = null, next_attempt_at = p_at, attempts = greatest(m.attempts - 1, 0)
+    where m.id = any (p_ids) and m.status = 'queued'
+    returning 1
+  )
+  select count(*)::integer from released
+$function$;
+grant execute on function public.release_deliveries(p_ids uuid[], p_at timestamp with time zone) to service_role;
+
+CREATE OR REPLACE FUNCTION public.retry_delivery(p_delivery_id uuid)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.message_delivery_log%rowtype;
+  v_id uuid;
+begin
+  select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
+  if not found then
+    raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
+  end if;
+  if v_row.direction <> 'outbound' or v_row.status <> 'failed' then
+    raise exception 'only a failed outbound message can be retried (this one is % %)',
+      v_row.direction, v_row.status using errcode = '22023';
+  end if;
+  insert into public.message_delivery_log (
+    session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
+    correlation_id, call_id, purpose, sender_key, retry_of, attempts, next_attempt_at
+  ) values (
+    v_row.session_id, v_row.profile_id, v_row.channel, 'outbound', v_row.message_type, 'queued',
+    v_row.recipient, v_row.body, v_row.metadata, v_row.correlation_id, v_row.call_id,
+    v_row.purpose, v_row.sender_key, v_row.id, 0, now()
+  )
+  returning id into v_id;
+  return v_id;
+end;
+$function$;
+grant execute on function public.retry_delivery(p_delivery_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text DEFAULT '* * * * *'::text)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_missing text[];
+  v_name text;
+  v_value text;
+  v_id uuid;
+begin
+  if p_functions_url !~ '^https?://' then
+    raise exception 'p_functions_url must be the functions base URL, e.g. https://<ref>.supabase.co/functions/v1'
+      using errcode = '22023';
+  end if;
+  if coalesce(length(p_secret_key), 0) < 20 then
+    raise exception 'p_secret_key must be a secret key (sb_secret_…) of the project'
+      using errcode = '22023';
+  end if;
+  select array_agg(e) into v_missing
+  from unnest(array['pg_cron', 'pg_net', 'supabase_vault']) as e
+  where not exists (select 1 from pg_catalog.pg_extension x where x.extname = e);
+  if v_missing is not null then
+    raise exception 'cannot schedule dispatch: extension(s) % not installed; the local stack calls dispatch itself',
+      pg_catalog.array_to_string(v_missing, ', ') using errcode = '55000';
+  end if;
+
+  foreach v_name in array array['omnichannel_functions_url', 'omnichannel_secret_key'] loop
+    v_value := case when v_name = 'omnichannel_functions_url'
+                    then pg_catalog.rtrim(p_functions_url, '/') else p_secret_key end;
+    execute pg_catalog.format('select id from %I.secrets where name = $1', 'vault') into v_id using v_name;
+    if v_id is null then
+      execute pg_catalog.format('select %I.create_secret($1, $2)', 'vault') using v_value, v_name;
+    else
+      execute pg_catalog.format('select %I.update_secret($1, $2)', 'vault') using v_id, v_value;
+    end if;
+  end loop;
+  -- The legacy key the previous version stored is no longer read by the job.
+  execute pg_catalog.format('delete from %I.secrets where name = $1', 'vault')
+    using 'omnichannel_service_role_key';
+
+  execute pg_catalog.format('select %I.schedule($1, $2, $3)', 'cron') using
+    'omnichannel-dispatch', p_schedule, public.dispatch_job_command();
+  return 'omnichannel-dispatch scheduled (' || p_schedule || ')';
+end;
+$function$;
+grant execute on function public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text) to service_role;
+comment on function public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text) is 'Schedules POST <functions url>/dispatch every minute with pg_cron + pg_net, the secret key sent as apikey; URL and key kept in Vault.';
+
+CREATE OR REPLACE FUNCTION public.set_sender_rate(p_sender_key text, p_rate_per_second double precision, p_burst double precision DEFAULT NULL::double precision)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.sender_rate_limits (sender_key, rate_per_second, burst, tokens)
+  values (p_sender_key, p_rate_per_second, coalesce(p_burst, greatest(1, p_rate_per_second / 10)),
+          coalesce(p_burst, greatest(1, p_rate_per_second / 10)))
+  on conflict (sender_key) do update
+  set rate_per_second = excluded.rate_per_second, burst = excluded.burst, updated_at = now()
+$function$;
+grant execute on function public.set_sender_rate(p_sender_key text, p_rate_per_second double precision, p_burst double precision) to service_role;
+
+CREATE OR REPLACE FUNCTION public.set_sms_preference(p_phone_number text, p_allows_sms boolean)
+ RETURNS TABLE(profile_id uuid, changed boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_before boolean;
+begin
+  insert into public.profiles as p (phone_number, allows_sms, last_active_channel)
+  values (p_phone_number, true, 'sms')
+  on conflict (phone_number) do nothing;
+  select p.id, p.allows_sms into profile_id, v_before
+  from public.profiles p where p.phone_number = p_phone_number for update;
+  update public.profiles p set allows_sms = p_allows_sms, last_active_channel = 'sms'
+  where p.id = profile_id;
+  changed := v_before is distinct from p_allows_sms;
+  return next;
+end;
+$function$;
+grant execute on function public.set_sms_preference(p_phone_number text, p_allows_sms boolean) to service_role;
+
+CREATE OR REPLACE FUNCTION public.slow_down_sender(p_sender_key text, p_retry_after_ms integer DEFAULT NULL::integer)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.sender_rate_limits r
+  set tokens = least(0, r.tokens),
+      refilled_at = clock_timestamp() + make_interval(secs => coalesce(p_retry_after_ms, 0) / 1000.0),
+      slowed_until = now() + greatest(interval '1 minute',
+                                      make_interval(secs => coalesce(p_retry_after_ms, 0) / 1000.0)),
+      updated_at = now()
+  where r.sender_key = p_sender_key
+$function$;
+grant execute on function public.slow_down_sender(p_sender_key text, p_retry_after_ms integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.sync_scheduled_jobs()
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_usable boolean;
+  v_job record;
+begin
+  if not exists (select 1 from pg_catalog.pg_available_extensions where name = 'pg_cron') then
+    raise notice 'pg_cron is not installed: public.scheduled_jobs is run by the local stack';
+    return false;
+  end if;
+
+  begin
+    v_usable := 'pg_cron' = any (pg_catalog.string_to_array(pg_catalog.replace(
+                  pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','))
+                and pg_catalog.current_database()
+                    = coalesce(pg_catalog.current_setting('cron.database_name', true), 'postgres');
+  exception when insufficient_privilege then
+    v_usable := null;
+  end;
+
+  if v_usable is false then
+    raise notice 'pg_cron is not preloaded or this is not its database: public.scheduled_jobs is run by the local stack';
+    return false;
+  end if;
+
+  begin
+    create extension if not exists pg_cron with schema pg_catalog;
+  exception when others then
+    raise notice 'pg_cron refused (%): public.scheduled_jobs is run by the local stack', sqlerrm;
+    return false;
+  end;
+
+  for v_job in select j.name, j.schedule, j.command from public.scheduled_jobs j order by j.name loop
+    execute pg_catalog.format('select %I.schedule($1, $2, $3)', 'cron')
+      using v_job.name, v_job.schedule, v_job.command;
+  end loop;
+  return true;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.take_send_token_each(p_sender_keys text[], p_default_rates double precision[])
+ RETURNS TABLE(sender_key text, granted integer, wait_ms integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_i integer;
+  v_order integer[];
+begin
+  select array_agg(i order by p_sender_keys[i]) into v_order
+  from generate_subscripts(p_sender_keys, 1) as i;
+  foreach v_i in array coalesce(v_order, '{}') loop
+    sender_key := p_sender_keys[v_i];
+    select t.granted, t.wait_ms into granted, wait_ms
+    from public.take_send_tokens(p_sender_keys[v_i], 1, p_default_rates[v_i]) t;
+    return next;
+  end loop;
+end;
+$function$;
+grant execute on function public.take_send_token_each(p_sender_keys text[], p_default_rates double precision[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.take_send_tokens(p_sender_key text, p_wanted integer, p_default_rate double precision DEFAULT 80)
+ RETURNS TABLE(granted integer, wait_ms integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_b public.sender_rate_limits%rowtype;
+  v_rate double precision;
+  v_tokens double precision;
+begin
+  insert into public.sender_rate_limits (sender_key, rate_per_second, burst, tokens)
+  values (p_sender_key, p_default_rate, greatest(1, p_default_rate / 10), greatest(1, p_default_rate / 10))
+  on conflict (sender_key) do nothing;
+  select * into v_b from public.sender_rate_limits r where r.sender_key = p_sender_key for update;
+
+  v_rate := case when v_b.slowed_until > now() then v_b.rate_per_second / 2 else v_b.rate_per_second end;
+  v_tokens := least(v_b.burst,
+                    v_b.tokens + extract(epoch from (clock_timestamp() - v_b.refilled_at)) * v_rate);
+  granted := greatest(0, least(p_wanted, floor(v_tokens)::integer));
+  v_tokens := v_tokens - granted;
+  update public.sender_rate_limits r
+  set tokens = v_tokens, refilled_at = clock_timestamp(), updated_at = now()
+  where r.sender_key = p_sender_key;
+  wait_ms := case when granted < p_wanted then ceil((1 - v_tokens) / v_rate * 1000)::integer else 0 end;
+  return next;
+end;
+$function$;
+grant execute on function public.take_send_tokens(p_sender_key text, p_wanted integer, p_default_rate double precision) to service_role;
+
+CREATE OR REPLACE FUNCTION public.update_omnichannel_session_status(p_session_id uuid, p_status text)
+ RETURNS omnichannel_sessions
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_session public.omnichannel_sessions;
+begin
+  update public.omnichannel_sessions s
+  set status = p_status,
+      closed_at = case when p_status = 'closed' then coalesce(s.closed_at, pg_catalog.now()) end,
+      expires_at = case when p_status = 'closed' then s.expires_at
+                        else pg_catalog.now() + interval '24 hours' end,
+      last_activity_at = case when p_status = 'closed' then s.last_activity_at
+                              else pg_catalog.now() end
+  where s.id = p_session_id
+  returning s.* into v_session;
+
+  if not found then
+    raise exception 'omnichannel session % not found', p_session_id using errcode = 'P0002';
+  end if;
+
+  return v_session;
+end;
+$function$;
+grant execute on function public.update_omnichannel_session_status(p_session_id uuid, p_status text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.whatsapp_window_open(p_profile_id uuid)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select exists (
+    select 1 from public.message_delivery_log m
+    where m.profile_id = p_profile_id
+      and m.channel = 'whatsapp' and m.direction = 'inbound'
+      and m.created_at > now() - interval '24 hours'
+  )
+$function$;
+grant execute on function public.whatsapp_window_open(p_profile_id uuid) to service_role;

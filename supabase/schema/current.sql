@@ -103,10 +103,10 @@ create table public.message_delivery_log (
   constraint message_delivery_log_reply_state_check CHECK ((reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'done'::text, 'skipped'::text]))),
   constraint message_delivery_log_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES message_delivery_log(id) ON DELETE SET NULL,
   constraint message_delivery_log_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
-  constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
+  constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
 );
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
-CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = 'queued'::text));
+CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = ANY (ARRAY['queued'::text, 'unknown'::text])));
 CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
 CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, direction, recipient, created_at);
 CREATE INDEX message_delivery_log_profile_id_idx ON public.message_delivery_log USING btree (profile_id);
@@ -248,6 +248,12 @@ begin
   if v_session_id is null then
     select s.id into v_session_id from public.omnichannel_sessions s
     where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at > now();
+  elsif not exists (select 1 from public.omnichannel_sessions s
+                    where s.id = v_session_id and s.profile_id = v_profile.id) then
+    -- Another person's conversation (or none at all): the message would show up in their
+    -- history and their AI context. Refused before anything is written or sent.
+    raise exception 'session % does not belong to the recipient', v_session_id
+      using errcode = 'OM403', hint = 'SESSION.NOT_RECIPIENT';
   end if;
 
   if p_idempotency_key is not null then
@@ -426,7 +432,7 @@ begin
   update public.message_delivery_log m
   set status = 'blocked', error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
       error_message = 'The recipient opted out of SMS', leased_until = null, next_attempt_at = null
-  where m.direction = 'outbound' and m.status = 'queued' and m.channel = 'sms'
+  where m.direction = 'outbound' and m.status in ('queued', 'unknown') and m.channel = 'sms'
     and m.purpose is distinct from 'keyword_reply'
     and coalesce(m.next_attempt_at, m.created_at) <= now()
     and (m.leased_until is null or m.leased_until <= now())
@@ -445,7 +451,7 @@ begin
     from (
       select c.id, c.created_at, c.next_attempt_at, c.sender_key, c.channel
       from public.message_delivery_log c
-      where c.direction = 'outbound' and c.status = 'queued'
+      where c.direction = 'outbound' and c.status in ('queued', 'unknown')
         and coalesce(c.next_attempt_at, c.created_at) <= now()
         and (c.leased_until is null or c.leased_until <= now())
       order by c.next_attempt_at nulls first, c.created_at, c.id
@@ -464,7 +470,7 @@ begin
     select m.id
     from unnest(v_ids) with ordinality as u(id, turn)
     join public.message_delivery_log m on m.id = u.id
-    where m.direction = 'outbound' and m.status = 'queued'
+    where m.direction = 'outbound' and m.status in ('queued', 'unknown')
       and coalesce(m.next_attempt_at, m.created_at) <= now()
       and (m.leased_until is null or m.leased_until <= now())
     order by u.turn
@@ -613,6 +619,17 @@ CREATE OR REPLACE FUNCTION public.delivery_retry_limits(OUT max_attempts integer
  SET search_path TO ''
 AS $function$ select 8, interval '30 minutes' $function$;
 grant execute on function public.delivery_retry_limits(OUT max_attempts integer, OUT retry_window interval) to service_role;
+
+CREATE OR REPLACE FUNCTION public.delivery_unknown_wait()
+ RETURNS interval
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(nullif(pg_catalog.current_setting('omnichannel.unknown_delivery_wait', true), '')::interval,
+                  interval '5 minutes')
+$function$;
+grant execute on function public.delivery_unknown_wait() to service_role;
 
 CREATE OR REPLACE FUNCTION public.dispatch_job_command()
  RETURNS text
@@ -954,7 +971,7 @@ CREATE OR REPLACE FUNCTION public.message_delivery_log_guard_status()
  SET search_path TO ''
 AS $function$
 declare
-  v_rank constant jsonb := '{"queued": 0, "sent": 1, "delivered": 2, "read": 3}';
+  v_rank constant jsonb := '{"queued": 0, "unknown": 1, "sent": 2, "delivered": 3, "read": 4}';
   v_forward boolean;
 begin
   if tg_op = 'UPDATE' then
@@ -963,13 +980,14 @@ begin
     else
       v_forward := case
         when old.status in ('failed', 'received', 'blocked', 'read') then false
-        when new.status in ('sent', 'delivered', 'read')
+        when new.status in ('unknown', 'sent', 'delivered', 'read')
           then (v_rank ->> new.status)::int > (v_rank ->> old.status)::int
-        when new.status = 'failed' then old.status in ('queued', 'sent')
-        when new.status = 'blocked' then old.status = 'queued'
+        when new.status = 'failed' then old.status in ('queued', 'unknown', 'sent')
+        when new.status = 'blocked' then old.status in ('queued', 'unknown')
         else false
       end;
       if not v_forward then
+        -- As in 20261129110000: a refused move to failed leaves the error columns as they were.
         if new.status = 'failed' then
           new.error_code := old.error_code;
           new.error_message := old.error_message;
@@ -1008,29 +1026,53 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb)
+CREATE OR REPLACE FUNCTION public.park_outbound_outcome(p_delivery_id uuid, p_provider text DEFAULT NULL::text, p_provider_message_id text DEFAULT NULL::text)
+ RETURNS text
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.message_delivery_log m
+  set status = case when p_provider_message_id is not null then 'sent' else 'unknown' end,
+      provider = coalesce(p_provider, m.provider),
+      provider_message_id = coalesce(m.provider_message_id, p_provider_message_id),
+      next_attempt_at = case when p_provider_message_id is null
+                             then now() + public.delivery_unknown_wait() end,
+      leased_until = null
+  where m.id = p_delivery_id and m.direction = 'outbound'
+  returning m.status
+$function$;
+grant execute on function public.park_outbound_outcome(p_delivery_id uuid, p_provider text, p_provider_message_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(matched boolean, delivery_id uuid, previous_status text, current_status text)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
 declare
   v_before text;
+  v_id uuid;
   v_row public.message_delivery_log%rowtype;
 begin
   if p_status not in ('sent', 'delivered', 'read', 'failed') then
     raise exception 'a delivery status is sent, delivered, read or failed, not %', p_status
       using errcode = '22023';
   end if;
+  -- The row with this provider id; else the row whose id the provider echoed back
+  -- (biz_opaque_callback_data, the StatusCallback's delivery_id, clientCorrelatorId) while we
+  -- never learned the provider id: a send that timed out but was accepted.
+  select m.id into v_id from public.message_delivery_log m
+  where m.channel = p_channel and m.provider_message_id = p_provider_message_id
+    and m.direction = 'outbound';
+  if v_id is null and p_delivery_id is not null then
+    select m.id into v_id from public.message_delivery_log m
+    where m.id = p_delivery_id and m.channel = p_channel and m.direction = 'outbound'
+      and m.provider_message_id is null;
+  end if;
   -- Profile first, then the delivery: the lock order of every other writer of both.
   perform 1 from public.profiles p
-  where p.id = (select m.profile_id from public.message_delivery_log m
-                where m.channel = p_channel and m.provider_message_id = p_provider_message_id
-                  and m.direction = 'outbound')
+  where p.id = (select m.profile_id from public.message_delivery_log m where m.id = v_id)
   for update;
-  select m.status into v_before from public.message_delivery_log m
-  where m.channel = p_channel and m.provider_message_id = p_provider_message_id
-    and m.direction = 'outbound'
-  for update;
+  select m.status into v_before from public.message_delivery_log m where m.id = v_id for update;
   if not found then
     matched := false;
     return next;
@@ -1039,12 +1081,18 @@ begin
 
   update public.message_delivery_log m
   set status = p_status,
-      error_code = case when p_status = 'failed' then coalesce(p_error_code, m.error_code) else m.error_code end,
-      error_message = case when p_status = 'failed' then coalesce(p_error_message, m.error_message) else m.error_message end,
-      error_class = case when p_status = 'failed' then coalesce(p_error_class, m.error_class, 'permanent') else m.error_class end,
+      provider_message_id = coalesce(m.provider_message_id, p_provider_message_id),
+      -- A callback resolving an unknown send clears the timeout it was waiting on.
+      error_code = case when p_status = 'failed' then coalesce(p_error_code, m.error_code)
+                        when v_before = 'unknown' then null else m.error_code end,
+      error_message = case when p_status = 'failed' then coalesce(p_error_message, m.error_message)
+                           when v_before = 'unknown' then null else m.error_message end,
+      error_class = case when p_status = 'failed' then coalesce(p_error_class, m.error_class, 'permanent')
+                         when v_before = 'unknown' then null else m.error_class end,
+      next_attempt_at = case when v_before = 'unknown' and p_status <> 'failed' then null
+                             else m.next_attempt_at end,
       metadata = m.metadata || coalesce(p_metadata, '{}'::jsonb)
-  where m.channel = p_channel and m.provider_message_id = p_provider_message_id
-    and m.direction = 'outbound'
+  where m.id = v_id
   returning * into v_row;
 
   if p_status = 'failed' and p_not_on_channel and p_channel = 'whatsapp' and v_row.status = 'failed' then
@@ -1058,7 +1106,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text, p_error_message text, p_error_class text, p_not_on_channel boolean, p_metadata jsonb) to service_role;
+grant execute on function public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text, p_error_message text, p_error_class text, p_not_on_channel boolean, p_metadata jsonb, p_delivery_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_delivery_statuses(p_updates jsonb)
  RETURNS TABLE(ordinal integer, matched boolean, delivery_id uuid, previous_status text, current_status text)
@@ -1084,7 +1132,8 @@ begin
       v_update ->> 'error_message',
       v_update ->> 'error_class',
       coalesce((v_update ->> 'not_on_channel')::boolean, false),
-      coalesce(v_update -> 'metadata', '{}'::jsonb)
+      coalesce(v_update -> 'metadata', '{}'::jsonb),
+      (v_update ->> 'delivery_id')::uuid
     ) r;
     return next;
   end loop;
@@ -1156,6 +1205,7 @@ declare
   v_row public.message_delivery_log%rowtype;
   v_limits record;
   v_retry boolean;
+  v_unknown boolean;
 begin
   -- Lock order profile -> session -> delivery, the order begin_post_call_notification and
   -- get_or_create_omnichannel_session take them in, so concurrent requests cannot deadlock.
@@ -1167,12 +1217,27 @@ begin
   perform 1 from public.omnichannel_sessions s where s.id = v_row.session_id for update;
   select * into v_row from public.message_delivery_log m where m.id = p_delivery_id for update;
   select * into v_limits from public.delivery_retry_limits();
+  -- A status callback carrying this row's id already said the provider has it: a late
+  -- failure (the timed-out attempt, or a retry racing the callback) changes nothing but the lease.
+  if not p_sent and v_row.status in ('sent', 'delivered', 'read') then
+    update public.message_delivery_log m set leased_until = null where m.id = p_delivery_id
+    returning * into v_row;
+    delivery_id := v_row.id;
+    status := v_row.status;
+    attempts := v_row.attempts;
+    next_attempt_at := v_row.next_attempt_at;
+    return next;
+    return;
+  end if;
   v_retry := not p_sent and p_error_class = 'retryable'
              and v_row.attempts < v_limits.max_attempts
              and now() < v_row.created_at + v_limits.retry_window;
+  -- No answer in time: the provider may have accepted it. Once unknown, a row stays unknown
+  -- until a callback or a later send says otherwise (the trigger keeps it from going back).
+  v_unknown := v_retry and (p_error_code = 'TIMEOUT' or v_row.status = 'unknown');
 
   update public.message_delivery_log m
-  set status = case when p_sent then 'sent' when v_retry then 'queued' else 'failed' end,
+  set status = case when p_sent then 'sent' when v_unknown then 'unknown' when v_retry then 'queued' else 'failed' end,
       provider = coalesce(p_provider, m.provider),
       provider_message_id = coalesce(p_provider_message_id, m.provider_message_id),
       body = coalesce(p_body, m.body),
@@ -1183,7 +1248,10 @@ begin
       error_class = case when p_sent then null else p_error_class end,
       error_message = case when p_sent then null else p_error_message end,
       next_attempt_at = case when v_retry
-                             then now() + public.delivery_retry_delay(m.attempts, p_retry_after_ms)
+                             then now() + greatest(
+                               public.delivery_retry_delay(m.attempts, p_retry_after_ms),
+                               case when p_error_code = 'TIMEOUT' then public.delivery_unknown_wait()
+                                    else interval '0' end)
                              end,
       leased_until = null
   where m.id = p_delivery_id
@@ -1329,7 +1397,7 @@ AS $function$
   with released as (
     update public.message_delivery_log m
     set leased_until = null, next_attempt_at = p_at, attempts = greatest(m.attempts - 1, 0)
-    where m.id = any (p_ids) and m.status = 'queued'
+    where m.id = any (p_ids) and m.status in ('queued', 'unknown')
     returning 1
   )
   select count(*)::integer from released

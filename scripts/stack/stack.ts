@@ -203,6 +203,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stoppers.push(serve(
       ports.console,
       createConsoleHandler({
+        consoleUrl: urls.console,
         functionsUrl: urls.functions,
         sandboxUrl: urls.sandbox,
         dbUrl: redact(db.url),

@@ -13,4 +13,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261122040100_dispatch_schedule",
   "20261122040200_batched_delivery_statuses",
   "20261122040300_post_call_recovery",
+  "20261129130000_whatsapp_opt_out",
 ];

@@ -18,7 +18,8 @@ import { SandboxClient } from "./sandbox/client.ts";
 import type { SandboxMessage } from "./sandbox/messages.ts";
 import { deliveryLog, deliveryTable, type DeliveryRow, sessionOf } from "./sandbox/session-view.ts";
 import { converse, type TurnInput } from "./sandbox/turn.ts";
-import { startStack, type Stack } from "./stack/stack.ts";
+import { ROOT, startStack, type Stack } from "./stack/stack.ts";
+import { runningStackDb, unreachableDbHint } from "./stack/stack-file.ts";
 import { deriveKeys, LOCAL_JWT_SECRET } from "./stack/jwt.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
 
@@ -194,6 +195,18 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): 
   return value;
 }
 
+/** Fails at once, saying what to set, rather than with a connection error halfway through. */
+async function assertDbReachable(url: string): Promise<void> {
+  const sql = postgres(url, { prepare: false, max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    await sql`select 1`;
+  } catch (err) {
+    throw new Error(unreachableDbHint(url, err));
+  } finally {
+    await sql.end();
+  }
+}
+
 const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\n");
 
 if (import.meta.main) {
@@ -207,10 +220,10 @@ if (import.meta.main) {
       target = {
         api: API,
         sandbox: SANDBOX,
-        db: Deno.env.get("SUPABASE_DB_URL") ??
-          `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`,
+        db: await runningStackDb(ROOT, API, `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`),
         serviceKey: keys.serviceRole,
       };
+      await assertDbReachable(target.db);
     } else {
       console.log("Starting the local stack for the demo…");
       stack = await startStack({ quiet: false });

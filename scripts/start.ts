@@ -4,7 +4,8 @@
 import { MigrationError } from "./stack/migrations.ts";
 import { PortInUseError } from "./stack/ports.ts";
 import { parseArgs } from "node:util";
-import { redact, type Stack, type StackOptions, startStack } from "./stack/stack.ts";
+import { removeStackFile, writeStackFile } from "./stack/stack-file.ts";
+import { redact, ROOT, type Stack, type StackOptions, startStack } from "./stack/stack.ts";
 
 function banner(stack: Stack): string {
   const { urls, keys } = stack;
@@ -60,6 +61,7 @@ const shutdown = async (signal: string) => {
   stopping = true;
   if (!stack) return console.log(`\n${signal}: stopping once the start has finished...`);
   console.log(`\n${signal}: stopping functions, servers and the database...`);
+  await removeStackFile(ROOT);
   await stack.stop();
   console.log("stopped.");
   Deno.exit(0);
@@ -78,4 +80,14 @@ try {
 if (stopping) {
   stopping = false;
   await shutdown("stop requested during the start");
-} else console.log(banner(stack));
+} else {
+  const { urls } = stack;
+  await writeStackFile(ROOT, {
+    pid: Deno.pid,
+    api: urls.api,
+    sandbox: urls.sandbox,
+    console: urls.console,
+    db: urls.db,
+  });
+  console.log(banner(stack));
+}

@@ -59,7 +59,7 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
   if (inbound.channel === "whatsapp") {
     const handled = await handleWhatsAppOptOut(deps, inbound, log);
     if (handled) {
-      await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'done')`;
+      await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'skipped')`;
       log.info("AI_REPLY_SKIPPED", { reason: handled });
       return handled;
     }

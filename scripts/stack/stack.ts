@@ -136,6 +136,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     step(
       pushed.applied.length
         ? `migrations applied with the Supabase CLI in ${seconds(t)}`
+        : pushed.cliSkipped
+        ? `migrations: up to date (all recorded in supabase_migrations, ${seconds(t)})`
         : `migrations: up to date (Supabase CLI, ${seconds(t)})`,
     );
 

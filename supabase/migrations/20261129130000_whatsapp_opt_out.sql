@@ -1,9 +1,11 @@
 -- Opt-out on every channel, not only SMS: a profile flag per channel (allows_sms already
--- exists; allows_whatsapp here), and one place that enforces it for every outbound row that is
--- written, whoever writes it (post-call summaries, templates, AI replies, tools, fallbacks): a
--- trigger that writes the row 'blocked' with the body it would have carried, so nothing is sent
--- and the console shows what was held back. The opt-out confirmation itself (purpose
--- 'keyword_reply') still goes: it is the one message the person asked for.
+-- exists; allows_whatsapp here), and one place that enforces it for every outbound row, whoever
+-- writes it (post-call summaries, templates, AI replies, tools, fallbacks): a trigger that writes
+-- the row 'blocked' with the body it would have carried, so nothing is sent and the console
+-- shows what was held back. It acts when the row is written, and again when a sender leases a
+-- queued row (a retry queued before the person wrote STOP); senders send only rows still
+-- 'queued' after their claim. The opt-out confirmation itself (purpose 'keyword_reply') still
+-- goes: it is the one message the person asked for.
 
 alter table public.profiles
   add column if not exists allows_whatsapp boolean not null default true;
@@ -25,19 +27,21 @@ begin
   end if;
   -- begin_post_call_notification labels every row it finds blocked as an SMS opt-out; a WhatsApp
   -- row keeps its own reason.
-  if tg_op = 'UPDATE' then
-    if new.status = 'blocked' and new.channel = 'whatsapp' and new.error_code = 'SMS_OPTED_OUT' then
-      new.error_code := old.error_code;
-      new.error_message := old.error_message;
-    end if;
+  if tg_op = 'UPDATE' and new.status = 'blocked' and new.channel = 'whatsapp'
+     and new.error_code = 'SMS_OPTED_OUT' then
+    new.error_code := old.error_code;
+    new.error_message := old.error_message;
     return new;
   end if;
-  if new.status <> 'queued' then
+  -- Written queued, or a queued row a sender is taking (its lease moves into the future).
+  if new.status <> 'queued' or (tg_op = 'UPDATE' and not (
+       old.status = 'queued' and new.leased_until > now()
+       and new.leased_until is distinct from old.leased_until)) then
     return new;
   end if;
-  select case new.channel when 'whatsapp' then p.allows_whatsapp when 'sms' then p.allows_sms end
+  select bool_and(case new.channel when 'whatsapp' then p.allows_whatsapp when 'sms' then p.allows_sms end)
   into v_allowed
-  from public.profiles p where p.id = new.profile_id;
+  from public.profiles p where p.id = new.profile_id or p.phone_number = new.recipient;
   if v_allowed is false then
     new.status := 'blocked';
     new.error_code := upper(new.channel) || '_OPTED_OUT';
@@ -51,7 +55,7 @@ end;
 $$;
 
 create trigger message_delivery_log_block_opted_out
-  before insert or update of error_code on public.message_delivery_log
+  before insert or update of error_code, leased_until on public.message_delivery_log
   for each row execute function public.block_opted_out_outbound();
 
 -- STOP / START on any channel: sets the flag of that channel. Returns whether it changed, so a

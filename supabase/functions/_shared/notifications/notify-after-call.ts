@@ -102,7 +102,8 @@ export async function notifyAfterCall(
       ${input.callId}, ${input.phoneNumber}, ${input.summary ?? null}, ${input.correlationId},
       120, ${whatsappFirst ? ["whatsapp"] : ["whatsapp", "sms"]}::text[])`;
   const sessionId = claims[0].session_id;
-  const pending = claims.filter((c) => c.to_send);
+  // A re-leased row whose person opted out meanwhile comes back blocked: not to send.
+  const pending = claims.filter((c) => c.to_send && c.status === "queued");
   const reports = new Map(claims.map((c) => [c.channel, reportOf(c)]));
   for (const c of claims) {
     if (c.status === "blocked") log.info(`${c.channel.toUpperCase()}_MESSAGE_BLOCKED`, { reason: c.error_code });

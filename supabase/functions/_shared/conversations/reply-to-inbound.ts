@@ -5,6 +5,7 @@ import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts"
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import type { Platform } from "../platform/deps.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
+import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
@@ -28,7 +29,11 @@ export type ReplyOutcome =
   /** The model failed or timed out: the fallback was sent and the session set to follow_up. */
   | "fallback"
   /** Someone else holds or finished this reply (a duplicate webhook, another dispatcher). */
-  | "not_claimed";
+  | "not_claimed"
+  /** STOP / START on WhatsApp: the preference changed and was confirmed; no agent. */
+  | "keyword"
+  /** The person opted out of this channel: no agent, nothing sent. */
+  | "opted_out";
 
 export const FALLBACK_REPLY =
   "Thanks for your message — a member of our team will get back to you shortly.";
@@ -50,6 +55,14 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
   if (!claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");
     return "not_claimed";
+  }
+  if (inbound.channel === "whatsapp") {
+    const handled = await handleWhatsAppOptOut(deps, inbound, log);
+    if (handled) {
+      await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'skipped')`;
+      log.info("AI_REPLY_SKIPPED", { reason: handled });
+      return handled;
+    }
   }
 
   let text: string;
@@ -114,6 +127,8 @@ export interface ReplyPendingResult {
   replied: number;
   fallback: number;
   notClaimed: number;
+  /** Answered without the agent: a keyword, or a person who opted out. */
+  skipped: number;
   failed: number;
 }
 
@@ -136,7 +151,7 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
       correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
     })
   ));
-  const result: ReplyPendingResult = { found: rows.length, replied: 0, fallback: 0, notClaimed: 0, failed: 0 };
+  const result: ReplyPendingResult = { found: rows.length, replied: 0, fallback: 0, notClaimed: 0, skipped: 0, failed: 0 };
   for (const s of settled) {
     if (s.status === "rejected") {
       result.failed++;
@@ -144,6 +159,7 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
         error: s.reason instanceof Error ? s.reason.message : String(s.reason),
       });
     } else if (s.value === "not_claimed") result.notClaimed++;
+    else if (s.value === "keyword" || s.value === "opted_out") result.skipped++;
     else result[s.value]++;
   }
   if (rows.length > 0) deps.logger.info("AI_REPLY_RETRY_DONE", { ...result });

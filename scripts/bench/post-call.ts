@@ -15,7 +15,7 @@ import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/ha
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import type { Stack } from "../stack/stack.ts";
 import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { drive, fmt, type RunStats } from "./stats.ts";

@@ -17,10 +17,10 @@ import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/s
 import { createTwilioSmsAdapter } from "../../supabase/functions/_shared/channels/sms-twilio.ts";
 import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { dispatchDue } from "../../supabase/functions/_shared/delivery/dispatch.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 
 const TIMEOUT_MS = 250;
 const SLOW_MS = 900;

@@ -8,8 +8,8 @@ import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
 import { envVars, mtnAdapterFor, startTestEnv, type TestEnv, whatsAppAdapterFor } from "../support/env.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 

@@ -16,8 +16,8 @@ import { createSmsInboundHandler } from "../../supabase/functions/_shared/handle
 import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import { secretKeyAuth } from "../support/auth.ts";

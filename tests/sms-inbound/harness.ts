@@ -6,7 +6,7 @@ import {
   type SmsInboundDeps,
 } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
+import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import type { InboundForReply } from "../../supabase/functions/_shared/sms-webhook/handle-inbound-sms.ts";
 import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "./signing.ts";

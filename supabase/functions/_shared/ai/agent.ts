@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import type { SmsSender, WhatsAppSender } from "../outbound/dual-channel.ts";
 import {
   enabledToolNames,
   executeMessagingTool,

@@ -1,7 +1,7 @@
 import type { Env } from "../config.ts";
 import { createMtnSmsAdapter } from "./sms-mtn.ts";
 import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "./sms-twilio.ts";
-import type { AdapterOptions, SmsAdapter } from "./types.ts";
+import type { AdapterOptions, SmsAdapter } from "../outbound/adapter.ts";
 
 /** The SMS adapter `SMS_PROVIDER` names; missing credentials fail closed at send time. */
 export function createSmsAdapter(env: Env, opts: AdapterOptions = {}): SmsAdapter {

@@ -7,7 +7,7 @@ import {
 } from "../../../../tests/support/fake-providers.ts";
 import { loadConfig } from "../config.ts";
 import { createWhatsAppAdapter, createWhatsAppAdapterFromEnv } from "./whatsapp.ts";
-import type { SendResult } from "./types.ts";
+import type { SendResult } from "../outbound/adapter.ts";
 
 let fake: FakeWhatsApp;
 beforeAll(async () => {

@@ -16,7 +16,7 @@ import {
   unreadableSuccess,
   withRetryAfter,
 } from "./http.ts";
-import type { AdapterOptions, ChannelFailure, ErrorClass, SendResult } from "./types.ts";
+import type { AdapterOptions, ChannelFailure, ErrorClass, SendResult } from "../outbound/adapter.ts";
 
 /** WhatsApp Cloud API (Meta Graph): `POST {base}/{phone-number-id}/messages`, Bearer token. */
 

@@ -1,8 +1,8 @@
 import { type Agent, createAgent } from "../ai/agent.ts";
 import { AgentError } from "../ai/errors.ts";
 import { formatReply } from "../ai/format-reply.ts";
-import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
+import type { SmsSender, WhatsAppSender } from "../outbound/dual-channel.ts";
 import type { Platform } from "../platform/deps.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 

@@ -1,8 +1,8 @@
 import type { Sql } from "../db/client.ts";
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "../outbound/adapter.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Pacer, SenderRef } from "../delivery/pacing.ts";
-import { type RecordedOutcome, recordOutcome, sendEvent } from "../delivery/outcome.ts";
+import type { Pacer, SenderRef } from "../outbound/pacing.ts";
+import { type RecordedOutcome, recordOutcome, sendEvent } from "../outbound/outcome.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
 import {
@@ -11,7 +11,7 @@ import {
   sendDualChannel,
   type SmsSender,
   type WhatsAppSender,
-} from "./dual-channel.ts";
+} from "../outbound/dual-channel.ts";
 
 export interface NotifyAfterCallDeps {
   sql: Sql;

@@ -3,8 +3,8 @@ import { createSql, type Sql } from "../db/client.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { createWhatsAppAdapterFromEnv } from "../channels/whatsapp.ts";
 import { createSmsAdapter } from "../channels/sms.ts";
-import { createPacer } from "../delivery/pacing.ts";
-import { createSenderDirectory, smsSenderKey, whatsappSenderKey } from "../delivery/senders.ts";
+import { createPacer } from "../outbound/pacing.ts";
+import { createSenderDirectory, smsSenderKey, whatsappSenderKey } from "../outbound/senders.ts";
 
 /**
  * What every function is built from, created once per isolate from the validated environment.

@@ -1,6 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SmsSender } from "../notifications/dual-channel.ts";
+import type { SmsSender } from "../outbound/dual-channel.ts";
 import type { WaitUntil } from "../platform/background.ts";
 import { recordInbound, type RecordedInbound } from "../conversations/record-inbound.ts";
 import { KEYWORD_REPLIES, type KeywordAction, smsKeywordOf } from "./keywords.ts";

@@ -1,8 +1,8 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ChannelFailure, SendResult } from "../channels/types.ts";
-import type { SmsSender } from "../notifications/dual-channel.ts";
-import { recordOutcome as recordSendOutcome } from "../delivery/outcome.ts";
+import type { ChannelFailure, SendResult } from "../outbound/adapter.ts";
+import type { SmsSender } from "../outbound/dual-channel.ts";
+import { recordOutcome as recordSendOutcome } from "../outbound/outcome.ts";
 
 /**
  * The answer a keyword owes, already logged as a queued outbound row by record_sms_keyword. It

@@ -1,9 +1,9 @@
 import type OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import type { SmsSender, WhatsAppSender } from "../outbound/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
-import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../messaging/send-message.ts";
+import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../outbound/send-message.ts";
 import { type Channel, createSessionStore, SessionNotFound } from "../session/omnichannel-session.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { getToolDefinitions, type ToolInput, type ToolName, toolSchemas } from "./schemas.ts";

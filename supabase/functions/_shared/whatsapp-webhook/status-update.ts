@@ -4,7 +4,7 @@ import { safeMessage } from "../channels/http.ts";
 import { type MetaErrorT, Status } from "./schemas.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
-import { echoedDeliveryId } from "../delivery/delivery-id.ts";
+import { echoedDeliveryId } from "../outbound/delivery-id.ts";
 
 export type StatusParse =
   | { kind: "update"; update: StatusUpdate }

@@ -1,6 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "./adapter.ts";
 import type { Pacer } from "./pacing.ts";
 import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
 import { type RecordedOutcome, recordOutcomes, sendEvent } from "./outcome.ts";

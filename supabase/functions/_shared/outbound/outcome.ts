@@ -1,5 +1,5 @@
 import type { Sql } from "../db/client.ts";
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "./adapter.ts";
 
 export interface RecordedOutcome {
   /**

@@ -1,4 +1,4 @@
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "./adapter.ts";
 
 /** What to send on WhatsApp: free text inside the 24 h window, an approved template outside. */
 export type WhatsAppPlan =

@@ -1,16 +1,16 @@
 import type { Sql } from "../db/client.ts";
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "./adapter.ts";
 import type { Logger } from "../log/logger.ts";
 import {
   planWhatsApp,
   sendWhatsApp,
   type SmsSender,
   type WhatsAppSender,
-} from "../notifications/dual-channel.ts";
+} from "./dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
-import type { Pacer, SenderRef } from "../delivery/pacing.ts";
-import { recordOutcome, sendEvent } from "../delivery/outcome.ts";
+import type { Pacer, SenderRef } from "./pacing.ts";
+import { recordOutcome, sendEvent } from "./outcome.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 
 export interface SendMessageDeps {

@@ -1,9 +1,9 @@
 import type { Env } from "../config.ts";
-import type { AdapterOptions, SendResult } from "../channels/types.ts";
+import type { AdapterOptions, SendResult } from "./adapter.ts";
 import { createWhatsAppAdapter, type WhatsAppAdapter } from "../channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../channels/sms-mtn.ts";
 import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "../channels/sms-twilio.ts";
-import type { SmsAdapter } from "../channels/types.ts";
+import type { SmsAdapter } from "./adapter.ts";
 import type { SenderRef } from "./pacing.ts";
 
 /** What dispatch needs of a queued row to send it again. */

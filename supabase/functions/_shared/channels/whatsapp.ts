@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Env } from "../config.ts";
 import {
   assertBaseUrl,
   classOfStatus,
@@ -150,14 +149,6 @@ export function createWhatsAppAdapter(
         },
       }),
   };
-}
-
-export function createWhatsAppAdapterFromEnv(env: Env, opts: AdapterOptions = {}): WhatsAppAdapter {
-  return createWhatsAppAdapter({
-    baseUrl: env.WHATSAPP_API_BASE_URL,
-    accessToken: env.WHATSAPP_ACCESS_TOKEN,
-    phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID,
-  }, opts);
 }
 
 /**

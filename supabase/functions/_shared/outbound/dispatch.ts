@@ -3,7 +3,8 @@ import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "./adapter.ts";
 import type { Pacer } from "./pacing.ts";
 import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
-import { type RecordedOutcome, recordOutcomes, sendEvent } from "./outcome.ts";
+import { type RecordedOutcome, recordOutcomes } from "./outcome.ts";
+import { sendEvent } from "./send.ts";
 
 export interface DispatchDeps {
   sql: Sql;

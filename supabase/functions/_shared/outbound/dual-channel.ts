@@ -1,4 +1,7 @@
-import type { SendResult } from "./adapter.ts";
+import type { SendFailed, SendResult } from "./adapter.ts";
+import { type OutcomeItem, type RecordedOutcome, recordOutcome } from "./outcome.ts";
+import type { OutboundDeps, Outgoing } from "./send.ts";
+import type { OutboxRow } from "./senders.ts";
 
 /** What to send on WhatsApp: free text inside the 24 h window, an approved template outside. */
 export type WhatsAppPlan =
@@ -32,86 +35,45 @@ export function planWhatsApp(opts: {
   return { kind: "template", ...opts.template };
 }
 
-/** `callbackData` / `deliveryId`: our row id, which the provider echoes in its status callbacks. */
-export interface WhatsAppSender {
-  sendText(to: string, body: string, opts?: { callbackData?: string }): Promise<SendResult>;
-  sendTemplate(
-    to: string,
-    t: { name: string; language: string; bodyParameters: string[] },
-    opts?: { callbackData?: string },
-  ): Promise<SendResult>;
-}
-export interface SmsSender {
-  readonly provider: string;
-  send(to: string, body: string, opts?: { correlationId?: string; deliveryId?: string }): Promise<SendResult>;
+/** A plan that can go out, as the fields of its row (a template row is re-sent as the template). */
+export function planRow(plan: Exclude<WhatsAppPlan, { kind: "unavailable" }>): Pick<OutboxRow, "body" | "message_type" | "metadata"> {
+  if (plan.kind === "text") return { body: plan.body, message_type: "text", metadata: null };
+  const { name, language, bodyParameters } = plan;
+  return { body: plan.body, message_type: "template", metadata: { template: { name, language, bodyParameters } } };
 }
 
-export interface DualChannelRequest {
-  to: string;
-  correlationId?: string;
-  /** Each channel's row id, echoed back by the provider in its status callbacks. */
-  deliveryIds?: { whatsapp?: string; sms?: string };
-  whatsapp?: WhatsAppPlan;
-  sms?: { body: string };
+/** A plan that cannot go out, as the failure recorded on its row; no provider is asked. */
+export function refusal(plan: Extract<WhatsAppPlan, { kind: "unavailable" }>): SendFailed {
+  return { ok: false, provider: "whatsapp", error: { class: plan.class, code: plan.code, message: plan.message } };
 }
 
-export interface DualChannelOutcome {
-  whatsapp?: SendResult;
-  sms?: SendResult;
+/** A sender that threw instead of answering: the one code for it, on every path. */
+export function sendCrashed(provider: string): SendFailed {
+  return { ok: false, provider, error: { class: "retryable", code: "SEND_ERROR", message: "The sender failed unexpectedly" } };
+}
+
+export interface DualSend extends Outgoing {
+  extra?: Omit<OutcomeItem, "deliveryId" | "result" | "senderKey">;
 }
 
 /**
- * Sends on WhatsApp and SMS in parallel. Each channel has its own deadline and its own
- * `onResult` (so its outcome is recorded the moment it is known), and one channel failing,
- * hanging or throwing never blocks or fails the other.
+ * Sends on WhatsApp and SMS in parallel (already paced), each recorded on its row the moment
+ * its answer is known. Each has its own deadline, and one failing, hanging or throwing never
+ * blocks or fails the other.
  */
 export async function sendDualChannel(
-  deps: { whatsapp: WhatsAppSender; sms: SmsSender; timeoutMs: number },
-  req: DualChannelRequest,
-  onResult: (channel: "whatsapp" | "sms", result: SendResult) => Promise<void>,
-): Promise<DualChannelOutcome> {
-  const out: DualChannelOutcome = {};
-  const run = async (channel: "whatsapp" | "sms", provider: string, send: () => Promise<SendResult>) => {
-    const result = await withDeadline(provider, deps.timeoutMs, send);
-    out[channel] = result;
-    await onResult(channel, result);
-  };
-  const jobs: Promise<void>[] = [];
-  if (req.whatsapp) {
-    const plan = req.whatsapp;
-    jobs.push(run("whatsapp", "whatsapp", () => sendWhatsApp(deps.whatsapp, req.to, plan, req.deliveryIds?.whatsapp)));
-  }
-  if (req.sms) {
-    const body = req.sms.body;
-    jobs.push(
-      run("sms", deps.sms.provider, () => deps.sms.send(req.to, body, { correlationId: req.correlationId, deliveryId: req.deliveryIds?.sms })),
-    );
-  }
-  const settled = await Promise.allSettled(jobs);
+  deps: OutboundDeps,
+  timeoutMs: number,
+  sends: DualSend[],
+  onResult: (send: DualSend, result: SendResult, outcome: RecordedOutcome) => Promise<void>,
+): Promise<void> {
+  const settled = await Promise.allSettled(sends.map(async (send) => {
+    const result = await withDeadline(send.sender.provider, timeoutMs, () => send.sender.send(send.row));
+    const outcome = await recordOutcome(deps.sql, send.row.id, result, { ...send.extra, senderKey: send.sender.key });
+    await onResult(send, result, outcome);
+  }));
   const crashed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (crashed) throw crashed.reason;
-  return out;
-}
-
-export function sendWhatsApp(
-  wa: WhatsAppSender,
-  to: string,
-  plan: WhatsAppPlan,
-  deliveryId?: string,
-): Promise<SendResult> {
-  const echo = deliveryId ? { callbackData: deliveryId } : undefined;
-  switch (plan.kind) {
-    case "text":
-      return wa.sendText(to, plan.body, echo);
-    case "template":
-      return wa.sendTemplate(to, plan, echo);
-    case "unavailable":
-      return Promise.resolve({
-        ok: false,
-        provider: "whatsapp",
-        error: { class: plan.class, code: plan.code, message: plan.message },
-      });
-  }
 }
 
 /** The adapter's own timeout covers the HTTP call; this one also covers token fetches and bugs. */
@@ -133,14 +95,7 @@ async function withDeadline(
     );
   });
   try {
-    return await Promise.race([
-      send().catch((): SendResult => ({
-        ok: false,
-        provider,
-        error: { class: "retryable", code: "SEND_ERROR", message: "The sender failed unexpectedly" },
-      })),
-      deadline,
-    ]);
+    return await Promise.race([send().catch(() => sendCrashed(provider)), deadline]);
   } finally {
     clearTimeout(timer);
   }

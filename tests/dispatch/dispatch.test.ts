@@ -12,7 +12,7 @@ import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
-import { recordDeliveryStatus } from "../../supabase/functions/_shared/conversations/record-inbound.ts";
+import { recordDeliveryStatus } from "../../supabase/functions/_shared/outbound/delivery-status.ts";
 
 let db: TestDatabase;
 let wa: FakeWhatsApp;

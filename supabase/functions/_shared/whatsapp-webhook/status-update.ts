@@ -1,4 +1,4 @@
-import type { StatusUpdate } from "../conversations/record-inbound.ts";
+import type { StatusUpdate } from "../outbound/delivery-status.ts";
 import { classifyWhatsAppErrorCode } from "../channels/whatsapp.ts";
 import { safeMessage } from "../channels/http.ts";
 import { type MetaErrorT, Status } from "./schemas.ts";

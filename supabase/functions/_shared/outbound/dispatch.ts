@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "./adapter.ts";
 import type { Pacer } from "./pacing.ts";
@@ -58,9 +59,10 @@ export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Pr
   };
 
   while (now() < deadline) {
-    const rows = await deps.sql<Claimed[]>`
-      select id, channel, recipient, body, message_type, metadata, sender_key, attempts
-      from public.claim_due_deliveries(${opts.batchSize}, ${opts.leaseSeconds})`;
+    const rows = await rpc(deps.sql, "claim_due_deliveries", {
+      p_limit: opts.batchSize,
+      p_lease_seconds: opts.leaseSeconds,
+    }) as Claimed[];
     if (rows.length === 0) break;
     report.rounds++;
     report.claimed += rows.length;
@@ -124,7 +126,7 @@ async function drainGroup(
     if (queue.length === 0) break;
     if (now() + waitMs > deadline) {
       const ids = queue.splice(0).map((r) => r.id);
-      await deps.sql`select public.release_deliveries(${ids}::uuid[])`;
+      await rpcValue(deps.sql, "release_deliveries", { p_ids: ids });
       report.deferred += ids.length;
       break;
     }

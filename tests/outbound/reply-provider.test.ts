@@ -1,13 +1,21 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { envVars, startTestEnv, type TestEnv } from "../support/env.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fake-openai.ts";
-import { mtnRequest, PUBLIC_FUNCTIONS_URL, twilioInbound, twilioRequest } from "../sms-inbound/harness.ts";
+import {
+  mtnRequest,
+  PUBLIC_FUNCTIONS_URL,
+  twilioInbound,
+  twilioRequest,
+} from "../sms-inbound/harness.ts";
 import { MTN_SECRET, TWILIO_TOKEN } from "../sms-inbound/signing.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { outboundOf } from "../../supabase/functions/_shared/platform/deps.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
-import { createReplyDeps, replyToInbound } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
+import {
+  createReplyDeps,
+  replyToInbound,
+} from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
 
 /**
@@ -22,10 +30,14 @@ const TWILIO_OTHER = "+15005550777";
 let env: TestEnv;
 let openai: FakeOpenAI;
 let seq = 0;
-const phone = () => `+25078${String(5_000_000 + process.pid % 1000 * 1000 + ++seq).padStart(7, "0")}`;
+const phone = () =>
+  `+25078${String(5_000_000 + process.pid % 1000 * 1000 + ++seq).padStart(7, "0")}`;
 
 beforeAll(async () => {
-  [env, openai] = await Promise.all([startTestEnv({ twilio: { authToken: TWILIO_TOKEN } }), startFakeOpenAI()]);
+  [env, openai] = await Promise.all([
+    startTestEnv({ twilio: { authToken: TWILIO_TOKEN } }),
+    startFakeOpenAI(),
+  ]);
 });
 afterAll(() => Promise.all([env?.close(), openai?.close()]));
 beforeEach(() => {
@@ -47,7 +59,12 @@ function smsInbound(provider: "mtn" | "twilio") {
     OPENAI_BASE_URL: openai.baseUrl,
     OPENAI_API_KEY: "sk-test",
   });
-  const platform = { env: config, sql: env.db.sql, logger: memoryLogger(), fetch: globalThis.fetch };
+  const platform = {
+    env: config,
+    sql: env.db.sql,
+    logger: memoryLogger(),
+    fetch: globalThis.fetch,
+  };
   const outbound = outboundOf(platform);
   const replyDeps = createReplyDeps(platform, outbound);
   const background = backgroundTracker();
@@ -56,7 +73,11 @@ function smsInbound(provider: "mtn" | "twilio") {
     defaultCountry: "RW",
     waitUntil: background.waitUntil,
     onInbound: async (inbound) => void await replyToInbound(replyDeps, inbound),
-    webhook: { mtnSecret: MTN_SECRET, twilioAuthToken: TWILIO_TOKEN, publicFunctionsUrl: PUBLIC_FUNCTIONS_URL },
+    webhook: {
+      mtnSecret: MTN_SECRET,
+      twilioAuthToken: TWILIO_TOKEN,
+      publicFunctionsUrl: PUBLIC_FUNCTIONS_URL,
+    },
   });
   return async (req: Request) => {
     const res = await handler(req);
@@ -73,7 +94,16 @@ describe("a reply goes back the way the message came", () => {
     describe(`SMS_PROVIDER=${provider}, both providers configured`, () => {
       it("a Twilio inbound is answered through Twilio, from the To number it was sent to", async () => {
         const from = phone();
-        const res = await smsInbound(provider)(twilioRequest(twilioInbound(from, "What is my price?", `SM${crypto.randomUUID().replaceAll("-", "")}`, { To: TWILIO_OTHER })));
+        const res = await smsInbound(provider)(
+          twilioRequest(
+            twilioInbound(
+              from,
+              "What is my price?",
+              `SM${crypto.randomUUID().replaceAll("-", "")}`,
+              { To: TWILIO_OTHER },
+            ),
+          ),
+        );
         expect(res.status).toBe(200);
         expect(mtnSends()).toHaveLength(0);
         expect(twilioSends()).toEqual([expect.objectContaining({ To: from, From: TWILIO_OTHER })]);
@@ -82,16 +112,46 @@ describe("a reply goes back the way the message came", () => {
         expect(row).toEqual({ sender_key: `sms:twilio:${TWILIO_OTHER}`, provider: "twilio" });
       });
 
+      it("a Twilio HELP is answered in the TwiML, recorded as sent from the To number", async () => {
+        const from = phone();
+        const sid = `SM${crypto.randomUUID().replaceAll("-", "")}`;
+        const res = await smsInbound(provider)(
+          twilioRequest(twilioInbound(from, "HELP", sid, { To: TWILIO_OTHER })),
+        );
+        expect(res.status).toBe(200);
+        expect(await res.text()).toContain("<Message>");
+        expect(mtnSends()).toHaveLength(0);
+        expect(twilioSends()).toHaveLength(0);
+        const [row] = await env.db
+          .sql`select sender_key, provider, status from public.message_delivery_log
+          where recipient = ${from} and direction = 'outbound'`;
+        expect(row).toEqual({
+          sender_key: `sms:twilio:${TWILIO_OTHER}`,
+          provider: "twilio",
+          status: "sent",
+        });
+      });
+
       it("an MTN inbound (a question, and HELP) is answered through MTN", async () => {
         const from = phone();
         const send = smsInbound(provider);
-        expect((await send(mtnRequest({ from, to: "ACME", message: "What is my price?", id: `mo-q-${from}` }))).status).toBe(200);
-        expect((await send(mtnRequest({ from, to: "ACME", message: "HELP", id: `mo-h-${from}` }))).status).toBe(200);
+        expect(
+          (await send(
+            mtnRequest({ from, to: "ACME", message: "What is my price?", id: `mo-q-${from}` }),
+          )).status,
+        ).toBe(200);
+        expect(
+          (await send(mtnRequest({ from, to: "ACME", message: "HELP", id: `mo-h-${from}` })))
+            .status,
+        ).toBe(200);
         expect(twilioSends()).toHaveLength(0);
         expect(mtnSends()).toHaveLength(2);
         const rows = await env.db.sql`select sender_key, provider from public.message_delivery_log
           where recipient = ${from} and direction = 'outbound'`;
-        expect(rows).toEqual([{ sender_key: "sms:mtn:ACME", provider: "mtn" }, { sender_key: "sms:mtn:ACME", provider: "mtn" }]);
+        expect(rows).toEqual([{ sender_key: "sms:mtn:ACME", provider: "mtn" }, {
+          sender_key: "sms:mtn:ACME",
+          provider: "mtn",
+        }]);
       });
     });
   }

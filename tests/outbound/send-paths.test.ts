@@ -27,7 +27,8 @@ let env: TestEnv;
 let openai: FakeOpenAI;
 let taken: string[];
 let seq = 0;
-const phone = () => `+25078${String(3_000_000 + process.pid % 1000 * 1000 + ++seq).padStart(7, "0")}`;
+const phone = () =>
+  `+25078${String(3_000_000 + process.pid % 1000 * 1000 + ++seq).padStart(7, "0")}`;
 
 function recording(pacer: Pacer): Pacer {
   return {
@@ -67,7 +68,15 @@ function outbound() {
 }
 
 async function rowsFor(to: string) {
-  return await env.db.sql<{ id: string; channel: string; status: string; sender_key: string | null; purpose: string | null }[]>`
+  return await env.db.sql<
+    {
+      id: string;
+      channel: string;
+      status: string;
+      sender_key: string | null;
+      purpose: string | null;
+    }[]
+  >`
     select id, channel, status, sender_key, purpose from public.message_delivery_log
     where recipient = ${to} and direction = 'outbound' order by created_at`;
 }
@@ -84,14 +93,22 @@ async function expectPaced(to: string, count: number) {
 }
 
 const postCallConfig = (channels: "both" | "whatsapp_first" = "both") => ({
-  summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 10, sendTimeoutMs: 5_000, channels,
+  summaryTemplate: "call_summary",
+  templateLanguage: "en",
+  summaryWaitMs: 0,
+  summaryPollMs: 10,
+  sendTimeoutMs: 5_000,
+  channels,
 });
 
 describe("every send path is paced and records its sender", () => {
   it("post-call", async () => {
     const to = phone();
     await notifyAfterCall({ ...outbound(), config: postCallConfig() }, {
-      callId: `call-${to}`, phoneNumber: to, summary: "We agreed on Friday.", correlationId: "c1",
+      callId: `call-${to}`,
+      phoneNumber: to,
+      summary: "We agreed on Friday.",
+      correlationId: "c1",
     });
     await expectPaced(to, 2);
   });
@@ -100,11 +117,16 @@ describe("every send path is paced and records its sender", () => {
     const to = phone();
     env.wa.replyNext(whatsappError(131026, "Message undeliverable"));
     await notifyAfterCall({ ...outbound(), config: postCallConfig("whatsapp_first") }, {
-      callId: `call-${to}`, phoneNumber: to, summary: "We agreed on Friday.", correlationId: "c2",
+      callId: `call-${to}`,
+      phoneNumber: to,
+      summary: "We agreed on Friday.",
+      correlationId: "c2",
     });
     const rows = await rowsFor(to);
     const sms = rows.filter((r) => r.channel === "sms");
     expect(sms).toHaveLength(1);
+    // Sent at once by the post-call flow, not left for the next dispatch round.
+    expect(sms[0].status).toBe("sent");
     expect(sms[0].sender_key).not.toBeNull();
     expect(taken.filter((k) => k === sms[0].sender_key)).toHaveLength(1);
   });
@@ -112,14 +134,28 @@ describe("every send path is paced and records its sender", () => {
   it("AI reply", async () => {
     const to = phone();
     const inbound = await recordInbound(env.db.sql, {
-      channel: "sms", sender: to, provider: "mtn", providerMessageId: `in-${to}`, messageType: "text",
-      body: "hello", correlationId: "c3",
+      channel: "sms",
+      sender: to,
+      provider: "mtn",
+      providerMessageId: `in-${to}`,
+      messageType: "text",
+      body: "hello",
+      correlationId: "c3",
     });
     const deps = outbound();
     openai.replyNext(openaiError(500));
-    const agent = createAgent(deps, { baseUrl: openai.baseUrl, model: "m", timeBudgetMs: 2_000, maxModelCalls: 1 });
+    const agent = createAgent(deps, {
+      baseUrl: openai.baseUrl,
+      model: "m",
+      timeBudgetMs: 2_000,
+      maxModelCalls: 1,
+    });
     await replyToInbound({ ...deps, agent }, {
-      deliveryId: inbound.deliveryId, sessionId: inbound.sessionId, channel: "sms", sender: to, correlationId: "c3",
+      deliveryId: inbound.deliveryId,
+      sessionId: inbound.sessionId,
+      channel: "sms",
+      sender: to,
+      correlationId: "c3",
     });
     await expectPaced(to, 1);
   });
@@ -127,27 +163,50 @@ describe("every send path is paced and records its sender", () => {
   it("AI tool", async () => {
     const to = phone();
     const inbound = await recordInbound(env.db.sql, {
-      channel: "sms", sender: to, provider: "mtn", providerMessageId: `in-${to}`, messageType: "text",
-      body: "text me the price", correlationId: "c4",
+      channel: "sms",
+      sender: to,
+      provider: "mtn",
+      providerMessageId: `in-${to}`,
+      messageType: "text",
+      body: "text me the price",
+      correlationId: "c4",
     });
     openai.replyNext(
-      { toolCalls: [{ name: "messaging_send_sms", arguments: { phone_number: to, message: "The price is 250k" } }] },
+      {
+        toolCalls: [{
+          name: "messaging_send_sms",
+          arguments: { phone_number: to, message: "The price is 250k" },
+        }],
+      },
       { content: "Sent." },
     );
     const deps = outbound();
     const agent = createAgent(deps, { baseUrl: openai.baseUrl, model: "m", timeBudgetMs: 5_000 });
-    await agent.reply({ sessionId: inbound.sessionId, channel: "sms", phoneNumber: to, correlationId: "c4" });
+    await agent.reply({
+      sessionId: inbound.sessionId,
+      channel: "sms",
+      phoneNumber: to,
+      correlationId: "c4",
+    });
     await expectPaced(to, 1);
   });
 
   it("tool over HTTP (messaging-tools)", async () => {
     const to = phone();
-    const handler = createMessagingToolsHandler({ ...outbound(), auth: secretKeyAuth("messaging-tools", SECRET_KEY) });
-    const res = await handler(new Request("http://localhost/messaging-tools", {
-      method: "POST",
-      headers: { "content-type": "application/json", apikey: SECRET_KEY },
-      body: JSON.stringify({ name: "messaging_send_sms", arguments: { phone_number: to, message: "Hi" } }),
-    }));
+    const handler = createMessagingToolsHandler({
+      ...outbound(),
+      auth: secretKeyAuth("messaging-tools", SECRET_KEY),
+    });
+    const res = await handler(
+      new Request("http://localhost/messaging-tools", {
+        method: "POST",
+        headers: { "content-type": "application/json", apikey: SECRET_KEY },
+        body: JSON.stringify({
+          name: "messaging_send_sms",
+          arguments: { phone_number: to, message: "Hi" },
+        }),
+      }),
+    );
     expect(res.status).toBe(200);
     await expectPaced(to, 1);
   });
@@ -155,15 +214,23 @@ describe("every send path is paced and records its sender", () => {
   it("keyword reply (HELP over the MTN gateway)", async () => {
     const to = phone();
     const log = memoryLogger();
-    const background = backgroundTracker((err) => log.error("BACKGROUND_ERROR", { error: String(err) }));
+    const background = backgroundTracker((err) =>
+      log.error("BACKGROUND_ERROR", { error: String(err) })
+    );
     const handler = createSmsInboundHandler({
       ...outbound(),
       defaultCountry: "RW",
       waitUntil: background.waitUntil,
       onInbound: () => Promise.resolve(),
-      webhook: { mtnSecret: MTN_SECRET, twilioAuthToken: TWILIO_TOKEN, publicFunctionsUrl: "https://x.supabase.co/functions/v1" },
+      webhook: {
+        mtnSecret: MTN_SECRET,
+        twilioAuthToken: TWILIO_TOKEN,
+        publicFunctionsUrl: "https://x.supabase.co/functions/v1",
+      },
     });
-    const res = await handler(mtnRequest({ from: to, to: "ACME", message: "HELP", id: `mtn-${to}` }));
+    const res = await handler(
+      mtnRequest({ from: to, to: "ACME", message: "HELP", id: `mtn-${to}` }),
+    );
     expect(res.status).toBe(200);
     await background.settled();
     await expectPaced(to, 1);

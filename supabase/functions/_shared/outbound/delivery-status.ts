@@ -32,7 +32,10 @@ export async function recordDeliveryStatus(sql: Sql, u: StatusUpdate): Promise<S
 }
 
 /** Several status callbacks in one round trip, in order; one outcome per update. */
-export async function recordDeliveryStatuses(sql: Sql, updates: StatusUpdate[]): Promise<StatusOutcome[]> {
+export async function recordDeliveryStatuses(
+  sql: Sql,
+  updates: StatusUpdate[],
+): Promise<StatusOutcome[]> {
   if (updates.length === 0) return [];
   const payload = updates.map((u) => ({
     channel: u.channel,

@@ -50,7 +50,10 @@ export async function sendAndRecord(
   extra: Omit<OutcomeItem, "deliveryId" | "result" | "senderKey"> = {},
 ): Promise<{ result: SendResult; outcome: RecordedOutcome }> {
   const result = await sender.send(row);
-  const outcome = await recordOutcome(deps.sql, row.id, result, { ...extra, senderKey: sender.key });
+  const outcome = await recordOutcome(deps.sql, row.id, result, {
+    ...extra,
+    senderKey: sender.key,
+  });
   return { result, outcome };
 }
 
@@ -65,7 +68,11 @@ export async function sendPaced(
 }
 
 /** The sender a send goes through: the one named, else the channel's default. */
-export function senderFor(deps: OutboundDeps, channel: "whatsapp" | "sms", key?: string | null): Sender {
+export function senderFor(
+  deps: OutboundDeps,
+  channel: "whatsapp" | "sms",
+  key?: string | null,
+): Sender {
   const sender = deps.senders.resolve(channel, key);
   if (!sender) throw new Error(`No sender for ${channel} ${key ?? ""}`.trim());
   return sender;

@@ -19,7 +19,13 @@ const env = (vars: Record<string, string>) =>
   loadConfig({ SUPABASE_DB_URL: "postgres://localhost/db", ...vars });
 
 const sms = (to: string): OutboxRow => ({
-  id: crypto.randomUUID(), channel: "sms", recipient: to, body: "hi", message_type: "text", metadata: null, sender_key: null,
+  id: crypto.randomUUID(),
+  channel: "sms",
+  recipient: to,
+  body: "hi",
+  message_type: "text",
+  metadata: null,
+  sender_key: null,
 });
 
 const bothConfigured = (provider: string) =>
@@ -55,7 +61,8 @@ describe("createSenderDirectory: SMS", () => {
   });
 
   it("fails closed when the chosen provider has no credentials", async () => {
-    const sender = createSenderDirectory(env({ SMS_PROVIDER: "mtn", MTN_SMS_API_KEY: "k" })).resolve("sms")!;
+    const sender = createSenderDirectory(env({ SMS_PROVIDER: "mtn", MTN_SMS_API_KEY: "k" }))
+      .resolve("sms")!;
     const result = await sender.send(sms("+250788123456"));
     expect(result).toMatchObject({ ok: false, provider: "mtn", error: { code: "NOT_CONFIGURED" } });
   });

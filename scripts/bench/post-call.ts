@@ -13,9 +13,8 @@ import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import type { Stack } from "../stack/stack.ts";
 import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { drive, fmt, type RunStats } from "./stats.ts";
@@ -41,34 +40,31 @@ export async function benchPostCall(
     debug: () => void queries++,
   });
   const c = SANDBOX_CREDENTIALS;
-  const whatsapp = createWhatsAppAdapter({
-    baseUrl: `${stack.urls.sandbox}/whatsapp/v21.0`,
-    accessToken: c.whatsappAccessToken,
-    phoneNumberId: c.whatsappPhoneNumberId,
-  });
-  const sms = createMtnSmsAdapter({
-    baseUrl: `${stack.urls.sandbox}/mtn`,
-    apiKey: c.mtnApiKey,
-    apiSecret: c.mtnApiSecret,
-    senderId: "OMNI",
-  });
+  // The senders as production builds them (outboundOf), on the sandbox, with buckets above the
+  // load so pacing is on but never makes it wait.
+  const senders = createSenderDirectory(loadConfig({
+    SUPABASE_DB_URL: stack.urls.db,
+    WHATSAPP_API_BASE_URL: `${stack.urls.sandbox}/whatsapp/v21.0`,
+    WHATSAPP_ACCESS_TOKEN: c.whatsappAccessToken,
+    WHATSAPP_PHONE_NUMBER_ID: c.whatsappPhoneNumberId,
+    MTN_SMS_API_BASE_URL: `${stack.urls.sandbox}/mtn`,
+    MTN_SMS_API_KEY: c.mtnApiKey,
+    MTN_SMS_API_SECRET: c.mtnApiSecret,
+    MTN_SMS_SENDER_ID: "OMNI",
+    WHATSAPP_RATE_PER_SECOND: String(BENCH_RATE),
+    SMS_RATE_PER_SECOND: String(BENCH_RATE),
+  }));
   const handler = createPostCallNotifyHandler({
     sql,
     logger: createLogger({ level: "error" }),
-    whatsapp,
-    sms,
+    senders,
+    pacer: createPacer(sql),
     auth: authOf("post-call-notify", loadConfig({
       SUPABASE_DB_URL: stack.urls.db,
       SUPABASE_SECRET_KEYS: stack.keys.secretKeys,
       LEGACY_API_KEYS: "reject",
     })),
     defaultCountry: "RW",
-    // Pacing on, as in production, with buckets above the load so they never make it wait.
-    pacing: {
-      pacer: createPacer(sql),
-      whatsapp: { key: `whatsapp:${c.whatsappPhoneNumberId}`, ratePerSecond: BENCH_RATE },
-      sms: { key: "sms:mtn:OMNI", ratePerSecond: BENCH_RATE },
-    },
     config: {
       summaryTemplate: "call_summary",
       templateLanguage: "en",
@@ -97,9 +93,12 @@ export async function benchPostCall(
   const floor = async (i: number) => {
     await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body)
       values ('sms', 'outbound', 'queued', ${phone(i)}, 'floor')`;
+    const row = (channel: string) => ({
+      id: crypto.randomUUID(), channel, recipient: phone(i), body: "floor", message_type: "text", metadata: null, sender_key: null,
+    });
     const [a, b] = await Promise.all([
-      whatsapp.sendText(phone(i), "floor"),
-      sms.send(phone(i), "floor"),
+      senders.resolve("whatsapp")!.send(row("whatsapp")),
+      senders.resolve("sms")!.send(row("sms")),
     ]);
     return a.ok && b.ok;
   };

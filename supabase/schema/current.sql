@@ -741,6 +741,10 @@ begin
   )
   on conflict (idempotency_key) do nothing
   returning m.id into v_id;
+  if v_id is null then
+    select m.id into v_id from public.message_delivery_log m
+    where m.idempotency_key = 'fallback:' || v_row.id;
+  end if;
   return v_id;
 end;
 $function$;

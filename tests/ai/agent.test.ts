@@ -5,7 +5,7 @@ import { refusedUrl } from "../support/fake-providers.ts";
 import { type AgentConfig, createAgent } from "../../supabase/functions/_shared/ai/agent.ts";
 import { AgentError } from "../../supabase/functions/_shared/ai/errors.ts";
 import { SESSION_CONTEXT_PREFIX } from "../../supabase/functions/_shared/ai/prompt.ts";
-import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
+import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 
 let h: Harness;
 

@@ -1,7 +1,8 @@
 import type { TestDatabase } from "../support/db.ts";
 import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fake-openai.ts";
-import { mtnAdapterFor, startTestEnv, whatsAppAdapterFor } from "../support/env.ts";
+import { NO_PACING, sendersFor, startTestEnv } from "../support/env.ts";
+import type { OutboundDeps } from "../../supabase/functions/_shared/outbound/send.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { type AgentConfig, createAgent } from "../../supabase/functions/_shared/ai/agent.ts";
 import type { ReplyDeps } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
@@ -19,7 +20,7 @@ export interface Harness {
   openai: FakeOpenAI;
   log: ReturnType<typeof memoryLogger>;
   /** Providers and logger for tool contexts and sendMessage. */
-  senders(): Pick<ReplyDeps, "sql" | "logger" | "whatsapp" | "sms">;
+  senders(): OutboundDeps;
   replyDeps(agent?: Partial<AgentConfig>): ReplyDeps;
   /** A phone number no other test in the file uses. */
   newPhone(): string;
@@ -46,8 +47,8 @@ export async function startHarness(): Promise<Harness> {
     senders: () => ({
       sql: db.sql,
       logger: h.log,
-      whatsapp: whatsAppAdapterFor(wa),
-      sms: mtnAdapterFor(mtn),
+      senders: sendersFor(env),
+      pacer: NO_PACING,
     }),
     replyDeps: (agent = {}) => {
       const base = h.senders();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, sentSms, sentWhatsApp, startHarness } from "./harness.ts";
 import { replyToInbound } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { WHATSAPP_KEYWORD_REPLIES } from "../../supabase/functions/_shared/conversations/whatsapp-opt-out.ts";
-import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
+import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 
 let h: Harness;
 

@@ -8,8 +8,8 @@ import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { hs256Token, ISSUER, projectKeys, unsignedToken, withApiKey, withBearer } from "../support/auth.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
 

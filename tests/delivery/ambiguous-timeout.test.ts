@@ -12,15 +12,12 @@ import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { serve, type Served } from "../support/serve.ts";
 import { createHarness } from "../wa-webhook/harness.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
-import { createTwilioSmsAdapter } from "../../supabase/functions/_shared/channels/sms-twilio.ts";
 import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { dispatchDue } from "../../supabase/functions/_shared/delivery/dispatch.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 
 const TIMEOUT_MS = 250;
 const SLOW_MS = 900;
@@ -42,7 +39,8 @@ beforeAll(async () => {
   sms = createSmsInboundHandler({
     sql: db.sql,
     logger: memoryLogger(),
-    sms: createMtnSmsAdapter({ baseUrl: "http://127.0.0.1:9" }),
+    senders: createSenderDirectory(loadConfig({ SUPABASE_DB_URL: db.url, MTN_SMS_API_BASE_URL: "http://127.0.0.1:9" })),
+    pacer: createPacer(db.sql),
     defaultCountry: "RW",
     waitUntil: () => {},
     onInbound: () => Promise.resolve(),
@@ -77,46 +75,31 @@ describe("a provider that accepts but answers after the timeout", () => {
   it("20 slow sends (WhatsApp, MTN, Twilio): each person gets exactly one message, rows sent with the provider's id", async () => {
     const e = env();
     const opts = { timeoutMs: TIMEOUT_MS };
-    const whatsapp = createWhatsAppAdapter({
-      baseUrl: e.WHATSAPP_API_BASE_URL,
-      accessToken: e.WHATSAPP_ACCESS_TOKEN,
-      phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
-    }, opts);
-    const mtn = createMtnSmsAdapter({
-      baseUrl: e.MTN_SMS_API_BASE_URL,
-      apiKey: e.MTN_SMS_API_KEY,
-      apiSecret: e.MTN_SMS_API_SECRET,
-      senderId: e.MTN_SMS_SENDER_ID,
-    }, opts);
-    const twilio = createTwilioSmsAdapter({
-      baseUrl: e.TWILIO_API_BASE_URL,
-      accountSid: e.TWILIO_ACCOUNT_SID,
-      authToken: e.TWILIO_AUTH_TOKEN,
-      from: e.TWILIO_FROM_NUMBER,
-      statusCallbackUrl: `${publicUrl}/sms-inbound/status/twilio`,
-    }, opts);
+    const senders = createSenderDirectory({ ...e, PUBLIC_FUNCTIONS_URL: publicUrl }, opts);
+    const mtnKey = `sms:mtn:${e.MTN_SMS_SENDER_ID}`;
     // The MTN token is fetched before the fault, so only sends are slow.
-    const warm = await mtn.send("+250780000001", "warm-up");
+    const warm = await senders.resolve("sms", mtnKey)!.send({
+      id: crypto.randomUUID(), channel: "sms", recipient: "+250780000001", body: "warm-up",
+      message_type: "text", metadata: null, sender_key: null,
+    });
     expect(warm.ok).toBe(true);
     sandbox.messages.clear();
 
-    const pacer = createPacer(db.sql);
-    const pacing = (smsKey: string) => ({
-      pacer,
-      whatsapp: { key: `whatsapp:${e.WHATSAPP_PHONE_NUMBER_ID}`, ratePerSecond: 1000 },
-      sms: { key: smsKey, ratePerSecond: 1000 },
-    });
-    const base = { sql: db.sql, logger: memoryLogger(), whatsapp, whatsappTemplate: { name: "call_summary", language: "en" } };
+    const base = {
+      sql: db.sql, logger: memoryLogger(), senders, pacer: createPacer(db.sql),
+      whatsappTemplate: { name: "call_summary", language: "en" },
+    };
     const plan = [
-      ...Array.from({ length: 7 }, () => ({ channel: "whatsapp" as const, sms: mtn, key: `sms:mtn:${e.MTN_SMS_SENDER_ID}` })),
-      ...Array.from({ length: 7 }, () => ({ channel: "sms" as const, sms: mtn, key: `sms:mtn:${e.MTN_SMS_SENDER_ID}` })),
-      ...Array.from({ length: 6 }, () => ({ channel: "sms" as const, sms: twilio, key: `sms:twilio:${e.TWILIO_FROM_NUMBER}` })),
+      ...Array.from({ length: 7 }, () => ({ channel: "whatsapp" as const, key: undefined })),
+      ...Array.from({ length: 7 }, () => ({ channel: "sms" as const, key: mtnKey })),
+      ...Array.from({ length: 6 }, () => ({ channel: "sms" as const, key: `sms:twilio:${e.TWILIO_FROM_NUMBER}` })),
     ];
     for (const p of ["whatsapp", "mtn", "twilio"]) sandbox.faults.set({ provider: p, mode: "slow", delay_ms: SLOW_MS });
 
     const sends = plan.map((p) => ({ ...p, to: phone() }));
     const results = await Promise.all(sends.map((s) =>
-      sendMessage({ ...base, sms: s.sms, pacing: pacing(s.key) }, {
+      sendMessage(base, {
+        senderKey: s.key,
         channel: s.channel, to: s.to, body: `Your order ${s.to} is ready`, purpose: "tool", correlationId: `slow-${s.to}`,
       })
     ));
@@ -129,12 +112,7 @@ describe("a provider that accepts but answers after the timeout", () => {
     // The unknown wait has passed: whatever is still due is dispatched now.
     await db.sql`update public.message_delivery_log set next_attempt_at = now() - interval '1 second',
       leased_until = null where status in ('queued', 'unknown')`;
-    await dispatchDue({
-      sql: db.sql,
-      logger: memoryLogger(),
-      senders: createSenderDirectory(e, opts),
-      pacer,
-    }, { batchSize: 50, leaseSeconds: 60, timeBudgetMs: 5_000, correlationId: "slow-dispatch" });
+    await dispatchDue({ ...base, logger: memoryLogger() }, { batchSize: 50, leaseSeconds: 60, timeBudgetMs: 5_000, correlationId: "slow-dispatch" });
     await sandbox.callbacks.settled();
 
     const delivered = sandbox.messages.list({});

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, sentSms, startHarness } from "../ai/harness.ts";
 import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { dispatchDue } from "../../supabase/functions/_shared/delivery/dispatch.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 

@@ -9,10 +9,10 @@ import { type FakeMtn, type FakeWhatsApp, whatsappError } from "../support/fake-
 import { envVars, startTestEnv, type TestEnv } from "../support/env.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
-import { dispatchDue } from "../../supabase/functions/_shared/delivery/dispatch.ts";
-import { recordDeliveryStatus } from "../../supabase/functions/_shared/conversations/record-inbound.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
+import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
+import { recordDeliveryStatus } from "../../supabase/functions/_shared/outbound/delivery-status.ts";
 
 let db: TestDatabase;
 let wa: FakeWhatsApp;

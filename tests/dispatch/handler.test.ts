@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../support/db.ts";
 import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
-import { envVars, mtnAdapterFor, startTestEnv, type TestEnv, whatsAppAdapterFor } from "../support/env.ts";
+import { envVars, startTestEnv, type TestEnv } from "../support/env.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 
@@ -41,8 +41,8 @@ function handler() {
     postCall: {
       sql: db.sql,
       logger,
-      whatsapp: whatsAppAdapterFor(wa),
-      sms: mtnAdapterFor(mtn),
+      senders: createSenderDirectory(config),
+      pacer: createPacer(db.sql),
       config: { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 50, sendTimeoutMs: 3_000 },
     },
     defaults: { batchSize: 50, timeBudgetMs: 5_000, leaseSeconds: 35 },

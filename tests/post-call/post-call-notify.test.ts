@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../support/db.ts";
 import { type FakeMtn, type FakeWhatsApp, mtnError, whatsappError } from "../support/fake-providers.ts";
-import { mtnAdapterFor, startTestEnv, type TestEnv, whatsAppAdapterFor } from "../support/env.ts";
+import { NO_PACING, sendersFor, startTestEnv, type TestEnv } from "../support/env.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { countSegments } from "../../supabase/functions/_shared/notifications/sms-segments.ts";
@@ -43,8 +43,8 @@ function handler(
     ...over.clock,
     sql: over.sql ?? db.sql,
     logger: log,
-    whatsapp: whatsAppAdapterFor(wa, { timeoutMs }),
-    sms: mtnAdapterFor(mtn, { timeoutMs }),
+    senders: sendersFor(env, { timeoutMs }),
+    pacer: NO_PACING,
     auth: secretKeyAuth("post-call-notify", SECRET_KEY),
     defaultCountry: "RW",
     config: {

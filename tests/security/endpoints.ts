@@ -10,14 +10,12 @@ import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "../sms-
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from "../support/fake-providers.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
-import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
 import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
 import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
-import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
-import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
+import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import { secretKeyAuth } from "../support/auth.ts";
@@ -147,8 +145,6 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
   const loggers = [log];
   const background = backgroundTracker(() => {});
   const timeoutMs = 2_000;
-  const whatsapp = createWhatsAppAdapter({ baseUrl: wa.baseUrl, accessToken: wa.accessToken, phoneNumberId: wa.phoneNumberId }, { timeoutMs });
-  const sms = createMtnSmsAdapter({ baseUrl: mtn.baseUrl, apiKey: mtn.apiKey, apiSecret: mtn.apiSecret, senderId: mtn.senderId }, { timeoutMs });
   const config = { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 10, sendTimeoutMs: 3_000 };
   const env = loadConfig({
     SUPABASE_DB_URL: database.url,
@@ -164,8 +160,9 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     const harness = createHarness({ db: database, wa, mtn, sql: database.sql });
     loggers.push(harness.log);
     const waHandler = harness.handler;
+    const outbound = { sql: database.sql, logger: log, senders: createSenderDirectory(env, { timeoutMs }), pacer: createPacer(database.sql) };
     const smsHandler = createSmsInboundHandler({
-      sql: database.sql, logger: log, sms, defaultCountry: "RW", waitUntil: background.waitUntil,
+      ...outbound, defaultCountry: "RW", waitUntil: background.waitUntil,
       onInbound: () => Promise.resolve(),
       webhook: { mtnSecret: MTN_SECRET, twilioAuthToken: TWILIO_TOKEN, publicFunctionsUrl: PUBLIC },
     });
@@ -175,9 +172,9 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
       "sms-inbound/status/mtn": smsHandler,
       "sms-inbound/twilio": smsHandler,
       "sms-inbound/status/twilio": smsHandler,
-      "messaging-tools": createMessagingToolsHandler({ sql: database.sql, logger: log, whatsapp, sms, auth: secretKeyAuth("messaging-tools", SECRET_KEY) }),
+      "messaging-tools": createMessagingToolsHandler({ ...outbound, auth: secretKeyAuth("messaging-tools", SECRET_KEY) }),
       "post-call-notify": createPostCallNotifyHandler({
-        sql: database.sql, logger: log, whatsapp, sms, auth: secretKeyAuth("post-call-notify", SECRET_KEY), defaultCountry: "RW", config,
+        ...outbound, auth: secretKeyAuth("post-call-notify", SECRET_KEY), defaultCountry: "RW", config,
       }),
       "dispatch": createDispatchHandler({
         sql: database.sql, logger: log, senders: createSenderDirectory(env, { timeoutMs }), pacer: createPacer(database.sql),

@@ -1,12 +1,12 @@
 import type { FakeTwilio } from "../support/fake-providers.ts";
-import { mtnAdapterFor, startTestEnv, type TestEnv, twilioAdapterFor, whatsAppAdapterFor } from "../support/env.ts";
+import { NO_PACING, sendersFor, startTestEnv, type TestEnv } from "../support/env.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import {
   createSmsInboundHandler,
   type SmsInboundDeps,
 } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
-import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
+import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import type { InboundForReply } from "../../supabase/functions/_shared/sms-webhook/handle-inbound-sms.ts";
 import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "./signing.ts";
@@ -29,14 +29,6 @@ export async function startEnv(): Promise<Env> {
   return { ...env, twilio: env.twilio! };
 }
 
-export function mtnAdapter(env: Env) {
-  return mtnAdapterFor(env.mtn);
-}
-
-export function twilioAdapter(env: Env) {
-  return twilioAdapterFor(env.twilio, { authToken: TWILIO_TOKEN, from: "+15005550006" });
-}
-
 /** The handler on the test database, recording every AI-reply hand-off instead of running one. */
 export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
   const log = memoryLogger();
@@ -45,7 +37,8 @@ export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
   const handler = createSmsInboundHandler({
     sql: env.db.sql,
     logger: log,
-    sms: mtnAdapter(env),
+    senders: sendersFor(env),
+    pacer: NO_PACING,
     defaultCountry: "RW",
     waitUntil: background.waitUntil,
     onInbound: (r) => {
@@ -69,13 +62,12 @@ export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
 }
 
 /** sendMessage as the AI replier and the tools call it, on the given SMS adapter. */
-export function sendSms(env: Env, sms: ReturnType<typeof mtnAdapter>, to: string, body: string) {
+export function sendSms(env: Env, provider: "mtn" | "twilio", to: string, body: string) {
   return sendMessage(
     {
       sql: env.db.sql,
-      sms,
-      // These tests never send WhatsApp.
-      whatsapp: whatsAppAdapterFor(undefined),
+      senders: sendersFor(env, { vars: { SMS_PROVIDER: provider } }),
+      pacer: NO_PACING,
       logger: memoryLogger(),
     },
     { channel: "sms", to, body, purpose: "ai_reply", correlationId: `corr-${to}` },

@@ -4,7 +4,6 @@ import {
   type Env,
   inboundRows,
   makeHandler,
-  mtnAdapter,
   mtnRequest,
   newPhone,
   newTwilioSid,
@@ -12,7 +11,6 @@ import {
   profileOf,
   sendSms,
   startEnv,
-  twilioAdapter,
   twilioInbound,
   twilioRequest,
 } from "./harness.ts";
@@ -59,7 +57,7 @@ describe("SMS keywords over the MTN-style gateway", () => {
     expect(h.replies.map((r) => r.deliveryId)).toEqual([inbound[0].id]);
 
     env.mtn.reset();
-    const attempt = await sendSms(env, mtnAdapter(env), phone, "Your order shipped");
+    const attempt = await sendSms(env, "mtn", phone, "Your order shipped");
     expect(attempt.status).toBe("blocked");
     expect(env.mtn.requests).toHaveLength(0);
     const rows = await outboundRows(env.db.sql, phone);
@@ -96,7 +94,7 @@ describe("SMS keywords over the MTN-style gateway", () => {
     expect(await profileOf(env.db.sql, phone)).toMatchObject({ allows_sms: true });
     expect(smsBodies()).toEqual([KEYWORD_REPLIES.stop, KEYWORD_REPLIES.start]);
 
-    const sent = await sendSms(env, mtnAdapter(env), phone, "Welcome back");
+    const sent = await sendSms(env, "mtn", phone, "Welcome back");
     expect(sent.status).toBe("sent");
     expect(smsBodies().at(-1)).toBe("Welcome back");
   });
@@ -170,7 +168,7 @@ describe("SMS keywords over the MTN-style gateway", () => {
 describe("SMS keywords over Twilio", () => {
   it("STOP opts out and confirms in the TwiML answer, once; nothing goes through the REST API", async () => {
     const phone = newPhone();
-    const h = makeHandler(env, { sms: twilioAdapter(env) });
+    const h = makeHandler(env);
     const res = await h.send(twilioRequest(twilioInbound(phone, "STOP", newTwilioSid(), { OptOutType: "STOP" })));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/xml/);
@@ -188,7 +186,7 @@ describe("SMS keywords over Twilio", () => {
     expect(await again.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
     expect(env.twilio.requests).toHaveLength(0);
 
-    const attempt = await sendSms(env, twilioAdapter(env), phone, "A promotion");
+    const attempt = await sendSms(env, "twilio", phone, "A promotion");
     expect(attempt.status).toBe("blocked");
     expect(env.twilio.requests).toHaveLength(0);
   });

@@ -2,13 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type Env,
   makeHandler,
-  mtnAdapter,
   mtnRequest,
   newPhone,
   outboundRows,
   sendSms,
   startEnv,
-  twilioAdapter,
   twilioRequest,
 } from "./harness.ts";
 
@@ -24,7 +22,7 @@ beforeEach(() => {
 });
 
 /** An SMS we sent through the fake provider: its logged row and the id the provider gave it. */
-async function sentVia(adapter: ReturnType<typeof mtnAdapter>) {
+async function sentVia(adapter: "mtn" | "twilio") {
   const phone = newPhone();
   const sent = await sendSms(env, adapter, phone, "Your order shipped");
   expect(sent.status).toBe("sent");
@@ -47,7 +45,7 @@ const twilioStatus = (sid: string, status: string, extra: Record<string, string>
 
 describe("sms-inbound/status: Twilio status callbacks", () => {
   it("moves the row forward: sent, then delivered", async () => {
-    const { phone, id } = await sentVia(twilioAdapter(env));
+    const { phone, id } = await sentVia("twilio");
     expect(id).toMatch(/^SM/);
     const h = makeHandler(env);
     const res = await h.send(twilioStatus(id, "sent"));
@@ -60,7 +58,7 @@ describe("sms-inbound/status: Twilio status callbacks", () => {
   });
 
   it("never moves backwards: delivered, then a late sent, stays delivered", async () => {
-    const { phone, id } = await sentVia(twilioAdapter(env));
+    const { phone, id } = await sentVia("twilio");
     const h = makeHandler(env);
     await h.send(twilioStatus(id, "delivered"));
     await h.send(twilioStatus(id, "sent"));
@@ -70,10 +68,10 @@ describe("sms-inbound/status: Twilio status callbacks", () => {
   });
 
   it("stores Twilio's error code and its class for undelivered", async () => {
-    const { phone, id } = await sentVia(twilioAdapter(env));
+    const { phone, id } = await sentVia("twilio");
     await makeHandler(env).send(twilioStatus(id, "undelivered", { ErrorCode: "30003" }));
     expect(await statusOf(phone)).toMatchObject({ status: "failed", error_code: "30003", error_class: "retryable" });
-    const { phone: p2, id: id2 } = await sentVia(twilioAdapter(env));
+    const { phone: p2, id: id2 } = await sentVia("twilio");
     await makeHandler(env).send(twilioStatus(id2, "failed", { ErrorCode: "30006" }));
     expect(await statusOf(p2)).toMatchObject({ status: "failed", error_code: "30006", error_class: "permanent" });
   });
@@ -86,7 +84,7 @@ describe("sms-inbound/status: Twilio status callbacks", () => {
   });
 
   it("answers 401 for a wrong signature and changes nothing", async () => {
-    const { phone, id } = await sentVia(twilioAdapter(env));
+    const { phone, id } = await sentVia("twilio");
     const res = await makeHandler(env).send(twilioRequest({ MessageSid: id, MessageStatus: "failed" }, {
       path: "/status",
       token: "not-the-token",
@@ -100,7 +98,7 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
   const receipt = (o: object) => mtnRequest(o, { path: "/status" });
 
   it("applies DeliveredToTerminal by requestId, and keeps it over a late DeliveredToNetwork", async () => {
-    const { phone, id } = await sentVia(mtnAdapter(env));
+    const { phone, id } = await sentVia("mtn");
     expect(id).toMatch(/^mtn-req-/);
     const h = makeHandler(env);
     const res = await h.send(receipt({
@@ -119,7 +117,7 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
   it("matches by transactionId when the gateway's answer had no requestId", async () => {
     const phone = newPhone();
     env.mtn.replyNext({ status: 201, body: { statusCode: "0000", transactionId: `tx-only-${phone}`, data: {} } });
-    const sent = await sendSms(env, mtnAdapter(env), phone, "hello");
+    const sent = await sendSms(env, "mtn", phone, "hello");
     expect(sent.providerMessageId).toBe(`tx-only-${phone}`);
     const res = await makeHandler(env).send(receipt({
       requestId: "some-other-id",
@@ -130,7 +128,7 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
   });
 
   it("stores DeliveryImpossible as a permanent failure", async () => {
-    const { phone, id } = await sentVia(mtnAdapter(env));
+    const { phone, id } = await sentVia("mtn");
     await makeHandler(env).send(receipt({ requestId: id, deliveryStatus: "DeliveryImpossible" }));
     expect(await statusOf(phone)).toMatchObject({
       status: "failed",
@@ -143,14 +141,14 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
     const h = makeHandler(env);
     expect(await (await h.send(receipt({ requestId: "never-sent", deliveryStatus: "DeliveredToTerminal" }))).json())
       .toEqual({ result: "unknown_message" });
-    const { phone, id } = await sentVia(mtnAdapter(env));
+    const { phone, id } = await sentVia("mtn");
     expect(await (await h.send(receipt({ requestId: id, deliveryStatus: "DeliveryUncertain" }))).json())
       .toEqual({ result: "ignored" });
     expect(await statusOf(phone)).toMatchObject({ status: "sent" });
   });
 
   it("answers 401 for a receipt signed with another secret, and 400 for one without an id", async () => {
-    const { phone, id } = await sentVia(mtnAdapter(env));
+    const { phone, id } = await sentVia("mtn");
     const h = makeHandler(env);
     const raw = JSON.stringify({ requestId: id, deliveryStatus: "DeliveryImpossible" });
     expect((await h.send(mtnRequest(raw, { path: "/status", signature: "0".repeat(64) }))).status).toBe(401);
@@ -159,7 +157,7 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
   });
 
   it("also answers on the explicit /status/mtn path", async () => {
-    const { phone, id } = await sentVia(mtnAdapter(env));
+    const { phone, id } = await sentVia("mtn");
     await makeHandler(env).send(mtnRequest({ requestId: id, deliveryStatus: "DeliveredToTerminal" }, {
       path: "/status/mtn",
     }));

@@ -6,6 +6,9 @@
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
 import { createTwilioSmsAdapter } from "../../supabase/functions/_shared/channels/sms-twilio.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import type { Pacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import {
   type FakeMtn,
@@ -104,3 +107,28 @@ export function envVars(env: Pick<TestEnv, "db" | "wa" | "mtn">): Record<string,
     MTN_SMS_SENDER_ID: env.mtn.senderId,
   };
 }
+
+/**
+ * The senders every send path uses, built from the environment as the functions build them,
+ * pointed at the env's fakes (Twilio too when started); `vars` overrides any setting.
+ */
+export function sendersFor(
+  env: { db: TestDatabase; wa?: FakeWhatsApp; mtn?: FakeMtn; twilio?: FakeTwilio },
+  opts: { timeoutMs?: number; fetch?: typeof fetch; vars?: Record<string, string> } = {},
+) {
+  const twilio = env.twilio
+    ? { TWILIO_API_BASE_URL: env.twilio.baseUrl, TWILIO_ACCOUNT_SID: env.twilio.accountSid, TWILIO_AUTH_TOKEN: env.twilio.authToken, TWILIO_FROM_NUMBER: "+15005550006" }
+    : {};
+  // A fake the test did not start: its adapter points at nothing it could reach.
+  const wa = env.wa ?? { baseUrl: `${NOWHERE}/v21.0`, accessToken: "none", phoneNumberId: "none" } as FakeWhatsApp;
+  const mtn = env.mtn ?? { baseUrl: NOWHERE, apiKey: "none", apiSecret: "none", senderId: "none" } as FakeMtn;
+  const config = loadConfig({ ...envVars({ db: env.db, wa, mtn }), ...twilio, ...opts.vars });
+  return createSenderDirectory(config, { timeoutMs: opts.timeoutMs ?? TIMEOUT.timeoutMs, fetch: opts.fetch });
+}
+
+/** For tests of other behaviour: every send gets its token at once, nothing is written. */
+export const NO_PACING: Pacer = {
+  acquire: () => Promise.resolve(new Set()),
+  take: (_sender, wanted) => Promise.resolve({ granted: wanted, waitMs: 0 }),
+  slowDown: () => Promise.resolve(),
+};

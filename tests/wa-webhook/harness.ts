@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestDatabase } from "../support/db.ts";
 import type { FakeMtn, FakeWhatsApp } from "../support/fake-providers.ts";
-import { mtnAdapterFor, whatsAppAdapterFor } from "../support/env.ts";
+import { NO_PACING, sendersFor } from "../support/env.ts";
 import {
   createWaWebhookHandler,
   type WaWebhookDeps,
@@ -101,8 +101,8 @@ export function createHarness(opts: HarnessOptions): Harness {
       inbound.push(i);
       await opts.onInbound?.(i);
     },
-    whatsapp: whatsAppAdapterFor(wa, { timeoutMs }),
-    sms: mtnAdapterFor(mtn, { timeoutMs }),
+    senders: sendersFor({ db: opts.db, wa, mtn }, { timeoutMs }),
+    pacer: NO_PACING,
     config: {
       summaryTemplate: "call_summary",
       templateLanguage: "en",

@@ -1,7 +1,7 @@
 import { serveFunction } from "../_shared/platform/serve.ts";
 import { loadConfig } from "../_shared/config.ts";
 import { authOf } from "../_shared/http/function-auth.ts";
-import { channelsOf, createPlatform, postCallConfigOf } from "../_shared/platform/deps.ts";
+import { createPlatform, outboundOf, postCallConfigOf } from "../_shared/platform/deps.ts";
 import { createPostCallNotifyHandler } from "../_shared/handlers/post-call-notify.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "post-call-notify");
@@ -9,7 +9,7 @@ const { env } = platform;
 
 const handler = createPostCallNotifyHandler({
   ...platform,
-  ...channelsOf(platform),
+  ...outboundOf(platform),
   auth: authOf("post-call-notify", env),
   defaultCountry: env.DEFAULT_COUNTRY,
   config: postCallConfigOf(env),

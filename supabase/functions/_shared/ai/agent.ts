@@ -1,7 +1,6 @@
 import OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
-import type { Logger } from "../log/logger.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import type { OutboundDeps } from "../outbound/send.ts";
 import {
   enabledToolNames,
   executeMessagingTool,
@@ -16,12 +15,8 @@ import {
   type SessionSnapshot,
 } from "./prompt.ts";
 
-export interface AgentDeps {
-  sql: Sql;
-  logger: Logger;
-  whatsapp: WhatsAppSender;
-  sms: SmsSender;
-  whatsappTemplate?: { name: string; language: string };
+/** The agent's tools send through the one outbound path, paced like every other send. */
+export interface AgentDeps extends OutboundDeps {
   now?: () => number;
 }
 

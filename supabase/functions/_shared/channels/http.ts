@@ -1,4 +1,4 @@
-import type { ChannelFailure, ErrorClass } from "./types.ts";
+import type { ChannelFailure, ErrorClass } from "../outbound/adapter.ts";
 
 /** Shared by the adapters: one HTTP exchange with a provider, failures as values. */
 

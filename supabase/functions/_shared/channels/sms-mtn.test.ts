@@ -6,7 +6,7 @@ import {
   startFakeMtn,
 } from "../../../../tests/support/fake-providers.ts";
 import { createMtnSmsAdapter, type MtnAdapterOptions, type MtnSmsConfig } from "./sms-mtn.ts";
-import type { SendResult } from "./types.ts";
+import type { SendResult } from "../outbound/adapter.ts";
 
 let fake: FakeMtn;
 beforeAll(async () => {

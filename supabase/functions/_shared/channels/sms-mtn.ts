@@ -21,7 +21,7 @@ import type {
   SendResult,
   SmsAdapter,
   SmsSendOptions,
-} from "./types.ts";
+} from "../outbound/adapter.ts";
 
 /**
  * An MTN-style SMS gateway, modelled on MTN's SMS v3 API: an OAuth client-credentials token,

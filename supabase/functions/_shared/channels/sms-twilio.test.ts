@@ -6,7 +6,7 @@ import {
   twilioError,
 } from "../../../../tests/support/fake-providers.ts";
 import { createTwilioSmsAdapter, type TwilioSmsConfig } from "./sms-twilio.ts";
-import type { SendResult } from "./types.ts";
+import type { SendResult } from "../outbound/adapter.ts";
 
 let fake: FakeTwilio;
 beforeAll(async () => {

@@ -22,7 +22,7 @@ import type {
   SendResult,
   SmsAdapter,
   SmsSendOptions,
-} from "./types.ts";
+} from "../outbound/adapter.ts";
 
 /** Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{sid}/Messages.json`, form, Basic. */
 

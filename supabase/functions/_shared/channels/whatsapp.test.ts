@@ -6,8 +6,9 @@ import {
   whatsappError,
 } from "../../../../tests/support/fake-providers.ts";
 import { loadConfig } from "../config.ts";
-import { createWhatsAppAdapter, createWhatsAppAdapterFromEnv } from "./whatsapp.ts";
-import type { SendResult } from "./types.ts";
+import { createWhatsAppAdapter } from "./whatsapp.ts";
+import { createSenderDirectory } from "../outbound/senders.ts";
+import type { SendResult } from "../outbound/adapter.ts";
 
 let fake: FakeWhatsApp;
 beforeAll(async () => {
@@ -122,14 +123,18 @@ describe("WhatsApp adapter: requests", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it("is built from the environment", async () => {
+  it("is built from the environment (the sender directory)", async () => {
     const env = loadConfig({
       SUPABASE_DB_URL: "postgres://localhost/db",
       WHATSAPP_API_BASE_URL: fake.baseUrl,
       WHATSAPP_ACCESS_TOKEN: fake.accessToken,
       WHATSAPP_PHONE_NUMBER_ID: fake.phoneNumberId,
     });
-    const result = await createWhatsAppAdapterFromEnv(env).sendText("+250788123456", "hi");
+    const sender = createSenderDirectory(env).resolve("whatsapp")!;
+    const result = await sender.send({
+      id: crypto.randomUUID(), channel: "whatsapp", recipient: "+250788123456", body: "hi",
+      message_type: "text", metadata: null, sender_key: null,
+    });
     expect(result.ok).toBe(true);
     expect(fake.requests).toHaveLength(1);
   });

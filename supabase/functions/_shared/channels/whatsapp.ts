@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Env } from "../config.ts";
 import {
   assertBaseUrl,
   classOfStatus,
@@ -16,7 +15,7 @@ import {
   unreadableSuccess,
   withRetryAfter,
 } from "./http.ts";
-import type { AdapterOptions, ChannelFailure, ErrorClass, SendResult } from "./types.ts";
+import type { AdapterOptions, ChannelFailure, ErrorClass, SendResult } from "../outbound/adapter.ts";
 
 /** WhatsApp Cloud API (Meta Graph): `POST {base}/{phone-number-id}/messages`, Bearer token. */
 
@@ -150,14 +149,6 @@ export function createWhatsAppAdapter(
         },
       }),
   };
-}
-
-export function createWhatsAppAdapterFromEnv(env: Env, opts: AdapterOptions = {}): WhatsAppAdapter {
-  return createWhatsAppAdapter({
-    baseUrl: env.WHATSAPP_API_BASE_URL,
-    accessToken: env.WHATSAPP_ACCESS_TOKEN,
-    phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID,
-  }, opts);
 }
 
 /**

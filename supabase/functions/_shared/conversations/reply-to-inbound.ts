@@ -1,8 +1,8 @@
 import { type Agent, createAgent } from "../ai/agent.ts";
 import { AgentError } from "../ai/errors.ts";
 import { formatReply } from "../ai/format-reply.ts";
-import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
+import { type OutboundDeps, replySenderKey } from "../outbound/send.ts";
 import type { Platform } from "../platform/deps.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
@@ -93,6 +93,7 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
     purpose: "ai_reply",
     correlationId: inbound.correlationId,
     idempotencyKey: `ai_reply:${inbound.deliveryId}`,
+    senderKey: await replySenderKey(deps, inbound),
   });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
   await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'done')`;
@@ -169,17 +170,10 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
 /** The reply path of a function, from its platform and channel adapters (index.ts wiring). */
 export function createReplyDeps(
   platform: Platform,
-  channels: { whatsapp: WhatsAppSender; sms: SmsSender },
+  outbound: OutboundDeps,
 ): ReplyDeps {
   const { env } = platform;
-  const base = {
-    sql: platform.sql,
-    logger: platform.logger,
-    ...channels,
-    ...(env.WHATSAPP_SUMMARY_TEMPLATE
-      ? { whatsappTemplate: { name: env.WHATSAPP_SUMMARY_TEMPLATE, language: env.WHATSAPP_TEMPLATE_LANGUAGE } }
-      : {}),
-  };
+  const base = outbound;
   return {
     ...base,
     agent: createAgent(base, {

@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.ts";
-import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts";
+import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
 import { smsKeywordOf } from "../sms-webhook/keywords.ts";
 
 /** What STOP and START answer on WhatsApp: the person always learns how to undo it. */

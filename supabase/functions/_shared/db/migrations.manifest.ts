@@ -13,4 +13,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129120000_outbound_session_owner",
   "20261129120100_unknown_delivery_status",
   "20261129130000_whatsapp_opt_out",
+  "20261129140000_sms_fallback_id",
 ];

@@ -4,7 +4,7 @@ import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { type DispatchDeps, dispatchDue } from "../delivery/dispatch.ts";
+import { type DispatchDeps, dispatchDue } from "../outbound/dispatch.ts";
 import { replyPending, type ReplyDeps } from "../conversations/reply-to-inbound.ts";
 import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 import { recoverUnnotifiedCalls } from "../notifications/recover-calls.ts";

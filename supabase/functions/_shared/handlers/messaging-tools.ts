@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { OutboundDeps } from "../outbound/send.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
@@ -9,12 +10,10 @@ import {
   executeMessagingTool,
   getMessagingTools,
   isToolError,
-  type ToolContext,
   type ToolError,
 } from "../tools/messaging-tools.ts";
 
-export interface MessagingToolsDeps
-  extends Pick<ToolContext, "sql" | "logger" | "whatsapp" | "sms" | "whatsappTemplate"> {
+export interface MessagingToolsDeps extends OutboundDeps {
   auth: AuthConfig;
 }
 
@@ -70,13 +69,10 @@ async function run(deps: MessagingToolsDeps, req: Request, correlationId: string
     ? { id: parsed.data.id, name: parsed.data.function.name, args: parsed.data.function.arguments }
     : { id: undefined, name: parsed.data.name, args: parsed.data.arguments };
 
-  const { sql, logger, whatsapp, sms, whatsappTemplate } = deps;
+  // The whole outbound deps (senders and their pacer) go to the tool, never a hand-picked subset.
+  const { auth: _auth, ...outbound } = deps;
   const result = await executeMessagingTool(call.name, call.args, {
-    sql,
-    logger,
-    whatsapp,
-    sms,
-    whatsappTemplate,
+    ...outbound,
     correlationId,
     enabledTools: enabled,
     ...(call.id ? { idempotencyKey: `tool_call:${call.id}` } : {}),

@@ -1,23 +1,14 @@
-import type { Sql } from "../db/client.ts";
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "../outbound/adapter.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Pacer, SenderRef } from "../delivery/pacing.ts";
-import { type RecordedOutcome, recordOutcome, sendEvent } from "../delivery/outcome.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
+import type { RecordedOutcome } from "../outbound/outcome.ts";
+import { type OutboundDeps, paced, senderFor, sendEvent, sendPaced } from "../outbound/send.ts";
+import { type DualSend, planRow, planWhatsApp, refusal, sendDualChannel } from "../outbound/dual-channel.ts";
+import { recordOutcome } from "../outbound/outcome.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
-import {
-  type DualChannelRequest,
-  planWhatsApp,
-  sendDualChannel,
-  type SmsSender,
-  type WhatsAppSender,
-} from "./dual-channel.ts";
 
-export interface NotifyAfterCallDeps {
-  sql: Sql;
-  whatsapp: WhatsAppSender;
-  sms: SmsSender;
-  logger: Logger;
+export interface NotifyAfterCallDeps extends OutboundDeps {
   config: {
     /** Approved template for sends outside the 24 h window; unset means no WhatsApp there. */
     summaryTemplate?: string;
@@ -32,8 +23,6 @@ export interface NotifyAfterCallDeps {
      */
     channels?: "both" | "whatsapp_first";
   };
-  /** Per-sender pacing; without it sends are not paced (tests of other behaviour). */
-  pacing?: { pacer: Pacer; whatsapp: SenderRef; sms: SenderRef; maxWaitMs?: number };
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -98,10 +87,14 @@ export async function notifyAfterCall(
 ): Promise<NotifyAfterCallResult> {
   const log = deps.logger.child({ correlation_id: input.correlationId, call_id: input.callId });
   const whatsappFirst = deps.config.channels === "whatsapp_first";
-  const claims = await deps.sql<ClaimRow[]>`
-    select * from public.begin_post_call_notification(
-      ${input.callId}, ${input.phoneNumber}, ${input.summary ?? null}, ${input.correlationId},
-      120, ${whatsappFirst ? ["whatsapp"] : ["whatsapp", "sms"]}::text[])`;
+  const claims = (await rpc(deps.sql, "begin_post_call_notification", {
+    p_call_id: input.callId,
+    p_phone_number: input.phoneNumber,
+    p_summary: input.summary ?? undefined,
+    p_correlation_id: input.correlationId,
+    p_lease_seconds: 120,
+    p_channels: whatsappFirst ? ["whatsapp"] : ["whatsapp", "sms"],
+  })) as ClaimRow[];
   const sessionId = claims[0].session_id;
   // A re-leased row whose person opted out meanwhile comes back blocked: not to send.
   const pending = claims.filter((c) => c.to_send && c.status === "queued");
@@ -126,8 +119,10 @@ export async function notifyAfterCall(
   if (!summary) {
     summary = await waitForSummary(deps, input.callId);
     if (summary) {
-      await deps.sql`select public.merge_omnichannel_session_context(${sessionId},
-        ${deps.sql.json({ last_call: { call_id: input.callId, summary } } as never)})`;
+      await rpc(deps.sql, "merge_omnichannel_session_context", {
+        p_session_id: sessionId,
+        p_context: { last_call: { call_id: input.callId, summary } },
+      });
     } else {
       source = "generic";
       log.warn("POST_CALL_SUMMARY_MISSING", { waited_ms: deps.config.summaryWaitMs });
@@ -136,54 +131,25 @@ export async function notifyAfterCall(
 
   // Safe for Postgres before anything is sent, whoever wrote the summary.
   const messages = pgSafe(buildPostCallMessages({ summary, callId: input.callId }));
-  const byChannel = new Map(pending.map((c) => [c.channel, c]));
-  await deferUnpaced(deps, byChannel, reports);
-
-  const request: DualChannelRequest = {
-    to: input.phoneNumber,
-    correlationId: input.correlationId,
-    deliveryIds: { whatsapp: byChannel.get("whatsapp")?.delivery_id ?? undefined, sms: byChannel.get("sms")?.delivery_id ?? undefined },
-  };
-  const wa = byChannel.get("whatsapp");
-  if (wa) {
-    const { summaryTemplate, templateLanguage } = deps.config;
-    request.whatsapp = planWhatsApp({
-      windowOpen: wa.whatsapp_window_open,
-      text: messages.whatsappText,
-      template: summaryTemplate
-        ? {
-          name: summaryTemplate,
-          language: templateLanguage,
-          bodyParameters: messages.whatsappTemplateParams,
-          body: messages.whatsappTemplateParams.join("\n"),
-        }
-        : undefined,
-    });
+  const planned = plan(deps, input, messages, pending);
+  for (const { claim, refused } of planned.refused) {
+    const outcome = await recordOutcome(deps.sql, claim.delivery_id!, refused, { body: messages.whatsappText });
+    logSend(log, claim.channel, refused, claim.attempt, outcome);
+    reports.set(claim.channel, reportFrom(claim.channel, claim.attempt, refused, outcome));
   }
-  if (byChannel.has("sms")) request.sms = { body: messages.smsText };
+  const go = await paced(deps, planned.sends);
+  for (const s of planned.sends.filter((s) => !go.includes(s))) {
+    reports.set(s.claim.channel, { channel: s.claim.channel, status: "queued", attempt: s.claim.attempt, next_attempt_at: new Date().toISOString() });
+  }
 
-  await sendDualChannel(
-    { whatsapp: deps.whatsapp, sms: deps.sms, timeoutMs: deps.config.sendTimeoutMs },
-    request,
-    async (channel, result) => {
-      const claim = byChannel.get(channel)!;
-      const template = channel === "whatsapp" && request.whatsapp?.kind === "template" ? request.whatsapp : null;
-      const outcome = await recordOutcome(deps.sql, claim.delivery_id!, result, {
-        body: channel === "sms" ? messages.smsText : template ? template.body : messages.whatsappText,
-        messageType: template ? "template" : "text",
-        metadata: {
-          ...(template ? { template: { name: template.name, language: template.language, bodyParameters: template.bodyParameters } } : {}),
-          ...(whatsappFirst && channel === "whatsapp" ? { fallback: { channel: "sms", body: messages.smsText } } : {}),
-        },
-        senderKey: deps.pacing?.[channel].key ?? null,
-      });
-      logSend(log, channel, result, claim.attempt, outcome);
-      reports.set(channel, reportFrom(channel, claim.attempt, result, outcome));
-      if (outcome.fallbackId) {
-        reports.set("sms", await sendFallbackNow(deps, outcome.fallbackId, input.phoneNumber, messages.smsText, log));
-      }
-    },
-  );
+  await sendDualChannel(deps, deps.config.sendTimeoutMs, go, async (send, result, outcome) => {
+    const { claim } = send as PostCallSend;
+    logSend(log, claim.channel, result, claim.attempt, outcome);
+    reports.set(claim.channel, reportFrom(claim.channel, claim.attempt, result, outcome));
+    if (outcome.fallbackId) {
+      reports.set("sms", await sendFallbackNow(deps, outcome.fallbackId, input.phoneNumber, messages.smsText, log));
+    }
+  });
 
   const deliveries = [...reports.values()];
   const outcome = outcomeOf(deliveries);
@@ -233,26 +199,52 @@ function reportFrom(channel: "whatsapp" | "sms", attempt: number, r: SendResult,
   };
 }
 
-/**
- * Takes one pacing token per channel about to be sent (one round trip). A channel whose sender
- * has no token within the wait is not sent now: its row goes back to the outbox, due at once,
- * and dispatch sends it when the bucket allows.
- */
-async function deferUnpaced(
+interface PostCallSend extends DualSend {
+  claim: ClaimRow;
+}
+
+/** Each channel's row as its sender sends it; a WhatsApp plan that cannot go out is refused. */
+function plan(
   deps: NotifyAfterCallDeps,
-  byChannel: Map<"whatsapp" | "sms", ClaimRow>,
-  reports: Map<"whatsapp" | "sms", DeliveryReport>,
-) {
-  if (!deps.pacing || byChannel.size === 0) return;
-  const { pacer, maxWaitMs } = deps.pacing;
-  const refs = [...byChannel.keys()].map((c) => deps.pacing![c]);
-  const missing = await pacer.acquire(refs, maxWaitMs);
-  for (const [channel, claim] of byChannel) {
-    if (!missing.has(deps.pacing[channel].key)) continue;
-    await deps.sql`select public.release_deliveries(${[claim.delivery_id!]}::uuid[])`;
-    byChannel.delete(channel);
-    reports.set(channel, { channel, status: "queued", attempt: claim.attempt, next_attempt_at: new Date().toISOString() });
+  input: NotifyAfterCallInput,
+  messages: ReturnType<typeof buildPostCallMessages>,
+  pending: ClaimRow[],
+): { sends: PostCallSend[]; refused: { claim: ClaimRow; refused: SendResult }[] } {
+  const whatsappFirst = deps.config.channels === "whatsapp_first";
+  const out: ReturnType<typeof plan> = { sends: [], refused: [] };
+  for (const claim of pending) {
+    const base = { id: claim.delivery_id!, channel: claim.channel, recipient: input.phoneNumber, sender_key: null };
+    const sender = senderFor(deps, claim.channel);
+    if (claim.channel === "sms") {
+      const row = { ...base, body: messages.smsText, message_type: "text", metadata: null };
+      out.sends.push({ claim, sender, row, extra: { body: row.body, messageType: "text" } });
+      continue;
+    }
+    const { summaryTemplate, templateLanguage } = deps.config;
+    const wa = planWhatsApp({
+      windowOpen: claim.whatsapp_window_open,
+      text: messages.whatsappText,
+      template: summaryTemplate
+        ? {
+          name: summaryTemplate,
+          language: templateLanguage,
+          bodyParameters: messages.whatsappTemplateParams,
+          body: messages.whatsappTemplateParams.join("\n"),
+        }
+        : undefined,
+    });
+    if (wa.kind === "unavailable") {
+      out.refused.push({ claim, refused: refusal(wa) });
+      continue;
+    }
+    const row = { ...base, ...planRow(wa) };
+    const metadata = {
+      ...row.metadata,
+      ...(whatsappFirst ? { fallback: { channel: "sms", body: messages.smsText } } : {}),
+    };
+    out.sends.push({ claim, sender, row, extra: { body: row.body, messageType: row.message_type, metadata } });
   }
+  return out;
 }
 
 /** WhatsApp failed for good in WhatsApp-first mode: the SMS version, claimed so only we send it. */
@@ -263,13 +255,13 @@ async function sendFallbackNow(
   body: string,
   log: Logger,
 ): Promise<DeliveryReport> {
-  const [{ claimed }] = await deps.sql<{ claimed: boolean }[]>`
-    select public.claim_delivery(${fallbackId}) as claimed`;
+  const claimed = await rpcValue(deps.sql, "claim_delivery", { p_delivery_id: fallbackId });
   if (!claimed) return { channel: "sms", status: "queued", attempt: 1, fallback: true };
-  const result = await deps.sms.send(to, body, { deliveryId: fallbackId });
-  const outcome = await recordOutcome(deps.sql, fallbackId, result, { senderKey: deps.pacing?.sms.key ?? null });
-  logSend(log, "sms", result, 1, outcome);
-  return { ...reportFrom("sms", 1, result, outcome), fallback: true };
+  const row = { id: fallbackId, channel: "sms", recipient: to, body, message_type: "text", metadata: null, sender_key: null };
+  const sent = await sendPaced(deps, { sender: senderFor(deps, "sms"), row });
+  if (!sent) return { channel: "sms", status: "queued", attempt: 1, fallback: true, next_attempt_at: new Date().toISOString() };
+  logSend(log, "sms", sent.result, 1, sent.outcome);
+  return { ...reportFrom("sms", 1, sent.result, sent.outcome), fallback: true };
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { Env } from "../config.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
-import { createWhatsAppAdapterFromEnv } from "../channels/whatsapp.ts";
-import { createSmsAdapter } from "../channels/sms.ts";
-import { createPacer } from "../delivery/pacing.ts";
-import { createSenderDirectory, smsSenderKey, whatsappSenderKey } from "../delivery/senders.ts";
+import { createPacer } from "../outbound/pacing.ts";
+import { createSenderDirectory } from "../outbound/senders.ts";
+import type { OutboundDeps } from "../outbound/send.ts";
 
 /**
  * What every function is built from, created once per isolate from the validated environment.
@@ -26,24 +25,19 @@ export function createPlatform(env: Env, name: string): Platform {
   };
 }
 
-/** The channel adapters and the per-sender pacing every send path shares. */
-export function channelsOf(p: Platform) {
-  const opts = { fetch: p.fetch, timeoutMs: p.env.PROVIDER_TIMEOUT_MS };
+/** Everything a send path needs: the senders from the environment and their pacing. */
+export function outboundOf(p: Platform): OutboundDeps {
+  const { env } = p;
   return {
-    whatsapp: createWhatsAppAdapterFromEnv(p.env, opts),
-    sms: createSmsAdapter(p.env, opts),
-    pacing: {
-      pacer: createPacer(p.sql),
-      whatsapp: { key: whatsappSenderKey(p.env), ratePerSecond: p.env.WHATSAPP_RATE_PER_SECOND },
-      sms: { key: smsSenderKey(p.env), ratePerSecond: p.env.SMS_RATE_PER_SECOND },
-      maxWaitMs: 5_000,
-    },
+    sql: p.sql,
+    logger: p.logger,
+    senders: createSenderDirectory(env, { fetch: p.fetch, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
+    pacer: createPacer(p.sql),
+    maxWaitMs: 5_000,
+    ...(env.WHATSAPP_SUMMARY_TEMPLATE
+      ? { whatsappTemplate: { name: env.WHATSAPP_SUMMARY_TEMPLATE, language: env.WHATSAPP_TEMPLATE_LANGUAGE } }
+      : {}),
   };
-}
-
-/** Every sender by key, for dispatch (which re-sends rows from several senders). */
-export function senderDirectoryOf(p: Platform) {
-  return createSenderDirectory(p.env, { fetch: p.fetch, timeoutMs: p.env.PROVIDER_TIMEOUT_MS });
 }
 
 /** The post-call use-case's settings, the same for post-call-notify and wa-webhook's calls. */

@@ -1,6 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import { recordDeliveryStatus } from "../conversations/record-inbound.ts";
+import { recordDeliveryStatus } from "../outbound/delivery-status.ts";
 import type { SmsStatusEvent } from "./types.ts";
 
 export interface SmsStatusOutcome {

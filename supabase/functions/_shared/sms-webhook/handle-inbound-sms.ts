@@ -1,6 +1,5 @@
-import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SmsSender } from "../notifications/dual-channel.ts";
+import type { OutboundDeps } from "../outbound/send.ts";
 import type { WaitUntil } from "../platform/background.ts";
 import { recordInbound, type RecordedInbound } from "../conversations/record-inbound.ts";
 import { KEYWORD_REPLIES, type KeywordAction, smsKeywordOf } from "./keywords.ts";
@@ -16,11 +15,8 @@ export type InboundForReply = RecordedInbound & {
   correlationId: string;
 };
 
-export interface InboundSmsDeps {
-  sql: Sql;
-  logger: Logger;
-  /** Sends keyword answers for gateways that cannot answer inline (the MTN-style one). */
-  sms: SmsSender;
+/** Sends keyword answers for gateways that cannot answer inline (the MTN-style one). */
+export interface InboundSmsDeps extends OutboundDeps {
   /** Reads national sender numbers. */
   defaultCountry: string;
   waitUntil: WaitUntil;
@@ -82,13 +78,14 @@ export async function handleInboundSms(
     });
     const outcome: InboundSmsOutcome = { result: "recorded", keyword: keyword.action };
     if (!r.reply) return outcome;
-    const reply = { deliveryId: r.reply.deliveryId, to: sender, body: replyBody, correlationId };
+    const via = { provider: sms.provider, to: typeof sms.metadata.to === "string" ? sms.metadata.to : null };
+    const reply = { deliveryId: r.reply.deliveryId, to: sender, body: replyBody, correlationId, via };
     if (r.reply.status === "blocked") {
       log.info("SMS_MESSAGE_BLOCKED", { purpose: "keyword_reply", delivery_id: reply.deliveryId });
       return outcome;
     }
     if (opts.replyInline) {
-      await recordTwimlReply(deps.sql, reply);
+      await recordTwimlReply(deps, reply);
       log.info("SMS_MESSAGE_SENT", { purpose: "keyword_reply", via: "twiml", delivery_id: reply.deliveryId });
       return { ...outcome, inlineReply: replyBody };
     }

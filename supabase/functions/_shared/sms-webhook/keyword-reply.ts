@@ -1,62 +1,47 @@
-import type { Sql } from "../db/client.ts";
-import type { Logger } from "../log/logger.ts";
-import type { ChannelFailure, SendResult } from "../channels/types.ts";
-import type { SmsSender } from "../notifications/dual-channel.ts";
-import { recordOutcome as recordSendOutcome } from "../delivery/outcome.ts";
+import { recordOutcome } from "../outbound/outcome.ts";
+import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "../outbound/send.ts";
+import type { SmsProvider } from "./types.ts";
 
 /**
  * The answer a keyword owes, already logged as a queued outbound row by record_sms_keyword. It
  * does not go through sendMessage, which would block the STOP confirmation (the person has just
- * opted out, and this confirmation is the one SMS they may still get).
+ * opted out, and this confirmation is the one SMS they may still get): it bypasses the opt-out
+ * check only, and is paced and recorded like every other send.
  */
 export interface KeywordReply {
   deliveryId: string;
   to: string;
   body: string;
   correlationId: string;
+  /** The provider the keyword came through, and the number it was sent to: the reply's sender. */
+  via: { provider: SmsProvider; to?: string | null };
 }
 
-/** Sends it with the SMS adapter and records the outcome on its row. */
-export async function sendKeywordReply(
-  deps: { sql: Sql; sms: SmsSender; logger: Logger },
-  reply: KeywordReply,
-): Promise<SendResult> {
-  const result = await deps.sms.send(reply.to, reply.body, {
-    correlationId: reply.correlationId,
-    deliveryId: reply.deliveryId,
-  });
-  // The shared path: a failed write is retried, then parked, never followed by a second send.
-  await recordSendOutcome(deps.sql, reply.deliveryId, result, { body: reply.body });
+/** Sends it through the sender the keyword was written to, paced, and records the outcome. */
+export async function sendKeywordReply(deps: OutboundDeps, reply: KeywordReply): Promise<void> {
+  const sender = senderFor(deps, "sms", deps.senders.replyKey(reply.via.provider, reply.via.to));
+  const row = { id: reply.deliveryId, channel: "sms", recipient: reply.to, body: reply.body, message_type: "text", metadata: null, sender_key: null };
   const log = deps.logger.child({ correlation_id: reply.correlationId, delivery_id: reply.deliveryId });
+  const sent = await sendPaced(deps, { sender, row }, { body: reply.body });
+  if (!sent) return log.info("MESSAGE_DEFERRED_BY_PACING", { purpose: "keyword_reply", sender_key: sender.key });
+  const { result, outcome } = sent;
   if (result.ok) {
-    log.info("SMS_MESSAGE_SENT", { purpose: "keyword_reply", provider_message_id: result.providerMessageId });
+    log.info(sendEvent("sms", outcome.status), { purpose: "keyword_reply", provider_message_id: result.providerMessageId });
   } else {
-    log.warn("SMS_MESSAGE_FAILED", {
-      purpose: "keyword_reply",
-      error_code: result.error.code,
-      error_class: result.error.class,
-    });
+    log.warn(sendEvent("sms", outcome.status), { purpose: "keyword_reply", error_code: result.error.code, error_class: result.error.class });
   }
-  return result;
 }
 
 /**
- * Twilio sends it itself, from the TwiML `<Message>` the webhook answers with; Twilio assigns
- * that message's SID, which this request never sees.
+ * Twilio sends it itself, from the TwiML `<Message>` the webhook answers with, from the number
+ * the keyword was sent to; Twilio assigns that message's SID, which this request never sees. It
+ * takes that sender's token (Twilio's own queue paces it, our bucket must still count it).
  */
-export async function recordTwimlReply(sql: Sql, reply: KeywordReply): Promise<void> {
-  await recordOutcome(sql, reply, { ok: true, provider: "twilio" });
-}
-
-interface Outcome {
-  ok: boolean;
-  provider: string;
-  providerMessageId?: string;
-  error?: ChannelFailure;
-}
-
-async function recordOutcome(sql: Sql, reply: KeywordReply, o: Outcome): Promise<void> {
-  await sql`select public.record_outbound_outcome(
-    ${reply.deliveryId}, ${o.ok}, ${o.provider}, ${o.providerMessageId ?? null}, ${reply.body}, 'text',
-    ${o.error?.code ?? null}, ${o.error?.class ?? null}, ${o.error?.message ?? null}, false)`;
+export async function recordTwimlReply(deps: OutboundDeps, reply: KeywordReply): Promise<void> {
+  const sender = senderFor(deps, "sms", deps.senders.replyKey("twilio", reply.via.to));
+  await deps.pacer.take(sender, 1);
+  await recordOutcome(deps.sql, reply.deliveryId, { ok: true, provider: "twilio", providerMessageId: "" }, {
+    body: reply.body,
+    senderKey: sender.key,
+  });
 }

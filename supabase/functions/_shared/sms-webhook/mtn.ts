@@ -2,7 +2,7 @@ import { z } from "zod";
 import { parseJson } from "../http/body.ts";
 import { type InboundSms, MAX_INBOUND_SMS_CHARS, type SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
-import { echoedDeliveryId } from "../delivery/delivery-id.ts";
+import { echoedDeliveryId } from "../outbound/delivery-id.ts";
 
 /**
  * The MTN-style gateway's webhooks, both JSON signed with `X-MTN-Signature`:

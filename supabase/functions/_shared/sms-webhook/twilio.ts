@@ -4,7 +4,7 @@ import { badRequest } from "../http/errors.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 import { type InboundSms, MAX_INBOUND_SMS_CHARS, type SmsStatusEvent } from "./types.ts";
 import { validated } from "./validated.ts";
-import { echoedDeliveryId } from "../delivery/delivery-id.ts";
+import { echoedDeliveryId } from "../outbound/delivery-id.ts";
 
 /**
  * Twilio Programmable Messaging webhooks, both `application/x-www-form-urlencoded`: an incoming

@@ -1,4 +1,4 @@
-import type { ErrorClass } from "../channels/types.ts";
+import type { ErrorClass } from "../outbound/adapter.ts";
 import type { JsonObject } from "../session/omnichannel-session.ts";
 
 export type SmsProvider = "mtn" | "twilio";

@@ -1,9 +1,9 @@
 import type OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
-import type { Logger } from "../log/logger.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
+import { sendCrashed } from "../outbound/dual-channel.ts";
+import type { OutboundDeps } from "../outbound/send.ts";
 import { formatSms } from "../notifications/sms-format.ts";
-import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../messaging/send-message.ts";
+import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../outbound/send-message.ts";
 import { type Channel, createSessionStore, SessionNotFound } from "../session/omnichannel-session.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { getToolDefinitions, type ToolInput, type ToolName, toolSchemas } from "./schemas.ts";
@@ -15,12 +15,8 @@ import { getToolDefinitions, type ToolInput, type ToolName, toolSchemas } from "
  * back as a typed error value the model can read and correct, never as an exception.
  */
 
-export interface ToolContext {
-  sql: Sql;
-  logger: Logger;
-  whatsapp: WhatsAppSender;
-  sms: SmsSender;
-  whatsappTemplate?: { name: string; language: string };
+/** The outbound deps travel whole, so a context rebuilt elsewhere cannot drop its pacing. */
+export interface ToolContext extends OutboundDeps {
   correlationId: string;
   /** The conversation the calling agent is in (logged with every call). */
   sessionId?: string;
@@ -257,11 +253,8 @@ async function settle(ctx: ToolContext, channel: SendChannel, work: Promise<Send
       channel,
       error: err instanceof Error ? err.message : String(err),
     });
-    return {
-      channel,
-      status: "failed",
-      error: { code: "SEND_ERROR", class: "retryable", message: "The send failed unexpectedly" },
-    };
+    const { error } = sendCrashed(channel);
+    return { channel, status: "failed", error: { code: error.code, class: error.class, message: error.message } };
   }
 }
 

@@ -1,4 +1,5 @@
-import type { InboundMessage, StatusUpdate } from "../conversations/record-inbound.ts";
+import type { InboundMessage } from "../conversations/record-inbound.ts";
+import type { StatusUpdate } from "../outbound/delivery-status.ts";
 import * as S from "./schemas.ts";
 import { toInboundMessage } from "./inbound-message.ts";
 import { toStatusUpdate } from "./status-update.ts";

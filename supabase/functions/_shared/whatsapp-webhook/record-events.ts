@@ -1,11 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import {
-  recordDeliveryStatuses,
-  type RecordedInbound,
-  recordInbound,
-  type StatusOutcome,
-} from "../conversations/record-inbound.ts";
+import { type RecordedInbound, recordInbound } from "../conversations/record-inbound.ts";
+import { recordDeliveryStatuses, type StatusOutcome } from "../outbound/delivery-status.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 

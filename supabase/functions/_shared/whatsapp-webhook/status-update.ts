@@ -1,10 +1,10 @@
-import type { StatusUpdate } from "../conversations/record-inbound.ts";
+import type { StatusUpdate } from "../outbound/delivery-status.ts";
 import { classifyWhatsAppErrorCode } from "../channels/whatsapp.ts";
 import { safeMessage } from "../channels/http.ts";
 import { type MetaErrorT, Status } from "./schemas.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
-import { echoedDeliveryId } from "../delivery/delivery-id.ts";
+import { echoedDeliveryId } from "../outbound/delivery-id.ts";
 
 export type StatusParse =
   | { kind: "update"; update: StatusUpdate }

@@ -1,28 +1,15 @@
-import type { Sql } from "../db/client.ts";
-import type { SendResult } from "../channels/types.ts";
-import type { Logger } from "../log/logger.ts";
-import {
-  planWhatsApp,
-  sendWhatsApp,
-  type SmsSender,
-  type WhatsAppSender,
-} from "../notifications/dual-channel.ts";
+import { rpc } from "../db/rpc.ts";
 import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
-import type { Pacer, SenderRef } from "../delivery/pacing.ts";
-import { recordOutcome, sendEvent } from "../delivery/outcome.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
+import { planRow, planWhatsApp, refusal } from "./dual-channel.ts";
+import type { SendResult } from "./adapter.ts";
+import type { Logger } from "../log/logger.ts";
+import { type RecordedOutcome, recordOutcome } from "./outcome.ts";
+import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
+import type { OutboxRow } from "./senders.ts";
 
-export interface SendMessageDeps {
-  sql: Sql;
-  whatsapp: WhatsAppSender;
-  sms: SmsSender;
-  logger: Logger;
-  /** Approved template for WhatsApp outside the 24 h window; unset: no WhatsApp there. */
-  whatsappTemplate?: { name: string; language: string };
-  /** Per-sender pacing; without it sends are not paced. */
-  pacing?: { pacer: Pacer; whatsapp: SenderRef; sms: SenderRef; maxWaitMs?: number };
-}
+export type SendMessageDeps = OutboundDeps;
 
 export interface SendMessageInput {
   channel: "whatsapp" | "sms";
@@ -35,6 +22,8 @@ export interface SendMessageInput {
   correlationId: string;
   /** The same key twice sends once. */
   idempotencyKey?: string;
+  /** The sender to use (a reply goes back through the one written to); unset: the channel's default. */
+  senderKey?: string;
 }
 
 export interface SendMessageResult {
@@ -56,13 +45,7 @@ export class SessionNotRecipient extends Error {
   }
 }
 
-interface BeginRow {
-  delivery_id: string;
-  status: string;
-  whatsapp_window_open: boolean;
-  has_whatsapp: boolean | null;
-  is_new: boolean;
-}
+type BeginRow = Awaited<ReturnType<typeof begin>>;
 
 /**
  * One message on one channel, for AI replies and tools: logged (queued) before the provider is
@@ -90,24 +73,32 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   }
   if (!row.is_new) return { ...base, status: row.status as SendMessageResult["status"] };
 
-  if (deps.pacing) {
-    const sender = deps.pacing[input.channel];
-    const missing = await deps.pacing.pacer.acquire([sender], deps.pacing.maxWaitMs);
-    if (missing.size > 0) {
-      await deps.sql`select public.release_deliveries(${[row.delivery_id]}::uuid[])`;
-      log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
-      return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };
-    }
+  const planned = outgoing(deps, input, body, row);
+  if ("refused" in planned) {
+    const outcome = await recordOutcome(deps.sql, row.delivery_id, planned.refused, { body });
+    return report(log, input, base, planned.refused, outcome);
   }
-
-  const { result, messageType, template } = await deliver(deps, input, body, row);
-  const outcome = await recordOutcome(deps.sql, row.delivery_id, result, {
-    body,
-    messageType,
-    metadata: template ? { template } : undefined,
-    senderKey: deps.pacing?.[input.channel].key ?? null,
+  const sender = senderFor(deps, input.channel, input.senderKey);
+  const { row: message } = planned;
+  const sent = await sendPaced(deps, { sender, row: message }, {
+    body: message.body,
+    messageType: message.message_type,
+    metadata: message.metadata ?? undefined,
   });
+  if (!sent) {
+    log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
+    return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };
+  }
+  return report(log, input, base, sent.result, sent.outcome);
+}
 
+function report(
+  log: Logger,
+  input: SendMessageInput,
+  base: Pick<SendMessageResult, "deliveryId" | "channel">,
+  result: SendResult,
+  outcome: RecordedOutcome,
+): SendMessageResult {
   if (result.ok) {
     log.info(sendEvent(input.channel, outcome.status), { purpose: input.purpose, provider_message_id: result.providerMessageId });
     return { ...base, status: "sent", providerMessageId: result.providerMessageId };
@@ -123,12 +114,18 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   };
 }
 
-async function begin(deps: SendMessageDeps, input: SendMessageInput, body: string): Promise<BeginRow> {
+async function begin(deps: SendMessageDeps, input: SendMessageInput, body: string) {
   try {
-    const [row] = await deps.sql<BeginRow[]>`
-      select * from public.begin_outbound_message(
-        ${input.channel}, ${input.to}, ${body}, ${input.sessionId ?? null}, ${input.purpose},
-        ${input.correlationId}, ${input.idempotencyKey ?? null}, 'text')`;
+    const [row] = await rpc(deps.sql, "begin_outbound_message", {
+      p_channel: input.channel,
+      p_recipient: input.to,
+      p_body: body,
+      p_session_id: input.sessionId ?? undefined,
+      p_purpose: input.purpose,
+      p_correlation_id: input.correlationId,
+      p_idempotency_key: input.idempotencyKey,
+      p_message_type: "text",
+    });
     return row;
   } catch (err) {
     if ((err as { code?: unknown })?.code === "OM403") throw new SessionNotRecipient(input.sessionId ?? "");
@@ -136,16 +133,19 @@ async function begin(deps: SendMessageDeps, input: SendMessageInput, body: strin
   }
 }
 
-async function deliver(
+/**
+ * The row as its sender sends it. WhatsApp follows the one plan (free text inside the window,
+ * the template outside, nothing where it cannot go); a plan that cannot be sent still goes to
+ * the sender, whose refusal is recorded like a provider's.
+ */
+function outgoing(
   deps: SendMessageDeps,
   input: SendMessageInput,
   body: string,
   row: BeginRow,
-): Promise<{ result: SendResult; messageType: string; template?: { name: string; language: string; bodyParameters: string[] } }> {
-  if (input.channel === "sms") {
-    const opts = { correlationId: input.correlationId, deliveryId: row.delivery_id };
-    return { result: await deps.sms.send(input.to, body, opts), messageType: "text" };
-  }
+): { row: OutboxRow } | { refused: SendResult } {
+  const base = { id: row.delivery_id, channel: input.channel, recipient: input.to, sender_key: null };
+  if (input.channel === "sms") return { row: { ...base, body, message_type: "text", metadata: null } };
   const plan = planWhatsApp({
     hasWhatsapp: row.has_whatsapp,
     windowOpen: row.whatsapp_window_open,
@@ -154,8 +154,5 @@ async function deliver(
       ? { ...deps.whatsappTemplate, bodyParameters: [templateParameter(body)], body }
       : undefined,
   });
-  const result = await sendWhatsApp(deps.whatsapp, input.to, plan, row.delivery_id);
-  if (plan.kind !== "template") return { result, messageType: "text" };
-  const { name, language, bodyParameters } = plan;
-  return { result, messageType: "template", template: { name, language, bodyParameters } };
+  return plan.kind === "unavailable" ? { refused: refusal(plan) } : { row: { ...base, ...planRow(plan) } };
 }

@@ -1,5 +1,7 @@
 import type { Sql } from "../db/client.ts";
-import type { SendResult } from "../channels/types.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
+import type { Json } from "../db/database.types.ts";
+import type { SendResult } from "./adapter.ts";
 
 export interface RecordedOutcome {
   /**
@@ -71,10 +73,12 @@ export async function recordOutcomes(
 async function parkOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOutcome[]> {
   const out: RecordedOutcome[] = [];
   for (const { deliveryId, result } of items) {
-    const [row] = await sql<{ status: "sent" | "unknown" }[]>`
-      select public.park_outbound_outcome(${deliveryId}, ${result.provider},
-        ${result.ok ? result.providerMessageId : null}) as status`;
-    out.push({ status: row?.status ?? "unknown", attempts: 0, nextAttemptAt: null, fallbackId: null });
+    const status = await rpcValue(sql, "park_outbound_outcome", {
+      p_delivery_id: deliveryId,
+      p_provider: result.provider,
+      ...(result.ok && result.providerMessageId ? { p_provider_message_id: result.providerMessageId } : {}),
+    });
+    out.push({ status: status === "sent" ? "sent" : "unknown", attempts: 0, nextAttemptAt: null, fallbackId: null });
   }
   return out;
 }
@@ -84,7 +88,8 @@ async function writeOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOu
     delivery_id: deliveryId,
     sent: r.ok,
     provider: r.provider,
-    provider_message_id: r.ok ? r.providerMessageId : null,
+    // Twilio's TwiML reply is sent by Twilio, whose message id this request never sees.
+    provider_message_id: r.ok && r.providerMessageId ? r.providerMessageId : null,
     body: body ?? null,
     message_type: messageType ?? null,
     metadata: metadata ?? null,
@@ -95,19 +100,11 @@ async function writeOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOu
     retry_after_ms: r.ok ? null : r.error.retryAfterMs ?? null,
     sender_key: senderKey ?? null,
   }));
-  const rows = await sql<{ status: RecordedOutcome["status"]; attempts: number; next_attempt_at: Date | null; fallback_id: string | null }[]>`
-    select * from public.record_outbound_outcomes(${sql.json(payload as never)}) order by ordinal`;
-  return rows.map((row) => ({
-    status: row.status,
+  const rows = await rpc(sql, "record_outbound_outcomes", { p_outcomes: payload as Json });
+  return rows.sort((a, b) => a.ordinal - b.ordinal).map((row) => ({
+    status: row.status as RecordedOutcome["status"],
     attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
+    nextAttemptAt: row.next_attempt_at ? new Date(row.next_attempt_at) : null,
     fallbackId: row.fallback_id,
   }));
-}
-
-/** The log event for a send's recorded outcome: WHATSAPP_MESSAGE_SENT, SMS_MESSAGE_RETRY_SCHEDULED, … */
-export function sendEvent(channel: string, status: RecordedOutcome["status"]): string {
-  const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
-  const word = status === "sent" ? "SENT" : status === "failed" ? "FAILED" : "RETRY_SCHEDULED";
-  return `${prefix}_${word}`;
 }

@@ -1,17 +1,17 @@
 import type { Env } from "../config.ts";
-import type { AdapterOptions, SendResult } from "../channels/types.ts";
+import type { AdapterOptions, SendResult, SmsAdapter } from "./adapter.ts";
 import { createWhatsAppAdapter, type WhatsAppAdapter } from "../channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../channels/sms-mtn.ts";
 import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "../channels/sms-twilio.ts";
-import type { SmsAdapter } from "../channels/types.ts";
 import type { SenderRef } from "./pacing.ts";
 
-/** What dispatch needs of a queued row to send it again. */
+/** One message as a sender sends it: a logged outbound row (dispatch re-sends rows as they are). */
 export interface OutboxRow {
   id: string;
   channel: string;
   recipient: string | null;
   body: string | null;
+  /** text, or template (WhatsApp): then `metadata.template` is what is sent. */
   message_type: string;
   metadata: Record<string, unknown> | null;
   sender_key: string | null;
@@ -19,21 +19,23 @@ export interface OutboxRow {
 
 export interface Sender extends SenderRef {
   channel: "whatsapp" | "sms";
+  /** whatsapp, mtn or twilio: who answers for this sender. */
+  provider: string;
   send(row: OutboxRow): Promise<SendResult>;
 }
 
+export type SmsProvider = "mtn" | "twilio";
+
 /**
- * Senders by key. A key names the sending identity, so one deployment can send from several
- * WhatsApp numbers (`whatsapp:<phone number id>`) or SMS sender ids (`sms:mtn:<sender id>`,
- * `sms:twilio:<from>`), each with its own pacing bucket. A row without a key goes through the
- * channel's default sender from the environment.
+ * The one place the environment becomes provider adapters. Senders by key: a key names the
+ * sending identity, so one deployment can send from several WhatsApp numbers
+ * (`whatsapp:<phone number id>`) and from both SMS providers at once (`sms:mtn:<sender id>`,
+ * `sms:twilio:<from>`), each with its own pacing bucket. A message nobody asked for goes through
+ * the channel's default sender (`SMS_PROVIDER` for SMS); a reply, through the one written to.
  */
 export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
   const cache = new Map<string, Sender>();
-  const defaults = {
-    whatsapp: whatsappSenderKey(env),
-    sms: smsSenderKey(env),
-  };
+  const defaults = { whatsapp: whatsappSenderKey(env), sms: smsSenderKey(env, env.SMS_PROVIDER) };
 
   function build(key: string): Sender | null {
     const [channel, ...rest] = key.split(":");
@@ -41,15 +43,17 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
       const wa = createWhatsAppAdapter({
         baseUrl: env.WHATSAPP_API_BASE_URL,
         accessToken: env.WHATSAPP_ACCESS_TOKEN,
-        phoneNumberId: rest.join(":") || env.WHATSAPP_PHONE_NUMBER_ID,
+        phoneNumberId: orEnv(rest.join(":"), env.WHATSAPP_PHONE_NUMBER_ID),
       }, opts);
-      return { key, channel: "whatsapp", ratePerSecond: env.WHATSAPP_RATE_PER_SECOND, send: (row) => sendWhatsApp(wa, row) };
+      const send = (row: OutboxRow) => sendWhatsApp(wa, row);
+      return { key, channel, provider: "whatsapp", ratePerSecond: env.WHATSAPP_RATE_PER_SECOND, send };
     }
     if (channel === "sms") {
       const [provider, ...id] = rest;
       const sms = smsAdapter(env, provider, id.join(":"), opts);
       if (!sms) return null;
-      return { key, channel: "sms", ratePerSecond: env.SMS_RATE_PER_SECOND, send: (row) => sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id }) };
+      const send = (row: OutboxRow) => sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
+      return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
     return null;
   }
@@ -69,28 +73,38 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
       }
       return sender;
     },
+    /**
+     * The SMS sender that answers a person who wrote to `to` through `provider`: Twilio from the
+     * number they texted, MTN from its configured sender id.
+     */
+    replyKey(provider: SmsProvider, to?: string | null): string {
+      return provider === "twilio" && to ? `sms:twilio:${to}` : smsSenderKey(env, provider);
+    },
   };
 }
 
 export type SenderDirectory = ReturnType<typeof createSenderDirectory>;
 
-export function whatsappSenderKey(env: Env): string {
+function whatsappSenderKey(env: Env): string {
   return `whatsapp:${env.WHATSAPP_PHONE_NUMBER_ID ?? "default"}`;
 }
 
-export function smsSenderKey(env: Env): string {
-  return env.SMS_PROVIDER === "twilio"
+function smsSenderKey(env: Env, provider: SmsProvider): string {
+  return provider === "twilio"
     ? `sms:twilio:${env.TWILIO_FROM_NUMBER ?? "default"}`
     : `sms:mtn:${env.MTN_SMS_SENDER_ID ?? "default"}`;
 }
 
+const orEnv = (id: string, fromEnv: string | undefined) => id && id !== "default" ? id : fromEnv;
+
+/** Missing credentials fail closed at send time (NOT_CONFIGURED), never fall back to another provider. */
 function smsAdapter(env: Env, provider: string | undefined, id: string, opts: AdapterOptions): SmsAdapter | null {
   if (provider === "mtn") {
     return createMtnSmsAdapter({
       baseUrl: env.MTN_SMS_API_BASE_URL,
       apiKey: env.MTN_SMS_API_KEY,
       apiSecret: env.MTN_SMS_API_SECRET,
-      senderId: id && id !== "default" ? id : env.MTN_SMS_SENDER_ID,
+      senderId: orEnv(id, env.MTN_SMS_SENDER_ID),
     }, opts);
   }
   if (provider === "twilio") {
@@ -98,14 +112,14 @@ function smsAdapter(env: Env, provider: string | undefined, id: string, opts: Ad
       baseUrl: env.TWILIO_API_BASE_URL,
       accountSid: env.TWILIO_ACCOUNT_SID,
       authToken: env.TWILIO_AUTH_TOKEN,
-      from: id && id !== "default" ? id : env.TWILIO_FROM_NUMBER,
+      from: orEnv(id, env.TWILIO_FROM_NUMBER),
       statusCallbackUrl: twilioStatusCallbackUrl(env.PUBLIC_FUNCTIONS_URL),
     }, opts);
   }
   return null;
 }
 
-/** A template row is re-sent as the same template; anything else as free text. */
+/** A template row is sent as its template; anything else as free text. */
 function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> {
   const template = row.metadata?.template as
     | { name: string; language: string; bodyParameters: string[] }

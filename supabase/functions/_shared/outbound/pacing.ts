@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
 
 /** A sender's bucket: its key (whatsapp:<phone number id>, sms:mtn:<sender>) and default rate. */
 export interface SenderRef {
@@ -28,8 +29,11 @@ export function createPacer(
   const now = opts.now ?? Date.now;
 
   const take = async (s: SenderRef, wanted: number) => {
-    const [r] = await sql<{ granted: number; wait_ms: number }[]>`
-      select * from public.take_send_tokens(${s.key}, ${wanted}, ${s.ratePerSecond})`;
+    const [r] = await rpc(sql, "take_send_tokens", {
+      p_sender_key: s.key,
+      p_wanted: wanted,
+      p_default_rate: s.ratePerSecond,
+    });
     return { granted: r.granted, waitMs: r.wait_ms };
   };
 
@@ -37,9 +41,10 @@ export function createPacer(
     take,
     async acquire(senders, maxWaitMs = 5_000) {
       if (senders.length === 0) return new Set();
-      const rows = await sql<{ sender_key: string; granted: number; wait_ms: number }[]>`
-        select * from public.take_send_token_each(
-          ${senders.map((s) => s.key)}::text[], ${senders.map((s) => s.ratePerSecond)}::float8[])`;
+      const rows = await rpc(sql, "take_send_token_each", {
+        p_sender_keys: senders.map((s) => s.key),
+        p_default_rates: senders.map((s) => s.ratePerSecond),
+      });
       const deadline = now() + maxWaitMs;
       const missing = new Set<string>();
       await Promise.all(rows.filter((r) => r.granted < 1).map(async (r) => {
@@ -56,7 +61,7 @@ export function createPacer(
       return missing;
     },
     async slowDown(key, retryAfterMs) {
-      await sql`select public.slow_down_sender(${key}, ${retryAfterMs ?? null})`;
+      await rpcValue(sql, "slow_down_sender", { p_sender_key: key, p_retry_after_ms: retryAfterMs });
     },
   };
 }

@@ -1,9 +1,11 @@
 import type { Sql } from "../db/client.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
-import type { SendResult } from "../channels/types.ts";
+import type { SendResult } from "./adapter.ts";
 import type { Pacer } from "./pacing.ts";
 import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
-import { type RecordedOutcome, recordOutcomes, sendEvent } from "./outcome.ts";
+import { type RecordedOutcome, recordOutcomes } from "./outcome.ts";
+import { sendEvent } from "./send.ts";
 
 export interface DispatchDeps {
   sql: Sql;
@@ -58,11 +60,12 @@ export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Pr
 
   while (now() < deadline) {
     // A row whose person opted out since it was queued comes back blocked from its claim.
-    const rows = await deps.sql<Claimed[]>`
-      select id, channel, recipient, body, message_type, metadata, sender_key, attempts
-      from public.claim_due_deliveries(${opts.batchSize}, ${opts.leaseSeconds})
-      where status = 'queued'`;
-    if (rows.length === 0) break;
+    const claimed = await rpc(deps.sql, "claim_due_deliveries", {
+      p_limit: opts.batchSize,
+      p_lease_seconds: opts.leaseSeconds,
+    });
+    const rows = claimed.filter((row) => row.status === "queued") as unknown as Claimed[];
+    if (claimed.length === 0) break;
     report.rounds++;
     report.claimed += rows.length;
 
@@ -125,7 +128,7 @@ async function drainGroup(
     if (queue.length === 0) break;
     if (now() + waitMs > deadline) {
       const ids = queue.splice(0).map((r) => r.id);
-      await deps.sql`select public.release_deliveries(${ids}::uuid[])`;
+      await rpcValue(deps.sql, "release_deliveries", { p_ids: ids });
       report.deferred += ids.length;
       break;
     }

@@ -1,13 +1,20 @@
 /**
- * `npm run bench [-- <name> ...] [--total N] [--concurrency C] [--messages N] [--sessions N] [--write]`
+ * `npm run bench [-- <name> ...] [--total N] [--seconds S] [--concurrency C] [--messages N] [--rate R]
+ *   [--senders K] [--sessions N] [--write]`
+ *
+ * A measured phase lasts at least --seconds (default 10) AND --total requests (default 3,000);
+ * lower both only for smoke runs. The load generator runs in its own process.
  *
  * Each benchmark boots its own throwaway local stack (free ports, in-memory database unless
  * BENCH_DATABASE_URL names a PostgreSQL database to use — its data is left behind, so give it
  * an empty one) and runs side by side with its floor or baseline in the same run.
  *
  *   post-call   post-call notifications/s, p50/p99, DB round trips per notification
- *   webhook     signed WhatsApp webhooks (messages, status batches) vs a bare verify+insert floor
- *   dispatch    10,000 queued messages, 5 senders, provider limited to 80/s per sender with 429
+ *   webhook     signed WhatsApp webhooks (messages, status batches) vs verify+insert floors (one
+ *               insert per request, and one multi-row insert per tick), direct and through the
+ *               gateway; AI replies as their own figure
+ *   dispatch    --messages queued messages over --senders senders (5), provider limited to --rate
+ *               msg/s per sender (80) with 429
  *   cleanup     close 1,000,000 expired sessions: one transaction vs batches; longest lock
  *
  * --write puts the results in docs/BENCHMARKS.md with the machine and the date.
@@ -34,8 +41,11 @@ const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
   options: {
-    total: { type: "string", default: "300" },
-    concurrency: { type: "string", default: "8" },
+    total: { type: "string", default: "3000" },
+    seconds: { type: "string", default: "10" },
+    concurrency: { type: "string", default: "32" },
+    rate: { type: "string", default: "80" },
+    senders: { type: "string", default: "5" },
     messages: { type: "string", default: "10000" },
     sessions: { type: "string", default: "1000000" },
     dispatchers: { type: "string", default: "4" },
@@ -50,6 +60,9 @@ if (unknown.length) {
 const selected = (positionals.length ? positionals : [...BENCHMARKS]) as Name[];
 const total = Number(values.total);
 const concurrency = Number(values.concurrency);
+const minSeconds = Number(values.seconds);
+const rate = Number(values.rate);
+const senders = Number(values.senders);
 const log = (s: string) => console.log(s);
 /** Lines each benchmark reports, kept per benchmark so --write can replace just those. */
 const reports = new Map<Name, string[]>();
@@ -81,6 +94,8 @@ async function withStack<T>(
     only,
     functionsDirs: [join(ROOT, "supabase/functions"), join(ROOT, "tests/fixtures/functions")],
     env: { ...runtimeOnly(Deno.env.toObject()), LOG_LEVEL: "error", ...env },
+    // The floors are public like the webhooks they stand beside: they pay the same signature check.
+    publicFunctions: ["webhook-floor", "webhook-floor-batched"],
   });
   // Status callbacks from the sandbox would hit functions this run does not start, and the
   // stack's own housekeeping would clean sessions while the cleanup benchmark measures it.
@@ -129,20 +144,28 @@ for (const name of selected) {
     });
   }
   if (name === "webhook") {
-    await withStack(["wa-webhook", "webhook-floor"], {}, async (stack, pidOf) => {
-      const r = await benchWebhook(stack, pidOf, { total, concurrency, log });
-      const floor = r.runs[0].perSecond;
+    await withStack(["wa-webhook", "webhook-floor", "webhook-floor-batched"], {}, async (stack, pidOf) => {
+      const r = await benchWebhook(stack, pidOf, { concurrency, minSeconds, minRequests: total, log });
+      const floor = r.runs.find((s) => s.path === "direct")!.perSecond;
       emit(table(r.runs.map((s) => ({
         run: s.label,
+        path: s.path,
+        requests: s.requests,
         "req/s": fmt(s.perSecond),
-        "vs floor": `${fmt(s.perSecond / floor, 2)}×`,
+        "vs floor (direct)": `${fmt(s.perSecond / floor, 2)}×`,
         "p50 ms": fmt(s.p50),
         "p99 ms": fmt(s.p99),
         "peak MiB / CPU per req": memCpu(s.peakRssMiB, s.cpuMsPerRequest),
         errors: s.errors,
+        "load avg": s.load,
       }))));
-      emit("\nMessages include the AI reply started in the background after the 200 (the sandbox's scripted model).");
-      if (r.runs.some((s) => s.errors > 0)) failed = true;
+      const p = r.replies;
+      emit(`\nAI replies (sandbox's scripted model), measured after the message phases: ${p.inbound} messages, ` +
+        `**${p.replied} replied**, ${p.unanswered} unanswered, ${p.doubled} doubled; ${fmt(p.perSecond)} replies/s ` +
+        `(first message to last reply), inbound→reply p50 ${fmt(p.p50 / 1000, 2)} s / p99 ${fmt(p.p99 / 1000, 2)} s; ` +
+        `drained ${fmt(p.drainSeconds)} s after the last message phase.`);
+      emit(`Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`);
+      if (r.runs.some((s) => s.errors > 0) || p.unanswered > 0 || p.doubled > 0) failed = true;
     });
   }
   if (name === "dispatch") {

@@ -1,5 +1,6 @@
 import type { Env } from "../config.ts";
 import type { AuthConfig, AuthKeys, AuthPolicy } from "./auth.ts";
+import { jwksSource } from "./jwks-source.ts";
 
 /** Internal: called by other services and pg_cron with a secret key (or the legacy key). */
 const INTERNAL: AuthPolicy = { modes: ["secret", "legacy-service-role"] };
@@ -34,7 +35,7 @@ export function authKeysOf(env: Env): AuthKeys {
   return {
     secretKeys: env.SUPABASE_SECRET_KEYS ?? {},
     publishableKeys: env.SUPABASE_PUBLISHABLE_KEYS ?? {},
-    jwks: env.SUPABASE_JWKS ?? jwksUrlOf(env),
+    jwks: env.SUPABASE_JWKS ? jwksSource(env.SUPABASE_JWKS) : jwksUrlOf(env),
     issuer: env.SUPABASE_URL ? `${env.SUPABASE_URL.replace(/\/+$/, "")}/auth/v1` : null,
     legacy,
   };

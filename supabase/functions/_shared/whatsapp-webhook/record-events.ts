@@ -3,9 +3,9 @@ import type { Logger } from "../log/logger.ts";
 import {
   recordDeliveryStatuses,
   type RecordedInbound,
-  recordInbound,
   type StatusOutcome,
 } from "../conversations/record-inbound.ts";
+import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
@@ -63,7 +63,8 @@ export async function recordWhatsAppEvents(
   for (const e of events) {
     if (e.kind === "message") {
       const m = e.message;
-      const recorded = await recordInbound(sql, m);
+      // Grouped with the concurrent requests' messages into one statement and one commit.
+      const recorded = await recordInboundBatched(sql, m);
       const fields = {
         provider_message_id: m.providerMessageId,
         message_type: m.messageType,

@@ -8,7 +8,6 @@
  * postgres.js's `debug` hook.
  */
 import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
 import { authenticate } from "../../supabase/functions/_shared/http/auth.ts";

@@ -146,7 +146,7 @@ for (const name of selected) {
     });
   }
   if (name === "webhook") {
-    await withStack(["wa-webhook", "webhook-floor", "webhook-floor-batched"], {}, async (stack, pidOf) => {
+    await withStack(["wa-webhook", "agent-worker", "webhook-floor", "webhook-floor-batched"], {}, async (stack, pidOf) => {
       const r = await benchWebhook(stack, pidOf, { concurrency, minSeconds, minRequests: total, log });
       const floor = r.runs.find((s) => s.path === "direct")!.perSecond;
       emit(table(r.runs.map((s) => ({
@@ -162,7 +162,7 @@ for (const name of selected) {
         "load avg": s.load,
       }))));
       const p = r.replies;
-      emit(`\nAI replies (sandbox's scripted model), measured after the message phases: ${p.inbound} messages, ` +
+      emit(`\nAI replies (sandbox's scripted model, written by the agent-worker function), measured after the message phases: ${p.inbound} messages, ` +
         `**${p.replied} replied**, ${p.unanswered} unanswered, ${p.doubled} doubled; ${fmt(p.perSecond)} replies/s ` +
         `(first message to last reply), inbound→reply p50 ${fmt(p.p50 / 1000, 2)} s / p99 ${fmt(p.p99 / 1000, 2)} s; ` +
         `drained ${fmt(p.drainSeconds)} s after the last message phase.`);

@@ -14,6 +14,8 @@ const INTERNAL: AuthPolicy = { modes: ["secret", "legacy-service-role"] };
 export const FUNCTION_AUTH = {
   "post-call-notify": INTERNAL,
   "messaging-tools": INTERNAL,
+  // The webhooks hand it the AI replies they owe (supabase/functions/agent-worker).
+  "agent-worker": INTERNAL,
   // Operators drain the outbox by hand after `retry_delivery` (docs/runbook.md).
   dispatch: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   health: { modes: [] },

@@ -12,6 +12,8 @@ const Body = z.object({
   time_budget_ms: z.number().int().min(100).max(140_000).optional(),
 }).strict();
 
+type Drained = ReplyPendingResult & { rounds: number };
+
 export interface AgentWorkerDeps {
   auth: AuthConfig;
   replies: ReplyDeps;
@@ -29,6 +31,24 @@ export interface AgentWorkerDeps {
  */
 export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
   const now = deps.now ?? Date.now;
+  let running: Promise<Drained> | null = null;
+  let again = false;
+
+  const drain = async (limit: number, deadline: number): Promise<Drained> => {
+    const total: Drained = { found: 0, replied: 0, fallback: 0, notClaimed: 0, failed: 0, rounds: 0 };
+    do {
+      again = false;
+      while (now() < deadline) {
+        const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
+        total.rounds++;
+        for (const k of ["found", "replied", "fallback", "notClaimed", "failed"] as const) total[k] += round[k];
+        // Only rows others had already claimed: they are being answered; nothing more to take.
+        if (round.found === 0 || round.notClaimed === round.found) break;
+      }
+    } while (again && now() < deadline);
+    return total;
+  };
+
   return withErrors(deps.logger, async (req) => {
     if (req.method !== "POST") throw methodNotAllowed(["POST"]);
     await authenticate(req, deps.auth);
@@ -38,19 +58,17 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
       const issue = parsed.error.issues[0];
       throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`);
     }
-    const limit = parsed.data.limit ?? deps.defaults.limit;
-    const deadline = now() + (parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs);
-    const total: ReplyPendingResult & { rounds: number } = {
-      found: 0, replied: 0, fallback: 0, notClaimed: 0, failed: 0, rounds: 0,
-    };
+    // One drain per isolate: a kick that arrives while one runs makes it go round once more and
+    // waits for it, instead of racing it for the same rows. (A kick landing just as the drain
+    // ends is answered by the next kick, or by dispatch within a minute.)
+    if (running) again = true;
+    else {
+      const deadline = now() + (parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs);
+      running = drain(parsed.data.limit ?? deps.defaults.limit, deadline).finally(() => (running = null));
+    }
+    let total;
     try {
-      while (now() < deadline) {
-        const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
-        total.rounds++;
-        for (const k of ["found", "replied", "fallback", "notClaimed", "failed"] as const) total[k] += round[k];
-        // Only rows others had already claimed: they are being answered; nothing more to take.
-        if (round.found === 0 || round.notClaimed === round.found) break;
-      }
+      total = await running;
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw serviceUnavailable();
       throw err;

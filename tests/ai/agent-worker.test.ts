@@ -16,12 +16,14 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-function worker() {
+function worker(opts: { limit?: number; now?: () => number; onBacklog?: () => void } = {}) {
   return createAgentWorkerHandler({
     logger: memoryLogger(),
     auth: secretKeyAuth("agent-worker", SECRET_KEY),
     replies: h.replyDeps(),
-    defaults: { limit: 20, timeBudgetMs: 5_000 },
+    defaults: { limit: opts.limit ?? 20, timeBudgetMs: 5_000 },
+    now: opts.now,
+    onBacklog: opts.onBacklog,
   });
 }
 
@@ -77,5 +79,23 @@ describe("agent-worker handler", () => {
     expect((await (await worker()(call())).json()).replies).toMatchObject({ replied: 1 });
     expect((await (await worker()(call())).json()).replies).toMatchObject({ found: 0 });
     expect(sentSms(h).map((m) => m.receiverAddress)).toEqual([[phone.slice(1)]]);
+  });
+
+  it("calls itself again when its time budget runs out with replies still owed", async () => {
+    const phones = Array.from({ length: 5 }, () => h.newPhone());
+    for (const p of phones) await h.receive("sms", p, "hello");
+    // A clock that jumps 4 s per reading: the 5 s budget allows one round of 2.
+    let t = 0;
+    let backlog = 0;
+    const slow = worker({ limit: 2, now: () => (t += 4_000), onBacklog: () => backlog++ });
+    expect((await (await slow(call())).json()).replies).toMatchObject({ replied: 2, rounds: 1 });
+    expect(backlog).toBe(1);
+    expect(await owed(phones)).toBe(3);
+
+    let again = 0;
+    expect((await (await worker({ limit: 2, onBacklog: () => again++ })(call())).json()).replies)
+      .toMatchObject({ replied: 3 });
+    expect(again).toBe(0);
+    expect(await owed(phones)).toBe(0);
   });
 });

@@ -19,6 +19,11 @@ export interface AgentWorkerDeps {
   replies: ReplyDeps;
   logger: ReplyDeps["logger"];
   defaults: { limit: number; timeBudgetMs: number };
+  /**
+   * The time budget ran out with replies still owed: start another drain (the worker calls
+   * itself, so a backlog never waits for dispatch's once-a-minute recovery).
+   */
+  onBacklog?: () => void;
   now?: () => number;
 }
 
@@ -36,6 +41,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
 
   const drain = async (limit: number, deadline: number): Promise<Drained> => {
     const total: Drained = { found: 0, replied: 0, fallback: 0, notClaimed: 0, failed: 0, rounds: 0 };
+    let more = false;
     do {
       again = false;
       while (now() < deadline) {
@@ -43,9 +49,11 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
         total.rounds++;
         for (const k of ["found", "replied", "fallback", "notClaimed", "failed"] as const) total[k] += round[k];
         // Only rows others had already claimed: they are being answered; nothing more to take.
+        more = round.found === limit && round.notClaimed < round.found;
         if (round.found === 0 || round.notClaimed === round.found) break;
       }
     } while (again && now() < deadline);
+    if (more || again) deps.onBacklog?.();
     return total;
   };
 

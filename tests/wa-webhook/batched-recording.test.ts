@@ -105,4 +105,38 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
     expect((await rowsOf("spoiled")).map((r) => r.provider_message_id).sort())
       .toEqual(["wamid.batch-spoiled-1", "wamid.batch-spoiled-3"]);
   });
+
+  it("records the status batches of 20 concurrent webhooks in fewer statements, each request answered with its own outcomes", async () => {
+    const wamid = (i: number, k: number) => `wamid.batch-status-${i}-${k}`;
+    await db.sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
+      select 'whatsapp', 'outbound', 'sent', '+250788000000', 'hello', 'whatsapp', 'wamid.batch-status-' || i || '-' || k
+      from generate_series(0, 19) i, generate_series(0, 2) k`;
+    let statements = 0;
+    const counted = postgres(db.url, {
+      prepare: false,
+      max: 3,
+      onnotice: () => {},
+      debug: (_c, query) => {
+        if (query.includes("record_delivery_statuses")) statements++;
+      },
+    }) as unknown as Sql;
+    const h = createHarness({ db, sql: counted });
+    const bodies = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const payload = fixture("status-delivered");
+      const value = payload.entry[0].changes[0].value;
+      // Request 7 also reports a message we never sent: only its own count says so.
+      const ids = [0, 1, 2].map((k) => wamid(i, k)).concat(i === 7 ? ["wamid.batch-status-unknown"] : []);
+      value.statuses = ids.map((id) => ({ ...value.statuses[0], id }));
+      const res = await h.handler(post(JSON.stringify(payload)));
+      expect(res.status).toBe(200);
+      return (await res.json()).received;
+    }));
+    bodies.forEach((b, i) => expect(b).toMatchObject({ statuses: 3, unknown_statuses: i === 7 ? 1 : 0 }));
+    const rows = await db.sql`select status from public.message_delivery_log
+      where provider_message_id like 'wamid.batch-status-%' and direction = 'outbound'`;
+    expect(rows.map((r) => r.status)).toEqual(Array(60).fill("delivered"));
+    expect(statements).toBeLessThan(20);
+    await h.settled();
+    await counted.end();
+  });
 });

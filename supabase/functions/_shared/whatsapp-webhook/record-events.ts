@@ -1,11 +1,11 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import {
-  recordDeliveryStatuses,
   type RecordedInbound,
   type StatusOutcome,
 } from "../conversations/record-inbound.ts";
 import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
+import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
@@ -58,7 +58,7 @@ export async function recordWhatsAppEvents(
   const followUps: FollowUp[] = [];
   // Statuses are recorded together in one round trip before the loop walks the events in order.
   const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
-  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatuses(sql, statusEvents);
+  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatusesBatched(sql, statusEvents);
   let nextStatus = 0;
   for (const e of events) {
     if (e.kind === "message") {

@@ -111,19 +111,23 @@ export async function benchWebhook(
 }
 
 /**
- * Waits until every bench message recorded since `since` has had its reply written (or 120 s
- * pass), then measures the replies: how many, how fast, how long after their inbound message.
+ * Waits until every bench message recorded since `since` has had its reply written (or no reply
+ * has been written for 30 s), then measures the replies: how many, how fast, how long after
+ * their inbound message. The status phases run after this, so replies never share their figures.
  */
 async function drainReplies(sql: postgres.Sql, run: string, since: Date, log: (s: string) => void): Promise<ReplyStats> {
   const like = `wamid.bench-${run}-%`;
   const started = performance.now();
+  let last = Infinity;
+  let progressAt = started;
   for (;;) {
     const [{ owed }] = await sql`select count(*)::int as owed from public.message_delivery_log
       where direction = 'inbound' and provider_message_id like ${like}
         and (reply_state is null or reply_state in ('pending', 'in_progress'))`;
-    if (owed === 0 || performance.now() - started > 120_000) break;
+    if (owed < last) [last, progressAt] = [owed, performance.now()];
+    if (owed === 0 || performance.now() - progressAt > 30_000) break;
     log(`  replies owed: ${owed}`);
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, 5_000));
   }
   const drainSeconds = (performance.now() - started) / 1000;
   const rows = await sql`

@@ -1,13 +1,20 @@
 /**
- * `npm run bench [-- <name> ...] [--total N] [--concurrency C] [--messages N] [--sessions N] [--write]`
+ * `npm run bench [-- <name> ...] [--total N] [--seconds S] [--concurrency C] [--messages N] [--rate R]
+ *   [--senders K] [--sessions N] [--write]`
+ *
+ * A measured phase lasts at least --seconds (default 10) AND --total requests (default 3,000);
+ * lower both only for smoke runs. The load generator runs in its own process.
  *
  * Each benchmark boots its own throwaway local stack (free ports, in-memory database unless
  * BENCH_DATABASE_URL names a PostgreSQL database to use — its data is left behind, so give it
  * an empty one) and runs side by side with its floor or baseline in the same run.
  *
  *   post-call   post-call notifications/s, p50/p99, DB round trips per notification
- *   webhook     signed WhatsApp webhooks (messages, status batches) vs a bare verify+insert floor
- *   dispatch    10,000 queued messages, 5 senders, provider limited to 80/s per sender with 429
+ *   webhook     signed WhatsApp webhooks (messages, status batches) vs verify+insert floors (one
+ *               insert per request, and one multi-row insert per tick), direct and through the
+ *               gateway; AI replies as their own figure
+ *   dispatch    --messages queued messages over --senders senders (5), provider limited to --rate
+ *               msg/s per sender (80) with 429
  *   cleanup     close 1,000,000 expired sessions: one transaction vs batches; longest lock
  *
  * --write puts the results in docs/BENCHMARKS.md with the machine and the date.
@@ -26,6 +33,7 @@ import { benchCleanup } from "./bench/cleanup.ts";
 import { rateLimitedProvider } from "./bench/rate-limited-provider.ts";
 import { functionPid, processUsage } from "./bench/process-usage.ts";
 import { fmt, table } from "./bench/stats.ts";
+import { loadAverage } from "./bench/machine.ts";
 
 const BENCHMARKS = ["post-call", "webhook", "dispatch", "cleanup"] as const;
 type Name = (typeof BENCHMARKS)[number];
@@ -36,14 +44,17 @@ const USAGE = `npm run bench [-- <name> ...] [options]
 Benchmarks (all of them when none is named), each on its own throwaway stack:
   post-call   post-call notifications/s, p50/p99, DB round trips       about 1 min
   webhook     signed WhatsApp webhooks vs a verify+insert floor         about 1 min
-  dispatch    --messages (10,000) queued, 5 senders limited to 80/s      about 1 min
+  dispatch    --messages (10,000) queued, --senders (5) at --rate (80/s)   about 1 min
   cleanup     close --sessions (1,000,000) expired sessions, twice      about 5 min
               (--sessions 100000: about 30 s)
 
 Options:
-  --total N         post-call and webhook requests per run (300)
-  --concurrency C   requests in flight (8)
+  --total N         post-call and webhook: at least N requests per phase (3000)
+  --seconds S       post-call and webhook: each phase runs at least S seconds (10)
+  --concurrency C   requests in flight (32)
   --messages N      dispatch: messages to drain (10000)
+  --senders N       dispatch: senders the messages are spread over (5)
+  --rate R          dispatch: each sender's allowed messages/s (80)
   --dispatchers N   dispatch: concurrent dispatch calls (4)
   --sessions N      cleanup: expired sessions to close (1000000)
   --write           put the results in docs/BENCHMARKS.md
@@ -57,8 +68,11 @@ function parse() {
       args: Deno.args,
       allowPositionals: true,
       options: {
-        total: { type: "string", default: "300" },
-        concurrency: { type: "string", default: "8" },
+        total: { type: "string", default: "3000" },
+        seconds: { type: "string", default: "10" },
+        concurrency: { type: "string", default: "32" },
+        rate: { type: "string", default: "80" },
+        senders: { type: "string", default: "5" },
         messages: { type: "string", default: "10000" },
         sessions: { type: "string", default: "1000000" },
         dispatchers: { type: "string", default: "4" },
@@ -84,6 +98,9 @@ if (unknown.length) {
 const selected = (positionals.length ? positionals : [...BENCHMARKS]) as Name[];
 const total = Number(values.total);
 const concurrency = Number(values.concurrency);
+const minSeconds = Number(values.seconds);
+const rate = Number(values.rate);
+const senders = Number(values.senders);
 const log = (s: string) => console.log(s);
 /** Lines each benchmark reports, kept per benchmark so --write can replace just those. */
 const reports = new Map<Name, string[]>();
@@ -115,6 +132,8 @@ async function withStack<T>(
     only,
     functionsDirs: [join(ROOT, "supabase/functions"), join(ROOT, "tests/fixtures/functions")],
     env: { ...runtimeOnly(Deno.env.toObject()), LOG_LEVEL: "error", ...env },
+    // The floors are public like the webhooks they stand beside: they pay the same signature check.
+    publicFunctions: ["webhook-floor", "webhook-floor-batched"],
   });
   // Status callbacks from the sandbox would hit functions this run does not start, and the
   // stack's own housekeeping would clean sessions while the cleanup benchmark measures it.
@@ -145,7 +164,7 @@ for (const name of selected) {
     await withStack(["post-call-notify"], { WHATSAPP_RATE_PER_SECOND: rate, SMS_RATE_PER_SECOND: rate }, async (stack, pidOf) => {
       const pid = pidOf("post-call-notify");
       const before = pid ? await processUsage(pid) : null;
-      const r = await benchPostCall(stack, { total, concurrency, log });
+      const r = await benchPostCall(stack, { total, minSeconds, concurrency, log });
       const after = pid ? await processUsage(pid) : null;
       const floor = r.runs[0].perSecond;
       emit(table(r.runs.map((s) => ({
@@ -156,32 +175,41 @@ for (const name of selected) {
         "p99 ms": fmt(s.p99),
         errors: s.errors,
       }))));
-      emit(`\nDB round trips per notification: **${fmt(r.roundTripsPerNotification, 2)}** (target ≤ 4; floor ${fmt(r.floorRoundTrips, 2)}).`);
-      emit(`Function process (post-call-notify): peak memory / CPU per request through the gateway: ${
-        memCpu(after?.peakRssMiB ?? null, before && after ? (after.cpuMs - before.cpuMs) / total : null)}.`);
+      emit(`\nDB round trips per notification: **${fmt(r.roundTripsPerNotification, 2)}** (target 2; floor ${fmt(r.floorRoundTrips, 2)}).`);
+      emit(`Function process (post-call-notify): peak memory / CPU per request (direct and gateway runs): ${
+        memCpu(after?.peakRssMiB ?? null, before && after ? (after.cpuMs - before.cpuMs) / r.runs.slice(2).reduce((a, s) => a + s.requests, 0) : null)}; ` +
+        `load average ${await loadAverage()}.`);
       if (r.runs.some((s) => s.errors > 0)) failed = true;
     });
   }
   if (name === "webhook") {
-    await withStack(["wa-webhook", "webhook-floor"], {}, async (stack, pidOf) => {
-      const r = await benchWebhook(stack, pidOf, { total, concurrency, log });
-      const floor = r.runs[0].perSecond;
+    await withStack(["wa-webhook", "agent-worker", "webhook-floor", "webhook-floor-batched"], {}, async (stack, pidOf) => {
+      const r = await benchWebhook(stack, pidOf, { concurrency, minSeconds, minRequests: total, log });
+      const floor = r.runs.find((s) => s.path === "direct")!.perSecond;
       emit(table(r.runs.map((s) => ({
         run: s.label,
+        path: s.path,
+        requests: s.requests,
         "req/s": fmt(s.perSecond),
-        "vs floor": `${fmt(s.perSecond / floor, 2)}×`,
+        "vs floor (direct)": `${fmt(s.perSecond / floor, 2)}×`,
         "p50 ms": fmt(s.p50),
         "p99 ms": fmt(s.p99),
         "peak MiB / CPU per req": memCpu(s.peakRssMiB, s.cpuMsPerRequest),
         errors: s.errors,
+        "load avg": s.load,
       }))));
-      emit("\nMessages include the AI reply started in the background after the 200 (the sandbox's scripted model).");
-      if (r.runs.some((s) => s.errors > 0)) failed = true;
+      const p = r.replies;
+      emit(`\nAI replies (sandbox's scripted model, written by the agent-worker function), measured after the message phases: ${p.inbound} messages, ` +
+        `**${p.replied} replied**, ${p.unanswered} unanswered, ${p.doubled} doubled; ${fmt(p.perSecond)} replies/s ` +
+        `(first message to last reply), inbound→reply p50 ${fmt(p.p50 / 1000, 2)} s / p99 ${fmt(p.p99 / 1000, 2)} s; ` +
+        `drained ${fmt(p.drainSeconds)} s after the last message phase.`);
+      emit(`Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`);
+      if (r.runs.some((s) => s.errors > 0) || p.unanswered > 0 || p.doubled > 0) failed = true;
     });
   }
   if (name === "dispatch") {
     const sandbox = createSandbox();
-    const limited = rateLimitedProvider(sandbox.handler, 80, SANDBOX_CREDENTIALS.whatsappPhoneNumberId);
+    const limited = rateLimitedProvider(sandbox.handler, rate, SANDBOX_CREDENTIALS.whatsappPhoneNumberId);
     const port = freePort();
     const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, limited.handler);
     try {
@@ -189,11 +217,15 @@ for (const name of selected) {
         WHATSAPP_API_BASE_URL: `http://127.0.0.1:${port}/whatsapp/v21.0`,
         WHATSAPP_ACCESS_TOKEN: SANDBOX_CREDENTIALS.whatsappAccessToken,
         WHATSAPP_PHONE_NUMBER_ID: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
-        WHATSAPP_RATE_PER_SECOND: "80",
+        WHATSAPP_RATE_PER_SECOND: String(rate),
         DISPATCH_BATCH_SIZE: "1000",
+        // The rate-limited stand-in is not the sandbox, so the stack counts WhatsApp as real and
+        // refuses the public local JWT secret: this run gets a throwaway one of its own.
+        SUPABASE_JWT_SECRET: `${crypto.randomUUID()}${crypto.randomUUID()}`,
       }, async (stack) => {
         const r = await benchDispatch(stack, limited.counts, {
           messages: Number(values.messages),
+          senders,
           dispatchers: Number(values.dispatchers),
           budgetMs: 10_000,
           log,
@@ -202,16 +234,18 @@ for (const name of selected) {
           sender: `whatsapp:${s.sender}`,
           accepted: s.accepted,
           "msg/s": fmt(s.perSecond),
-          "target": "≥ 78",
+          "target": `≥ ${fmt(rate * 0.975, 0)}`,
           "429s": s.throttled,
         }))));
         const accepted = r.perSender.reduce((a, s) => a + s.accepted, 0);
         emit(`\n${r.messages} messages in ${fmt(r.seconds)} s: aggregate **${fmt(r.aggregatePerSecond)} msg/s** ` +
-          `(ceiling 5 × 80 = 400), 429s received: **${r.throttled}** (target 0), sent twice: **${accepted - r.messages}**, ` +
+          `(ceiling ${senders} × ${rate} = ${senders * rate}), 429s received: **${r.throttled}** (target 0), sent twice: **${accepted - r.messages}**, ` +
           `left queued: ${r.leftQueued}.`);
         if (accepted !== r.messages) failed = true;
         emit(`Dispatch function: ${r.invocations} calls (${values.dispatchers} dispatchers, 10 s budget each), ` +
-          `peak memory / CPU per call ${memCpu(r.peakRssMiB, r.cpuMsPerInvocation)}, longest call ${fmt(r.maxInvocationMs / 1000)} s.`);
+          `peak memory / CPU per call ${memCpu(r.peakRssMiB, r.cpuMsPerInvocation)}, longest call ${fmt(r.maxInvocationMs / 1000)} s; ` +
+          `CPU per message: function ${fmt(r.cpuMsPerMessage ?? NaN, 2)} ms, database backends ${fmt(r.dbCpuMsPerMessage ?? NaN, 2)} ms. ` +
+          `Load average after: ${await loadAverage()}.`);
         if (r.leftQueued > 0 || r.perSender.some((s) => s.accepted === 0)) failed = true;
       });
     } finally {
@@ -251,7 +285,7 @@ if (values.write) {
       `## ${name} — ${dbUrl ? "PostgreSQL" : "embedded PGlite"}`,
       "",
       `${date}, ${machine}. Reproduce: \`${dbUrl ? "BENCH_DATABASE_URL=postgres://…/<empty database> " : ""}` +
-        `npm run bench -- ${name}${name === "dispatch" ? ` --messages ${values.messages}` : ""}` +
+        `npm run bench -- ${name}${name === "dispatch" ? ` --messages ${values.messages} --senders ${senders} --rate ${rate}` : ""}` +
         `${name === "cleanup" ? ` --sessions ${values.sessions}` : ""}\``,
       "",
       ...lines,

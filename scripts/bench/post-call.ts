@@ -8,9 +8,9 @@
  * postgres.js's `debug` hook.
  */
 import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
+import { authenticate } from "../../supabase/functions/_shared/http/auth.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
@@ -18,6 +18,8 @@ import { createSenderDirectory } from "../../supabase/functions/_shared/outbound
 import type { Stack } from "../stack/stack.ts";
 import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { drive, fmt, type RunStats } from "./stats.ts";
+import { runLoad } from "./loadgen.ts";
+import { loadAverage } from "./machine.ts";
 
 /** Pacing buckets far above what the benchmark sends, so they count their round trip but never wait. */
 export const BENCH_RATE = 100_000;
@@ -30,7 +32,7 @@ export interface PostCallBenchResult {
 
 export async function benchPostCall(
   stack: Stack,
-  opts: { total: number; concurrency: number; log: (s: string) => void },
+  opts: { total: number; minSeconds: number; concurrency: number; log: (s: string) => void },
 ): Promise<PostCallBenchResult> {
   let queries = 0;
   const sql = postgres(stack.urls.db, {
@@ -54,16 +56,17 @@ export async function benchPostCall(
     WHATSAPP_RATE_PER_SECOND: String(BENCH_RATE),
     SMS_RATE_PER_SECOND: String(BENCH_RATE),
   }));
+  const auth = authOf("post-call-notify", loadConfig({
+    SUPABASE_DB_URL: stack.urls.db,
+    SUPABASE_SECRET_KEYS: stack.keys.secretKeys,
+    LEGACY_API_KEYS: "reject",
+  }));
   const handler = createPostCallNotifyHandler({
     sql,
     logger: createLogger({ level: "error" }),
     senders,
     pacer: createPacer(sql),
-    auth: authOf("post-call-notify", loadConfig({
-      SUPABASE_DB_URL: stack.urls.db,
-      SUPABASE_SECRET_KEYS: stack.keys.secretKeys,
-      LEGACY_API_KEYS: "reject",
-    })),
+    auth,
     defaultCountry: "RW",
     config: {
       summaryTemplate: "call_summary",
@@ -86,11 +89,12 @@ export async function benchPostCall(
     "content-type": "application/json",
     apikey: stack.keys.secret,
   };
-  const client = createClient(stack.urls.api, stack.keys.secret, { auth: { persistSession: false } });
   const okOutcome = async (res: Response) => res.ok && (await res.json()).outcome === "sent";
 
-  // The floor: one insert + both provider calls, no session, no claim, no outcome.
+  // The floor: the same secret-key check, one insert + both provider calls, no session, no
+  // claim, no outcome.
   const floor = async (i: number) => {
+    await authenticate(new Request("http://bench/floor", { method: "POST", headers }), auth);
     await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body)
       values ('sms', 'outbound', 'queued', ${phone(i)}, 'floor')`;
     const row = (channel: string) => ({
@@ -111,7 +115,7 @@ export async function benchPostCall(
 
   const progress = (label: string) => (done: number) => opts.log(`  ${label}: ${done}/${opts.total}`);
   queries = 0;
-  const floorRun = await drive("floor (1 insert + 2 provider calls), in-process", opts.total, opts.concurrency, floor, progress("floor"));
+  const floorRun = await drive("floor (same secret-key check, 1 insert + 2 provider calls), in-process", opts.total, opts.concurrency, floor, progress("floor"));
   const floorRoundTrips = queries / opts.total;
 
   queries = 0;
@@ -119,10 +123,21 @@ export async function benchPostCall(
     okOutcome(await handler(new Request("http://bench/post-call-notify", { method: "POST", headers, body: body("inproc", i) }))), progress("in-process"));
   const roundTripsPerNotification = queries / opts.total;
 
-  const gateway = await drive("post-call-notify, through the gateway (Deno function process)", opts.total, opts.concurrency, async (i) =>
-    (await client.functions.invoke("post-call-notify", { body: JSON.parse(body("gw", i)) })).data?.outcome === "sent", progress("gateway"));
+  const remote = async (label: string, url: string, tag: string) => {
+    opts.log(`  ${label} … load ${await loadAverage()}`);
+    return runLoad({
+      label,
+      url,
+      payload: { kind: "post-call", run: `${tag}-${run}`, phoneNumberId: c.whatsappPhoneNumberId, apikey: stack.keys.secret },
+      concurrency: opts.concurrency,
+      minSeconds: opts.minSeconds,
+      minRequests: opts.total,
+    });
+  };
+  const direct = await remote("post-call-notify, direct to the function process (separate load generator)", `${await stack.originOf("post-call-notify")!}/post-call-notify`, "direct");
+  const gateway = await remote("post-call-notify, through the gateway (separate load generator)", `${stack.urls.functions}/post-call-notify`, "gw");
 
   await sql.end();
   opts.log(`  round trips per notification: ${fmt(roundTripsPerNotification, 2)} (floor ${fmt(floorRoundTrips, 2)})`);
-  return { runs: [floorRun, inProcess, gateway], roundTripsPerNotification, floorRoundTrips };
+  return { runs: [floorRun, inProcess, direct, gateway], roundTripsPerNotification, floorRoundTrips };
 }

@@ -1,98 +1,155 @@
 /**
- * `npm run bench -- webhook`: signed WhatsApp webhooks through the gateway — single messages
- * and batches of 10 statuses — side by side with a floor in the same run: a bare Deno function
- * that checks the signature and does one insert (tests/fixtures/functions/webhook-floor).
+ * `npm run bench -- webhook`: signed WhatsApp webhooks — single text messages and batches of 10
+ * statuses — side by side with two floors in the same run, each phase both direct to the
+ * function's process and through the gateway:
+ * - floor: check the signature and insert one row (tests/fixtures/functions/webhook-floor);
+ * - batched floor: the same, one multi-row insert per event-loop turn (webhook-floor-batched).
+ * The floors pay the same auth as wa-webhook (the X-Hub-Signature-256 HMAC). The load comes
+ * from its own process (loadgen.ts). The database is ANALYZEd after seeding. AI replies are
+ * measured as their own figure (replies/s, inbound→reply latency, none lost or doubled) after
+ * the message phases, never mixed into the webhooks' throughput.
  */
-import { createHmac } from "node:crypto";
 import postgres from "postgres";
 import type { Stack } from "../stack/stack.ts";
 import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
-import { drive, type RunStats } from "./stats.ts";
-import { functionPid, processUsage } from "./process-usage.ts";
+import { percentile, type RunStats } from "./stats.ts";
+import { processUsage } from "./process-usage.ts";
+import { runLoad } from "./loadgen.ts";
+import type { PayloadKind } from "./payloads.ts";
+import { loadAverage } from "./machine.ts";
+
+export type WebhookRun = RunStats & {
+  path: "direct" | "gateway";
+  peakRssMiB: number | null;
+  cpuMsPerRequest: number | null;
+  load: string;
+};
+
+export interface ReplyStats {
+  inbound: number;
+  replied: number;
+  doubled: number;
+  unanswered: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  drainSeconds: number;
+}
 
 export interface WebhookBenchResult {
-  runs: (RunStats & { peakRssMiB: number | null; cpuMsPerRequest: number | null })[];
+  runs: WebhookRun[];
+  replies: ReplyStats;
 }
 
-const PHONE_NUMBER_ID = SANDBOX_CREDENTIALS.whatsappPhoneNumberId;
-
-function envelope(value: Record<string, unknown>) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [{
-      id: "102290129340398",
-      changes: [{
-        field: "messages",
-        value: { messaging_product: "whatsapp", metadata: { display_phone_number: "15550783881", phone_number_id: PHONE_NUMBER_ID }, ...value },
-      }],
-    }],
-  };
-}
-
-function messagePayload(run: string, i: number) {
-  const wa = `2507${String(80_000_000 + i).padStart(8, "0")}`;
-  return envelope({
-    contacts: [{ profile: { name: `Bench ${i}` }, wa_id: wa }],
-    messages: [{ from: wa, id: `wamid.bench-${run}-${i}`, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "What time is my appointment?" } }],
-  });
-}
-
-function statusPayload(wamids: string[], status: string) {
-  return envelope({
-    statuses: wamids.map((id) => ({
-      id, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: "250788000000",
-      pricing: { billable: true, pricing_model: "PMP", category: "utility" },
-    })),
-  });
+export interface PhaseOptions {
+  concurrency: number;
+  minSeconds: number;
+  minRequests: number;
+  log: (s: string) => void;
 }
 
 export async function benchWebhook(
   stack: Stack,
   pidOf: (name: string) => number | undefined,
-  opts: { total: number; concurrency: number; log: (s: string) => void },
+  opts: PhaseOptions,
 ): Promise<WebhookBenchResult> {
-  const secret = SANDBOX_CREDENTIALS.whatsappAppSecret;
-  const post = (fn: string, payload: unknown) => {
-    const body = JSON.stringify(payload);
-    return fetch(`${stack.urls.functions}/${fn}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
-      },
-      body,
-    }).then(async (r) => {
-      await r.body?.cancel();
-      return r.ok;
-    });
-  };
-
-  // Outbound rows the status batches refer to: 10 per request.
-  const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {} });
   const run = `${Date.now()}`;
+  const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {} });
+  // Outbound rows the status batches refer to (10 per request, reused round-robin), then
+  // statistics, so the planner picks the provider-id index for status lookups.
+  const seeded = 200_000;
   await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
     select 'whatsapp', 'outbound', 'sent', '+250788000000', 'bench', 'whatsapp', 'wamid.out-' || ${run} || '-' || g
-    from generate_series(1, ${opts.total * 10}) g`;
-  await sql.end();
-  const wamids = (i: number) => Array.from({ length: 10 }, (_, k) => `wamid.out-${run}-${i * 10 + k + 1}`);
+    from generate_series(1, ${seeded}) g`;
+  await sql`analyze`;
 
-  const measured = async (fn: string, label: string, one: (i: number) => Promise<boolean>) => {
+  let offset = 1_000;
+  const phase = async (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway"): Promise<WebhookRun> => {
+    const url = path === "direct" ? `${await stack.originOf(fn)!}/${fn}` : `${stack.urls.functions}/${fn}`;
+    const payload = {
+      kind,
+      run,
+      phoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
+      appSecret: SANDBOX_CREDENTIALS.whatsappAppSecret,
+      seeded,
+    };
+    // Warm-up outside the figures: JIT, connections, caches.
+    await runLoad({ label, url, payload, concurrency: 4, minSeconds: 0, minRequests: 40, offset: 0 + offset });
+    offset += 100;
     const pid = pidOf(fn);
-    for (let i = 0; i < 10; i++) await one(opts.total + i); // warm-up, outside the figures
     const before = pid ? await processUsage(pid) : null;
-    const stats = await drive(label, opts.total, opts.concurrency, one, (d) => opts.log(`  ${label}: ${d}/${opts.total}`));
+    const load = await loadAverage();
+    opts.log(`  ${label} (${path}) … load ${load}`);
+    const stats = await runLoad({ label, url, payload, concurrency: opts.concurrency, minSeconds: opts.minSeconds, minRequests: opts.minRequests, offset });
+    offset = stats.lastRequest + 100;
     const after = pid ? await processUsage(pid) : null;
+    opts.log(`  ${label} (${path}): ${stats.perSecond.toFixed(1)}/s, p50 ${stats.p50.toFixed(1)} ms, ${stats.errors} errors`);
     return {
       ...stats,
+      path,
+      load,
       peakRssMiB: after?.peakRssMiB ?? null,
-      cpuMsPerRequest: before && after ? (after.cpuMs - before.cpuMs) / opts.total : null,
+      cpuMsPerRequest: before && after ? (after.cpuMs - before.cpuMs) / stats.requests : null,
     };
   };
 
-  const floor = await measured("webhook-floor", "floor: verify signature + 1 insert", (i) => post("webhook-floor", messagePayload(`floor-${run}`, i)));
-  const messages = await measured("wa-webhook", "wa-webhook: 1 text message", (i) => post("wa-webhook", messagePayload(run, i)));
-  const statuses = await measured("wa-webhook", "wa-webhook: batch of 10 statuses", (i) => post("wa-webhook", statusPayload(wamids(i % opts.total), "delivered")));
-  return { runs: [floor, messages, statuses] };
+  const runs: WebhookRun[] = [];
+  for (const path of ["direct", "gateway"] as const) {
+    runs.push(await phase("webhook-floor", "floor: verify signature + 1 insert", "wa-message", path));
+    runs.push(await phase("webhook-floor-batched", "batched floor: verify + 1 multi-row insert per tick", "wa-message", path));
+  }
+  const messagesStart = new Date();
+  for (const path of ["direct", "gateway"] as const) {
+    runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
+  }
+  const replies = await drainReplies(sql, run, messagesStart, opts.log);
+  for (const path of ["direct", "gateway"] as const) {
+    runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
+  }
+  await sql.end();
+  return { runs, replies };
 }
 
-export { functionPid };
+/**
+ * Waits until every bench message recorded since `since` has had its reply written (or no reply
+ * has been written for 30 s), then measures the replies: how many, how fast, how long after
+ * their inbound message. The status phases run after this, so replies never share their figures.
+ */
+async function drainReplies(sql: postgres.Sql, run: string, since: Date, log: (s: string) => void): Promise<ReplyStats> {
+  const like = `wamid.bench-${run}-%`;
+  const started = performance.now();
+  let last = Infinity;
+  let progressAt = started;
+  for (;;) {
+    const [{ owed }] = await sql`select count(*)::int as owed from public.message_delivery_log
+      where direction = 'inbound' and provider_message_id like ${like}
+        and (reply_state is null or reply_state in ('pending', 'in_progress'))`;
+    if (owed < last) [last, progressAt] = [owed, performance.now()];
+    if (owed === 0 || performance.now() - progressAt > 30_000) break;
+    log(`  replies owed: ${owed}`);
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+  const drainSeconds = (performance.now() - started) / 1000;
+  const rows = await sql`
+    select i.created_at as inbound_at, count(o.id)::int as replies, min(o.created_at) as reply_at
+    from public.message_delivery_log i
+    left join public.message_delivery_log o
+      on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
+    where i.direction = 'inbound' and i.provider_message_id like ${like} and i.created_at >= ${since}
+    group by i.id, i.created_at`;
+  const latencies = rows.filter((r) => r.reply_at).map((r) => r.reply_at.getTime() - r.inbound_at.getTime()).sort((a, b) => a - b);
+  const replyTimes = rows.filter((r) => r.reply_at).map((r) => r.reply_at.getTime());
+  const lastReply = replyTimes.reduce((a, b) => Math.max(a, b), -Infinity);
+  const firstInbound = rows.reduce((a, r) => Math.min(a, r.inbound_at.getTime()), Infinity);
+  const span = replyTimes.length > 1 ? (lastReply - firstInbound) / 1000 : NaN;
+  return {
+    inbound: rows.length,
+    replied: rows.filter((r) => r.replies > 0).length,
+    doubled: rows.filter((r) => r.replies > 1).length,
+    unanswered: rows.filter((r) => r.replies === 0).length,
+    perSecond: replyTimes.length / span,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    drainSeconds,
+  };
+}

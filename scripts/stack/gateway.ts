@@ -53,11 +53,14 @@ const msg = (status: number, body: Record<string, unknown>) =>
  */
 export function createGateway(opts: GatewayOptions): (req: Request) => Promise<Response> {
   const jwks = opts.jwks && createLocalJWKSet(opts.jwks);
-  const secret = opts.jwtSecret && new TextEncoder().encode(opts.jwtSecret);
+  // Imported once: jose would import a raw secret again on every verification. (The JWKS keys
+  // are cached by the local key set itself.)
+  const secret = opts.jwtSecret &&
+    crypto.subtle.importKey("raw", new TextEncoder().encode(opts.jwtSecret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
   // Each key verifies only its own algorithms: an HS256 token is never checked against the JWKS.
   const verifiers = [
     ...(jwks ? [(t: string) => jwtVerify(t, jwks, { algorithms: ["ES256", "RS256"] })] : []),
-    ...(secret ? [(t: string) => jwtVerify(t, secret, { algorithms: ["HS256"] })] : []),
+    ...(secret ? [async (t: string) => jwtVerify(t, await secret, { algorithms: ["HS256"] })] : []),
   ];
   const doFetch = opts.fetch ?? fetch;
 

@@ -11,7 +11,7 @@ import { type Database, startDatabase } from "./database.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { functionEnv } from "./function-env.ts";
 import { startFunctions } from "./functions.ts";
-import { readFunctionSettings } from "./functions-config.ts";
+import { type FunctionSettings, readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
 import { type Housekeeping, scheduleDispatch, startHousekeeping } from "./housekeeping.ts";
 import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
@@ -41,6 +41,8 @@ export interface StackOptions {
   /** No step lines and no function output (errors still throw with their details). */
   quiet?: boolean;
   log?: (line: string) => void;
+  /** Functions the gateway serves without verify_jwt whatever config.toml says (benchmark floors). */
+  publicFunctions?: string[];
 }
 
 export interface Stack {
@@ -66,10 +68,15 @@ export interface Stack {
   pids(): number[];
   /** The process serving one function, if it runs. */
   pidOf(name: string): number | undefined;
+  /** Where one function's process listens, bypassing the gateway (benchmarks compare both). */
+  originOf(name: string): Promise<string> | undefined;
   stop(): Promise<void>;
 }
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+const publicOr = (names: string[] = [], settings: (name: string) => FunctionSettings) => (name: string) =>
+  names.includes(name) ? { ...settings(name), verifyJwt: false } : settings(name);
 
 function serve(port: number, handler: (req: Request) => Response | Promise<Response>) {
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
@@ -193,7 +200,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       root: ROOT,
       dirs: opts.functionsDirs ?? [join(ROOT, "supabase/functions")],
       only: opts.only,
-      settings: readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml"))),
+      settings: publicOr(opts.publicFunctions, readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml")))),
       env: fnEnv,
       log: (line) => opts.quiet || out(line),
     });
@@ -268,6 +275,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       housekeeping,
       pids: () => [...processes.values()].flatMap((p) => (p.pid ? [p.pid] : [])),
       pidOf: (name: string) => processes.get(name)?.pid ?? undefined,
+      originOf: (name: string) => processes.get(name)?.origin(),
       stop: stopAll,
     };
   } catch (err) {

@@ -1243,6 +1243,35 @@ end;
 $function$;
 grant execute on function public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text, p_body text, p_metadata jsonb, p_correlation_id text, p_whatsapp_jid text, p_needs_reply boolean, p_display_name text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.record_inbound_messages(p_messages jsonb)
+ RETURNS TABLE(ordinal bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_m jsonb;
+  v_ordinal bigint;
+begin
+  if jsonb_typeof(p_messages) is distinct from 'array' then
+    raise exception 'p_messages must be a JSON array' using errcode = '22023';
+  end if;
+  for v_m, v_ordinal in
+    select e.m, e.n from jsonb_array_elements(p_messages) with ordinality as e(m, n)
+    order by e.m ->> 'sender', e.n
+  loop
+    return query
+      select v_ordinal, r.delivery_id, r.session_id, r.profile_id, r.is_new, r.allows_sms
+      from public.record_inbound_message(
+        v_m ->> 'channel', v_m ->> 'sender', v_m ->> 'provider', v_m ->> 'provider_message_id',
+        coalesce(v_m ->> 'message_type', 'text'), v_m ->> 'body',
+        coalesce(v_m -> 'metadata', '{}'::jsonb), v_m ->> 'correlation_id',
+        v_m ->> 'whatsapp_jid', coalesce((v_m ->> 'needs_reply')::boolean, true),
+        v_m ->> 'display_name') as r;
+  end loop;
+end;
+$function$;
+grant execute on function public.record_inbound_messages(p_messages jsonb) to service_role;
+
 CREATE OR REPLACE FUNCTION public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text DEFAULT NULL::text, p_body text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_error_code text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_retry_after_ms integer DEFAULT NULL::integer, p_metadata jsonb DEFAULT NULL::jsonb, p_sender_key text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
  LANGUAGE plpgsql

@@ -26,7 +26,7 @@ describe("function auth table", () => {
   });
 
   it("lets the internal functions be called with a secret key, never a publishable one", () => {
-    for (const name of ["post-call-notify", "messaging-tools", "dispatch"] as const) {
+    for (const name of ["post-call-notify", "messaging-tools", "dispatch", "agent-worker"] as const) {
       expect(FUNCTION_AUTH[name].modes).toContain("secret");
       expect(FUNCTION_AUTH[name].modes).not.toContain("publishable");
     }

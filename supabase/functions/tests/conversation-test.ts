@@ -39,7 +39,7 @@ Deno.test("inbound SMS and WhatsApp get AI replies with a tool call, in one sess
     dataDir: "memory://",
     env: runtimeOnly(Deno.env.toObject()),
     dotenv: false,
-    only: ["sms-inbound", "wa-webhook"],
+    only: ["sms-inbound", "wa-webhook", "agent-worker"],
     quiet: true,
   });
   const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {} });

@@ -394,6 +394,11 @@ isOneToOne: false
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
             }[]
                            },
+"record_inbound_messages":
+{ Args: { "p_messages": Json }; Returns: {
+              "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"ordinal": number,"profile_id": string,"session_id": string
+            }[]
+                           },
 "record_outbound_outcome":
 { Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_retry_after_ms"?: number,"p_sender_key"?: string,"p_sent": boolean }; Returns: {
               "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string

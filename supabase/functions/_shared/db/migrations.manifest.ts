@@ -14,4 +14,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129120100_unknown_delivery_status",
   "20261129130000_whatsapp_opt_out",
   "20261129140000_sms_fallback_id",
+  "20261129150000_record_inbound_messages_batch",
 ];

@@ -1,5 +1,6 @@
 import type { Env } from "../config.ts";
 import type { AuthConfig, AuthKeys, AuthPolicy } from "./auth.ts";
+import { jwksSource } from "./jwks-source.ts";
 
 /** Internal: called by other services and pg_cron with a secret key (or the legacy key). */
 const INTERNAL: AuthPolicy = { modes: ["secret", "legacy-service-role"] };
@@ -13,6 +14,8 @@ const INTERNAL: AuthPolicy = { modes: ["secret", "legacy-service-role"] };
 export const FUNCTION_AUTH = {
   "post-call-notify": INTERNAL,
   "messaging-tools": INTERNAL,
+  // The webhooks hand it the AI replies they owe (supabase/functions/agent-worker).
+  "agent-worker": INTERNAL,
   // Operators drain the outbox by hand after `retry_delivery` (docs/runbook.md).
   dispatch: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   health: { modes: [] },
@@ -34,7 +37,7 @@ export function authKeysOf(env: Env): AuthKeys {
   return {
     secretKeys: env.SUPABASE_SECRET_KEYS ?? {},
     publishableKeys: env.SUPABASE_PUBLISHABLE_KEYS ?? {},
-    jwks: env.SUPABASE_JWKS ?? jwksUrlOf(env),
+    jwks: env.SUPABASE_JWKS ? jwksSource(env.SUPABASE_JWKS) : jwksUrlOf(env),
     issuer: env.SUPABASE_URL ? `${env.SUPABASE_URL.replace(/\/+$/, "")}/auth/v1` : null,
     legacy,
   };

@@ -2,18 +2,30 @@
 
 const enc = new TextEncoder();
 
+/**
+ * Imported keys, per isolate: importing costs about as much as the signature itself, and an
+ * isolate only ever sees its few configured secrets. A failed import is not kept.
+ */
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(hash: "SHA-1" | "SHA-256", secret: string): Promise<CryptoKey> {
+  const id = `${hash}:${secret}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= 64) keys.clear(); // a bound, should secrets ever come from somewhere else
+    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+    key.catch(() => keys.delete(id));
+    keys.set(id, key);
+  }
+  return key;
+}
+
 async function hmac(
   hash: "SHA-1" | "SHA-256",
   secret: string,
   data: Uint8Array,
 ): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    enc.encode(secret),
-    { name: "HMAC", hash },
-    false,
-    ["sign"],
-  );
+  const key = await hmacKey(hash, secret);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, data as BufferSource));
 }
 

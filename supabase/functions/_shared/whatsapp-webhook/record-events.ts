@@ -1,7 +1,9 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import { type RecordedInbound, recordInbound } from "../conversations/record-inbound.ts";
-import { recordDeliveryStatuses, type StatusOutcome } from "../outbound/delivery-status.ts";
+import type { RecordedInbound } from "../conversations/record-inbound.ts";
+import type { StatusOutcome } from "../outbound/delivery-status.ts";
+import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
+import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
@@ -54,12 +56,13 @@ export async function recordWhatsAppEvents(
   const followUps: FollowUp[] = [];
   // Statuses are recorded together in one round trip before the loop walks the events in order.
   const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
-  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatuses(sql, statusEvents);
+  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatusesBatched(sql, statusEvents);
   let nextStatus = 0;
   for (const e of events) {
     if (e.kind === "message") {
       const m = e.message;
-      const recorded = await recordInbound(sql, m);
+      // Grouped with the concurrent requests' messages into one statement and one commit.
+      const recorded = await recordInboundBatched(sql, m);
       const fields = {
         provider_message_id: m.providerMessageId,
         message_type: m.messageType,

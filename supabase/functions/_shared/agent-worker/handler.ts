@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { authenticate, type AuthConfig } from "../http/auth.ts";
+import { parseJson, readRawBody } from "../http/body.ts";
+import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { json, withErrors } from "../http/respond.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+import { type ReplyDeps, replyPending, type ReplyPendingResult } from "../conversations/reply-to-inbound.ts";
+
+const Body = z.object({
+  /** Owed replies taken per round (default 20). */
+  limit: z.number().int().min(1).max(200).optional(),
+  time_budget_ms: z.number().int().min(100).max(140_000).optional(),
+}).strict();
+
+type Drained = ReplyPendingResult & { rounds: number };
+
+export interface AgentWorkerDeps {
+  auth: AuthConfig;
+  replies: ReplyDeps;
+  logger: ReplyDeps["logger"];
+  defaults: { limit: number; timeBudgetMs: number };
+  /**
+   * The time budget ran out with replies still owed: start another drain (the worker calls
+   * itself, so a backlog never waits for dispatch's once-a-minute recovery).
+   */
+  onBacklog?: () => void;
+  now?: () => number;
+}
+
+/**
+ * `POST /agent-worker` (secret key, or the legacy service role): writes the AI replies owed to
+ * recorded inbound messages, round after round, until none is left or the time budget is spent.
+ * The webhooks call it right after their commit, so replies run in this function's isolate and
+ * pool instead of the webhook's; dispatch (every minute) recovers what it never took. Each reply
+ * is claimed under a lease (replyToInbound), so concurrent workers never answer twice.
+ */
+export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
+  const now = deps.now ?? Date.now;
+  let running: Promise<Drained> | null = null;
+  let again = false;
+
+  const drain = async (limit: number, deadline: number): Promise<Drained> => {
+    const total: Drained = { found: 0, replied: 0, fallback: 0, notClaimed: 0, skipped: 0, failed: 0, rounds: 0 };
+    let more = false;
+    do {
+      again = false;
+      while (now() < deadline) {
+        const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
+        total.rounds++;
+        for (const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const) total[k] += round[k];
+        // Only rows others had already claimed: they are being answered; nothing more to take.
+        more = round.found === limit && round.notClaimed < round.found;
+        if (round.found === 0 || round.notClaimed === round.found) break;
+      }
+    } while (again && now() < deadline);
+    if (more || again) deps.onBacklog?.();
+    return total;
+  };
+
+  return withErrors(deps.logger, async (req) => {
+    if (req.method !== "POST") throw methodNotAllowed(["POST"]);
+    await authenticate(req, deps.auth);
+    const raw = await readRawBody(req);
+    const parsed = Body.safeParse(raw.byteLength ? parseJson(raw) : {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`);
+    }
+    // One drain per isolate: a kick that arrives while one runs makes it go round once more and
+    // waits for it, instead of racing it for the same rows. (A kick landing just as the drain
+    // ends is answered by the next kick, or by dispatch within a minute.)
+    if (running) again = true;
+    else {
+      const deadline = now() + (parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs);
+      running = drain(parsed.data.limit ?? deps.defaults.limit, deadline).finally(() => (running = null));
+    }
+    let total;
+    try {
+      total = await running;
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
+      throw err;
+    }
+    return json({ replies: total });
+  });
+}

@@ -1,0 +1,49 @@
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { memoryLogger } from "../log/logger.ts";
+import { createAgentWorkerKick } from "./kick.ts";
+
+// A local HTTP server stands in for the functions gateway: it records the calls and answers
+// with the status the test sets.
+const calls: IncomingMessage[] = [];
+let status = 200;
+const server = createServer((req, res) => {
+  calls.push(req);
+  req.resume().on("end", () => res.writeHead(status).end("{}"));
+});
+let base = "";
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/functions/v1`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe("agent-worker kick", () => {
+  it("sends one call per event-loop turn with the secret key, however many messages ask", async () => {
+    calls.length = 0;
+    status = 200;
+    const kick = createAgentWorkerKick({ functionsUrl: base, secretKey: "sb_secret_k", logger: memoryLogger() })!;
+    expect(await Promise.all([kick.kick(), kick.kick(), kick.kick()])).toEqual([true, true, true]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].url).toBe("/functions/v1/agent-worker");
+    expect(calls[0].headers.apikey).toBe("sb_secret_k");
+    expect(await kick.kick()).toBe(true);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("says false when the worker refuses or cannot be reached, so the webhook replies itself", async () => {
+    status = 503;
+    const log = memoryLogger();
+    const refused = createAgentWorkerKick({ functionsUrl: base, secretKey: "sb_secret_k", logger: log })!;
+    expect(await refused.kick()).toBe(false);
+    const unreachable = createAgentWorkerKick({ functionsUrl: "http://127.0.0.1:1/functions/v1", secretKey: "k", logger: log })!;
+    expect(await unreachable.kick()).toBe(false);
+    expect(log.lines.map((l) => l.event)).toEqual(["AGENT_WORKER_REFUSED", "AGENT_WORKER_UNREACHABLE"]);
+  });
+
+  it("is not there without a functions URL or a secret key", () => {
+    expect(createAgentWorkerKick({ secretKey: "k", logger: memoryLogger() })).toBeNull();
+    expect(createAgentWorkerKick({ functionsUrl: base, logger: memoryLogger() })).toBeNull();
+  });
+});

@@ -1,0 +1,71 @@
+import type { Logger } from "../log/logger.ts";
+
+export interface AgentWorkerKick {
+  /**
+   * Asks the agent-worker function to write the replies now owed. Calls made in the same
+   * event-loop turn share one request. Resolves true once the worker has answered 2xx, false
+   * when it cannot be reached or refused (the caller then replies itself).
+   */
+  kick(): Promise<boolean>;
+}
+
+/**
+ * The webhooks' way to take AI replies off their own request path and pool. Without a functions
+ * URL or a secret key to call it with, there is no worker to kick: null, and the caller replies
+ * in its own isolate as before.
+ */
+export function createAgentWorkerKick(opts: {
+  /** `<SUPABASE_URL>/functions/v1` */
+  functionsUrl?: string;
+  secretKey?: string;
+  logger: Logger;
+  fetch?: typeof fetch;
+}): AgentWorkerKick | null {
+  if (!opts.functionsUrl || !opts.secretKey) return null;
+  const url = `${opts.functionsUrl.replace(/\/+$/, "")}/agent-worker`;
+  const doFetch = opts.fetch ?? fetch;
+  let pending: Promise<boolean> | null = null;
+
+  const call = async (): Promise<boolean> => {
+    try {
+      const res = await doFetch(url, {
+        method: "POST",
+        headers: { apikey: opts.secretKey!, "content-type": "application/json" },
+        body: "{}",
+      });
+      await res.body?.cancel();
+      if (!res.ok) opts.logger.warn("AGENT_WORKER_REFUSED", { status: res.status });
+      return res.ok;
+    } catch (err) {
+      opts.logger.warn("AGENT_WORKER_UNREACHABLE", { error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  };
+
+  return {
+    kick() {
+      if (!pending) {
+        pending = new Promise<boolean>((resolve) =>
+          setTimeout(() => {
+            pending = null;
+            resolve(call());
+          }, 0)
+        );
+      }
+      return pending;
+    },
+  };
+}
+
+/** The kick for a function's environment: SUPABASE_URL and its `default` (or first) secret key. */
+export function agentWorkerKickOf(
+  env: { SUPABASE_URL?: string; SUPABASE_SECRET_KEYS?: Record<string, string> },
+  logger: Logger,
+): AgentWorkerKick | null {
+  const keys = env.SUPABASE_SECRET_KEYS ?? {};
+  return createAgentWorkerKick({
+    functionsUrl: env.SUPABASE_URL ? `${env.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1` : undefined,
+    secretKey: keys.default ?? Object.values(keys)[0],
+    logger,
+  });
+}

@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
-import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
+import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";

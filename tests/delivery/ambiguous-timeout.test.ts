@@ -15,7 +15,7 @@ import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
 import { createTwilioSmsAdapter } from "../../supabase/functions/_shared/channels/sms-twilio.ts";
-import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
+import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
 import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";

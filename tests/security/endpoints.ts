@@ -12,10 +12,10 @@ import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createWhatsAppAdapter } from "../../supabase/functions/_shared/channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../../supabase/functions/_shared/channels/sms-mtn.ts";
-import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
-import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
-import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
-import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
+import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
+import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
+import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
+import { createDispatchHandler } from "../../supabase/functions/_shared/dispatch/handler.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/delivery/senders.ts";
 import { createPacer } from "../../supabase/functions/_shared/delivery/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";

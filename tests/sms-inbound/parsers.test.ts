@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { smsKeywordOf } from "../../supabase/functions/_shared/sms-webhook/keywords.ts";
-import { parseMtnInbound, parseMtnReceipt } from "../../supabase/functions/_shared/sms-webhook/mtn.ts";
-import { phoneNumberOf } from "../../supabase/functions/_shared/sms-webhook/phone-number.ts";
-import { providerOf, routeOf } from "../../supabase/functions/_shared/sms-webhook/route.ts";
+import { smsKeywordOf } from "../../supabase/functions/_shared/sms-inbound/keywords.ts";
+import { parseMtnInbound, parseMtnReceipt } from "../../supabase/functions/_shared/sms-inbound/mtn.ts";
+import { phoneNumberOf } from "../../supabase/functions/_shared/sms-inbound/phone-number.ts";
+import { providerOf, routeOf } from "../../supabase/functions/_shared/sms-inbound/route.ts";
 import {
   parseForm,
   parseTwilioInbound,
   parseTwilioStatus,
-} from "../../supabase/functions/_shared/sms-webhook/twilio.ts";
+} from "../../supabase/functions/_shared/sms-inbound/twilio.ts";
 import { countSegments } from "../../supabase/functions/_shared/notifications/sms-segments.ts";
-import { KEYWORD_REPLIES } from "../../supabase/functions/_shared/sms-webhook/keywords.ts";
+import { KEYWORD_REPLIES } from "../../supabase/functions/_shared/sms-inbound/keywords.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const form = (o: Record<string, string>) => parseForm(bytes(new URLSearchParams(o).toString()));

@@ -8,7 +8,7 @@ import {
   senderDirectoryOf,
 } from "../_shared/platform/deps.ts";
 import { createReplyDeps } from "../_shared/conversations/reply-to-inbound.ts";
-import { createDispatchHandler } from "../_shared/handlers/dispatch.ts";
+import { createDispatchHandler } from "../_shared/dispatch/handler.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "dispatch");
 const { env } = platform;

@@ -1,5 +1,5 @@
 import { loadConfig } from "../_shared/config.ts";
-import { createHealthHandler } from "../_shared/health/check-health.ts";
+import { createHealthHandler } from "../_shared/health/handler.ts";
 import { createPlatform } from "../_shared/platform/deps.ts";
 import { serveFunction } from "../_shared/platform/serve.ts";
 

@@ -3,7 +3,7 @@ import { loadConfig } from "../_shared/config.ts";
 import { channelsOf, createPlatform } from "../_shared/platform/deps.ts";
 import { backgroundTracker, type WaitUntil } from "../_shared/platform/background.ts";
 import { createReplyDeps, replyToInbound } from "../_shared/conversations/reply-to-inbound.ts";
-import { createSmsInboundHandler } from "../_shared/handlers/sms-inbound.ts";
+import { createSmsInboundHandler } from "../_shared/sms-inbound/handler.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "sms-inbound");
 const { env } = platform;

@@ -3,7 +3,7 @@ import { loadConfig } from "../_shared/config.ts";
 import { channelsOf, createPlatform, postCallConfigOf } from "../_shared/platform/deps.ts";
 import { backgroundTracker, type WaitUntil } from "../_shared/platform/background.ts";
 import { createReplyDeps, replyToInbound } from "../_shared/conversations/reply-to-inbound.ts";
-import { createWaWebhookHandler } from "../_shared/handlers/wa-webhook.ts";
+import { createWaWebhookHandler } from "../_shared/wa-webhook/handler.ts";
 
 const platform = createPlatform(loadConfig(Deno.env.toObject()), "wa-webhook");
 const { env } = platform;

@@ -7,7 +7,7 @@ import {
   executeMessagingTool,
   getMessagingTools,
   type ToolContext,
-} from "../tools/messaging-tools.ts";
+} from "../tools/messaging.ts";
 import { AgentError, classifyModelError } from "./errors.ts";
 import {
   type HistoryEntry,

@@ -5,7 +5,7 @@ import { loadConfig } from "../config.ts";
 import { createSql } from "../db/client.ts";
 import { EXPECTED_MIGRATIONS } from "../db/migrations.manifest.ts";
 import { memoryLogger } from "../log/logger.ts";
-import { createHealthHandler } from "./check-health.ts";
+import { createHealthHandler } from "./handler.ts";
 
 const SANDBOX = "http://127.0.0.1:54324";
 let db: TestDatabase;

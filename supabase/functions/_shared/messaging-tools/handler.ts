@@ -11,7 +11,7 @@ import {
   isToolError,
   type ToolContext,
   type ToolError,
-} from "../tools/messaging-tools.ts";
+} from "../tools/messaging.ts";
 
 export interface MessagingToolsDeps
   extends Pick<ToolContext, "sql" | "logger" | "whatsapp" | "sms" | "whatsappTemplate"> {

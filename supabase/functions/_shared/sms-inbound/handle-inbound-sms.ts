@@ -4,7 +4,7 @@ import type { SmsSender } from "../notifications/dual-channel.ts";
 import type { WaitUntil } from "../platform/background.ts";
 import { recordInbound, type RecordedInbound } from "../conversations/record-inbound.ts";
 import { KEYWORD_REPLIES, type KeywordAction, smsKeywordOf } from "./keywords.ts";
-import { recordTwimlReply, sendKeywordReply } from "./keyword-reply.ts";
+import { recordTwimlReply, sendKeywordReply } from "../sms-webhook/keyword-reply.ts";
 import { phoneNumberOf } from "./phone-number.ts";
 import { recordSmsKeyword } from "./record-keyword.ts";
 import type { InboundSms } from "./types.ts";

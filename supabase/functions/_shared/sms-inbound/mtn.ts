@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseJson } from "../http/body.ts";
 import { type InboundSms, MAX_INBOUND_SMS_CHARS, type SmsStatusEvent } from "./types.ts";
-import { validated } from "./validated.ts";
+import { validated } from "../http/validated.ts";
 import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
 /**

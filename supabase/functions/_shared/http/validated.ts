@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { badRequest } from "../http/errors.ts";
+import { badRequest } from "./errors.ts";
 
 /** Parses a webhook payload with its schema; the first problem becomes a 400 naming the field. */
 export function validated<T>(schema: z.ZodType<T>, value: unknown): T {

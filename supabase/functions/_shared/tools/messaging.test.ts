@@ -8,7 +8,7 @@ import {
   getMessagingTools,
   isToolError,
   type ToolContext,
-} from "./messaging-tools.ts";
+} from "./messaging.ts";
 import { getToolDefinitions } from "./schemas.ts";
 
 let h: Harness;

@@ -10,9 +10,9 @@ import {
 import { json, withErrors } from "../http/respond.ts";
 import { timingSafeEqualString, verifyHexSha256 } from "../http/signature.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { parseWhatsAppWebhook } from "../whatsapp-webhook/parse-webhook.ts";
-import { recordWhatsAppEvents } from "../whatsapp-webhook/record-events.ts";
-import { type FollowUpDeps, scheduleFollowUps } from "../whatsapp-webhook/follow-ups.ts";
+import { parseWhatsAppWebhook } from "./parse-webhook.ts";
+import { recordWhatsAppEvents } from "./record-events.ts";
+import { type FollowUpDeps, scheduleFollowUps } from "./follow-ups.ts";
 
 export interface WaWebhookDeps extends FollowUpDeps {
   /** WHATSAPP_APP_SECRET: without it every POST is refused (fail closed). */

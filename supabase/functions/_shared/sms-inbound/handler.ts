@@ -4,13 +4,13 @@ import { methodNotAllowed, serviceUnavailable, unauthorized } from "../http/erro
 import { json, withErrors } from "../http/respond.ts";
 import { verifyHexSha256 } from "../http/signature.ts";
 import type { Logger } from "../log/logger.ts";
-import { applySmsStatus } from "../sms-webhook/apply-sms-status.ts";
-import { handleInboundSms, type InboundSmsDeps } from "../sms-webhook/handle-inbound-sms.ts";
-import { parseMtnInbound, parseMtnReceipt } from "../sms-webhook/mtn.ts";
-import { providerOf, routeOf, type SmsRoute } from "../sms-webhook/route.ts";
-import { parseForm, parseTwilioInbound, parseTwilioStatus } from "../sms-webhook/twilio.ts";
-import { verifyTwilioSignature } from "../sms-webhook/twilio-signature.ts";
-import { twiml } from "../sms-webhook/twiml.ts";
+import { applySmsStatus } from "./apply-sms-status.ts";
+import { handleInboundSms, type InboundSmsDeps } from "./handle-inbound-sms.ts";
+import { parseMtnInbound, parseMtnReceipt } from "./mtn.ts";
+import { providerOf, routeOf, type SmsRoute } from "./route.ts";
+import { parseForm, parseTwilioInbound, parseTwilioStatus } from "./twilio.ts";
+import { verifyTwilioSignature } from "./twilio-signature.ts";
+import { twiml } from "./twiml.ts";
 
 export interface SmsInboundDeps extends InboundSmsDeps {
   /** Unset secrets fail closed: that provider's requests are all 401. */

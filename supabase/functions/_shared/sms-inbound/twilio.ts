@@ -3,7 +3,7 @@ import { classifyTwilioDeliveryError } from "../channels/sms-twilio.ts";
 import { badRequest } from "../http/errors.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 import { type InboundSms, MAX_INBOUND_SMS_CHARS, type SmsStatusEvent } from "./types.ts";
-import { validated } from "./validated.ts";
+import { validated } from "../http/validated.ts";
 import { echoedDeliveryId } from "../delivery/delivery-id.ts";
 
 /**

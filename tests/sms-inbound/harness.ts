@@ -8,7 +8,7 @@ import {
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { sendMessage } from "../../supabase/functions/_shared/messaging/send-message.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
-import type { InboundForReply } from "../../supabase/functions/_shared/sms-inbound/handle-inbound-sms.ts";
+import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "./signing.ts";
 
 /**

@@ -488,7 +488,7 @@ describe("wa-webhook: other payloads and failures", () => {
     const res = await h.handler(post(fixtureRaw("text")));
     expect(res.status).toBe(503);
     expect(h.inbound).toHaveLength(0);
-    expect(h.events()).toContain("WHATSAPP_WEBHOOK_DEFERRED");
+    expect(h.events()).toContain("DATABASE_UNAVAILABLE");
     await dead.end();
   });
 

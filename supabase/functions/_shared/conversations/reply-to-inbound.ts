@@ -5,6 +5,7 @@ import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts"
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import type { Platform } from "../platform/deps.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
+import type { RecordedInbound } from "./record-inbound.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
@@ -21,6 +22,12 @@ export interface InboundToReply {
   sender: string;
   correlationId: string;
 }
+
+/** A new inbound message a webhook just recorded, as it hands it to the reply path (`C`: its channel). */
+export type InboundForReply<C extends InboundToReply["channel"] = InboundToReply["channel"]> =
+  & RecordedInbound
+  & InboundToReply
+  & { channel: C };
 
 export type ReplyOutcome =
   /** The agent's answer was sent (or its send attempted and logged). */
@@ -150,7 +157,15 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
   return result;
 }
 
-/** The reply path of a function, from its platform and channel adapters (index.ts wiring). */
+/** The AI reply a webhook runs in the background after its 200, for each new inbound message. */
+export function replierOf(platform: Platform, channels: { whatsapp: WhatsAppSender; sms: SmsSender }) {
+  const deps = createReplyDeps(platform, channels);
+  return async (inbound: InboundToReply): Promise<void> => {
+    await replyToInbound(deps, inbound);
+  };
+}
+
+/** The reply path of a function, from its platform and channel adapters (a main.ts's wiring). */
 export function createReplyDeps(
   platform: Platform,
   channels: { whatsapp: WhatsAppSender; sms: SmsSender },

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
-import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import { validated } from "../http/validated.ts";
 import { type DispatchDeps, dispatchDue } from "../delivery/dispatch.ts";
 import { replyPending, type ReplyDeps } from "../conversations/reply-to-inbound.ts";
 import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
@@ -34,29 +34,20 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
     if (req.method !== "POST") throw methodNotAllowed(["POST"]);
     await authenticate(req, deps.auth);
     const raw = await readRawBody(req);
-    const parsed = Body.safeParse(raw.byteLength ? parseJson(raw) : {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`);
-    }
-    try {
-      const recover = parsed.data.replies !== false;
-      const [deliveries, replies, calls] = await Promise.all([
-        dispatchDue(deps, {
-          batchSize: parsed.data.batch_size ?? deps.defaults.batchSize,
-          timeBudgetMs: parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs,
-          leaseSeconds: deps.defaults.leaseSeconds,
-          correlationId,
-        }),
-        deps.replies && recover ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 }) : null,
-        deps.postCall && recover
-          ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })
-          : null,
-      ]);
-      return json({ deliveries, replies, calls });
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
-      throw err;
-    }
+    const body = validated(Body, raw.byteLength ? parseJson(raw) : {});
+    const recover = body.replies !== false;
+    const [deliveries, replies, calls] = await Promise.all([
+      dispatchDue(deps, {
+        batchSize: body.batch_size ?? deps.defaults.batchSize,
+        timeBudgetMs: body.time_budget_ms ?? deps.defaults.timeBudgetMs,
+        leaseSeconds: deps.defaults.leaseSeconds,
+        correlationId,
+      }),
+      deps.replies && recover ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 }) : null,
+      deps.postCall && recover
+        ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })
+        : null,
+    ]);
+    return json({ deliveries, replies, calls });
   });
 }

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { isDatabaseUnavailable } from "../db/errors.ts";
 import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
-import { badRequest, HttpError, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import {
   enabledToolNames,
@@ -47,14 +46,9 @@ export function createMessagingToolsHandler(deps: MessagingToolsDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     if (req.method !== "GET" && req.method !== "POST") throw methodNotAllowed(["GET", "POST"]);
     await authenticate(req, deps.auth);
-    try {
-      const enabled = await enabledToolNames(deps.sql);
-      if (req.method === "GET") return json({ tools: getMessagingTools(enabled) });
-      return await run(deps, req, correlationId, enabled);
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
-      throw err;
-    }
+    const enabled = await enabledToolNames(deps.sql);
+    if (req.method === "GET") return json({ tools: getMessagingTools(enabled) });
+    return await run(deps, req, correlationId, enabled);
   });
 }
 

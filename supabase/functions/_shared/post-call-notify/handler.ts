@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { readRawBody, parseJson } from "../http/body.ts";
-import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { badRequest, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import { validated } from "../http/validated.ts";
 import { toE164 } from "../phone.ts";
 import { notifyAfterCall, type NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 
@@ -23,30 +23,19 @@ export function createPostCallNotifyHandler(deps: PostCallNotifyDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     if (req.method !== "POST") throw methodNotAllowed(["POST"]);
     await authenticate(req, deps.auth);
-    const parsed = Body.safeParse(parseJson(await readRawBody(req)));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`, {
-        field: issue.path.join(".") || undefined,
-      });
-    }
-    const phone = toE164(parsed.data.phone_number, deps.defaultCountry);
+    const body = validated(Body, parseJson(await readRawBody(req)));
+    const phone = toE164(body.phone_number, deps.defaultCountry);
     if (!phone) {
       throw badRequest("VALIDATION.INVALID_PHONE", "phone_number is not a valid phone number", {
         field: "phone_number",
       });
     }
-    try {
-      const result = await notifyAfterCall(deps, {
-        callId: parsed.data.call_id,
-        phoneNumber: phone,
-        summary: parsed.data.summary || null,
-        correlationId,
-      });
-      return json(result);
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
-      throw err;
-    }
+    const result = await notifyAfterCall(deps, {
+      callId: body.call_id,
+      phoneNumber: phone,
+      summary: body.summary || null,
+      correlationId,
+    });
+    return json(result);
   });
 }

@@ -8,13 +8,7 @@ import { recordTwimlReply, sendKeywordReply } from "../sms-webhook/keyword-reply
 import { phoneNumberOf } from "./phone-number.ts";
 import { recordSmsKeyword } from "./record-keyword.ts";
 import type { InboundSms } from "./types.ts";
-
-/** What the AI replier gets for each new message that needs an answer. */
-export type InboundForReply = RecordedInbound & {
-  channel: "sms";
-  sender: string;
-  correlationId: string;
-};
+import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 
 export interface InboundSmsDeps {
   sql: Sql;
@@ -25,7 +19,7 @@ export interface InboundSmsDeps {
   defaultCountry: string;
   waitUntil: WaitUntil;
   /** The AI reply, run after the webhook answered. */
-  onInbound: (recorded: InboundForReply) => Promise<void>;
+  onInbound: (recorded: InboundForReply<"sms">) => Promise<void>;
 }
 
 export interface InboundSmsOutcome {
@@ -115,7 +109,7 @@ function duplicate(log: Logger): InboundSmsOutcome {
   return { result: "duplicate" };
 }
 
-function forReply(r: RecordedInbound, sender: string, correlationId: string): InboundForReply {
+function forReply(r: RecordedInbound, sender: string, correlationId: string): InboundForReply<"sms"> {
   const { deliveryId, sessionId, profileId, isNew, allowsSms } = r;
   return { deliveryId, sessionId, profileId, isNew, allowsSms, channel: "sms", sender, correlationId };
 }
@@ -123,7 +117,7 @@ function forReply(r: RecordedInbound, sender: string, correlationId: string): In
 function conversation(
   deps: InboundSmsDeps,
   log: Logger,
-  recorded: InboundForReply,
+  recorded: InboundForReply<"sms">,
   needsReply = true,
 ): InboundSmsOutcome {
   log.info("SMS_INBOUND_RECEIVED", {

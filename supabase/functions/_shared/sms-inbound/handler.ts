@@ -1,6 +1,5 @@
-import { isDatabaseUnavailable } from "../db/errors.ts";
 import { readRawBody } from "../http/body.ts";
-import { methodNotAllowed, serviceUnavailable, unauthorized } from "../http/errors.ts";
+import { methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { verifyHexSha256 } from "../http/signature.ts";
 import type { Logger } from "../log/logger.ts";
@@ -43,14 +42,7 @@ export function createSmsInboundHandler(deps: SmsInboundDeps) {
     if (!provider) throw unauthorized("Missing X-MTN-Signature or X-Twilio-Signature");
     const log = deps.logger.child({ correlation_id: correlationId, provider, endpoint: route.kind });
     const ctx = { deps, req, route, correlationId, log };
-    try {
-      return provider === "mtn" ? await fromMtn(ctx) : await fromTwilio(ctx);
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      // The provider retries a 503, and nothing was answered as recorded.
-      log.error("SMS_WEBHOOK_DATABASE_UNAVAILABLE", { code: (err as { code?: string }).code });
-      throw serviceUnavailable();
-    }
+    return provider === "mtn" ? await fromMtn(ctx) : await fromTwilio(ctx);
   });
 }
 

@@ -1,9 +1,10 @@
 import type { Logger } from "../log/logger.ts";
 import type { WaitUntil } from "../platform/background.ts";
 import { notifyAfterCall, type NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
-import type { FollowUp, InboundForReply } from "./record-events.ts";
+import type { FollowUp } from "./record-events.ts";
+import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 
-export type OnInbound = (inbound: InboundForReply) => Promise<void>;
+export type OnInbound = (inbound: InboundForReply<"whatsapp">) => Promise<void>;
 
 export interface FollowUpDeps extends NotifyAfterCallDeps {
   waitUntil: WaitUntil;

@@ -1,15 +1,8 @@
 import type { Logger } from "../log/logger.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
-import {
-  badRequest,
-  forbidden,
-  methodNotAllowed,
-  serviceUnavailable,
-  unauthorized,
-} from "../http/errors.ts";
+import { badRequest, forbidden, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { timingSafeEqualString, verifyHexSha256 } from "../http/signature.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
 import { parseWhatsAppWebhook } from "./parse-webhook.ts";
 import { recordWhatsAppEvents } from "./record-events.ts";
 import { type FollowUpDeps, scheduleFollowUps } from "./follow-ups.ts";
@@ -51,14 +44,7 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
       log.info("WHATSAPP_WEBHOOK_IGNORED", { object: parsed.object });
       return json({ received: null });
     }
-    let outcome;
-    try {
-      outcome = await recordWhatsAppEvents(deps.sql, log, parsed.events);
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      log.error("WHATSAPP_WEBHOOK_DEFERRED", { reason: "database unavailable" });
-      throw serviceUnavailable();
-    }
+    const outcome = await recordWhatsAppEvents(deps.sql, log, parsed.events);
     scheduleFollowUps(deps, outcome.followUps, log, correlationId);
     return json({ received: outcome.counts });
   });

@@ -2,24 +2,16 @@ import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import {
   recordDeliveryStatuses,
-  type RecordedInbound,
   recordInbound,
   type StatusOutcome,
 } from "../conversations/record-inbound.ts";
+import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
-/** A new inbound message that is owed an AI reply, as the reply path takes it. */
-export type InboundForReply = RecordedInbound & {
-  channel: "whatsapp";
-  /** E.164 */
-  sender: string;
-  correlationId: string;
-};
-
 /** Work that runs after the webhook answered, because what it needs is already durable. */
 export type FollowUp =
-  | { kind: "reply"; inbound: InboundForReply }
+  | { kind: "reply"; inbound: InboundForReply<"whatsapp"> }
   | { kind: "post_call"; callId: string; phoneNumber: string };
 
 export interface RecordOutcome {

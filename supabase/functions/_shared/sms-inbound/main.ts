@@ -1,0 +1,22 @@
+import { channelsOf, createPlatform } from "../platform/deps.ts";
+import type { Runtime } from "../platform/runtime.ts";
+import { replierOf } from "../conversations/reply-to-inbound.ts";
+import { createSmsInboundHandler } from "./handler.ts";
+
+/** `sms-inbound` built from the validated environment (functions/sms-inbound/index.ts serves it). */
+export function smsInbound({ env, waitUntil }: Runtime) {
+  const platform = createPlatform(env, "sms-inbound");
+  const channels = channelsOf(platform);
+  return createSmsInboundHandler({
+    ...platform,
+    sms: channels.sms,
+    defaultCountry: env.DEFAULT_COUNTRY,
+    waitUntil,
+    onInbound: replierOf(platform, channels),
+    webhook: {
+      mtnSecret: env.MTN_WEBHOOK_SECRET,
+      twilioAuthToken: env.TWILIO_AUTH_TOKEN,
+      publicFunctionsUrl: env.PUBLIC_FUNCTIONS_URL,
+    },
+  });
+}

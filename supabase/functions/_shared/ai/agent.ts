@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
+import { rpc } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import {
@@ -187,7 +188,7 @@ async function loadSession(sql: Sql, sessionId: string): Promise<SessionSnapshot
   };
 }
 
-function loadHistory(sql: Sql, sessionId: string, limit: number): Promise<HistoryEntry[]> {
-  return sql<HistoryEntry[]>`
-    select channel, direction, body from public.get_session_history(${sessionId}, ${limit})`;
+async function loadHistory(sql: Sql, sessionId: string, limit: number): Promise<HistoryEntry[]> {
+  const rows = await rpc(sql, "get_session_history", { p_session_id: sessionId, p_limit: limit });
+  return rows.map(({ channel, direction, body }) => ({ channel, direction, body }) as HistoryEntry);
 }

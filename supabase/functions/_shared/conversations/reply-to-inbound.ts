@@ -4,6 +4,7 @@ import { formatReply } from "../ai/format-reply.ts";
 import { sendMessage, type SendMessageDeps } from "../messaging/send-message.ts";
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import type { Platform } from "../platform/deps.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 import type { RecordedInbound } from "./record-inbound.ts";
 
@@ -52,8 +53,10 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
     delivery_id: inbound.deliveryId,
     session_id: inbound.sessionId,
   });
-  const [{ claimed }] = await deps.sql<{ claimed: boolean }[]>`
-    select public.claim_inbound_reply(${inbound.deliveryId}, ${deps.leaseSeconds ?? 120}) as claimed`;
+  const claimed = await rpcValue(deps.sql, "claim_inbound_reply", {
+    p_delivery_id: inbound.deliveryId,
+    p_lease_seconds: deps.leaseSeconds ?? 120,
+  });
   if (!claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");
     return "not_claimed";
@@ -89,7 +92,7 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
     idempotencyKey: `ai_reply:${inbound.deliveryId}`,
   });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
-  await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'done')`;
+  await rpcValue(deps.sql, "complete_inbound_reply", { p_delivery_id: inbound.deliveryId, p_state: "done" });
   log[sent.status === "sent" ? "info" : "warn"]("AI_REPLY_COMPLETED", {
     outcome,
     channel: inbound.channel,
@@ -130,15 +133,16 @@ export interface ReplyPendingResult {
  * keeps concurrent dispatchers from answering twice.
  */
 export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): Promise<ReplyPendingResult> {
-  const rows = await deps.sql<
-    { delivery_id: string; session_id: string; channel: "whatsapp" | "sms"; sender: string; correlation_id: string | null }[]
-  >`select * from public.list_pending_inbound_replies(
-      ${opts.olderThanSeconds}, ${opts.limit}, ${opts.maxAgeSeconds ?? 86_400})`;
+  const rows = await rpc(deps.sql, "list_pending_inbound_replies", {
+    p_older_than_seconds: opts.olderThanSeconds,
+    p_limit: opts.limit,
+    p_max_age_seconds: opts.maxAgeSeconds ?? 86_400,
+  });
   const settled = await Promise.allSettled(rows.map((r) =>
     replyToInbound(deps, {
       deliveryId: r.delivery_id,
       sessionId: r.session_id,
-      channel: r.channel,
+      channel: r.channel as InboundToReply["channel"],
       sender: r.sender,
       correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
     })

@@ -1,5 +1,6 @@
 import type { Sql } from "../db/client.ts";
-import type { JsonObject } from "../session/omnichannel-session.ts";
+import { rpc } from "../db/rpc.ts";
+import type { JsonObject } from "../types/json.ts";
 import type { KeywordAction } from "./keywords.ts";
 
 export interface KeywordMessage {
@@ -35,10 +36,17 @@ export interface RecordedKeyword {
  * the preference change, and the answer it owes as an outbound row — once per provider message id.
  */
 export async function recordSmsKeyword(sql: Sql, m: KeywordMessage): Promise<RecordedKeyword> {
-  const [r] = await sql`
-    select * from public.record_sms_keyword(
-      ${m.sender}, ${m.provider}, ${m.providerMessageId}, ${m.body}, ${m.action}, ${m.replyBody},
-      ${sql.json(m.metadata as never)}, ${m.correlationId}, ${m.onlyWhenOptedOut})`;
+  const [r] = await rpc(sql, "record_sms_keyword", {
+    p_sender: m.sender,
+    p_provider: m.provider,
+    p_provider_message_id: m.providerMessageId,
+    p_body: m.body,
+    p_keyword: m.action,
+    p_reply_body: m.replyBody,
+    p_metadata: m.metadata as never,
+    p_correlation_id: m.correlationId,
+    p_only_when_opted_out: m.onlyWhenOptedOut,
+  });
   return {
     deliveryId: r.delivery_id,
     sessionId: r.session_id,
@@ -47,6 +55,8 @@ export async function recordSmsKeyword(sql: Sql, m: KeywordMessage): Promise<Rec
     keywordApplied: r.keyword_applied,
     allowsSms: r.allows_sms,
     changed: r.changed,
-    reply: r.reply_delivery_id ? { deliveryId: r.reply_delivery_id, status: r.reply_status } : null,
+    reply: r.reply_delivery_id
+      ? { deliveryId: r.reply_delivery_id, status: r.reply_status as "queued" | "blocked" }
+      : null,
   };
 }

@@ -1,5 +1,5 @@
 import type { ErrorClass } from "../channels/types.ts";
-import type { JsonObject } from "../session/omnichannel-session.ts";
+import type { JsonObject } from "../types/json.ts";
 
 export type SmsProvider = "mtn" | "twilio";
 

@@ -1,5 +1,6 @@
 import type OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
+import { isUniqueViolation } from "../db/errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
@@ -296,7 +297,7 @@ async function sessionCall(
     return await work();
   } catch (err) {
     if (err instanceof SessionNotFound) return sessionNotFound(sessionId);
-    if ((err as { code?: string })?.code === "23505") {
+    if (isUniqueViolation(err)) {
       return toolError("SESSION.CONFLICT", "The person already has another live session; use that one");
     }
     throw err;

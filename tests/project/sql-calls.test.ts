@@ -1,0 +1,80 @@
+/**
+ * Issue 9 §2: the functions call SQL functions only through the typed `rpc`/`rpcValue` helper
+ * (supabase/functions/_shared/db/rpc.ts), by name with named arguments, so a renamed or retyped
+ * SQL argument is a type error instead of a wrong positional value at run time. This scans the
+ * functions' code for `public.<function>(` — any SQL function the generated types know — outside
+ * comments, tests and rpc.ts itself.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const ROOTS = ["supabase/functions/_shared", "supabase/functions/_runtime"];
+const EXEMPT = new Set(["supabase/functions/_shared/db/rpc.ts", "supabase/functions/_shared/db/database.types.ts"]);
+
+/**
+ * Files the outbound work (issue 9 §1, branch outbound9) converts to rpc in its own branch;
+ * the lead empties this list when both branches are merged.
+ */
+const OUTBOUND9_PENDING = new Set([
+  "supabase/functions/_shared/conversations/record-inbound.ts",
+  "supabase/functions/_shared/delivery/dispatch.ts",
+  "supabase/functions/_shared/delivery/outcome.ts",
+  "supabase/functions/_shared/delivery/pacing.ts",
+  "supabase/functions/_shared/messaging/send-message.ts",
+  "supabase/functions/_shared/notifications/notify-after-call.ts",
+  "supabase/functions/_shared/sms-webhook/keyword-reply.ts",
+]);
+
+/** Every SQL function of the public schema, from the generated types (`npm run db:types`). */
+function sqlFunctionNames(): Set<string> {
+  const types = readFileSync("supabase/functions/_shared/db/database.types.ts", "utf8");
+  const functions = types.slice(types.indexOf("Functions:"), types.indexOf("Enums:"));
+  return new Set([...functions.matchAll(/^\s*"?([a-z_][a-z0-9_]*)"?:\s*$/gm)].map((m) => m[1]));
+}
+
+/** `public.<fn>(` calls of known SQL functions in code, comments removed. */
+export function rawCalls(source: string, functions: Set<string>): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:])\/\/.*$/gm, "$1");
+  return [...code.matchAll(/\bpublic\s*\.\s*([a-z_][a-z0-9_]*)\s*\(/g)]
+    .map((m) => m[1])
+    .filter((name) => functions.has(name));
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+describe("SQL functions are called only through the typed rpc helper", () => {
+  const functions = sqlFunctionNames();
+
+  it("knows the SQL functions from the generated types", () => {
+    expect(functions.size).toBeGreaterThan(20);
+    for (const name of ["record_inbound_message", "get_or_create_omnichannel_session", "claim_delivery"]) {
+      expect(functions).toContain(name);
+    }
+  });
+
+  it("finds a raw call in a template string, and not a table or a comment", () => {
+    const sample = [
+      "// select public.claim_delivery(id) in a comment",
+      "/** `select public.release_deliveries(ids)` */",
+      "const rows = await sql`select * from public.record_inbound_message(${a}, ${b})`;",
+      "await sql`insert into public.call_summaries (call_id) values (${id})`;",
+      "await sql`select public.claim_inbound_reply(",
+      "  ${id}, 120) as claimed`;",
+    ].join("\n");
+    expect(rawCalls(sample, functions)).toEqual(["record_inbound_message", "claim_inbound_reply"]);
+  });
+
+  it("finds none in the functions' code", () => {
+    const offenders = ROOTS.flatMap(sourceFiles)
+      .filter((file) => !EXEMPT.has(file) && !OUTBOUND9_PENDING.has(file))
+      .flatMap((file) => rawCalls(readFileSync(file, "utf8"), functions).map((fn) => `${file}: public.${fn}(`));
+    expect(offenders, "call these through rpc()/rpcValue() from _shared/db/rpc.ts").toEqual([]);
+  });
+});

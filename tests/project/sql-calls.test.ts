@@ -10,7 +10,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOTS = ["supabase/functions/_shared", "supabase/functions/_runtime"];
-const EXEMPT = new Set(["supabase/functions/_shared/db/rpc.ts", "supabase/functions/_shared/db/database.types.ts"]);
+const EXEMPT = new Set([
+  "supabase/functions/_shared/db/rpc.ts",
+  "supabase/functions/_shared/db/database.types.ts",
+]);
 
 /**
  * Files the outbound work (issue 9 §1, branch outbound9) converts to rpc in its own branch;
@@ -54,7 +57,13 @@ describe("SQL functions are called only through the typed rpc helper", () => {
 
   it("knows the SQL functions from the generated types", () => {
     expect(functions.size).toBeGreaterThan(20);
-    for (const name of ["record_inbound_message", "get_or_create_omnichannel_session", "claim_delivery"]) {
+    for (
+      const name of [
+        "record_inbound_message",
+        "get_or_create_omnichannel_session",
+        "claim_delivery",
+      ]
+    ) {
       expect(functions).toContain(name);
     }
   });
@@ -74,7 +83,9 @@ describe("SQL functions are called only through the typed rpc helper", () => {
   it("finds none in the functions' code", () => {
     const offenders = ROOTS.flatMap(sourceFiles)
       .filter((file) => !EXEMPT.has(file) && !OUTBOUND9_PENDING.has(file))
-      .flatMap((file) => rawCalls(readFileSync(file, "utf8"), functions).map((fn) => `${file}: public.${fn}(`));
+      .flatMap((file) =>
+        rawCalls(readFileSync(file, "utf8"), functions).map((fn) => `${file}: public.${fn}(`)
+      );
     expect(offenders, "call these through rpc()/rpcValue() from _shared/db/rpc.ts").toEqual([]);
   });
 });

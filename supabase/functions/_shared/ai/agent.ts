@@ -3,12 +3,8 @@ import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
-import {
-  enabledToolNames,
-  executeMessagingTool,
-  getMessagingTools,
-  type ToolContext,
-} from "../tools/messaging.ts";
+import type { ToolContext } from "../tools/context.ts";
+import { enabledToolNames, executeMessagingTool, getMessagingTools } from "../tools/messaging.ts";
 import { AgentError, classifyModelError } from "./errors.ts";
 import {
   type HistoryEntry,

@@ -1,5 +1,10 @@
 import { authOf } from "../http/function-auth.ts";
-import { channelsOf, createPlatform, postCallConfigOf, senderDirectoryOf } from "../platform/deps.ts";
+import {
+  channelsOf,
+  createPlatform,
+  postCallConfigOf,
+  senderDirectoryOf,
+} from "../platform/deps.ts";
 import type { Runtime } from "../platform/runtime.ts";
 import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
 import { createDispatchHandler } from "./handler.ts";

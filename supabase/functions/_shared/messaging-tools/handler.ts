@@ -3,14 +3,8 @@ import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
-import {
-  enabledToolNames,
-  executeMessagingTool,
-  getMessagingTools,
-  isToolError,
-  type ToolContext,
-  type ToolError,
-} from "../tools/messaging.ts";
+import { isToolError, type ToolContext, type ToolError } from "../tools/context.ts";
+import { enabledToolNames, executeMessagingTool, getMessagingTools } from "../tools/messaging.ts";
 
 export interface MessagingToolsDeps
   extends Pick<ToolContext, "sql" | "logger" | "whatsapp" | "sms" | "whatsappTemplate"> {

@@ -5,7 +5,7 @@ import type { WaitUntil } from "../platform/background.ts";
 import { recordInbound, type RecordedInbound } from "../conversations/record-inbound.ts";
 import { KEYWORD_REPLIES, type KeywordAction, smsKeywordOf } from "./keywords.ts";
 import { recordTwimlReply, sendKeywordReply } from "../sms-webhook/keyword-reply.ts";
-import { phoneNumberOf } from "./phone-number.ts";
+import { smsSenderToE164 } from "../phone.ts";
 import { recordSmsKeyword } from "./record-keyword.ts";
 import type { InboundSms } from "./types.ts";
 import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
@@ -46,7 +46,7 @@ export async function handleInboundSms(
     provider: sms.provider,
     provider_message_id: sms.providerMessageId,
   });
-  const sender = phoneNumberOf(sms.from, deps.defaultCountry);
+  const sender = smsSenderToE164(sms.from, deps.defaultCountry);
   if (!sender) {
     // Network notices from alphanumeric senders; retrying would not make them a person.
     log.warn("SMS_INBOUND_IGNORED", { reason: "the sender is not a phone number" });

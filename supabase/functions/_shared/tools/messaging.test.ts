@@ -3,12 +3,8 @@ import { type Harness, sentSms, sentWhatsApp, startHarness } from "../../../../t
 import { mtnError } from "../../../../tests/support/fake-providers.ts";
 import { countSegments } from "../notifications/sms-segments.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
-import {
-  executeMessagingTool,
-  getMessagingTools,
-  isToolError,
-  type ToolContext,
-} from "./messaging.ts";
+import { isToolError, type ToolContext } from "./context.ts";
+import { executeMessagingTool, getMessagingTools } from "./messaging.ts";
 import { getToolDefinitions } from "./schemas.ts";
 
 let h: Harness;

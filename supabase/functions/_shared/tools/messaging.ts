@@ -1,74 +1,27 @@
 import type OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
-import { isUniqueViolation } from "../db/errors.ts";
-import type { Logger } from "../log/logger.ts";
-import type { SmsSender, WhatsAppSender } from "../notifications/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
 import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../messaging/send-message.ts";
-import { type Channel, createSessionStore, SessionNotFound } from "../session/omnichannel-session.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { getToolDefinitions, type ToolInput, type ToolName, toolSchemas } from "./schemas.ts";
+import {
+  checkPhone,
+  checkSession,
+  isToolError,
+  type ToolContext,
+  type ToolError,
+  toolError,
+  type ToolResult,
+} from "./context.ts";
+import { addContext, getContext, getOrCreate, updateStatus } from "./session.ts";
 
 /**
- * The 7 tools, executed: one entry point for the AI agent's tool-call loop and for the
+ * The 7 tools, executed, and the 3 messaging tools (the 4 session tools are session.ts): one entry point for the AI agent's tool-call loop and for the
  * `messaging-tools` function (agents that live elsewhere, e.g. the voice agent). Expected
  * failures (an unknown tool, arguments the schema rejects, a session that does not exist) come
  * back as a typed error value the model can read and correct, never as an exception.
  */
 
-export interface ToolContext {
-  sql: Sql;
-  logger: Logger;
-  whatsapp: WhatsAppSender;
-  sms: SmsSender;
-  whatsappTemplate?: { name: string; language: string };
-  correlationId: string;
-  /** The conversation the calling agent is in (logged with every call). */
-  sessionId?: string;
-  /** The channel the person is using now (logged with every call). */
-  channel?: Channel;
-  /**
-   * The person (E.164) the agent is answering. When set, every tool acts for that person only:
-   * another phone number or another person's session is refused (TOOL.OUT_OF_SCOPE), so a
-   * message crafted by one person cannot make the agent read another's context or text strangers.
-   */
-  actingFor?: string;
-  /** Makes sends idempotent: `<key>:<channel>` (the HTTP function uses the tool call id). */
-  idempotencyKey?: string;
-  /** The tools an operator left enabled (agent_tool_definitions.enabled); unset means all. */
-  enabledTools?: ReadonlySet<string>;
-}
-
-export type ToolErrorCode =
-  | "TOOL.UNKNOWN"
-  | "TOOL.DISABLED"
-  | "TOOL.INVALID_ARGUMENTS"
-  | "TOOL.OUT_OF_SCOPE"
-  | "SESSION.NOT_FOUND"
-  | "SESSION.NOT_RECIPIENT"
-  | "SESSION.CONFLICT";
-
-export interface ToolIssue {
-  path: string;
-  message: string;
-}
-
-export interface ToolError {
-  error: { code: ToolErrorCode; message: string; issues?: ToolIssue[] };
-}
-
-export type ToolResult = Record<string, unknown>;
-
-export function isToolError(value: unknown): value is ToolError {
-  const error = (value as { error?: { code?: unknown } } | null)?.error;
-  return typeof error?.code === "string";
-}
-
-const toolError = (code: ToolErrorCode, message: string, issues?: ToolIssue[]): ToolError => ({
-  error: { code, message, ...(issues ? { issues } : {}) },
-});
-
-/** The tools as OpenAI chat-completions `tools` (only the enabled ones when a set is given). */
 export function getMessagingTools(enabled?: ReadonlySet<string>): OpenAI.ChatCompletionFunctionTool[] {
   return getToolDefinitions()
     .filter((d) => !enabled || enabled.has(d.name))
@@ -158,27 +111,6 @@ function run(name: ToolName, input: unknown, ctx: ToolContext): Promise<ToolResu
   }
 }
 
-// ------------------------------------------------------------------------------------ scope
-
-function checkPhone(ctx: ToolContext, phone: string): ToolError | undefined {
-  if (ctx.actingFor && phone !== ctx.actingFor) {
-    return toolError("TOOL.OUT_OF_SCOPE", "In this conversation you can only act for the person you are talking to");
-  }
-}
-
-/** With `actingFor`, the session must be that person's; without it, any session may be used. */
-async function checkSession(ctx: ToolContext, sessionId: string | undefined): Promise<ToolError | undefined> {
-  if (!ctx.actingFor || sessionId === undefined) return;
-  const [row] = await ctx.sql<{ phone_number: string }[]>`
-    select p.phone_number from public.omnichannel_sessions s
-    join public.profiles p on p.id = s.profile_id where s.id = ${sessionId}`;
-  if (!row) return sessionNotFound(sessionId);
-  return checkPhone(ctx, row.phone_number);
-}
-
-const sessionNotFound = (id: string) =>
-  toolError("SESSION.NOT_FOUND", `Session ${id} not found (a closed session cannot be changed)`);
-
 // ---------------------------------------------------------------------------------- messaging
 
 type SendChannel = "whatsapp" | "sms";
@@ -264,69 +196,4 @@ async function settle(ctx: ToolContext, channel: SendChannel, work: Promise<Send
       error: { code: "SEND_ERROR", class: "retryable", message: "The send failed unexpectedly" },
     };
   }
-}
-
-// ----------------------------------------------------------------------------------- sessions
-
-async function getOrCreate(ctx: ToolContext, input: ToolInput<"session_get_or_create">) {
-  const refused = checkPhone(ctx, input.phone_number);
-  if (refused) return refused;
-  const s = await createSessionStore(ctx.sql).getOrCreate({
-    phoneNumber: input.phone_number,
-    channel: input.channel,
-    callId: input.call_id,
-    context: input.context,
-    status: input.status,
-  });
-  return {
-    session_id: s.sessionId,
-    status: s.status,
-    is_new: s.isNew,
-    context: s.context,
-    channels_seen: s.channelsSeen,
-    expires_at: new Date(s.expiresAt).toISOString(),
-  };
-}
-
-/** SessionNotFound and the one-live-session rule become typed errors; anything else is unexpected. */
-async function sessionCall(
-  sessionId: string,
-  work: () => Promise<ToolResult>,
-): Promise<ToolResult | ToolError> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof SessionNotFound) return sessionNotFound(sessionId);
-    if (isUniqueViolation(err)) {
-      return toolError("SESSION.CONFLICT", "The person already has another live session; use that one");
-    }
-    throw err;
-  }
-}
-
-async function updateStatus(ctx: ToolContext, input: ToolInput<"session_update_status">) {
-  const refused = await checkSession(ctx, input.session_id);
-  if (refused) return refused;
-  return sessionCall(input.session_id, async () => {
-    const row = await createSessionStore(ctx.sql).updateStatus(input.session_id, input.status);
-    return { session_id: row.id, status: row.status };
-  });
-}
-
-async function addContext(ctx: ToolContext, input: ToolInput<"session_add_context">) {
-  const refused = await checkSession(ctx, input.session_id);
-  if (refused) return refused;
-  return sessionCall(input.session_id, async () => {
-    const row = await createSessionStore(ctx.sql).mergeContext(input.session_id, { [input.key]: input.value });
-    return { session_id: row.id, context: row.context };
-  });
-}
-
-async function getContext(ctx: ToolContext, input: ToolInput<"session_get_context">) {
-  const refused = await checkSession(ctx, input.session_id);
-  if (refused) return refused;
-  return sessionCall(input.session_id, async () => ({
-    session_id: input.session_id,
-    context: await createSessionStore(ctx.sql).getContext(input.session_id),
-  }));
 }

@@ -1,7 +1,7 @@
 import { Call } from "./schemas.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
-import { waIdToE164 } from "./wa-id.ts";
+import { e164Shaped } from "../phone.ts";
 
 /** One WhatsApp Business Calling event (`calls[]` of a `calls` change). */
 export interface CallEvent {
@@ -28,7 +28,7 @@ export function toCallEvent(raw: unknown): CallParse {
     return { ok: false, reason: `${i.path.join(".") || "call"}: ${i.message}` };
   }
   const c = r.data;
-  const person = waIdToE164(c.direction === "BUSINESS_INITIATED" ? c.to : c.from);
+  const person = e164Shaped(c.direction === "BUSINESS_INITIATED" ? c.to : c.from);
   if (!person) return { ok: false, reason: "the caller is not a phone number" };
   return {
     ok: true,

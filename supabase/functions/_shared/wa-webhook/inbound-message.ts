@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { InboundMessage } from "../conversations/record-inbound.ts";
 import * as S from "./schemas.ts";
 import { pgSafe } from "../text/pg-safe.ts";
-import { waIdToE164 } from "./wa-id.ts";
+import { e164Shaped } from "../phone.ts";
 import { isoFromUnixSeconds } from "./timestamps.ts";
 
 /** What the change around a message tells about it. */
@@ -41,7 +41,7 @@ export function toInboundMessage(raw: unknown, env: MessageEnvelope): MessagePar
   const base = S.MessageBase.safeParse(raw);
   if (!base.success) return { ok: false, reason: issueOf(base.error) };
   const m = base.data;
-  const sender = waIdToE164(m.from);
+  const sender = e164Shaped(m.from);
   if (!sender) return { ok: false, reason: "from is not a phone number", providerMessageId: m.id };
 
   const part = (raw as Record<string, unknown>)[m.type];

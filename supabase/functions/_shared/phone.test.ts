@@ -10,7 +10,9 @@ describe("phone: one module, four levels of trust", () => {
   it("e164Shaped takes Meta's wa_id with or without '+', shape only", () => {
     expect(e164Shaped("250788123456")).toBe("+250788123456");
     expect(e164Shaped(" +14158675309 ")).toBe("+14158675309");
-    for (const s of ["0788123456", "12345", "1234567890123456", "abc"]) expect(e164Shaped(s), s).toBeNull();
+    for (const s of ["0788123456", "12345", "1234567890123456", "abc"]) {
+      expect(e164Shaped(s), s).toBeNull();
+    }
   });
 
   it("e164Digits gives providers the digits, undefined when not a number", () => {

@@ -1,23 +1,16 @@
-import { authOf } from "../http/function-auth.ts";
-import {
-  channelsOf,
-  createPlatform,
-  postCallConfigOf,
-  senderDirectoryOf,
-} from "../platform/deps.ts";
-import type { Runtime } from "../platform/runtime.ts";
+import { postCallConfigOf, senderDirectoryOf } from "../platform/deps.ts";
+import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
 import { createDispatchHandler } from "./handler.ts";
 
 /** `dispatch` built from the validated environment. */
 export function dispatch({ env }: Runtime) {
-  const platform = createPlatform(env, "dispatch");
-  const channels = channelsOf(platform);
+  const { platform, channels, auth } = sendingFunction(env, "dispatch");
   return createDispatchHandler({
     ...platform,
     senders: senderDirectoryOf(platform),
     pacer: channels.pacing.pacer,
-    auth: authOf("dispatch", env),
+    auth,
     replies: createReplyDeps(platform, channels),
     // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
     postCall: { ...platform, ...channels, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },

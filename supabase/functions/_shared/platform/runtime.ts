@@ -1,5 +1,7 @@
 import type { Env } from "../config.ts";
+import { authOf, type FunctionName } from "../http/function-auth.ts";
 import type { WaitUntil } from "./background.ts";
+import { channelsOf, createPlatform } from "./deps.ts";
 
 /** What the runtime seam (`functions/_runtime/serve.ts`) gives a function's factory. */
 export interface Runtime {
@@ -10,3 +12,13 @@ export interface Runtime {
 }
 
 export type Handler = (req: Request) => Promise<Response>;
+
+/**
+ * What a function that sends is built from: its platform, the channel adapters with their pacing,
+ * and who may call it (function-auth.ts). Each main.ts adds only what is its own.
+ */
+export function sendingFunction(env: Env, name: FunctionName) {
+  const platform = createPlatform(env, name);
+  const channels = channelsOf(platform);
+  return { platform, channels, auth: authOf(name, env) };
+}

@@ -1,12 +1,10 @@
-import { channelsOf, createPlatform } from "../platform/deps.ts";
-import type { Runtime } from "../platform/runtime.ts";
+import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { replierOf } from "../conversations/reply-to-inbound.ts";
 import { createSmsInboundHandler } from "./handler.ts";
 
 /** `sms-inbound` built from the validated environment (functions/sms-inbound/index.ts serves it). */
 export function smsInbound({ env, waitUntil }: Runtime) {
-  const platform = createPlatform(env, "sms-inbound");
-  const channels = channelsOf(platform);
+  const { platform, channels } = sendingFunction(env, "sms-inbound");
   return createSmsInboundHandler({
     ...platform,
     sms: channels.sms,

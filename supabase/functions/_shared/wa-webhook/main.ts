@@ -1,12 +1,11 @@
-import { channelsOf, createPlatform, postCallConfigOf } from "../platform/deps.ts";
-import type { Runtime } from "../platform/runtime.ts";
+import { postCallConfigOf } from "../platform/deps.ts";
+import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { replierOf } from "../conversations/reply-to-inbound.ts";
 import { createWaWebhookHandler } from "./handler.ts";
 
 /** `wa-webhook` built from the validated environment (functions/wa-webhook/index.ts serves it). */
 export function waWebhook({ env, waitUntil }: Runtime) {
-  const platform = createPlatform(env, "wa-webhook");
-  const channels = channelsOf(platform);
+  const { platform, channels } = sendingFunction(env, "wa-webhook");
   return createWaWebhookHandler({
     ...platform,
     ...channels,

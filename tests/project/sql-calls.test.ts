@@ -3,7 +3,7 @@
  * (supabase/functions/_shared/db/rpc.ts), by name with named arguments, so a renamed or retyped
  * SQL argument is a type error instead of a wrong positional value at run time. This scans the
  * functions' code for `public.<function>(` — any SQL function the generated types know — outside
- * comments, tests and rpc.ts itself.
+ * comments, tests and rpc.ts itself. It also keeps SQLSTATEs in db/errors.ts, where each has a name.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -89,3 +89,20 @@ describe("SQL functions are called only through the typed rpc helper", () => {
     expect(offenders, "call these through rpc()/rpcValue() from _shared/db/rpc.ts").toEqual([]);
   });
 });
+
+/** A SQLSTATE in a string literal: five characters of the classes the code could react to. */
+const SQLSTATE = /["'`](?:P0|23|40|42|22|53|55|57|08)[0-9A-Z]{3}["'`]/g;
+
+describe("SQLSTATEs are named only in db/errors.ts", () => {
+  it("finds a raw SQLSTATE comparison", () => {
+    expect('if (err.code === "23505") return conflict;'.match(SQLSTATE)).toEqual(['"23505"']);
+  });
+
+  it("finds none elsewhere in the functions' code", () => {
+    const offenders = ROOTS.flatMap(sourceFiles)
+      .filter((file) => file !== "supabase/functions/_shared/db/errors.ts" && !EXEMPT.has(file))
+      .flatMap((file) => (readFileSync(file, "utf8").match(SQLSTATE) ?? []).map((code) => `${file}: ${code}`));
+    expect(offenders, "name it in _shared/db/errors.ts (isUniqueViolation, isNoDataFound, …)").toEqual([]);
+  });
+});
+

@@ -27,7 +27,7 @@ const unitOutsideShared = [
   "tests/stack/{env,gateway,jwt,push-output}.test.ts",
 ];
 
-const never = ["node_modules/**", "supabase/functions/tests/**"];
+const never = ["node_modules/**", "supabase/functions/tests/**", "tests/browser/**"];
 const globalSetup = ["tests/support/global-setup.ts"];
 
 export default defineConfig({

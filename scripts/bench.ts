@@ -30,21 +30,55 @@ import { fmt, table } from "./bench/stats.ts";
 const BENCHMARKS = ["post-call", "webhook", "dispatch", "cleanup"] as const;
 type Name = (typeof BENCHMARKS)[number];
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    total: { type: "string", default: "300" },
-    concurrency: { type: "string", default: "8" },
-    messages: { type: "string", default: "10000" },
-    sessions: { type: "string", default: "1000000" },
-    dispatchers: { type: "string", default: "4" },
-    write: { type: "boolean", default: false },
-  },
-});
+// Times are rough, from the runs in docs/BENCHMARKS.md on 2 cores (embedded PGlite), boot included.
+const USAGE = `npm run bench [-- <name> ...] [options]
+
+Benchmarks (all of them when none is named), each on its own throwaway stack:
+  post-call   post-call notifications/s, p50/p99, DB round trips       about 1 min
+  webhook     signed WhatsApp webhooks vs a verify+insert floor         about 1 min
+  dispatch    --messages (10,000) queued, 5 senders limited to 80/s      about 1 min
+  cleanup     close --sessions (1,000,000) expired sessions, twice      about 5 min
+              (--sessions 100000: about 30 s)
+
+Options:
+  --total N         post-call and webhook requests per run (300)
+  --concurrency C   requests in flight (8)
+  --messages N      dispatch: messages to drain (10000)
+  --dispatchers N   dispatch: concurrent dispatch calls (4)
+  --sessions N      cleanup: expired sessions to close (1000000)
+  --write           put the results in docs/BENCHMARKS.md
+  -h, --help        this text
+
+BENCH_DATABASE_URL=postgres://… measures on that (empty) PostgreSQL database instead.`;
+
+function parse() {
+  try {
+    return parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        total: { type: "string", default: "300" },
+        concurrency: { type: "string", default: "8" },
+        messages: { type: "string", default: "10000" },
+        sessions: { type: "string", default: "1000000" },
+        dispatchers: { type: "string", default: "4" },
+        write: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+}
+const { values, positionals } = parse();
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
 const unknown = positionals.filter((p) => !BENCHMARKS.includes(p as Name));
 if (unknown.length) {
-  console.error(`Unknown benchmark(s): ${unknown.join(", ")}. Available: ${BENCHMARKS.join(", ")}`);
+  console.error(`Unknown benchmark(s): ${unknown.join(", ")}.\n\n${USAGE}`);
   Deno.exit(2);
 }
 const selected = (positionals.length ? positionals : [...BENCHMARKS]) as Name[];

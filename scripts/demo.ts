@@ -21,6 +21,7 @@ import { deliveryLog, deliveryTable, type DeliveryRow, sessionOf } from "./sandb
 import { converse, type TurnInput } from "./sandbox/turn.ts";
 import { ROOT, startStack, type Stack } from "./stack/stack.ts";
 import { loadApiKeys } from "./stack/api-keys.ts";
+import { runningStackDb, unreachableDbHint } from "./stack/stack-file.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
 
 const API = `http://127.0.0.1:${DEFAULT_PORTS.functions}`;
@@ -196,6 +197,18 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): 
   return value;
 }
 
+/** Fails at once, saying what to set, rather than with a connection error halfway through. */
+async function assertDbReachable(url: string): Promise<void> {
+  const sql = postgres(url, { prepare: false, max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    await sql`select 1`;
+  } catch (err) {
+    throw new Error(unreachableDbHint(url, err));
+  } finally {
+    await sql.end();
+  }
+}
+
 const indent = (text: string) => text.split("\n").map((l) => `    ${l}`).join("\n");
 
 if (import.meta.main) {
@@ -210,10 +223,10 @@ if (import.meta.main) {
       target = {
         api: API,
         sandbox: SANDBOX,
-        db: Deno.env.get("SUPABASE_DB_URL") ??
-          `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`,
+        db: await runningStackDb(ROOT, API, `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`),
         secretKey: keys.secret,
       };
+      await assertDbReachable(target.db);
     } else {
       console.log("Starting the local stack for the demo (legacy keys disabled)…");
       stack = await startStack({ quiet: false, legacyKeys: false });

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
 import { startStack } from "../tests/security/endpoints.ts";
+import { buildTemplate, createTestDatabase } from "../tests/support/db.ts";
 import { runFuzz } from "../tests/security/fuzz-run.ts";
 
 const { values } = parseArgs({
@@ -30,7 +31,10 @@ const database = Deno.env.get("DATABASE_URL") ? "PostgreSQL (DATABASE_URL)" : "e
 console.log(`fuzz: ${requests} requests, seed ${seed}, concurrency ${concurrency}, on ${database}`);
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 const started = performance.now();
-const stack = await startStack();
+// Outside vitest there is no global setup: migrate a template here, and drop it after.
+const template = await buildTemplate(Deno.pid);
+const db = await createTestDatabase({ template: template.template });
+const stack = await startStack(db);
 let report;
 try {
   report = await runFuzz(stack, {
@@ -46,6 +50,8 @@ try {
   });
 } finally {
   await stack.close();
+  await db.close();
+  await template.remove();
 }
 
 const seconds = (performance.now() - started) / 1000;

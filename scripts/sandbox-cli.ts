@@ -9,6 +9,8 @@ import type { SandboxMessage } from "./sandbox/messages.ts";
 import { deliveryLog, deliveryTable, sessionOf } from "./sandbox/session-view.ts";
 import { converse } from "./sandbox/turn.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
+import { runningStackDb } from "./stack/stack-file.ts";
+import { ROOT } from "./stack/stack.ts";
 
 const HELP = `Usage: npm run sandbox -- <command> [options]
 
@@ -36,7 +38,8 @@ Commands:
 
 Options:
   --sandbox URL   default http://127.0.0.1:${DEFAULT_PORTS.sandbox}
-  --db URL        for the session (default SUPABASE_DB_URL, else the embedded database on ${DEFAULT_PORTS.db})
+  --db URL        for the session (default SUPABASE_DB_URL, else the database npm start noted in
+                  .data/stack.json, else the embedded database on ${DEFAULT_PORTS.db})
   -h, --help
 
 Examples:
@@ -104,20 +107,26 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
   const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
   const from = phone.startsWith("+") ? phone : `+${phone}`;
 
+  const db = await openDb();
+  let blocked: string | null = null;
   const { sent, reply } = await converse(sandbox, {
     channel,
     from,
     text,
     provider,
     name: opts.name,
-  }, { timeoutMs });
+  }, {
+    timeoutMs,
+    hopeless: async (s) => Boolean(blocked ??= await noAnswerComing(db, s.provider_message_id, channel)),
+  }).finally(() => db.end());
   if (sent.delivered !== 200) {
     console.error(
       `\nThe webhook refused the message (HTTP ${sent.delivered}); the npm start terminal shows why.`,
     );
     return 1;
   }
-  if (!reply) {
+  if (blocked && !reply) console.log(`\nNo ${channel} answer: ${blocked}.`);
+  else if (!reply) {
     console.error(
       `\nNo ${channel} answer within ${
         timeoutMs / 1000
@@ -125,13 +134,44 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
     );
   }
   await showSession(from);
-  return reply ? 0 : 1;
+  return reply || blocked ? 0 : 1;
+}
+
+async function openDb() {
+  const url = opts.db ??
+    await runningStackDb(ROOT, sandbox.url, `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`);
+  return postgres(url, { prepare: false, max: 1, onnotice: () => {}, connect_timeout: 5 });
+}
+
+/**
+ * Why no answer will come to this inbound message, once that is known: its AI answer was
+ * written `blocked` (the person opted out of the channel), or none is owed (a keyword, or a
+ * message from a person who opted out of WhatsApp). Null while an answer may still come, and
+ * when the database cannot say.
+ */
+async function noAnswerComing(
+  sql: postgres.Sql,
+  providerMessageId: string,
+  channel: string,
+): Promise<string | null> {
+  try {
+    const [row] = await sql<{ reply_state: string | null; status: string | null; error_message: string | null }[]>`
+      select i.reply_state, a.status, a.error_message
+      from public.message_delivery_log i
+      left join public.message_delivery_log a on a.idempotency_key = 'ai_reply:' || i.id::text
+      where i.direction = 'inbound' and i.channel = ${channel} and i.provider_message_id = ${providerMessageId}`;
+    if (row?.status === "blocked") return `the AI's answer was blocked (${row.error_message})`;
+    if (row && (row.reply_state === null || row.reply_state === "skipped")) {
+      return `none is owed (a keyword, or the person opted out of ${channel})`;
+    }
+    return null;
+  } catch {
+    return null;
+  }
 }
 
 async function showSession(phone: string): Promise<void> {
-  const url = opts.db ?? Deno.env.get("SUPABASE_DB_URL") ??
-    `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`;
-  const sql = postgres(url, { prepare: false, max: 1, onnotice: () => {}, connect_timeout: 5 });
+  const sql = await openDb();
   try {
     const session = await sessionOf(sql, phone);
     if (!session) {
@@ -142,7 +182,9 @@ async function showSession(phone: string): Promise<void> {
       `\nSession ${session.id} (${session.status}; channels ${session.channels_seen.join(", ")})`,
     );
     console.log(`context: ${JSON.stringify(session.context, null, 2)}`);
-    console.table(deliveryTable((await settledLog(sql, session.id)).slice(-8)));
+    const log = await settledLog(sql, session.id);
+    console.table(deliveryTable(log.slice(-8)));
+    if (log.length > 8) console.log(`(the last 8 of the session's ${log.length} messages; ${log.length - 8} older ones not shown)`);
   } catch (err) {
     console.error(
       `\n(could not read the session from the database: ${

@@ -44,12 +44,14 @@ export class SandboxClient {
     filter: { to: string; channel: string },
     seen: ReadonlySet<string>,
     timeoutMs = 20_000,
+    /** Checked on every poll: true when no message will come (it was blocked), to stop at once. */
+    hopeless: () => Promise<boolean> = () => Promise.resolve(false),
   ): Promise<SandboxMessage | null> {
     const deadline = Date.now() + timeoutMs;
     while (true) {
       const fresh = (await this.messages(filter)).find((m) => !seen.has(m.id));
       if (fresh) return fresh;
-      if (Date.now() >= deadline) return null;
+      if (Date.now() >= deadline || await hopeless()) return null;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -26,7 +26,12 @@ export interface Turn {
 export async function converse(
   sandbox: SandboxClient,
   input: TurnInput,
-  opts: { timeoutMs?: number; log?: (line: string) => void } = {},
+  opts: {
+    timeoutMs?: number;
+    log?: (line: string) => void;
+    /** Given the webhook's answer: true once it is known that no answer will come. */
+    hopeless?: (sent: InboundResult) => Promise<boolean>;
+  } = {},
 ): Promise<Turn> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const seen = await sandbox.ids({ to: input.from });
@@ -43,6 +48,7 @@ export async function converse(
     { to: input.from, channel: input.channel },
     seen,
     opts.timeoutMs,
+    opts.hopeless && (() => opts.hopeless!(sent)),
   );
   const modelCalls = (await sandbox.messages({ provider: "openai" })).filter((m) =>
     !modelSeen.has(m.id)

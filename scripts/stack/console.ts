@@ -16,6 +16,8 @@ import {
 import { listDeliveries, listSessions, readStats, sessionConversation } from "./console/queries.ts";
 
 export interface ConsoleInfo {
+  /** Where the console itself listens (`http://127.0.0.1:<port>`): named in the 403 for a foreign Host. */
+  consoleUrl: string;
   functionsUrl: string;
   sandboxUrl: string;
   /** Shown on the page: redacted, never the password. */
@@ -52,7 +54,8 @@ export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promi
       throw new HttpError(
         403,
         "AUTH.FORBIDDEN",
-        `Open the console at http://127.0.0.1:${url.port}/`,
+        // The request's own URL carries the foreign Host's port, not ours.
+        `Open the console at ${info.consoleUrl}/`,
       );
     }
     if (req.method !== "GET") throw methodNotAllowed(["GET"]);

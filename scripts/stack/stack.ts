@@ -144,6 +144,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     step(
       pushed.applied.length
         ? `migrations applied with the Supabase CLI in ${seconds(t)}`
+        : pushed.cliSkipped
+        ? `migrations: up to date (all recorded in supabase_migrations, ${seconds(t)})`
         : `migrations: up to date (Supabase CLI, ${seconds(t)})`,
     );
 
@@ -222,6 +224,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stoppers.push(serve(
       ports.console,
       createConsoleHandler({
+        consoleUrl: urls.console,
         functionsUrl: urls.functions,
         sandboxUrl: urls.sandbox,
         dbUrl: redact(db.url),

@@ -121,6 +121,7 @@ create policy omnichannel_service_role_delete on public.message_delivery_log as 
 create policy omnichannel_service_role_insert on public.message_delivery_log as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
 grant select on table public.message_delivery_log to authenticated;
@@ -181,6 +182,7 @@ create table public.profiles (
   last_active_channel text,
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
+  allows_whatsapp boolean not null default true,
   constraint profiles_last_active_channel_check CHECK ((last_active_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))) NOT VALID,
   constraint profiles_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)) NOT VALID,
   constraint profiles_pkey PRIMARY KEY (id)
@@ -196,6 +198,7 @@ create policy omnichannel_service_role_update on public.profiles as permissive f
 CREATE TRIGGER profiles_set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.profiles to authenticated;
 grant delete, insert, select, update on table public.profiles to service_role;
+comment on column public.profiles.allows_whatsapp is 'False after the person wrote STOP on WhatsApp: nothing is sent to them there until START.';
 
 create table public.scheduled_jobs (
   name text not null,
@@ -404,6 +407,46 @@ begin
 end;
 $function$;
 grant execute on function public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.block_opted_out_outbound()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_allowed boolean;
+begin
+  if new.direction <> 'outbound' or new.purpose is not distinct from 'keyword_reply' then
+    return new;
+  end if;
+  -- begin_post_call_notification labels every row it finds blocked as an SMS opt-out; a WhatsApp
+  -- row keeps its own reason.
+  if tg_op = 'UPDATE' and new.status = 'blocked' and new.channel = 'whatsapp'
+     and new.error_code = 'SMS_OPTED_OUT' then
+    new.error_code := old.error_code;
+    new.error_message := old.error_message;
+    return new;
+  end if;
+  -- Written queued, or a queued row a sender is taking (its lease moves into the future).
+  if new.status <> 'queued' or (tg_op = 'UPDATE' and not (
+       old.status = 'queued' and new.leased_until > now()
+       and new.leased_until is distinct from old.leased_until)) then
+    return new;
+  end if;
+  select bool_and(case new.channel when 'whatsapp' then p.allows_whatsapp when 'sms' then p.allows_sms end)
+  into v_allowed
+  from public.profiles p where p.id = new.profile_id or p.phone_number = new.recipient;
+  if v_allowed is false then
+    new.status := 'blocked';
+    new.error_code := upper(new.channel) || '_OPTED_OUT';
+    new.error_class := 'permanent';
+    new.error_message := 'The recipient opted out of '
+      || case new.channel when 'sms' then 'SMS' else 'WhatsApp' end;
+    new.leased_until := null;
+  end if;
+  return new;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer DEFAULT 60)
  RETURNS boolean
@@ -1483,6 +1526,43 @@ end;
 $function$;
 grant execute on function public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text) to service_role;
 comment on function public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text) is 'Schedules POST <functions url>/dispatch every minute with pg_cron + pg_net, the secret key sent as apikey; URL and key kept in Vault.';
+
+CREATE OR REPLACE FUNCTION public.set_blocked_body(p_delivery_id uuid, p_body text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.message_delivery_log m
+  set body = p_body
+  where m.id = p_delivery_id and m.status = 'blocked' and m.body is null
+$function$;
+grant execute on function public.set_blocked_body(p_delivery_id uuid, p_body text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.set_channel_preference(p_phone_number text, p_channel text, p_allowed boolean)
+ RETURNS TABLE(profile_id uuid, changed boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_before boolean;
+begin
+  if p_channel not in ('whatsapp', 'sms') then
+    raise exception 'unknown channel %', p_channel using errcode = '22023';
+  end if;
+  insert into public.profiles as p (phone_number) values (p_phone_number)
+  on conflict (phone_number) do nothing;
+  select p.id, case p_channel when 'sms' then p.allows_sms else p.allows_whatsapp end
+  into profile_id, v_before
+  from public.profiles p where p.phone_number = p_phone_number for update;
+  update public.profiles p
+  set allows_sms = case when p_channel = 'sms' then p_allowed else p.allows_sms end,
+      allows_whatsapp = case when p_channel = 'whatsapp' then p_allowed else p.allows_whatsapp end
+  where p.id = profile_id;
+  changed := v_before is distinct from p_allowed;
+  return next;
+end;
+$function$;
+grant execute on function public.set_channel_preference(p_phone_number text, p_channel text, p_allowed boolean) to service_role;
 
 CREATE OR REPLACE FUNCTION public.set_sender_rate(p_sender_key text, p_rate_per_second double precision, p_burst double precision DEFAULT NULL::double precision)
  RETURNS void

@@ -1,23 +1,22 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSql, type Sql } from "../functions/_shared/db/client.ts";
-import { listMigrationFiles } from "../../tests/support/db.ts";
 
 /**
- * pg_cron can only be created in the database named by cron.database_name, so this test pushes
- * the migrations to THAT database (the one DATABASE_URL names, e.g. postgres in CI) and checks the
- * cleanup job is scheduled. It first removes what our migrations created there (tables,
- * functions, the CLI's migration history, our cron jobs), so it is only run when DATABASE_URL is
- * set and is pg_cron's database.
+ * pg_cron can only be created in the database named by cron.database_name, so this test needs
+ * that database to be one of its own: it creates it, pushes the migrations there with the
+ * Supabase CLI, checks the cleanup job is in cron.job, and drops it (its cron jobs go with it).
+ * It never touches the database DATABASE_URL names, nor any database that already exists: when
+ * pg_cron lives in one of those it is skipped, saying why. CI sets cron.database_name to a
+ * scratch name (.ci/run: omni_cron); until the database exists pg_cron's launcher retries.
  */
 const root = new URL("../../", import.meta.url).pathname;
 const run = promisify(execFile);
 const serverUrl = process.env.DATABASE_URL;
 
-async function cronSkipReason(): Promise<string | null> {
-  if (!serverUrl) return "DATABASE_URL is not set (pg_cron needs a real PostgreSQL)";
+async function cronDatabase(): Promise<{ name: string } | { skip: string }> {
+  if (!serverUrl) return { skip: "DATABASE_URL is not set (pg_cron needs a real PostgreSQL)" };
   const sql = createSql(serverUrl, { max: 1 });
   try {
     const [row] = await sql`
@@ -27,64 +26,63 @@ async function cronSkipReason(): Promise<string | null> {
           as preloaded,
         current_database() as database,
         coalesce(current_setting('cron.database_name', true), 'postgres') as cron_database`;
-    if (!row.available) return "pg_cron is not installed on the DATABASE_URL server";
-    if (!row.preloaded) return "pg_cron is not in shared_preload_libraries";
-    if (row.database !== row.cron_database) {
-      return `DATABASE_URL names ${row.database}, but pg_cron lives in ${row.cron_database}`;
+    if (!row.available) return { skip: "pg_cron is not installed on the DATABASE_URL server" };
+    if (!row.preloaded) return { skip: "pg_cron is not in shared_preload_libraries" };
+    const [exists] = await sql`select 1 from pg_database where datname = ${row.cron_database}`;
+    if (row.cron_database === row.database || exists) {
+      return {
+        skip: `pg_cron lives in ${row.cron_database}, a database this test did not create; ` +
+          "set cron.database_name to a scratch name (CI: omni_cron) to run it",
+      };
     }
-    return null;
+    return { name: row.cron_database };
   } finally {
     await sql.end({ timeout: 5 });
   }
 }
 
-const skipReason = await cronSkipReason();
+const target = await cronDatabase();
+const skipReason = "skip" in target ? target.skip : null;
 
-/** Names our migrations create in `public`, read from the files so new migrations are covered. */
-function ownedObjects(kind: "table" | "function"): string[] {
-  const pattern = kind === "table"
-    ? /create table (?:if not exists )?public\.(\w+)/gi
-    : /create (?:or replace )?function public\.(\w+)/gi;
-  const names = new Set<string>();
-  for (const file of listMigrationFiles()) {
-    for (const match of readFileSync(file, "utf8").matchAll(pattern)) names.add(match[1]);
-  }
-  return [...names];
-}
-
-async function resetOurObjects(sql: Sql): Promise<void> {
-  const [{ scheduled }] = await sql`
-    select to_regclass('cron.job') is not null and to_regclass('public.scheduled_jobs') is not null
-      as scheduled`;
-  if (scheduled) {
-    await sql`select cron.unschedule(j.jobid) from cron.job j join public.scheduled_jobs s on s.name = j.jobname`;
-  }
-  for (const table of ownedObjects("table")) {
-    await sql.unsafe(`drop table if exists public."${table}" cascade`);
-  }
-  const functions = await sql`
-    select p.oid::regprocedure::text as signature from pg_proc p
-    where p.pronamespace = 'public'::regnamespace and p.proname in ${sql(ownedObjects("function"))}`;
-  for (const { signature } of functions) await sql.unsafe(`drop function if exists ${signature} cascade`);
-  await sql`drop schema if exists supabase_migrations cascade`;
+function withDatabase(database: string): string {
+  const url = new URL(serverUrl!);
+  url.pathname = `/${database}`;
+  if (!url.searchParams.has("sslmode")) url.searchParams.set("sslmode", "disable");
+  return url.toString();
 }
 
 describe("pg_cron schedule", () => {
   let sql: Sql | undefined;
-  afterAll(() => sql?.end({ timeout: 5 }));
+  let created: string | undefined;
+  afterAll(async () => {
+    await sql?.end({ timeout: 5 });
+    if (!created) return;
+    const admin = createSql(serverUrl!, { max: 1 });
+    try {
+      await admin.unsafe(`drop database if exists "${created}" with (force)`);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
 
   it.skipIf(skipReason !== null)(
     `puts the session cleanup in cron.job when pushed to pg_cron's database${skipReason ? ` (skipped: ${skipReason})` : ""}`,
     async () => {
-      const url = new URL(serverUrl!);
-      if (!url.searchParams.has("sslmode")) url.searchParams.set("sslmode", "disable");
-      sql = createSql(url.toString(), { max: 1 });
-      await resetOurObjects(sql);
+      const name = (target as { name: string }).name;
+      const admin = createSql(serverUrl!, { max: 1 });
+      try {
+        await admin.unsafe(`create database "${name}"`);
+        created = name;
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+      const url = withDatabase(name);
+      sql = createSql(url, { max: 1 });
 
-      await run(`${root}node_modules/.bin/deno`, ["run", "-A", "scripts/bootstrap-db.ts", url.toString()], {
+      await run(`${root}node_modules/.bin/deno`, ["run", "-A", "scripts/bootstrap-db.ts", url], {
         cwd: root,
       });
-      await run(`${root}node_modules/.bin/supabase`, ["db", "push", "--db-url", url.toString(), "--yes"], {
+      await run(`${root}node_modules/.bin/supabase`, ["db", "push", "--db-url", url, "--yes"], {
         cwd: root,
       });
 

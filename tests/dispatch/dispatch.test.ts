@@ -233,6 +233,18 @@ describe("dispatch", () => {
     expect(fb).toEqual({ status: "blocked", error_code: "SMS_OPTED_OUT" });
   });
 
+  it("blocks a WhatsApp message queued for retry when its recipient writes STOP before the retry", async () => {
+    const [id] = await enqueue(1, "whatsapp");
+    const [row] = await db.sql`select recipient from public.message_delivery_log where id = ${id}`;
+    await db.sql`select * from public.set_channel_preference(${row.recipient}, 'whatsapp', false)`;
+    const report = await dispatcher().run();
+    expect(report.claimed).toBe(0);
+    expect(waSends()).toHaveLength(0);
+    const [after] = await db.sql`select status, error_code, body from public.message_delivery_log where id = ${id}`;
+    expect(after).toMatchObject({ status: "blocked", error_code: "WHATSAPP_OPTED_OUT" });
+    expect(after.body).toMatch(/^message /);
+  });
+
   it("blocks an SMS queued for retry when its recipient opts out before the retry", async () => {
     const [id] = await enqueue(1, "sms");
     const [row] = await db.sql`select recipient from public.message_delivery_log where id = ${id}`;

@@ -197,15 +197,33 @@ describe("post-call-notify", () => {
     expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "sent" });
   });
 
-  it("logs an opted-out SMS as blocked and never calls the SMS provider", async () => {
+  it("skips an opted-out SMS (logged blocked, with the text it would have carried) and judges the outcome by WhatsApp", async () => {
     const phone = newPhone();
     await db.sql`insert into public.profiles (phone_number, allows_sms) values (${phone}, false)`;
     const out = await (await handler()(post({ call_id: "call-optout", phone_number: phone, summary: SUMMARY }))).json();
     expect(mtn.sendRequests()).toHaveLength(0);
-    expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "blocked" });
+    expect(out.outcome).toBe("sent");
+    expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms"))
+      .toMatchObject({ status: "skipped", reason: "opted_out" });
     const rows = await rowsFor("call-optout");
-    expect(rows.find((r) => r.channel === "sms")).toMatchObject({ status: "blocked", error_code: "SMS_OPTED_OUT" });
+    const sms = rows.find((r) => r.channel === "sms")!;
+    expect(sms).toMatchObject({ status: "blocked", error_code: "SMS_OPTED_OUT" });
+    expect(sms.body).toContain("250k");
     expect(log.lines.map((l) => l.event)).toContain("SMS_MESSAGE_BLOCKED");
+  });
+
+  it("sends nothing to a person who opted out of both channels: outcome skipped, both rows blocked", async () => {
+    const phone = newPhone();
+    await db.sql`insert into public.profiles (phone_number, allows_sms, allows_whatsapp)
+      values (${phone}, false, false)`;
+    const out = await (await handler()(post({ call_id: "call-optout-all", phone_number: phone, summary: SUMMARY }))).json();
+    expect(mtn.sendRequests()).toHaveLength(0);
+    expect(wa.requests).toHaveLength(0);
+    expect(out.outcome).toBe("skipped");
+    const rows = await rowsFor("call-optout-all");
+    expect(rows.find((r) => r.channel === "whatsapp"))
+      .toMatchObject({ status: "blocked", error_code: "WHATSAPP_OPTED_OUT" });
+    expect(rows.find((r) => r.channel === "whatsapp")!.body).toContain("250k");
   });
 
   it("sends a generic thank-you after the bounded wait when no summary arrives", async () => {

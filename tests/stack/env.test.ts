@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseDotenv } from "../../scripts/stack/dotenv.ts";
 import { functionEnv } from "../../scripts/stack/function-env.ts";
@@ -34,6 +35,17 @@ function stackEnv(
 }
 
 describe("function environment", () => {
+  it("keeps every provider on the sandbox when .env.example is copied unchanged", () => {
+    const example = parseDotenv(readFileSync("supabase/functions/.env.example", "utf8"));
+    const env = stackEnv({}, example);
+    expect(providerModes(loadConfig(env), env.LOCAL_SANDBOX_URL)).toEqual({
+      whatsapp: "sandbox",
+      sms: "sandbox",
+      openai: "sandbox",
+      meta: "sandbox",
+    });
+  });
+
   it("points every provider without credentials at the sandbox", () => {
     const env = stackEnv({});
     expect(env.WHATSAPP_API_BASE_URL).toBe(`${SANDBOX}/whatsapp/v21.0`);

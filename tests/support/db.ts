@@ -77,6 +77,8 @@ export async function withRollback<T>(sql: Sql, fn: (tx: Sql) => Promise<T>): Pr
 export interface TestDatabaseOptions {
   /** An empty database: no bootstrap, no migrations (for testing those themselves). */
   empty?: boolean;
+  /** A template from buildTemplate, for callers outside vitest (`npm run fuzz`). */
+  template?: string;
 }
 
 declare module "vitest" {
@@ -88,7 +90,7 @@ declare module "vitest" {
 
 export function createTestDatabase(opts: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
-  const template = opts.empty ? undefined : migratedTemplate();
+  const template = opts.empty ? undefined : opts.template ?? migratedTemplate();
   return serverUrl ? createPostgresDatabase(serverUrl, template) : createPGliteDatabase(template);
 }
 

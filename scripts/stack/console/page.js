@@ -4,7 +4,9 @@
 (() => {
   const POLL_MS = 2000;
   const HEALTH_EVERY = 5;
+  // SMS has no read receipts: its track ends at delivered.
   const STEPS = ["queued", "sent", "delivered", "read"];
+  const stepsOf = (channel) => (channel === "sms" ? STEPS.slice(0, 3) : STEPS);
   const STATUS_ORDER = ["queued", "sent", "delivered", "read", "received", "failed", "blocked"];
   const KNOWN_STATUSES = new Set([...STATUS_ORDER, "active", "follow_up", "closed"]);
   const CHANNELS = {
@@ -119,14 +121,15 @@
     state.seen.set(id, status);
   }
 
-  /** queued → sent → delivered → read, the reached steps filled, the current one highlighted. */
+  /** queued → sent → delivered (→ read), the reached steps filled, the current one highlighted. */
   function track(m) {
-    const at = STEPS.indexOf(m.status);
+    const steps = stepsOf(m.channel);
+    const at = steps.indexOf(m.status);
     if (m.direction === "inbound" || at < 0) {
       return el("div", { cls: "track" }, statusChip(m.status, m.id));
     }
     const parts = [];
-    STEPS.forEach((step, i) => {
+    steps.forEach((step, i) => {
       if (i) parts.push(el("span", { cls: "arrow", text: "→" }));
       const node = el("span", {
         cls: `step${i < at ? " done" : i === at ? " now" : ""}`,
@@ -143,7 +146,9 @@
     const bits = [];
     if (m.provider) bits.push(`via ${m.provider}`);
     if (m.provider_message_id) bits.push(`id ${m.provider_message_id}`);
-    if (m.attempts) bits.push(`attempts ${m.attempts}`);
+    // A blocked message was never attempted: the person opted out of the channel.
+    if (m.status === "blocked") bits.push("not sent: opted out");
+    else if (m.attempts) bits.push(`attempts ${m.attempts}`);
     if (m.next_attempt_at && m.status === "queued") {
       bits.push(`next attempt ${time(m.next_attempt_at)} (${relative(m.next_attempt_at)})`);
     }
@@ -183,16 +188,27 @@
 
   function summaryFlags(s) {
     if (!s.call_id) return null;
-    const flag = (name, sent, at) =>
+    const flag = (name, sent, at, optedOut) =>
       el("span", {
-        cls: `chip ${sent ? "ok" : "warn"}`,
-        text: `${name} summary ${sent ? "✓" : "–"}`,
-        title: sent ? `sent ${dateTime(at)}` : "not sent",
+        cls: `chip ${sent ? "ok" : optedOut ? "bad" : "warn"}`,
+        text: `${name} summary ${sent ? "✓" : optedOut ? "opted out" : "–"}`,
+        title: sent
+          ? `sent ${dateTime(at)}`
+          : optedOut
+          ? `not sent: the person opted out of ${name}`
+          : "not sent",
       });
     return [
-      flag("WA", s.whatsapp_summary_sent, s.whatsapp_summary_sent_at),
-      flag("SMS", s.sms_summary_sent, s.sms_summary_sent_at),
+      flag("WA", s.whatsapp_summary_sent, s.whatsapp_summary_sent_at, !s.allows_whatsapp),
+      flag("SMS", s.sms_summary_sent, s.sms_summary_sent_at, !s.allows_sms),
     ];
+  }
+
+  /** The channels this person opted out of, as chips. */
+  function optOuts(s) {
+    return [["WhatsApp", s.allows_whatsapp], ["SMS", s.allows_sms]]
+      .filter(([, allowed]) => allowed === false)
+      .map(([name]) => el("span", { cls: "chip bad", text: `opted out of ${name}` }));
   }
 
   function sessionItem(s) {
@@ -219,6 +235,8 @@
           text: `${c.total} messages (${c.inbound} in, ${c.outbound} out)`,
         }),
         c.failed ? el("span", { cls: "chip bad", text: `${c.failed} failed` }) : null,
+        c.blocked ? el("span", { cls: "chip bad", text: `${c.blocked} blocked` }) : null,
+        optOuts(s),
       ),
       el(
         "div",
@@ -256,6 +274,7 @@
         statusChip(s.status),
         s.channels_seen.map(channelBadge),
         summaryFlags(s),
+        optOuts(s),
       ),
       facts([
         ["session", el("code", { text: s.id })],
@@ -424,6 +443,7 @@
       card("due now", o.due, "queued, next attempt due, not leased"),
       card("leased", o.leased, "a sender holds them right now"),
       card("retry scheduled", o.scheduled, "waiting for their next attempt"),
+      card("blocked (24 h)", stats.blocked, "not sent: the recipient opted out of the channel"),
       card(
         "oldest due",
         o.oldest_due_at ? relative(o.oldest_due_at) : "–",
@@ -449,8 +469,8 @@
           {},
           el("th", { text: "channel" }),
           el("th", { text: "direction" }),
-          columns.map((s) => el("th", {}, statusChip(s))),
-          el("th", { text: "total" }),
+          columns.map((s) => el("th", { cls: "num" }, statusChip(s))),
+          el("th", { cls: "num", text: "total" }),
         ),
       ),
       el(

@@ -30,7 +30,8 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
            s.whatsapp_summary_sent, s.whatsapp_summary_sent_at,
            s.sms_summary_sent, s.sms_summary_sent_at,
            s.expires_at, s.last_activity_at, s.created_at, s.closed_at, s.context,
-           c.total, c.inbound, c.outbound, c.failed, c.last_message_at
+           p.allows_sms, p.allows_whatsapp,
+           c.total, c.inbound, c.outbound, c.failed, c.blocked, c.last_message_at
     from public.omnichannel_sessions s
     join public.profiles p on p.id = s.profile_id
     cross join lateral (
@@ -38,6 +39,7 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
              (count(*) filter (where m.direction = 'inbound'))::int as inbound,
              (count(*) filter (where m.direction = 'outbound'))::int as outbound,
              (count(*) filter (where m.status = 'failed'))::int as failed,
+             (count(*) filter (where m.status = 'blocked'))::int as blocked,
              max(m.created_at) as last_message_at
       from public.message_delivery_log m
       where m.session_id = s.id
@@ -48,12 +50,12 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
 }
 
 function toSession(row: Row, reveal: boolean) {
-  const { id, phone, total, inbound, outbound, failed, last_message_at, ...session } = row;
+  const { id, phone, total, inbound, outbound, failed, blocked, last_message_at, ...session } = row;
   return {
     id,
     phone: masked(phone, reveal),
     ...session,
-    message_counts: { total, inbound, outbound, failed, last_message_at },
+    message_counts: { total, inbound, outbound, failed, blocked, last_message_at },
   };
 }
 
@@ -177,12 +179,17 @@ export function readStats(sql: Sql) {
       from public.sender_rate_limits r
       order by r.sender_key
       limit 500`;
-    const [{ now }] = await tx<{ now: Date }[]>`select now() as now`;
+    // Not sent because the person opted out of the channel: never in the outbox, so counted here.
+    const [{ now, blocked }] = await tx<{ now: Date; blocked: number }[]>`
+      select now() as now, count(*)::int as blocked
+      from public.message_delivery_log m
+      where m.status = 'blocked' and m.created_at > now() - interval '24 hours'`;
     return {
       generated_at: now,
       window_hours: 24,
       by_channel_status: byChannelStatus,
       outbox,
+      blocked,
       sessions,
       pacing,
     };

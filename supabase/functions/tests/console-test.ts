@@ -19,13 +19,12 @@ type Json = any;
 const SCRIPT = "<script>alert(1)</script>";
 
 /** fetch() will not send another Host header; a page whose DNS name was rebound would. */
-async function statusWithHost(base: URL, path: string, host: string): Promise<number> {
+async function getWithHost(base: URL, path: string, host: string): Promise<string> {
   const conn = await Deno.connect({ hostname: base.hostname, port: Number(base.port) });
   await conn.write(
     new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
   );
-  const head = await new Response(conn.readable).text();
-  return Number(head.split(" ")[1]);
+  return await new Response(conn.readable).text();
 }
 
 Deno.test("the console shows sessions, conversations, deliveries and stats from the database", async (t) => {
@@ -220,8 +219,12 @@ Deno.test("the console shows sessions, conversations, deliveries and stats from 
       }
       const missing = await get(`/api/sessions/${crypto.randomUUID()}/messages`);
       expect(missing.status === 404, `unknown session answered ${missing.status}`);
-      const rebound = await statusWithHost(new URL(base), "/api/sessions", "rebound.example");
-      expect(rebound === 403, `a foreign Host header answered ${rebound}`);
+      const rebound = await getWithHost(new URL(base), "/api/sessions", "rebound.example:8080");
+      expect(rebound.split(" ")[1] === "403", `a foreign Host header answered ${rebound}`);
+      expect(
+        rebound.includes(`Open the console at ${base}/`),
+        `the 403 does not name the console's address ${base}: ${rebound}`,
+      );
       const post = await fetch(`${base}/api/sessions`, { method: "POST" });
       await post.body?.cancel();
       expect(post.status === 405, `POST answered ${post.status}`);

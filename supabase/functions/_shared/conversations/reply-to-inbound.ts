@@ -7,6 +7,7 @@ import type { Platform } from "../platform/deps.ts";
 import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 import type { RecordedInbound } from "./record-inbound.ts";
+import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
@@ -36,7 +37,11 @@ export type ReplyOutcome =
   /** The model failed or timed out: the fallback was sent and the session set to follow_up. */
   | "fallback"
   /** Someone else holds or finished this reply (a duplicate webhook, another dispatcher). */
-  | "not_claimed";
+  | "not_claimed"
+  /** STOP / START on WhatsApp: the preference changed and was confirmed; no agent. */
+  | "keyword"
+  /** The person opted out of this channel: no agent, nothing sent. */
+  | "opted_out";
 
 export const FALLBACK_REPLY =
   "Thanks for your message — a member of our team will get back to you shortly.";
@@ -60,6 +65,14 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
   if (!claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");
     return "not_claimed";
+  }
+  if (inbound.channel === "whatsapp") {
+    const handled = await handleWhatsAppOptOut(deps, inbound, log);
+    if (handled) {
+      await rpcValue(deps.sql, "complete_inbound_reply", { p_delivery_id: inbound.deliveryId, p_state: "skipped" });
+      log.info("AI_REPLY_SKIPPED", { reason: handled });
+      return handled;
+    }
   }
 
   let text: string;
@@ -124,6 +137,8 @@ export interface ReplyPendingResult {
   replied: number;
   fallback: number;
   notClaimed: number;
+  /** Answered without the agent: a keyword, or a person who opted out. */
+  skipped: number;
   failed: number;
 }
 
@@ -147,7 +162,7 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
       correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
     })
   ));
-  const result: ReplyPendingResult = { found: rows.length, replied: 0, fallback: 0, notClaimed: 0, failed: 0 };
+  const result: ReplyPendingResult = { found: rows.length, replied: 0, fallback: 0, notClaimed: 0, skipped: 0, failed: 0 };
   for (const s of settled) {
     if (s.status === "rejected") {
       result.failed++;
@@ -155,6 +170,7 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
         error: s.reason instanceof Error ? s.reason.message : String(s.reason),
       });
     } else if (s.value === "not_claimed") result.notClaimed++;
+    else if (s.value === "keyword" || s.value === "opted_out") result.skipped++;
     else result[s.value]++;
   }
   if (rows.length > 0) deps.logger.info("AI_REPLY_RETRY_DONE", { ...result });

@@ -107,14 +107,14 @@ isOneToOne: false
                   ]
                 },"profiles": {
                   Row: {
-                    "allows_sms": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                    "allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "allows_sms"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
                   }
                   Update: {
-                    "allows_sms"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
                   }
                   Relationships: [
                     
@@ -417,6 +417,14 @@ isOneToOne: false
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
+                           },
+"set_blocked_body":
+{ Args: { "p_body": string,"p_delivery_id": string }; Returns: undefined
+                           },
+"set_channel_preference":
+{ Args: { "p_allowed": boolean,"p_channel": string,"p_phone_number": string }; Returns: {
+              "changed": boolean,"profile_id": string
+            }[]
                            },
 "set_sender_rate":
 { Args: { "p_burst"?: number,"p_rate_per_second": number,"p_sender_key": string }; Returns: undefined

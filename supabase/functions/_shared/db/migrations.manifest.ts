@@ -12,4 +12,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129110000_status_and_grant_hardening",
   "20261129120000_outbound_session_owner",
   "20261129120100_unknown_delivery_status",
+  "20261129130000_whatsapp_opt_out",
 ];

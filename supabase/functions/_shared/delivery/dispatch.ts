@@ -57,9 +57,11 @@ export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Pr
   };
 
   while (now() < deadline) {
+    // A row whose person opted out since it was queued comes back blocked from its claim.
     const rows = await deps.sql<Claimed[]>`
       select id, channel, recipient, body, message_type, metadata, sender_key, attempts
-      from public.claim_due_deliveries(${opts.batchSize}, ${opts.leaseSeconds})`;
+      from public.claim_due_deliveries(${opts.batchSize}, ${opts.leaseSeconds})
+      where status = 'queued'`;
     if (rows.length === 0) break;
     report.rounds++;
     report.claimed += rows.length;

@@ -66,8 +66,8 @@ interface BeginRow {
 
 /**
  * One message on one channel, for AI replies and tools: logged (queued) before the provider is
- * called, then updated with the outcome. SMS is plain text within 3 segments and never goes to a
- * person who opted out (the row is `blocked`); WhatsApp uses free text inside the 24-hour window
+ * called, then updated with the outcome. Nothing goes to a person who opted out of the channel
+ * (the row is `blocked`); SMS is plain text within 3 segments; WhatsApp uses free text inside the 24-hour window
  * and the approved template outside it.
  */
 export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
@@ -80,8 +80,13 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
   const base = { deliveryId: row.delivery_id, channel: input.channel };
 
   if (row.status === "blocked") {
-    log.info("SMS_MESSAGE_BLOCKED", { purpose: input.purpose });
-    return { ...base, status: "blocked", error: { code: "SMS_OPTED_OUT", class: "permanent", message: "The recipient opted out of SMS" } };
+    const name = input.channel === "sms" ? "SMS" : "WhatsApp";
+    log.info(`${input.channel.toUpperCase()}_MESSAGE_BLOCKED`, { purpose: input.purpose });
+    return {
+      ...base,
+      status: "blocked",
+      error: { code: `${input.channel.toUpperCase()}_OPTED_OUT`, class: "permanent", message: `The recipient opted out of ${name}` },
+    };
   }
   if (!row.is_new) return { ...base, status: row.status as SendMessageResult["status"] };
 

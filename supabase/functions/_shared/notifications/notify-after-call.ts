@@ -58,12 +58,14 @@ export interface DeliveryReport {
   next_attempt_at?: string;
   /** This SMS is the fallback of a WhatsApp message that failed for good. */
   fallback?: true;
+  /** Why a channel was skipped: the person opted out of it, or is known not to use WhatsApp. */
+  reason?: "opted_out" | "not_on_whatsapp";
 }
 
 export interface NotifyAfterCallResult {
   session_id: string;
   summary_source: "request" | "database" | "generic";
-  outcome: "sent" | "partial" | "failed" | "already_sent";
+  outcome: "sent" | "partial" | "failed" | "skipped" | "already_sent";
   deliveries: DeliveryReport[];
 }
 
@@ -101,17 +103,22 @@ export async function notifyAfterCall(
       ${input.callId}, ${input.phoneNumber}, ${input.summary ?? null}, ${input.correlationId},
       120, ${whatsappFirst ? ["whatsapp"] : ["whatsapp", "sms"]}::text[])`;
   const sessionId = claims[0].session_id;
-  const pending = claims.filter((c) => c.to_send);
+  // A re-leased row whose person opted out meanwhile comes back blocked: not to send.
+  const pending = claims.filter((c) => c.to_send && c.status === "queued");
   const reports = new Map(claims.map((c) => [c.channel, reportOf(c)]));
   for (const c of claims) {
-    if (c.status === "blocked") log.info("SMS_MESSAGE_BLOCKED", { reason: c.error_code });
+    if (c.status === "blocked") log.info(`${c.channel.toUpperCase()}_MESSAGE_BLOCKED`, { reason: c.error_code });
     if (c.status === "skipped") log.info("WHATSAPP_MESSAGE_SKIPPED", { reason: c.error_code });
   }
+  await keepBlockedBodies(deps, claims, input.callId);
 
   if (pending.length === 0) {
-    log.info("POST_CALL_NOTIFY_REPLAYED", { session_id: sessionId });
+    const deliveries = [...reports.values()];
+    // Nothing could be sent on any channel (opted out, not on WhatsApp): that is not a repeat.
+    const skipped = outcomeOf(deliveries) === "skipped";
+    log.info(skipped ? "POST_CALL_NOTIFY_SKIPPED" : "POST_CALL_NOTIFY_REPLAYED", { session_id: sessionId });
     return { session_id: sessionId, summary_source: input.summary ? "request" : "database",
-      outcome: "already_sent", deliveries: [...reports.values()] };
+      outcome: skipped ? "skipped" : "already_sent", deliveries };
   }
 
   let summary = claims[0].summary;
@@ -179,9 +186,7 @@ export async function notifyAfterCall(
   );
 
   const deliveries = [...reports.values()];
-  const sent = deliveries.filter((d) => SENT_LIKE.has(d.status)).length;
-  // WhatsApp-first: a fallback SMS that went out carries the summary; the failed WhatsApp is history.
-  const outcome = sent === deliveries.length ? "sent" : sent > 0 ? "partial" : "failed";
+  const outcome = outcomeOf(deliveries);
   const event = outcome === "sent" ? "POST_CALL_NOTIFY_SUCCESS"
     : outcome === "partial" ? "POST_CALL_NOTIFY_PARTIAL" : "POST_CALL_NOTIFY_FAILED";
   log[outcome === "failed" ? "error" : outcome === "partial" ? "warn" : "info"](event, {
@@ -267,11 +272,36 @@ async function sendFallbackNow(
   return { ...reportFrom("sms", 1, result, outcome), fallback: true };
 }
 
+/**
+ * Judged by what could be sent: a channel skipped (opted out, not on WhatsApp) neither counts
+ * for nor against it. WhatsApp-first: a fallback SMS that went out carries the summary; the
+ * failed WhatsApp is history.
+ */
+function outcomeOf(deliveries: DeliveryReport[]): NotifyAfterCallResult["outcome"] {
+  const sendable = deliveries.filter((d) => d.status !== "skipped");
+  const sent = sendable.filter((d) => SENT_LIKE.has(d.status)).length;
+  if (sendable.length === 0) return "skipped";
+  return sent === sendable.length ? "sent" : sent > 0 ? "partial" : "failed";
+}
+
+/** A blocked row keeps the text that would have gone, so the console shows what was held back. */
+async function keepBlockedBodies(deps: NotifyAfterCallDeps, claims: ClaimRow[], callId: string) {
+  const blocked = claims.filter((c) => c.status === "blocked" && c.delivery_id);
+  if (blocked.length === 0) return;
+  const messages = buildPostCallMessages({ summary: claims[0].summary, callId });
+  for (const c of blocked) {
+    const body = c.channel === "sms" ? messages.smsText : messages.whatsappText;
+    await deps.sql`select public.set_blocked_body(${c.delivery_id}, ${body})`;
+  }
+}
+
 function reportOf(c: ClaimRow): DeliveryReport {
+  const reason = c.status === "blocked" ? "opted_out" : c.status === "skipped" ? "not_on_whatsapp" : undefined;
   return {
     channel: c.channel,
-    status: c.status,
+    status: c.status === "blocked" ? "skipped" : c.status,
     attempt: c.attempt,
+    ...(reason ? { reason } : {}),
     ...(c.provider_message_id ? { provider_message_id: c.provider_message_id } : {}),
     ...(c.error_code
       ? { error: { code: c.error_code, class: c.error_class ?? "permanent", message: c.error_message ?? "" } }

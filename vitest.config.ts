@@ -14,8 +14,8 @@ const e2e = [
 
 /** _shared/ tests that need a database. */
 const dbInShared = [
-  "supabase/functions/_shared/health/check-health.test.ts",
-  "supabase/functions/_shared/tools/messaging-tools.test.ts",
+  "supabase/functions/_shared/health/handler.test.ts",
+  "supabase/functions/_shared/tools/messaging.test.ts",
 ];
 
 /** No database, outside _shared/: the sandbox, the local stack's pieces, project checks. */

@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
 import { authenticate } from "../../supabase/functions/_shared/http/auth.ts";
-import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
+import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type OpenAI from "openai";
 import { changeIn, isQuestionAboutEarlier, SCRIPTED_MODEL, scriptedCompletion } from "../../scripts/sandbox/scripted-model.ts";
 import { sessionContextMessage } from "../../supabase/functions/_shared/ai/prompt.ts";
-import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging-tools.ts";
+import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging.ts";
 
 const SESSION = "0b6f1f6e-3c1a-4d55-9a57-2b4f8f2f5e10";
 type Message = OpenAI.ChatCompletionMessageParam;

@@ -10,7 +10,7 @@ import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
-import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
+import { createDispatchHandler } from "../../supabase/functions/_shared/dispatch/handler.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
 
 const LEGACY_SECRET = "legacy-jwt-secret-with-at-least-32-characters";

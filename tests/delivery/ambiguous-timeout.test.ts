@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { serve, type Served } from "../support/serve.ts";
 import { createHarness } from "../wa-webhook/harness.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
+import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";

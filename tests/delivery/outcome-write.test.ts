@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, sentSms, startHarness } from "../ai/harness.ts";
-import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
+import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, sentSms, startHarness } from "../ai/harness.ts";
-import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
-import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging-tools.ts";
+import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
+import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging.ts";
 import { createSessionStore } from "../../supabase/functions/_shared/session/omnichannel-session.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
 import { secretKeyAuth } from "../support/auth.ts";

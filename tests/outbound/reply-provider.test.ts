@@ -16,7 +16,7 @@ import {
   createReplyDeps,
   replyToInbound,
 } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
-import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
+import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 
 /**
  * Issue 9 §1: a reply goes out through the provider and number the person wrote to, with both SMS

@@ -11,8 +11,8 @@ import { notifyAfterCall } from "../../supabase/functions/_shared/notifications/
 import { replyToInbound } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { recordInbound } from "../../supabase/functions/_shared/conversations/record-inbound.ts";
 import { createAgent } from "../../supabase/functions/_shared/ai/agent.ts";
-import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
-import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
+import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
+import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import { MTN_SECRET, TWILIO_TOKEN } from "../sms-inbound/signing.ts";
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../support/db.ts";
 import { type FakeMtn, type FakeWhatsApp, mtnError, whatsappError } from "../support/fake-providers.ts";
 import { NO_PACING, sendersFor, startTestEnv, type TestEnv } from "../support/env.ts";
-import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
+import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { countSegments } from "../../supabase/functions/_shared/notifications/sms-segments.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";

@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type Sandbox } from "../../scripts/sandbox/sandbox.ts";
 import { SANDBOX_CREDENTIALS as C } from "../../scripts/stack/sandbox-env.ts";
 import { verifyHexSha256 } from "../../supabase/functions/_shared/http/signature.ts";
-import { parseForm } from "../../supabase/functions/_shared/sms-webhook/twilio.ts";
-import { verifyTwilioSignature } from "../../supabase/functions/_shared/sms-webhook/twilio-signature.ts";
+import { parseForm } from "../../supabase/functions/_shared/sms-inbound/twilio.ts";
+import { verifyTwilioSignature } from "../../supabase/functions/_shared/sms-inbound/twilio-signature.ts";
 import { serve, type Served } from "../support/serve.ts";
 
 /**

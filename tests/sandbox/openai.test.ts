@@ -2,7 +2,7 @@ import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSandbox } from "../../scripts/sandbox/sandbox.ts";
 import { sessionContextMessage } from "../../supabase/functions/_shared/ai/prompt.ts";
-import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging-tools.ts";
+import { getMessagingTools } from "../../supabase/functions/_shared/tools/messaging.ts";
 import { serve, type Served } from "../support/serve.ts";
 
 /** The sandbox's OpenAI-compatible endpoint, driven by the official SDK as the agent drives it. */

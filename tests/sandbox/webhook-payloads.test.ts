@@ -17,14 +17,14 @@ import { verifyHexSha256 } from "../../supabase/functions/_shared/http/signature
 import {
   parseMtnInbound,
   parseMtnReceipt,
-} from "../../supabase/functions/_shared/sms-webhook/mtn.ts";
+} from "../../supabase/functions/_shared/sms-inbound/mtn.ts";
 import {
   parseForm,
   parseTwilioInbound,
   parseTwilioStatus,
-} from "../../supabase/functions/_shared/sms-webhook/twilio.ts";
-import { verifyTwilioSignature } from "../../supabase/functions/_shared/sms-webhook/twilio-signature.ts";
-import { parseWhatsAppWebhook } from "../../supabase/functions/_shared/whatsapp-webhook/parse-webhook.ts";
+} from "../../supabase/functions/_shared/sms-inbound/twilio.ts";
+import { verifyTwilioSignature } from "../../supabase/functions/_shared/sms-inbound/twilio-signature.ts";
+import { parseWhatsAppWebhook } from "../../supabase/functions/_shared/wa-webhook/parse-webhook.ts";
 import { twilioSignature as nodeTwilioSignature } from "../sms-inbound/signing.ts";
 
 /**

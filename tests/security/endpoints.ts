@@ -10,10 +10,10 @@ import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "../sms-
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from "../support/fake-providers.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
-import { createSmsInboundHandler } from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
-import { createMessagingToolsHandler } from "../../supabase/functions/_shared/handlers/messaging-tools.ts";
-import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/handlers/post-call-notify.ts";
-import { createDispatchHandler } from "../../supabase/functions/_shared/handlers/dispatch.ts";
+import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
+import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
+import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
+import { createDispatchHandler } from "../../supabase/functions/_shared/dispatch/handler.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";

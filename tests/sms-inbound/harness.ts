@@ -4,11 +4,11 @@ import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import {
   createSmsInboundHandler,
   type SmsInboundDeps,
-} from "../../supabase/functions/_shared/handlers/sms-inbound.ts";
+} from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
-import type { InboundForReply } from "../../supabase/functions/_shared/sms-webhook/handle-inbound-sms.ts";
+import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "./signing.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { KEYWORD_REPLIES } from "../../supabase/functions/_shared/sms-webhook/keywords.ts";
+import { KEYWORD_REPLIES } from "../../supabase/functions/_shared/sms-inbound/keywords.ts";
 import {
   type Env,
   inboundRows,

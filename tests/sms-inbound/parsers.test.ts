@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { smsKeywordOf } from "../../supabase/functions/_shared/sms-webhook/keywords.ts";
-import { parseMtnInbound, parseMtnReceipt } from "../../supabase/functions/_shared/sms-webhook/mtn.ts";
-import { phoneNumberOf } from "../../supabase/functions/_shared/sms-webhook/phone-number.ts";
-import { providerOf, routeOf } from "../../supabase/functions/_shared/sms-webhook/route.ts";
+import { smsKeywordOf } from "../../supabase/functions/_shared/sms-inbound/keywords.ts";
+import { parseMtnInbound, parseMtnReceipt } from "../../supabase/functions/_shared/sms-inbound/mtn.ts";
+import { smsSenderToE164 } from "../../supabase/functions/_shared/phone.ts";
+import { providerOf, routeOf } from "../../supabase/functions/_shared/sms-inbound/route.ts";
 import {
   parseForm,
   parseTwilioInbound,
   parseTwilioStatus,
-} from "../../supabase/functions/_shared/sms-webhook/twilio.ts";
+} from "../../supabase/functions/_shared/sms-inbound/twilio.ts";
 import { countSegments } from "../../supabase/functions/_shared/notifications/sms-segments.ts";
-import { KEYWORD_REPLIES } from "../../supabase/functions/_shared/sms-webhook/keywords.ts";
+import { KEYWORD_REPLIES } from "../../supabase/functions/_shared/sms-inbound/keywords.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const form = (o: Record<string, string>) => parseForm(bytes(new URLSearchParams(o).toString()));
@@ -42,19 +42,19 @@ describe("SMS keywords", () => {
   });
 });
 
-describe("phoneNumberOf", () => {
+describe("smsSenderToE164", () => {
   it("reads the ways gateways write a number", () => {
-    expect(phoneNumberOf("+250788123456", "RW")).toBe("+250788123456");
-    expect(phoneNumberOf("250788123456", "RW")).toBe("+250788123456");
-    expect(phoneNumberOf("tel:+250788123456", "RW")).toBe("+250788123456");
-    expect(phoneNumberOf("00250788123456", "RW")).toBe("+250788123456");
-    expect(phoneNumberOf("0788 123 456", "RW")).toBe("+250788123456");
-    expect(phoneNumberOf("+1 (415) 867-5309", "RW")).toBe("+14158675309");
+    expect(smsSenderToE164("+250788123456", "RW")).toBe("+250788123456");
+    expect(smsSenderToE164("250788123456", "RW")).toBe("+250788123456");
+    expect(smsSenderToE164("tel:+250788123456", "RW")).toBe("+250788123456");
+    expect(smsSenderToE164("00250788123456", "RW")).toBe("+250788123456");
+    expect(smsSenderToE164("0788 123 456", "RW")).toBe("+250788123456");
+    expect(smsSenderToE164("+1 (415) 867-5309", "RW")).toBe("+14158675309");
   });
 
   it("refuses what is not a person's number", () => {
     for (const s of ["MTN", "whatsapp:+14158675309", "", "+0123456789", "12345", "+1234567890123456"]) {
-      expect(phoneNumberOf(s, "RW"), s).toBeNull();
+      expect(smsSenderToE164(s, "RW"), s).toBeNull();
     }
   });
 });

@@ -3,7 +3,7 @@ import {
   twilioSignature,
   urlVariants,
   verifyTwilioSignature,
-} from "../../supabase/functions/_shared/sms-webhook/twilio-signature.ts";
+} from "../../supabase/functions/_shared/sms-inbound/twilio-signature.ts";
 import { twilioSignature as independentSignature } from "./signing.ts";
 
 /**

@@ -14,10 +14,10 @@ import { NO_PACING, sendersFor } from "../support/env.ts";
 import {
   createWaWebhookHandler,
   type WaWebhookDeps,
-} from "../../supabase/functions/_shared/handlers/wa-webhook.ts";
+} from "../../supabase/functions/_shared/wa-webhook/handler.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
-import type { InboundForReply } from "../../supabase/functions/_shared/whatsapp-webhook/record-events.ts";
+import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 
 export const APP_SECRET = "wa-app-secret-for-tests";

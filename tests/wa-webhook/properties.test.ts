@@ -13,7 +13,7 @@ import {
   startFakeMtn,
   startFakeWhatsApp,
 } from "../support/fake-providers.ts";
-import { parseWhatsAppWebhook } from "../../supabase/functions/_shared/whatsapp-webhook/parse-webhook.ts";
+import { parseWhatsAppWebhook } from "../../supabase/functions/_shared/wa-webhook/parse-webhook.ts";
 import { createHarness, fixture, fixtureNames, type Harness, post } from "./harness.ts";
 
 let db: TestDatabase;

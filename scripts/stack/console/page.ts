@@ -1,13 +1,29 @@
 /**
- * The console page: page.html with page.css and page.js inlined, one self-contained document
- * (the machine may have no network; nothing is loaded from anywhere else). The three stay
- * separate files so the script is linted as JavaScript. The Content-Security-Policy allows
- * exactly this style and this script (by hash) and requests to the console's own origin.
+ * The console page: page.html with page.css and the script inlined, one self-contained document
+ * (the machine may have no network; nothing is loaded from anywhere else). The script is written
+ * as ES modules under page/ (so each is linted as JavaScript and says what it uses) and joined
+ * here into one classic script: imports dropped, exports unmarked, one shared scope. The
+ * Content-Security-Policy allows exactly this style and this script (by hash) and requests to
+ * the console's own origin.
  */
 export interface ConsolePage {
   html: string;
   csp: string;
 }
+
+/** page/'s modules, main.js last: it is the only one that runs anything when loaded. */
+const MODULES = [
+  "state.js",
+  "dom.js",
+  "api.js",
+  "format.js",
+  "widgets.js",
+  "conversations.js",
+  "deliveries.js",
+  "stats.js",
+  "header.js",
+  "main.js",
+];
 
 const read = (name: string) => Deno.readTextFile(new URL(`./${name}`, import.meta.url));
 
@@ -22,14 +38,28 @@ function inline(html: string, marker: string, element: string): string {
   return parts.join(element);
 }
 
+/** The modules as one script: every top-level name is unique across them (lint keeps it so). */
+export function joinModules(sources: string[]): string {
+  const body = sources.map((source) =>
+    source
+      .replace(/^import\s[^;]*?from\s+"\.\/[\w-]+\.js";\n/gm, "")
+      .replace(/^export\s+(?=(?:async\s+)?function|const|let|class)/gm, "")
+  );
+  if (body.some((s) => /^\s*(?:import|export)\b/m.test(s))) {
+    throw new Error("page/ modules may only import from each other and export declarations");
+  }
+  return `"use strict";\n(() => {\n${body.join("\n")}})();\n`;
+}
+
 export async function loadPage(): Promise<ConsolePage> {
-  const [template, css, script] = await Promise.all([
+  const [template, css, ...modules] = await Promise.all([
     read("page.html"),
     read("page.css"),
-    read("page.js"),
+    ...MODULES.map((name) => read(`page/${name}`)),
   ]);
+  const script = joinModules(modules);
   if (/<\/(script|style)/i.test(script + css)) {
-    throw new Error("page.js and page.css must not close their own element");
+    throw new Error("page/ and page.css must not close their own element");
   }
   const html = inline(
     inline(template, "<!-- page.css -->", `<style>${css}</style>`),

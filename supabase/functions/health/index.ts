@@ -1,8 +1,4 @@
-import { loadConfig } from "../_shared/config.ts";
-import { createHealthHandler } from "../_shared/health/check-health.ts";
-import { createPlatform } from "../_shared/platform/deps.ts";
-import { serveFunction } from "../_shared/platform/serve.ts";
+import { serve } from "../_runtime/serve.ts";
+import { health } from "../_shared/health/main.ts";
 
-const { env, sql, logger } = createPlatform(loadConfig(Deno.env.toObject()), "health");
-
-serveFunction(createHealthHandler({ sql, config: env, logger }));
+serve(health);

@@ -1,18 +1,4 @@
-import { serveFunction } from "../_shared/platform/serve.ts";
-import { loadConfig } from "../_shared/config.ts";
-import { authOf } from "../_shared/http/function-auth.ts";
-import { createPlatform, outboundOf, postCallConfigOf } from "../_shared/platform/deps.ts";
-import { createPostCallNotifyHandler } from "../_shared/handlers/post-call-notify.ts";
+import { serve } from "../_runtime/serve.ts";
+import { postCallNotify } from "../_shared/post-call-notify/main.ts";
 
-const platform = createPlatform(loadConfig(Deno.env.toObject()), "post-call-notify");
-const { env } = platform;
-
-const handler = createPostCallNotifyHandler({
-  ...platform,
-  ...outboundOf(platform),
-  auth: authOf("post-call-notify", env),
-  defaultCountry: env.DEFAULT_COUNTRY,
-  config: postCallConfigOf(env),
-});
-
-serveFunction(handler);
+serve(postCallNotify);

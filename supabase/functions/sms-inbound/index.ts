@@ -1,30 +1,4 @@
-import { serveFunction } from "../_shared/platform/serve.ts";
-import { loadConfig } from "../_shared/config.ts";
-import { createPlatform, outboundOf } from "../_shared/platform/deps.ts";
-import { backgroundTracker, type WaitUntil } from "../_shared/platform/background.ts";
-import { createReplyDeps, replyToInbound } from "../_shared/conversations/reply-to-inbound.ts";
-import { createSmsInboundHandler } from "../_shared/handlers/sms-inbound.ts";
+import { serve } from "../_runtime/serve.ts";
+import { smsInbound } from "../_shared/sms-inbound/main.ts";
 
-const platform = createPlatform(loadConfig(Deno.env.toObject()), "sms-inbound");
-const { env } = platform;
-const outbound = outboundOf(platform);
-const replyDeps = createReplyDeps(platform, outbound);
-// deno-lint-ignore no-explicit-any
-const edge = (globalThis as any).EdgeRuntime;
-const waitUntil: WaitUntil = edge?.waitUntil?.bind(edge) ?? backgroundTracker().waitUntil;
-
-const handler = createSmsInboundHandler({
-  ...outbound,
-  defaultCountry: env.DEFAULT_COUNTRY,
-  waitUntil,
-  onInbound: async (inbound) => {
-    await replyToInbound(replyDeps, inbound);
-  },
-  webhook: {
-    mtnSecret: env.MTN_WEBHOOK_SECRET,
-    twilioAuthToken: env.TWILIO_AUTH_TOKEN,
-    publicFunctionsUrl: env.PUBLIC_FUNCTIONS_URL,
-  },
-});
-
-serveFunction(handler);
+serve(smsInbound);

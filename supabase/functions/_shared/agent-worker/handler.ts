@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { authenticate, type AuthConfig } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
-import { badRequest, methodNotAllowed, serviceUnavailable } from "../http/errors.ts";
+import { methodNotAllowed } from "../http/errors.ts";
+import { validated } from "../http/validated.ts";
 import { json, withErrors } from "../http/respond.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
 import { type ReplyDeps, replyPending, type ReplyPendingResult } from "../conversations/reply-to-inbound.ts";
 
 const Body = z.object({
@@ -61,26 +61,15 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
     if (req.method !== "POST") throw methodNotAllowed(["POST"]);
     await authenticate(req, deps.auth);
     const raw = await readRawBody(req);
-    const parsed = Body.safeParse(raw.byteLength ? parseJson(raw) : {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw badRequest("VALIDATION.INVALID_BODY", `${issue.path.join(".") || "body"}: ${issue.message}`);
-    }
+    const body = validated(Body, raw.byteLength ? parseJson(raw) : {});
     // One drain per isolate: a kick that arrives while one runs makes it go round once more and
     // waits for it, instead of racing it for the same rows. (A kick landing just as the drain
     // ends is answered by the next kick, or by dispatch within a minute.)
     if (running) again = true;
     else {
-      const deadline = now() + (parsed.data.time_budget_ms ?? deps.defaults.timeBudgetMs);
-      running = drain(parsed.data.limit ?? deps.defaults.limit, deadline).finally(() => (running = null));
+      const deadline = now() + (body.time_budget_ms ?? deps.defaults.timeBudgetMs);
+      running = drain(body.limit ?? deps.defaults.limit, deadline).finally(() => (running = null));
     }
-    let total;
-    try {
-      total = await running;
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw serviceUnavailable();
-      throw err;
-    }
-    return json({ replies: total });
+    return json({ replies: await running });
   });
 }

@@ -1,12 +1,9 @@
 import OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
+import { rpc } from "../db/rpc.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
-import {
-  enabledToolNames,
-  executeMessagingTool,
-  getMessagingTools,
-  type ToolContext,
-} from "../tools/messaging-tools.ts";
+import type { ToolContext } from "../tools/context.ts";
+import { enabledToolNames, executeMessagingTool, getMessagingTools } from "../tools/messaging.ts";
 import { AgentError, classifyModelError } from "./errors.ts";
 import {
   type HistoryEntry,
@@ -182,7 +179,7 @@ async function loadSession(sql: Sql, sessionId: string): Promise<SessionSnapshot
   };
 }
 
-function loadHistory(sql: Sql, sessionId: string, limit: number): Promise<HistoryEntry[]> {
-  return sql<HistoryEntry[]>`
-    select channel, direction, body from public.get_session_history(${sessionId}, ${limit})`;
+async function loadHistory(sql: Sql, sessionId: string, limit: number): Promise<HistoryEntry[]> {
+  const rows = await rpc(sql, "get_session_history", { p_session_id: sessionId, p_limit: limit });
+  return rows.map(({ channel, direction, body }) => ({ channel, direction, body }) as HistoryEntry);
 }

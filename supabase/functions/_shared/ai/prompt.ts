@@ -1,5 +1,6 @@
 import type OpenAI from "openai";
-import type { Channel, JsonObject } from "../session/omnichannel-session.ts";
+import type { Channel } from "../session/omnichannel-session.ts";
+import type { JsonObject } from "../types/json.ts";
 
 /**
  * How the agent lays out what it knows for the model. Two conventions other code relies on

@@ -119,12 +119,6 @@ export const invalidRecipient = (): ChannelFailure => ({
   message: "The recipient is not a phone number in E.164 form",
 });
 
-/** Digits of an E.164 number (with or without '+'), or undefined when it is not one. */
-export function e164Digits(to: string): string | undefined {
-  const m = /^\+?([1-9]\d{6,14})$/.exec(to.trim());
-  return m?.[1];
-}
-
 /** `base` + path segments, keeping any path the base already has (`…/v21.0`). */
 export function joinUrl(base: string, path: string): URL {
   return new URL(`${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`);

@@ -3,7 +3,6 @@ import {
   assertBaseUrl,
   classOfStatus,
   DEFAULT_TIMEOUT_MS,
-  e164Digits,
   exchange,
   httpFailure,
   invalidRecipient,
@@ -15,6 +14,7 @@ import {
   unreadableSuccess,
   withRetryAfter,
 } from "./http.ts";
+import { e164Digits } from "../phone.ts";
 import type {
   AdapterOptions,
   ChannelFailure,

@@ -1,5 +1,6 @@
 import type { Sql } from "../db/client.ts";
-import type { JsonObject } from "../session/omnichannel-session.ts";
+import { rpc } from "../db/rpc.ts";
+import type { JsonObject } from "../types/json.ts";
 
 export type InboundChannel = "whatsapp" | "sms" | "messenger" | "instagram";
 
@@ -37,11 +38,19 @@ export interface RecordedInbound {
  * profile upserted, session got or created and extended. A webhook answers 2xx only after this.
  */
 export async function recordInbound(sql: Sql, m: InboundMessage): Promise<RecordedInbound> {
-  const [r] = await sql`
-    select * from public.record_inbound_message(
-      ${m.channel}, ${m.sender}, ${m.provider}, ${m.providerMessageId}, ${m.messageType},
-      ${m.body}, ${sql.json((m.metadata ?? {}) as never)}, ${m.correlationId},
-      ${m.whatsappJid ?? null}, ${m.needsReply ?? true}, ${m.displayName ?? null})`;
+  const [r] = await rpc(sql, "record_inbound_message", {
+    p_channel: m.channel,
+    p_sender: m.sender,
+    p_provider: m.provider,
+    p_provider_message_id: m.providerMessageId,
+    p_message_type: m.messageType,
+    p_body: m.body ?? undefined,
+    p_metadata: (m.metadata ?? {}) as never,
+    p_correlation_id: m.correlationId,
+    p_whatsapp_jid: m.whatsappJid ?? undefined,
+    p_needs_reply: m.needsReply ?? true,
+    p_display_name: m.displayName ?? undefined,
+  });
   return {
     deliveryId: r.delivery_id,
     sessionId: r.session_id,

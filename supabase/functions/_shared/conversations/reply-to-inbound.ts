@@ -4,7 +4,9 @@ import { formatReply } from "../ai/format-reply.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
 import { type OutboundDeps, replySenderKey } from "../outbound/send.ts";
 import type { Platform } from "../platform/deps.ts";
+import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
+import type { RecordedInbound } from "./record-inbound.ts";
 import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
@@ -22,6 +24,12 @@ export interface InboundToReply {
   sender: string;
   correlationId: string;
 }
+
+/** A new inbound message a webhook just recorded, as it hands it to the reply path (`C`: its channel). */
+export type InboundForReply<C extends InboundToReply["channel"] = InboundToReply["channel"]> =
+  & RecordedInbound
+  & InboundToReply
+  & { channel: C };
 
 export type ReplyOutcome =
   /** The agent's answer was sent (or its send attempted and logged). */
@@ -50,8 +58,10 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
     delivery_id: inbound.deliveryId,
     session_id: inbound.sessionId,
   });
-  const [{ claimed }] = await deps.sql<{ claimed: boolean }[]>`
-    select public.claim_inbound_reply(${inbound.deliveryId}, ${deps.leaseSeconds ?? 120}) as claimed`;
+  const claimed = await rpcValue(deps.sql, "claim_inbound_reply", {
+    p_delivery_id: inbound.deliveryId,
+    p_lease_seconds: deps.leaseSeconds ?? 120,
+  });
   if (!claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");
     return "not_claimed";
@@ -59,7 +69,7 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
   if (inbound.channel === "whatsapp") {
     const handled = await handleWhatsAppOptOut(deps, inbound, log);
     if (handled) {
-      await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'skipped')`;
+      await rpcValue(deps.sql, "complete_inbound_reply", { p_delivery_id: inbound.deliveryId, p_state: "skipped" });
       log.info("AI_REPLY_SKIPPED", { reason: handled });
       return handled;
     }
@@ -96,7 +106,7 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
     senderKey: await replySenderKey(deps, inbound),
   });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
-  await deps.sql`select public.complete_inbound_reply(${inbound.deliveryId}, 'done')`;
+  await rpcValue(deps.sql, "complete_inbound_reply", { p_delivery_id: inbound.deliveryId, p_state: "done" });
   log[sent.status === "sent" ? "info" : "warn"]("AI_REPLY_COMPLETED", {
     outcome,
     channel: inbound.channel,
@@ -139,15 +149,16 @@ export interface ReplyPendingResult {
  * keeps concurrent dispatchers from answering twice.
  */
 export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): Promise<ReplyPendingResult> {
-  const rows = await deps.sql<
-    { delivery_id: string; session_id: string; channel: "whatsapp" | "sms"; sender: string; correlation_id: string | null }[]
-  >`select * from public.list_pending_inbound_replies(
-      ${opts.olderThanSeconds}, ${opts.limit}, ${opts.maxAgeSeconds ?? 86_400})`;
+  const rows = await rpc(deps.sql, "list_pending_inbound_replies", {
+    p_older_than_seconds: opts.olderThanSeconds,
+    p_limit: opts.limit,
+    p_max_age_seconds: opts.maxAgeSeconds ?? 86_400,
+  });
   const settled = await Promise.allSettled(rows.map((r) =>
     replyToInbound(deps, {
       deliveryId: r.delivery_id,
       sessionId: r.session_id,
-      channel: r.channel,
+      channel: r.channel as InboundToReply["channel"],
       sender: r.sender,
       correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
     })
@@ -167,7 +178,15 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
   return result;
 }
 
-/** The reply path of a function, from its platform and channel adapters (index.ts wiring). */
+/** The AI reply a webhook runs in the background after its 200, for each new inbound message. */
+export function replierOf(platform: Platform, outbound: OutboundDeps) {
+  const deps = createReplyDeps(platform, outbound);
+  return async (inbound: InboundToReply): Promise<void> => {
+    await replyToInbound(deps, inbound);
+  };
+}
+
+/** The reply path of a function, from its platform and channel adapters (a main.ts's wiring). */
 export function createReplyDeps(
   platform: Platform,
   outbound: OutboundDeps,

@@ -1,6 +1,7 @@
+import { rpc } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
-import { smsKeywordOf } from "../sms-webhook/keywords.ts";
+import { smsKeywordOf } from "../sms-inbound/keywords.ts";
 
 /** What STOP and START answer on WhatsApp: the person always learns how to undo it. */
 export const WHATSAPP_KEYWORD_REPLIES = {
@@ -39,8 +40,11 @@ export async function handleWhatsAppOptOut(
     : keyword?.action;
   if (!action) return row.allows_whatsapp ? null : "opted_out";
 
-  const [{ changed }] = await deps.sql<{ changed: boolean }[]>`
-    select * from public.set_channel_preference(${inbound.sender}, 'whatsapp', ${action === "start"})`;
+  const [{ changed }] = await rpc(deps.sql, "set_channel_preference", {
+    p_phone_number: inbound.sender,
+    p_channel: "whatsapp",
+    p_allowed: action === "start",
+  });
   log.info("WHATSAPP_KEYWORD", { action, changed });
   if (changed) {
     await sendMessage(deps, {

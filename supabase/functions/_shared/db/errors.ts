@@ -21,6 +21,20 @@ const UNAVAILABLE_CODES = new Set([
   "08006",
 ]);
 
+/** Every SQLSTATE the code reacts to is named here, and only here. */
+const NO_DATA_FOUND = "P0002";
+const UNIQUE_VIOLATION = "23505";
+
+/** A PL/pgSQL `raise … using errcode = 'no_data_found'` (e.g. a session id that does not exist). */
+export function isNoDataFound(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === NO_DATA_FOUND;
+}
+
+/** Another writer inserted the same key first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === UNIQUE_VIOLATION;
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === "string" && UNAVAILABLE_CODES.has(code);

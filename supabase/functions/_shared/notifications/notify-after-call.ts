@@ -283,7 +283,7 @@ async function keepBlockedBodies(deps: NotifyAfterCallDeps, claims: ClaimRow[], 
   const messages = buildPostCallMessages({ summary: claims[0].summary, callId });
   for (const c of blocked) {
     const body = c.channel === "sms" ? messages.smsText : messages.whatsappText;
-    await deps.sql`select public.set_blocked_body(${c.delivery_id}, ${body})`;
+    await rpcValue(deps.sql, "set_blocked_body", { p_delivery_id: c.delivery_id!, p_body: body });
   }
 }
 

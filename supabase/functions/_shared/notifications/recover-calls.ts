@@ -1,3 +1,4 @@
+import { rpc } from "../db/rpc.ts";
 import { notifyAfterCall, type NotifyAfterCallDeps } from "./notify-after-call.ts";
 
 export interface RecoverCallsResult {
@@ -14,8 +15,11 @@ export async function recoverUnnotifiedCalls(
   deps: NotifyAfterCallDeps,
   opts: { olderThanSeconds: number; limit: number; correlationId: string },
 ): Promise<RecoverCallsResult> {
-  const calls = await deps.sql<{ call_id: string; phone_number: string }[]>`
-    select * from public.list_unnotified_calls(${opts.olderThanSeconds}, 86400, ${opts.limit})`;
+  const calls = await rpc(deps.sql, "list_unnotified_calls", {
+    p_older_than_seconds: opts.olderThanSeconds,
+    p_max_age_seconds: 86_400,
+    p_limit: opts.limit,
+  });
   const result: RecoverCallsResult = { found: calls.length, notified: 0, failed: 0 };
   for (const c of calls) {
     try {

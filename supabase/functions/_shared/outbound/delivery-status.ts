@@ -1,7 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import type { Json } from "../db/database.types.ts";
 import { rpc } from "../db/rpc.ts";
-import type { JsonObject } from "../session/omnichannel-session.ts";
+import type { JsonObject } from "../types/json.ts";
 import type { InboundChannel } from "../conversations/record-inbound.ts";
 
 /** What a provider's status callback says about a message we sent. */

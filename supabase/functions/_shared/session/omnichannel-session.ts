@@ -1,10 +1,12 @@
 import type { Sql } from "../db/client.ts";
+import { isNoDataFound } from "../db/errors.ts";
+import { rpc } from "../db/rpc.ts";
+import type { JsonObject } from "../types/json.ts";
 
 /** Thin typed calls over the session SQL functions; each is one round trip. */
 
 export type SessionStatus = "active" | "closed" | "follow_up";
 export type Channel = "voice" | "whatsapp" | "sms" | "messenger" | "instagram" | "email";
-export type JsonObject = Record<string, unknown>;
 
 export interface LiveSession {
   sessionId: string;
@@ -14,7 +16,8 @@ export interface LiveSession {
   channelsSeen: Channel[];
   lastChannel: Channel | null;
   callId: string | null;
-  expiresAt: Date;
+  /** ISO timestamp */
+  expiresAt: string;
   isNew: boolean;
   hasWhatsapp: boolean | null;
   allowsSms: boolean;
@@ -30,10 +33,10 @@ export interface SessionRow {
   channels_seen: Channel[];
   last_channel: Channel | null;
   call_id: string | null;
-  expires_at: Date;
+  expires_at: string;
   whatsapp_summary_sent: boolean;
   sms_summary_sent: boolean;
-  closed_at: Date | null;
+  closed_at: string | null;
 }
 
 export class SessionNotFound extends Error {
@@ -43,10 +46,12 @@ export class SessionNotFound extends Error {
   }
 }
 
-const NO_DATA_FOUND = "P0002";
-const notFound = (id: string) => (err: { code?: string }) => {
-  throw err?.code === NO_DATA_FOUND ? new SessionNotFound(id) : err;
+const notFound = (id: string) => (err: unknown) => {
+  throw isNoDataFound(err) ? new SessionNotFound(id) : err;
 };
+
+/** The generated row type says `string` for the status and channel columns; their checks say which. */
+const asSession = (rows: unknown[]) => rows[0] as SessionRow | undefined;
 
 export interface GetOrCreateInput {
   phoneNumber: string;
@@ -60,17 +65,20 @@ export function createSessionStore(sql: Sql) {
   return {
     /** The person's live session (created if none), extended by 24 h, context merged. */
     async getOrCreate(input: GetOrCreateInput): Promise<LiveSession> {
-      const [r] = await sql`
-        select * from public.get_or_create_omnichannel_session(
-          ${input.phoneNumber}, ${input.channel}, ${input.callId ?? null},
-          ${sql.json((input.context ?? {}) as never)}, ${input.status ?? null})`;
+      const [r] = await rpc(sql, "get_or_create_omnichannel_session", {
+        p_phone_number: input.phoneNumber,
+        p_channel: input.channel,
+        p_call_id: input.callId ?? undefined,
+        p_context: (input.context ?? {}) as never,
+        p_status: input.status ?? undefined,
+      });
       return {
         sessionId: r.session_id,
         profileId: r.profile_id,
-        status: r.status,
-        context: r.context,
-        channelsSeen: r.channels_seen,
-        lastChannel: r.last_channel,
+        status: r.status as SessionStatus,
+        context: r.context as JsonObject,
+        channelsSeen: r.channels_seen as Channel[],
+        lastChannel: r.last_channel as Channel | null,
         callId: r.call_id,
         expiresAt: r.expires_at,
         isNew: r.is_new,
@@ -82,17 +90,17 @@ export function createSessionStore(sql: Sql) {
     },
 
     async updateStatus(sessionId: string, status: SessionStatus): Promise<SessionRow> {
-      const [row] = await sql<SessionRow[]>`
-        select * from public.update_omnichannel_session_status(${sessionId}, ${status})`
+      const rows = await rpc(sql, "update_omnichannel_session_status", { p_session_id: sessionId, p_status: status })
         .catch(notFound(sessionId));
-      return row;
+      return asSession(rows)!;
     },
 
     async mergeContext(sessionId: string, context: JsonObject): Promise<SessionRow> {
-      const [row] = await sql<SessionRow[]>`
-        select * from public.merge_omnichannel_session_context(
-          ${sessionId}, ${sql.json(context as never)})`.catch(notFound(sessionId));
-      return row;
+      const rows = await rpc(sql, "merge_omnichannel_session_context", {
+        p_session_id: sessionId,
+        p_context: context as never,
+      }).catch(notFound(sessionId));
+      return asSession(rows)!;
     },
 
     async getContext(sessionId: string): Promise<JsonObject> {
@@ -103,16 +111,13 @@ export function createSessionStore(sql: Sql) {
     },
 
     async markSummarySent(sessionId: string, channel: "whatsapp" | "sms"): Promise<SessionRow> {
-      const [row] = await sql<SessionRow[]>`
-        select * from public.mark_omnichannel_summary_sent(${sessionId}, ${channel})`
+      const rows = await rpc(sql, "mark_omnichannel_summary_sent", { p_session_id: sessionId, p_channel: channel })
         .catch(notFound(sessionId));
-      return row;
+      return asSession(rows)!;
     },
 
     async getActive(phoneNumber: string): Promise<SessionRow | null> {
-      const [row] = await sql<SessionRow[]>`
-        select * from public.get_active_omnichannel_session(${phoneNumber})`;
-      return row ?? null;
+      return asSession(await rpc(sql, "get_active_omnichannel_session", { p_phone_number: phoneNumber })) ?? null;
     },
 
     close(sessionId: string): Promise<SessionRow> {

@@ -1,0 +1,16 @@
+// The console's own JSON API (same origin).
+
+export async function api(path, params = {}) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, String(v));
+  }
+  const res = await fetch(url, { headers: { accept: "application/json" }, cache: "no-store" });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = new Error(body?.error?.message ?? `${path}: HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return body;
+}

@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { authenticate, type AuthConfig } from "../http/auth.ts";
+import { parseJson, readRawBody } from "../http/body.ts";
+import { methodNotAllowed } from "../http/errors.ts";
+import { json, withErrors } from "../http/respond.ts";
+import { validated } from "../http/validated.ts";
+import { type DispatchDeps, dispatchDue } from "../outbound/dispatch.ts";
+import { replyPending, type ReplyDeps } from "../conversations/reply-to-inbound.ts";
+import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
+import { recoverUnnotifiedCalls } from "../notifications/recover-calls.ts";
+
+const Body = z.object({
+  batch_size: z.number().int().min(1).max(1000).optional(),
+  time_budget_ms: z.number().int().min(100).max(140_000).optional(),
+  /** Also recover AI replies never written and post-call flows never run (default true). */
+  replies: z.boolean().optional(),
+}).strict();
+
+export interface DispatchHandlerDeps extends DispatchDeps {
+  auth: AuthConfig;
+  replies?: ReplyDeps;
+  /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
+  postCall?: NotifyAfterCallDeps;
+  defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
+}
+
+/**
+ * `POST /dispatch` (secret key, legacy service role, or an operator): sends due outbox rows within a time budget and recovers AI
+ * replies left pending. Called every minute by pg_cron + pg_net (or the local stack), and by
+ * hand after `select public.retry_delivery(<id>)`.
+ */
+export function createDispatchHandler(deps: DispatchHandlerDeps) {
+  return withErrors(deps.logger, async (req, correlationId) => {
+    if (req.method !== "POST") throw methodNotAllowed(["POST"]);
+    await authenticate(req, deps.auth);
+    const raw = await readRawBody(req);
+    const body = validated(Body, raw.byteLength ? parseJson(raw) : {});
+    const recover = body.replies !== false;
+    const [deliveries, replies, calls] = await Promise.all([
+      dispatchDue(deps, {
+        batchSize: body.batch_size ?? deps.defaults.batchSize,
+        timeBudgetMs: body.time_budget_ms ?? deps.defaults.timeBudgetMs,
+        leaseSeconds: deps.defaults.leaseSeconds,
+        correlationId,
+      }),
+      deps.replies && recover ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 }) : null,
+      deps.postCall && recover
+        ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })
+        : null,
+    ]);
+    return json({ deliveries, replies, calls });
+  });
+}

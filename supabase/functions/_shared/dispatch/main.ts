@@ -1,0 +1,21 @@
+import { postCallConfigOf } from "../platform/deps.ts";
+import { type Runtime, sendingFunction } from "../platform/runtime.ts";
+import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
+import { createDispatchHandler } from "./handler.ts";
+
+/** `dispatch` built from the validated environment. */
+export function dispatch({ env }: Runtime) {
+  const { platform, outbound, auth } = sendingFunction(env, "dispatch");
+  return createDispatchHandler({
+    ...outbound,
+    auth,
+    replies: createReplyDeps(platform, outbound),
+    // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
+    postCall: { ...outbound, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },
+    defaults: {
+      batchSize: env.DISPATCH_BATCH_SIZE,
+      timeBudgetMs: env.DISPATCH_TIME_BUDGET_MS,
+      leaseSeconds: Math.ceil(env.DISPATCH_TIME_BUDGET_MS / 1000) + 30,
+    },
+  });
+}

@@ -1,0 +1,18 @@
+import type { z } from "zod";
+import { badRequest, type HttpError } from "./errors.ts";
+
+/** Parses a request body or webhook payload with its schema; the first problem becomes a 400. */
+export function validated<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw invalidBody(parsed.error);
+}
+
+/** The one shape of a validation failure: `VALIDATION.INVALID_BODY`, naming the field. */
+export function invalidBody(error: z.ZodError): HttpError {
+  const issue = error.issues[0];
+  const field = issue.path.join(".");
+  return badRequest("VALIDATION.INVALID_BODY", `${field || "body"}: ${issue.message}`, {
+    field: field || undefined,
+  });
+}

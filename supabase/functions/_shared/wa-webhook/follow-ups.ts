@@ -1,0 +1,54 @@
+import type { Logger } from "../log/logger.ts";
+import type { WaitUntil } from "../platform/background.ts";
+import { notifyAfterCall, type NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
+import type { FollowUp } from "./record-events.ts";
+import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
+
+export type OnInbound = (inbound: InboundForReply<"whatsapp">) => Promise<void>;
+
+export interface FollowUpDeps extends NotifyAfterCallDeps {
+  waitUntil: WaitUntil;
+  onInbound: OnInbound;
+}
+
+/**
+ * Hands the work owed after a webhook to `waitUntil`: AI replies and post-call flows. One
+ * person's work runs in order (two messages in one batch get their replies in turn, not racing
+ * for the same session); different people run in parallel. A failure is logged and never
+ * escapes: what it was doing stays recorded as pending, for the retry path.
+ */
+export function scheduleFollowUps(
+  deps: FollowUpDeps,
+  followUps: FollowUp[],
+  log: Logger,
+  correlationId: string,
+): void {
+  const byPerson = new Map<string, FollowUp[]>();
+  for (const f of followUps) {
+    const person = f.kind === "reply" ? f.inbound.sender : f.phoneNumber;
+    byPerson.set(person, [...(byPerson.get(person) ?? []), f]);
+  }
+  for (const queue of byPerson.values()) {
+    deps.waitUntil((async () => {
+      for (const f of queue) {
+        try {
+          if (f.kind === "reply") await deps.onInbound(f.inbound);
+          else {
+            await notifyAfterCall(deps, {
+              callId: f.callId,
+              phoneNumber: f.phoneNumber,
+              summary: null,
+              correlationId,
+            });
+          }
+        } catch (err) {
+          log.error("WHATSAPP_FOLLOW_UP_FAILED", {
+            kind: f.kind,
+            ...(f.kind === "reply" ? { delivery_id: f.inbound.deliveryId } : { call_id: f.callId }),
+            error: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+    })());
+  }
+}

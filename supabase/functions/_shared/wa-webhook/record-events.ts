@@ -1,0 +1,135 @@
+import type { Sql } from "../db/client.ts";
+import type { Logger } from "../log/logger.ts";
+import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
+import type { StatusOutcome } from "../outbound/delivery-status.ts";
+import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
+import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
+import type { WebhookEvent } from "./parse-webhook.ts";
+import { recordCallEnded } from "./record-call.ts";
+
+/** Work that runs after the webhook answered, because what it needs is already durable. */
+export type FollowUp =
+  | { kind: "reply"; inbound: InboundForReply<"whatsapp"> }
+  | { kind: "post_call"; callId: string; phoneNumber: string };
+
+export interface RecordOutcome {
+  counts: {
+    messages: number;
+    duplicates: number;
+    statuses: number;
+    unknown_statuses: number;
+    calls: number;
+    ignored: number;
+  };
+  followUps: FollowUp[];
+}
+
+/**
+ * Records every event of one webhook: messages in order, one round trip each (idempotent on the
+ * wamid), all delivery statuses in one round trip (forward only, applied in order), and ended
+ * calls. Returns what is owed afterwards: an
+ * AI reply for each new message that needs one, the post-call flow for each answered call.
+ * A database error propagates: the caller answers non-2xx and Meta redelivers the whole batch,
+ * which is safe because every step is idempotent.
+ */
+export async function recordWhatsAppEvents(
+  sql: Sql,
+  log: Logger,
+  events: WebhookEvent[],
+): Promise<RecordOutcome> {
+  const counts = {
+    messages: 0,
+    duplicates: 0,
+    statuses: 0,
+    unknown_statuses: 0,
+    calls: 0,
+    ignored: 0,
+  };
+  const followUps: FollowUp[] = [];
+  // Statuses are recorded together in one round trip before the loop walks the events in order.
+  const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
+  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatusesBatched(sql, statusEvents);
+  let nextStatus = 0;
+  for (const e of events) {
+    if (e.kind === "message") {
+      const m = e.message;
+      // Grouped with the concurrent requests' messages into one statement and one commit.
+      const recorded = await recordInboundBatched(sql, m);
+      const fields = {
+        provider_message_id: m.providerMessageId,
+        message_type: m.messageType,
+        from: m.sender,
+        delivery_id: recorded.deliveryId,
+        session_id: recorded.sessionId,
+      };
+      if (!recorded.isNew) {
+        counts.duplicates++;
+        log.info("WHATSAPP_MESSAGE_DUPLICATE", fields);
+        continue;
+      }
+      counts.messages++;
+      log.info("WHATSAPP_MESSAGE_RECEIVED", { ...fields, needs_reply: m.needsReply !== false });
+      if (m.needsReply !== false) {
+        followUps.push({
+          kind: "reply",
+          inbound: {
+            ...recorded,
+            channel: "whatsapp",
+            sender: m.sender,
+            correlationId: m.correlationId,
+          },
+        });
+      }
+    } else if (e.kind === "status") {
+      const u = e.update;
+      const outcome = statusOutcomes[nextStatus++];
+      if (!outcome.matched) {
+        counts.unknown_statuses++;
+        log.info("WHATSAPP_STATUS_UNKNOWN_MESSAGE", {
+          provider_message_id: u.providerMessageId,
+          status: u.status,
+        });
+        continue;
+      }
+      counts.statuses++;
+      log[u.status === "failed" ? "warn" : "info"]("WHATSAPP_STATUS_UPDATED", {
+        provider_message_id: u.providerMessageId,
+        delivery_id: outcome.deliveryId,
+        status: u.status,
+        previous_status: outcome.previousStatus,
+        current_status: outcome.currentStatus,
+        error_code: u.errorCode,
+        error_class: u.errorClass,
+        not_on_whatsapp: u.notOnChannel || undefined,
+      });
+    } else if (e.kind === "call") {
+      const c = e.call;
+      counts.calls++;
+      if (c.event !== "terminate") {
+        log.info("WHATSAPP_CALL_EVENT", {
+          call_id: c.callId,
+          call_event: c.event,
+          direction: c.direction,
+        });
+        continue;
+      }
+      await recordCallEnded(sql, c);
+      // A FAILED call never connected: there was no conversation to summarise.
+      const answered = c.status !== "FAILED";
+      log.info("WHATSAPP_CALL_ENDED", {
+        call_id: c.callId,
+        from: c.phoneNumber,
+        status: c.status,
+        duration_seconds: c.durationSeconds,
+        post_call: answered,
+      });
+      if (answered) {
+        followUps.push({ kind: "post_call", callId: c.callId, phoneNumber: c.phoneNumber });
+      }
+    } else {
+      counts.ignored++;
+      log[e.level](e.event, e.fields);
+    }
+  }
+  return { counts, followUps };
+}

@@ -274,7 +274,7 @@ begin
       case when p_channel = 'sms' and not v_profile.allows_sms then 'blocked' else 'queued' end,
       p_recipient, p_body, p_correlation_id, p_purpose, p_idempotency_key, 1,
       now() + interval '2 minutes',
-      case when p_channel = 'sms' and not v_profile.allows_sms then 'SMS_OPTED_OUT' end,
+      case when p_channel = 'sms' and not v_profile.allows_sms then 'SMS.OPTED_OUT' end,
       case when p_channel = 'sms' and not v_profile.allows_sms then 'permanent' end,
       case when p_channel = 'sms' and not v_profile.allows_sms then 'The recipient opted out of SMS' end
     )
@@ -387,7 +387,7 @@ begin
       returning * into v_row;
       if v_row.status = 'blocked' then
         update public.message_delivery_log m
-        set error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
+        set error_code = 'SMS.OPTED_OUT', error_class = 'permanent',
             error_message = 'The recipient opted out of SMS'
         where m.id = v_row.id
         returning * into v_row;
@@ -422,7 +422,7 @@ begin
   -- begin_post_call_notification labels every row it finds blocked as an SMS opt-out; a WhatsApp
   -- row keeps its own reason.
   if tg_op = 'UPDATE' and new.status = 'blocked' and new.channel = 'whatsapp'
-     and new.error_code = 'SMS_OPTED_OUT' then
+     and new.error_code = 'SMS.OPTED_OUT' then
     new.error_code := old.error_code;
     new.error_message := old.error_message;
     return new;
@@ -438,7 +438,7 @@ begin
   from public.profiles p where p.id = new.profile_id or p.phone_number = new.recipient;
   if v_allowed is false then
     new.status := 'blocked';
-    new.error_code := upper(new.channel) || '_OPTED_OUT';
+    new.error_code := upper(new.channel) || '.OPTED_OUT';
     new.error_class := 'permanent';
     new.error_message := 'The recipient opted out of '
       || case new.channel when 'sms' then 'SMS' else 'WhatsApp' end;
@@ -473,7 +473,7 @@ declare
   v_ids uuid[];
 begin
   update public.message_delivery_log m
-  set status = 'blocked', error_code = 'SMS_OPTED_OUT', error_class = 'permanent',
+  set status = 'blocked', error_code = 'SMS.OPTED_OUT', error_class = 'permanent',
       error_message = 'The recipient opted out of SMS', leased_until = null, next_attempt_at = null
   where m.direction = 'outbound' and m.status in ('queued', 'unknown') and m.channel = 'sms'
     and m.purpose is distinct from 'keyword_reply'
@@ -735,7 +735,7 @@ begin
     case when coalesce(v_allows, true) then 'queued' else 'blocked' end,
     v_row.recipient, v_row.metadata -> 'fallback' ->> 'body', v_row.correlation_id, v_row.call_id,
     coalesce(v_row.purpose, 'message') || '_fallback', 'fallback:' || v_row.id, v_row.id, 0, now(),
-    case when coalesce(v_allows, true) then null else 'SMS_OPTED_OUT' end,
+    case when coalesce(v_allows, true) then null else 'SMS.OPTED_OUT' end,
     case when coalesce(v_allows, true) then null else 'permanent' end,
     case when coalesce(v_allows, true) then null else 'The recipient opted out of SMS' end
   )
@@ -1452,7 +1452,7 @@ begin
       'sms-keyword:' || p_provider || ':' || p_provider_message_id,
       case when v_reply_status = 'queued' then 1 else 0 end,
       case when v_reply_status = 'queued' then now() + interval '2 minutes' end,
-      case when v_reply_status = 'blocked' then 'SMS_OPTED_OUT' end,
+      case when v_reply_status = 'blocked' then 'SMS.OPTED_OUT' end,
       case when v_reply_status = 'blocked' then 'permanent' end,
       case when v_reply_status = 'blocked' then 'The recipient opted out of SMS' end
     )

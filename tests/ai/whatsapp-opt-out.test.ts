@@ -41,10 +41,10 @@ describe("opt-out on WhatsApp", () => {
     h.reset();
     const deps = h.replyDeps();
     const wa = await sendMessage(deps, { channel: "whatsapp", to: phone, body: "Your order shipped", purpose: "tool", correlationId: "c1" });
-    expect(wa).toMatchObject({ status: "blocked", error: { code: "WHATSAPP_OPTED_OUT" } });
+    expect(wa).toMatchObject({ status: "blocked", error: { code: "WHATSAPP.OPTED_OUT" } });
     expect(sentWhatsApp(h)).toHaveLength(0);
     const [row] = await h.db.sql`select status, body, error_code from public.message_delivery_log where id = ${wa.deliveryId}`;
-    expect(row).toEqual({ status: "blocked", body: "Your order shipped", error_code: "WHATSAPP_OPTED_OUT" });
+    expect(row).toEqual({ status: "blocked", body: "Your order shipped", error_code: "WHATSAPP.OPTED_OUT" });
     const sms = await sendMessage(deps, { channel: "sms", to: phone, body: "Your order shipped", purpose: "tool", correlationId: "c2" });
     expect(sms.status).toBe("sent");
     expect(sentSms(h)).toHaveLength(1);

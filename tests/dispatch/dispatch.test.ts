@@ -230,7 +230,7 @@ describe("dispatch", () => {
     await dispatcher().run();
     expect(mtn.sendRequests()).toHaveLength(0);
     const [fb] = await db.sql`select status, error_code from public.message_delivery_log where fallback_of = ${w.id}`;
-    expect(fb).toEqual({ status: "blocked", error_code: "SMS_OPTED_OUT" });
+    expect(fb).toEqual({ status: "blocked", error_code: "SMS.OPTED_OUT" });
   });
 
   it("blocks a WhatsApp message queued for retry when its recipient writes STOP before the retry", async () => {
@@ -241,7 +241,7 @@ describe("dispatch", () => {
     expect(report.claimed).toBe(0);
     expect(waSends()).toHaveLength(0);
     const [after] = await db.sql`select status, error_code, body from public.message_delivery_log where id = ${id}`;
-    expect(after).toMatchObject({ status: "blocked", error_code: "WHATSAPP_OPTED_OUT" });
+    expect(after).toMatchObject({ status: "blocked", error_code: "WHATSAPP.OPTED_OUT" });
     expect(after.body).toMatch(/^message /);
   });
 
@@ -253,6 +253,6 @@ describe("dispatch", () => {
     expect(report.claimed).toBe(0);
     expect(mtn.sendRequests()).toHaveLength(0);
     const [after] = await db.sql`select status, error_code from public.message_delivery_log where id = ${id}`;
-    expect(after).toEqual({ status: "blocked", error_code: "SMS_OPTED_OUT" });
+    expect(after).toEqual({ status: "blocked", error_code: "SMS.OPTED_OUT" });
   });
 });

@@ -207,7 +207,7 @@ describe("post-call-notify", () => {
       .toMatchObject({ status: "skipped", reason: "opted_out" });
     const rows = await rowsFor("call-optout");
     const sms = rows.find((r) => r.channel === "sms")!;
-    expect(sms).toMatchObject({ status: "blocked", error_code: "SMS_OPTED_OUT" });
+    expect(sms).toMatchObject({ status: "blocked", error_code: "SMS.OPTED_OUT" });
     expect(sms.body).toContain("250k");
     expect(log.lines.map((l) => l.event)).toContain("SMS_MESSAGE_BLOCKED");
   });
@@ -222,7 +222,7 @@ describe("post-call-notify", () => {
     expect(out.outcome).toBe("skipped");
     const rows = await rowsFor("call-optout-all");
     expect(rows.find((r) => r.channel === "whatsapp"))
-      .toMatchObject({ status: "blocked", error_code: "WHATSAPP_OPTED_OUT" });
+      .toMatchObject({ status: "blocked", error_code: "WHATSAPP.OPTED_OUT" });
     expect(rows.find((r) => r.channel === "whatsapp")!.body).toContain("250k");
   });
 
@@ -361,7 +361,7 @@ describe("post-call-notify", () => {
     expect(wa.requests).toHaveLength(0);
     expect(out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp")).toMatchObject({
       status: "failed",
-      error: { class: "window_closed", code: "TEMPLATE_NOT_CONFIGURED" },
+      error: { class: "window_closed", code: "WHATSAPP.TEMPLATE_NOT_CONFIGURED" },
     });
   });
 

@@ -61,7 +61,7 @@ describe("SMS keywords over the MTN-style gateway", () => {
     expect(attempt.status).toBe("blocked");
     expect(env.mtn.requests).toHaveLength(0);
     const rows = await outboundRows(env.db.sql, phone);
-    expect(rows.at(-1)).toMatchObject({ status: "blocked", error_code: "SMS_OPTED_OUT", body: "Your order shipped" });
+    expect(rows.at(-1)).toMatchObject({ status: "blocked", error_code: "SMS.OPTED_OUT", body: "Your order shipped" });
   });
 
   it("STOP twice (and its synonyms) confirms only the first time", async () => {
@@ -147,7 +147,7 @@ describe("SMS keywords over the MTN-style gateway", () => {
     expect((await outboundRows(env.db.sql, phone)).at(-1)).toMatchObject({
       purpose: "keyword_reply",
       status: "blocked",
-      error_code: "SMS_OPTED_OUT",
+      error_code: "SMS.OPTED_OUT",
     });
     expect(h.log.lines.map((l) => l.event)).toContain("SMS_MESSAGE_BLOCKED");
   });

@@ -109,7 +109,7 @@ export function withRetryAfter(reply: ProviderReply, failure: ChannelFailure): C
 
 export const notConfigured = (missing: string[]): ChannelFailure => ({
   class: "permanent",
-  code: "NOT_CONFIGURED",
+  code: "CHANNEL.NOT_CONFIGURED",
   message: `Not configured: ${missing.join(", ")} missing`,
 });
 

@@ -145,7 +145,7 @@ describe("MTN SMS adapter: requests", () => {
     const error = failureOf(
       await adapter({ apiSecret: undefined, senderId: "" }).send("+250788123456", "hi"),
     );
-    expect(error).toMatchObject({ class: "permanent", code: "NOT_CONFIGURED" });
+    expect(error).toMatchObject({ class: "permanent", code: "CHANNEL.NOT_CONFIGURED" });
     expect(error.message).toBe("Not configured: apiSecret, senderId missing");
     expect(fake.requests).toHaveLength(0);
   });

@@ -70,7 +70,7 @@ describe("Twilio SMS adapter: requests", () => {
 
   it("fails closed without credentials, before any HTTP call", async () => {
     const error = failureOf(await adapter({ authToken: undefined }).send("+250788123456", "hi"));
-    expect(error).toMatchObject({ class: "permanent", code: "NOT_CONFIGURED" });
+    expect(error).toMatchObject({ class: "permanent", code: "CHANNEL.NOT_CONFIGURED" });
     expect(fake.requests).toHaveLength(0);
   });
 });

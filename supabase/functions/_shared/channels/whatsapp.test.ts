@@ -112,7 +112,7 @@ describe("WhatsApp adapter: requests", () => {
 
   it("fails closed without credentials, before any HTTP call", async () => {
     const result = await adapter({ accessToken: undefined }).sendText("+250788123456", "hi");
-    expect(failureOf(result)).toMatchObject({ class: "permanent", code: "NOT_CONFIGURED" });
+    expect(failureOf(result)).toMatchObject({ class: "permanent", code: "CHANNEL.NOT_CONFIGURED" });
     expect(failureOf(result).message).toContain("accessToken");
     expect(fake.requests).toHaveLength(0);
   });

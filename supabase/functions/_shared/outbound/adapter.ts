@@ -18,7 +18,7 @@ export interface SendFailed {
 
 export interface ChannelFailure {
   class: ErrorClass;
-  /** The provider's code as a string, or TIMEOUT / NETWORK / HTTP_<status> / NOT_CONFIGURED / … */
+  /** The provider's code as a string, or TIMEOUT / NETWORK / HTTP_<status> (the provider's own), or one of ours in AREA.REASON form (CHANNEL.NOT_CONFIGURED, …) */
   code: string;
   /** Safe to log and to store: the provider's own words or ours, bounded, never a stack. */
   message: string;

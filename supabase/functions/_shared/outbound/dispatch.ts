@@ -86,7 +86,7 @@ export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Pr
       result: {
         ok: false,
         provider: row.channel,
-        error: { class: "permanent", code: "NO_SENDER", message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim() },
+        error: { class: "permanent", code: "DISPATCH.NO_SENDER", message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim() },
       },
     })));
     await Promise.all([...groups.values()].map((g) => drainGroup(deps, report, log, g.sender, g.rows, deadline, now, sleep)));

@@ -28,7 +28,7 @@ export function planWhatsApp(opts: {
     return {
       kind: "unavailable",
       class: "window_closed",
-      code: "TEMPLATE_NOT_CONFIGURED",
+      code: "WHATSAPP.TEMPLATE_NOT_CONFIGURED",
       message: "Outside the 24-hour window and WHATSAPP_SUMMARY_TEMPLATE is not set",
     };
   }
@@ -49,7 +49,7 @@ export function refusal(plan: Extract<WhatsAppPlan, { kind: "unavailable" }>): S
 
 /** A sender that threw instead of answering: the one code for it, on every path. */
 export function sendCrashed(provider: string): SendFailed {
-  return { ok: false, provider, error: { class: "retryable", code: "SEND_ERROR", message: "The sender failed unexpectedly" } };
+  return { ok: false, provider, error: { class: "retryable", code: "SEND.UNEXPECTED_ERROR", message: "The sender failed unexpectedly" } };
 }
 
 export interface DualSend extends Outgoing {

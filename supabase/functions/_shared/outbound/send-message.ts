@@ -68,7 +68,7 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     return {
       ...base,
       status: "blocked",
-      error: { code: `${input.channel.toUpperCase()}_OPTED_OUT`, class: "permanent", message: `The recipient opted out of ${name}` },
+      error: { code: `${input.channel.toUpperCase()}.OPTED_OUT`, class: "permanent", message: `The recipient opted out of ${name}` },
     };
   }
   if (!row.is_new) return { ...base, status: row.status as SendMessageResult["status"] };

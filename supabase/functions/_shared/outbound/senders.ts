@@ -97,7 +97,7 @@ function smsSenderKey(env: Env, provider: SmsProvider): string {
 
 const orEnv = (id: string, fromEnv: string | undefined) => id && id !== "default" ? id : fromEnv;
 
-/** Missing credentials fail closed at send time (NOT_CONFIGURED), never fall back to another provider. */
+/** Missing credentials fail closed at send time (CHANNEL.NOT_CONFIGURED), never fall back to another provider. */
 function smsAdapter(env: Env, provider: string | undefined, id: string, opts: AdapterOptions): SmsAdapter | null {
   if (provider === "mtn") {
     return createMtnSmsAdapter({

@@ -68,7 +68,7 @@ describe("executeMessagingTool", () => {
 
     await h.db.sql`update public.profiles set allows_sms = false where phone_number = ${phone}`;
     const blocked = await executeMessagingTool("messaging_send_sms", { phone_number: phone, message: "again" }, ctx());
-    expect(blocked).toMatchObject({ status: "blocked", error: { code: "SMS_OPTED_OUT" } });
+    expect(blocked).toMatchObject({ status: "blocked", error: { code: "SMS.OPTED_OUT" } });
     expect(sentSms(h)).toHaveLength(1);
   });
 

@@ -110,10 +110,15 @@ const emit = (s: string) => {
   if (current) reports.get(current)!.push(s);
 };
 const dbUrl = Deno.env.get("BENCH_DATABASE_URL");
-const cpuModel = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.+)/)?.[1] ?? "unknown CPU";
-const machine = `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores (${cpuModel}), ` +
+const cpuModel =
+  (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.+)/)?.[1] ??
+    "unknown CPU";
+const machine =
+  `${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores (${cpuModel}), ` +
   `${fmt(Deno.systemMemoryInfo().total / 2 ** 30, 0)} GiB, Deno ${Deno.version.deno}`;
-const database = dbUrl ? "PostgreSQL (BENCH_DATABASE_URL)" : "embedded PGlite (one transaction at a time)";
+const database = dbUrl
+  ? "PostgreSQL (BENCH_DATABASE_URL)"
+  : "embedded PGlite (one transaction at a time)";
 log(`benchmarks: ${selected.join(", ")} — ${machine} — database: ${database}`);
 
 async function withStack<T>(
@@ -161,7 +166,10 @@ for (const name of selected) {
   log(`\n## ${name}\n`);
   if (name === "post-call") {
     const rate = String(BENCH_RATE);
-    await withStack(["post-call-notify"], { WHATSAPP_RATE_PER_SECOND: rate, SMS_RATE_PER_SECOND: rate }, async (stack, pidOf) => {
+    await withStack(["post-call-notify"], {
+      WHATSAPP_RATE_PER_SECOND: rate,
+      SMS_RATE_PER_SECOND: rate,
+    }, async (stack, pidOf) => {
       const pid = pidOf("post-call-notify");
       const before = pid ? await processUsage(pid) : null;
       const r = await benchPostCall(stack, { total, minSeconds, concurrency, log });
@@ -175,41 +183,74 @@ for (const name of selected) {
         "p99 ms": fmt(s.p99),
         errors: s.errors,
       }))));
-      emit(`\nDB round trips per notification: **${fmt(r.roundTripsPerNotification, 2)}** (target 2; floor ${fmt(r.floorRoundTrips, 2)}).`);
-      emit(`Function process (post-call-notify): peak memory / CPU per request (direct and gateway runs): ${
-        memCpu(after?.peakRssMiB ?? null, before && after ? (after.cpuMs - before.cpuMs) / r.runs.slice(2).reduce((a, s) => a + s.requests, 0) : null)}; ` +
-        `load average ${await loadAverage()}.`);
+      emit(
+        `\nDB round trips per notification: **${
+          fmt(r.roundTripsPerNotification, 2)
+        }** (target 2; floor ${fmt(r.floorRoundTrips, 2)}).`,
+      );
+      emit(
+        `Function process (post-call-notify): peak memory / CPU per request (direct and gateway runs): ${
+          memCpu(
+            after?.peakRssMiB ?? null,
+            before && after
+              ? (after.cpuMs - before.cpuMs) / r.runs.slice(2).reduce((a, s) => a + s.requests, 0)
+              : null,
+          )
+        }; ` +
+          `load average ${await loadAverage()}.`,
+      );
       if (r.runs.some((s) => s.errors > 0)) failed = true;
     });
   }
   if (name === "webhook") {
-    await withStack(["wa-webhook", "agent-worker", "webhook-floor", "webhook-floor-batched"], {}, async (stack, pidOf) => {
-      const r = await benchWebhook(stack, pidOf, { concurrency, minSeconds, minRequests: total, log });
-      const floor = r.runs.find((s) => s.path === "direct")!.perSecond;
-      emit(table(r.runs.map((s) => ({
-        run: s.label,
-        path: s.path,
-        requests: s.requests,
-        "req/s": fmt(s.perSecond),
-        "vs floor (direct)": `${fmt(s.perSecond / floor, 2)}×`,
-        "p50 ms": fmt(s.p50),
-        "p99 ms": fmt(s.p99),
-        "peak MiB / CPU per req": memCpu(s.peakRssMiB, s.cpuMsPerRequest),
-        errors: s.errors,
-        "load avg": s.load,
-      }))));
-      const p = r.replies;
-      emit(`\nAI replies (sandbox's scripted model, written by the agent-worker function), measured after the message phases: ${p.inbound} messages, ` +
-        `**${p.replied} replied**, ${p.unanswered} unanswered, ${p.doubled} doubled; ${fmt(p.perSecond)} replies/s ` +
-        `(first message to last reply), inbound→reply p50 ${fmt(p.p50 / 1000, 2)} s / p99 ${fmt(p.p99 / 1000, 2)} s; ` +
-        `drained ${fmt(p.drainSeconds)} s after the last message phase.`);
-      emit(`Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`);
-      if (r.runs.some((s) => s.errors > 0) || p.unanswered > 0 || p.doubled > 0) failed = true;
-    });
+    await withStack(
+      ["wa-webhook", "agent-worker", "webhook-floor", "webhook-floor-batched"],
+      {},
+      async (stack, pidOf) => {
+        const r = await benchWebhook(stack, pidOf, {
+          concurrency,
+          minSeconds,
+          minRequests: total,
+          log,
+        });
+        const floor = r.runs.find((s) => s.path === "direct")!.perSecond;
+        emit(table(r.runs.map((s) => ({
+          run: s.label,
+          path: s.path,
+          requests: s.requests,
+          "req/s": fmt(s.perSecond),
+          "vs floor (direct)": `${fmt(s.perSecond / floor, 2)}×`,
+          "p50 ms": fmt(s.p50),
+          "p99 ms": fmt(s.p99),
+          "peak MiB / CPU per req": memCpu(s.peakRssMiB, s.cpuMsPerRequest),
+          errors: s.errors,
+          "load avg": s.load,
+        }))));
+        const p = r.replies;
+        emit(
+          `\nAI replies (sandbox's scripted model, written by the agent-worker function), measured after the message phases: ${p.inbound} messages, ` +
+            `**${p.replied} replied**, ${p.unanswered} unanswered, ${p.doubled} doubled; ${
+              fmt(p.perSecond)
+            } replies/s ` +
+            `(first message to last reply), inbound→reply p50 ${fmt(p.p50 / 1000, 2)} s / p99 ${
+              fmt(p.p99 / 1000, 2)
+            } s; ` +
+            `drained ${fmt(p.drainSeconds)} s after the last message phase.`,
+        );
+        emit(
+          `Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`,
+        );
+        if (r.runs.some((s) => s.errors > 0) || p.unanswered > 0 || p.doubled > 0) failed = true;
+      },
+    );
   }
   if (name === "dispatch") {
     const sandbox = createSandbox();
-    const limited = rateLimitedProvider(sandbox.handler, rate, SANDBOX_CREDENTIALS.whatsappPhoneNumberId);
+    const limited = rateLimitedProvider(
+      sandbox.handler,
+      rate,
+      SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
+    );
     const port = freePort();
     const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, limited.handler);
     try {
@@ -238,14 +279,28 @@ for (const name of selected) {
           "429s": s.throttled,
         }))));
         const accepted = r.perSender.reduce((a, s) => a + s.accepted, 0);
-        emit(`\n${r.messages} messages in ${fmt(r.seconds)} s: aggregate **${fmt(r.aggregatePerSecond)} msg/s** ` +
-          `(ceiling ${senders} × ${rate} = ${senders * rate}), 429s received: **${r.throttled}** (target 0), sent twice: **${accepted - r.messages}**, ` +
-          `left queued: ${r.leftQueued}.`);
+        emit(
+          `\n${r.messages} messages in ${fmt(r.seconds)} s: aggregate **${
+            fmt(r.aggregatePerSecond)
+          } msg/s** ` +
+            `(ceiling ${senders} × ${rate} = ${
+              senders * rate
+            }), 429s received: **${r.throttled}** (target 0), sent twice: **${
+              accepted - r.messages
+            }**, ` +
+            `left queued: ${r.leftQueued}.`,
+        );
         if (accepted !== r.messages) failed = true;
-        emit(`Dispatch function: ${r.invocations} calls (${values.dispatchers} dispatchers, 10 s budget each), ` +
-          `peak memory / CPU per call ${memCpu(r.peakRssMiB, r.cpuMsPerInvocation)}, longest call ${fmt(r.maxInvocationMs / 1000)} s; ` +
-          `CPU per message: function ${fmt(r.cpuMsPerMessage ?? NaN, 2)} ms, database backends ${fmt(r.dbCpuMsPerMessage ?? NaN, 2)} ms. ` +
-          `Load average after: ${await loadAverage()}.`);
+        emit(
+          `Dispatch function: ${r.invocations} calls (${values.dispatchers} dispatchers, 10 s budget each), ` +
+            `peak memory / CPU per call ${
+              memCpu(r.peakRssMiB, r.cpuMsPerInvocation)
+            }, longest call ${fmt(r.maxInvocationMs / 1000)} s; ` +
+            `CPU per message: function ${fmt(r.cpuMsPerMessage ?? NaN, 2)} ms, database backends ${
+              fmt(r.dbCpuMsPerMessage ?? NaN, 2)
+            } ms. ` +
+            `Load average after: ${await loadAverage()}.`,
+        );
         if (r.leftQueued > 0 || r.perSender.some((s) => s.accepted === 0)) failed = true;
       });
     } finally {
@@ -254,13 +309,33 @@ for (const name of selected) {
   }
   if (name === "cleanup") {
     await withStack(["health"], {}, async (stack) => {
-      const r = await benchCleanup(stack, { sessions: Number(values.sessions), batchSize: 5000, log });
+      const r = await benchCleanup(stack, {
+        sessions: Number(values.sessions),
+        batchSize: 5000,
+        log,
+      });
       emit(table([
-        { run: "one transaction (baseline)", sessions: r.single.closed, "total s": fmt(r.single.seconds), "longest lock ms": fmt(r.single.longestLockMs, 0) },
-        { run: `batches of 5,000 (${r.batched.batches} transactions)`, sessions: r.batched.closed, "total s": fmt(r.batched.seconds), "longest lock ms": fmt(r.batched.longestLockMs, 0) },
+        {
+          run: "one transaction (baseline)",
+          sessions: r.single.closed,
+          "total s": fmt(r.single.seconds),
+          "longest lock ms": fmt(r.single.longestLockMs, 0),
+        },
+        {
+          run: `batches of 5,000 (${r.batched.batches} transactions)`,
+          sessions: r.batched.closed,
+          "total s": fmt(r.batched.seconds),
+          "longest lock ms": fmt(r.batched.longestLockMs, 0),
+        },
       ]));
-      emit(`\nLongest lock held: ${fmt(r.batched.longestLockMs, 0)} ms batched vs ${fmt(r.single.longestLockMs, 0)} ms in one transaction ` +
-        `(${fmt(r.single.longestLockMs / r.batched.longestLockMs, 0)}× shorter). Runs in the database: no function process involved.`);
+      emit(
+        `\nLongest lock held: ${fmt(r.batched.longestLockMs, 0)} ms batched vs ${
+          fmt(r.single.longestLockMs, 0)
+        } ms in one transaction ` +
+          `(${
+            fmt(r.single.longestLockMs / r.batched.longestLockMs, 0)
+          }× shorter). Runs in the database: no function process involved.`,
+      );
     });
   }
 }
@@ -269,29 +344,39 @@ if (values.write) {
   const date = new Date().toISOString().slice(0, 10);
   const tag = dbUrl ? "postgresql" : "pglite";
   const file = join(ROOT, "docs/BENCHMARKS.md");
-  let doc = await Deno.readTextFile(file).catch(() => [
-    "# Benchmarks",
-    "",
-    "Every figure comes from one run in which the benchmark and its floor or baseline ran side by " +
-    "side; ratios compare them. Supabase allows an edge function 256 MB of memory and 2 s of CPU " +
-    "per request. `npm run bench` measures on the embedded database (PGlite, one transaction at a " +
-    "time); set `BENCH_DATABASE_URL` to an empty PostgreSQL database to measure there. " +
-    "`--write` replaces the sections of the benchmarks it ran.",
-    "",
-  ].join("\n"));
+  let doc = await Deno.readTextFile(file).catch(() =>
+    [
+      "# Benchmarks",
+      "",
+      "Every figure comes from one run in which the benchmark and its floor or baseline ran side by " +
+      "side; ratios compare them. Supabase allows an edge function 256 MB of memory and 2 s of CPU " +
+      "per request. `npm run bench` measures on the embedded database (PGlite, one transaction at a " +
+      "time); set `BENCH_DATABASE_URL` to an empty PostgreSQL database to measure there. " +
+      "`--write` replaces the sections of the benchmarks it ran.",
+      "",
+    ].join("\n")
+  );
   for (const [name, lines] of reports) {
     const block = [
       `<!-- bench:${tag}:${name} -->`,
       `## ${name} — ${dbUrl ? "PostgreSQL" : "embedded PGlite"}`,
       "",
-      `${date}, ${machine}. Reproduce: \`${dbUrl ? "BENCH_DATABASE_URL=postgres://…/<empty database> " : ""}` +
-        `npm run bench -- ${name}${name === "dispatch" ? ` --messages ${values.messages} --senders ${senders} --rate ${rate}` : ""}` +
-        `${name === "cleanup" ? ` --sessions ${values.sessions}` : ""}\``,
+      `${date}, ${machine}. Reproduce: \`${
+        dbUrl ? "BENCH_DATABASE_URL=postgres://…/<empty database> " : ""
+      }` +
+      `npm run bench -- ${name}${
+        name === "dispatch"
+          ? ` --messages ${values.messages} --senders ${senders} --rate ${rate}`
+          : ""
+      }` +
+      `${name === "cleanup" ? ` --sessions ${values.sessions}` : ""}\``,
       "",
       ...lines,
       `<!-- /bench:${tag}:${name} -->`,
     ].join("\n");
-    const marker = new RegExp(`<!-- bench:${tag}:${name} -->[\\s\\S]*?<!-- /bench:${tag}:${name} -->`);
+    const marker = new RegExp(
+      `<!-- bench:${tag}:${name} -->[\\s\\S]*?<!-- /bench:${tag}:${name} -->`,
+    );
     doc = marker.test(doc) ? doc.replace(marker, () => block) : `${doc.trimEnd()}\n\n${block}\n`;
   }
   await Deno.writeTextFile(file, doc);

@@ -18,7 +18,9 @@ export function isSupabaseHost(url: string): boolean {
 
 export async function bootstrapDatabase(url: string): Promise<void> {
   if (isSupabaseHost(url)) {
-    throw new Error("refusing to bootstrap a Supabase database: it already has the roles and auth helpers");
+    throw new Error(
+      "refusing to bootstrap a Supabase database: it already has the roles and auth helpers",
+    );
   }
   const sql = createSql(url, { max: 1 });
   try {
@@ -36,7 +38,9 @@ if (import.meta.main) {
   }
   try {
     await bootstrapDatabase(url);
-    console.log(`bootstrap: roles anon, authenticated, service_role and auth.uid/jwt/role are present`);
+    console.log(
+      `bootstrap: roles anon, authenticated, service_role and auth.uid/jwt/role are present`,
+    );
   } catch (err) {
     console.error(`bootstrap: ${err instanceof Error ? err.message : String(err)}`);
     Deno.exit(1);

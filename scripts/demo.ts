@@ -17,9 +17,9 @@ import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { SandboxClient } from "./sandbox/client.ts";
 import type { SandboxMessage } from "./sandbox/messages.ts";
-import { deliveryLog, deliveryTable, type DeliveryRow, sessionOf } from "./sandbox/session-view.ts";
+import { deliveryLog, type DeliveryRow, deliveryTable, sessionOf } from "./sandbox/session-view.ts";
 import { converse, type TurnInput } from "./sandbox/turn.ts";
-import { ROOT, startStack, type Stack } from "./stack/stack.ts";
+import { ROOT, type Stack, startStack } from "./stack/stack.ts";
 import { loadApiKeys } from "./stack/api-keys.ts";
 import { runningStackDb, unreachableDbHint } from "./stack/stack-file.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
@@ -54,7 +54,9 @@ const randomPhone = () => `+25078${String(1_000_000 + Math.floor(Math.random() *
 /** Only a delivery that went out counts; a status callback may already have moved it on. */
 const WENT_OUT = ["sent", "delivered", "read"];
 
-export async function runPostCallDemo(target: DemoTarget): Promise<{ phone: string; callId: string }> {
+export async function runPostCallDemo(
+  target: DemoTarget,
+): Promise<{ phone: string; callId: string }> {
   const phone = randomPhone();
   const callId = `demo-call-${Date.now()}`;
   const summary =
@@ -144,7 +146,11 @@ export async function runConversationDemo(
     });
 
     section("7. then asks on WhatsApp");
-    const whatsappReply = await turn(sandbox, { channel: "whatsapp", from: phone, text: "What price did we agree?" });
+    const whatsappReply = await turn(sandbox, {
+      channel: "whatsapp",
+      from: phone,
+      text: "What price did we agree?",
+    });
 
     section("8. the session: one for both channels, with the tool's change");
     const session = await sessionOf(sql, phone);
@@ -152,24 +158,40 @@ export async function runConversationDemo(
     console.log(JSON.stringify(session, null, 2));
 
     section("9. message_delivery_log of the session (status callbacks applied)");
-    const rows = await waitFor(() => deliveryLog(sql, session.id), (rs) => aiReply(rs, "whatsapp")?.status === "read");
+    const rows = await waitFor(
+      () => deliveryLog(sql, session.id),
+      (rs) => aiReply(rs, "whatsapp")?.status === "read",
+    );
     console.table(deliveryTable(rows));
 
-    const has = (channel: string, direction: string) => rows.some((r) => r.channel === channel && r.direction === direction);
+    const has = (channel: string, direction: string) =>
+      rows.some((r) => r.channel === channel && r.direction === direction);
     const problems = [
       !smsReply.body.includes("250k") && "the SMS reply does not confirm the price",
       !whatsappReply.body.includes("250k") && "the WhatsApp reply does not give the price",
-      session.context.price !== "250k" && `context.price is ${JSON.stringify(session.context.price)}, not "250k"`,
+      session.context.price !== "250k" &&
+      `context.price is ${JSON.stringify(session.context.price)}, not "250k"`,
       ...["sms", "whatsapp"].flatMap((ch) =>
         ["inbound", "outbound"].map((dir) => !has(ch, dir) && `no ${dir} ${ch} row in the session`)
       ),
       aiReply(rows, "sms") === undefined && "no AI reply row on SMS",
       aiReply(rows, "whatsapp")?.status !== "read" &&
-      `the WhatsApp reply is ${aiReply(rows, "whatsapp")?.status ?? "missing"}, not read (status callbacks)`,
+      `the WhatsApp reply is ${
+        aiReply(rows, "whatsapp")?.status ?? "missing"
+      }, not read (status callbacks)`,
     ].filter(Boolean);
     if (problems.length) throw new Error(problems.join("; "));
-    console.log("\n✔ SMS → AI → SMS and WhatsApp → AI → WhatsApp in one session; the tool's change is in its context");
-    return { phone, sessionId: session.id, smsReply, whatsappReply, context: session.context, rows };
+    console.log(
+      "\n✔ SMS → AI → SMS and WhatsApp → AI → WhatsApp in one session; the tool's change is in its context",
+    );
+    return {
+      phone,
+      sessionId: session.id,
+      smsReply,
+      whatsappReply,
+      context: session.context,
+      rows,
+    };
   } finally {
     await sql.end();
   }
@@ -178,13 +200,17 @@ export async function runConversationDemo(
 /** One message from the person; the AI's answer as their phone got it. */
 async function turn(sandbox: SandboxClient, input: TurnInput): Promise<SandboxMessage> {
   const { sent, reply } = await converse(sandbox, input);
-  if (sent.delivered !== 200) throw new Error(`the ${sent.provider} webhook answered ${sent.delivered}`);
+  if (sent.delivered !== 200) {
+    throw new Error(`the ${sent.provider} webhook answered ${sent.delivered}`);
+  }
   if (!reply) throw new Error(`no ${input.channel} reply from the AI within 20 s`);
   return reply;
 }
 
 const aiReply = (rows: DeliveryRow[], channel: string) =>
-  rows.findLast((r) => r.channel === channel && r.direction === "outbound" && r.purpose === "ai_reply");
+  rows.findLast((r) =>
+    r.channel === channel && r.direction === "outbound" && r.purpose === "ai_reply"
+  );
 
 /** Polls `read` until `done` (at most 5 s: status callbacks come a few hundred ms apart). */
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
@@ -223,7 +249,11 @@ if (import.meta.main) {
       target = {
         api: API,
         sandbox: SANDBOX,
-        db: await runningStackDb(ROOT, API, `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`),
+        db: await runningStackDb(
+          ROOT,
+          API,
+          `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`,
+        ),
         secretKey: keys.secret,
       };
       await assertDbReachable(target.db);

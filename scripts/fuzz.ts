@@ -44,7 +44,9 @@ try {
     onProgress: (done, r) => {
       if (done % 10_000 === 0 || done === requests) {
         const s = ((performance.now() - started) / 1000).toFixed(0);
-        console.log(`  ${done} requests, ${s} s, 5xx: ${r.serverErrors}, lost: ${r.lost}, duplicated: ${r.duplicated}`);
+        console.log(
+          `  ${done} requests, ${s} s, 5xx: ${r.serverErrors}, lost: ${r.lost}, duplicated: ${r.duplicated}`,
+        );
       }
     },
   });
@@ -60,6 +62,8 @@ console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(" ")
 console.log("requests by status:");
 for (const [status, n] of Object.entries(report.byStatus).sort()) console.log(`  ${status}: ${n}`);
 console.log(`5xx: ${report.serverErrors}`);
-console.log(`control messages: ${report.controls} (each delivered twice); lost: ${report.lost}; duplicated: ${report.duplicated}`);
+console.log(
+  `control messages: ${report.controls} (each delivered twice); lost: ${report.lost}; duplicated: ${report.duplicated}`,
+);
 for (const e of report.examples) console.log(`  example: ${e}`);
 Deno.exit(report.serverErrors === 0 && report.lost === 0 && report.duplicated === 0 ? 0 : 1);

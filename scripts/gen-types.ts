@@ -63,7 +63,9 @@ async function migrated<T>(url: string, fn: (url: string) => Promise<T>): Promis
 }
 
 if (import.meta.main) {
-  const types = await withMigratedDatabase((url) => supabase("gen", "types", "typescript", "--db-url", url));
+  const types = await withMigratedDatabase((url) =>
+    supabase("gen", "types", "typescript", "--db-url", url)
+  );
   await Deno.writeTextFile(typesFile, types);
   console.log(`wrote ${typesFile.pathname}`);
 }

@@ -117,7 +117,8 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
     name: opts.name,
   }, {
     timeoutMs,
-    hopeless: async (s) => Boolean(blocked ??= await noAnswerComing(db, s.provider_message_id, channel)),
+    hopeless: async (s) =>
+      Boolean(blocked ??= await noAnswerComing(db, s.provider_message_id, channel)),
   }).finally(() => db.end());
   if (sent.delivered !== 200) {
     console.error(
@@ -139,7 +140,11 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
 
 async function openDb() {
   const url = opts.db ??
-    await runningStackDb(ROOT, sandbox.url, `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`);
+    await runningStackDb(
+      ROOT,
+      sandbox.url,
+      `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.db}/postgres`,
+    );
   return postgres(url, { prepare: false, max: 1, onnotice: () => {}, connect_timeout: 5 });
 }
 
@@ -155,7 +160,9 @@ async function noAnswerComing(
   channel: string,
 ): Promise<string | null> {
   try {
-    const [row] = await sql<{ reply_state: string | null; status: string | null; error_message: string | null }[]>`
+    const [row] = await sql<
+      { reply_state: string | null; status: string | null; error_message: string | null }[]
+    >`
       select i.reply_state, a.status, a.error_message
       from public.message_delivery_log i
       left join public.message_delivery_log a on a.idempotency_key = 'ai_reply:' || i.id::text
@@ -184,7 +191,13 @@ async function showSession(phone: string): Promise<void> {
     console.log(`context: ${JSON.stringify(session.context, null, 2)}`);
     const log = await settledLog(sql, session.id);
     console.table(deliveryTable(log.slice(-8)));
-    if (log.length > 8) console.log(`(the last 8 of the session's ${log.length} messages; ${log.length - 8} older ones not shown)`);
+    if (log.length > 8) {
+      console.log(
+        `(the last 8 of the session's ${log.length} messages; ${
+          log.length - 8
+        } older ones not shown)`,
+      );
+    }
   } catch (err) {
     console.error(
       `\n(could not read the session from the database: ${

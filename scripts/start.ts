@@ -44,7 +44,11 @@ const USAGE = `npm start [-- --port-base N] [-- --data-dir DIR]
 function options(args: string[]): StackOptions {
   const { values } = parseArgs({
     args,
-    options: { "port-base": { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean" } },
+    options: {
+      "port-base": { type: "string" },
+      "data-dir": { type: "string" },
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
     console.log(USAGE);
@@ -55,7 +59,9 @@ function options(args: string[]): StackOptions {
     throw new Error(`--port-base must be a port number, got ${values["port-base"]}`);
   }
   return {
-    ...(base ? { ports: { functions: base, db: base + 1, console: base + 2, sandbox: base + 3 } } : {}),
+    ...(base
+      ? { ports: { functions: base, db: base + 1, console: base + 2, sandbox: base + 3 } }
+      : {}),
     ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
   };
 }
@@ -80,7 +86,10 @@ Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));
 try {
   stack = await startStack(options(Deno.args));
 } catch (err) {
-  if (err instanceof PortInUseError || err instanceof MigrationError || err instanceof PublicSecretError) {
+  if (
+    err instanceof PortInUseError || err instanceof MigrationError ||
+    err instanceof PublicSecretError
+  ) {
     console.error(`\n${err.message}`);
   } else console.error("\nThe stack did not start:", err instanceof Error ? err.message : err);
   Deno.exit(1);

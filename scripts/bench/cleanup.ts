@@ -18,7 +18,12 @@ export async function benchCleanup(
   stack: Stack,
   opts: { sessions: number; batchSize: number; log: (s: string) => void },
 ): Promise<CleanupBenchResult> {
-  const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {}, idle_timeout: 0 });
+  const sql = postgres(stack.urls.db, {
+    prepare: false,
+    max: 1,
+    onnotice: () => {},
+    idle_timeout: 0,
+  });
   try {
     const chunk = 100_000;
     const t0 = performance.now();
@@ -32,11 +37,17 @@ export async function benchCleanup(
           where p.phone_number between ${"+1555" + String(from + 1).padStart(7, "0")}
                                    and ${"+1555" + String(from + n).padStart(7, "0")}`;
       });
-      opts.log(`  created ${from + n}/${opts.sessions} expired sessions (${fmt((performance.now() - t0) / 1000)} s)`);
+      opts.log(
+        `  created ${from + n}/${opts.sessions} expired sessions (${
+          fmt((performance.now() - t0) / 1000)
+        } s)`,
+      );
     }
 
     let t = performance.now();
-    const [{ closed }] = await sql`select public.cleanup_expired_omnichannel_sessions(${opts.sessions + 1}) as closed`;
+    const [{ closed }] = await sql`select public.cleanup_expired_omnichannel_sessions(${
+      opts.sessions + 1
+    }) as closed`;
     const singleMs = performance.now() - t;
     opts.log(`  one transaction: ${closed} closed in ${fmt(singleMs / 1000)} s`);
 
@@ -49,7 +60,8 @@ export async function benchCleanup(
     t = performance.now();
     for (;;) {
       const b = performance.now();
-      const [{ n }] = await sql`select public.cleanup_expired_omnichannel_sessions_batch(${opts.batchSize}) as n`;
+      const [{ n }] =
+        await sql`select public.cleanup_expired_omnichannel_sessions_batch(${opts.batchSize}) as n`;
       longest = Math.max(longest, performance.now() - b);
       batches++;
       total += n;

@@ -8,7 +8,8 @@ import { processUsage } from "./process-usage.ts";
 
 export async function backendPids(sql: postgres.Sql): Promise<number[]> {
   try {
-    const rows = await sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+    const rows =
+      await sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
     return rows.map((r) => Number(r.pid));
   } catch {
     return [];

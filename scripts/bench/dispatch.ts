@@ -13,7 +13,8 @@ import { functionPid, processUsage } from "./process-usage.ts";
 import { fmt } from "./stats.ts";
 import { backendPids, cpuMsOf } from "./db-cpu.ts";
 
-export const dispatchSenders = (k: number) => Array.from({ length: k }, (_, i) => String(100000000000001 + i));
+export const dispatchSenders = (k: number) =>
+  Array.from({ length: k }, (_, i) => String(100000000000001 + i));
 
 export interface DispatchBenchResult {
   messages: number;
@@ -33,7 +34,13 @@ export interface DispatchBenchResult {
 export async function benchDispatch(
   stack: Stack,
   counts: Map<string, SenderCounts>,
-  opts: { messages: number; senders: number; dispatchers: number; budgetMs: number; log: (s: string) => void },
+  opts: {
+    messages: number;
+    senders: number;
+    dispatchers: number;
+    budgetMs: number;
+    log: (s: string) => void;
+  },
 ): Promise<DispatchBenchResult> {
   const DISPATCH_SENDERS = dispatchSenders(opts.senders);
   const sql = postgres(stack.urls.db, { prepare: false, max: 2, onnotice: () => {} });
@@ -41,7 +48,9 @@ export async function benchDispatch(
   await sql`delete from public.sender_rate_limits`;
   for (const sender of DISPATCH_SENDERS) {
     await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, sender_key)
-      select 'whatsapp', 'outbound', 'queued', '+2507' || lpad((${Number(sender.slice(-1))} * 1000000 + g)::text, 8, '0'),
+      select 'whatsapp', 'outbound', 'queued', '+2507' || lpad((${
+      Number(sender.slice(-1))
+    } * 1000000 + g)::text, 8, '0'),
              'Your appointment is confirmed for Tuesday 10:00.', ${`whatsapp:${sender}`}
       from generate_series(1, ${perSender}) g`;
   }
@@ -56,12 +65,21 @@ export async function benchDispatch(
   let maxInvocationMs = 0;
   const started = performance.now();
   const remaining = async () =>
-    Number((await sql`select count(*) as n from public.message_delivery_log where status = 'queued'`)[0].n);
+    Number(
+      (await sql`select count(*) as n from public.message_delivery_log where status = 'queued'`)[0]
+        .n,
+    );
 
   const progress = setInterval(async () => {
-    opts.log(`  … ${total - (await remaining())}/${total} sent after ${fmt((performance.now() - started) / 1000)} s`);
+    opts.log(
+      `  … ${total - (await remaining())}/${total} sent after ${
+        fmt((performance.now() - started) / 1000)
+      } s`,
+    );
   }, 5_000);
-  const client = createClient(stack.urls.api, stack.keys.secret, { auth: { persistSession: false } });
+  const client = createClient(stack.urls.api, stack.keys.secret, {
+    auth: { persistSession: false },
+  });
   const worker = async () => {
     for (;;) {
       const t = performance.now();
@@ -90,7 +108,12 @@ export async function benchDispatch(
   const rows = DISPATCH_SENDERS.map((sender) => {
     const c = counts.get(sender) ?? { accepted: 0, throttled: 0, first: 0, last: 0 };
     const span = (c.last - c.first) / 1000;
-    return { sender, accepted: c.accepted, perSecond: span > 0 ? (c.accepted - 1) / span : NaN, throttled: c.throttled };
+    return {
+      sender,
+      accepted: c.accepted,
+      perSecond: span > 0 ? (c.accepted - 1) / span : NaN,
+      throttled: c.throttled,
+    };
   });
   return {
     messages: total,
@@ -102,7 +125,9 @@ export async function benchDispatch(
     peakRssMiB: after?.peakRssMiB ?? null,
     cpuMsPerInvocation: before && after ? (after.cpuMs - before.cpuMs) / invocations : null,
     cpuMsPerMessage: before && after ? (after.cpuMs - before.cpuMs) / total : null,
-    dbCpuMsPerMessage: dbAfter === null ? null : dbPids.reduce((a, p) => a + (dbAfter.get(p) ?? 0) - (dbBefore?.get(p) ?? 0), 0) / total,
+    dbCpuMsPerMessage: dbAfter === null
+      ? null
+      : dbPids.reduce((a, p) => a + (dbAfter.get(p) ?? 0) - (dbBefore?.get(p) ?? 0), 0) / total,
     maxInvocationMs,
     leftQueued,
   };

@@ -20,7 +20,9 @@ export interface LoadSpec {
   offset?: number;
 }
 
-async function generate(spec: LoadSpec): Promise<RunStats & { firstRequest: number; lastRequest: number }> {
+async function generate(
+  spec: LoadSpec,
+): Promise<RunStats & { firstRequest: number; lastRequest: number }> {
   const latencies: number[] = [];
   const offset = spec.offset ?? 0;
   let next = 0;
@@ -59,7 +61,9 @@ async function generate(spec: LoadSpec): Promise<RunStats & { firstRequest: numb
 }
 
 /** Starts the load generator in a separate Deno process and returns what it measured. */
-export async function runLoad(spec: LoadSpec): Promise<RunStats & { firstRequest: number; lastRequest: number }> {
+export async function runLoad(
+  spec: LoadSpec,
+): Promise<RunStats & { firstRequest: number; lastRequest: number }> {
   const self = join(fileURLToPath(new URL(".", import.meta.url)), "loadgen.ts");
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--no-prompt", self, JSON.stringify(spec)],

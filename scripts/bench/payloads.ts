@@ -67,7 +67,10 @@ function statusPayload(s: PayloadSpec, i: number) {
   });
 }
 
-export function buildRequest(s: PayloadSpec, i: number): { headers: Record<string, string>; body: string } {
+export function buildRequest(
+  s: PayloadSpec,
+  i: number,
+): { headers: Record<string, string>; body: string } {
   if (s.kind === "post-call") {
     const body = JSON.stringify({
       call_id: `bench-${s.run}-${i}`,

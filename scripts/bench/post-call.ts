@@ -56,11 +56,14 @@ export async function benchPostCall(
     WHATSAPP_RATE_PER_SECOND: String(BENCH_RATE),
     SMS_RATE_PER_SECOND: String(BENCH_RATE),
   }));
-  const auth = authOf("post-call-notify", loadConfig({
-    SUPABASE_DB_URL: stack.urls.db,
-    SUPABASE_SECRET_KEYS: stack.keys.secretKeys,
-    LEGACY_API_KEYS: "reject",
-  }));
+  const auth = authOf(
+    "post-call-notify",
+    loadConfig({
+      SUPABASE_DB_URL: stack.urls.db,
+      SUPABASE_SECRET_KEYS: stack.keys.secretKeys,
+      LEGACY_API_KEYS: "reject",
+    }),
+  );
   const handler = createPostCallNotifyHandler({
     sql,
     logger: createLogger({ level: "error" }),
@@ -98,7 +101,13 @@ export async function benchPostCall(
     await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body)
       values ('sms', 'outbound', 'queued', ${phone(i)}, 'floor')`;
     const row = (channel: string) => ({
-      id: crypto.randomUUID(), channel, recipient: phone(i), body: "floor", message_type: "text", metadata: null, sender_key: null,
+      id: crypto.randomUUID(),
+      channel,
+      recipient: phone(i),
+      body: "floor",
+      message_type: "text",
+      metadata: null,
+      sender_key: null,
     });
     const [a, b] = await Promise.all([
       senders.resolve("whatsapp")!.send(row("whatsapp")),
@@ -109,18 +118,45 @@ export async function benchPostCall(
 
   // Warm-up: JIT, connections, token cache.
   for (let i = 0; i < 10; i++) {
-    await handler(new Request("http://bench/post-call-notify", { method: "POST", headers, body: body("warm", i) }));
+    await handler(
+      new Request("http://bench/post-call-notify", {
+        method: "POST",
+        headers,
+        body: body("warm", i),
+      }),
+    );
     await floor(i);
   }
 
-  const progress = (label: string) => (done: number) => opts.log(`  ${label}: ${done}/${opts.total}`);
+  const progress = (label: string) => (done: number) =>
+    opts.log(`  ${label}: ${done}/${opts.total}`);
   queries = 0;
-  const floorRun = await drive("floor (same secret-key check, 1 insert + 2 provider calls), in-process", opts.total, opts.concurrency, floor, progress("floor"));
+  const floorRun = await drive(
+    "floor (same secret-key check, 1 insert + 2 provider calls), in-process",
+    opts.total,
+    opts.concurrency,
+    floor,
+    progress("floor"),
+  );
   const floorRoundTrips = queries / opts.total;
 
   queries = 0;
-  const inProcess = await drive("post-call-notify, in-process handler", opts.total, opts.concurrency, async (i) =>
-    okOutcome(await handler(new Request("http://bench/post-call-notify", { method: "POST", headers, body: body("inproc", i) }))), progress("in-process"));
+  const inProcess = await drive(
+    "post-call-notify, in-process handler",
+    opts.total,
+    opts.concurrency,
+    async (i) =>
+      okOutcome(
+        await handler(
+          new Request("http://bench/post-call-notify", {
+            method: "POST",
+            headers,
+            body: body("inproc", i),
+          }),
+        ),
+      ),
+    progress("in-process"),
+  );
   const roundTripsPerNotification = queries / opts.total;
 
   const remote = async (label: string, url: string, tag: string) => {
@@ -128,16 +164,37 @@ export async function benchPostCall(
     return runLoad({
       label,
       url,
-      payload: { kind: "post-call", run: `${tag}-${run}`, phoneNumberId: c.whatsappPhoneNumberId, apikey: stack.keys.secret },
+      payload: {
+        kind: "post-call",
+        run: `${tag}-${run}`,
+        phoneNumberId: c.whatsappPhoneNumberId,
+        apikey: stack.keys.secret,
+      },
       concurrency: opts.concurrency,
       minSeconds: opts.minSeconds,
       minRequests: opts.total,
     });
   };
-  const direct = await remote("post-call-notify, direct to the function process (separate load generator)", `${await stack.originOf("post-call-notify")!}/post-call-notify`, "direct");
-  const gateway = await remote("post-call-notify, through the gateway (separate load generator)", `${stack.urls.functions}/post-call-notify`, "gw");
+  const direct = await remote(
+    "post-call-notify, direct to the function process (separate load generator)",
+    `${await stack.originOf("post-call-notify")!}/post-call-notify`,
+    "direct",
+  );
+  const gateway = await remote(
+    "post-call-notify, through the gateway (separate load generator)",
+    `${stack.urls.functions}/post-call-notify`,
+    "gw",
+  );
 
   await sql.end();
-  opts.log(`  round trips per notification: ${fmt(roundTripsPerNotification, 2)} (floor ${fmt(floorRoundTrips, 2)})`);
-  return { runs: [floorRun, inProcess, direct, gateway], roundTripsPerNotification, floorRoundTrips };
+  opts.log(
+    `  round trips per notification: ${fmt(roundTripsPerNotification, 2)} (floor ${
+      fmt(floorRoundTrips, 2)
+    })`,
+  );
+  return {
+    runs: [floorRun, inProcess, direct, gateway],
+    roundTripsPerNotification,
+    floorRoundTrips,
+  };
 }

@@ -25,7 +25,8 @@ export async function processUsage(pid: number): Promise<ProcessUsage | null> {
 /** The deno process serving a function: the child of the `deno run` the stack started, or itself. */
 export async function functionPid(stackPid: number): Promise<number> {
   try {
-    const children = (await Deno.readTextFile(`/proc/${stackPid}/task/${stackPid}/children`)).trim();
+    const children = (await Deno.readTextFile(`/proc/${stackPid}/task/${stackPid}/children`))
+      .trim();
     return children ? Number(children.split(/\s+/)[0]) : stackPid;
   } catch {
     return stackPid;

@@ -36,7 +36,10 @@ export function rateLimitedProvider(
           message: "(#130429) Rate limit hit",
           type: "OAuthException",
           code: 130429,
-          error_data: { messaging_product: "whatsapp", details: "Cloud API message throughput has been reached." },
+          error_data: {
+            messaging_product: "whatsapp",
+            details: "Cloud API message throughput has been reached.",
+          },
           fbtrace_id: "Abench",
         },
       }, { status: 429 }));

@@ -64,8 +64,15 @@ export async function benchWebhook(
   await sql`analyze`;
 
   let offset = 1_000;
-  const phase = async (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway"): Promise<WebhookRun> => {
-    const url = path === "direct" ? `${await stack.originOf(fn)!}/${fn}` : `${stack.urls.functions}/${fn}`;
+  const phase = async (
+    fn: string,
+    label: string,
+    kind: PayloadKind,
+    path: "direct" | "gateway",
+  ): Promise<WebhookRun> => {
+    const url = path === "direct"
+      ? `${await stack.originOf(fn)!}/${fn}`
+      : `${stack.urls.functions}/${fn}`;
     const payload = {
       kind,
       run,
@@ -74,16 +81,36 @@ export async function benchWebhook(
       seeded,
     };
     // Warm-up outside the figures: JIT, connections, caches.
-    await runLoad({ label, url, payload, concurrency: 4, minSeconds: 0, minRequests: 40, offset: 0 + offset });
+    await runLoad({
+      label,
+      url,
+      payload,
+      concurrency: 4,
+      minSeconds: 0,
+      minRequests: 40,
+      offset: 0 + offset,
+    });
     offset += 100;
     const pid = pidOf(fn);
     const before = pid ? await processUsage(pid) : null;
     const load = await loadAverage();
     opts.log(`  ${label} (${path}) … load ${load}`);
-    const stats = await runLoad({ label, url, payload, concurrency: opts.concurrency, minSeconds: opts.minSeconds, minRequests: opts.minRequests, offset });
+    const stats = await runLoad({
+      label,
+      url,
+      payload,
+      concurrency: opts.concurrency,
+      minSeconds: opts.minSeconds,
+      minRequests: opts.minRequests,
+      offset,
+    });
     offset = stats.lastRequest + 100;
     const after = pid ? await processUsage(pid) : null;
-    opts.log(`  ${label} (${path}): ${stats.perSecond.toFixed(1)}/s, p50 ${stats.p50.toFixed(1)} ms, ${stats.errors} errors`);
+    opts.log(
+      `  ${label} (${path}): ${stats.perSecond.toFixed(1)}/s, p50 ${
+        stats.p50.toFixed(1)
+      } ms, ${stats.errors} errors`,
+    );
     return {
       ...stats,
       path,
@@ -95,8 +122,17 @@ export async function benchWebhook(
 
   const runs: WebhookRun[] = [];
   for (const path of ["direct", "gateway"] as const) {
-    runs.push(await phase("webhook-floor", "floor: verify signature + 1 insert", "wa-message", path));
-    runs.push(await phase("webhook-floor-batched", "batched floor: verify + 1 multi-row insert per tick", "wa-message", path));
+    runs.push(
+      await phase("webhook-floor", "floor: verify signature + 1 insert", "wa-message", path),
+    );
+    runs.push(
+      await phase(
+        "webhook-floor-batched",
+        "batched floor: verify + 1 multi-row insert per tick",
+        "wa-message",
+        path,
+      ),
+    );
   }
   const messagesStart = new Date();
   for (const path of ["direct", "gateway"] as const) {
@@ -115,7 +151,12 @@ export async function benchWebhook(
  * has been written for 30 s), then measures the replies: how many, how fast, how long after
  * their inbound message. The status phases run after this, so replies never share their figures.
  */
-async function drainReplies(sql: postgres.Sql, run: string, since: Date, log: (s: string) => void): Promise<ReplyStats> {
+async function drainReplies(
+  sql: postgres.Sql,
+  run: string,
+  since: Date,
+  log: (s: string) => void,
+): Promise<ReplyStats> {
   const like = `wamid.bench-${run}-%`;
   const started = performance.now();
   let last = Infinity;
@@ -137,7 +178,9 @@ async function drainReplies(sql: postgres.Sql, run: string, since: Date, log: (s
       on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
     where i.direction = 'inbound' and i.provider_message_id like ${like} and i.created_at >= ${since}
     group by i.id, i.created_at`;
-  const latencies = rows.filter((r) => r.reply_at).map((r) => r.reply_at.getTime() - r.inbound_at.getTime()).sort((a, b) => a - b);
+  const latencies = rows.filter((r) => r.reply_at).map((r) =>
+    r.reply_at.getTime() - r.inbound_at.getTime()
+  ).sort((a, b) => a - b);
   const replyTimes = rows.filter((r) => r.reply_at).map((r) => r.reply_at.getTime());
   const lastReply = replyTimes.reduce((a, b) => Math.max(a, b), -Infinity);
   const firstInbound = rows.reduce((a, r) => Math.min(a, r.inbound_at.getTime()), Infinity);

@@ -66,7 +66,8 @@ export async function startPGliteServer(
   const port = address.port;
 
   return {
-    url: `postgres://${PGLITE_USER}:${PGLITE_PASSWORD}@${host}:${port}/${PGLITE_DATABASE}?sslmode=disable`,
+    url:
+      `postgres://${PGLITE_USER}:${PGLITE_PASSWORD}@${host}:${port}/${PGLITE_DATABASE}?sslmode=disable`,
     port,
     async stop() {
       const closing = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -292,11 +293,14 @@ class Connection {
         return [closeStatement(name), frame("P", concat(cstring(name), body.subarray(afterFirst)))];
       }
       const [statement, afterStatement] = readCString(body, afterFirst);
-      return [frame("B", concat(
-        cstring(first),
-        cstring(this.statementName(statement)),
-        body.subarray(afterStatement),
-      ))];
+      return [frame(
+        "B",
+        concat(
+          cstring(first),
+          cstring(this.statementName(statement)),
+          body.subarray(afterStatement),
+        ),
+      )];
     }
     if ((type === "D" || type === "C") && body[0] === 0x53 /* 'S' */) {
       const [statement] = readCString(body, 1);

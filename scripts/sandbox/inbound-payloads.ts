@@ -56,17 +56,32 @@ export function whatsappWebhook(
       }],
     }],
   };
-  return { provider: "whatsapp", path: "/wa-webhook", body: JSON.stringify(payload), providerMessageId };
+  return {
+    provider: "whatsapp",
+    path: "/wa-webhook",
+    body: JSON.stringify(payload),
+    providerMessageId,
+  };
 }
 
 /** A WhatsApp Cloud API `messages` webhook with one text message, as Meta sends it. */
 export function whatsappInbound(m: InboundText, c: SandboxCredentials): Webhook {
   const waId = digits(m.from);
   const id = `wamid.${randomBase64(36)}`;
-  return whatsappWebhook({
-    contacts: [{ profile: { name: m.name ?? "Sandbox User" }, wa_id: waId }],
-    messages: [{ from: waId, id, timestamp: unixSeconds(m.now), type: "text", text: { body: m.text } }],
-  }, c, id);
+  return whatsappWebhook(
+    {
+      contacts: [{ profile: { name: m.name ?? "Sandbox User" }, wa_id: waId }],
+      messages: [{
+        from: waId,
+        id,
+        timestamp: unixSeconds(m.now),
+        type: "text",
+        text: { body: m.text },
+      }],
+    },
+    c,
+    id,
+  );
 }
 
 /** The MTN-style gateway's inbound SMS: `{from, to, message, id}` as JSON. */

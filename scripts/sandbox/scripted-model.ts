@@ -1,5 +1,8 @@
 import type OpenAI from "openai";
-import { CHANNEL_LABELS, SESSION_CONTEXT_PREFIX } from "../../supabase/functions/_shared/ai/prompt.ts";
+import {
+  CHANNEL_LABELS,
+  SESSION_CONTEXT_PREFIX,
+} from "../../supabase/functions/_shared/ai/prompt.ts";
 
 /**
  * The sandbox's scripted model: what answers chat completions when no OPENAI_API_KEY is set.
@@ -32,13 +35,19 @@ interface Decision {
   toolCall?: { name: string; arguments: Record<string, unknown> };
 }
 
-export function scriptedCompletion(request: Request, now: () => Date = () => new Date()): OpenAI.ChatCompletion {
+export function scriptedCompletion(
+  request: Request,
+  now: () => Date = () => new Date(),
+): OpenAI.ChatCompletion {
   const decision = decide(request);
   const toolCalls: ToolCall[] = decision.toolCall
     ? [{
       id: `call_${randomId()}`,
       type: "function",
-      function: { name: decision.toolCall.name, arguments: JSON.stringify(decision.toolCall.arguments) },
+      function: {
+        name: decision.toolCall.name,
+        arguments: JSON.stringify(decision.toolCall.arguments),
+      },
     }]
     : [];
   const prompt = JSON.stringify(request.messages).length;
@@ -76,15 +85,23 @@ function decide(request: Request): Decision {
   const text = lastUserText(messages);
   const sessionId = sessionIdOf(messages);
   const mayCallTools = sessionId !== undefined && request.tool_choice !== "none" &&
-    (request.tools ?? []).some((t) => t.type === "function" && t.function.name === "session_add_context");
+    (request.tools ?? []).some((t) =>
+      t.type === "function" && t.function.name === "session_add_context"
+    );
   if (text === undefined) return { content: `${LABEL} Hello! How can I help you today?` };
 
   const change = changeIn(text);
   if (change && mayCallTools) {
-    return { content: null, toolCall: { name: "session_add_context", arguments: { session_id: sessionId, ...change } } };
+    return {
+      content: null,
+      toolCall: { name: "session_add_context", arguments: { session_id: sessionId, ...change } },
+    };
   }
   if (isQuestionAboutEarlier(text) && mayCallTools) {
-    return { content: null, toolCall: { name: "session_get_context", arguments: { session_id: sessionId } } };
+    return {
+      content: null,
+      toolCall: { name: "session_get_context", arguments: { session_id: sessionId } },
+    };
   }
   return { content: `${LABEL} Thanks for your message! You said: "${text}". How else can I help?` };
 }
@@ -96,11 +113,17 @@ function afterTool(messages: Message[], result: OpenAI.ChatCompletionToolMessage
     | { error?: { message?: string }; context?: Record<string, unknown> }
     | undefined;
   if (!call || output?.error) {
-    return { content: `${LABEL} Sorry, I could not do that just now. A member of our team will follow up.` };
+    return {
+      content: `${LABEL} Sorry, I could not do that just now. A member of our team will follow up.`,
+    };
   }
   const args = parse(call.function.arguments) as { key?: string; value?: unknown } | undefined;
   if (call.function.name === "session_add_context" && args?.key) {
-    return { content: `${LABEL} Done: I've updated the ${args.key.replace(/_/g, " ")} to ${show(args.value)}.` };
+    return {
+      content: `${LABEL} Done: I've updated the ${args.key.replace(/_/g, " ")} to ${
+        show(args.value)
+      }.`,
+    };
   }
   return { content: answerFrom(output?.context ?? {}, lastUserText(messages) ?? "") };
 }
@@ -108,14 +131,17 @@ function afterTool(messages: Message[], result: OpenAI.ChatCompletionToolMessage
 function answerFrom(context: Record<string, unknown>, question: string): string {
   const keys = Object.keys(context);
   if (keys.length === 0) return `${LABEL} I don't have anything on file from earlier yet.`;
-  const asked = keys.find((k) => question.toLowerCase().includes(k.replace(/_/g, " ").toLowerCase()));
+  const asked = keys.find((k) =>
+    question.toLowerCase().includes(k.replace(/_/g, " ").toLowerCase())
+  );
   if (asked) return `${LABEL} The ${asked.replace(/_/g, " ")} on file is ${show(context[asked])}.`;
   const facts = keys.slice(0, 5).map((k) => `${k.replace(/_/g, " ")}: ${show(context[k])}`);
   return `${LABEL} Here is what I have on file: ${facts.join("; ")}.`;
 }
 
 // The value runs to the end of the clause; a "." or "," inside it (2.5k, 250,000) does not end it.
-const CHANGE = /\bchange\s+(?:the\s+|my\s+|our\s+)?([a-z][a-z ]{0,40}?)\s+to\s+([^\s!?,;][^!?;]*?)\s*(?:[.,!?;](?:\s|$)|$)/i;
+const CHANGE =
+  /\bchange\s+(?:the\s+|my\s+|our\s+)?([a-z][a-z ]{0,40}?)\s+to\s+([^\s!?,;][^!?;]*?)\s*(?:[.,!?;](?:\s|$)|$)/i;
 const PRICE = /\bprice\b\D{0,20}?(\d[\d.,]*\s*[a-z]{0,3})\b/i;
 
 /** {key, value} when the text asks to change something. */
@@ -146,7 +172,9 @@ export function sessionIdOf(messages: Message[]): string | undefined {
     if (m.role !== "system") continue;
     const text = contentText(m.content);
     if (!text.startsWith(SESSION_CONTEXT_PREFIX)) continue;
-    const facts = parse(text.slice(SESSION_CONTEXT_PREFIX.length).split("\n")[0]) as { session_id?: unknown } | undefined;
+    const facts = parse(text.slice(SESSION_CONTEXT_PREFIX.length).split("\n")[0]) as {
+      session_id?: unknown;
+    } | undefined;
     if (typeof facts?.session_id === "string") return facts.session_id;
   }
 }
@@ -162,12 +190,14 @@ function findCall(messages: Message[], id: string): ToolCall | undefined {
 function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === "object" && "text" in p ? String(p.text) : "")).join("");
+    return content.map((p) => (p && typeof p === "object" && "text" in p ? String(p.text) : ""))
+      .join("");
   }
   return "";
 }
 
-const snakeCase = (words: string) => words.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
+const snakeCase = (words: string) =>
+  words.trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
 const show = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 const randomId = () => crypto.randomUUID().replace(/-/g, "").slice(0, 24);
 

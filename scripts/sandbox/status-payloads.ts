@@ -22,26 +22,32 @@ export function whatsappStatus(
   const expiry = new Date(now.getTime() + 24 * 3600 * 1000);
   const category = message.template ? "utility" : "service";
   // Meta echoes what the send carried as biz_opaque_callback_data in every status of it.
-  const sent = parseJson(message.request_body) as { biz_opaque_callback_data?: unknown } | undefined;
+  const sent = parseJson(message.request_body) as
+    | { biz_opaque_callback_data?: unknown }
+    | undefined;
   const echo = typeof sent?.biz_opaque_callback_data === "string"
     ? { biz_opaque_callback_data: sent.biz_opaque_callback_data }
     : {};
-  return whatsappWebhook({
-    statuses: [{
-      id: message.id,
-      status,
-      timestamp: unixSeconds(now),
-      recipient_id: message.to,
-      ...echo,
-      // Meta drops the conversation's expiry after the first status of a conversation.
-      conversation: {
-        id: randomHex(16),
-        ...(status === "sent" ? { expiration_timestamp: unixSeconds(expiry) } : {}),
-        origin: { type: category },
-      },
-      pricing: { billable: true, pricing_model: "PMP", category, type: "regular" },
-    }],
-  }, c, message.id);
+  return whatsappWebhook(
+    {
+      statuses: [{
+        id: message.id,
+        status,
+        timestamp: unixSeconds(now),
+        recipient_id: message.to,
+        ...echo,
+        // Meta drops the conversation's expiry after the first status of a conversation.
+        conversation: {
+          id: randomHex(16),
+          ...(status === "sent" ? { expiration_timestamp: unixSeconds(expiry) } : {}),
+          origin: { type: category },
+        },
+        pricing: { billable: true, pricing_model: "PMP", category, type: "regular" },
+      }],
+    },
+    c,
+    message.id,
+  );
 }
 
 /**

@@ -56,7 +56,13 @@ export function createGateway(opts: GatewayOptions): (req: Request) => Promise<R
   // Imported once: jose would import a raw secret again on every verification. (The JWKS keys
   // are cached by the local key set itself.)
   const secret = opts.jwtSecret &&
-    crypto.subtle.importKey("raw", new TextEncoder().encode(opts.jwtSecret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(opts.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
   // Each key verifies only its own algorithms: an HS256 token is never checked against the JWKS.
   const verifiers = [
     ...(jwks ? [(t: string) => jwtVerify(t, jwks, { algorithms: ["ES256", "RS256"] })] : []),

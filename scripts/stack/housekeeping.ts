@@ -118,24 +118,32 @@ export function scheduleDispatch(
   secretKey: string,
   report: (line: string) => void,
 ): { stop(): void } {
-  const cron = new Cron("* * * * *", { mode: "5-part", timezone: "UTC", protect: true }, async () => {
-    const started = performance.now();
-    try {
-      const res = await fetch(`${functionsUrl}/dispatch`, {
-        method: "POST",
-        headers: { apikey: secretKey, "content-type": "application/json" },
-        body: "{}",
-        signal: AbortSignal.timeout(90_000),
-      });
-      const body = await res.json().catch(() => null);
-      const d = body?.deliveries;
-      const ms = Math.round(performance.now() - started);
-      report(res.ok
-        ? `[cron] dispatch ran in ${ms} ms: ${d?.sent ?? 0} sent, ${d?.retry_scheduled ?? 0} retry scheduled, ${d?.failed ?? 0} failed`
-        : `[cron] dispatch answered ${res.status} after ${ms} ms`);
-    } catch (err) {
-      report(`[cron] dispatch failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  });
+  const cron = new Cron(
+    "* * * * *",
+    { mode: "5-part", timezone: "UTC", protect: true },
+    async () => {
+      const started = performance.now();
+      try {
+        const res = await fetch(`${functionsUrl}/dispatch`, {
+          method: "POST",
+          headers: { apikey: secretKey, "content-type": "application/json" },
+          body: "{}",
+          signal: AbortSignal.timeout(90_000),
+        });
+        const body = await res.json().catch(() => null);
+        const d = body?.deliveries;
+        const ms = Math.round(performance.now() - started);
+        report(
+          res.ok
+            ? `[cron] dispatch ran in ${ms} ms: ${d?.sent ?? 0} sent, ${
+              d?.retry_scheduled ?? 0
+            } retry scheduled, ${d?.failed ?? 0} failed`
+            : `[cron] dispatch answered ${res.status} after ${ms} ms`,
+        );
+      } catch (err) {
+        report(`[cron] dispatch failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    },
+  );
   return { stop: () => cron.stop() };
 }

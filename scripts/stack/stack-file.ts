@@ -18,7 +18,9 @@ export const stackFilePath = (root: string) => join(root, ".data/stack.json");
 
 export async function writeStackFile(root: string, note: StackFile): Promise<void> {
   await Deno.mkdir(join(root, ".data"), { recursive: true });
-  await Deno.writeTextFile(stackFilePath(root), JSON.stringify(note, null, 2) + "\n", { mode: 0o600 });
+  await Deno.writeTextFile(stackFilePath(root), JSON.stringify(note, null, 2) + "\n", {
+    mode: 0o600,
+  });
 }
 
 export async function removeStackFile(root: string): Promise<void> {
@@ -39,7 +41,11 @@ export async function readStackFile(root: string, url: string): Promise<StackFil
  * The database of the running stack at `url` (its functions or its sandbox): SUPABASE_DB_URL
  * when set here, else what `npm start` noted, else the embedded database's default URL.
  */
-export async function runningStackDb(root: string, url: string, defaultDb: string): Promise<string> {
+export async function runningStackDb(
+  root: string,
+  url: string,
+  defaultDb: string,
+): Promise<string> {
   return Deno.env.get("SUPABASE_DB_URL") ?? (await readStackFile(root, url))?.db ?? defaultDb;
 }
 

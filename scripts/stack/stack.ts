@@ -75,8 +75,9 @@ export interface Stack {
 
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
-const publicOr = (names: string[] = [], settings: (name: string) => FunctionSettings) => (name: string) =>
-  names.includes(name) ? { ...settings(name), verifyJwt: false } : settings(name);
+const publicOr =
+  (names: string[] = [], settings: (name: string) => FunctionSettings) => (name: string) =>
+    names.includes(name) ? { ...settings(name), verifyJwt: false } : settings(name);
 
 function serve(port: number, handler: (req: Request) => Response | Promise<Response>) {
   const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
@@ -200,7 +201,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       root: ROOT,
       dirs: opts.functionsDirs ?? [join(ROOT, "supabase/functions")],
       only: opts.only,
-      settings: publicOr(opts.publicFunctions, readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml")))),
+      settings: publicOr(
+        opts.publicFunctions,
+        readFunctionSettings(await Deno.readTextFile(join(ROOT, "supabase/config.toml"))),
+      ),
       env: fnEnv,
       log: (line) => opts.quiet || out(line),
     });
@@ -208,7 +212,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const up = functions.filter((f) => !failed.includes(f.name));
     step(
       `functions ready in ${seconds(t)}: ${
-        up.map((f) => `${f.name}${f.verifyJwt ? " (gateway verifies JWT)" : ""}`).join(", ") || "none"
+        up.map((f) => `${f.name}${f.verifyJwt ? " (gateway verifies JWT)" : ""}`).join(", ") ||
+        "none"
       }`,
     );
     if (failed.length) step(`did not start (see their output above): ${failed.join(", ")}`);
@@ -218,11 +223,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       origin: () => processes.get(f.name)!.origin(),
     }]));
     stoppers.push(
-      serve(ports.functions, createGateway({
-        routes: (n) => routes.get(n),
-        jwks: JSON.parse(keys.jwks),
-        jwtSecret: legacyKeys ? jwtSecret : undefined,
-      })),
+      serve(
+        ports.functions,
+        createGateway({
+          routes: (n) => routes.get(n),
+          jwks: JSON.parse(keys.jwks),
+          jwtSecret: legacyKeys ? jwtSecret : undefined,
+        }),
+      ),
     );
     step(`functions gateway on ${urls.functions}/<name>`);
 
@@ -248,10 +256,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stoppers.push(() => Promise.resolve(housekeeping.stop()));
     const [{ has_net: hasNet }] = await sql`
       select exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net') as has_net`;
-    if (!(housekeeping.mode === "pg_cron" && hasNet) && functions.some((f) => f.name === "dispatch")) {
-      const ticker = scheduleDispatch(urls.functions, keys.secret, (line) => opts.quiet || out(line));
+    if (
+      !(housekeeping.mode === "pg_cron" && hasNet) && functions.some((f) => f.name === "dispatch")
+    ) {
+      const ticker = scheduleDispatch(
+        urls.functions,
+        keys.secret,
+        (line) => opts.quiet || out(line),
+      );
       stoppers.push(() => Promise.resolve(ticker.stop()));
-      step("dispatch: the stack calls /functions/v1/dispatch every minute (no pg_cron + pg_net here)");
+      step(
+        "dispatch: the stack calls /functions/v1/dispatch every minute (no pg_cron + pg_net here)",
+      );
     }
     step(
       housekeeping.mode === "pg_cron"

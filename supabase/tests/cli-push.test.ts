@@ -2,7 +2,11 @@ import { execFile } from "node:child_process";
 import { basename } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, listMigrationFiles, type TestDatabase } from "../../tests/support/db.ts";
+import {
+  createTestDatabase,
+  listMigrationFiles,
+  type TestDatabase,
+} from "../../tests/support/db.ts";
 
 /**
  * The path production takes: the real Supabase CLI applying every migration to an empty
@@ -21,15 +25,20 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 async function push(): Promise<string> {
-  const { stdout, stderr } = await run(bin("supabase"), ["db", "push", "--db-url", db.url, "--yes"], {
-    cwd: root,
-  });
+  const { stdout, stderr } = await run(
+    bin("supabase"),
+    ["db", "push", "--db-url", db.url, "--yes"],
+    {
+      cwd: root,
+    },
+  );
   return stdout + stderr;
 }
 
 describe("supabase db push", () => {
   it("refuses to bootstrap a Supabase-hosted database", async () => {
-    const url = "postgresql://postgres.ref:secret@aws-0-eu-west-1.pooler.supabase.com:6543/postgres";
+    const url =
+      "postgresql://postgres.ref:secret@aws-0-eu-west-1.pooler.supabase.com:6543/postgres";
     await expect(run(bin("deno"), ["run", "-A", "scripts/bootstrap-db.ts", url], { cwd: root }))
       .rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("refusing to bootstrap") });
   });
@@ -40,12 +49,18 @@ describe("supabase db push", () => {
     await run(bin("deno"), ["run", "-A", "scripts/bootstrap-db.ts", db.url], { cwd: root });
 
     const first = await push();
-    for (const file of listMigrationFiles()) expect(first).toContain(`Applying migration ${basename(file)}`);
+    for (const file of listMigrationFiles()) {
+      expect(first).toContain(`Applying migration ${basename(file)}`);
+    }
     expect(first).toContain("Finished supabase db push");
 
-    const versions = await db.sql`select version from supabase_migrations.schema_migrations order by version`;
-    expect(versions.map((v) => v.version)).toEqual(listMigrationFiles().map((f) => basename(f).slice(0, 14)));
-    const [{ tools }] = await db.sql`select count(*)::int as tools from public.agent_tool_definitions`;
+    const versions = await db
+      .sql`select version from supabase_migrations.schema_migrations order by version`;
+    expect(versions.map((v) => v.version)).toEqual(
+      listMigrationFiles().map((f) => basename(f).slice(0, 14)),
+    );
+    const [{ tools }] = await db
+      .sql`select count(*)::int as tools from public.agent_tool_definitions`;
     expect(tools).toBe(7);
 
     const second = await push();

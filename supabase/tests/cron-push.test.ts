@@ -66,7 +66,9 @@ describe("pg_cron schedule", () => {
   });
 
   it.skipIf(skipReason !== null)(
-    `puts the session cleanup in cron.job when pushed to pg_cron's database${skipReason ? ` (skipped: ${skipReason})` : ""}`,
+    `puts the session cleanup in cron.job when pushed to pg_cron's database${
+      skipReason ? ` (skipped: ${skipReason})` : ""
+    }`,
     async () => {
       const name = (target as { name: string }).name;
       const admin = createSql(serverUrl!, { max: 1 });

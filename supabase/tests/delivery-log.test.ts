@@ -17,7 +17,9 @@ describe("message_delivery_log uniqueness", () => {
       values ('whatsapp', 'inbound', 'received', 'wamid.DUP1')`;
     await expect(sql`
       insert into public.message_delivery_log (channel, direction, status, provider_message_id)
-      values ('whatsapp', 'inbound', 'received', 'wamid.DUP1')`).rejects.toMatchObject({ code: "23505" });
+      values ('whatsapp', 'inbound', 'received', 'wamid.DUP1')`).rejects.toMatchObject({
+      code: "23505",
+    });
 
     // The same id on another channel is another message.
     await sql`
@@ -26,7 +28,8 @@ describe("message_delivery_log uniqueness", () => {
   });
 
   it("log_message_delivery is idempotent on (channel, provider_message_id)", async () => {
-    const log = () => sql`
+    const log = () =>
+      sql`
       select * from public.log_message_delivery(
         p_channel => 'whatsapp', p_direction => 'inbound', p_status => 'received',
         p_provider => 'meta', p_provider_message_id => 'wamid.IDEM1', p_body => 'hello',
@@ -71,7 +74,11 @@ describe("message_delivery_log uniqueness", () => {
       select * from public.log_message_delivery('whatsapp', 'outbound', 'failed',
         p_idempotency_key => 'post_call:call-43:whatsapp', p_error_code => '131047',
         p_error_class => 'window_closed', p_error_message => 'Re-engagement message')`;
-    expect(row).toMatchObject({ status: "failed", error_code: "131047", error_class: "window_closed" });
+    expect(row).toMatchObject({
+      status: "failed",
+      error_code: "131047",
+      error_class: "window_closed",
+    });
     expect(row.failed_at).toBeInstanceOf(Date);
   });
 });

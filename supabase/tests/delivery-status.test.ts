@@ -64,12 +64,20 @@ describe("message_delivery_log status only moves forward", () => {
     const [result] = await sql`
       select * from public.record_delivery_status('whatsapp', ${id}, 'failed', '131050',
         'Unable to deliver', 'permanent')`;
-    expect(result).toMatchObject({ matched: true, previous_status: "read", current_status: "read" });
+    expect(result).toMatchObject({
+      matched: true,
+      previous_status: "read",
+      current_status: "read",
+    });
     const [row] = await sql`
       select status, error_code, error_message, error_class, failed_at
       from public.message_delivery_log where provider_message_id = ${id}`;
     expect(row).toEqual({
-      status: "read", error_code: null, error_message: null, error_class: null, failed_at: null,
+      status: "read",
+      error_code: null,
+      error_message: null,
+      error_class: null,
+      failed_at: null,
     });
   });
 

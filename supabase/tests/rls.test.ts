@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type Sql, type TestDatabase, withRollback } from "../../tests/support/db.ts";
+import {
+  createTestDatabase,
+  type Sql,
+  type TestDatabase,
+  withRollback,
+} from "../../tests/support/db.ts";
 
 let db: TestDatabase;
 const alice = crypto.randomUUID();
@@ -18,7 +23,12 @@ const tables = [
 beforeAll(async () => {
   db = await createTestDatabase();
   const { sql } = db;
-  for (const [phone, userId] of [["+250788500001", alice], ["+250788500002", bob], ["+250788500003", null]]) {
+  for (
+    const [phone, userId] of [["+250788500001", alice], ["+250788500002", bob], [
+      "+250788500003",
+      null,
+    ]]
+  ) {
     const [s] = await sql`select * from public.get_or_create_omnichannel_session(${phone}, 'sms')`;
     await sql`update public.profiles set user_id = ${userId} where id = ${s.profile_id}`;
     await sql`select public.log_message_delivery('sms', 'inbound', 'received',
@@ -78,25 +88,47 @@ describe("row level security", () => {
   });
 
   it("authenticated cannot read internal tables or write anything", async () => {
-    for (const table of ["call_summaries", "scheduled_jobs", "agent_instructions", "agent_tool_definitions"]) {
+    for (
+      const table of [
+        "call_summaries",
+        "scheduled_jobs",
+        "agent_instructions",
+        "agent_tool_definitions",
+      ]
+    ) {
       expect(await as("authenticated", alice, (tx) => count(tx, table)), table).toBe("denied");
     }
-    await expect(as("authenticated", alice, (tx) =>
-      tx`update public.profiles set display_name = 'x' where user_id = ${alice}`)).rejects.toMatchObject({
+    await expect(
+      as(
+        "authenticated",
+        alice,
+        (tx) => tx`update public.profiles set display_name = 'x' where user_id = ${alice}`,
+      ),
+    ).rejects.toMatchObject({
       code: "42501",
     });
   });
 
   it("authenticated cannot call the session functions", async () => {
-    await expect(as("authenticated", alice, (tx) =>
-      tx`select * from public.get_or_create_omnichannel_session('+250788500009', 'sms')`)).rejects
+    await expect(
+      as(
+        "authenticated",
+        alice,
+        (tx) => tx`select * from public.get_or_create_omnichannel_session('+250788500009', 'sms')`,
+      ),
+    ).rejects
       .toMatchObject({ code: "42501" });
   });
 
   it("service_role reads and writes everything through the functions", async () => {
     const result = await as("service_role", null, async (tx) => {
-      const [s] = await tx`select * from public.get_or_create_omnichannel_session('+250788500004', 'voice')`;
-      return { session: s, profiles: await count(tx, "profiles"), summaries: await count(tx, "call_summaries") };
+      const [s] =
+        await tx`select * from public.get_or_create_omnichannel_session('+250788500004', 'voice')`;
+      return {
+        session: s,
+        profiles: await count(tx, "profiles"),
+        summaries: await count(tx, "call_summaries"),
+      };
     });
     expect(result.session.is_new).toBe(true);
     expect(result.profiles).toBe(4);

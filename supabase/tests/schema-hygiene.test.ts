@@ -32,8 +32,13 @@ describe("schema hygiene", () => {
       select c.relname, c.relrowsecurity from pg_class c
       where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') order by 1`;
     expect(tables.map((t) => t.relname)).toEqual(
-      expect.arrayContaining(["profiles", "omnichannel_sessions", "message_delivery_log", "call_summaries",
-        "scheduled_jobs"]),
+      expect.arrayContaining([
+        "profiles",
+        "omnichannel_sessions",
+        "message_delivery_log",
+        "call_summaries",
+        "scheduled_jobs",
+      ]),
     );
     for (const t of tables) expect(t.relrowsecurity, t.relname).toBe(true);
   });
@@ -65,7 +70,11 @@ describe("schema hygiene", () => {
       from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prorettype <> 'trigger'::regtype`;
     for (const g of grants) {
       const serviceRole = g.proname !== "sync_scheduled_jobs";
-      expect(g, g.proname).toMatchObject({ anon: false, authenticated: false, service_role: serviceRole });
+      expect(g, g.proname).toMatchObject({
+        anon: false,
+        authenticated: false,
+        service_role: serviceRole,
+      });
     }
   });
 });

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type Sql, type TestDatabase, withRollback } from "../../tests/support/db.ts";
+import {
+  createTestDatabase,
+  type Sql,
+  type TestDatabase,
+  withRollback,
+} from "../../tests/support/db.ts";
 
 let db: TestDatabase;
 
@@ -10,7 +15,8 @@ afterAll(() => db?.close());
 
 /** Creates a live session for `phone` expiring `minutes` from now (negative: already expired). */
 async function sessionExpiringIn(tx: Sql, phone: string, minutes: number): Promise<string> {
-  const [row] = await tx`select session_id from public.get_or_create_omnichannel_session(${phone}, 'whatsapp')`;
+  const [row] =
+    await tx`select session_id from public.get_or_create_omnichannel_session(${phone}, 'whatsapp')`;
   await tx`
     update public.omnichannel_sessions
     set expires_at = now() + make_interval(mins => ${minutes}::int)
@@ -26,7 +32,8 @@ describe("cleanup_expired_omnichannel_sessions", () => {
         await sessionExpiringIn(tx, "+250788300002", -600),
       ];
       const live = await sessionExpiringIn(tx, "+250788300003", 30);
-      const [{ cleanup: count }] = await tx`select public.cleanup_expired_omnichannel_sessions() as cleanup`;
+      const [{ cleanup: count }] =
+        await tx`select public.cleanup_expired_omnichannel_sessions() as cleanup`;
       expect(count).toBe(2);
 
       const rows = await tx`select id, status, closed_at from public.omnichannel_sessions`;

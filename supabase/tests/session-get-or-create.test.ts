@@ -13,17 +13,26 @@ beforeAll(async () => {
 });
 afterAll(() => db?.close());
 
-function getOrCreate(phone: string, channel: string, extra: { callId?: string; context?: object } = {}) {
+function getOrCreate(
+  phone: string,
+  channel: string,
+  extra: { callId?: string; context?: object } = {},
+) {
   return sql`
     select * from public.get_or_create_omnichannel_session(
       p_phone_number => ${phone}, p_channel => ${channel},
-      p_call_id => ${extra.callId ?? null}, p_context => ${sql.json((extra.context ?? {}) as never)})`;
+      p_call_id => ${extra.callId ?? null}, p_context => ${
+    sql.json((extra.context ?? {}) as never)
+  })`;
 }
 
 describe("get_or_create_omnichannel_session", () => {
   it("returns the same live session on every call, merging context and channels", async () => {
     const phone = nextPhone();
-    const [first] = await getOrCreate(phone, "voice", { callId: "call-1", context: { plan: "basic" } });
+    const [first] = await getOrCreate(phone, "voice", {
+      callId: "call-1",
+      context: { plan: "basic" },
+    });
     const [second] = await getOrCreate(phone, "whatsapp", { context: { price: 20 } });
     const [third] = await getOrCreate(phone, "whatsapp");
 
@@ -47,7 +56,10 @@ describe("get_or_create_omnichannel_session", () => {
     const phone = nextPhone();
     const channels = ["voice", "whatsapp", "sms", "messenger"];
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => getOrCreate(phone, channels[i % 4], { context: { [`k${i}`]: i } })),
+      Array.from(
+        { length: 20 },
+        (_, i) => getOrCreate(phone, channels[i % 4], { context: { [`k${i}`]: i } }),
+      ),
     );
 
     const ids = new Set(results.map(([row]) => row.session_id));

@@ -11,14 +11,16 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 async function newSession(phone: string): Promise<string> {
-  const [row] = await sql`select session_id from public.get_or_create_omnichannel_session(${phone}, 'sms')`;
+  const [row] =
+    await sql`select session_id from public.get_or_create_omnichannel_session(${phone}, 'sms')`;
   return row.session_id;
 }
 
 describe("update_omnichannel_session_status", () => {
   it("closing stamps closed_at and frees the profile for a new session", async () => {
     const id = await newSession("+250788200001");
-    const [closed] = await sql`select * from public.update_omnichannel_session_status(${id}, 'closed')`;
+    const [closed] =
+      await sql`select * from public.update_omnichannel_session_status(${id}, 'closed')`;
     expect(closed.status).toBe("closed");
     expect(closed.closed_at).toBeInstanceOf(Date);
 
@@ -30,7 +32,8 @@ describe("update_omnichannel_session_status", () => {
     const id = await newSession("+250788200002");
     await sql`update public.omnichannel_sessions set expires_at = now() + interval '5 minutes' where id = ${id}`;
 
-    const [followUp] = await sql`select * from public.update_omnichannel_session_status(${id}, 'follow_up')`;
+    const [followUp] =
+      await sql`select * from public.update_omnichannel_session_status(${id}, 'follow_up')`;
     expect(followUp.status).toBe("follow_up");
     expect(followUp.expires_at.getTime() - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
     expect(followUp.closed_at).toBeNull();

@@ -1,7 +1,11 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getToolDefinitions } from "../functions/_shared/tools/schemas.ts";
-import { createTestDatabase, listMigrationFiles, type TestDatabase } from "../../tests/support/db.ts";
+import {
+  createTestDatabase,
+  listMigrationFiles,
+  type TestDatabase,
+} from "../../tests/support/db.ts";
 import {
   latestToolDefinitionsBlock,
   nextMigrationVersion,
@@ -9,7 +13,8 @@ import {
   renderToolDefinitionsSql,
 } from "../../scripts/lib/tool-definitions-sql.ts";
 
-const migrations = () => listMigrationFiles().map((file) => ({ name: file, text: readFileSync(file, "utf8") }));
+const migrations = () =>
+  listMigrationFiles().map((file) => ({ name: file, text: readFileSync(file, "utf8") }));
 
 let db: TestDatabase;
 
@@ -37,31 +42,45 @@ describe("stored agent configuration", () => {
 
   it("re-applying the seed keeps an operator's choice to disable a tool", async () => {
     const seed = latestToolDefinitionsBlock(migrations())!;
-    await db.sql`update public.agent_tool_definitions set enabled = false where name = 'messaging_send_sms'`;
+    await db
+      .sql`update public.agent_tool_definitions set enabled = false where name = 'messaging_send_sms'`;
     await db.sql.unsafe(seed);
-    const [row] = await db.sql`select enabled from public.agent_tool_definitions where name = 'messaging_send_sms'`;
+    const [row] = await db
+      .sql`select enabled from public.agent_tool_definitions where name = 'messaging_send_sms'`;
     expect(row.enabled).toBe(false);
   });
 });
 
 describe("tool-definition migrations (append-only)", () => {
   it("the newest generated block is the code's definitions (else: npm run db:tools-migration)", () => {
-    expect(latestToolDefinitionsBlock(migrations())).toBe(renderToolDefinitionsSql(getToolDefinitions()));
+    expect(latestToolDefinitionsBlock(migrations())).toBe(
+      renderToolDefinitionsSql(getToolDefinitions()),
+    );
   });
 
   it("a changed definition goes into a new migration whose block then is the one in force", () => {
-    const changed = getToolDefinitions().map((d) => ({ ...d, description: `${d.description} (v2)` }));
+    const changed = getToolDefinitions().map((d) => ({
+      ...d,
+      description: `${d.description} (v2)`,
+    }));
     const last = migrations().map((m) => m.name.split("/").at(-1)!.slice(0, 14)).sort().at(-1)!;
     const version = nextMigrationVersion(new Date(), last);
     expect(version > last).toBe(true);
-    const added = { name: `${version}_tool_definitions.sql`, text: renderToolDefinitionsMigration(changed) };
+    const added = {
+      name: `${version}_tool_definitions.sql`,
+      text: renderToolDefinitionsMigration(changed),
+    };
     // Names sort by version whatever the directory: compare base names only.
     const all = [...migrations().map((m) => ({ ...m, name: m.name.split("/").at(-1)! })), added];
     expect(latestToolDefinitionsBlock(all)).toBe(renderToolDefinitionsSql(changed));
   });
 
   it("numbers a new migration after the last one even when the clock is behind", () => {
-    expect(nextMigrationVersion(new Date("2026-01-01T00:00:00Z"), "20261129120000")).toBe("20261129120001");
-    expect(nextMigrationVersion(new Date("2027-02-03T04:05:06Z"), "20261129120000")).toBe("20270203040506");
+    expect(nextMigrationVersion(new Date("2026-01-01T00:00:00Z"), "20261129120000")).toBe(
+      "20261129120001",
+    );
+    expect(nextMigrationVersion(new Date("2027-02-03T04:05:06Z"), "20261129120000")).toBe(
+      "20270203040506",
+    );
   });
 });

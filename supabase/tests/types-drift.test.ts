@@ -23,6 +23,8 @@ describe("generated database types", () => {
       { cwd: root.pathname, maxBuffer: 10 * 1024 * 1024 },
     );
     expect(stdout).toContain("omnichannel_sessions");
-    expect(stdout === readFileSync(typesFile, "utf8"), "database.types.ts is out of date").toBe(true);
+    expect(stdout === readFileSync(typesFile, "utf8"), "database.types.ts is out of date").toBe(
+      true,
+    );
   });
 });

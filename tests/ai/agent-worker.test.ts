@@ -61,7 +61,9 @@ describe("agent-worker handler", () => {
       return (await res.json()).replies;
     }));
     expect(bodies.reduce((a, b) => a + b.replied + b.fallback, 0)).toBeGreaterThanOrEqual(6);
-    const replied = sentSms(h).flatMap((m) => m.receiverAddress).filter((a) => phones.includes(`+${a}`));
+    const replied = sentSms(h).flatMap((m) => m.receiverAddress).filter((a) =>
+      phones.includes(`+${a}`)
+    );
     expect(replied.sort()).toEqual(phones.map((p) => p.slice(1)).sort());
     expect(await owed(phones)).toBe(0);
   });

@@ -25,7 +25,11 @@ export interface Harness {
   /** A phone number no other test in the file uses. */
   newPhone(): string;
   /** Records an inbound message as a webhook would. */
-  receive(channel: "whatsapp" | "sms", phone: string, body: string): ReturnType<typeof recordInbound>;
+  receive(
+    channel: "whatsapp" | "sms",
+    phone: string,
+    body: string,
+  ): ReturnType<typeof recordInbound>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -54,10 +58,16 @@ export async function startHarness(): Promise<Harness> {
       const base = h.senders();
       return {
         ...base,
-        agent: createAgent(base, { baseUrl: openai.baseUrl, model: "test-model", timeBudgetMs: 5_000, ...agent }),
+        agent: createAgent(base, {
+          baseUrl: openai.baseUrl,
+          model: "test-model",
+          timeBudgetMs: 5_000,
+          ...agent,
+        }),
       };
     },
-    newPhone: () => `+25079${String(1_000_000 + process.pid % 1000 * 1000 + ++seq).padStart(7, "0")}`,
+    newPhone: () =>
+      `+25079${String(1_000_000 + process.pid % 1000 * 1000 + ++seq).padStart(7, "0")}`,
     receive: (channel, phone, body) =>
       recordInbound(db.sql, {
         channel,

@@ -17,9 +17,19 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-async function inbound(channel: "whatsapp" | "sms", phone: string, text: string): Promise<InboundToReply> {
+async function inbound(
+  channel: "whatsapp" | "sms",
+  phone: string,
+  text: string,
+): Promise<InboundToReply> {
   const r = await h.receive(channel, phone, text);
-  return { deliveryId: r.deliveryId, sessionId: r.sessionId, channel, sender: phone, correlationId: `corr-${r.deliveryId}` };
+  return {
+    deliveryId: r.deliveryId,
+    sessionId: r.sessionId,
+    channel,
+    sender: phone,
+    correlationId: `corr-${r.deliveryId}`,
+  };
 }
 
 async function replyState(deliveryId: string) {
@@ -29,7 +39,8 @@ async function replyState(deliveryId: string) {
 }
 
 async function session(id: string) {
-  const [row] = await h.db.sql`select status, context from public.omnichannel_sessions where id = ${id}`;
+  const [row] = await h.db
+    .sql`select status, context from public.omnichannel_sessions where id = ${id}`;
   return row;
 }
 
@@ -49,7 +60,10 @@ describe("replyToInbound", () => {
     expect(h.openai.requests).toHaveLength(2);
     expect(sentWhatsApp(h)).toHaveLength(0);
     expect(sentSms(h)).toEqual([
-      expect.objectContaining({ receiverAddress: [phone.slice(1)], message: "[sandbox model] Done: I've updated the price to 250k." }),
+      expect.objectContaining({
+        receiverAddress: [phone.slice(1)],
+        message: "[sandbox model] Done: I've updated the price to 250k.",
+      }),
     ]);
     expect(await aiReplies(phone)).toEqual([expect.objectContaining({
       channel: "sms",
@@ -68,14 +82,20 @@ describe("replyToInbound", () => {
     expect(await replyToInbound(h.replyDeps(), msg)).toBe("replied");
     expect(sentSms(h)).toHaveLength(0);
     expect(sentWhatsApp(h)).toEqual([
-      expect.objectContaining({ to: phone.slice(1), type: "text", text: expect.objectContaining({ body: "Delivery is on *Friday*." }) }),
+      expect.objectContaining({
+        to: phone.slice(1),
+        type: "text",
+        text: expect.objectContaining({ body: "Delivery is on *Friday*." }),
+      }),
     ]);
   });
 
   it("SMS answers are plain and at most 3 segments", async () => {
     const phone = h.newPhone();
     const msg = await inbound("sms", phone, "tell me everything");
-    h.openai.replyNext({ content: `**Plan details**\n- ${"A very long explanation of the plan. ".repeat(30)}` });
+    h.openai.replyNext({
+      content: `**Plan details**\n- ${"A very long explanation of the plan. ".repeat(30)}`,
+    });
     await replyToInbound(h.replyDeps(), msg);
     const [sms] = sentSms(h);
     expect(sms.message.startsWith("Plan details\n- A very long")).toBe(true);
@@ -83,10 +103,12 @@ describe("replyToInbound", () => {
     expect(sms.message.length).toBeLessThanOrEqual(459);
   });
 
-  for (const [label, step] of [
-    ["times out", { content: "too late", delayMs: 1_500 }],
-    ["answers 500", openaiError(500)],
-  ] as const) {
+  for (
+    const [label, step] of [
+      ["times out", { content: "too late", delayMs: 1_500 }],
+      ["answers 500", openaiError(500)],
+    ] as const
+  ) {
     it(`when the model ${label}: the fallback is sent and the session set to follow_up`, async () => {
       const phone = h.newPhone();
       const msg = await inbound("whatsapp", phone, "hello?");
@@ -95,7 +117,9 @@ describe("replyToInbound", () => {
       expect(sentWhatsApp(h).map((m) => m.text?.body)).toEqual([FALLBACK_REPLY]);
       expect((await session(msg.sessionId)).status).toBe("follow_up");
       expect(await replyState(msg.deliveryId)).toMatchObject({ reply_state: "done" });
-      expect(h.log.lines).toContainEqual(expect.objectContaining({ event: "AI_REPLY_FALLBACK", level: "warn" }));
+      expect(h.log.lines).toContainEqual(
+        expect.objectContaining({ event: "AI_REPLY_FALLBACK", level: "warn" }),
+      );
     });
   }
 
@@ -121,7 +145,9 @@ describe("replyToInbound", () => {
     const phone = h.newPhone();
     const first = await inbound("whatsapp", phone, "change the price to 250k");
     await replyToInbound(h.replyDeps(), first);
-    expect(sentWhatsApp(h).map((m) => m.text?.body)).toEqual(["[sandbox model] Done: I've updated the price to 250k."]);
+    expect(sentWhatsApp(h).map((m) => m.text?.body)).toEqual([
+      "[sandbox model] Done: I've updated the price to 250k.",
+    ]);
     const whatsappTurn = h.openai.requests.length;
 
     const second = await inbound("sms", phone, "What price did we agree?");
@@ -129,15 +155,22 @@ describe("replyToInbound", () => {
     await replyToInbound(h.replyDeps(), second);
 
     const smsTurn = h.openai.requests[whatsappTurn];
-    const facts = smsTurn.messages.find((m) => m.role === "system" && String(m.content).startsWith(SESSION_CONTEXT_PREFIX));
-    expect(String(facts!.content)).toContain("\"context\":{\"price\":\"250k\"}");
-    expect(String(facts!.content)).toContain("\"channel\":\"sms\"");
+    const facts = smsTurn.messages.find((m) =>
+      m.role === "system" && String(m.content).startsWith(SESSION_CONTEXT_PREFIX)
+    );
+    expect(String(facts!.content)).toContain('"context":{"price":"250k"}');
+    expect(String(facts!.content)).toContain('"channel":"sms"');
     expect(smsTurn.messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual([
       "[WhatsApp] change the price to 250k",
       "[SMS] What price did we agree?",
     ]);
-    expect(smsTurn.messages).toContainEqual({ role: "assistant", content: "[sandbox model] Done: I've updated the price to 250k." });
-    expect(sentSms(h).map((m) => m.message)).toEqual(["[sandbox model] The price on file is 250k."]);
+    expect(smsTurn.messages).toContainEqual({
+      role: "assistant",
+      content: "[sandbox model] Done: I've updated the price to 250k.",
+    });
+    expect(sentSms(h).map((m) => m.message)).toEqual([
+      "[sandbox model] The price on file is 250k.",
+    ]);
     expect(sentWhatsApp(h)).toHaveLength(1);
   });
 
@@ -145,7 +178,10 @@ describe("replyToInbound", () => {
     const phone = h.newPhone();
     const msg = await inbound("sms", phone, "hello");
     h.openai.replyNext({ content: "Hi! How can I help?", delayMs: 200 });
-    const outcomes = await Promise.all([replyToInbound(h.replyDeps(), msg), replyToInbound(h.replyDeps(), msg)]);
+    const outcomes = await Promise.all([
+      replyToInbound(h.replyDeps(), msg),
+      replyToInbound(h.replyDeps(), msg),
+    ]);
     expect(outcomes.sort()).toEqual(["not_claimed", "replied"]);
     expect(h.openai.requests).toHaveLength(1);
     expect(sentSms(h)).toHaveLength(1);
@@ -171,7 +207,9 @@ describe("replyPending", () => {
     expect(a.replied + b.replied).toBe(1);
     expect(sentSms(h).map((m) => m.message)).toEqual(["Yes, we are here."]);
     expect(await replyState(msg.deliveryId)).toMatchObject({ reply_state: "done" });
-    expect(await replyPending(h.replyDeps(), { olderThanSeconds: 0, limit: 10 })).toMatchObject({ found: 0 });
+    expect(await replyPending(h.replyDeps(), { olderThanSeconds: 0, limit: 10 })).toMatchObject({
+      found: 0,
+    });
   });
 
   it("takes over a reply whose replier died (expired lease), and never sends the reply twice", async () => {

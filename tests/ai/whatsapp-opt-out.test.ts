@@ -14,12 +14,19 @@ beforeEach(() => h.reset());
 
 async function write(phone: string, text: string) {
   const r = await h.receive("whatsapp", phone, text);
-  const msg = { deliveryId: r.deliveryId, sessionId: r.sessionId, channel: "whatsapp" as const, sender: phone, correlationId: `corr-${r.deliveryId}` };
+  const msg = {
+    deliveryId: r.deliveryId,
+    sessionId: r.sessionId,
+    channel: "whatsapp" as const,
+    sender: phone,
+    correlationId: `corr-${r.deliveryId}`,
+  };
   return await replyToInbound(h.replyDeps(), msg);
 }
 
 async function allowsWhatsApp(phone: string) {
-  const [row] = await h.db.sql`select allows_whatsapp from public.profiles where phone_number = ${phone}`;
+  const [row] = await h.db
+    .sql`select allows_whatsapp from public.profiles where phone_number = ${phone}`;
   return row.allows_whatsapp;
 }
 
@@ -30,7 +37,10 @@ describe("opt-out on WhatsApp", () => {
     expect(h.openai.requests).toHaveLength(0);
     expect(await allowsWhatsApp(phone)).toBe(false);
     expect(sentWhatsApp(h)).toEqual([
-      expect.objectContaining({ to: phone.slice(1), text: expect.objectContaining({ body: WHATSAPP_KEYWORD_REPLIES.stop }) }),
+      expect.objectContaining({
+        to: phone.slice(1),
+        text: expect.objectContaining({ body: WHATSAPP_KEYWORD_REPLIES.stop }),
+      }),
     ]);
     expect(WHATSAPP_KEYWORD_REPLIES.stop).toContain("START");
   });
@@ -40,12 +50,29 @@ describe("opt-out on WhatsApp", () => {
     await write(phone, "STOP");
     h.reset();
     const deps = h.replyDeps();
-    const wa = await sendMessage(deps, { channel: "whatsapp", to: phone, body: "Your order shipped", purpose: "tool", correlationId: "c1" });
+    const wa = await sendMessage(deps, {
+      channel: "whatsapp",
+      to: phone,
+      body: "Your order shipped",
+      purpose: "tool",
+      correlationId: "c1",
+    });
     expect(wa).toMatchObject({ status: "blocked", error: { code: "WHATSAPP.OPTED_OUT" } });
     expect(sentWhatsApp(h)).toHaveLength(0);
-    const [row] = await h.db.sql`select status, body, error_code from public.message_delivery_log where id = ${wa.deliveryId}`;
-    expect(row).toEqual({ status: "blocked", body: "Your order shipped", error_code: "WHATSAPP.OPTED_OUT" });
-    const sms = await sendMessage(deps, { channel: "sms", to: phone, body: "Your order shipped", purpose: "tool", correlationId: "c2" });
+    const [row] = await h.db
+      .sql`select status, body, error_code from public.message_delivery_log where id = ${wa.deliveryId}`;
+    expect(row).toEqual({
+      status: "blocked",
+      body: "Your order shipped",
+      error_code: "WHATSAPP.OPTED_OUT",
+    });
+    const sms = await sendMessage(deps, {
+      channel: "sms",
+      to: phone,
+      body: "Your order shipped",
+      purpose: "tool",
+      correlationId: "c2",
+    });
     expect(sms.status).toBe("sent");
     expect(sentSms(h)).toHaveLength(1);
   });

@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { hs256Token, ISSUER, projectKeys, unsignedToken, withApiKey, withBearer } from "../support/auth.ts";
+import {
+  hs256Token,
+  ISSUER,
+  projectKeys,
+  unsignedToken,
+  withApiKey,
+  withBearer,
+} from "../support/auth.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
@@ -36,14 +43,19 @@ function dispatch(extra: Record<string, string> = {}) {
   });
 }
 
-const legacyEnv = { SUPABASE_SERVICE_ROLE_KEY: LEGACY_SERVICE_KEY, SUPABASE_JWT_SECRET: LEGACY_SECRET };
+const legacyEnv = {
+  SUPABASE_SERVICE_ROLE_KEY: LEGACY_SERVICE_KEY,
+  SUPABASE_JWT_SECRET: LEGACY_SECRET,
+};
 
 async function status(headers: Record<string, string>, extra?: Record<string, string>) {
-  const res = await dispatch(extra)(new Request("http://localhost/dispatch", {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ replies: false }),
-  }));
+  const res = await dispatch(extra)(
+    new Request("http://localhost/dispatch", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ replies: false }),
+    }),
+  );
   await res.body?.cancel();
   return res.status;
 }
@@ -55,10 +67,17 @@ describe("internal functions: secret key", () => {
   });
 
   it("accepts every named secret key, so a new key can be rolled out before the old is revoked", async () => {
-    const rotated = { SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_new_one_123456", old: keys.secret }) };
+    const rotated = {
+      SUPABASE_SECRET_KEYS: JSON.stringify({
+        default: "sb_secret_new_one_123456",
+        old: keys.secret,
+      }),
+    };
     expect(await status(withApiKey(keys.secret), rotated)).toBe(200);
     expect(await status(withApiKey("sb_secret_new_one_123456"), rotated)).toBe(200);
-    const revoked = { SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_new_one_123456" }) };
+    const revoked = {
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: "sb_secret_new_one_123456" }),
+    };
     expect(await status(withApiKey(keys.secret), revoked)).toBe(401);
   });
 
@@ -88,7 +107,8 @@ describe("internal functions: operators' user JWTs (dispatch)", () => {
 
   it("answers 403 to a signed-in user without the role (user_metadata does not count)", async () => {
     expect(await status(withBearer(await keys.userToken()))).toBe(403);
-    expect(await status(withBearer(await keys.userToken({ user_metadata: { role: "operator" } })))).toBe(403);
+    expect(await status(withBearer(await keys.userToken({ user_metadata: { role: "operator" } }))))
+      .toBe(403);
   });
 
   it("rejects expired, wrong-issuer, wrong-audience and foreign-key tokens", async () => {
@@ -104,7 +124,13 @@ describe("internal functions: operators' user JWTs (dispatch)", () => {
   });
 
   it("rejects alg none and HS256 tokens where only the JWKS is trusted (algorithm confusion)", async () => {
-    const claims = { ...operator, sub: crypto.randomUUID(), aud: "authenticated", iss: ISSUER, role: "service_role" };
+    const claims = {
+      ...operator,
+      sub: crypto.randomUUID(),
+      aud: "authenticated",
+      iss: ISSUER,
+      role: "service_role",
+    };
     const jwkX = JSON.parse(keys.env.SUPABASE_JWKS).keys[0].x as string;
     const forged = [
       unsignedToken(claims),
@@ -122,7 +148,8 @@ describe("internal functions: legacy service role", () => {
     expect(await status(withBearer(LEGACY_SERVICE_KEY), legacyEnv)).toBe(200);
     expect(await status(withApiKey(LEGACY_SERVICE_KEY), legacyEnv)).toBe(200);
     expect(await status(withBearer(jwt), legacyEnv)).toBe(200);
-    expect(await status(withBearer(await hs256Token({ role: "anon" }, LEGACY_SECRET)), legacyEnv)).toBe(401);
+    expect(await status(withBearer(await hs256Token({ role: "anon" }, LEGACY_SECRET)), legacyEnv))
+      .toBe(401);
   });
 
   it("rejects them once the project no longer has them, or with LEGACY_API_KEYS=reject", async () => {

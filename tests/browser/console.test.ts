@@ -59,7 +59,9 @@ async function call(path: string, body: unknown) {
 }
 
 async function sandboxMessages(to: string, channel: string): Promise<{ body: string }[]> {
-  const res = await fetch(`${stack.urls.sandbox}/__sandbox/messages?to=${encodeURIComponent(to)}&channel=${channel}`);
+  const res = await fetch(
+    `${stack.urls.sandbox}/__sandbox/messages?to=${encodeURIComponent(to)}&channel=${channel}`,
+  );
   return await res.json();
 }
 
@@ -72,7 +74,10 @@ async function write(from: string, channel: "sms" | "whatsapp", text: string, an
   });
   const r = await res.json();
   expect(r.delivered, JSON.stringify(r)).toBe(200);
-  await until(async () => (await sandboxMessages(from, channel)).length >= answers, `${answers} answers to ${from} on ${channel}`);
+  await until(
+    async () => (await sandboxMessages(from, channel)).length >= answers,
+    `${answers} answers to ${from} on ${channel}`,
+  );
 }
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
@@ -84,14 +89,22 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30
 }
 
 async function scenario() {
-  const first = await call("post-call-notify", { call_id: "browser-call-a", phone_number: A, summary: LONG_LINE });
+  const first = await call("post-call-notify", {
+    call_id: "browser-call-a",
+    phone_number: A,
+    summary: LONG_LINE,
+  });
   expect(first.body.outcome, JSON.stringify(first.body)).toBe("sent");
   await write(A, "sms", "change the price to 250k", 2); // the SMS summary, then the AI's answer
   await write(A, "whatsapp", "What price did we agree?", 2);
 
   await write(B, "sms", "STOP", 1); // the confirmation
   await write(B, "whatsapp", "STOP", 1);
-  const blocked = await call("post-call-notify", { call_id: "browser-call-b", phone_number: B, summary: "Your refund is on its way." });
+  const blocked = await call("post-call-notify", {
+    call_id: "browser-call-b",
+    phone_number: B,
+    summary: "Your refund is on its way.",
+  });
   expect(blocked.body.outcome, JSON.stringify(blocked.body)).toBe("skipped");
   expect(blocked.body.deliveries).toEqual(expect.arrayContaining([
     expect.objectContaining({ channel: "sms", status: "skipped", reason: "opted_out" }),
@@ -119,15 +132,24 @@ describe.skipIf(!present)("the console in Chromium", () => {
       headless: true,
       viewport: { width: 1400, height: 900 },
       args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
       ],
     });
     page = browser.pages()[0] ?? await browser.newPage();
     page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
-    page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+    page.on(
+      "response",
+      (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`),
+    );
     await page.goto(stack.urls.console);
     await page.getByLabel("show phone numbers").check();
     await sessionOf(A).waitFor();
@@ -170,14 +192,22 @@ describe.skipIf(!present)("the console in Chromium", () => {
       }))
     );
     const inbound = rows.filter((r) => r.dir === "in").map((r) => `${r.channel}: ${r.body}`);
-    expect(inbound).toEqual(["SMS: change the price to 250k", "WhatsApp: What price did we agree?"]);
-    expect(rows.filter((r) => r.channel === "WhatsApp" && r.dir === "out").length).toBeGreaterThanOrEqual(2);
+    expect(inbound).toEqual([
+      "SMS: change the price to 250k",
+      "WhatsApp: What price did we agree?",
+    ]);
+    expect(rows.filter((r) => r.channel === "WhatsApp" && r.dir === "out").length)
+      .toBeGreaterThanOrEqual(2);
     for (const r of rows.filter((r) => r.dir === "out")) {
       expect(r.steps, `${r.channel}: ${r.body}`).toEqual(
-        r.channel === "SMS" ? ["queued", "sent", "delivered"] : ["queued", "sent", "delivered", "read"],
+        r.channel === "SMS"
+          ? ["queued", "sent", "delivered"]
+          : ["queued", "sent", "delivered", "read"],
       );
     }
-    await expect.poll(() => page.locator("#conversation pre.context").textContent()).toContain("250k");
+    await expect.poll(() => page.locator("#conversation pre.context").textContent()).toContain(
+      "250k",
+    );
   });
 
   it("keeps a long line in the context inside the 1,400 px window", async () => {
@@ -193,10 +223,14 @@ describe.skipIf(!present)("the console in Chromium", () => {
     expect(await card.textContent()).toContain("opted out of WhatsApp");
     expect(await card.textContent()).toContain("SMS summary opted out");
     await card.click();
-    const blocked = page.locator("#conversation .msg.failed", { hasText: "Your refund is on its way" });
+    const blocked = page.locator("#conversation .msg.failed", {
+      hasText: "Your refund is on its way",
+    });
     await blocked.first().waitFor();
     expect(await blocked.count()).toBe(2);
-    expect(await blocked.first().locator(".details").textContent()).toContain("not sent: opted out");
+    expect(await blocked.first().locator(".details").textContent()).toContain(
+      "not sent: opted out",
+    );
     expect(await blocked.first().locator(".details").textContent()).not.toContain("attempts");
   });
 
@@ -208,11 +242,17 @@ describe.skipIf(!present)("the console in Chromium", () => {
     await expect.poll(async () => [...new Set(await channels())]).toEqual(["SMS"]);
     await form.getByLabel("status").selectOption("blocked");
     await expect.poll(() => page.locator("#deliveries tr").count()).toBe(1);
-    expect(await page.locator("#deliveries tr").textContent()).toContain("Your refund is on its way");
+    expect(await page.locator("#deliveries tr").textContent()).toContain(
+      "Your refund is on its way",
+    );
     await form.getByLabel("status").selectOption("");
     await form.getByLabel("channel").selectOption("");
     await form.getByLabel("direction").selectOption("inbound");
-    await expect.poll(async () => [...new Set(await page.locator("#deliveries tr td:nth-child(3)").allTextContents())])
+    await expect.poll(
+      async () => [
+        ...new Set(await page.locator("#deliveries tr td:nth-child(3)").allTextContents()),
+      ],
+    )
       .toEqual(["inbound"]);
     await form.getByLabel("direction").selectOption("");
   });
@@ -229,20 +269,27 @@ describe.skipIf(!present)("the console in Chromium", () => {
       return [...table.querySelectorAll("tbody tr")].map((tr) => {
         const cells = [...tr.querySelectorAll("td")];
         const key = `${cells[0].textContent} ${cells[1].textContent}`;
-        return [key, cells.slice(2).flatMap((td) => {
-          if (!td.textContent) return [];
-          const range = document.createRange();
-          range.selectNodeContents(td);
-          const r = range.getBoundingClientRect();
-          const under = heads.filter((h) => r.right > h.left && r.left < h.right).map((h) => h.label);
-          return [`${under.join("|")}=${td.textContent}`];
-        })];
+        return [
+          key,
+          cells.slice(2).flatMap((td) => {
+            if (!td.textContent) return [];
+            const range = document.createRange();
+            range.selectNodeContents(td);
+            const r = range.getBoundingClientRect();
+            const under = heads.filter((h) => r.right > h.left && r.left < h.right).map((h) =>
+              h.label
+            );
+            return [`${under.join("|")}=${td.textContent}`];
+          }),
+        ];
       });
     });
     const wa = Object.fromEntries(placed)["WhatsApp outbound"] as string[];
     expect(wa.some((c) => /^read=\d+$/.test(c)), JSON.stringify(placed)).toBe(true);
     for (const [, cells] of placed) {
-      for (const c of cells as string[]) expect(c, JSON.stringify(placed)).toMatch(/^[a-z_ ]+=\d+$/);
+      for (const c of cells as string[]) {
+        expect(c, JSON.stringify(placed)).toMatch(/^[a-z_ ]+=\d+$/);
+      }
     }
     const blocked = page.locator("#outbox .card", { hasText: "blocked (24 h)" }).locator(".n");
     expect(Number(await blocked.textContent())).toBeGreaterThanOrEqual(2);
@@ -253,7 +300,9 @@ describe.skipIf(!present)("the console in Chromium", () => {
     await sessionOf(A).click();
     await page.locator("#conversation .timeline").getByText("What price did we agree?").waitFor();
     await write(A, "sms", "thanks, see you Friday", 3);
-    await page.locator("#conversation .timeline").getByText("thanks, see you Friday", { exact: true }).waitFor({ timeout: 10_000 });
+    await page.locator("#conversation .timeline").getByText("thanks, see you Friday", {
+      exact: true,
+    }).waitFor({ timeout: 10_000 });
   });
 
   it("logged no console error and no failed request", () => {

@@ -46,7 +46,10 @@ async function failFirstOutcomesFor(phone: string, times: number) {
 }
 
 const tool = (args: Record<string, unknown>) =>
-  createMessagingToolsHandler({ ...h.senders(), auth: secretKeyAuth("messaging-tools", SECRET_KEY) })(
+  createMessagingToolsHandler({
+    ...h.senders(),
+    auth: secretKeyAuth("messaging-tools", SECRET_KEY),
+  })(
     new Request("http://localhost/messaging-tools", {
       method: "POST",
       headers: { "content-type": "application/json", apikey: SECRET_KEY },
@@ -56,7 +59,8 @@ const tool = (args: Record<string, unknown>) =>
 
 /** Every lease and backoff over, then one dispatch round: whatever is still due is sent now. */
 async function dispatchAfterEverythingIsDue() {
-  await h.db.sql`update public.message_delivery_log set next_attempt_at = now() - interval '1 second',
+  await h.db
+    .sql`update public.message_delivery_log set next_attempt_at = now() - interval '1 second',
     leased_until = now() - interval '1 second' where direction = 'outbound'`;
   const env = loadConfig({
     SUPABASE_DB_URL: h.db.url,
@@ -66,7 +70,12 @@ async function dispatchAfterEverythingIsDue() {
     MTN_SMS_SENDER_ID: h.mtn.senderId,
   });
   return dispatchDue(
-    { sql: h.db.sql, logger: memoryLogger(), senders: createSenderDirectory(env), pacer: createPacer(h.db.sql) },
+    {
+      sql: h.db.sql,
+      logger: memoryLogger(),
+      senders: createSenderDirectory(env),
+      pacer: createPacer(h.db.sql),
+    },
     { batchSize: 50, leaseSeconds: 60, timeBudgetMs: 5_000, correlationId: "outcome-write" },
   );
 }
@@ -88,7 +97,10 @@ describe("recording a send's outcome", () => {
     expect(result).toMatchObject({ status: "sent", provider_message_id: expect.any(String) });
     await dispatchAfterEverythingIsDue();
     expect(sentSms(h).map((m) => m.message)).toEqual(["Your order is ready"]);
-    expect(await rowOf(phone)).toEqual({ status: "sent", provider_message_id: result.provider_message_id });
+    expect(await rowOf(phone)).toEqual({
+      status: "sent",
+      provider_message_id: result.provider_message_id,
+    });
   });
 
   it("an outcome that cannot be written at all is parked sent with the provider id: dispatch never sends it again", async () => {
@@ -100,7 +112,10 @@ describe("recording a send's outcome", () => {
     expect(result).toMatchObject({ status: "sent", provider_message_id: expect.any(String) });
     await dispatchAfterEverythingIsDue();
     expect(sentSms(h).map((m) => m.message)).toEqual(["Parked"]);
-    expect(await rowOf(phone)).toEqual({ status: "sent", provider_message_id: result.provider_message_id });
+    expect(await rowOf(phone)).toEqual({
+      status: "sent",
+      provider_message_id: result.provider_message_id,
+    });
   });
 
   it("a lone surrogate in a tool's message is made safe before the send: one provider call, row sent", async () => {
@@ -111,6 +126,9 @@ describe("recording a send's outcome", () => {
     expect(result.status).toBe("sent");
     await dispatchAfterEverythingIsDue();
     expect(sentSms(h).map((m) => m.message)).toEqual(["price \ufffd 250k"]);
-    expect(await rowOf(phone)).toMatchObject({ status: "sent", provider_message_id: result.provider_message_id });
+    expect(await rowOf(phone)).toMatchObject({
+      status: "sent",
+      provider_message_id: result.provider_message_id,
+    });
   });
 });

@@ -86,19 +86,27 @@ const recipientsOf = (reqs: { json?: unknown }[]) => reqs.map((r) => (r.json as 
 describe("dispatch", () => {
   it("delivers every message once after the provider recovers, recording attempts and backoff", async () => {
     const ids = await enqueue(12);
-    wa.replyNext(...Array.from({ length: 12 }, () => whatsappError(131000, "Something went wrong", { status: 500 })));
+    wa.replyNext(
+      ...Array.from(
+        { length: 12 },
+        () => whatsappError(131000, "Something went wrong", { status: 500 }),
+      ),
+    );
     const first = await dispatcher().run();
     expect(first).toMatchObject({ claimed: 12, sent: 0, retry_scheduled: 12 });
 
-    const waiting = await db.sql`select attempts, error_code, next_attempt_at > now() + interval '10 seconds' as backed_off
+    const waiting = await db
+      .sql`select attempts, error_code, next_attempt_at > now() + interval '10 seconds' as backed_off
       from public.message_delivery_log where id = any(${ids}::uuid[])`;
-    expect(waiting.every((r) => r.attempts === 1 && r.error_code === "131000" && r.backed_off)).toBe(true);
+    expect(waiting.every((r) => r.attempts === 1 && r.error_code === "131000" && r.backed_off))
+      .toBe(true);
     expect((await dispatcher().run()).claimed).toBe(0); // not due yet: the backoff holds
 
     await timePasses();
     const second = await dispatcher().run();
     expect(second).toMatchObject({ claimed: 12, sent: 12 });
-    const rows = await db.sql`select status, attempts, provider_message_id from public.message_delivery_log
+    const rows = await db
+      .sql`select status, attempts, provider_message_id from public.message_delivery_log
       where id = any(${ids}::uuid[])`;
     expect(rows.every((r) => r.status === "sent" && r.attempts === 2)).toBe(true);
     expect(new Set(rows.map((r) => r.provider_message_id)).size).toBe(12);
@@ -113,14 +121,21 @@ describe("dispatch", () => {
       await dispatcher().run();
       await timePasses();
     }
-    const [row] = await db.sql`select status, attempts, error_code, error_class from public.message_delivery_log where id = ${id}`;
-    expect(row).toMatchObject({ status: "failed", attempts: 8, error_code: "131016", error_class: "retryable" });
+    const [row] = await db
+      .sql`select status, attempts, error_code, error_class from public.message_delivery_log where id = ${id}`;
+    expect(row).toMatchObject({
+      status: "failed",
+      attempts: 8,
+      error_code: "131016",
+      error_class: "retryable",
+    });
     expect((await dispatcher().run()).claimed).toBe(0);
 
     const [{ retry }] = await db.sql`select public.retry_delivery(${id}) as retry`;
     const report = await dispatcher().run();
     expect(report).toMatchObject({ claimed: 1, sent: 1 });
-    const [again] = await db.sql`select status, retry_of from public.message_delivery_log where id = ${retry}`;
+    const [again] = await db
+      .sql`select status, retry_of from public.message_delivery_log where id = ${retry}`;
     expect(again).toEqual({ status: "sent", retry_of: id });
   });
 
@@ -130,7 +145,8 @@ describe("dispatch", () => {
     await dispatcher().run();
     await timePasses();
     expect((await dispatcher().run()).claimed).toBe(0);
-    const [row] = await db.sql`select status, attempts from public.message_delivery_log where id = ${id}`;
+    const [row] = await db
+      .sql`select status, attempts from public.message_delivery_log where id = ${id}`;
     expect(row).toEqual({ status: "failed", attempts: 1 });
   });
 
@@ -142,26 +158,33 @@ describe("dispatch", () => {
     })));
     const first = await dispatcher().run();
     expect(first.throttled).toBeGreaterThanOrEqual(1);
-    const [bucket] = await db.sql`select slowed_until > now() as slowed from public.sender_rate_limits
+    const [bucket] = await db
+      .sql`select slowed_until > now() as slowed from public.sender_rate_limits
       where sender_key = ${`whatsapp:${wa.phoneNumberId}`}`;
     expect(bucket.slowed).toBe(true);
     await timePasses();
     await dispatcher().run();
-    const rows = await db.sql`select status from public.message_delivery_log where id = any(${ids}::uuid[])`;
+    const rows = await db
+      .sql`select status from public.message_delivery_log where id = any(${ids}::uuid[])`;
     expect(rows.map((r) => r.status)).toEqual(Array(10).fill("sent"));
   });
 
-  it.each([2, 4, 8])("never sends a row twice with %i dispatchers on the same due rows", async (n) => {
-    await enqueue(400);
-    const reports = await Promise.all(Array.from({ length: n }, () => dispatcher({ batchSize: 10 }).run()));
-    // On a loaded machine a time budget (wall clock) may end before the outbox is empty: what is
-    // left stays due, and one more dispatcher sends it. Twice-sent rows would still show below.
-    reports.push(await dispatcher({ batchSize: 10 }).run());
-    expect(reports.reduce((a, r) => a + r.sent, 0)).toBe(400);
-    const to = recipientsOf(waSends());
-    expect(to).toHaveLength(400);
-    expect(new Set(to).size).toBe(400);
-  });
+  it.each([2, 4, 8])(
+    "never sends a row twice with %i dispatchers on the same due rows",
+    async (n) => {
+      await enqueue(400);
+      const reports = await Promise.all(
+        Array.from({ length: n }, () => dispatcher({ batchSize: 10 }).run()),
+      );
+      // On a loaded machine a time budget (wall clock) may end before the outbox is empty: what is
+      // left stays due, and one more dispatcher sends it. Twice-sent rows would still show below.
+      reports.push(await dispatcher({ batchSize: 10 }).run());
+      expect(reports.reduce((a, r) => a + r.sent, 0)).toBe(400);
+      const to = recipientsOf(waSends());
+      expect(to).toHaveLength(400);
+      expect(new Set(to).size).toBe(400);
+    },
+  );
 
   it("sends the rows of a dispatcher that died mid-batch once its lease has expired", async () => {
     const ids = await enqueue(5);
@@ -171,7 +194,8 @@ describe("dispatch", () => {
     expect(waSends()).toHaveLength(0);
     await timePasses();
     expect(await dispatcher().run()).toMatchObject({ claimed: 5, sent: 5 });
-    const rows = await db.sql`select status from public.message_delivery_log where id = any(${ids}::uuid[])`;
+    const rows = await db
+      .sql`select status from public.message_delivery_log where id = any(${ids}::uuid[])`;
     expect(rows.map((r) => r.status)).toEqual(Array(5).fill("sent"));
   });
 
@@ -188,48 +212,69 @@ describe("dispatch", () => {
   });
 
   it("sends the SMS fallback once, even with a late status and a second dispatcher", async () => {
-    const [id] = await enqueue(1, "whatsapp", { fallback: { channel: "sms", body: "Your summary by SMS" } });
+    const [id] = await enqueue(1, "whatsapp", {
+      fallback: { channel: "sms", body: "Your summary by SMS" },
+    });
     wa.replyNext(whatsappError(131026, "Message undeliverable"));
     const report = await dispatcher().run();
     expect(report.sent).toBe(1); // the fallback SMS, in the same run
     expect(mtn.sendRequests()).toHaveLength(1);
     expect((mtn.sendRequests()[0].json as { message: string }).message).toBe("Your summary by SMS");
 
-    const [wamid] = await db.sql`select provider_message_id from public.message_delivery_log where id = ${id}`;
+    const [wamid] = await db
+      .sql`select provider_message_id from public.message_delivery_log where id = ${id}`;
     if (wamid.provider_message_id) {
-      await recordDeliveryStatus(db.sql, { channel: "whatsapp", providerMessageId: wamid.provider_message_id, status: "delivered" });
+      await recordDeliveryStatus(db.sql, {
+        channel: "whatsapp",
+        providerMessageId: wamid.provider_message_id,
+        status: "delivered",
+      });
     }
     await db.sql`select public.enqueue_sms_fallback(${id})`;
     await timePasses();
     await Promise.all([dispatcher().run(), dispatcher().run()]);
     expect(mtn.sendRequests()).toHaveLength(1);
-    const fallbacks = await db.sql`select status from public.message_delivery_log where fallback_of = ${id}`;
+    const fallbacks = await db
+      .sql`select status from public.message_delivery_log where fallback_of = ${id}`;
     expect(fallbacks).toEqual([{ status: "sent" }]);
   });
 
   it("queues the SMS fallback when a sent WhatsApp message later reports failed, once", async () => {
-    const [id] = await enqueue(1, "whatsapp", { fallback: { channel: "sms", body: "Fallback after status" } });
+    const [id] = await enqueue(1, "whatsapp", {
+      fallback: { channel: "sms", body: "Fallback after status" },
+    });
     await dispatcher().run();
-    const [row] = await db.sql`select provider_message_id from public.message_delivery_log where id = ${id}`;
-    const failed = { channel: "whatsapp" as const, providerMessageId: row.provider_message_id, status: "failed" as const, errorCode: "131026" };
+    const [row] = await db
+      .sql`select provider_message_id from public.message_delivery_log where id = ${id}`;
+    const failed = {
+      channel: "whatsapp" as const,
+      providerMessageId: row.provider_message_id,
+      status: "failed" as const,
+      errorCode: "131026",
+    };
     await recordDeliveryStatus(db.sql, failed);
     await recordDeliveryStatus(db.sql, failed);
     await dispatcher().run();
     await recordDeliveryStatus(db.sql, { ...failed, status: "delivered" });
     await dispatcher().run();
     expect(mtn.sendRequests()).toHaveLength(1);
-    expect((mtn.sendRequests()[0].json as { message: string }).message).toBe("Fallback after status");
+    expect((mtn.sendRequests()[0].json as { message: string }).message).toBe(
+      "Fallback after status",
+    );
   });
 
   it("never sends a fallback SMS to a person who opted out", async () => {
     const to = phone();
-    const [p] = await db.sql`insert into public.profiles (phone_number, allows_sms) values (${to}, false) returning id`;
-    const [w] = await db.sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, profile_id, metadata)
+    const [p] = await db
+      .sql`insert into public.profiles (phone_number, allows_sms) values (${to}, false) returning id`;
+    const [w] = await db
+      .sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, profile_id, metadata)
       values ('whatsapp', 'outbound', 'queued', ${to}, 'hi', ${p.id}, '{"fallback":{"channel":"sms","body":"hi"}}') returning id`;
     wa.replyNext(whatsappError(131026, "Message undeliverable"));
     await dispatcher().run();
     expect(mtn.sendRequests()).toHaveLength(0);
-    const [fb] = await db.sql`select status, error_code from public.message_delivery_log where fallback_of = ${w.id}`;
+    const [fb] = await db
+      .sql`select status, error_code from public.message_delivery_log where fallback_of = ${w.id}`;
     expect(fb).toEqual({ status: "blocked", error_code: "SMS.OPTED_OUT" });
   });
 
@@ -240,7 +285,8 @@ describe("dispatch", () => {
     const report = await dispatcher().run();
     expect(report.claimed).toBe(0);
     expect(waSends()).toHaveLength(0);
-    const [after] = await db.sql`select status, error_code, body from public.message_delivery_log where id = ${id}`;
+    const [after] = await db
+      .sql`select status, error_code, body from public.message_delivery_log where id = ${id}`;
     expect(after).toMatchObject({ status: "blocked", error_code: "WHATSAPP.OPTED_OUT" });
     expect(after.body).toMatch(/^message /);
   });
@@ -252,7 +298,8 @@ describe("dispatch", () => {
     const report = await dispatcher().run();
     expect(report.claimed).toBe(0);
     expect(mtn.sendRequests()).toHaveLength(0);
-    const [after] = await db.sql`select status, error_code from public.message_delivery_log where id = ${id}`;
+    const [after] = await db
+      .sql`select status, error_code from public.message_delivery_log where id = ${id}`;
     expect(after).toEqual({ status: "blocked", error_code: "SMS.OPTED_OUT" });
   });
 });

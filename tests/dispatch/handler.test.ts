@@ -43,7 +43,13 @@ function handler() {
       logger,
       senders: createSenderDirectory(config),
       pacer: createPacer(db.sql),
-      config: { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 50, sendTimeoutMs: 3_000 },
+      config: {
+        summaryTemplate: "call_summary",
+        templateLanguage: "en",
+        summaryWaitMs: 0,
+        summaryPollMs: 50,
+        sendTimeoutMs: 3_000,
+      },
     },
     defaults: { batchSize: 50, timeBudgetMs: 5_000, leaseSeconds: 35 },
   });
@@ -64,12 +70,16 @@ describe("dispatch handler", () => {
     expect((await h(call({}, "anon-key"))).status).toBe(401);
     expect((await h(call({ batch_size: 0 }))).status).toBe(400);
     expect((await h(call({ surprise: true }))).status).toBe(400);
-    expect((await h(new Request("http://localhost/dispatch", { headers: { apikey: SECRET_KEY } }))).status)
+    expect(
+      (await h(new Request("http://localhost/dispatch", { headers: { apikey: SECRET_KEY } })))
+        .status,
+    )
       .toBe(405);
   });
 
   it("runs the post-call flow of a WhatsApp call that ended without one, once", async () => {
-    await db.sql`insert into public.call_summaries (call_id, phone_number, summary, created_at, metadata) values
+    await db
+      .sql`insert into public.call_summaries (call_id, phone_number, summary, created_at, metadata) values
       ('wa-call-lost', '+250788600001', 'We fixed your router.', now() - interval '5 minutes',
        '{"whatsapp_call":{"event":"terminate","status":"COMPLETED"}}'),
       ('wa-call-never-connected', '+250788600002', null, now() - interval '5 minutes',
@@ -92,7 +102,8 @@ describe("dispatch handler", () => {
   });
 
   it("reports what it sent from the outbox", async () => {
-    await db.sql`insert into public.message_delivery_log (channel, direction, status, recipient, body)
+    await db
+      .sql`insert into public.message_delivery_log (channel, direction, status, recipient, body)
       values ('sms', 'outbound', 'queued', '+250788600010', 'queued for later')`;
     const body = await (await handler().h(call({ replies: false }))).json();
     expect(body.deliveries).toMatchObject({ claimed: 1, sent: 1, failed: 0 });

@@ -24,11 +24,15 @@ describe("PGlite wire server", () => {
     try {
       // Different parameter counts: an interleaved Parse/Bind fails loudly ("bind message
       // supplies N parameters") or returns another query's rows.
-      const results = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-        i % 2
-          ? sql`select ${i}::int as a, ${`x${i}`}::text as b`.then(([r]) => [r.a, r.b])
-          : sql`select ${i}::int as a`.then(([r]) => [r.a])
-      ));
+      const results = await Promise.all(
+        Array.from(
+          { length: 30 },
+          (_, i) =>
+            i % 2
+              ? sql`select ${i}::int as a, ${`x${i}`}::text as b`.then(([r]) => [r.a, r.b])
+              : sql`select ${i}::int as a`.then(([r]) => [r.a]),
+        ),
+      );
       results.forEach((r, i) => expect(r).toEqual(i % 2 ? [i, `x${i}`] : [i]));
     } finally {
       await sql.end();
@@ -78,8 +82,14 @@ describe("PGlite wire server logins", () => {
   async function login(user: string, password: string, database = "postgres") {
     const url = new URL(server.url);
     const sql = postgres({
-      host: url.hostname, port: Number(url.port), user, password, database,
-      max: 1, connect_timeout: 5, onnotice: () => {},
+      host: url.hostname,
+      port: Number(url.port),
+      user,
+      password,
+      database,
+      max: 1,
+      connect_timeout: 5,
+      onnotice: () => {},
     });
     try {
       const [row] = await sql`select current_user as who`;
@@ -98,7 +108,9 @@ describe("PGlite wire server logins", () => {
 
   it("refuses a wrong password with PostgreSQL's own error", async () => {
     expect(await login("postgres", "wrong")).toEqual({
-      code: "28P01", severity: "FATAL", message: 'password authentication failed for user "postgres"',
+      code: "28P01",
+      severity: "FATAL",
+      message: 'password authentication failed for user "postgres"',
     });
   });
 
@@ -106,14 +118,17 @@ describe("PGlite wire server logins", () => {
     await db.exec("create role locked nologin; create role app_user login password 'app'");
     for (const user of ["locked", "app_user", "nobody", "service_role"]) {
       expect(await login(user, user === "app_user" ? "app" : "postgres")).toEqual({
-        code: "28P01", severity: "FATAL", message: `password authentication failed for user "${user}"`,
+        code: "28P01",
+        severity: "FATAL",
+        message: `password authentication failed for user "${user}"`,
       });
     }
   });
 
   it("refuses a database other than postgres as PostgreSQL does", async () => {
     expect(await login("postgres", "postgres", "other")).toMatchObject({
-      code: "3D000", message: 'database "other" does not exist',
+      code: "3D000",
+      message: 'database "other" does not exist',
     });
   });
 });

@@ -16,7 +16,12 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-const handler = (sql = h.db.sql) => createMessagingToolsHandler({ ...h.senders(), sql, auth: secretKeyAuth("messaging-tools", SECRET_KEY) });
+const handler = (sql = h.db.sql) =>
+  createMessagingToolsHandler({
+    ...h.senders(),
+    sql,
+    auth: secretKeyAuth("messaging-tools", SECRET_KEY),
+  });
 
 function request(method: string, body?: unknown, key: string | null = SECRET_KEY) {
   return new Request("http://localhost/messaging-tools", {
@@ -34,22 +39,34 @@ describe("messaging-tools", () => {
   });
 
   it("GET leaves out a tool an operator switched off, and POST refuses it", async () => {
-    await h.db.sql`update public.agent_tool_definitions set enabled = false where name = 'messaging_send_sms'`;
+    await h.db
+      .sql`update public.agent_tool_definitions set enabled = false where name = 'messaging_send_sms'`;
     try {
       const { tools } = await (await handler()(request("GET"))).json();
-      expect(tools.map((t: { function: { name: string } }) => t.function.name)).not.toContain("messaging_send_sms");
+      expect(tools.map((t: { function: { name: string } }) => t.function.name)).not.toContain(
+        "messaging_send_sms",
+      );
       expect(tools).toHaveLength(6);
-      const res = await handler()(request("POST", { name: "messaging_send_sms", arguments: { phone_number: h.newPhone(), message: "x" } }));
+      const res = await handler()(
+        request("POST", {
+          name: "messaging_send_sms",
+          arguments: { phone_number: h.newPhone(), message: "x" },
+        }),
+      );
       expect(res.status).toBe(404);
       expect((await res.json()).error.code).toBe("TOOL.DISABLED");
       expect(sentSms(h)).toHaveLength(0);
     } finally {
-      await h.db.sql`update public.agent_tool_definitions set enabled = true where name = 'messaging_send_sms'`;
+      await h.db
+        .sql`update public.agent_tool_definitions set enabled = true where name = 'messaging_send_sms'`;
     }
   });
 
   it("POST {name, arguments} runs the tool", async () => {
-    const s = await createSessionStore(h.db.sql).getOrCreate({ phoneNumber: h.newPhone(), channel: "voice" });
+    const s = await createSessionStore(h.db.sql).getOrCreate({
+      phoneNumber: h.newPhone(),
+      channel: "voice",
+    });
     const res = await handler()(request("POST", {
       name: "session_add_context",
       arguments: { session_id: s.sessionId, key: "price", value: "250k" },
@@ -59,7 +76,8 @@ describe("messaging-tools", () => {
       name: "session_add_context",
       result: { session_id: s.sessionId, context: { price: "250k" } },
     });
-    const [row] = await h.db.sql`select context from public.omnichannel_sessions where id = ${s.sessionId}`;
+    const [row] = await h.db
+      .sql`select context from public.omnichannel_sessions where id = ${s.sessionId}`;
     expect(row.context).toEqual({ price: "250k" });
   });
 
@@ -68,19 +86,31 @@ describe("messaging-tools", () => {
     const call = {
       id: "call_Xy12",
       type: "function",
-      function: { name: "messaging_send_sms", arguments: JSON.stringify({ phone_number: phone, message: "Your new price is 250k" }) },
+      function: {
+        name: "messaging_send_sms",
+        arguments: JSON.stringify({ phone_number: phone, message: "Your new price is 250k" }),
+      },
     };
     const first = await handler()(request("POST", call));
     expect(first.status).toBe(200);
     const body = await first.json();
-    expect(body).toMatchObject({ tool_call_id: "call_Xy12", name: "messaging_send_sms", result: { channel: "sms", status: "sent" } });
+    expect(body).toMatchObject({
+      tool_call_id: "call_Xy12",
+      name: "messaging_send_sms",
+      result: { channel: "sms", status: "sent" },
+    });
     const again = await (await handler()(request("POST", call))).json();
     expect(again.result.delivery_id).toBe(body.result.delivery_id);
     expect(sentSms(h).map((m) => m.message)).toEqual(["Your new price is 250k"]);
   });
 
   it("a tool's own error (session not found) is its result, answered 200", async () => {
-    const res = await handler()(request("POST", { name: "session_get_context", arguments: { session_id: crypto.randomUUID() } }));
+    const res = await handler()(
+      request("POST", {
+        name: "session_get_context",
+        arguments: { session_id: crypto.randomUUID() },
+      }),
+    );
     expect(res.status).toBe(200);
     expect((await res.json()).result.error.code).toBe("SESSION.NOT_FOUND");
   });
@@ -89,19 +119,35 @@ describe("messaging-tools", () => {
     const [a, b] = [h.newPhone(), h.newPhone()];
     const store = createSessionStore(h.db.sql);
     const bSession = await store.getOrCreate({ phoneNumber: b, channel: "voice" });
-    for (const [name, args] of [
-      ["messaging_send_sms", { phone_number: a, message: "for A only", session_id: bSession.sessionId }],
-      ["messaging_send_dual_channel", { phone_number: a, whatsapp_message: "for A only", session_id: bSession.sessionId }],
-    ] as const) {
+    for (
+      const [name, args] of [
+        ["messaging_send_sms", {
+          phone_number: a,
+          message: "for A only",
+          session_id: bSession.sessionId,
+        }],
+        ["messaging_send_dual_channel", {
+          phone_number: a,
+          whatsapp_message: "for A only",
+          session_id: bSession.sessionId,
+        }],
+      ] as const
+    ) {
       const res = await handler()(request("POST", { name, arguments: args }));
       expect(res.status, name).toBe(403);
       expect((await res.json()).error.code, name).toBe("SESSION.NOT_RECIPIENT");
     }
-    const inB = await h.db.sql`select id from public.message_delivery_log where session_id = ${bSession.sessionId}`;
+    const inB = await h.db
+      .sql`select id from public.message_delivery_log where session_id = ${bSession.sessionId}`;
     expect(inB).toHaveLength(0);
     expect(sentSms(h)).toHaveLength(0);
     // A's own session (or none) still works.
-    const ok = await handler()(request("POST", { name: "messaging_send_sms", arguments: { phone_number: a, message: "hi A" } }));
+    const ok = await handler()(
+      request("POST", {
+        name: "messaging_send_sms",
+        arguments: { phone_number: a, message: "hi A" },
+      }),
+    );
     expect((await ok.json()).result.status).toBe("sent");
   });
 
@@ -118,12 +164,23 @@ describe("messaging-tools", () => {
   });
 
   it("400 with the typed error for invalid arguments, a bad body or bad JSON", async () => {
-    const invalid = await handler()(request("POST", { name: "messaging_send_sms", arguments: { phone_number: "0788" } }));
+    const invalid = await handler()(
+      request("POST", { name: "messaging_send_sms", arguments: { phone_number: "0788" } }),
+    );
     expect(invalid.status).toBe(400);
     const { error } = await invalid.json();
-    expect(error).toMatchObject({ code: "TOOL.INVALID_ARGUMENTS", issues: expect.arrayContaining([expect.objectContaining({ path: "phone_number" })]) });
+    expect(error).toMatchObject({
+      code: "TOOL.INVALID_ARGUMENTS",
+      issues: expect.arrayContaining([expect.objectContaining({ path: "phone_number" })]),
+    });
 
-    const badJsonArgs = await handler()(request("POST", { id: "c1", type: "function", function: { name: "session_get_context", arguments: "{" } }));
+    const badJsonArgs = await handler()(
+      request("POST", {
+        id: "c1",
+        type: "function",
+        function: { name: "session_get_context", arguments: "{" },
+      }),
+    );
     expect(badJsonArgs.status).toBe(400);
     expect((await badJsonArgs.json()).error.code).toBe("TOOL.INVALID_ARGUMENTS");
 

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../support/db.ts";
-import { type FakeMtn, type FakeWhatsApp, mtnError, whatsappError } from "../support/fake-providers.ts";
+import {
+  type FakeMtn,
+  type FakeWhatsApp,
+  mtnError,
+  whatsappError,
+} from "../support/fake-providers.ts";
 import { NO_PACING, sendersFor, startTestEnv, type TestEnv } from "../support/env.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
@@ -94,21 +99,33 @@ async function addInboundWhatsApp(phone: string) {
 describe("post-call-notify", () => {
   it("sends the summary on WhatsApp (template outside the window) and SMS, and logs both", async () => {
     const phone = newPhone();
-    const res = await handler()(post({ call_id: "call-both", phone_number: phone, summary: SUMMARY }));
+    const res = await handler()(
+      post({ call_id: "call-both", phone_number: phone, summary: SUMMARY }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("x-correlation-id")).toBe("corr-test-1");
     const out = await res.json();
     expect(out.outcome).toBe("sent");
     expect(out.summary_source).toBe("request");
     expect(out.deliveries).toHaveLength(2);
-    for (const d of out.deliveries) expect(d).toMatchObject({ status: "sent", provider_message_id: expect.any(String) });
+    for (const d of out.deliveries) {
+      expect(d).toMatchObject({ status: "sent", provider_message_id: expect.any(String) });
+    }
 
-    const waBody = wa.requests[0].json as { type: string; to: string; template: { name: string; components: { parameters: { text: string }[] }[] } };
+    const waBody = wa.requests[0].json as {
+      type: string;
+      to: string;
+      template: { name: string; components: { parameters: { text: string }[] }[] };
+    };
     expect(waBody.type).toBe("template");
     expect(waBody.to).toBe(phone.slice(1));
     expect(waBody.template.name).toBe("call_summary");
     expect(waBody.template.components[0].parameters[0].text).toContain("250k");
-    const sms = mtn.sendRequests()[0].json as { receiverAddress: string[]; message: string; senderAddress: string };
+    const sms = mtn.sendRequests()[0].json as {
+      receiverAddress: string[];
+      message: string;
+      senderAddress: string;
+    };
     expect(sms.receiverAddress).toEqual([phone.slice(1)]);
     expect(sms.message).toContain("250k");
     expect(sms.message).not.toMatch(/[*_~]/);
@@ -135,14 +152,22 @@ describe("post-call-notify", () => {
     });
     expect(session.context.last_call).toMatchObject({ call_id: "call-both", summary: SUMMARY });
     const events = log.lines.map((l) => l.event);
-    expect(events).toEqual(expect.arrayContaining(["WHATSAPP_MESSAGE_SENT", "SMS_MESSAGE_SENT", "POST_CALL_NOTIFY_SUCCESS"]));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        "WHATSAPP_MESSAGE_SENT",
+        "SMS_MESSAGE_SENT",
+        "POST_CALL_NOTIFY_SUCCESS",
+      ]),
+    );
     expect(JSON.stringify(log.lines)).not.toContain(phone);
   });
 
   it("sends WhatsApp rich free text inside the 24-hour window", async () => {
     const phone = newPhone();
     await addInboundWhatsApp(phone);
-    const out = await (await handler()(post({ call_id: "call-window", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-window", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(out.outcome).toBe("sent");
     const body = wa.requests[0].json as { type: string; text: { body: string } };
     expect(body.type).toBe("text");
@@ -154,30 +179,48 @@ describe("post-call-notify", () => {
     const phone = newPhone();
     await db.sql`insert into public.call_summaries (call_id, phone_number, summary)
       values ('call-db-summary', ${phone}, 'Stored summary: refund approved.')`;
-    const out = await (await handler()(post({ call_id: "call-db-summary", phone_number: phone }))).json();
+    const out = await (await handler()(post({ call_id: "call-db-summary", phone_number: phone })))
+      .json();
     expect(out.summary_source).toBe("database");
-    expect((mtn.sendRequests()[0].json as { message: string }).message).toContain("refund approved");
+    expect((mtn.sendRequests()[0].json as { message: string }).message).toContain(
+      "refund approved",
+    );
   });
 
   it("still sends the SMS when WhatsApp fails, and records both outcomes", async () => {
     const phone = newPhone();
     wa.replyNext(whatsappError(131000, "Something went wrong", { status: 500 }));
-    const out = await (await handler()(post({ call_id: "call-wa-down", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-wa-down", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(out.outcome).toBe("partial");
-    const byChannel = Object.fromEntries(out.deliveries.map((d: { channel: string }) => [d.channel, d]));
+    const byChannel = Object.fromEntries(
+      out.deliveries.map((d: { channel: string }) => [d.channel, d]),
+    );
     // A retryable failure stays in the outbox with its next attempt time (dispatch retries it).
-    expect(byChannel.whatsapp).toMatchObject({ status: "queued", error: { class: "retryable" }, next_attempt_at: expect.any(String) });
+    expect(byChannel.whatsapp).toMatchObject({
+      status: "queued",
+      error: { class: "retryable" },
+      next_attempt_at: expect.any(String),
+    });
     expect(byChannel.sms).toMatchObject({ status: "sent" });
     const rows = await rowsFor("call-wa-down");
-    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "queued", error_class: "retryable" });
+    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({
+      status: "queued",
+      error_class: "retryable",
+    });
     expect(log.lines.map((l) => l.event)).toContain("WHATSAPP_MESSAGE_RETRY_SCHEDULED");
   });
 
   it("still sends WhatsApp when SMS fails", async () => {
     const phone = newPhone();
     mtn.replyNext(mtnError("5000", "Internal error", 503));
-    const out = await (await handler()(post({ call_id: "call-sms-down", phone_number: phone, summary: SUMMARY }))).json();
-    const byChannel = Object.fromEntries(out.deliveries.map((d: { channel: string }) => [d.channel, d]));
+    const out = await (await handler()(
+      post({ call_id: "call-sms-down", phone_number: phone, summary: SUMMARY }),
+    )).json();
+    const byChannel = Object.fromEntries(
+      out.deliveries.map((d: { channel: string }) => [d.channel, d]),
+    );
     expect(byChannel.sms).toMatchObject({ status: "queued", error: { class: "retryable" } });
     expect(byChannel.whatsapp).toMatchObject({ status: "sent" });
     expect(log.lines.map((l) => l.event)).toContain("SMS_MESSAGE_RETRY_SCHEDULED");
@@ -187,20 +230,29 @@ describe("post-call-notify", () => {
     const phone = newPhone();
     wa.replyNext(whatsappError(131026, "Message undeliverable", { status: 400 }));
     await handler()(post({ call_id: "call-nowa-1", phone_number: phone, summary: SUMMARY }));
-    const [profile] = await db.sql`select has_whatsapp from public.profiles where phone_number = ${phone}`;
+    const [profile] = await db
+      .sql`select has_whatsapp from public.profiles where phone_number = ${phone}`;
     expect(profile.has_whatsapp).toBe(false);
 
     wa.reset();
-    const out = await (await handler()(post({ call_id: "call-nowa-2", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-nowa-2", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(wa.requests).toHaveLength(0);
-    expect(out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp")).toMatchObject({ status: "skipped" });
-    expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "sent" });
+    expect(out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp")).toMatchObject(
+      { status: "skipped" },
+    );
+    expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({
+      status: "sent",
+    });
   });
 
   it("skips an opted-out SMS (logged blocked, with the text it would have carried) and judges the outcome by WhatsApp", async () => {
     const phone = newPhone();
     await db.sql`insert into public.profiles (phone_number, allows_sms) values (${phone}, false)`;
-    const out = await (await handler()(post({ call_id: "call-optout", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-optout", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(mtn.sendRequests()).toHaveLength(0);
     expect(out.outcome).toBe("sent");
     expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms"))
@@ -216,7 +268,9 @@ describe("post-call-notify", () => {
     const phone = newPhone();
     await db.sql`insert into public.profiles (phone_number, allows_sms, allows_whatsapp)
       values (${phone}, false, false)`;
-    const out = await (await handler()(post({ call_id: "call-optout-all", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-optout-all", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(mtn.sendRequests()).toHaveLength(0);
     expect(wa.requests).toHaveLength(0);
     expect(out.outcome).toBe("skipped");
@@ -231,13 +285,20 @@ describe("post-call-notify", () => {
     // A clock that moves only when the flow sleeps: the wait is measured, not timed.
     let now = 0;
     const slept: number[] = [];
-    const clock = { now: () => now, sleep: (ms: number) => (slept.push(ms), now += ms, Promise.resolve()) };
-    const out = await (await handler({ waitMs: 300, clock })(post({ call_id: "call-nosummary", phone_number: phone })))
+    const clock = {
+      now: () => now,
+      sleep: (ms: number) => (slept.push(ms), now += ms, Promise.resolve()),
+    };
+    const out = await (await handler({ waitMs: 300, clock })(
+      post({ call_id: "call-nosummary", phone_number: phone }),
+    ))
       .json();
     expect(slept.reduce((a, b) => a + b, 0)).toBe(300);
     expect(slept.every((ms) => ms <= 50)).toBe(true);
     expect(out.summary_source).toBe("generic");
-    expect((mtn.sendRequests()[0].json as { message: string }).message).toMatch(/^Thank you for your call/);
+    expect((mtn.sendRequests()[0].json as { message: string }).message).toMatch(
+      /^Thank you for your call/,
+    );
     expect(log.lines.map((l) => l.event)).toContain("POST_CALL_SUMMARY_MISSING");
   });
 
@@ -247,22 +308,32 @@ describe("post-call-notify", () => {
       void db.sql`insert into public.call_summaries (call_id, phone_number, summary)
         values ('call-late-summary', ${phone}, 'Late summary: ticket 42 closed.')`.execute();
     }, 100);
-    const out = await (await handler({ waitMs: 3_000 })(post({ call_id: "call-late-summary", phone_number: phone }))).json();
+    const out = await (await handler({ waitMs: 3_000 })(
+      post({ call_id: "call-late-summary", phone_number: phone }),
+    )).json();
     expect(out.summary_source).toBe("database");
     expect((mtn.sendRequests()[0].json as { message: string }).message).toContain("ticket 42");
   });
 
   it("answers 400 naming the field for an invalid phone number, and writes nothing", async () => {
-    const res = await handler()(post({ call_id: "call-badphone", phone_number: "12345", summary: SUMMARY }));
+    const res = await handler()(
+      post({ call_id: "call-badphone", phone_number: "12345", summary: SUMMARY }),
+    );
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: "VALIDATION.INVALID_PHONE", field: "phone_number" });
+    expect((await res.json()).error).toMatchObject({
+      code: "VALIDATION.INVALID_PHONE",
+      field: "phone_number",
+    });
     expect(await rowsFor("call-badphone")).toHaveLength(0);
   });
 
   it("normalises a national number to E.164", async () => {
-    const out = await (await handler()(post({ call_id: "call-national", phone_number: "0788 555 123", summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-national", phone_number: "0788 555 123", summary: SUMMARY }),
+    )).json();
     expect(out.outcome).toBe("sent");
-    const [row] = await db.sql`select recipient from public.message_delivery_log where call_id = 'call-national' limit 1`;
+    const [row] = await db
+      .sql`select recipient from public.message_delivery_log where call_id = 'call-national' limit 1`;
     expect(row.recipient).toBe("+250788555123");
   });
 
@@ -275,9 +346,11 @@ describe("post-call-notify", () => {
     const missing = await handler()(post({ phone_number: newPhone() }));
     expect(missing.status).toBe(400);
     expect((await missing.json()).error.field).toBe("call_id");
-    const get = await handler()(new Request("http://localhost/post-call-notify", {
-      headers: { apikey: SECRET_KEY },
-    }));
+    const get = await handler()(
+      new Request("http://localhost/post-call-notify", {
+        headers: { apikey: SECRET_KEY },
+      }),
+    );
     expect(get.status).toBe(405);
     expect(wa.requests).toHaveLength(0);
     expect(await rowsFor("call-auth")).toHaveLength(0);
@@ -285,14 +358,22 @@ describe("post-call-notify", () => {
 
   it("does not send again for the same call id, and answers the recorded outcome", async () => {
     const phone = newPhone();
-    const first = await (await handler()(post({ call_id: "call-twice", phone_number: phone, summary: SUMMARY }))).json();
-    const second = await (await handler()(post({ call_id: "call-twice", phone_number: phone, summary: SUMMARY }))).json();
+    const first = await (await handler()(
+      post({ call_id: "call-twice", phone_number: phone, summary: SUMMARY }),
+    )).json();
+    const second = await (await handler()(
+      post({ call_id: "call-twice", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(wa.requests).toHaveLength(1);
     expect(mtn.sendRequests()).toHaveLength(1);
     expect(second.outcome).toBe("already_sent");
     expect(second.session_id).toBe(first.session_id);
-    expect(second.deliveries.map((d: { provider_message_id: string }) => d.provider_message_id).sort())
-      .toEqual(first.deliveries.map((d: { provider_message_id: string }) => d.provider_message_id).sort());
+    expect(
+      second.deliveries.map((d: { provider_message_id: string }) => d.provider_message_id).sort(),
+    )
+      .toEqual(
+        first.deliveries.map((d: { provider_message_id: string }) => d.provider_message_id).sort(),
+      );
   });
 
   it("re-attempts only the channel waiting for a retry when the same call id comes again", async () => {
@@ -300,7 +381,9 @@ describe("post-call-notify", () => {
     mtn.replyNext(mtnError("5000", "Internal error", 503));
     await handler()(post({ call_id: "call-retry", phone_number: phone, summary: SUMMARY }));
     expect(wa.requests).toHaveLength(1);
-    const out = await (await handler()(post({ call_id: "call-retry", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler()(
+      post({ call_id: "call-retry", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(wa.requests).toHaveLength(1);
     expect(mtn.sendRequests()).toHaveLength(2);
     expect(out.outcome).toBe("sent");
@@ -314,9 +397,16 @@ describe("post-call-notify", () => {
   it("re-attempts a channel that failed for good as a new attempt, keeping the failed one", async () => {
     const phone = newPhone();
     mtn.replyNext(mtnError("4000", "Invalid receiver address", 400));
-    const first = await (await handler()(post({ call_id: "call-permanent", phone_number: phone, summary: SUMMARY }))).json();
-    expect(first.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "failed", error: { class: "permanent" } });
-    const out = await (await handler()(post({ call_id: "call-permanent", phone_number: phone, summary: SUMMARY }))).json();
+    const first = await (await handler()(
+      post({ call_id: "call-permanent", phone_number: phone, summary: SUMMARY }),
+    )).json();
+    expect(first.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({
+      status: "failed",
+      error: { class: "permanent" },
+    });
+    const out = await (await handler()(
+      post({ call_id: "call-permanent", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(wa.requests).toHaveLength(1);
     expect(out.outcome).toBe("sent");
     const rows = await rowsFor("call-permanent");
@@ -331,7 +421,10 @@ describe("post-call-notify", () => {
     const phone = newPhone();
     const h = handler();
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => h(post({ call_id: "call-concurrent", phone_number: phone, summary: SUMMARY }))),
+      Array.from(
+        { length: 5 },
+        () => h(post({ call_id: "call-concurrent", phone_number: phone, summary: SUMMARY })),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     expect(wa.requests).toHaveLength(1);
@@ -342,32 +435,52 @@ describe("post-call-notify", () => {
   it("a provider timeout is unknown, not failed: the retry waits long enough for a status callback", async () => {
     const phone = newPhone();
     wa.replyNext({ status: 200, body: {}, delayMs: 1_500 });
-    const out = await (await handler({ timeoutMs: 300 })(post({ call_id: "call-timeout", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler({ timeoutMs: 300 })(
+      post({ call_id: "call-timeout", phone_number: phone, summary: SUMMARY }),
+    )).json();
     const waOut = out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp");
-    expect(waOut).toMatchObject({ status: "unknown", error: { code: "TIMEOUT", class: "retryable" } });
+    expect(waOut).toMatchObject({
+      status: "unknown",
+      error: { code: "TIMEOUT", class: "retryable" },
+    });
     const rows = await rowsFor("call-timeout");
-    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({ status: "unknown", error_code: "TIMEOUT", error_class: "retryable" });
+    expect(rows.find((r) => r.channel === "whatsapp")).toMatchObject({
+      status: "unknown",
+      error_code: "TIMEOUT",
+      error_class: "retryable",
+    });
     // public.delivery_unknown_wait(): 5 minutes by default, far past the 15 s first backoff.
-    const [due] = await db.sql`select next_attempt_at > now() + interval '4 minutes' as later from public.message_delivery_log
+    const [due] = await db
+      .sql`select next_attempt_at > now() + interval '4 minutes' as later from public.message_delivery_log
       where call_id = 'call-timeout' and channel = 'whatsapp'`;
     expect(due.later).toBe(true);
-    expect(log.lines.find((l) => l.event === "WHATSAPP_MESSAGE_RETRY_SCHEDULED")).toMatchObject({ error_code: "TIMEOUT" });
-    expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({ status: "sent" });
+    expect(log.lines.find((l) => l.event === "WHATSAPP_MESSAGE_RETRY_SCHEDULED")).toMatchObject({
+      error_code: "TIMEOUT",
+    });
+    expect(out.deliveries.find((d: { channel: string }) => d.channel === "sms")).toMatchObject({
+      status: "sent",
+    });
   });
 
   it("records a window-closed failure when no template is configured outside the window", async () => {
     const phone = newPhone();
-    const out = await (await handler({ template: null })(post({ call_id: "call-notemplate", phone_number: phone, summary: SUMMARY }))).json();
+    const out = await (await handler({ template: null })(
+      post({ call_id: "call-notemplate", phone_number: phone, summary: SUMMARY }),
+    )).json();
     expect(wa.requests).toHaveLength(0);
-    expect(out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp")).toMatchObject({
-      status: "failed",
-      error: { class: "window_closed", code: "WHATSAPP.TEMPLATE_NOT_CONFIGURED" },
-    });
+    expect(out.deliveries.find((d: { channel: string }) => d.channel === "whatsapp")).toMatchObject(
+      {
+        status: "failed",
+        error: { class: "window_closed", code: "WHATSAPP.TEMPLATE_NOT_CONFIGURED" },
+      },
+    );
   });
 
   it("answers 503 when the database is unreachable, so the caller retries", async () => {
     const dead = createSql("postgres://postgres@127.0.0.1:1/postgres", { max: 1 });
-    const res = await handler({ sql: dead })(post({ call_id: "call-nodb", phone_number: newPhone(), summary: SUMMARY }));
+    const res = await handler({ sql: dead })(
+      post({ call_id: "call-nodb", phone_number: newPhone(), summary: SUMMARY }),
+    );
     expect(res.status).toBe(503);
     expect(wa.requests).toHaveLength(0);
     await dead.end();

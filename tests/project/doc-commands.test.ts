@@ -22,17 +22,32 @@ const scripts: Record<string, string> = JSON.parse(readFileSync("package.json", 
 const NOT_RUN: [RegExp, string][] = [
   [/^npm install$/, "installs the dependencies this checkout already has"],
   [/^npm start$/, "runs the stack until stopped (tests/stack/signals.test.ts boots it)"],
-  [/^npm start -- --port-base/, "runs the stack until stopped (tests/stack/signals.test.ts boots it so)"],
+  [
+    /^npm start -- --port-base/,
+    "runs the stack until stopped (tests/stack/signals.test.ts boots it so)",
+  ],
   [/^npm test$/, "the whole suite, this test included"],
   [/^npm run demo$/, "needs the stack (the Deno tier runs the demo's steps)"],
   [/^npm run sandbox -- (reply|messages|clear|fault)/, "needs npm start running"],
   [/^npm run bench(?! -- --help)/, "minutes of benchmarks (docs/BENCHMARKS.md has their output)"],
-  [/^curl (-X \w+ )?(-H "[^"]*" |-d '[^']*' )*http:\/\/127\.0\.0\.1:5432[1-4]/, "needs npm start running"],
-  [/^(DATABASE_URL=\S+ )?npm run fuzz -- --requests/, "minutes of fuzzing (the suite runs 2,000 requests: tests/security/fuzz.test.ts)"],
+  [
+    /^curl (-X \w+ )?(-H "[^"]*" |-d '[^']*' )*http:\/\/127\.0\.0\.1:5432[1-4]/,
+    "needs npm start running",
+  ],
+  [
+    /^(DATABASE_URL=\S+ )?npm run fuzz -- --requests/,
+    "minutes of fuzzing (the suite runs 2,000 requests: tests/security/fuzz.test.ts)",
+  ],
   [/^curl .*https:\/\/<ref>\.supabase\.co/, "needs a deployed Supabase project"],
   [/^curl .*"\$SUPABASE_URL/, "needs a deployed Supabase project and its key"],
-  [/^npx supabase (login|link|secrets set|functions deploy|db push)/, "needs a Supabase account or database (its flags are checked)"],
-  [/^npx deno run -A scripts\/bootstrap-db\.ts/, "needs a PostgreSQL to bootstrap (the file is checked)"],
+  [
+    /^npx supabase (login|link|secrets set|functions deploy|db push)/,
+    "needs a Supabase account or database (its flags are checked)",
+  ],
+  [
+    /^npx deno run -A scripts\/bootstrap-db\.ts/,
+    "needs a PostgreSQL to bootstrap (the file is checked)",
+  ],
   [/^cp supabase\/functions\/\.env\.example /, "writes your .env (the example is checked)"],
 ];
 
@@ -76,7 +91,10 @@ function supabaseHelp(words: string[]): string {
   if (!help.has(key)) {
     help.set(
       key,
-      execFileSync("node_modules/.bin/supabase", [...words, "--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+      execFileSync("node_modules/.bin/supabase", [...words, "--help"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
     );
   }
   return help.get(key)!;
@@ -115,9 +133,13 @@ describe("shell commands in the docs", () => {
   it("never calls deno or the supabase CLI bare: they are not on PATH, npx finds them", () => {
     // "run `deno run …`" is an instruction; "`npm start` (`deno run …`)" only says what runs.
     const bare = DOCS.flatMap((doc) =>
-      [...readFileSync(doc, "utf8").matchAll(/\brun `((?:deno|supabase) [^`]*)`/g)].map((m) => `${doc}: ${m[1]}`)
+      [...readFileSync(doc, "utf8").matchAll(/\brun `((?:deno|supabase) [^`]*)`/g)].map((m) =>
+        `${doc}: ${m[1]}`
+      )
     );
-    const inBlocks = all.filter((c) => /^(deno|supabase) /.test(c.text)).map((c) => `${c.doc}: ${c.text}`);
+    const inBlocks = all.filter((c) => /^(deno|supabase) /.test(c.text)).map((c) =>
+      `${c.doc}: ${c.text}`
+    );
     expect([...bare, ...inBlocks]).toEqual([]);
   });
 
@@ -137,7 +159,10 @@ describe("shell commands in the docs", () => {
     const runnable = [...new Set(all.map((c) => c.text).filter((t) => RUN.some((r) => r.test(t))))];
     expect(runnable.length).toBeGreaterThan(0);
     for (const text of runnable) {
-      const out = execFileSync("sh", ["-c", text], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      const out = execFileSync("sh", ["-c", text], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       expect(out, text).toMatch(/npm (start|run)/);
     }
   }, 120_000);

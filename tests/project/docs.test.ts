@@ -25,7 +25,11 @@ describe("docs move with the code", () => {
     const readme = readFileSync("README.md", "utf8");
     const scripts = Object.keys(JSON.parse(readFileSync("package.json", "utf8")).scripts)
       .filter((s) => !s.includes(":") || s.startsWith("db:"));
-    expect(scripts.filter((s) => !readme.includes(s === "start" || s === "test" ? `npm ${s}` : `npm run ${s}`)))
+    expect(
+      scripts.filter((s) =>
+        !readme.includes(s === "start" || s === "test" ? `npm ${s}` : `npm run ${s}`)
+      ),
+    )
       .toEqual([]);
   });
 });

@@ -22,11 +22,18 @@ describe("function auth table", () => {
   });
 
   it("turns verify_jwt off for every function, since each verifies its callers itself", () => {
-    for (const name of deployed) expect({ name, verifyJwt: config.functions[name]?.verify_jwt }).toEqual({ name, verifyJwt: false });
+    for (const name of deployed) {
+      expect({ name, verifyJwt: config.functions[name]?.verify_jwt }).toEqual({
+        name,
+        verifyJwt: false,
+      });
+    }
   });
 
   it("lets the internal functions be called with a secret key, never a publishable one", () => {
-    for (const name of ["post-call-notify", "messaging-tools", "dispatch", "agent-worker"] as const) {
+    for (
+      const name of ["post-call-notify", "messaging-tools", "dispatch", "agent-worker"] as const
+    ) {
       expect(FUNCTION_AUTH[name].modes).toContain("secret");
       expect(FUNCTION_AUTH[name].modes).not.toContain("publishable");
     }

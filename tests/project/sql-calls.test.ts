@@ -87,8 +87,10 @@ describe("SQLSTATEs are named only in db/errors.ts", () => {
   it("finds none elsewhere in the functions' code", () => {
     const offenders = ROOTS.flatMap(sourceFiles)
       .filter((file) => file !== "supabase/functions/_shared/db/errors.ts" && !EXEMPT.has(file))
-      .flatMap((file) => (readFileSync(file, "utf8").match(SQLSTATE) ?? []).map((code) => `${file}: ${code}`));
-    expect(offenders, "name it in _shared/db/errors.ts (isUniqueViolation, isNoDataFound, …)").toEqual([]);
+      .flatMap((file) =>
+        (readFileSync(file, "utf8").match(SQLSTATE) ?? []).map((code) => `${file}: ${code}`)
+      );
+    expect(offenders, "name it in _shared/db/errors.ts (isUniqueViolation, isNoDataFound, …)")
+      .toEqual([]);
   });
 });
-

@@ -1,6 +1,11 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, limitsFromEnv, MessageStore, type SandboxMessage } from "../../scripts/sandbox/messages.ts";
+import {
+  DEFAULT_LIMITS,
+  limitsFromEnv,
+  MessageStore,
+  type SandboxMessage,
+} from "../../scripts/sandbox/messages.ts";
 import { createSandbox } from "../../scripts/sandbox/sandbox.ts";
 import { SANDBOX_CREDENTIALS as C } from "../../scripts/stack/sandbox-env.ts";
 import { serve, type Served } from "../support/serve.ts";
@@ -37,11 +42,20 @@ describe("sandbox: only this machine may drive it", () => {
   it("refuses a Host that is not a local name (DNS rebinding) with 403, on every route", async () => {
     for (const host of ["evil.example", "evil.example:54324", "192.168.1.20:54324"]) {
       expect((await raw("/__sandbox/messages", { host })).status, host).toBe(403);
-      expect((await raw("/__sandbox/faults", { host, "content-type": "application/json" }, "POST", FAULT)).status)
+      expect(
+        (await raw(
+          "/__sandbox/faults",
+          { host, "content-type": "application/json" },
+          "POST",
+          FAULT,
+        )).status,
+      )
         .toBe(403);
     }
     expect(sandbox.faults.list()).toEqual([]);
-    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {
+    for (
+      const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]
+    ) {
       expect((await raw("/__sandbox/messages", { host })).status, host).toBe(200);
     }
   });
@@ -61,10 +75,20 @@ describe("sandbox: only this machine may drive it", () => {
   });
 
   it("answers 415 to a control post that is not application/json, and does nothing", async () => {
-    for (const [path, body] of [["/__sandbox/inbound", STOP], ["/__sandbox/faults", FAULT],
-      ["/__sandbox/settings", '{"status_callbacks":false}']]) {
-      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]) {
-        const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": type }, body });
+    for (
+      const [path, body] of [["/__sandbox/inbound", STOP], ["/__sandbox/faults", FAULT], [
+        "/__sandbox/settings",
+        '{"status_callbacks":false}',
+      ]]
+    ) {
+      for (
+        const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+      ) {
+        const res = await fetch(`${server.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": type },
+          body,
+        });
         expect(res.status, `${path} ${type}`).toBe(415);
       }
     }
@@ -76,22 +100,37 @@ describe("sandbox: only this machine may drive it", () => {
 describe("sandbox: never keeps or serves a credential", () => {
   it("records no Authorization, token, key or secret of any provider", async () => {
     const base = server.url;
-    const tokenRes = await fetch(`${base}/mtn/v1/oauth/access_token?grant_type=client_credentials`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ client_id: C.mtnApiKey, client_secret: C.mtnApiSecret }),
-    });
+    const tokenRes = await fetch(
+      `${base}/mtn/v1/oauth/access_token?grant_type=client_credentials`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ client_id: C.mtnApiKey, client_secret: C.mtnApiSecret }),
+      },
+    );
     const { access_token: mtnToken } = await tokenRes.json();
     const sends = [
       fetch(`${base}/whatsapp/v21.0/${C.whatsappPhoneNumberId}/messages`, {
         method: "POST",
-        headers: { authorization: `Bearer ${C.whatsappAccessToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ messaging_product: "whatsapp", to: "250788123456", type: "text", text: { body: "hi" } }),
+        headers: {
+          authorization: `Bearer ${C.whatsappAccessToken}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          messaging_product: "whatsapp",
+          to: "250788123456",
+          type: "text",
+          text: { body: "hi" },
+        }),
       }),
       fetch(`${base}/mtn/v3/sms/messages/sms/outbound`, {
         method: "POST",
         headers: { authorization: `Bearer ${mtnToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ senderAddress: "OMNI", receiverAddress: ["250788123456"], message: "hi" }),
+        body: JSON.stringify({
+          senderAddress: "OMNI",
+          receiverAddress: ["250788123456"],
+          message: "hi",
+        }),
       }),
       fetch(`${base}/twilio/2010-04-01/Accounts/${C.twilioAccountSid}/Messages.json`, {
         method: "POST",
@@ -103,16 +142,31 @@ describe("sandbox: never keeps or serves a credential", () => {
       }),
       fetch(`${base}/openai/v1/chat/completions`, {
         method: "POST",
-        headers: { authorization: "Bearer sk-proj-real-looking-key", "content-type": "application/json" },
+        headers: {
+          authorization: "Bearer sk-proj-real-looking-key",
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
       }),
     ];
-    for (const res of await Promise.all(sends)) expect(res.status, await res.text()).toBeLessThan(300);
+    for (const res of await Promise.all(sends)) {
+      expect(res.status, await res.text()).toBeLessThan(300);
+    }
 
     const served = await (await fetch(`${base}/__sandbox/messages`)).text();
     expect(JSON.parse(served)).toHaveLength(4);
-    for (const secret of [C.whatsappAccessToken, mtnToken, C.mtnApiSecret, C.twilioAuthToken,
-      btoa(`${C.twilioAccountSid}:${C.twilioAuthToken}`).slice(0, 12), "sk-proj", "Bearer", "Basic"]) {
+    for (
+      const secret of [
+        C.whatsappAccessToken,
+        mtnToken,
+        C.mtnApiSecret,
+        C.twilioAuthToken,
+        btoa(`${C.twilioAccountSid}:${C.twilioAuthToken}`).slice(0, 12),
+        "sk-proj",
+        "Bearer",
+        "Basic",
+      ]
+    ) {
       expect(served, secret).not.toContain(secret);
     }
   });
@@ -120,15 +174,25 @@ describe("sandbox: never keeps or serves a credential", () => {
   it("redacts credential fields a recorded body carries, keeping other bodies byte for byte", () => {
     const store = new MessageStore();
     const message = (request_body: string): SandboxMessage => ({
-      id: "x", provider: "mtn", channel: "sms", to: "+250788123456", from: "OMNI", body: "hi",
-      request_body, headers: { authorization: "Bearer abc", "x-api-key": "k", "content-type": "a/b" },
+      id: "x",
+      provider: "mtn",
+      channel: "sms",
+      to: "+250788123456",
+      from: "OMNI",
+      body: "hi",
+      request_body,
+      headers: { authorization: "Bearer abc", "x-api-key": "k", "content-type": "a/b" },
       received_at: new Date(0).toISOString(),
     });
     store.record(message('{"message":"hi","auth":{"access_token":"tok-1"},"api_key":"k-2"}'));
     store.record(message("client_id=a&client_secret=s-3&To=%2B1"));
     store.record(message('{ "message": "hi" }'));
     const [json, form, plain] = store.list();
-    expect(JSON.parse(json.request_body)).toEqual({ message: "hi", auth: { access_token: "[redacted]" }, api_key: "[redacted]" });
+    expect(JSON.parse(json.request_body)).toEqual({
+      message: "hi",
+      auth: { access_token: "[redacted]" },
+      api_key: "[redacted]",
+    });
     expect(new URLSearchParams(form.request_body).get("client_secret")).toBe("[redacted]");
     expect(new URLSearchParams(form.request_body).get("To")).toBe("+1");
     expect(plain.request_body).toBe('{ "message": "hi" }');
@@ -138,8 +202,15 @@ describe("sandbox: never keeps or serves a credential", () => {
 
 describe("sandbox: bounded memory", () => {
   const message = (i: number, size = 10): SandboxMessage => ({
-    id: `m${i}`, provider: "twilio", channel: "sms", to: "+1", from: "+2", body: "x".repeat(size),
-    request_body: "", headers: {}, received_at: new Date(0).toISOString(),
+    id: `m${i}`,
+    provider: "twilio",
+    channel: "sms",
+    to: "+1",
+    from: "+2",
+    body: "x".repeat(size),
+    request_body: "",
+    headers: {},
+    received_at: new Date(0).toISOString(),
   });
 
   it("keeps the last N messages (1,000 by default) and at most the byte cap (16 MiB by default)", () => {
@@ -160,14 +231,21 @@ describe("sandbox: bounded memory", () => {
     const s = await serve(small.handler);
     try {
       for (let i = 0; i < 12; i++) {
-        const res = await fetch(`${s.url}/twilio/2010-04-01/Accounts/${C.twilioAccountSid}/Messages.json`, {
-          method: "POST",
-          headers: {
-            authorization: `Basic ${btoa(`${C.twilioAccountSid}:${C.twilioAuthToken}`)}`,
-            "content-type": "application/x-www-form-urlencoded",
+        const res = await fetch(
+          `${s.url}/twilio/2010-04-01/Accounts/${C.twilioAccountSid}/Messages.json`,
+          {
+            method: "POST",
+            headers: {
+              authorization: `Basic ${btoa(`${C.twilioAccountSid}:${C.twilioAuthToken}`)}`,
+              "content-type": "application/x-www-form-urlencoded",
+            },
+            body: new URLSearchParams({
+              To: "+250788123456",
+              From: C.twilioFromNumber,
+              Body: `n${i}`,
+            }),
           },
-          body: new URLSearchParams({ To: "+250788123456", From: C.twilioFromNumber, Body: `n${i}` }),
-        });
+        );
         expect(res.status).toBe(201);
       }
       const kept = await (await fetch(`${s.url}/__sandbox/messages`)).json();

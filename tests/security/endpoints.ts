@@ -8,7 +8,12 @@ import fc from "fast-check";
 import { createHarness, fixture, fixtureNames, sign as metaSign } from "../wa-webhook/harness.ts";
 import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "../sms-inbound/signing.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { type FakeMtn, type FakeWhatsApp, startFakeMtn, startFakeWhatsApp } from "../support/fake-providers.ts";
+import {
+  type FakeMtn,
+  type FakeWhatsApp,
+  startFakeMtn,
+  startFakeWhatsApp,
+} from "../support/fake-providers.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
@@ -25,9 +30,43 @@ const PUBLIC = "https://fuzz.example/functions/v1";
 const RUNTIME = "http://127.0.0.1:9000";
 
 /** What Postgres and parsers find hard, and what people really send. */
-const UNITS = ["\u0000", "\ud800", "\udfff", "\u0001", "\u007f", "\u200b", "\ufeff", "😀", "é", "\n", "\t", " ", "+", "2", "5", "a", "Z", "%", "\\", '"', "'", ";", "<"];
+const UNITS = [
+  "\u0000",
+  "\ud800",
+  "\udfff",
+  "\u0001",
+  "\u007f",
+  "\u200b",
+  "\ufeff",
+  "😀",
+  "é",
+  "\n",
+  "\t",
+  " ",
+  "+",
+  "2",
+  "5",
+  "a",
+  "Z",
+  "%",
+  "\\",
+  '"',
+  "'",
+  ";",
+  "<",
+];
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom("\u0000", "\ud800", "\udc00", "", " ", "\u0000\u0000", "a\ud800b", "STOP\u0000", "x".repeat(5000)),
+  fc.constantFrom(
+    "\u0000",
+    "\ud800",
+    "\udc00",
+    "",
+    " ",
+    "\u0000\u0000",
+    "a\ud800b",
+    "STOP\u0000",
+    "x".repeat(5000),
+  ),
   // Names that look up something on Object.prototype when used as a key.
   fc.constantFrom("toString", "__proto__", "constructor", "valueOf", "hasOwnProperty"),
   fc.string({ unit: fc.constantFrom(...UNITS), maxLength: 40 }),
@@ -37,7 +76,10 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 /** Each string of `value` kept (mostly) or replaced by a hostile one; structure kept. */
 export function fuzzStrings(value: unknown): fc.Arbitrary<unknown> {
   if (typeof value === "string") {
-    return fc.oneof({ arbitrary: fc.constant(value), weight: 3 }, { arbitrary: hostileString, weight: 1 });
+    return fc.oneof({ arbitrary: fc.constant(value), weight: 3 }, {
+      arbitrary: hostileString,
+      weight: 1,
+    });
   }
   if (Array.isArray(value)) return fc.tuple(...value.map(fuzzStrings));
   if (value && typeof value === "object") {
@@ -49,7 +91,9 @@ export function fuzzStrings(value: unknown): fc.Arbitrary<unknown> {
 
 /** Keys stay as they are except in free-form maps (a session's context), marked with a `$`. */
 function fuzzKey(key: string): fc.Arbitrary<string> {
-  return key.startsWith("$") ? fc.oneof(fc.constant(key.slice(1)), hostileString) : fc.constant(key);
+  return key.startsWith("$")
+    ? fc.oneof(fc.constant(key.slice(1)), hostileString)
+    : fc.constant(key);
 }
 
 export type Endpoint =
@@ -70,58 +114,149 @@ export interface Case {
 }
 
 let uid = 0;
-const fresh = () => `${Date.now().toString(36)}${(++uid).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const fresh = () =>
+  `${Date.now().toString(36)}${(++uid).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const phoneDigits = () => `2507${String(80_000_000 + Math.floor(Math.random() * 9_999_999))}`;
 
 /** Templates, each built fresh (unique ids, new people) when a case is drawn. */
 function templates(sessionId: string): Record<string, () => Case> {
-  const wa = fixtureNames().map((name) => [`wa:${name}`, () => ({ endpoint: "wa-webhook" as const, body: fixture(name) })]);
-  const tools = (name: string, args: Record<string, unknown>) => ({ endpoint: "messaging-tools" as const, body: { name, arguments: args } });
+  const wa = fixtureNames().map((
+    name,
+  ) => [`wa:${name}`, () => ({ endpoint: "wa-webhook" as const, body: fixture(name) })]);
+  const tools = (name: string, args: Record<string, unknown>) => ({
+    endpoint: "messaging-tools" as const,
+    body: { name, arguments: args },
+  });
   return {
     ...Object.fromEntries(wa),
     "wa:batch": () => {
       const from = phoneDigits();
-      const msg = (body: string) => ({ from, id: `wamid.${fresh()}`, timestamp: "1700000000", type: "text", text: { body } });
+      const msg = (body: string) => ({
+        from,
+        id: `wamid.${fresh()}`,
+        timestamp: "1700000000",
+        type: "text",
+        text: { body },
+      });
       return {
         endpoint: "wa-webhook",
         body: {
           object: "whatsapp_business_account",
-          entry: [{ id: "102290129340398", changes: [{ field: "messages", value: {
-            messaging_product: "whatsapp",
-            metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-            contacts: [{ profile: { name: "Ann" }, wa_id: from }],
-            messages: [msg("first"), msg("second")],
-            statuses: [{ id: `wamid.${fresh()}`, status: "delivered", timestamp: "1700000000", recipient_id: from,
-              biz_opaque_callback_data: crypto.randomUUID() }],
-          } }] }],
+          entry: [{
+            id: "102290129340398",
+            changes: [{
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: {
+                  display_phone_number: "15550783881",
+                  phone_number_id: "106540352242922",
+                },
+                contacts: [{ profile: { name: "Ann" }, wa_id: from }],
+                messages: [msg("first"), msg("second")],
+                statuses: [{
+                  id: `wamid.${fresh()}`,
+                  status: "delivered",
+                  timestamp: "1700000000",
+                  recipient_id: from,
+                  biz_opaque_callback_data: crypto.randomUUID(),
+                }],
+              },
+            }],
+          }],
         },
       };
     },
-    "mtn:inbound": () => ({ endpoint: "sms-inbound/mtn", body: { from: `+${phoneDigits()}`, to: "ACME", message: "hello there", id: `mo-${fresh()}` } }),
-    "mtn:receipt": () => ({ endpoint: "sms-inbound/status/mtn", body: {
-      requestId: `req-${fresh()}`, transactionId: `tx-${fresh()}`, clientCorrelatorId: crypto.randomUUID(),
-      deliveryStatus: "DeliveryImpossible", errorCode: "E42", errorMessage: "Unreachable",
-      receiverAddress: phoneDigits(),
-    } }),
-    "twilio:inbound": () => ({ endpoint: "sms-inbound/twilio", body: {
-      MessageSid: `SM${fresh().padEnd(32, "0").slice(0, 32)}`, From: `+${phoneDigits()}`, To: "+15005550006",
-      Body: "hello", NumMedia: "0", NumSegments: "1", OptOutType: "STOP", AccountSid: "AC00000000000000000000000000000001",
-    } }),
-    "twilio:status": () => ({ endpoint: "sms-inbound/status/twilio", query: `?delivery_id=${crypto.randomUUID()}`, body: {
-      MessageSid: `SM${fresh().padEnd(32, "0").slice(0, 32)}`, MessageStatus: "undelivered", ErrorCode: "30003", ErrorMessage: "Unreachable",
-    } }),
-    "tool:sms": () => tools("messaging_send_sms", { phone_number: `+${phoneDigits()}`, message: "Your price is 250k" }),
-    "tool:whatsapp": () => tools("messaging_send_whatsapp", { phone_number: `+${phoneDigits()}`, message: "Hello *there*" }),
-    "tool:dual": () => tools("messaging_send_dual_channel", { phone_number: `+${phoneDigits()}`, whatsapp_message: "Hi", sms_message: "Hi" }),
-    "tool:session": () => tools("session_get_or_create", { phone_number: `+${phoneDigits()}`, channel: "voice", call_id: `call-${fresh()}`, context: { $topic: "price" } }),
-    "tool:status": () => tools("session_update_status", { session_id: sessionId, status: "follow_up" }),
-    "tool:context": () => tools("session_add_context", { session_id: sessionId, key: "note", value: "call back" }),
+    "mtn:inbound": () => ({
+      endpoint: "sms-inbound/mtn",
+      body: { from: `+${phoneDigits()}`, to: "ACME", message: "hello there", id: `mo-${fresh()}` },
+    }),
+    "mtn:receipt": () => ({
+      endpoint: "sms-inbound/status/mtn",
+      body: {
+        requestId: `req-${fresh()}`,
+        transactionId: `tx-${fresh()}`,
+        clientCorrelatorId: crypto.randomUUID(),
+        deliveryStatus: "DeliveryImpossible",
+        errorCode: "E42",
+        errorMessage: "Unreachable",
+        receiverAddress: phoneDigits(),
+      },
+    }),
+    "twilio:inbound": () => ({
+      endpoint: "sms-inbound/twilio",
+      body: {
+        MessageSid: `SM${fresh().padEnd(32, "0").slice(0, 32)}`,
+        From: `+${phoneDigits()}`,
+        To: "+15005550006",
+        Body: "hello",
+        NumMedia: "0",
+        NumSegments: "1",
+        OptOutType: "STOP",
+        AccountSid: "AC00000000000000000000000000000001",
+      },
+    }),
+    "twilio:status": () => ({
+      endpoint: "sms-inbound/status/twilio",
+      query: `?delivery_id=${crypto.randomUUID()}`,
+      body: {
+        MessageSid: `SM${fresh().padEnd(32, "0").slice(0, 32)}`,
+        MessageStatus: "undelivered",
+        ErrorCode: "30003",
+        ErrorMessage: "Unreachable",
+      },
+    }),
+    "tool:sms": () =>
+      tools("messaging_send_sms", {
+        phone_number: `+${phoneDigits()}`,
+        message: "Your price is 250k",
+      }),
+    "tool:whatsapp": () =>
+      tools("messaging_send_whatsapp", {
+        phone_number: `+${phoneDigits()}`,
+        message: "Hello *there*",
+      }),
+    "tool:dual": () =>
+      tools("messaging_send_dual_channel", {
+        phone_number: `+${phoneDigits()}`,
+        whatsapp_message: "Hi",
+        sms_message: "Hi",
+      }),
+    "tool:session": () =>
+      tools("session_get_or_create", {
+        phone_number: `+${phoneDigits()}`,
+        channel: "voice",
+        call_id: `call-${fresh()}`,
+        context: { $topic: "price" },
+      }),
+    "tool:status": () =>
+      tools("session_update_status", { session_id: sessionId, status: "follow_up" }),
+    "tool:context": () =>
+      tools("session_add_context", { session_id: sessionId, key: "note", value: "call back" }),
     "tool:get": () => tools("session_get_context", { session_id: sessionId }),
-    "tool:call": () => ({ endpoint: "messaging-tools", body: { id: `call_${fresh()}`, type: "function", function: {
-      name: "session_add_context", arguments: JSON.stringify({ session_id: sessionId, key: "k", value: "v" }),
-    } } }),
-    "post-call": () => ({ endpoint: "post-call-notify", body: { call_id: `call-${fresh()}`, phone_number: `+${phoneDigits()}`, summary: "We agreed on 250k." } }),
-    "dispatch": () => ({ endpoint: "dispatch", body: { batch_size: 5, time_budget_ms: 200, replies: false } }),
+    "tool:call": () => ({
+      endpoint: "messaging-tools",
+      body: {
+        id: `call_${fresh()}`,
+        type: "function",
+        function: {
+          name: "session_add_context",
+          arguments: JSON.stringify({ session_id: sessionId, key: "k", value: "v" }),
+        },
+      },
+    }),
+    "post-call": () => ({
+      endpoint: "post-call-notify",
+      body: {
+        call_id: `call-${fresh()}`,
+        phone_number: `+${phoneDigits()}`,
+        summary: "We agreed on 250k.",
+      },
+    }),
+    "dispatch": () => ({
+      endpoint: "dispatch",
+      body: { batch_size: 5, time_budget_ms: 200, replies: false },
+    }),
   };
 }
 
@@ -140,12 +275,22 @@ export interface Stack {
 }
 
 export async function startStack(db?: TestDatabase): Promise<Stack> {
-  const [database, wa, mtn] = await Promise.all([db ?? createTestDatabase(), startFakeWhatsApp(), startFakeMtn()]);
+  const [database, wa, mtn] = await Promise.all([
+    db ?? createTestDatabase(),
+    startFakeWhatsApp(),
+    startFakeMtn(),
+  ]);
   const log = memoryLogger();
   const loggers = [log];
   const background = backgroundTracker(() => {});
   const timeoutMs = 2_000;
-  const config = { summaryTemplate: "call_summary", templateLanguage: "en", summaryWaitMs: 0, summaryPollMs: 10, sendTimeoutMs: 3_000 };
+  const config = {
+    summaryTemplate: "call_summary",
+    templateLanguage: "en",
+    summaryWaitMs: 0,
+    summaryPollMs: 10,
+    sendTimeoutMs: 3_000,
+  };
   const env = loadConfig({
     SUPABASE_DB_URL: database.url,
     WHATSAPP_API_BASE_URL: wa.baseUrl,
@@ -160,9 +305,16 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     const harness = createHarness({ db: database, wa, mtn, sql: database.sql });
     loggers.push(harness.log);
     const waHandler = harness.handler;
-    const outbound = { sql: database.sql, logger: log, senders: createSenderDirectory(env, { timeoutMs }), pacer: createPacer(database.sql) };
+    const outbound = {
+      sql: database.sql,
+      logger: log,
+      senders: createSenderDirectory(env, { timeoutMs }),
+      pacer: createPacer(database.sql),
+    };
     const smsHandler = createSmsInboundHandler({
-      ...outbound, defaultCountry: "RW", waitUntil: background.waitUntil,
+      ...outbound,
+      defaultCountry: "RW",
+      waitUntil: background.waitUntil,
       onInbound: () => Promise.resolve(),
       webhook: { mtnSecret: MTN_SECRET, twilioAuthToken: TWILIO_TOKEN, publicFunctionsUrl: PUBLIC },
     });
@@ -172,13 +324,23 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
       "sms-inbound/status/mtn": smsHandler,
       "sms-inbound/twilio": smsHandler,
       "sms-inbound/status/twilio": smsHandler,
-      "messaging-tools": createMessagingToolsHandler({ ...outbound, auth: secretKeyAuth("messaging-tools", SECRET_KEY) }),
+      "messaging-tools": createMessagingToolsHandler({
+        ...outbound,
+        auth: secretKeyAuth("messaging-tools", SECRET_KEY),
+      }),
       "post-call-notify": createPostCallNotifyHandler({
-        ...outbound, auth: secretKeyAuth("post-call-notify", SECRET_KEY), defaultCountry: "RW", config,
+        ...outbound,
+        auth: secretKeyAuth("post-call-notify", SECRET_KEY),
+        defaultCountry: "RW",
+        config,
       }),
       "dispatch": createDispatchHandler({
-        sql: database.sql, logger: log, senders: createSenderDirectory(env, { timeoutMs }), pacer: createPacer(database.sql),
-        auth: secretKeyAuth("dispatch", SECRET_KEY), defaults: { batchSize: 20, timeBudgetMs: 500, leaseSeconds: 60 },
+        sql: database.sql,
+        logger: log,
+        senders: createSenderDirectory(env, { timeoutMs }),
+        pacer: createPacer(database.sql),
+        auth: secretKeyAuth("dispatch", SECRET_KEY),
+        defaults: { batchSize: 20, timeBudgetMs: 500, leaseSeconds: 60 },
       }),
     };
   })();
@@ -195,7 +357,9 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
 
   /** The unexpected errors logged since the last call (what a 5xx was), and a fresh log. */
   function unexpected(): string[] {
-    const out = loggers.flatMap((l) => l.lines.filter((x) => x.event === "UNHANDLED_ERROR").map((x) => String(x.error)));
+    const out = loggers.flatMap((l) =>
+      l.lines.filter((x) => x.event === "UNHANDLED_ERROR").map((x) => String(x.error))
+    );
     for (const l of loggers) l.lines.length = 0;
     return out;
   }
@@ -219,12 +383,19 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
 export function requestOf(c: Case): Request {
   const url = `${RUNTIME}/${c.endpoint}${c.query ?? ""}`;
   if (c.endpoint.includes("twilio")) {
-    const form = new URLSearchParams(Object.entries(c.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    const form = new URLSearchParams(
+      Object.entries(c.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+    );
     const body = form.toString();
-    const signature = twilioSignature(`${PUBLIC}/${c.endpoint}${c.query ?? ""}`, [...new URLSearchParams(body)]);
+    const signature = twilioSignature(`${PUBLIC}/${c.endpoint}${c.query ?? ""}`, [
+      ...new URLSearchParams(body),
+    ]);
     return new Request(url, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": signature,
+      },
       body,
     });
   }

@@ -39,7 +39,15 @@ interface Control {
 const CHUNK = 500;
 
 export async function runFuzz(stack: Stack, opts: FuzzOptions): Promise<FuzzReport> {
-  const report: FuzzReport = { requests: 0, byStatus: {}, serverErrors: 0, controls: 0, lost: 0, duplicated: 0, examples: [] };
+  const report: FuzzReport = {
+    requests: 0,
+    byStatus: {},
+    serverErrors: 0,
+    controls: 0,
+    lost: 0,
+    duplicated: 0,
+    examples: [],
+  };
   const concurrency = opts.concurrency ?? 8;
   const controlEvery = opts.controlEvery ?? 25;
   for (let chunk = 0; report.requests < opts.requests; chunk++) {
@@ -50,13 +58,17 @@ export async function runFuzz(stack: Stack, opts: FuzzOptions): Promise<FuzzRepo
     const worker = async () => {
       while (next < cases.length) {
         const i = next++;
-        if ((report.requests + i) % controlEvery === 0) controls.push(await sendControl(stack, report, i));
+        if ((report.requests + i) % controlEvery === 0) {
+          controls.push(await sendControl(stack, report, i));
+        }
         await count(stack, report, cases[i]);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     report.requests += n;
-    for (const e of stack.unexpected()) if (report.examples.length < 10) report.examples.push(`logged: ${e.slice(0, 300)}`);
+    for (const e of stack.unexpected()) {
+      if (report.examples.length < 10) report.examples.push(`logged: ${e.slice(0, 300)}`);
+    }
     await checkControls(stack, report, controls);
     stack.wa.reset();
     stack.mtn.reset();
@@ -75,7 +87,9 @@ async function count(stack: Stack, report: FuzzReport, c: Case): Promise<number>
   report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
   if (status >= 500) {
     report.serverErrors++;
-    if (report.examples.length < 5) report.examples.push(`${status} ${c.endpoint} ${JSON.stringify(c.body).slice(0, 400)}`);
+    if (report.examples.length < 5) {
+      report.examples.push(`${status} ${c.endpoint} ${JSON.stringify(c.body).slice(0, 400)}`);
+    }
   }
   return status;
 }
@@ -96,7 +110,10 @@ async function sendControl(stack: Stack, report: FuzzReport, i: number): Promise
     case "twilio:inbound":
       return { kind: "inbound", keys: [body.MessageSid] };
     case "wa:batch":
-      return { kind: "inbound", keys: body.entry[0].changes[0].value.messages.map((m: { id: string }) => m.id) };
+      return {
+        kind: "inbound",
+        keys: body.entry[0].changes[0].value.messages.map((m: { id: string }) => m.id),
+      };
     default:
       return { kind: "send", keys: [JSON.parse(body.function.arguments).phone_number] };
   }
@@ -108,10 +125,17 @@ function toolCall(stack: Stack): Case {
   const c = stack.build("tool:sms");
   // A number no fuzzed case uses (those are +25078…), so its sends are the control's alone.
   const phone = `+25072${String(++controlPhones % 10_000_000).padStart(7, "0")}`;
-  const args = { ...(c.body as { arguments: Record<string, unknown> }).arguments, phone_number: phone };
+  const args = {
+    ...(c.body as { arguments: Record<string, unknown> }).arguments,
+    phone_number: phone,
+  };
   return {
     endpoint: "messaging-tools",
-    body: { id: `call_${crypto.randomUUID()}`, type: "function", function: { name: "messaging_send_sms", arguments: JSON.stringify(args) } },
+    body: {
+      id: `call_${crypto.randomUUID()}`,
+      type: "function",
+      function: { name: "messaging_send_sms", arguments: JSON.stringify(args) },
+    },
   };
 }
 
@@ -139,5 +163,7 @@ function tally(report: FuzzReport, key: string, rows: number, sends: number) {
   if (rows === 1 && sends === 1) return;
   if (rows === 0 || sends === 0) report.lost++;
   else report.duplicated++;
-  if (report.examples.length < 10) report.examples.push(`control ${key}: ${rows} row(s), ${sends} provider send(s)`);
+  if (report.examples.length < 10) {
+    report.examples.push(`control ${key}: ${rows} row(s), ${sends} provider send(s)`);
+  }
 }

@@ -14,7 +14,8 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 const inbound = (providerMessageId: string) =>
-  stack.db.sql`select body, status from public.message_delivery_log where provider_message_id = ${providerMessageId}`;
+  stack.db
+    .sql`select body, status from public.message_delivery_log where provider_message_id = ${providerMessageId}`;
 
 describe("hostile but signed input", () => {
   it("a WhatsApp message whose id is only NUL is skipped and logged; the rest of the batch is recorded, 200", async () => {
@@ -36,7 +37,8 @@ describe("hostile but signed input", () => {
       message.type = type;
       const res = await stack.send(c);
       expect(res.status, type).toBe(200);
-      const [row] = await stack.db.sql`select message_type from public.message_delivery_log where provider_message_id = ${message.id}`;
+      const [row] = await stack.db
+        .sql`select message_type from public.message_delivery_log where provider_message_id = ${message.id}`;
       expect(row?.message_type, type).toBe("unsupported");
     }
   });
@@ -63,20 +65,51 @@ describe("hostile but signed input", () => {
     Object.assign(body, { NumSegments: "1\u0000", OptOutType: "\u0000STOP" });
     const res = await stack.send(c);
     expect(res.status).toBe(200);
-    const [row] = await stack.db.sql`select metadata from public.message_delivery_log where provider_message_id = ${body.MessageSid}`;
+    const [row] = await stack.db
+      .sql`select metadata from public.message_delivery_log where provider_message_id = ${body.MessageSid}`;
     expect(row.metadata).toMatchObject({ num_segments: "1", opt_out_type: "STOP" });
   });
 
   it("tools and post-call-notify with NUL or lone surrogates in call_id, context and messages: sanitised, never 5xx", async () => {
     const cases: Case[] = [
-      { endpoint: "post-call-notify", body: { call_id: "call-\u0000\ud800", phone_number: "+250788123001", summary: "sum \ud800\u0000" } },
-      { endpoint: "messaging-tools", body: { name: "session_get_or_create", arguments: {
-        phone_number: "+250788123002", channel: "voice", call_id: "c\u0000", context: { "k\ud800": "v\u0000", "\u0000": "\udfff" },
-      } } },
-      { endpoint: "messaging-tools", body: { name: "messaging_send_sms", arguments: { phone_number: "+250788123003", message: "\ud800" } } },
-      { endpoint: "messaging-tools", body: { id: "call_\u0000", type: "function", function: {
-        name: "messaging_send_whatsapp", arguments: JSON.stringify({ phone_number: "+250788123004", message: "a\u0000\ud800" }),
-      } } },
+      {
+        endpoint: "post-call-notify",
+        body: {
+          call_id: "call-\u0000\ud800",
+          phone_number: "+250788123001",
+          summary: "sum \ud800\u0000",
+        },
+      },
+      {
+        endpoint: "messaging-tools",
+        body: {
+          name: "session_get_or_create",
+          arguments: {
+            phone_number: "+250788123002",
+            channel: "voice",
+            call_id: "c\u0000",
+            context: { "k\ud800": "v\u0000", "\u0000": "\udfff" },
+          },
+        },
+      },
+      {
+        endpoint: "messaging-tools",
+        body: {
+          name: "messaging_send_sms",
+          arguments: { phone_number: "+250788123003", message: "\ud800" },
+        },
+      },
+      {
+        endpoint: "messaging-tools",
+        body: {
+          id: "call_\u0000",
+          type: "function",
+          function: {
+            name: "messaging_send_whatsapp",
+            arguments: JSON.stringify({ phone_number: "+250788123004", message: "a\u0000\ud800" }),
+          },
+        },
+      },
     ];
     for (const c of cases) {
       const res = await stack.send(c);
@@ -91,7 +124,9 @@ describe("hostile but signed input", () => {
     await fc.assert(
       fc.asyncProperty(caseArbitrary(stack), async (c) => {
         const res = await stack.send(c);
-        expect(res.status, `${c.endpoint} ${JSON.stringify(c.body).slice(0, 300)}`).toBeLessThan(500);
+        expect(res.status, `${c.endpoint} ${JSON.stringify(c.body).slice(0, 300)}`).toBeLessThan(
+          500,
+        );
       }),
       { numRuns: 150, seed: 8 },
     );

@@ -32,7 +32,9 @@ export async function startEnv(): Promise<Env> {
 /** The handler on the test database, recording every AI-reply hand-off instead of running one. */
 export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
   const log = memoryLogger();
-  const background = backgroundTracker((err) => log.error("BACKGROUND_ERROR", { error: String(err) }));
+  const background = backgroundTracker((err) =>
+    log.error("BACKGROUND_ERROR", { error: String(err) })
+  );
   const replies: InboundForReply[] = [];
   const handler = createSmsInboundHandler({
     sql: env.db.sql,
@@ -111,7 +113,8 @@ export function twilioRequest(
   params: Record<string, string> | Array<[string, string]>,
   opts: TwilioRequestOptions = {},
 ): Request {
-  const body = new URLSearchParams(Array.isArray(params) ? params : Object.entries(params)).toString();
+  const body = new URLSearchParams(Array.isArray(params) ? params : Object.entries(params))
+    .toString();
   const path = `/sms-inbound${opts.path ?? "/twilio"}${opts.query ?? ""}`;
   const signedUrl = opts.signedUrl ?? `${PUBLIC_FUNCTIONS_URL}${path}`;
   // Twilio signs the values it sends: what survives form encoding (a lone surrogate does not).
@@ -129,7 +132,12 @@ export function twilioRequest(
 }
 
 /** An incoming SMS as Twilio posts it. */
-export function twilioInbound(from: string, body: string, sid: string, extra: Record<string, string> = {}) {
+export function twilioInbound(
+  from: string,
+  body: string,
+  sid: string,
+  extra: Record<string, string> = {},
+) {
   return {
     ToCountry: "US",
     SmsMessageSid: sid,
@@ -150,7 +158,9 @@ export function twilioInbound(from: string, body: string, sid: string, extra: Re
 let sequence = 0;
 /** A fresh Rwandan mobile number per call: the database is shared by a test file. */
 export function newPhone(): string {
-  return `+25078${String(3_000_000 + ++sequence * 7919 + Math.floor(Math.random() * 1000)).padStart(7, "0")}`;
+  return `+25078${
+    String(3_000_000 + ++sequence * 7919 + Math.floor(Math.random() * 1000)).padStart(7, "0")
+  }`;
 }
 
 export function newTwilioSid(prefix = "SM"): string {
@@ -172,6 +182,7 @@ export function outboundRows(sql: Sql, recipient: string) {
 }
 
 export async function profileOf(sql: Sql, phone: string) {
-  const [p] = await sql`select allows_sms, last_active_channel from public.profiles where phone_number = ${phone}`;
+  const [p] =
+    await sql`select allows_sms, last_active_channel from public.profiles where phone_number = ${phone}`;
   return p;
 }

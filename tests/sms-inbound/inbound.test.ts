@@ -33,7 +33,14 @@ describe("sms-inbound: MTN-style gateway", () => {
   it("records a signed inbound SMS, answers 200, then hands it to the AI replier once", async () => {
     const phone = newPhone();
     const h = makeHandler(env);
-    const res = await h.send(mtnRequest({ from: phone.slice(1), to: "4040", message: "Change the price to 250k", id: "mo-1" }));
+    const res = await h.send(
+      mtnRequest({
+        from: phone.slice(1),
+        to: "4040",
+        message: "Change the price to 250k",
+        id: "mo-1",
+      }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ result: "recorded" });
 
@@ -61,14 +68,18 @@ describe("sms-inbound: MTN-style gateway", () => {
     const phone = newPhone();
     expect(await profileOf(env.db.sql, phone)).toBeUndefined();
     await makeHandler(env).send(mtnRequest({ from: phone, message: "hello", id: `mo-${phone}` }));
-    expect(await profileOf(env.db.sql, phone)).toEqual({ allows_sms: true, last_active_channel: "sms" });
+    expect(await profileOf(env.db.sql, phone)).toEqual({
+      allows_sms: true,
+      last_active_channel: "sms",
+    });
   });
 
   it("accepts the signature with a sha256= prefix, and on the bare path (told apart by header)", async () => {
     const phone = newPhone();
     const raw = JSON.stringify({ from: phone, message: "hi", id: `mo-prefix-${phone}` });
     const h = makeHandler(env);
-    expect((await h.send(mtnRequest(raw, { signature: `sha256=${mtnSignature(raw)}` }))).status).toBe(200);
+    expect((await h.send(mtnRequest(raw, { signature: `sha256=${mtnSignature(raw)}` }))).status)
+      .toBe(200);
     const raw2 = JSON.stringify({ from: phone, message: "again", id: `mo-bare-${phone}` });
     expect((await h.send(mtnRequest(raw2, { path: "" }))).status).toBe(200);
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(2);
@@ -79,7 +90,15 @@ describe("sms-inbound: MTN-style gateway", () => {
     const body = { from: phone, message: "hi", id: `mo-bad-${phone}` };
     const raw = JSON.stringify(body);
     const h = makeHandler(env);
-    for (const signature of [mtnSignature(raw, "another-secret"), null, "", "sha256=", mtnSignature(`${raw} `)]) {
+    for (
+      const signature of [
+        mtnSignature(raw, "another-secret"),
+        null,
+        "",
+        "sha256=",
+        mtnSignature(`${raw} `),
+      ]
+    ) {
       const res = await h.send(mtnRequest(raw, { signature }));
       expect(res.status, String(signature)).toBe(401);
       expect((await res.json()).error.code).toBe("AUTH.UNAUTHORIZED");
@@ -92,11 +111,17 @@ describe("sms-inbound: MTN-style gateway", () => {
 
   it("fails closed without MTN_WEBHOOK_SECRET: 401 even for a request signed with the usual one", async () => {
     const phone = newPhone();
-    const h = makeHandler(env, { webhook: { twilioAuthToken: "t", publicFunctionsUrl: PUBLIC_FUNCTIONS_URL } });
-    const res = await h.send(mtnRequest({ from: phone, message: "hi", id: `mo-nosecret-${phone}` }));
+    const h = makeHandler(env, {
+      webhook: { twilioAuthToken: "t", publicFunctionsUrl: PUBLIC_FUNCTIONS_URL },
+    });
+    const res = await h.send(
+      mtnRequest({ from: phone, message: "hi", id: `mo-nosecret-${phone}` }),
+    );
     expect(res.status).toBe(401);
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(0);
-    expect(h.log.lines.find((l) => l.event === "SMS_WEBHOOK_NOT_CONFIGURED")).toMatchObject({ missing: ["MTN_WEBHOOK_SECRET"] });
+    expect(h.log.lines.find((l) => l.event === "SMS_WEBHOOK_NOT_CONFIGURED")).toMatchObject({
+      missing: ["MTN_WEBHOOK_SECRET"],
+    });
   });
 
   it("is idempotent on the gateway's id: a redelivery is one row and one AI reply", async () => {
@@ -112,7 +137,11 @@ describe("sms-inbound: MTN-style gateway", () => {
   it("without an id, a redelivery of the same bytes is still one row", async () => {
     const phone = newPhone();
     const h = makeHandler(env);
-    const raw = JSON.stringify({ from: phone, message: "no id here", timestamp: "2026-11-22T08:00:00Z" });
+    const raw = JSON.stringify({
+      from: phone,
+      message: "no id here",
+      timestamp: "2026-11-22T08:00:00Z",
+    });
     await h.send(mtnRequest(raw));
     await h.send(mtnRequest(raw));
     const rows = await inboundRows(env.db.sql, phone);
@@ -125,7 +154,9 @@ describe("sms-inbound: MTN-style gateway", () => {
     const phone = newPhone();
     const h = makeHandler(env);
     const body = { from: phone, message: "Twenty at once", id: `mo-burst-${phone}` };
-    const answers = await Promise.all(Array.from({ length: 20 }, () => h.handler(mtnRequest(body))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => h.handler(mtnRequest(body))),
+    );
     await h.settled();
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
     const results = await Promise.all(answers.map(async (r) => (await r.json()).result));
@@ -136,10 +167,13 @@ describe("sms-inbound: MTN-style gateway", () => {
 
   it("answers 200 and records nothing for a sender that is not a phone number", async () => {
     const h = makeHandler(env);
-    const res = await h.send(mtnRequest({ from: "MTN", message: "Your bundle expires today", id: "mo-network-1" }));
+    const res = await h.send(
+      mtnRequest({ from: "MTN", message: "Your bundle expires today", id: "mo-network-1" }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ result: "ignored" });
-    const [row] = await env.db.sql`select count(*)::int as n from public.message_delivery_log where provider_message_id = 'mo-network-1'`;
+    const [row] = await env.db
+      .sql`select count(*)::int as n from public.message_delivery_log where provider_message_id = 'mo-network-1'`;
     expect(row.n).toBe(0);
   });
 
@@ -153,7 +187,9 @@ describe("sms-inbound: MTN-style gateway", () => {
 
   it("stores a body with a NUL character without it (Postgres text cannot hold NUL)", async () => {
     const phone = newPhone();
-    const res = await makeHandler(env).send(mtnRequest({ from: phone, message: "a\u0000b", id: `mo-nul-${phone}` }));
+    const res = await makeHandler(env).send(
+      mtnRequest({ from: phone, message: "a\u0000b", id: `mo-nul-${phone}` }),
+    );
     expect(res.status).toBe(200);
     expect((await inboundRows(env.db.sql, phone))[0].body).toBe("ab");
   });
@@ -165,7 +201,10 @@ describe("sms-inbound: MTN-style gateway", () => {
     expect((await malformed.json()).error.code).toBe("HTTP.MALFORMED_JSON");
     const missing = await h.send(mtnRequest({ message: "who am I" }));
     expect(missing.status).toBe(400);
-    expect((await missing.json()).error).toMatchObject({ code: "VALIDATION.INVALID_BODY", field: "from" });
+    expect((await missing.json()).error).toMatchObject({
+      code: "VALIDATION.INVALID_BODY",
+      field: "from",
+    });
 
     const big = JSON.stringify({ from: newPhone(), message: "x".repeat(1024 * 1024) });
     expect((await h.send(mtnRequest(big))).status).toBe(413);
@@ -177,11 +216,13 @@ describe("sms-inbound: MTN-style gateway", () => {
   });
 
   it("answers 401 when nothing says which provider sent the request", async () => {
-    const res = await makeHandler(env).send(new Request("http://127.0.0.1:9000/sms-inbound", {
-      method: "POST",
-      headers: { "content-type": "text/plain" },
-      body: "hello",
-    }));
+    const res = await makeHandler(env).send(
+      new Request("http://127.0.0.1:9000/sms-inbound", {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "hello",
+      }),
+    );
     expect(res.status).toBe(401);
   });
 
@@ -215,9 +256,15 @@ describe("sms-inbound: Twilio", () => {
       provider_message_id: sid,
       body: "When is my delivery?",
       reply_state: "pending",
-      metadata: { to: "+15005550006", num_segments: "1", account_sid: "AC00000000000000000000000000000001" },
+      metadata: {
+        to: "+15005550006",
+        num_segments: "1",
+        account_sid: "AC00000000000000000000000000000001",
+      },
     });
-    expect(h.replies).toEqual([expect.objectContaining({ deliveryId: rows[0].id, channel: "sms", sender: phone })]);
+    expect(h.replies).toEqual([
+      expect.objectContaining({ deliveryId: rows[0].id, channel: "sms", sender: phone }),
+    ]);
   });
 
   it("checks the signature against PUBLIC_FUNCTIONS_URL + path + query, not the URL the runtime sees", async () => {
@@ -228,7 +275,8 @@ describe("sms-inbound: Twilio", () => {
     expect((await h.send(twilioRequest(params, { query }))).status).toBe(200);
     const signedWithoutQuery = `${PUBLIC_FUNCTIONS_URL}/sms-inbound/twilio`;
     const other = twilioInbound(phone, "hi", newTwilioSid());
-    expect((await h.send(twilioRequest(other, { query, signedUrl: signedWithoutQuery }))).status).toBe(401);
+    expect((await h.send(twilioRequest(other, { query, signedUrl: signedWithoutQuery }))).status)
+      .toBe(401);
     const runtimeUrl = `http://127.0.0.1:9000/sms-inbound/twilio`;
     expect((await h.send(twilioRequest(other, { signedUrl: runtimeUrl }))).status).toBe(401);
     // Twilio may sign the configured URL with its default port; its SDKs accept both forms.
@@ -239,7 +287,9 @@ describe("sms-inbound: Twilio", () => {
 
   it("tells Twilio apart on the bare path by its header", async () => {
     const phone = newPhone();
-    const res = await makeHandler(env).send(twilioRequest(twilioInbound(phone, "bare", newTwilioSid()), { path: "" }));
+    const res = await makeHandler(env).send(
+      twilioRequest(twilioInbound(phone, "bare", newTwilioSid()), { path: "" }),
+    );
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(EMPTY_TWIML);
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(1);
@@ -257,12 +307,14 @@ describe("sms-inbound: Twilio", () => {
       headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": good },
       body: new URLSearchParams({ ...params, Body: "hi!" }).toString(),
     });
-    for (const req of [
-      twilioRequest(params, { signature: "RSOYDt4T1cUTdK1PDd93/VVr8B8=" }),
-      twilioRequest(params, { token: "12345" }),
-      twilioRequest(params, { signature: null }),
-      tampered,
-    ]) {
+    for (
+      const req of [
+        twilioRequest(params, { signature: "RSOYDt4T1cUTdK1PDd93/VVr8B8=" }),
+        twilioRequest(params, { token: "12345" }),
+        twilioRequest(params, { signature: null }),
+        tampered,
+      ]
+    ) {
       expect((await h.send(req)).status).toBe(401);
     }
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(0);
@@ -274,14 +326,16 @@ describe("sms-inbound: Twilio", () => {
     const h = makeHandler(env);
     const notUtf8 = new Uint8Array([0x42, 0x6f, 0x64, 0x79, 0x3d, 0xff, 0xfe]); // "Body=" then bytes
     for (const signature of [null, "RSOYDt4T1cUTdK1PDd93/VVr8B8="]) {
-      const res = await h.send(new Request("http://127.0.0.1:9000/sms-inbound/twilio", {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          ...(signature ? { "x-twilio-signature": signature } : {}),
-        },
-        body: notUtf8,
-      }));
+      const res = await h.send(
+        new Request("http://127.0.0.1:9000/sms-inbound/twilio", {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            ...(signature ? { "x-twilio-signature": signature } : {}),
+          },
+          body: notUtf8,
+        }),
+      );
       expect(res.status, String(signature)).toBe(401);
     }
   });
@@ -289,24 +343,36 @@ describe("sms-inbound: Twilio", () => {
   it("fails closed without TWILIO_AUTH_TOKEN or PUBLIC_FUNCTIONS_URL", async () => {
     const phone = newPhone();
     const params = twilioInbound(phone, "hi", newTwilioSid());
-    const noToken = makeHandler(env, { webhook: { mtnSecret: "m", publicFunctionsUrl: PUBLIC_FUNCTIONS_URL } });
+    const noToken = makeHandler(env, {
+      webhook: { mtnSecret: "m", publicFunctionsUrl: PUBLIC_FUNCTIONS_URL },
+    });
     expect((await noToken.send(twilioRequest(params))).status).toBe(401);
-    const noUrl = makeHandler(env, { webhook: { mtnSecret: "m", twilioAuthToken: "twilio-auth-token-for-tests" } });
+    const noUrl = makeHandler(env, {
+      webhook: { mtnSecret: "m", twilioAuthToken: "twilio-auth-token-for-tests" },
+    });
     expect((await noUrl.send(twilioRequest(params))).status).toBe(401);
-    expect(noUrl.log.lines.find((l) => l.event === "SMS_WEBHOOK_NOT_CONFIGURED")).toMatchObject({ missing: ["PUBLIC_FUNCTIONS_URL"] });
+    expect(noUrl.log.lines.find((l) => l.event === "SMS_WEBHOOK_NOT_CONFIGURED")).toMatchObject({
+      missing: ["PUBLIC_FUNCTIONS_URL"],
+    });
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(0);
   });
 
   it("records an MMS by its media URLs and types", async () => {
     const phone = newPhone();
-    const res = await makeHandler(env).send(twilioRequest(twilioInbound(phone, "", newTwilioSid("MM"), {
-      NumMedia: "1",
-      MediaUrl0: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
-      MediaContentType0: "image/jpeg",
-    })));
+    const res = await makeHandler(env).send(
+      twilioRequest(twilioInbound(phone, "", newTwilioSid("MM"), {
+        NumMedia: "1",
+        MediaUrl0: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        MediaContentType0: "image/jpeg",
+      })),
+    );
     expect(res.status).toBe(200);
     const [row] = await inboundRows(env.db.sql, phone);
-    expect(row).toMatchObject({ message_type: "image", body: "[image: image/jpeg]", reply_state: "pending" });
+    expect(row).toMatchObject({
+      message_type: "image",
+      body: "[image: image/jpeg]",
+      reply_state: "pending",
+    });
     expect(row.metadata.media).toEqual([{
       url: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
       content_type: "image/jpeg",
@@ -317,7 +383,9 @@ describe("sms-inbound: Twilio", () => {
     const phone = newPhone();
     const h = makeHandler(env);
     const params = twilioInbound(phone, "Twenty Twilio copies", newTwilioSid());
-    const answers = await Promise.all(Array.from({ length: 20 }, () => h.handler(twilioRequest(params))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => h.handler(twilioRequest(params))),
+    );
     await h.settled();
     expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(1);
@@ -327,8 +395,13 @@ describe("sms-inbound: Twilio", () => {
   });
 
   it("answers 400 for a signed form without From", async () => {
-    const res = await makeHandler(env).send(twilioRequest({ MessageSid: newTwilioSid(), Body: "x" }));
+    const res = await makeHandler(env).send(
+      twilioRequest({ MessageSid: newTwilioSid(), Body: "x" }),
+    );
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: "VALIDATION.INVALID_BODY", field: "From" });
+    expect((await res.json()).error).toMatchObject({
+      code: "VALIDATION.INVALID_BODY",
+      field: "From",
+    });
   });
 });

@@ -27,7 +27,8 @@ beforeEach(() => {
 });
 
 let seq = 0;
-const mtnSms = (from: string, message: string) => mtnRequest({ from, message, id: `mo-kw-${++seq}` });
+const mtnSms = (from: string, message: string) =>
+  mtnRequest({ from, message, id: `mo-kw-${++seq}` });
 const smsBodies = () => env.mtn.sendRequests().map((r) => (r.json as { message: string }).message);
 
 describe("SMS keywords over the MTN-style gateway", () => {
@@ -41,7 +42,8 @@ describe("SMS keywords over the MTN-style gateway", () => {
 
     expect(await profileOf(env.db.sql, phone)).toMatchObject({ allows_sms: false });
     expect(smsBodies()).toEqual([KEYWORD_REPLIES.stop]);
-    expect((env.mtn.sendRequests()[0].json as { receiverAddress: string[] }).receiverAddress).toEqual([phone.slice(1)]);
+    expect((env.mtn.sendRequests()[0].json as { receiverAddress: string[] }).receiverAddress)
+      .toEqual([phone.slice(1)]);
     const [confirmation] = await outboundRows(env.db.sql, phone);
     expect(confirmation).toMatchObject({
       status: "sent",
@@ -52,7 +54,10 @@ describe("SMS keywords over the MTN-style gateway", () => {
     });
     // The keyword is in the history, owes no AI reply, and the AI was not asked.
     const inbound = await inboundRows(env.db.sql, phone);
-    expect(inbound.map((r) => [r.body, r.reply_state])).toEqual([["Hello", "pending"], [" stop ", "skipped"]]);
+    expect(inbound.map((r) => [r.body, r.reply_state])).toEqual([["Hello", "pending"], [
+      " stop ",
+      "skipped",
+    ]]);
     expect(inbound[1].metadata).toMatchObject({ keyword: "stop" });
     expect(h.replies.map((r) => r.deliveryId)).toEqual([inbound[0].id]);
 
@@ -61,7 +66,11 @@ describe("SMS keywords over the MTN-style gateway", () => {
     expect(attempt.status).toBe("blocked");
     expect(env.mtn.requests).toHaveLength(0);
     const rows = await outboundRows(env.db.sql, phone);
-    expect(rows.at(-1)).toMatchObject({ status: "blocked", error_code: "SMS.OPTED_OUT", body: "Your order shipped" });
+    expect(rows.at(-1)).toMatchObject({
+      status: "blocked",
+      error_code: "SMS.OPTED_OUT",
+      body: "Your order shipped",
+    });
   });
 
   it("STOP twice (and its synonyms) confirms only the first time", async () => {
@@ -71,7 +80,9 @@ describe("SMS keywords over the MTN-style gateway", () => {
     await h.send(mtnSms(phone, "STOP"));
     await h.send(mtnSms(phone, "unsubscribe"));
     expect(smsBodies()).toEqual([KEYWORD_REPLIES.stop]);
-    expect((await outboundRows(env.db.sql, phone)).map((r) => r.purpose)).toEqual(["keyword_reply"]);
+    expect((await outboundRows(env.db.sql, phone)).map((r) => r.purpose)).toEqual([
+      "keyword_reply",
+    ]);
     expect(await inboundRows(env.db.sql, phone)).toHaveLength(3);
     expect(h.replies).toHaveLength(0);
   });
@@ -124,7 +135,9 @@ describe("SMS keywords over the MTN-style gateway", () => {
     const [row] = await inboundRows(env.db.sql, subscriber);
     expect(row).toMatchObject({ body: "Yes", reply_state: "pending" });
     expect(row.metadata).not.toHaveProperty("keyword");
-    expect(h.replies).toEqual([expect.objectContaining({ deliveryId: row.id, sender: subscriber })]);
+    expect(h.replies).toEqual([
+      expect.objectContaining({ deliveryId: row.id, sender: subscriber }),
+    ]);
     expect(env.mtn.sendRequests()).toHaveLength(0);
   });
 
@@ -154,7 +167,10 @@ describe("SMS keywords over the MTN-style gateway", () => {
 
   it("logs a confirmation the gateway refused as failed, with the gateway's error", async () => {
     const phone = newPhone();
-    env.mtn.replyNext({ status: 400, body: { statusCode: "4000", statusMessage: "Invalid receiver" } });
+    env.mtn.replyNext({
+      status: 400,
+      body: { statusCode: "4000", statusMessage: "Invalid receiver" },
+    });
     await makeHandler(env).send(mtnSms(phone, "STOP"));
     expect(await profileOf(env.db.sql, phone)).toMatchObject({ allows_sms: false });
     expect((await outboundRows(env.db.sql, phone))[0]).toMatchObject({
@@ -169,7 +185,9 @@ describe("SMS keywords over Twilio", () => {
   it("STOP opts out and confirms in the TwiML answer, once; nothing goes through the REST API", async () => {
     const phone = newPhone();
     const h = makeHandler(env);
-    const res = await h.send(twilioRequest(twilioInbound(phone, "STOP", newTwilioSid(), { OptOutType: "STOP" })));
+    const res = await h.send(
+      twilioRequest(twilioInbound(phone, "STOP", newTwilioSid(), { OptOutType: "STOP" })),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/xml/);
     expect(await res.text()).toBe(
@@ -195,8 +213,12 @@ describe("SMS keywords over Twilio", () => {
     const phone = newPhone();
     const h = makeHandler(env);
     const params = twilioInbound(phone, "help", newTwilioSid());
-    expect(await (await h.send(twilioRequest(params))).text()).toContain(`<Message>${KEYWORD_REPLIES.help}</Message>`);
-    expect(await (await h.send(twilioRequest(params))).text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+    expect(await (await h.send(twilioRequest(params))).text()).toContain(
+      `<Message>${KEYWORD_REPLIES.help}</Message>`,
+    );
+    expect(await (await h.send(twilioRequest(params))).text()).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response/>',
+    );
     expect(await outboundRows(env.db.sql, phone)).toHaveLength(1);
     expect(env.mtn.sendRequests()).toHaveLength(0);
   });

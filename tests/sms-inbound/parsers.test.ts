@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { smsKeywordOf } from "../../supabase/functions/_shared/sms-inbound/keywords.ts";
-import { parseMtnInbound, parseMtnReceipt } from "../../supabase/functions/_shared/sms-inbound/mtn.ts";
+import {
+  parseMtnInbound,
+  parseMtnReceipt,
+} from "../../supabase/functions/_shared/sms-inbound/mtn.ts";
 import { smsSenderToE164 } from "../../supabase/functions/_shared/phone.ts";
 import { providerOf, routeOf } from "../../supabase/functions/_shared/sms-inbound/route.ts";
 import {
@@ -17,7 +20,21 @@ const form = (o: Record<string, string>) => parseForm(bytes(new URLSearchParams(
 
 describe("SMS keywords", () => {
   it("recognises the whole message, case-insensitive and trimmed", () => {
-    for (const w of ["STOP", "stop", "  Stop\n", "STOPALL", "unsubscribe", "End", "QUIT", "cancel", "OPTOUT", "revoke", "Stop."]) {
+    for (
+      const w of [
+        "STOP",
+        "stop",
+        "  Stop\n",
+        "STOPALL",
+        "unsubscribe",
+        "End",
+        "QUIT",
+        "cancel",
+        "OPTOUT",
+        "revoke",
+        "Stop.",
+      ]
+    ) {
       expect(smsKeywordOf(w)?.action, w).toBe("stop");
     }
     for (const w of ["START", "unstop", "Yes"]) expect(smsKeywordOf(w)?.action, w).toBe("start");
@@ -25,7 +42,19 @@ describe("SMS keywords", () => {
   });
 
   it("ignores keywords inside a sentence and other words", () => {
-    for (const w of ["please stop", "stop it", "STOP STOP", "helpful", "", "   ", "constructor", "__proto__", "toString"]) {
+    for (
+      const w of [
+        "please stop",
+        "stop it",
+        "STOP STOP",
+        "helpful",
+        "",
+        "   ",
+        "constructor",
+        "__proto__",
+        "toString",
+      ]
+    ) {
       expect(smsKeywordOf(w), w).toBeNull();
     }
   });
@@ -53,7 +82,9 @@ describe("smsSenderToE164", () => {
   });
 
   it("refuses what is not a person's number", () => {
-    for (const s of ["MTN", "whatsapp:+14158675309", "", "+0123456789", "12345", "+1234567890123456"]) {
+    for (
+      const s of ["MTN", "whatsapp:+14158675309", "", "+0123456789", "12345", "+1234567890123456"]
+    ) {
       expect(smsSenderToE164(s, "RW"), s).toBeNull();
     }
   });
@@ -61,11 +92,18 @@ describe("smsSenderToE164", () => {
 
 describe("routeOf / providerOf", () => {
   it("routes inbound and status paths, with or without a provider", () => {
-    expect(routeOf("/sms-inbound")).toEqual({ kind: "inbound", provider: undefined, signedPath: "/sms-inbound" });
+    expect(routeOf("/sms-inbound")).toEqual({
+      kind: "inbound",
+      provider: undefined,
+      signedPath: "/sms-inbound",
+    });
     expect(routeOf("/sms-inbound/twilio")).toMatchObject({ kind: "inbound", provider: "twilio" });
     expect(routeOf("/sms-inbound/mtn")).toMatchObject({ kind: "inbound", provider: "mtn" });
     expect(routeOf("/sms-inbound/status")).toMatchObject({ kind: "status", provider: undefined });
-    expect(routeOf("/sms-inbound/status/twilio")).toMatchObject({ kind: "status", provider: "twilio" });
+    expect(routeOf("/sms-inbound/status/twilio")).toMatchObject({
+      kind: "status",
+      provider: "twilio",
+    });
     expect(routeOf("/functions/v1/sms-inbound/status/mtn")).toEqual({
       kind: "status",
       provider: "mtn",
@@ -74,16 +112,21 @@ describe("routeOf / providerOf", () => {
   });
 
   it("answers 404 for anything else", () => {
-    for (const p of ["/sms-inbound/other", "/sms-inbound/mtn/status/x", "/sms-inbound/status/whatsapp"]) {
+    for (
+      const p of ["/sms-inbound/other", "/sms-inbound/mtn/status/x", "/sms-inbound/status/whatsapp"]
+    ) {
       expect(() => routeOf(p), p).toThrow(expect.objectContaining({ status: 404 }));
     }
   });
 
   it("tells providers apart by signature header, then content type", () => {
     const h = (o: Record<string, string>) => new Headers(o);
-    expect(providerOf(h({ "x-twilio-signature": "x", "content-type": "application/json" }))).toBe("twilio");
+    expect(providerOf(h({ "x-twilio-signature": "x", "content-type": "application/json" }))).toBe(
+      "twilio",
+    );
     expect(providerOf(h({ "x-mtn-signature": "x" }))).toBe("mtn");
-    expect(providerOf(h({ "content-type": "application/x-www-form-urlencoded; charset=utf-8" }))).toBe("twilio");
+    expect(providerOf(h({ "content-type": "application/x-www-form-urlencoded; charset=utf-8" })))
+      .toBe("twilio");
     expect(providerOf(h({ "content-type": "application/json" }))).toBe("mtn");
     expect(providerOf(h({ "content-type": "text/plain" }))).toBeNull();
   });
@@ -91,7 +134,9 @@ describe("routeOf / providerOf", () => {
 
 describe("MTN-style gateway payloads", () => {
   it("reads an inbound SMS with its id", async () => {
-    const sms = await parseMtnInbound(bytes('{"from":"250788123456","to":"4040","message":"Hi","id":"mo-1"}'));
+    const sms = await parseMtnInbound(
+      bytes('{"from":"250788123456","to":"4040","message":"Hi","id":"mo-1"}'),
+    );
     expect(sms).toEqual({
       provider: "mtn",
       providerMessageId: "mo-1",
@@ -108,28 +153,50 @@ describe("MTN-style gateway payloads", () => {
     expect(a.providerMessageId).toBe(`sha256:${createHash("sha256").update(raw).digest("hex")}`);
     expect(a.from).toBe("250788123456");
     expect((await parseMtnInbound(bytes(raw))).providerMessageId).toBe(a.providerMessageId);
-    expect((await parseMtnInbound(bytes(raw.replace("Hi", "Ho")))).providerMessageId).not.toBe(a.providerMessageId);
+    expect((await parseMtnInbound(bytes(raw.replace("Hi", "Ho")))).providerMessageId).not.toBe(
+      a.providerMessageId,
+    );
   });
 
   it("refuses a body without from or message, naming the field (400)", async () => {
-    await expect(parseMtnInbound(bytes('{"message":"x"}'))).rejects.toMatchObject({ status: 400, details: { field: "from" } });
-    await expect(parseMtnInbound(bytes('{"from":"+250788123456"}'))).rejects.toMatchObject({ status: 400 });
+    await expect(parseMtnInbound(bytes('{"message":"x"}'))).rejects.toMatchObject({
+      status: 400,
+      details: { field: "from" },
+    });
+    await expect(parseMtnInbound(bytes('{"from":"+250788123456"}'))).rejects.toMatchObject({
+      status: 400,
+    });
     await expect(parseMtnInbound(bytes("[1]"))).rejects.toMatchObject({ status: 400 });
-    await expect(parseMtnInbound(bytes('{"from":"\\u0000","message":"x"}'))).rejects.toMatchObject({ status: 400 });
+    await expect(parseMtnInbound(bytes('{"from":"\\u0000","message":"x"}'))).rejects.toMatchObject({
+      status: 400,
+    });
   });
 
   it("caps message like Twilio's Body: 16,000 characters pass, one more is a 400 naming message", async () => {
-    const msg = (n: number) => bytes(JSON.stringify({ from: "250788123456", message: "x".repeat(n) }));
+    const msg = (n: number) =>
+      bytes(JSON.stringify({ from: "250788123456", message: "x".repeat(n) }));
     expect((await parseMtnInbound(msg(16_000))).body).toHaveLength(16_000);
-    await expect(parseMtnInbound(msg(16_001))).rejects.toMatchObject({ status: 400, details: { field: "message" } });
+    await expect(parseMtnInbound(msg(16_001))).rejects.toMatchObject({
+      status: 400,
+      details: { field: "message" },
+    });
     await expect(parseMtnInbound(msg(1024 * 1024 - 64))).rejects.toMatchObject({ status: 400 });
   });
 
   it("maps OneAPI delivery statuses", () => {
     const r = (o: object) => parseMtnReceipt(bytes(JSON.stringify(o)));
-    expect(r({ requestId: "r1", deliveryStatus: "DeliveredToTerminal" })).toMatchObject({ status: "delivered", providerMessageIds: ["r1"] });
-    expect(r({ transactionId: "t1", deliveryStatus: "DeliveredToNetwork" })).toMatchObject({ status: "sent", providerMessageIds: ["t1"] });
-    expect(r({ requestId: "r1", transactionId: "t1", deliveryStatus: "MessageWaiting" }).providerMessageIds).toEqual(["r1", "t1"]);
+    expect(r({ requestId: "r1", deliveryStatus: "DeliveredToTerminal" })).toMatchObject({
+      status: "delivered",
+      providerMessageIds: ["r1"],
+    });
+    expect(r({ transactionId: "t1", deliveryStatus: "DeliveredToNetwork" })).toMatchObject({
+      status: "sent",
+      providerMessageIds: ["t1"],
+    });
+    expect(
+      r({ requestId: "r1", transactionId: "t1", deliveryStatus: "MessageWaiting" })
+        .providerMessageIds,
+    ).toEqual(["r1", "t1"]);
     expect(r({ requestId: "r1", deliveryStatus: "DeliveryUncertain" }).status).toBeNull();
     expect(r({ requestId: "r1", deliveryStatus: "SomethingNew" }).status).toBeNull();
     expect(r({ requestId: "r1", deliveryStatus: "DeliveryImpossible" })).toMatchObject({
@@ -137,7 +204,9 @@ describe("MTN-style gateway payloads", () => {
       errorCode: "DeliveryImpossible",
       errorClass: "permanent",
     });
-    expect(() => r({ deliveryStatus: "DeliveredToTerminal" })).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => r({ deliveryStatus: "DeliveredToTerminal" })).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
   });
 });
 
@@ -167,16 +236,29 @@ describe("Twilio payloads", () => {
       providerMessageIds: ["SM1"],
       status: "delivered",
     });
-    expect(parseTwilioStatus(form({ MessageSid: "SM1", MessageStatus: "undelivered", ErrorCode: "30003" })))
+    expect(
+      parseTwilioStatus(
+        form({ MessageSid: "SM1", MessageStatus: "undelivered", ErrorCode: "30003" }),
+      ),
+    )
       .toMatchObject({ status: "failed", errorCode: "30003", errorClass: "retryable" });
-    expect(parseTwilioStatus(form({ MessageSid: "SM1", MessageStatus: "failed", ErrorCode: "30007" })))
+    expect(
+      parseTwilioStatus(form({ MessageSid: "SM1", MessageStatus: "failed", ErrorCode: "30007" })),
+    )
       .toMatchObject({ status: "failed", errorCode: "30007", errorClass: "permanent" });
-    expect(parseTwilioStatus(form({ MessageSid: "SM1", MessageStatus: "sending" })).status).toBeNull();
+    expect(parseTwilioStatus(form({ MessageSid: "SM1", MessageStatus: "sending" })).status)
+      .toBeNull();
   });
 
   it("refuses a form without MessageSid or From, and a body that is not UTF-8 (400)", () => {
-    expect(() => parseTwilioInbound(form({ From: "+14158675309", Body: "x" }))).toThrow(expect.objectContaining({ status: 400 }));
-    expect(() => parseTwilioInbound(form({ MessageSid: "SM1", Body: "x" }))).toThrow(expect.objectContaining({ status: 400 }));
-    expect(() => parseForm(new Uint8Array([0x42, 0x6f, 0x64, 0x79, 0x3d, 0xff]))).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => parseTwilioInbound(form({ From: "+14158675309", Body: "x" }))).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
+    expect(() => parseTwilioInbound(form({ MessageSid: "SM1", Body: "x" }))).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
+    expect(() => parseForm(new Uint8Array([0x42, 0x6f, 0x64, 0x79, 0x3d, 0xff]))).toThrow(
+      expect.objectContaining({ status: 400 }),
+    );
   });
 });

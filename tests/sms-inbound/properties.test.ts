@@ -17,10 +17,32 @@ afterAll(() => env?.close());
 
 const RUNS = 60;
 
-const keyword = fc.constantFrom("STOP", "stop", " Start ", "HELP", "yes", "UNSUBSCRIBE", "STOP\u0000", "");
+const keyword = fc.constantFrom(
+  "STOP",
+  "stop",
+  " Start ",
+  "HELP",
+  "yes",
+  "UNSUBSCRIBE",
+  "STOP\u0000",
+  "",
+);
 // What Postgres and the parsers find hard: NUL and control characters, lone surrogates, emoji.
 const tricky = fc.string({
-  unit: fc.constantFrom("\u0000", "\u0001", "\ud800", "😀", "é", "\n", " ", "S", "T", "O", "P", "a"),
+  unit: fc.constantFrom(
+    "\u0000",
+    "\u0001",
+    "\ud800",
+    "😀",
+    "é",
+    "\n",
+    " ",
+    "S",
+    "T",
+    "O",
+    "P",
+    "a",
+  ),
   maxLength: 20,
 });
 const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), tricky, keyword);
@@ -42,7 +64,12 @@ const mtnReceipt = fc.record(
     requestId: id,
     transactionId: id,
     deliveryStatus: fc.oneof(
-      fc.constantFrom("DeliveredToTerminal", "DeliveryImpossible", "MessageWaiting", "deliveredtonetwork"),
+      fc.constantFrom(
+        "DeliveredToTerminal",
+        "DeliveryImpossible",
+        "MessageWaiting",
+        "deliveredtonetwork",
+      ),
       fc.string(),
     ),
     errorCode: id,
@@ -51,7 +78,11 @@ const mtnReceipt = fc.record(
   { requiredKeys: [] },
 );
 // A well-formed message with random field values, so most runs reach the database.
-const mtnMessage = fc.record({ from: phoneLike, message: text, id: fc.option(fc.string({ minLength: 1 }), { nil: undefined }) });
+const mtnMessage = fc.record({
+  from: phoneLike,
+  message: text,
+  id: fc.option(fc.string({ minLength: 1 }), { nil: undefined }),
+});
 const mtnBody = fc.oneof(
   { arbitrary: mtnMessage.map((o) => JSON.stringify(o)), weight: 4 },
   mtnInbound.map((o) => JSON.stringify(o)),
@@ -63,8 +94,21 @@ const mtnBody = fc.oneof(
 
 const twilioName = fc.oneof(
   fc.constantFrom(
-    "MessageSid", "SmsSid", "From", "To", "Body", "NumMedia", "MediaUrl0", "MediaContentType0",
-    "MessageStatus", "SmsStatus", "ErrorCode", "ErrorMessage", "NumSegments", "AccountSid", "OptOutType",
+    "MessageSid",
+    "SmsSid",
+    "From",
+    "To",
+    "Body",
+    "NumMedia",
+    "MediaUrl0",
+    "MediaContentType0",
+    "MessageStatus",
+    "SmsStatus",
+    "ErrorCode",
+    "ErrorMessage",
+    "NumSegments",
+    "AccountSid",
+    "OptOutType",
   ),
   fc.string(),
 );
@@ -86,7 +130,10 @@ const twilioForm = fc.oneof(
   }).map((o) => Object.entries(o) as Array<[string, string]>),
   fc.record({
     MessageSid: fc.stringMatching(/^SM[0-9a-f]{32}$/),
-    MessageStatus: fc.oneof(fc.constantFrom("sent", "delivered", "undelivered", "failed", "read", "canceled"), fc.string()),
+    MessageStatus: fc.oneof(
+      fc.constantFrom("sent", "delivered", "undelivered", "failed", "read", "canceled"),
+      fc.string(),
+    ),
     ErrorCode: fc.oneof(fc.constantFrom("30003", "30007", ""), fc.string()),
   }).map((o) => Object.entries(o) as Array<[string, string]>),
 );
@@ -102,12 +149,16 @@ describe("sms-inbound under random signed payloads", () => {
     const h = makeHandler(env);
     const statuses: number[] = [];
     await fc.assert(
-      fc.asyncProperty(mtnBody, fc.constantFrom("/mtn", "", "/status", "/status/mtn"), async (body, path) => {
-        const res = await h.handler(mtnRequest(body, { path }));
-        await res.arrayBuffer();
-        statuses.push(res.status);
-        return res.status < 500;
-      }),
+      fc.asyncProperty(
+        mtnBody,
+        fc.constantFrom("/mtn", "", "/status", "/status/mtn"),
+        async (body, path) => {
+          const res = await h.handler(mtnRequest(body, { path }));
+          await res.arrayBuffer();
+          statuses.push(res.status);
+          return res.status < 500;
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
     await h.settled();
@@ -119,12 +170,16 @@ describe("sms-inbound under random signed payloads", () => {
     const h = makeHandler(env);
     const statuses: number[] = [];
     await fc.assert(
-      fc.asyncProperty(twilioForm, fc.constantFrom("/twilio", "", "/status", "/status/twilio"), async (params, path) => {
-        const res = await h.handler(twilioRequest(params, { path }));
-        await res.arrayBuffer();
-        statuses.push(res.status);
-        return res.status < 500;
-      }),
+      fc.asyncProperty(
+        twilioForm,
+        fc.constantFrom("/twilio", "", "/status", "/status/twilio"),
+        async (params, path) => {
+          const res = await h.handler(twilioRequest(params, { path }));
+          await res.arrayBuffer();
+          statuses.push(res.status);
+          return res.status < 500;
+        },
+      ),
       { numRuns: RUNS * 2 },
     );
     await h.settled();
@@ -138,7 +193,9 @@ describe("sms-inbound under random signed payloads", () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 256 }), async (bytes) => {
         const params = [...new URLSearchParams(new TextDecoder().decode(bytes))];
         const req = twilioRequest(params);
-        const res = await h.handler(new Request(req.url, { method: "POST", headers: req.headers, body: bytes }));
+        const res = await h.handler(
+          new Request(req.url, { method: "POST", headers: req.headers, body: bytes }),
+        );
         await res.arrayBuffer();
         return res.status < 500;
       }),

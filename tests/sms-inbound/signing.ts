@@ -10,7 +10,11 @@ export function mtnSignature(raw: string | Uint8Array, secret = MTN_SECRET): str
 }
 
 /** Twilio's algorithm: URL + each parameter name and value, sorted by name; HMAC-SHA1; base64. */
-export function twilioSignature(url: string, params: Array<[string, string]>, token = TWILIO_TOKEN): string {
+export function twilioSignature(
+  url: string,
+  params: Array<[string, string]>,
+  token = TWILIO_TOKEN,
+): string {
   const data = [...params]
     .sort(([a, va], [b, vb]) => (a === b ? (va < vb ? -1 : 1) : a < b ? -1 : 1))
     .reduce((acc, [k, v]) => acc + k + v, url);

@@ -53,7 +53,8 @@ describe("sms-inbound/status: Twilio status callbacks", () => {
     expect(await res.text()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
     await h.send(twilioStatus(id, "delivered", { RawDlrDoneDate: "2611221012" }));
     expect(await statusOf(phone)).toMatchObject({ status: "delivered" });
-    const [row] = await env.db.sql`select delivered_at from public.message_delivery_log where provider_message_id = ${id}`;
+    const [row] = await env.db
+      .sql`select delivered_at from public.message_delivery_log where provider_message_id = ${id}`;
     expect(row.delivered_at).toBeInstanceOf(Date);
   });
 
@@ -64,16 +65,26 @@ describe("sms-inbound/status: Twilio status callbacks", () => {
     await h.send(twilioStatus(id, "sent"));
     await h.send(twilioStatus(id, "queued"));
     expect(await statusOf(phone)).toMatchObject({ status: "delivered" });
-    expect(h.log.lines.map((l) => l.event)).toEqual(expect.arrayContaining(["SMS_STATUS_APPLIED", "SMS_STATUS_IGNORED"]));
+    expect(h.log.lines.map((l) => l.event)).toEqual(
+      expect.arrayContaining(["SMS_STATUS_APPLIED", "SMS_STATUS_IGNORED"]),
+    );
   });
 
   it("stores Twilio's error code and its class for undelivered", async () => {
     const { phone, id } = await sentVia("twilio");
     await makeHandler(env).send(twilioStatus(id, "undelivered", { ErrorCode: "30003" }));
-    expect(await statusOf(phone)).toMatchObject({ status: "failed", error_code: "30003", error_class: "retryable" });
+    expect(await statusOf(phone)).toMatchObject({
+      status: "failed",
+      error_code: "30003",
+      error_class: "retryable",
+    });
     const { phone: p2, id: id2 } = await sentVia("twilio");
     await makeHandler(env).send(twilioStatus(id2, "failed", { ErrorCode: "30006" }));
-    expect(await statusOf(p2)).toMatchObject({ status: "failed", error_code: "30006", error_class: "permanent" });
+    expect(await statusOf(p2)).toMatchObject({
+      status: "failed",
+      error_code: "30006",
+      error_class: "permanent",
+    });
   });
 
   it("answers 200 for an id it never sent, and logs it", async () => {
@@ -85,10 +96,12 @@ describe("sms-inbound/status: Twilio status callbacks", () => {
 
   it("answers 401 for a wrong signature and changes nothing", async () => {
     const { phone, id } = await sentVia("twilio");
-    const res = await makeHandler(env).send(twilioRequest({ MessageSid: id, MessageStatus: "failed" }, {
-      path: "/status",
-      token: "not-the-token",
-    }));
+    const res = await makeHandler(env).send(
+      twilioRequest({ MessageSid: id, MessageStatus: "failed" }, {
+        path: "/status",
+        token: "not-the-token",
+      }),
+    );
     expect(res.status).toBe(401);
     expect(await statusOf(phone)).toMatchObject({ status: "sent" });
   });
@@ -116,7 +129,10 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
 
   it("matches by transactionId when the gateway's answer had no requestId", async () => {
     const phone = newPhone();
-    env.mtn.replyNext({ status: 201, body: { statusCode: "0000", transactionId: `tx-only-${phone}`, data: {} } });
+    env.mtn.replyNext({
+      status: 201,
+      body: { statusCode: "0000", transactionId: `tx-only-${phone}`, data: {} },
+    });
     const sent = await sendSms(env, "mtn", phone, "hello");
     expect(sent.providerMessageId).toBe(`tx-only-${phone}`);
     const res = await makeHandler(env).send(receipt({
@@ -139,10 +155,16 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
 
   it("answers 200 for an unknown id and for a status that moves nothing", async () => {
     const h = makeHandler(env);
-    expect(await (await h.send(receipt({ requestId: "never-sent", deliveryStatus: "DeliveredToTerminal" }))).json())
+    expect(
+      await (await h.send(
+        receipt({ requestId: "never-sent", deliveryStatus: "DeliveredToTerminal" }),
+      )).json(),
+    )
       .toEqual({ result: "unknown_message" });
     const { phone, id } = await sentVia("mtn");
-    expect(await (await h.send(receipt({ requestId: id, deliveryStatus: "DeliveryUncertain" }))).json())
+    expect(
+      await (await h.send(receipt({ requestId: id, deliveryStatus: "DeliveryUncertain" }))).json(),
+    )
       .toEqual({ result: "ignored" });
     expect(await statusOf(phone)).toMatchObject({ status: "sent" });
   });
@@ -151,16 +173,19 @@ describe("sms-inbound/status: MTN-style delivery receipts", () => {
     const { phone, id } = await sentVia("mtn");
     const h = makeHandler(env);
     const raw = JSON.stringify({ requestId: id, deliveryStatus: "DeliveryImpossible" });
-    expect((await h.send(mtnRequest(raw, { path: "/status", signature: "0".repeat(64) }))).status).toBe(401);
+    expect((await h.send(mtnRequest(raw, { path: "/status", signature: "0".repeat(64) }))).status)
+      .toBe(401);
     expect(await statusOf(phone)).toMatchObject({ status: "sent" });
     expect((await h.send(receipt({ deliveryStatus: "DeliveredToTerminal" }))).status).toBe(400);
   });
 
   it("also answers on the explicit /status/mtn path", async () => {
     const { phone, id } = await sentVia("mtn");
-    await makeHandler(env).send(mtnRequest({ requestId: id, deliveryStatus: "DeliveredToTerminal" }, {
-      path: "/status/mtn",
-    }));
+    await makeHandler(env).send(
+      mtnRequest({ requestId: id, deliveryStatus: "DeliveredToTerminal" }, {
+        path: "/status/mtn",
+      }),
+    );
     expect(await statusOf(phone)).toMatchObject({ status: "delivered" });
   });
 });

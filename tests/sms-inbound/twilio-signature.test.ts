@@ -48,20 +48,28 @@ describe("Twilio X-Twilio-Signature, against twilio-python's test vectors", () =
 
   it("accepts a signature over the URL with its port on http (test_validation_removes_port_on_http)", async () => {
     const uri = URL.replace(".com", ".com:1234").replace("https", "http");
-    expect(await verifyTwilioSignature(TOKEN, "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=", uri, PARAMS)).toBe(true);
+    expect(await verifyTwilioSignature(TOKEN, "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=", uri, PARAMS)).toBe(
+      true,
+    );
   });
 
   it("accepts a signature over the URL with the default port added (test_validation_adds_port_on_*)", async () => {
-    expect(await verifyTwilioSignature(TOKEN, "kvajT1Ptam85bY51eRf/AJRuM3w=", URL, PARAMS)).toBe(true);
+    expect(await verifyTwilioSignature(TOKEN, "kvajT1Ptam85bY51eRf/AJRuM3w=", URL, PARAMS)).toBe(
+      true,
+    );
     const http = URL.replace("https", "http");
-    expect(await verifyTwilioSignature(TOKEN, "0ZXoZLH/DfblKGATFgpif+LLRf4=", http, PARAMS)).toBe(true);
+    expect(await verifyTwilioSignature(TOKEN, "0ZXoZLH/DfblKGATFgpif+LLRf4=", http, PARAMS)).toBe(
+      true,
+    );
   });
 
   it("rejects a changed parameter, URL, query, token or signature", async () => {
     const tampered = PARAMS.map(([k, v]): [string, string] => [k, k === "Digits" ? "9999" : v]);
     expect(await verifyTwilioSignature(TOKEN, EXPECTED, URL, tampered)).toBe(false);
     expect(await verifyTwilioSignature(TOKEN, EXPECTED, `${URL}&extra=1`, PARAMS)).toBe(false);
-    expect(await verifyTwilioSignature(TOKEN, EXPECTED, URL.replace("https", "http"), PARAMS)).toBe(false);
+    expect(await verifyTwilioSignature(TOKEN, EXPECTED, URL.replace("https", "http"), PARAMS)).toBe(
+      false,
+    );
     expect(await verifyTwilioSignature("54321", EXPECTED, URL, PARAMS)).toBe(false);
     expect(await verifyTwilioSignature(TOKEN, `x${EXPECTED.slice(1)}`, URL, PARAMS)).toBe(false);
     expect(await verifyTwilioSignature(TOKEN, "", URL, PARAMS)).toBe(false);
@@ -80,7 +88,10 @@ describe("Twilio X-Twilio-Signature, against twilio-python's test vectors", () =
 
 describe("urlVariants", () => {
   it("gives the URL without its port and with the scheme's default port", () => {
-    expect(urlVariants("https://x.co/a?b=1")).toEqual(["https://x.co/a?b=1", "https://x.co:443/a?b=1"]);
+    expect(urlVariants("https://x.co/a?b=1")).toEqual([
+      "https://x.co/a?b=1",
+      "https://x.co:443/a?b=1",
+    ]);
     expect(urlVariants("http://x.co/a")).toEqual(["http://x.co/a", "http://x.co:80/a"]);
     expect(urlVariants("https://x.co:8443/a")).toEqual(["https://x.co/a", "https://x.co:8443/a"]);
     expect(urlVariants("http://[::1]:54321/f")).toEqual(["http://[::1]/f", "http://[::1]:54321/f"]);

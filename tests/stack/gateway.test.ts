@@ -119,7 +119,9 @@ describe("functions gateway", () => {
       await ok.body?.cancel();
       const { anon } = await deriveKeys(LOCAL_JWT_SECRET);
       const other = await projectKeys();
-      for (const token of [anon, await other.userToken(), await keys.userToken({}, { exp: 1_000_000 })]) {
+      for (
+        const token of [anon, await other.userToken(), await keys.userToken({}, { exp: 1_000_000 })]
+      ) {
         const res = await call(token);
         expect(res.status).toBe(401);
         expect(await res.json()).toEqual({ msg: "Invalid JWT" });

@@ -52,13 +52,20 @@ const alive = (pid: number) => {
 };
 
 async function startNpm(base: number): Promise<ChildProcess> {
-  const npm = spawn("npm", ["start", "--", "--port-base", String(base), "--data-dir", "memory://"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // its own process group, so a failed test can still clean up all of it
-  });
+  const npm = spawn(
+    "npm",
+    ["start", "--", "--port-base", String(base), "--data-dir", "memory://"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group, so a failed test can still clean up all of it
+    },
+  );
   let out = "";
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not get ready:\n${out}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`npm start did not get ready:\n${out}`)),
+      120_000,
+    );
     const onData = (chunk: Buffer) => {
       out += chunk;
       if (out.includes("Ctrl-C stops everything.")) {

@@ -25,8 +25,17 @@ export async function projectKeys() {
       SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
     },
     /** A user access token as Supabase Auth issues it (ES256, kid, iss, aud, exp). */
-    userToken(claims: JWTPayload = {}, opts: { key?: CryptoKey; kid?: string; exp?: string | number } = {}) {
-      return new SignJWT({ sub: crypto.randomUUID(), role: "authenticated", aud: "authenticated", iss: ISSUER, ...claims })
+    userToken(
+      claims: JWTPayload = {},
+      opts: { key?: CryptoKey; kid?: string; exp?: string | number } = {},
+    ) {
+      return new SignJWT({
+        sub: crypto.randomUUID(),
+        role: "authenticated",
+        aud: "authenticated",
+        iss: ISSUER,
+        ...claims,
+      })
         .setProtectedHeader({ alg: "ES256", kid: opts.kid ?? kid, typ: "JWT" })
         .setIssuedAt()
         .setExpirationTime(opts.exp ?? "1h")
@@ -56,8 +65,11 @@ export const withBearer = (token: string) => ({ authorization: `Bearer ${token}`
 
 /** A function's auth as deployed on a project whose only key is `secret` (legacy keys gone). */
 export function secretKeyAuth(name: FunctionName, secret: string) {
-  return authOf(name, loadConfig({
-    SUPABASE_DB_URL: "postgres://unused@127.0.0.1/postgres",
-    SUPABASE_SECRET_KEYS: JSON.stringify({ default: secret }),
-  }));
+  return authOf(
+    name,
+    loadConfig({
+      SUPABASE_DB_URL: "postgres://unused@127.0.0.1/postgres",
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: secret }),
+    }),
+  );
 }

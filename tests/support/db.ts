@@ -97,7 +97,9 @@ export function createTestDatabase(opts: TestDatabaseOptions = {}): Promise<Test
 function migratedTemplate(): string {
   const template = inject("dbTemplate");
   if (!template) {
-    throw new Error("no migrated template database: run this test file in the db or e2e tier (vitest.config.ts)");
+    throw new Error(
+      "no migrated template database: run this test file in the db or e2e tier (vitest.config.ts)",
+    );
   }
   return template;
 }
@@ -111,7 +113,10 @@ function migrationsHash(): string {
 
 let counter = 0;
 
-async function createPostgresDatabase(serverUrl: string, template = "template0"): Promise<TestDatabase> {
+async function createPostgresDatabase(
+  serverUrl: string,
+  template = "template0",
+): Promise<TestDatabase> {
   const admin = createSql(serverUrl, { max: 1 });
   try {
     const name = `omni_t_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
@@ -145,7 +150,9 @@ async function dropDatabase(serverUrl: string, name: string): Promise<void> {
  * removed by the returned function. On PostgreSQL a database named after the run, so parallel
  * runs on one server (other checkouts, other migrations) never share or drop each other's.
  */
-export function buildTemplate(runId: number): Promise<{ template: string; remove(): Promise<void> }> {
+export function buildTemplate(
+  runId: number,
+): Promise<{ template: string; remove(): Promise<void> }> {
   const serverUrl = process.env.DATABASE_URL;
   return serverUrl ? buildPostgresTemplate(serverUrl, runId) : buildPGliteTemplate(runId);
 }

@@ -117,13 +117,23 @@ export function sendersFor(
   opts: { timeoutMs?: number; fetch?: typeof fetch; vars?: Record<string, string> } = {},
 ) {
   const twilio = env.twilio
-    ? { TWILIO_API_BASE_URL: env.twilio.baseUrl, TWILIO_ACCOUNT_SID: env.twilio.accountSid, TWILIO_AUTH_TOKEN: env.twilio.authToken, TWILIO_FROM_NUMBER: "+15005550006" }
+    ? {
+      TWILIO_API_BASE_URL: env.twilio.baseUrl,
+      TWILIO_ACCOUNT_SID: env.twilio.accountSid,
+      TWILIO_AUTH_TOKEN: env.twilio.authToken,
+      TWILIO_FROM_NUMBER: "+15005550006",
+    }
     : {};
   // A fake the test did not start: its adapter points at nothing it could reach.
-  const wa = env.wa ?? { baseUrl: `${NOWHERE}/v21.0`, accessToken: "none", phoneNumberId: "none" } as FakeWhatsApp;
-  const mtn = env.mtn ?? { baseUrl: NOWHERE, apiKey: "none", apiSecret: "none", senderId: "none" } as FakeMtn;
+  const wa = env.wa ??
+    { baseUrl: `${NOWHERE}/v21.0`, accessToken: "none", phoneNumberId: "none" } as FakeWhatsApp;
+  const mtn = env.mtn ??
+    { baseUrl: NOWHERE, apiKey: "none", apiSecret: "none", senderId: "none" } as FakeMtn;
   const config = loadConfig({ ...envVars({ db: env.db, wa, mtn }), ...twilio, ...opts.vars });
-  return createSenderDirectory(config, { timeoutMs: opts.timeoutMs ?? TIMEOUT.timeoutMs, fetch: opts.fetch });
+  return createSenderDirectory(config, {
+    timeoutMs: opts.timeoutMs ?? TIMEOUT.timeoutMs,
+    fetch: opts.fetch,
+  });
 }
 
 /** For tests of other behaviour: every send gets its token at once, nothing is written. */

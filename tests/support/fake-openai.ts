@@ -36,11 +36,17 @@ export interface FakeOpenAI {
 let counter = 0;
 
 /** A chat.completion body as OpenAI sends it. */
-export function completion(content: string | null, toolCalls: ScriptedToolCall[] = []): OpenAI.ChatCompletion {
+export function completion(
+  content: string | null,
+  toolCalls: ScriptedToolCall[] = [],
+): OpenAI.ChatCompletion {
   const calls: OpenAI.ChatCompletionMessageFunctionToolCall[] = toolCalls.map((c) => ({
     id: c.id ?? `call_fake_${++counter}`,
     type: "function",
-    function: { name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments) },
+    function: {
+      name: c.name,
+      arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments),
+    },
   }));
   return {
     id: `chatcmpl-fake-${++counter}`,
@@ -49,7 +55,12 @@ export function completion(content: string | null, toolCalls: ScriptedToolCall[]
     model: "fake-model",
     choices: [{
       index: 0,
-      message: { role: "assistant", content, refusal: null, ...(calls.length ? { tool_calls: calls } : {}) },
+      message: {
+        role: "assistant",
+        content,
+        refusal: null,
+        ...(calls.length ? { tool_calls: calls } : {}),
+      },
       finish_reason: calls.length ? "tool_calls" : "stop",
       logprobs: null,
     }],
@@ -58,7 +69,10 @@ export function completion(content: string | null, toolCalls: ScriptedToolCall[]
 }
 
 /** OpenAI's error body. */
-export function openaiError(status: number, message = "The server had an error while processing your request."): FakeOpenAIStep {
+export function openaiError(
+  status: number,
+  message = "The server had an error while processing your request.",
+): FakeOpenAIStep {
   return { status, body: { error: { message, type: "server_error", param: null, code: null } } };
 }
 
@@ -73,7 +87,9 @@ export async function startFakeOpenAI(
   const server = await serve(async (req) => {
     const url = new URL(req.url);
     if (req.method !== "POST" || url.pathname !== "/v1/chat/completions") {
-      return Response.json({ error: { message: `Unknown path ${url.pathname}`, type: "invalid_request_error" } }, {
+      return Response.json({
+        error: { message: `Unknown path ${url.pathname}`, type: "invalid_request_error" },
+      }, {
         status: 404,
       });
     }
@@ -81,7 +97,12 @@ export async function startFakeOpenAI(
     try {
       body = await req.json();
     } catch {
-      return Response.json({ error: { message: "We could not parse the JSON body of your request.", type: "invalid_request_error" } }, { status: 400 });
+      return Response.json({
+        error: {
+          message: "We could not parse the JSON body of your request.",
+          type: "invalid_request_error",
+        },
+      }, { status: 400 });
     }
     requests.push(body);
     authorizations.push(req.headers.get("authorization"));

@@ -68,7 +68,10 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
     const dead = createSql("postgres://postgres@127.0.0.1:1/postgres", { max: 1 });
     const down = createHarness({ db, sql: dead });
     const statuses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => down.handler(post(textFrom(i, "down"))).then((r) => r.status)),
+      Array.from(
+        { length: 10 },
+        (_, i) => down.handler(post(textFrom(i, "down"))).then((r) => r.status),
+      ),
     );
     expect(statuses).toEqual(Array(10).fill(503));
     expect(down.inbound).toHaveLength(0);
@@ -77,7 +80,9 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
     const up = createHarness({ db });
     // Meta redelivers each one, some of them twice at once.
     const redelivered = await Promise.all(
-      [...Array(10).keys(), 0, 3, 7].map((i) => up.handler(post(textFrom(i, "down"))).then((r) => r.status)),
+      [...Array(10).keys(), 0, 3, 7].map((i) =>
+        up.handler(post(textFrom(i, "down"))).then((r) => r.status)
+      ),
     );
     expect(redelivered).toEqual(Array(13).fill(200));
     expect(await rowsOf("down")).toHaveLength(10);
@@ -108,7 +113,8 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
 
   it("records the status batches of 20 concurrent webhooks in fewer statements, each request answered with its own outcomes", async () => {
     const wamid = (i: number, k: number) => `wamid.batch-status-${i}-${k}`;
-    await db.sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
+    await db
+      .sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
       select 'whatsapp', 'outbound', 'sent', '+250788000000', 'hello', 'whatsapp', 'wamid.batch-status-' || i || '-' || k
       from generate_series(0, 19) i, generate_series(0, 2) k`;
     let statements = 0;
@@ -125,13 +131,17 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       const payload = fixture("status-delivered");
       const value = payload.entry[0].changes[0].value;
       // Request 7 also reports a message we never sent: only its own count says so.
-      const ids = [0, 1, 2].map((k) => wamid(i, k)).concat(i === 7 ? ["wamid.batch-status-unknown"] : []);
+      const ids = [0, 1, 2].map((k) => wamid(i, k)).concat(
+        i === 7 ? ["wamid.batch-status-unknown"] : [],
+      );
       value.statuses = ids.map((id) => ({ ...value.statuses[0], id }));
       const res = await h.handler(post(JSON.stringify(payload)));
       expect(res.status).toBe(200);
       return (await res.json()).received;
     }));
-    bodies.forEach((b, i) => expect(b).toMatchObject({ statuses: 3, unknown_statuses: i === 7 ? 1 : 0 }));
+    bodies.forEach((b, i) =>
+      expect(b).toMatchObject({ statuses: 3, unknown_statuses: i === 7 ? 1 : 0 })
+    );
     const rows = await db.sql`select status from public.message_delivery_log
       where provider_message_id like 'wamid.batch-status-%' and direction = 'outbound'`;
     expect(rows.map((r) => r.status)).toEqual(Array(60).fill("delivered"));

@@ -506,7 +506,9 @@ describe("wa-webhook: other payloads and failures", () => {
     const flaky = new Proxy(db.sql, {
       apply(target, self, args) {
         if (isStatement(args[0]) && ++calls > 1) {
-          return Promise.reject(Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" }));
+          return Promise.reject(
+            Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" }),
+          );
         }
         return Reflect.apply(target, self, args);
       },
@@ -528,7 +530,8 @@ describe("wa-webhook: other payloads and failures", () => {
     // stays pending for the retry path; the redelivery asks a reply for the second only.
     expect(retried.inbound.map((i) => i.deliveryId)).toHaveLength(1);
     expect(again.inbound).toHaveLength(0);
-    const [pending] = await db.sql`select reply_state from public.message_delivery_log where provider_message_id = ${first.id}`;
+    const [pending] = await db
+      .sql`select reply_state from public.message_delivery_log where provider_message_id = ${first.id}`;
     expect(pending.reply_state).toBe("pending");
   });
 });

@@ -114,8 +114,14 @@ export type ProviderMode = "real" | "sandbox" | "unconfigured";
 export function providerModes(env: Env, sandboxUrl?: string) {
   // The sandbox is checked first: it needs no credentials (OpenAI's scripted model has no key).
   const mode = (configured: boolean, baseUrl: string | undefined): ProviderMode =>
-    sandboxUrl && baseUrl?.startsWith(sandboxUrl) ? "sandbox" : configured ? "real" : "unconfigured";
-  const smsBase = env.SMS_PROVIDER === "twilio" ? env.TWILIO_API_BASE_URL : env.MTN_SMS_API_BASE_URL;
+    sandboxUrl && baseUrl?.startsWith(sandboxUrl)
+      ? "sandbox"
+      : configured
+      ? "real"
+      : "unconfigured";
+  const smsBase = env.SMS_PROVIDER === "twilio"
+    ? env.TWILIO_API_BASE_URL
+    : env.MTN_SMS_API_BASE_URL;
   const smsConfigured = env.SMS_PROVIDER === "twilio"
     ? Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN && env.TWILIO_FROM_NUMBER)
     : Boolean(env.MTN_SMS_API_KEY && env.MTN_SMS_API_BASE_URL);

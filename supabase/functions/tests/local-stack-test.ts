@@ -63,8 +63,14 @@ Deno.test("the embedded database keeps its data across a stop and a start", asyn
       const rows = await again`select 1 from public.profiles where phone_number = '+250788000777'`;
       await again.end();
       if (rows.length !== 1) throw new Error("the profile written before the restart is gone");
-      if (!lines.some((l) => l.includes("migrations: up to date (all recorded in supabase_migrations"))) {
-        throw new Error(`expected the restart to skip the CLI, nothing being pending:\n${lines.join("\n")}`);
+      if (
+        !lines.some((l) =>
+          l.includes("migrations: up to date (all recorded in supabase_migrations")
+        )
+      ) {
+        throw new Error(
+          `expected the restart to skip the CLI, nothing being pending:\n${lines.join("\n")}`,
+        );
       }
     } finally {
       await second.stop();
@@ -96,7 +102,9 @@ function listeningAddresses(pid: number): string[] {
       const [hex, port] = f[1].split(":");
       const address = file === "tcp"
         ? hex.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join(".")
-        : hex === "00000000000000000000000001000000" ? "::1" : `[${hex}]`;
+        : hex === "00000000000000000000000001000000"
+        ? "::1"
+        : `[${hex}]`;
       out.push(`${address}:${parseInt(port, 16)}`);
     }
   }

@@ -1,10 +1,14 @@
 import { z } from "zod";
-import { authenticate, type AuthConfig } from "../http/auth.ts";
+import { type AuthConfig, authenticate } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { methodNotAllowed } from "../http/errors.ts";
 import { validated } from "../http/validated.ts";
 import { json, withErrors } from "../http/respond.ts";
-import { type ReplyDeps, replyPending, type ReplyPendingResult } from "../conversations/reply-to-inbound.ts";
+import {
+  type ReplyDeps,
+  replyPending,
+  type ReplyPendingResult,
+} from "../conversations/reply-to-inbound.ts";
 
 const Body = z.object({
   /** Owed replies taken per round (default 20). */
@@ -40,14 +44,24 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
   let again = false;
 
   const drain = async (limit: number, deadline: number): Promise<Drained> => {
-    const total: Drained = { found: 0, replied: 0, fallback: 0, notClaimed: 0, skipped: 0, failed: 0, rounds: 0 };
+    const total: Drained = {
+      found: 0,
+      replied: 0,
+      fallback: 0,
+      notClaimed: 0,
+      skipped: 0,
+      failed: 0,
+      rounds: 0,
+    };
     let more = false;
     do {
       again = false;
       while (now() < deadline) {
         const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
         total.rounds++;
-        for (const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const) total[k] += round[k];
+        for (
+          const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const
+        ) total[k] += round[k];
         // Only rows others had already claimed: they are being answered; nothing more to take.
         more = round.found === limit && round.notClaimed < round.found;
         if (round.found === 0 || round.notClaimed === round.found) break;

@@ -23,7 +23,11 @@ describe("agent-worker kick", () => {
   it("sends one call per event-loop turn with the secret key, however many messages ask", async () => {
     calls.length = 0;
     status = 200;
-    const kick = createAgentWorkerKick({ functionsUrl: base, secretKey: "sb_secret_k", logger: memoryLogger() })!;
+    const kick = createAgentWorkerKick({
+      functionsUrl: base,
+      secretKey: "sb_secret_k",
+      logger: memoryLogger(),
+    })!;
     expect(await Promise.all([kick.kick(), kick.kick(), kick.kick()])).toEqual([true, true, true]);
     expect(calls).toHaveLength(1);
     expect(calls[0].url).toBe("/functions/v1/agent-worker");
@@ -35,11 +39,22 @@ describe("agent-worker kick", () => {
   it("says false when the worker refuses or cannot be reached, so the webhook replies itself", async () => {
     status = 503;
     const log = memoryLogger();
-    const refused = createAgentWorkerKick({ functionsUrl: base, secretKey: "sb_secret_k", logger: log })!;
+    const refused = createAgentWorkerKick({
+      functionsUrl: base,
+      secretKey: "sb_secret_k",
+      logger: log,
+    })!;
     expect(await refused.kick()).toBe(false);
-    const unreachable = createAgentWorkerKick({ functionsUrl: "http://127.0.0.1:1/functions/v1", secretKey: "k", logger: log })!;
+    const unreachable = createAgentWorkerKick({
+      functionsUrl: "http://127.0.0.1:1/functions/v1",
+      secretKey: "k",
+      logger: log,
+    })!;
     expect(await unreachable.kick()).toBe(false);
-    expect(log.lines.map((l) => l.event)).toEqual(["AGENT_WORKER_REFUSED", "AGENT_WORKER_UNREACHABLE"]);
+    expect(log.lines.map((l) => l.event)).toEqual([
+      "AGENT_WORKER_REFUSED",
+      "AGENT_WORKER_UNREACHABLE",
+    ]);
   });
 
   it("is not there without a functions URL or a secret key", () => {

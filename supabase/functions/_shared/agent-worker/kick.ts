@@ -37,7 +37,9 @@ export function createAgentWorkerKick(opts: {
       if (!res.ok) opts.logger.warn("AGENT_WORKER_REFUSED", { status: res.status });
       return res.ok;
     } catch (err) {
-      opts.logger.warn("AGENT_WORKER_UNREACHABLE", { error: err instanceof Error ? err.message : String(err) });
+      opts.logger.warn("AGENT_WORKER_UNREACHABLE", {
+        error: err instanceof Error ? err.message : String(err),
+      });
       return false;
     }
   };
@@ -64,7 +66,9 @@ export function agentWorkerKickOf(
 ): AgentWorkerKick | null {
   const keys = env.SUPABASE_SECRET_KEYS ?? {};
   return createAgentWorkerKick({
-    functionsUrl: env.SUPABASE_URL ? `${env.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1` : undefined,
+    functionsUrl: env.SUPABASE_URL
+      ? `${env.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`
+      : undefined,
     secretKey: keys.default ?? Object.values(keys)[0],
     logger,
   });

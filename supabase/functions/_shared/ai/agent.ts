@@ -78,7 +78,10 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
   async function reply(input: AgentInput): Promise<AgentReply> {
     if (unconfigured) throw new AgentError("AI.NOT_CONFIGURED", "OPENAI_API_KEY is not set");
     const deadline = now() + budgetMs;
-    const log = deps.logger.child({ correlation_id: input.correlationId, session_id: input.sessionId });
+    const log = deps.logger.child({
+      correlation_id: input.correlationId,
+      session_id: input.sessionId,
+    });
     const [instructions, session, history, enabled] = await Promise.all([
       loadInstructions(deps.sql),
       loadSession(deps.sql, input.sessionId),
@@ -119,7 +122,9 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
       // One after another: a later call may depend on an earlier one (get_or_create, then add).
       for (const toolCall of toolCalls) {
         const name = toolCall.type === "function" ? toolCall.function.name : toolCall.custom.name;
-        const args = toolCall.type === "function" ? toolCall.function.arguments : toolCall.custom.input;
+        const args = toolCall.type === "function"
+          ? toolCall.function.arguments
+          : toolCall.custom.input;
         called.push(name);
         const result = await executeMessagingTool(name, args, ctx);
         messages.push({ role: "tool", tool_call_id: toolCall.id, content: JSON.stringify(result) });
@@ -159,7 +164,9 @@ async function complete(
 async function loadInstructions(sql: Sql): Promise<string> {
   const [row] = await sql<{ instructions: string }[]>`
     select instructions from public.agent_instructions where agent_key = ${AGENT_KEY}`;
-  if (!row) throw new AgentError("AI.NO_INSTRUCTIONS", `No agent_instructions row for ${AGENT_KEY}`);
+  if (!row) {
+    throw new AgentError("AI.NO_INSTRUCTIONS", `No agent_instructions row for ${AGENT_KEY}`);
+  }
   return row.instructions.trim();
 }
 

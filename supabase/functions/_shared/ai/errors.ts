@@ -27,12 +27,18 @@ export class AgentError extends Error {
 /** An exception from the OpenAI SDK as an AgentError; `aborted` means our time budget ran out. */
 export function classifyModelError(err: unknown, aborted: boolean): AgentError {
   if (err instanceof AgentError) return err;
-  if (aborted) return new AgentError("AI.TIMEOUT", "The model did not answer within the time budget");
+  if (aborted) {
+    return new AgentError("AI.TIMEOUT", "The model did not answer within the time budget");
+  }
   if (err instanceof APIConnectionError) {
     return new AgentError("AI.UNREACHABLE", "The model endpoint could not be reached");
   }
   if (err instanceof APIError && err.status !== undefined) {
-    return new AgentError("AI.MODEL_ERROR", `The model endpoint answered HTTP ${err.status}`, err.status);
+    return new AgentError(
+      "AI.MODEL_ERROR",
+      `The model endpoint answered HTTP ${err.status}`,
+      err.status,
+    );
   }
   return new AgentError("AI.MODEL_ERROR", "The model call failed");
 }

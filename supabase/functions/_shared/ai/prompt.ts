@@ -37,9 +37,9 @@ export interface HistoryEntry {
 }
 
 const CHANNEL_STYLE: Record<"whatsapp" | "sms", string> = {
-  whatsapp: "You are replying on WhatsApp: short and warm; *single asterisks* for bold, no headings or tables.",
-  sms:
-    "You are replying by SMS: plain text only (no markdown, no emoji), under 300 characters; " +
+  whatsapp:
+    "You are replying on WhatsApp: short and warm; *single asterisks* for bold, no headings or tables.",
+  sms: "You are replying by SMS: plain text only (no markdown, no emoji), under 300 characters; " +
     "anything longer is cut to 3 SMS.",
 };
 

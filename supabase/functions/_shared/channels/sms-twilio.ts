@@ -40,7 +40,10 @@ export interface TwilioSmsConfig {
 }
 
 /** The StatusCallback URL for one row: Twilio echoes the query, so the row is known by id. */
-export function statusCallbackFor(base: string | undefined, deliveryId: string | undefined): string | undefined {
+export function statusCallbackFor(
+  base: string | undefined,
+  deliveryId: string | undefined,
+): string | undefined {
   if (!base || !deliveryId) return undefined;
   const url = new URL(base);
   url.searchParams.set("delivery_id", deliveryId);
@@ -48,8 +51,12 @@ export function statusCallbackFor(base: string | undefined, deliveryId: string |
 }
 
 /** Where Twilio posts statuses for this stack, when its public URL is known. */
-export function twilioStatusCallbackUrl(publicFunctionsUrl: string | undefined): string | undefined {
-  return publicFunctionsUrl ? `${publicFunctionsUrl.replace(/\/+$/, "")}/sms-inbound/status/twilio` : undefined;
+export function twilioStatusCallbackUrl(
+  publicFunctionsUrl: string | undefined,
+): string | undefined {
+  return publicFunctionsUrl
+    ? `${publicFunctionsUrl.replace(/\/+$/, "")}/sms-inbound/status/twilio`
+    : undefined;
 }
 
 const PROVIDER = "twilio";
@@ -99,7 +106,8 @@ export function createTwilioSmsAdapter(
     // A Messaging Service picks the sender itself (and handles opt-outs per service).
     form.set(config.from!.startsWith("MG") ? "MessagingServiceSid" : "From", config.from!);
     form.set("Body", body);
-    const callback = options.statusCallbackUrl ?? statusCallbackFor(config.statusCallbackUrl, options.deliveryId);
+    const callback = options.statusCallbackUrl ??
+      statusCallbackFor(config.statusCallbackUrl, options.deliveryId);
     if (callback) form.set("StatusCallback", callback);
 
     const sid = encodeURIComponent(config.accountSid!);

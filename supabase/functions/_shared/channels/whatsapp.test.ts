@@ -132,8 +132,13 @@ describe("WhatsApp adapter: requests", () => {
     });
     const sender = createSenderDirectory(env).resolve("whatsapp")!;
     const result = await sender.send({
-      id: crypto.randomUUID(), channel: "whatsapp", recipient: "+250788123456", body: "hi",
-      message_type: "text", metadata: null, sender_key: null,
+      id: crypto.randomUUID(),
+      channel: "whatsapp",
+      recipient: "+250788123456",
+      body: "hi",
+      message_type: "text",
+      metadata: null,
+      sender_key: null,
     });
     expect(result.ok).toBe(true);
     expect(fake.requests).toHaveLength(1);
@@ -230,7 +235,12 @@ describe("WhatsApp adapter: error classes from Meta's error bodies", () => {
       headers: { "retry-after": "7" },
     });
     const error = failureOf(await adapter().sendText("+250788123456", "hi"));
-    expect(error).toMatchObject({ class: "retryable", code: "130429", retryAfterMs: 7000, throttled: true });
+    expect(error).toMatchObject({
+      class: "retryable",
+      code: "130429",
+      retryAfterMs: 7000,
+      throttled: true,
+    });
   });
 
   it("an error page that is not Graph JSON is classified by its HTTP status", async () => {

@@ -15,7 +15,12 @@ import {
   withRetryAfter,
 } from "./http.ts";
 import { e164Digits } from "../phone.ts";
-import type { AdapterOptions, ChannelFailure, ErrorClass, SendResult } from "../outbound/adapter.ts";
+import type {
+  AdapterOptions,
+  ChannelFailure,
+  ErrorClass,
+  SendResult,
+} from "../outbound/adapter.ts";
 
 /** WhatsApp Cloud API (Meta Graph): `POST {base}/{phone-number-id}/messages`, Bearer token. */
 
@@ -49,7 +54,9 @@ export interface WhatsAppAdapter {
   sendTemplate(to: string, template: WhatsAppTemplate, options?: EchoOptions): Promise<SendResult>;
 }
 
-const echo = (o: EchoOptions) => (o.callbackData ? { biz_opaque_callback_data: o.callbackData } : {});
+const echo = (
+  o: EchoOptions,
+) => (o.callbackData ? { biz_opaque_callback_data: o.callbackData } : {});
 
 const PROVIDER = "whatsapp";
 
@@ -188,7 +195,10 @@ export function classifyWhatsAppErrorCode(
 
 function classify(reply: ProviderReply, error: z.infer<typeof ErrorBody>["error"]): ChannelFailure {
   const details = error.error_data?.details;
-  const { class: cls, notOnChannel } = classifyWhatsAppErrorCode(error.code, classOfStatus(reply.status));
+  const { class: cls, notOnChannel } = classifyWhatsAppErrorCode(
+    error.code,
+    classOfStatus(reply.status),
+  );
   return withRetryAfter(reply, {
     class: cls,
     code: String(error.code),

@@ -52,7 +52,10 @@ export const FALLBACK_REPLY =
  * to follow_up so a person picks it up), and completes the claim. The send's idempotency key is
  * the inbound delivery id, so a reply retried after a crash never reaches the person twice.
  */
-export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): Promise<ReplyOutcome> {
+export async function replyToInbound(
+  deps: ReplyDeps,
+  inbound: InboundToReply,
+): Promise<ReplyOutcome> {
   const log = deps.logger.child({
     correlation_id: inbound.correlationId,
     delivery_id: inbound.deliveryId,
@@ -69,7 +72,10 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
   if (inbound.channel === "whatsapp") {
     const handled = await handleWhatsAppOptOut(deps, inbound, log);
     if (handled) {
-      await rpcValue(deps.sql, "complete_inbound_reply", { p_delivery_id: inbound.deliveryId, p_state: "skipped" });
+      await rpcValue(deps.sql, "complete_inbound_reply", {
+        p_delivery_id: inbound.deliveryId,
+        p_state: "skipped",
+      });
       log.info("AI_REPLY_SKIPPED", { reason: handled });
       return handled;
     }
@@ -106,7 +112,10 @@ export async function replyToInbound(deps: ReplyDeps, inbound: InboundToReply): 
     senderKey: await replySenderKey(deps, inbound),
   });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
-  await rpcValue(deps.sql, "complete_inbound_reply", { p_delivery_id: inbound.deliveryId, p_state: "done" });
+  await rpcValue(deps.sql, "complete_inbound_reply", {
+    p_delivery_id: inbound.deliveryId,
+    p_state: "done",
+  });
   log[sent.status === "sent" ? "info" : "warn"]("AI_REPLY_COMPLETED", {
     outcome,
     channel: inbound.channel,
@@ -121,7 +130,9 @@ async function markFollowUp(deps: ReplyDeps, sessionId: string, log: ReplyDeps["
   try {
     await createSessionStore(deps.sql).updateStatus(sessionId, "follow_up");
   } catch (err) {
-    log.error("AI_REPLY_FOLLOW_UP_FAILED", { error: err instanceof Error ? err.message : String(err) });
+    log.error("AI_REPLY_FOLLOW_UP_FAILED", {
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
 }
 
@@ -148,7 +159,10 @@ export interface ReplyPendingResult {
  * during the reply, whose lease has run out). Each goes through replyToInbound, whose claim
  * keeps concurrent dispatchers from answering twice.
  */
-export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): Promise<ReplyPendingResult> {
+export async function replyPending(
+  deps: ReplyDeps,
+  opts: ReplyPendingOptions,
+): Promise<ReplyPendingResult> {
   const rows = await rpc(deps.sql, "list_pending_inbound_replies", {
     p_older_than_seconds: opts.olderThanSeconds,
     p_limit: opts.limit,
@@ -163,7 +177,14 @@ export async function replyPending(deps: ReplyDeps, opts: ReplyPendingOptions): 
       correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
     })
   ));
-  const result: ReplyPendingResult = { found: rows.length, replied: 0, fallback: 0, notClaimed: 0, skipped: 0, failed: 0 };
+  const result: ReplyPendingResult = {
+    found: rows.length,
+    replied: 0,
+    fallback: 0,
+    notClaimed: 0,
+    skipped: 0,
+    failed: 0,
+  };
   for (const s of settled) {
     if (s.status === "rejected") {
       result.failed++;

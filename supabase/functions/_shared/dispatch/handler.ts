@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { authenticate, type AuthConfig } from "../http/auth.ts";
+import { type AuthConfig, authenticate } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
 import { type DispatchDeps, dispatchDue } from "../outbound/dispatch.ts";
-import { replyPending, type ReplyDeps } from "../conversations/reply-to-inbound.ts";
+import { type ReplyDeps, replyPending } from "../conversations/reply-to-inbound.ts";
 import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 import { recoverUnnotifiedCalls } from "../notifications/recover-calls.ts";
 
@@ -43,7 +43,9 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
         leaseSeconds: deps.defaults.leaseSeconds,
         correlationId,
       }),
-      deps.replies && recover ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 }) : null,
+      deps.replies && recover
+        ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 })
+        : null,
       deps.postCall && recover
         ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })
         : null,

@@ -108,7 +108,9 @@ function callerOf(data: Verified, policy: AuthPolicy): Caller {
   const claims = data.jwtClaims ?? {};
   const appMetadata = (claims.app_metadata ?? {}) as Record<string, unknown>;
   const role = typeof appMetadata.role === "string" ? appMetadata.role : "";
-  if (!policy.roles?.includes(role)) throw forbidden("Your account does not have the role this needs");
+  if (!policy.roles?.includes(role)) {
+    throw forbidden("Your account does not have the role this needs");
+  }
   return { mode: "user", userId: String(claims.sub), role };
 }
 

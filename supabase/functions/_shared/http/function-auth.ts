@@ -31,7 +31,9 @@ export function authKeysOf(env: Env): AuthKeys {
       (env.SUPABASE_SERVICE_ROLE_KEY || env.SUPABASE_JWT_SECRET)
     ? {
       serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,
-      jwtSecret: env.SUPABASE_JWT_SECRET ? new TextEncoder().encode(env.SUPABASE_JWT_SECRET) : undefined,
+      jwtSecret: env.SUPABASE_JWT_SECRET
+        ? new TextEncoder().encode(env.SUPABASE_JWT_SECRET)
+        : undefined,
     }
     : null;
   return {

@@ -49,7 +49,10 @@ function expected(err: unknown, logger: Logger, correlationId: string): HttpErro
   if (err instanceof HttpError) return err;
   if (err instanceof ZodError) return invalidBody(err);
   if (isDatabaseUnavailable(err)) {
-    logger.error("DATABASE_UNAVAILABLE", { correlation_id: correlationId, code: (err as { code: string }).code });
+    logger.error("DATABASE_UNAVAILABLE", {
+      correlation_id: correlationId,
+      code: (err as { code: string }).code,
+    });
     return serviceUnavailable();
   }
   logger.error("UNHANDLED_ERROR", {
@@ -65,5 +68,9 @@ function errorResponse(err: HttpError | null): Response {
   const extra = err.status === 405 && err.details?.allowed
     ? { allow: (err.details.allowed as string[]).join(", ") }
     : undefined;
-  return json({ error: { code: err.code, message: err.message, ...(err.details ?? {}) } }, err.status, extra);
+  return json(
+    { error: { code: err.code, message: err.message, ...(err.details ?? {}) } },
+    err.status,
+    extra,
+  );
 }

@@ -14,13 +14,18 @@ describe("HMAC key cache", () => {
     expect(await verifyHexSha256("secret-b", sign("secret-b"), raw)).toBe(true);
     expect(await verifyHexSha256("secret-a", sign("secret-b"), raw)).toBe(false);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => verifyHexSha256(`s${i % 4}`, sign(`s${(i + 1) % 4}`), raw)),
+      Array.from(
+        { length: 20 },
+        (_, i) => verifyHexSha256(`s${i % 4}`, sign(`s${(i + 1) % 4}`), raw),
+      ),
     );
     expect(results.every((r) => r === false)).toBe(true);
   });
 
   it("keeps the hash apart for the same secret", async () => {
     expect(await verifyHexSha256("secret-a", sign("secret-a"), raw)).toBe(true);
-    expect(await hmacSha1Base64("secret-a", raw)).toBe(createHmac("sha1", "secret-a").update(raw).digest("base64"));
+    expect(await hmacSha1Base64("secret-a", raw)).toBe(
+      createHmac("sha1", "secret-a").update(raw).digest("base64"),
+    );
   });
 });

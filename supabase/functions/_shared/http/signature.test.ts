@@ -36,7 +36,9 @@ describe("verifyHexSha256 (Meta X-Hub-Signature-256)", () => {
   it("requires the sha256= prefix unless told it is optional (MTN-style gateway)", async () => {
     expect(await verifyHexSha256(secret, hex, raw)).toBe(false);
     expect(await verifyHexSha256(secret, hex, raw, { prefixOptional: true })).toBe(true);
-    expect(await verifyHexSha256(secret, hex.toUpperCase(), raw, { prefixOptional: true })).toBe(true);
+    expect(await verifyHexSha256(secret, hex.toUpperCase(), raw, { prefixOptional: true })).toBe(
+      true,
+    );
   });
 });
 

@@ -13,7 +13,9 @@ function hmacKey(hash: "SHA-1" | "SHA-256", secret: string): Promise<CryptoKey> 
   let key = keys.get(id);
   if (!key) {
     if (keys.size >= 64) keys.clear(); // a bound, should secrets ever come from somewhere else
-    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash }, false, [
+      "sign",
+    ]);
     key.catch(() => keys.delete(id));
     keys.set(id, key);
   }

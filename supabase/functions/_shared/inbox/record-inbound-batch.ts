@@ -3,7 +3,11 @@ import { rpc } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { createTickBatcher, ItemFailure, type TickBatcher } from "./tick-batch.ts";
-import { type InboundMessage, recordInbound, type RecordedInbound } from "../conversations/record-inbound.ts";
+import {
+  type InboundMessage,
+  type RecordedInbound,
+  recordInbound,
+} from "../conversations/record-inbound.ts";
 
 /**
  * recordInbound for webhooks under load: the messages of the requests that arrive in the same
@@ -27,7 +31,10 @@ export function recordInboundBatched(sql: Sql, message: InboundMessage): Promise
   return batcher.add(message);
 }
 
-async function recordBatch(sql: Sql, messages: InboundMessage[]): Promise<(RecordedInbound | ItemFailure)[]> {
+async function recordBatch(
+  sql: Sql,
+  messages: InboundMessage[],
+): Promise<(RecordedInbound | ItemFailure)[]> {
   if (messages.length === 1) return [await recordInbound(sql, messages[0])];
   let rows;
   try {
@@ -35,7 +42,9 @@ async function recordBatch(sql: Sql, messages: InboundMessage[]): Promise<(Recor
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw err;
     // One bad message spoiled the batch: record each alone so only its own request fails.
-    return await Promise.all(messages.map((m) => recordInbound(sql, m).catch((e) => new ItemFailure(e))));
+    return await Promise.all(
+      messages.map((m) => recordInbound(sql, m).catch((e) => new ItemFailure(e))),
+    );
   }
   const out: RecordedInbound[] = [];
   for (const r of rows) {

@@ -1,6 +1,10 @@
 import type { Sql } from "../db/client.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { recordDeliveryStatuses, type StatusOutcome, type StatusUpdate } from "../outbound/delivery-status.ts";
+import {
+  recordDeliveryStatuses,
+  type StatusOutcome,
+  type StatusUpdate,
+} from "../outbound/delivery-status.ts";
 import { createTickBatcher, ItemFailure, type TickBatcher } from "./tick-batch.ts";
 
 /**
@@ -13,7 +17,10 @@ import { createTickBatcher, ItemFailure, type TickBatcher } from "./tick-batch.t
  */
 const batchers = new WeakMap<Sql, TickBatcher<StatusUpdate[], StatusOutcome[]>>();
 
-export function recordDeliveryStatusesBatched(sql: Sql, updates: StatusUpdate[]): Promise<StatusOutcome[]> {
+export function recordDeliveryStatusesBatched(
+  sql: Sql,
+  updates: StatusUpdate[],
+): Promise<StatusOutcome[]> {
   if (updates.length === 0) return Promise.resolve([]);
   let batcher = batchers.get(sql);
   if (!batcher) {
@@ -23,15 +30,20 @@ export function recordDeliveryStatusesBatched(sql: Sql, updates: StatusUpdate[])
   return batcher.add(updates);
 }
 
-async function recordGroups(sql: Sql, groups: StatusUpdate[][]): Promise<(StatusOutcome[] | ItemFailure)[]> {
+async function recordGroups(
+  sql: Sql,
+  groups: StatusUpdate[][],
+): Promise<(StatusOutcome[] | ItemFailure)[]> {
   if (groups.length === 1) return [await recordDeliveryStatuses(sql, groups[0])];
   let outcomes: StatusOutcome[];
   try {
     outcomes = await recordDeliveryStatuses(sql, groups.flat());
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw err;
-    return await Promise.all(groups.map((g) => recordDeliveryStatuses(sql, g).catch((e) => new ItemFailure(e))));
+    return await Promise.all(
+      groups.map((g) => recordDeliveryStatuses(sql, g).catch((e) => new ItemFailure(e))),
+    );
   }
   let at = 0;
-  return groups.map((g) => outcomes.slice(at, (at += g.length)));
+  return groups.map((g) => outcomes.slice(at, at += g.length));
 }

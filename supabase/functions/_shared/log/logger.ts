@@ -19,8 +19,7 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
  * One JSON object per line: `{ts, level, event, ...fields}` with phones, emails and bodies masked.
  */
 export function createLogger(
-  opts: { sink?: LogSink; level?: LogLevel; base?: Record<string, unknown>; now?: () => Date } =
-    {},
+  opts: { sink?: LogSink; level?: LogLevel; base?: Record<string, unknown>; now?: () => Date } = {},
 ): Logger {
   const sink = opts.sink ?? ((line: string) => console.log(line));
   const min = ORDER[opts.level ?? "info"];

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OutboundDeps } from "../outbound/send.ts";
-import { authenticate, type AuthConfig } from "../http/auth.ts";
+import { type AuthConfig, authenticate } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
@@ -46,12 +46,17 @@ export function createMessagingToolsHandler(deps: MessagingToolsDeps) {
   });
 }
 
-async function run(deps: MessagingToolsDeps, req: Request, correlationId: string, enabled: Set<string>) {
+async function run(
+  deps: MessagingToolsDeps,
+  req: Request,
+  correlationId: string,
+  enabled: Set<string>,
+) {
   const parsed = Body.safeParse(parseJson(await readRawBody(req)));
   if (!parsed.success) {
     throw badRequest(
       "VALIDATION.INVALID_BODY",
-      "Send {name, arguments} or a tool_calls entry {id, type: \"function\", function: {name, arguments}}",
+      'Send {name, arguments} or a tool_calls entry {id, type: "function", function: {name, arguments}}',
     );
   }
   const call = "function" in parsed.data
@@ -71,5 +76,10 @@ async function run(deps: MessagingToolsDeps, req: Request, correlationId: string
 }
 
 function callError({ error }: ToolError): HttpError {
-  return new HttpError(CALL_ERRORS[error.code], error.code, error.message, error.issues ? { issues: error.issues } : undefined);
+  return new HttpError(
+    CALL_ERRORS[error.code],
+    error.code,
+    error.message,
+    error.issues ? { issues: error.issues } : undefined,
+  );
 }

@@ -3,7 +3,13 @@ import type { Logger } from "../log/logger.ts";
 import { rpc, rpcValue } from "../db/rpc.ts";
 import type { RecordedOutcome } from "../outbound/outcome.ts";
 import { type OutboundDeps, paced, senderFor, sendEvent, sendPaced } from "../outbound/send.ts";
-import { type DualSend, planRow, planWhatsApp, refusal, sendDualChannel } from "../outbound/dual-channel.ts";
+import {
+  type DualSend,
+  planRow,
+  planWhatsApp,
+  refusal,
+  sendDualChannel,
+} from "../outbound/dual-channel.ts";
 import { recordOutcome } from "../outbound/outcome.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
@@ -35,7 +41,15 @@ export interface NotifyAfterCallInput {
   correlationId: string;
 }
 
-export type DeliveryStatus = "queued" | "unknown" | "sent" | "delivered" | "read" | "failed" | "blocked" | "skipped";
+export type DeliveryStatus =
+  | "queued"
+  | "unknown"
+  | "sent"
+  | "delivered"
+  | "read"
+  | "failed"
+  | "blocked"
+  | "skipped";
 
 export interface DeliveryReport {
   channel: "whatsapp" | "sms";
@@ -100,7 +114,9 @@ export async function notifyAfterCall(
   const pending = claims.filter((c) => c.to_send && c.status === "queued");
   const reports = new Map(claims.map((c) => [c.channel, reportOf(c)]));
   for (const c of claims) {
-    if (c.status === "blocked") log.info(`${c.channel.toUpperCase()}_MESSAGE_BLOCKED`, { reason: c.error_code });
+    if (c.status === "blocked") {
+      log.info(`${c.channel.toUpperCase()}_MESSAGE_BLOCKED`, { reason: c.error_code });
+    }
     if (c.status === "skipped") log.info("WHATSAPP_MESSAGE_SKIPPED", { reason: c.error_code });
   }
   await keepBlockedBodies(deps, claims, input.callId);
@@ -109,9 +125,15 @@ export async function notifyAfterCall(
     const deliveries = [...reports.values()];
     // Nothing could be sent on any channel (opted out, not on WhatsApp): that is not a repeat.
     const skipped = outcomeOf(deliveries) === "skipped";
-    log.info(skipped ? "POST_CALL_NOTIFY_SKIPPED" : "POST_CALL_NOTIFY_REPLAYED", { session_id: sessionId });
-    return { session_id: sessionId, summary_source: input.summary ? "request" : "database",
-      outcome: skipped ? "skipped" : "already_sent", deliveries };
+    log.info(skipped ? "POST_CALL_NOTIFY_SKIPPED" : "POST_CALL_NOTIFY_REPLAYED", {
+      session_id: sessionId,
+    });
+    return {
+      session_id: sessionId,
+      summary_source: input.summary ? "request" : "database",
+      outcome: skipped ? "skipped" : "already_sent",
+      deliveries,
+    };
   }
 
   let summary = claims[0].summary;
@@ -133,13 +155,20 @@ export async function notifyAfterCall(
   const messages = pgSafe(buildPostCallMessages({ summary, callId: input.callId }));
   const planned = plan(deps, input, messages, pending);
   for (const { claim, refused } of planned.refused) {
-    const outcome = await recordOutcome(deps.sql, claim.delivery_id!, refused, { body: messages.whatsappText });
+    const outcome = await recordOutcome(deps.sql, claim.delivery_id!, refused, {
+      body: messages.whatsappText,
+    });
     logSend(log, claim.channel, refused, claim.attempt, outcome);
     reports.set(claim.channel, reportFrom(claim.channel, claim.attempt, refused, outcome));
   }
   const go = await paced(deps, planned.sends);
   for (const s of planned.sends.filter((s) => !go.includes(s))) {
-    reports.set(s.claim.channel, { channel: s.claim.channel, status: "queued", attempt: s.claim.attempt, next_attempt_at: new Date().toISOString() });
+    reports.set(s.claim.channel, {
+      channel: s.claim.channel,
+      status: "queued",
+      attempt: s.claim.attempt,
+      next_attempt_at: new Date().toISOString(),
+    });
   }
 
   await sendDualChannel(deps, deps.config.sendTimeoutMs, go, async (send, result, outcome) => {
@@ -147,14 +176,20 @@ export async function notifyAfterCall(
     logSend(log, claim.channel, result, claim.attempt, outcome);
     reports.set(claim.channel, reportFrom(claim.channel, claim.attempt, result, outcome));
     if (outcome.fallbackId) {
-      reports.set("sms", await sendFallbackNow(deps, outcome.fallbackId, input.phoneNumber, messages.smsText, log));
+      reports.set(
+        "sms",
+        await sendFallbackNow(deps, outcome.fallbackId, input.phoneNumber, messages.smsText, log),
+      );
     }
   });
 
   const deliveries = [...reports.values()];
   const outcome = outcomeOf(deliveries);
-  const event = outcome === "sent" ? "POST_CALL_NOTIFY_SUCCESS"
-    : outcome === "partial" ? "POST_CALL_NOTIFY_PARTIAL" : "POST_CALL_NOTIFY_FAILED";
+  const event = outcome === "sent"
+    ? "POST_CALL_NOTIFY_SUCCESS"
+    : outcome === "partial"
+    ? "POST_CALL_NOTIFY_PARTIAL"
+    : "POST_CALL_NOTIFY_FAILED";
   log[outcome === "failed" ? "error" : outcome === "partial" ? "warn" : "info"](event, {
     session_id: sessionId,
     summary_source: source,
@@ -162,7 +197,6 @@ export async function notifyAfterCall(
   });
   return { session_id: sessionId, summary_source: source, outcome, deliveries };
 }
-
 
 async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promise<string | null> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
@@ -177,17 +211,36 @@ async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promis
   return null;
 }
 
-function logSend(log: Logger, channel: "whatsapp" | "sms", r: SendResult, attempt: number, o: RecordedOutcome) {
-  if (r.ok) log.info(sendEvent(channel, o.status), { provider: r.provider, provider_message_id: r.providerMessageId, attempt });
-  else {
+function logSend(
+  log: Logger,
+  channel: "whatsapp" | "sms",
+  r: SendResult,
+  attempt: number,
+  o: RecordedOutcome,
+) {
+  if (r.ok) {
+    log.info(sendEvent(channel, o.status), {
+      provider: r.provider,
+      provider_message_id: r.providerMessageId,
+      attempt,
+    });
+  } else {
     log.warn(sendEvent(channel, o.status), {
-      provider: r.provider, error_code: r.error.code, error_class: r.error.class, attempt,
+      provider: r.provider,
+      error_code: r.error.code,
+      error_class: r.error.class,
+      attempt,
       next_attempt_at: o.nextAttemptAt?.toISOString(),
     });
   }
 }
 
-function reportFrom(channel: "whatsapp" | "sms", attempt: number, r: SendResult, o: RecordedOutcome): DeliveryReport {
+function reportFrom(
+  channel: "whatsapp" | "sms",
+  attempt: number,
+  r: SendResult,
+  o: RecordedOutcome,
+): DeliveryReport {
   return {
     channel,
     status: o.status,
@@ -213,7 +266,12 @@ function plan(
   const whatsappFirst = deps.config.channels === "whatsapp_first";
   const out: ReturnType<typeof plan> = { sends: [], refused: [] };
   for (const claim of pending) {
-    const base = { id: claim.delivery_id!, channel: claim.channel, recipient: input.phoneNumber, sender_key: null };
+    const base = {
+      id: claim.delivery_id!,
+      channel: claim.channel,
+      recipient: input.phoneNumber,
+      sender_key: null,
+    };
     const sender = senderFor(deps, claim.channel);
     if (claim.channel === "sms") {
       const row = { ...base, body: messages.smsText, message_type: "text", metadata: null };
@@ -242,7 +300,12 @@ function plan(
       ...row.metadata,
       ...(whatsappFirst ? { fallback: { channel: "sms", body: messages.smsText } } : {}),
     };
-    out.sends.push({ claim, sender, row, extra: { body: row.body, messageType: row.message_type, metadata } });
+    out.sends.push({
+      claim,
+      sender,
+      row,
+      extra: { body: row.body, messageType: row.message_type, metadata },
+    });
   }
   return out;
 }
@@ -257,9 +320,25 @@ async function sendFallbackNow(
 ): Promise<DeliveryReport> {
   const claimed = await rpcValue(deps.sql, "claim_delivery", { p_delivery_id: fallbackId });
   if (!claimed) return { channel: "sms", status: "queued", attempt: 1, fallback: true };
-  const row = { id: fallbackId, channel: "sms", recipient: to, body, message_type: "text", metadata: null, sender_key: null };
+  const row = {
+    id: fallbackId,
+    channel: "sms",
+    recipient: to,
+    body,
+    message_type: "text",
+    metadata: null,
+    sender_key: null,
+  };
   const sent = await sendPaced(deps, { sender: senderFor(deps, "sms"), row });
-  if (!sent) return { channel: "sms", status: "queued", attempt: 1, fallback: true, next_attempt_at: new Date().toISOString() };
+  if (!sent) {
+    return {
+      channel: "sms",
+      status: "queued",
+      attempt: 1,
+      fallback: true,
+      next_attempt_at: new Date().toISOString(),
+    };
+  }
   logSend(log, "sms", sent.result, 1, sent.outcome);
   return { ...reportFrom("sms", 1, sent.result, sent.outcome), fallback: true };
 }
@@ -288,7 +367,11 @@ async function keepBlockedBodies(deps: NotifyAfterCallDeps, claims: ClaimRow[], 
 }
 
 function reportOf(c: ClaimRow): DeliveryReport {
-  const reason = c.status === "blocked" ? "opted_out" : c.status === "skipped" ? "not_on_whatsapp" : undefined;
+  const reason = c.status === "blocked"
+    ? "opted_out"
+    : c.status === "skipped"
+    ? "not_on_whatsapp"
+    : undefined;
   return {
     channel: c.channel,
     status: c.status === "blocked" ? "skipped" : c.status,
@@ -296,7 +379,13 @@ function reportOf(c: ClaimRow): DeliveryReport {
     ...(reason ? { reason } : {}),
     ...(c.provider_message_id ? { provider_message_id: c.provider_message_id } : {}),
     ...(c.error_code
-      ? { error: { code: c.error_code, class: c.error_class ?? "permanent", message: c.error_message ?? "" } }
+      ? {
+        error: {
+          code: c.error_code,
+          class: c.error_class ?? "permanent",
+          message: c.error_message ?? "",
+        },
+      }
       : {}),
   };
 }

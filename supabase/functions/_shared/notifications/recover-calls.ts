@@ -23,7 +23,11 @@ export async function recoverUnnotifiedCalls(
   const result: RecoverCallsResult = { found: calls.length, notified: 0, failed: 0 };
   for (const c of calls) {
     try {
-      await notifyAfterCall(deps, { callId: c.call_id, phoneNumber: c.phone_number, correlationId: opts.correlationId });
+      await notifyAfterCall(deps, {
+        callId: c.call_id,
+        phoneNumber: c.phone_number,
+        correlationId: opts.correlationId,
+      });
       result.notified++;
     } catch (err) {
       result.failed++;

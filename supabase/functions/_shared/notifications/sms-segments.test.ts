@@ -108,7 +108,11 @@ describe("countSegments: UCS-2", () => {
   });
 
   it("may split CR LF across two segments, as Twilio does", () => {
-    expect(countSegments(zh(66) + "\r\n" + zh(66))).toEqual({ encoding: "UCS-2", segments: 2, units: 134 });
+    expect(countSegments(zh(66) + "\r\n" + zh(66))).toEqual({
+      encoding: "UCS-2",
+      segments: 2,
+      units: 134,
+    });
   });
 
   it("keeps a ZWJ emoji sequence in one segment", () => {

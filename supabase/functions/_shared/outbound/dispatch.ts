@@ -48,14 +48,24 @@ interface Claimed extends OutboxRow {
  * or failed for good), and repeats until nothing is due or the time budget is spent. Several
  * dispatchers at once never send the same row: a claimed row is leased to one of them.
  */
-export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Promise<DispatchReport> {
+export async function dispatchDue(
+  deps: DispatchDeps,
+  opts: DispatchOptions,
+): Promise<DispatchReport> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
   const deadline = started + opts.timeBudgetMs;
   const log = deps.logger.child({ correlation_id: opts.correlationId });
   const report: DispatchReport = {
-    claimed: 0, sent: 0, retry_scheduled: 0, failed: 0, deferred: 0, throttled: 0, rounds: 0, elapsed_ms: 0,
+    claimed: 0,
+    sent: 0,
+    retry_scheduled: 0,
+    failed: 0,
+    deferred: 0,
+    throttled: 0,
+    rounds: 0,
+    elapsed_ms: 0,
   };
 
   while (now() < deadline) {
@@ -81,15 +91,29 @@ export async function dispatchDue(deps: DispatchDeps, opts: DispatchOptions): Pr
       g.rows.push(row);
       groups.set(sender.key, g);
     }
-    await finish(deps, report, log, null, unroutable.map((row) => ({
-      row,
-      result: {
-        ok: false,
-        provider: row.channel,
-        error: { class: "permanent", code: "DISPATCH.NO_SENDER", message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim() },
-      },
-    })));
-    await Promise.all([...groups.values()].map((g) => drainGroup(deps, report, log, g.sender, g.rows, deadline, now, sleep)));
+    await finish(
+      deps,
+      report,
+      log,
+      null,
+      unroutable.map((row) => ({
+        row,
+        result: {
+          ok: false,
+          provider: row.channel,
+          error: {
+            class: "permanent",
+            code: "DISPATCH.NO_SENDER",
+            message: `No sender for ${row.channel} ${row.sender_key ?? ""}`.trim(),
+          },
+        },
+      })),
+    );
+    await Promise.all(
+      [...groups.values()].map((g) =>
+        drainGroup(deps, report, log, g.sender, g.rows, deadline, now, sleep)
+      ),
+    );
   }
   report.elapsed_ms = now() - started;
   log.info("DISPATCH_DONE", { ...report });
@@ -115,7 +139,9 @@ async function drainGroup(
     if (chunk.length > 0) {
       // The chunk's sends run in parallel; their outcomes are recorded together (one round trip).
       inFlight.push((async () => {
-        const sent = await Promise.all(chunk.map(async (row) => ({ row, result: await sender.send(row) })));
+        const sent = await Promise.all(
+          chunk.map(async (row) => ({ row, result: await sender.send(row) })),
+        );
         const throttled = sent.filter((s) => !s.result.ok && s.result.error.throttled);
         if (throttled.length > 0) {
           report.throttled += throttled.length;
@@ -153,10 +179,17 @@ async function finish(
     if (outcome.status === "sent") report.sent++;
     else if (outcome.status === "failed") report.failed++;
     else report.retry_scheduled++;
-    if (result.ok) log.debug(sendEvent(row.channel, outcome.status), { delivery_id: row.id, attempt: row.attempts });
-    else {
+    if (result.ok) {
+      log.debug(sendEvent(row.channel, outcome.status), {
+        delivery_id: row.id,
+        attempt: row.attempts,
+      });
+    } else {
       log.warn(sendEvent(row.channel, outcome.status), {
-        delivery_id: row.id, attempt: row.attempts, error_code: result.error.code, error_class: result.error.class,
+        delivery_id: row.id,
+        attempt: row.attempts,
+        error_code: result.error.code,
+        error_class: result.error.class,
         next_attempt_at: outcome.nextAttemptAt,
       });
     }

@@ -21,7 +21,12 @@ export function planWhatsApp(opts: {
   template?: { name: string; language: string; bodyParameters: string[]; body: string };
 }): WhatsAppPlan {
   if (opts.hasWhatsapp === false) {
-    return { kind: "unavailable", class: "permanent", code: "NOT_ON_WHATSAPP", message: "The recipient is known not to use WhatsApp" };
+    return {
+      kind: "unavailable",
+      class: "permanent",
+      code: "NOT_ON_WHATSAPP",
+      message: "The recipient is known not to use WhatsApp",
+    };
   }
   if (opts.windowOpen) return { kind: "text", body: opts.text };
   if (!opts.template) {
@@ -36,20 +41,38 @@ export function planWhatsApp(opts: {
 }
 
 /** A plan that can go out, as the fields of its row (a template row is re-sent as the template). */
-export function planRow(plan: Exclude<WhatsAppPlan, { kind: "unavailable" }>): Pick<OutboxRow, "body" | "message_type" | "metadata"> {
+export function planRow(
+  plan: Exclude<WhatsAppPlan, { kind: "unavailable" }>,
+): Pick<OutboxRow, "body" | "message_type" | "metadata"> {
   if (plan.kind === "text") return { body: plan.body, message_type: "text", metadata: null };
   const { name, language, bodyParameters } = plan;
-  return { body: plan.body, message_type: "template", metadata: { template: { name, language, bodyParameters } } };
+  return {
+    body: plan.body,
+    message_type: "template",
+    metadata: { template: { name, language, bodyParameters } },
+  };
 }
 
 /** A plan that cannot go out, as the failure recorded on its row; no provider is asked. */
 export function refusal(plan: Extract<WhatsAppPlan, { kind: "unavailable" }>): SendFailed {
-  return { ok: false, provider: "whatsapp", error: { class: plan.class, code: plan.code, message: plan.message } };
+  return {
+    ok: false,
+    provider: "whatsapp",
+    error: { class: plan.class, code: plan.code, message: plan.message },
+  };
 }
 
 /** A sender that threw instead of answering: the one code for it, on every path. */
 export function sendCrashed(provider: string): SendFailed {
-  return { ok: false, provider, error: { class: "retryable", code: "SEND.UNEXPECTED_ERROR", message: "The sender failed unexpectedly" } };
+  return {
+    ok: false,
+    provider,
+    error: {
+      class: "retryable",
+      code: "SEND.UNEXPECTED_ERROR",
+      message: "The sender failed unexpectedly",
+    },
+  };
 }
 
 export interface DualSend extends Outgoing {
@@ -68,8 +91,15 @@ export async function sendDualChannel(
   onResult: (send: DualSend, result: SendResult, outcome: RecordedOutcome) => Promise<void>,
 ): Promise<void> {
   const settled = await Promise.allSettled(sends.map(async (send) => {
-    const result = await withDeadline(send.sender.provider, timeoutMs, () => send.sender.send(send.row));
-    const outcome = await recordOutcome(deps.sql, send.row.id, result, { ...send.extra, senderKey: send.sender.key });
+    const result = await withDeadline(
+      send.sender.provider,
+      timeoutMs,
+      () => send.sender.send(send.row),
+    );
+    const outcome = await recordOutcome(deps.sql, send.row.id, result, {
+      ...send.extra,
+      senderKey: send.sender.key,
+    });
     await onResult(send, result, outcome);
   }));
   const crashed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");

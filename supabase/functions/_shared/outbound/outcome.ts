@@ -76,15 +76,24 @@ async function parkOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOut
     const status = await rpcValue(sql, "park_outbound_outcome", {
       p_delivery_id: deliveryId,
       p_provider: result.provider,
-      ...(result.ok && result.providerMessageId ? { p_provider_message_id: result.providerMessageId } : {}),
+      ...(result.ok && result.providerMessageId
+        ? { p_provider_message_id: result.providerMessageId }
+        : {}),
     });
-    out.push({ status: status === "sent" ? "sent" : "unknown", attempts: 0, nextAttemptAt: null, fallbackId: null });
+    out.push({
+      status: status === "sent" ? "sent" : "unknown",
+      attempts: 0,
+      nextAttemptAt: null,
+      fallbackId: null,
+    });
   }
   return out;
 }
 
 async function writeOutcomes(sql: Sql, items: OutcomeItem[]): Promise<RecordedOutcome[]> {
-  const payload = items.map(({ deliveryId, result: r, body, messageType, metadata, senderKey }) => ({
+  const payload = items.map((
+    { deliveryId, result: r, body, messageType, metadata, senderKey },
+  ) => ({
     delivery_id: deliveryId,
     sent: r.ok,
     provider: r.provider,

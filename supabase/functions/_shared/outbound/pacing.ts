@@ -47,21 +47,26 @@ export function createPacer(
       });
       const deadline = now() + maxWaitMs;
       const missing = new Set<string>();
-      await Promise.all(rows.filter((r) => r.granted < 1).map(async (r) => {
-        const sender = senders.find((s) => s.key === r.sender_key)!;
-        let wait = r.wait_ms;
-        for (;;) {
-          if (now() + wait > deadline) return void missing.add(sender.key);
-          await sleep(wait);
-          const next = await take(sender, 1);
-          if (next.granted >= 1) return;
-          wait = next.waitMs;
-        }
-      }));
+      await Promise.all(
+        rows.filter((r) => r.granted < 1).map(async (r) => {
+          const sender = senders.find((s) => s.key === r.sender_key)!;
+          let wait = r.wait_ms;
+          for (;;) {
+            if (now() + wait > deadline) return void missing.add(sender.key);
+            await sleep(wait);
+            const next = await take(sender, 1);
+            if (next.granted >= 1) return;
+            wait = next.waitMs;
+          }
+        }),
+      );
       return missing;
     },
     async slowDown(key, retryAfterMs) {
-      await rpcValue(sql, "slow_down_sender", { p_sender_key: key, p_retry_after_ms: retryAfterMs });
+      await rpcValue(sql, "slow_down_sender", {
+        p_sender_key: key,
+        p_retry_after_ms: retryAfterMs,
+      });
     },
   };
 }

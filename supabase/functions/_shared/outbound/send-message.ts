@@ -53,13 +53,19 @@ type BeginRow = Awaited<ReturnType<typeof begin>>;
  * (the row is `blocked`); SMS is plain text within 3 segments; WhatsApp uses free text inside the 24-hour window
  * and the approved template outside it.
  */
-export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput): Promise<SendMessageResult> {
+export async function sendMessage(
+  deps: SendMessageDeps,
+  input: SendMessageInput,
+): Promise<SendMessageResult> {
   // Safe for Postgres before anything is sent: an outcome that cannot be stored must not follow
   // a provider's acceptance (AI replies and tool messages are input too).
   const text = pgSafeText(input.body);
   const body = input.channel === "sms" ? formatSms(text, { maxSegments: 3 }).text : text;
   const row = await begin(deps, input, body);
-  const log = deps.logger.child({ correlation_id: input.correlationId, delivery_id: row.delivery_id });
+  const log = deps.logger.child({
+    correlation_id: input.correlationId,
+    delivery_id: row.delivery_id,
+  });
   const base = { deliveryId: row.delivery_id, channel: input.channel };
 
   if (row.status === "blocked") {
@@ -68,7 +74,11 @@ export async function sendMessage(deps: SendMessageDeps, input: SendMessageInput
     return {
       ...base,
       status: "blocked",
-      error: { code: `${input.channel.toUpperCase()}.OPTED_OUT`, class: "permanent", message: `The recipient opted out of ${name}` },
+      error: {
+        code: `${input.channel.toUpperCase()}.OPTED_OUT`,
+        class: "permanent",
+        message: `The recipient opted out of ${name}`,
+      },
     };
   }
   if (!row.is_new) return { ...base, status: row.status as SendMessageResult["status"] };
@@ -100,11 +110,16 @@ function report(
   outcome: RecordedOutcome,
 ): SendMessageResult {
   if (result.ok) {
-    log.info(sendEvent(input.channel, outcome.status), { purpose: input.purpose, provider_message_id: result.providerMessageId });
+    log.info(sendEvent(input.channel, outcome.status), {
+      purpose: input.purpose,
+      provider_message_id: result.providerMessageId,
+    });
     return { ...base, status: "sent", providerMessageId: result.providerMessageId };
   }
   log.warn(sendEvent(input.channel, outcome.status), {
-    purpose: input.purpose, error_code: result.error.code, error_class: result.error.class,
+    purpose: input.purpose,
+    error_code: result.error.code,
+    error_class: result.error.class,
   });
   return {
     ...base,
@@ -128,7 +143,9 @@ async function begin(deps: SendMessageDeps, input: SendMessageInput, body: strin
     });
     return row;
   } catch (err) {
-    if ((err as { code?: unknown })?.code === "OM403") throw new SessionNotRecipient(input.sessionId ?? "");
+    if ((err as { code?: unknown })?.code === "OM403") {
+      throw new SessionNotRecipient(input.sessionId ?? "");
+    }
     throw err;
   }
 }
@@ -144,8 +161,15 @@ function outgoing(
   body: string,
   row: BeginRow,
 ): { row: OutboxRow } | { refused: SendResult } {
-  const base = { id: row.delivery_id, channel: input.channel, recipient: input.to, sender_key: null };
-  if (input.channel === "sms") return { row: { ...base, body, message_type: "text", metadata: null } };
+  const base = {
+    id: row.delivery_id,
+    channel: input.channel,
+    recipient: input.to,
+    sender_key: null,
+  };
+  if (input.channel === "sms") {
+    return { row: { ...base, body, message_type: "text", metadata: null } };
+  }
   const plan = planWhatsApp({
     hasWhatsapp: row.has_whatsapp,
     windowOpen: row.whatsapp_window_open,
@@ -154,5 +178,7 @@ function outgoing(
       ? { ...deps.whatsappTemplate, bodyParameters: [templateParameter(body)], body }
       : undefined,
   });
-  return plan.kind === "unavailable" ? { refused: refusal(plan) } : { row: { ...base, ...planRow(plan) } };
+  return plan.kind === "unavailable"
+    ? { refused: refusal(plan) }
+    : { row: { ...base, ...planRow(plan) } };
 }

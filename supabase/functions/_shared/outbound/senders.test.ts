@@ -64,6 +64,10 @@ describe("createSenderDirectory: SMS", () => {
     const sender = createSenderDirectory(env({ SMS_PROVIDER: "mtn", MTN_SMS_API_KEY: "k" }))
       .resolve("sms")!;
     const result = await sender.send(sms("+250788123456"));
-    expect(result).toMatchObject({ ok: false, provider: "mtn", error: { code: "CHANNEL.NOT_CONFIGURED" } });
+    expect(result).toMatchObject({
+      ok: false,
+      provider: "mtn",
+      error: { code: "CHANNEL.NOT_CONFIGURED" },
+    });
   });
 });

@@ -46,13 +46,20 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
         phoneNumberId: orEnv(rest.join(":"), env.WHATSAPP_PHONE_NUMBER_ID),
       }, opts);
       const send = (row: OutboxRow) => sendWhatsApp(wa, row);
-      return { key, channel, provider: "whatsapp", ratePerSecond: env.WHATSAPP_RATE_PER_SECOND, send };
+      return {
+        key,
+        channel,
+        provider: "whatsapp",
+        ratePerSecond: env.WHATSAPP_RATE_PER_SECOND,
+        send,
+      };
     }
     if (channel === "sms") {
       const [provider, ...id] = rest;
       const sms = smsAdapter(env, provider, id.join(":"), opts);
       if (!sms) return null;
-      const send = (row: OutboxRow) => sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
+      const send = (row: OutboxRow) =>
+        sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
     return null;
@@ -98,7 +105,12 @@ function smsSenderKey(env: Env, provider: SmsProvider): string {
 const orEnv = (id: string, fromEnv: string | undefined) => id && id !== "default" ? id : fromEnv;
 
 /** Missing credentials fail closed at send time (CHANNEL.NOT_CONFIGURED), never fall back to another provider. */
-function smsAdapter(env: Env, provider: string | undefined, id: string, opts: AdapterOptions): SmsAdapter | null {
+function smsAdapter(
+  env: Env,
+  provider: string | undefined,
+  id: string,
+  opts: AdapterOptions,
+): SmsAdapter | null {
   if (provider === "mtn") {
     return createMtnSmsAdapter({
       baseUrl: env.MTN_SMS_API_BASE_URL,

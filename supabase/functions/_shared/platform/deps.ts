@@ -35,7 +35,12 @@ export function outboundOf(p: Platform): OutboundDeps {
     pacer: createPacer(p.sql),
     maxWaitMs: 5_000,
     ...(env.WHATSAPP_SUMMARY_TEMPLATE
-      ? { whatsappTemplate: { name: env.WHATSAPP_SUMMARY_TEMPLATE, language: env.WHATSAPP_TEMPLATE_LANGUAGE } }
+      ? {
+        whatsappTemplate: {
+          name: env.WHATSAPP_SUMMARY_TEMPLATE,
+          language: env.WHATSAPP_TEMPLATE_LANGUAGE,
+        },
+      }
       : {}),
   };
 }

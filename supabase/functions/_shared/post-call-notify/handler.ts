@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { authenticate, type AuthConfig } from "../http/auth.ts";
-import { readRawBody, parseJson } from "../http/body.ts";
+import { type AuthConfig, authenticate } from "../http/auth.ts";
+import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";

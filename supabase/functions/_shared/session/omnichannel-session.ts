@@ -90,7 +90,10 @@ export function createSessionStore(sql: Sql) {
     },
 
     async updateStatus(sessionId: string, status: SessionStatus): Promise<SessionRow> {
-      const rows = await rpc(sql, "update_omnichannel_session_status", { p_session_id: sessionId, p_status: status })
+      const rows = await rpc(sql, "update_omnichannel_session_status", {
+        p_session_id: sessionId,
+        p_status: status,
+      })
         .catch(notFound(sessionId));
       return asSession(rows)!;
     },
@@ -111,13 +114,18 @@ export function createSessionStore(sql: Sql) {
     },
 
     async markSummarySent(sessionId: string, channel: "whatsapp" | "sms"): Promise<SessionRow> {
-      const rows = await rpc(sql, "mark_omnichannel_summary_sent", { p_session_id: sessionId, p_channel: channel })
+      const rows = await rpc(sql, "mark_omnichannel_summary_sent", {
+        p_session_id: sessionId,
+        p_channel: channel,
+      })
         .catch(notFound(sessionId));
       return asSession(rows)!;
     },
 
     async getActive(phoneNumber: string): Promise<SessionRow | null> {
-      return asSession(await rpc(sql, "get_active_omnichannel_session", { p_phone_number: phoneNumber })) ?? null;
+      return asSession(
+        await rpc(sql, "get_active_omnichannel_session", { p_phone_number: phoneNumber }),
+      ) ?? null;
     },
 
     close(sessionId: string): Promise<SessionRow> {

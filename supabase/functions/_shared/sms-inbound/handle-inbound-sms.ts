@@ -1,7 +1,7 @@
 import type { Logger } from "../log/logger.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 import type { WaitUntil } from "../platform/background.ts";
-import { recordInbound, type RecordedInbound } from "../conversations/record-inbound.ts";
+import { type RecordedInbound, recordInbound } from "../conversations/record-inbound.ts";
 import { KEYWORD_REPLIES, type KeywordAction, smsKeywordOf } from "./keywords.ts";
 import { recordTwimlReply, sendKeywordReply } from "./keyword-reply.ts";
 import { smsSenderToE164 } from "../phone.ts";
@@ -72,19 +72,34 @@ export async function handleInboundSms(
     });
     const outcome: InboundSmsOutcome = { result: "recorded", keyword: keyword.action };
     if (!r.reply) return outcome;
-    const via = { provider: sms.provider, to: typeof sms.metadata.to === "string" ? sms.metadata.to : null };
-    const reply = { deliveryId: r.reply.deliveryId, to: sender, body: replyBody, correlationId, via };
+    const via = {
+      provider: sms.provider,
+      to: typeof sms.metadata.to === "string" ? sms.metadata.to : null,
+    };
+    const reply = {
+      deliveryId: r.reply.deliveryId,
+      to: sender,
+      body: replyBody,
+      correlationId,
+      via,
+    };
     if (r.reply.status === "blocked") {
       log.info("SMS_MESSAGE_BLOCKED", { purpose: "keyword_reply", delivery_id: reply.deliveryId });
       return outcome;
     }
     if (opts.replyInline) {
       await recordTwimlReply(deps, reply);
-      log.info("SMS_MESSAGE_SENT", { purpose: "keyword_reply", via: "twiml", delivery_id: reply.deliveryId });
+      log.info("SMS_MESSAGE_SENT", {
+        purpose: "keyword_reply",
+        via: "twiml",
+        delivery_id: reply.deliveryId,
+      });
       return { ...outcome, inlineReply: replyBody };
     }
     deps.waitUntil(
-      sendKeywordReply(deps, reply).catch((err) => log.error("SMS_KEYWORD_REPLY_ERROR", errorFields(err))),
+      sendKeywordReply(deps, reply).catch((err) =>
+        log.error("SMS_KEYWORD_REPLY_ERROR", errorFields(err))
+      ),
     );
     return outcome;
   }
@@ -106,9 +121,22 @@ function duplicate(log: Logger): InboundSmsOutcome {
   return { result: "duplicate" };
 }
 
-function forReply(r: RecordedInbound, sender: string, correlationId: string): InboundForReply<"sms"> {
+function forReply(
+  r: RecordedInbound,
+  sender: string,
+  correlationId: string,
+): InboundForReply<"sms"> {
   const { deliveryId, sessionId, profileId, isNew, allowsSms } = r;
-  return { deliveryId, sessionId, profileId, isNew, allowsSms, channel: "sms", sender, correlationId };
+  return {
+    deliveryId,
+    sessionId,
+    profileId,
+    isNew,
+    allowsSms,
+    channel: "sms",
+    sender,
+    correlationId,
+  };
 }
 
 function conversation(

@@ -40,7 +40,11 @@ export function createSmsInboundHandler(deps: SmsInboundDeps) {
     const route = routeOf(new URL(req.url).pathname);
     const provider = route.provider ?? providerOf(req.headers);
     if (!provider) throw unauthorized("Missing X-MTN-Signature or X-Twilio-Signature");
-    const log = deps.logger.child({ correlation_id: correlationId, provider, endpoint: route.kind });
+    const log = deps.logger.child({
+      correlation_id: correlationId,
+      provider,
+      endpoint: route.kind,
+    });
     const ctx = { deps, req, route, correlationId, log };
     return provider === "mtn" ? await fromMtn(ctx) : await fromTwilio(ctx);
   });
@@ -54,7 +58,9 @@ async function fromMtn({ deps, req, route, correlationId, log }: Ctx): Promise<R
   if (!(await verifyHexSha256(secret, signature, raw, { prefixOptional: true }))) {
     throw invalidSignature(log, signature);
   }
-  if (route.kind === "status") return json(await applySmsStatus(deps, parseMtnReceipt(raw), correlationId));
+  if (route.kind === "status") {
+    return json(await applySmsStatus(deps, parseMtnReceipt(raw), correlationId));
+  }
   const outcome = await handleInboundSms(deps, await parseMtnInbound(raw), {
     correlationId,
     replyInline: false,
@@ -65,7 +71,10 @@ async function fromMtn({ deps, req, route, correlationId, log }: Ctx): Promise<R
 async function fromTwilio({ deps, req, route, correlationId, log }: Ctx): Promise<Response> {
   const { twilioAuthToken: token, publicFunctionsUrl: base } = deps.webhook;
   if (!token || !base) {
-    throw notConfigured(log, [...(token ? [] : ["TWILIO_AUTH_TOKEN"]), ...(base ? [] : ["PUBLIC_FUNCTIONS_URL"])]);
+    throw notConfigured(log, [
+      ...(token ? [] : ["TWILIO_AUTH_TOKEN"]),
+      ...(base ? [] : ["PUBLIC_FUNCTIONS_URL"]),
+    ]);
   }
   const signature = req.headers.get("x-twilio-signature");
   if (!signature) throw invalidSignature(log, signature);

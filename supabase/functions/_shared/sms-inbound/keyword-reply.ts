@@ -20,15 +20,38 @@ export interface KeywordReply {
 /** Sends it through the sender the keyword was written to, paced, and records the outcome. */
 export async function sendKeywordReply(deps: OutboundDeps, reply: KeywordReply): Promise<void> {
   const sender = senderFor(deps, "sms", deps.senders.replyKey(reply.via.provider, reply.via.to));
-  const row = { id: reply.deliveryId, channel: "sms", recipient: reply.to, body: reply.body, message_type: "text", metadata: null, sender_key: null };
-  const log = deps.logger.child({ correlation_id: reply.correlationId, delivery_id: reply.deliveryId });
+  const row = {
+    id: reply.deliveryId,
+    channel: "sms",
+    recipient: reply.to,
+    body: reply.body,
+    message_type: "text",
+    metadata: null,
+    sender_key: null,
+  };
+  const log = deps.logger.child({
+    correlation_id: reply.correlationId,
+    delivery_id: reply.deliveryId,
+  });
   const sent = await sendPaced(deps, { sender, row }, { body: reply.body });
-  if (!sent) return log.info("MESSAGE_DEFERRED_BY_PACING", { purpose: "keyword_reply", sender_key: sender.key });
+  if (!sent) {
+    return log.info("MESSAGE_DEFERRED_BY_PACING", {
+      purpose: "keyword_reply",
+      sender_key: sender.key,
+    });
+  }
   const { result, outcome } = sent;
   if (result.ok) {
-    log.info(sendEvent("sms", outcome.status), { purpose: "keyword_reply", provider_message_id: result.providerMessageId });
+    log.info(sendEvent("sms", outcome.status), {
+      purpose: "keyword_reply",
+      provider_message_id: result.providerMessageId,
+    });
   } else {
-    log.warn(sendEvent("sms", outcome.status), { purpose: "keyword_reply", error_code: result.error.code, error_class: result.error.class });
+    log.warn(sendEvent("sms", outcome.status), {
+      purpose: "keyword_reply",
+      error_code: result.error.code,
+      error_class: result.error.class,
+    });
   }
 }
 
@@ -40,7 +63,11 @@ export async function sendKeywordReply(deps: OutboundDeps, reply: KeywordReply):
 export async function recordTwimlReply(deps: OutboundDeps, reply: KeywordReply): Promise<void> {
   const sender = senderFor(deps, "sms", deps.senders.replyKey("twilio", reply.via.to));
   await deps.pacer.take(sender, 1);
-  await recordOutcome(deps.sql, reply.deliveryId, { ok: true, provider: "twilio", providerMessageId: "" }, {
+  await recordOutcome(deps.sql, reply.deliveryId, {
+    ok: true,
+    provider: "twilio",
+    providerMessageId: "",
+  }, {
     body: reply.body,
     senderKey: sender.key,
   });

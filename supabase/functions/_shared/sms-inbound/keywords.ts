@@ -48,7 +48,9 @@ export function smsKeywordOf(text: string | null | undefined): SmsKeyword | null
 
 /** What each keyword answers. Plain GSM-7 text, one segment each. */
 export const KEYWORD_REPLIES: Record<KeywordAction, string> = {
-  stop: "You are unsubscribed and will receive no more SMS from us. Reply START to subscribe again.",
+  stop:
+    "You are unsubscribed and will receive no more SMS from us. Reply START to subscribe again.",
   start: "You are subscribed to SMS again. Reply STOP to unsubscribe, HELP for help.",
-  help: "Reply to this number to reach our assistant, or call us. Reply STOP to unsubscribe, START to subscribe again.",
+  help:
+    "Reply to this number to reach our assistant, or call us. Reply STOP to unsubscribe, START to subscribe again.",
 };

@@ -76,7 +76,9 @@ export function parseMtnReceipt(raw: Uint8Array): SmsStatusEvent {
   return {
     provider: "mtn",
     ...(deliveryId ? { deliveryId } : {}),
-    providerMessageIds: [...new Set([r.requestId, r.transactionId].filter((id) => id !== undefined))],
+    providerMessageIds: [
+      ...new Set([r.requestId, r.transactionId].filter((id) => id !== undefined)),
+    ],
     providerStatus: r.deliveryStatus,
     status,
     ...(failed

@@ -46,7 +46,10 @@ const Inbound = z.object({
 
 export function parseTwilioInbound(params: FormParams): InboundSms {
   const form = firstValues(params);
-  const m = validated(Inbound, { ...form, MessageSid: form.MessageSid ?? form.SmsMessageSid ?? form.SmsSid });
+  const m = validated(Inbound, {
+    ...form,
+    MessageSid: form.MessageSid ?? form.SmsMessageSid ?? form.SmsSid,
+  });
   const media = [];
   for (let i = 0; i < Math.min(m.NumMedia, MAX_MEDIA); i++) {
     const url = form[`MediaUrl${i}`];
@@ -88,7 +91,10 @@ const STATUSES: Record<string, SmsStatusEvent["status"]> = {
 };
 
 /** `deliveryId`: the `delivery_id` of the StatusCallback URL we sent the message with. */
-export function parseTwilioStatus(params: FormParams, deliveryIdParam?: string | null): SmsStatusEvent {
+export function parseTwilioStatus(
+  params: FormParams,
+  deliveryIdParam?: string | null,
+): SmsStatusEvent {
   const form = firstValues(params);
   const s = validated(Status, {
     ...form,
@@ -109,7 +115,7 @@ export function parseTwilioStatus(params: FormParams, deliveryIdParam?: string |
       ? {
         errorCode: code ?? providerStatus,
         errorMessage: s.ErrorMessage ?? `Twilio reported the message ${providerStatus}` +
-          (code ? ` (error ${code})` : ""),
+            (code ? ` (error ${code})` : ""),
         errorClass: classifyTwilioDeliveryError(code),
       }
       : {}),

@@ -14,7 +14,9 @@ export function pgSafe<T>(value: T): T {
   if (Array.isArray(value)) return value.map(pgSafe) as T;
   if (value && typeof value === "object" && isPlain(value)) {
     return Object.fromEntries(
-      Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [pgSafeText(k), pgSafe(v)]),
+      Object.entries(value).filter(([, v]) => v !== undefined).map((
+        [k, v],
+      ) => [pgSafeText(k), pgSafe(v)]),
     ) as T;
   }
   return value;

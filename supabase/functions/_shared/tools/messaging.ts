@@ -2,7 +2,11 @@ import type OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
 import { sendCrashed } from "../outbound/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
-import { SessionNotRecipient, sendMessage, type SendMessageResult } from "../outbound/send-message.ts";
+import {
+  sendMessage,
+  type SendMessageResult,
+  SessionNotRecipient,
+} from "../outbound/send-message.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { getToolDefinitions, type ToolInput, type ToolName, toolSchemas } from "./schemas.ts";
 import {
@@ -27,7 +31,9 @@ import { addContext, getContext, getOrCreate, updateStatus } from "./session.ts"
 let definitions: ReturnType<typeof getToolDefinitions> | undefined;
 
 /** The tools as OpenAI chat-completions `tools` (only the enabled ones when a set is given). */
-export function getMessagingTools(enabled?: ReadonlySet<string>): OpenAI.ChatCompletionFunctionTool[] {
+export function getMessagingTools(
+  enabled?: ReadonlySet<string>,
+): OpenAI.ChatCompletionFunctionTool[] {
   return (definitions ??= getToolDefinitions())
     .filter((d) => !enabled || enabled.has(d.name))
     .map((d) => ({
@@ -55,15 +61,22 @@ export async function executeMessagingTool(
   args: unknown,
   ctx: ToolContext,
 ): Promise<ToolResult | ToolError> {
-  if (!isToolName(name)) return toolError("TOOL.UNKNOWN", `There is no tool named ${JSON.stringify(name)}`);
+  if (!isToolName(name)) {
+    return toolError("TOOL.UNKNOWN", `There is no tool named ${JSON.stringify(name)}`);
+  }
   if (ctx.enabledTools && !ctx.enabledTools.has(name)) {
     return toolError("TOOL.DISABLED", `The tool ${name} is switched off`);
   }
   const raw = parseArguments(args);
-  if (raw === undefined) return toolError("TOOL.INVALID_ARGUMENTS", "arguments are not a JSON object");
+  if (raw === undefined) {
+    return toolError("TOOL.INVALID_ARGUMENTS", "arguments are not a JSON object");
+  }
   const parsed = toolSchemas[name].input.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(arguments)", message: i.message }));
+    const issues = parsed.error.issues.map((i) => ({
+      path: i.path.join(".") || "(arguments)",
+      message: i.message,
+    }));
     return toolError(
       "TOOL.INVALID_ARGUMENTS",
       `Invalid arguments for ${name}: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
@@ -130,7 +143,13 @@ function deliveryOf(r: SendMessageResult): ToolResult {
   };
 }
 
-function send(ctx: ToolContext, channel: SendChannel, to: string, body: string, sessionId?: string) {
+function send(
+  ctx: ToolContext,
+  channel: SendChannel,
+  to: string,
+  body: string,
+  sessionId?: string,
+) {
   return sendMessage(ctx, {
     channel,
     to,
@@ -149,7 +168,9 @@ async function sendOne(
 ): Promise<ToolResult | ToolError> {
   const refused = checkPhone(ctx, input.phone_number) ?? await checkSession(ctx, input.session_id);
   if (refused) return refused;
-  return notRecipient(async () => deliveryOf(await send(ctx, channel, input.phone_number, input.message, input.session_id)));
+  return notRecipient(async () =>
+    deliveryOf(await send(ctx, channel, input.phone_number, input.message, input.session_id))
+  );
 }
 
 /** A session_id that is not the recipient's is refused by the database before anything is sent. */
@@ -158,7 +179,10 @@ async function notRecipient(work: () => Promise<ToolResult>): Promise<ToolResult
     return await work();
   } catch (err) {
     if (!(err instanceof SessionNotRecipient)) throw err;
-    return toolError("SESSION.NOT_RECIPIENT", `${err.message}; use the recipient's own session or none`);
+    return toolError(
+      "SESSION.NOT_RECIPIENT",
+      `${err.message}; use the recipient's own session or none`,
+    );
   }
 }
 
@@ -176,16 +200,28 @@ async function sendBoth(
   return notRecipient(() => sendBothNow(ctx, input, smsBody));
 }
 
-async function sendBothNow(ctx: ToolContext, input: ToolInput<"messaging_send_dual_channel">, smsBody: string) {
+async function sendBothNow(
+  ctx: ToolContext,
+  input: ToolInput<"messaging_send_dual_channel">,
+  smsBody: string,
+) {
   const [whatsapp, sms] = await Promise.all([
-    settle(ctx, "whatsapp", send(ctx, "whatsapp", input.phone_number, input.whatsapp_message, input.session_id)),
+    settle(
+      ctx,
+      "whatsapp",
+      send(ctx, "whatsapp", input.phone_number, input.whatsapp_message, input.session_id),
+    ),
     settle(ctx, "sms", send(ctx, "sms", input.phone_number, smsBody, input.session_id)),
   ]);
   const sent = [whatsapp, sms].filter((d) => d.status === "sent").length;
   return { outcome: sent === 2 ? "sent" : sent === 1 ? "partial" : "failed", whatsapp, sms };
 }
 
-async function settle(ctx: ToolContext, channel: SendChannel, work: Promise<SendMessageResult>): Promise<ToolResult> {
+async function settle(
+  ctx: ToolContext,
+  channel: SendChannel,
+  work: Promise<SendMessageResult>,
+): Promise<ToolResult> {
   try {
     return deliveryOf(await work);
   } catch (err) {
@@ -196,6 +232,10 @@ async function settle(ctx: ToolContext, channel: SendChannel, work: Promise<Send
       error: err instanceof Error ? err.message : String(err),
     });
     const { error } = sendCrashed(channel);
-    return { channel, status: "failed", error: { code: error.code, class: error.class, message: error.message } };
+    return {
+      channel,
+      status: "failed",
+      error: { code: error.code, class: error.class, message: error.message },
+    };
   }
 }

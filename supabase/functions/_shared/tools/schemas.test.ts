@@ -36,19 +36,29 @@ describe("tool schemas", () => {
       phone_number: "+250788123456",
       whatsapp_message: "*Hi*",
     });
-    expect(input.safeParse({ phone_number: "0788123456", whatsapp_message: "Hi" }).success).toBe(false);
+    expect(input.safeParse({ phone_number: "0788123456", whatsapp_message: "Hi" }).success).toBe(
+      false,
+    );
     expect(input.safeParse({ phone: "+250788123456", whatsapp_message: "Hi" }).success).toBe(false);
   });
 
   it("takes any JSON value for session_add_context and only live statuses for get-or-create", () => {
     const add = toolSchemas.session_add_context.input;
-    for (const value of [20, "Tuesday 10:00", true, null, [1, 2], { amount: 20, currency: "RWF" }]) {
+    for (
+      const value of [20, "Tuesday 10:00", true, null, [1, 2], { amount: 20, currency: "RWF" }]
+    ) {
       expect(add.parse({ session_id: session, key: "monthly_price", value }).value).toEqual(value);
     }
     const getOrCreate = toolSchemas.session_get_or_create.input;
-    expect(getOrCreate.safeParse({ phone_number: "+250788123456", channel: "sms", status: "closed" }).success)
+    expect(
+      getOrCreate.safeParse({ phone_number: "+250788123456", channel: "sms", status: "closed" })
+        .success,
+    )
       .toBe(false);
-    expect(toolSchemas.session_update_status.input.parse({ session_id: session, status: "closed" }).status)
+    expect(
+      toolSchemas.session_update_status.input.parse({ session_id: session, status: "closed" })
+        .status,
+    )
       .toBe("closed");
   });
 });

@@ -19,7 +19,9 @@ const sessionId = z.guid().describe("The omnichannel session id (from session_ge
 
 const optionalSessionId = sessionId
   .optional()
-  .describe("The omnichannel session to log the message in; omit to use the person's live session.");
+  .describe(
+    "The omnichannel session to log the message in; omit to use the person's live session.",
+  );
 
 const channel = z
   .enum(["voice", "whatsapp", "sms", "messenger", "instagram", "email"])
@@ -65,7 +67,9 @@ export const toolSchemas = {
       "the approved summary template is used instead of free text.",
     input: z.strictObject({
       phone_number: phoneNumber,
-      message: whatsappText.describe("The message text; WhatsApp formatting (*bold*, lists) allowed."),
+      message: whatsappText.describe(
+        "The message text; WhatsApp formatting (*bold*, lists) allowed.",
+      ),
       session_id: optionalSessionId,
     }),
   },
@@ -86,11 +90,13 @@ export const toolSchemas = {
     input: z.strictObject({
       phone_number: phoneNumber,
       channel,
-      call_id: z.string().min(1).optional().describe("The voice call id, when called during a call."),
+      call_id: z.string().min(1).optional().describe(
+        "The voice call id, when called during a call.",
+      ),
       context: z
         .record(z.string(), z.unknown())
         .optional()
-        .describe("Facts to merge into the session context, e.g. {\"plan\": \"premium\"}."),
+        .describe('Facts to merge into the session context, e.g. {"plan": "premium"}.'),
       status: z
         .enum(["active", "follow_up"])
         .optional()
@@ -118,7 +124,7 @@ export const toolSchemas = {
         .min(1)
         .max(100)
         .describe("A short snake_case name for the fact, e.g. monthly_price."),
-      value: jsonValue.describe("The fact's value, e.g. 20 or \"Tuesday 10:00\"."),
+      value: jsonValue.describe('The fact\'s value, e.g. 20 or "Tuesday 10:00".'),
     }),
   },
   session_get_context: {
@@ -161,6 +167,8 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== "object") return value;
   return Object.fromEntries(
-    Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    Object.keys(value).sort().map((
+      key,
+    ) => [key, sortKeys((value as Record<string, unknown>)[key])]),
   );
 }

@@ -1,8 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
-import { createTickBatcher, ItemFailure, type TickBatcher } from "./tick-batch.ts";
+import { batchedPerPool } from "./tick-batch.ts";
 import {
   type InboundMessage,
   type RecordedInbound,
@@ -13,39 +12,13 @@ import {
  * recordInbound for webhooks under load: the messages of the requests that arrive in the same
  * event-loop turn are recorded by one statement (public.record_inbound_messages) and one commit,
  * instead of one transaction each. Each caller's promise settles only after that commit, with
- * its own message's outcome, exactly as recordInbound's would.
- *
- * A batch that fails because the database is unavailable fails every request in it (each
- * answers 503 and the provider redelivers; recording is idempotent). Any other failure is one
- * bad message spoiling the batch, so its messages are recorded again one by one and only that
- * message's request fails.
+ * its own message's outcome, exactly as recordInbound's would (failures: batchedPerPool).
  */
-const batchers = new WeakMap<Sql, TickBatcher<InboundMessage, RecordedInbound>>();
+export const recordInboundBatched: (sql: Sql, message: InboundMessage) => Promise<RecordedInbound> =
+  batchedPerPool(recordInbound, recordMany);
 
-export function recordInboundBatched(sql: Sql, message: InboundMessage): Promise<RecordedInbound> {
-  let batcher = batchers.get(sql);
-  if (!batcher) {
-    batcher = createTickBatcher((messages) => recordBatch(sql, messages));
-    batchers.set(sql, batcher);
-  }
-  return batcher.add(message);
-}
-
-async function recordBatch(
-  sql: Sql,
-  messages: InboundMessage[],
-): Promise<(RecordedInbound | ItemFailure)[]> {
-  if (messages.length === 1) return [await recordInbound(sql, messages[0])];
-  let rows;
-  try {
-    rows = await rpc(sql, "record_inbound_messages", { p_messages: messages.map(asJson) });
-  } catch (err) {
-    if (isDatabaseUnavailable(err)) throw err;
-    // One bad message spoiled the batch: record each alone so only its own request fails.
-    return await Promise.all(
-      messages.map((m) => recordInbound(sql, m).catch((e) => new ItemFailure(e))),
-    );
-  }
+async function recordMany(sql: Sql, messages: InboundMessage[]): Promise<RecordedInbound[]> {
+  const rows = await rpc(sql, "record_inbound_messages", { p_messages: messages.map(asJson) });
   const out: RecordedInbound[] = [];
   for (const r of rows) {
     out[Number(r.ordinal) - 1] = {

@@ -1,3 +1,6 @@
+import type { Sql } from "../db/client.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+
 /**
  * Groups the writes of concurrent requests into one statement per event-loop turn: `add` queues
  * an item and resolves, once the batch holding it has been written (committed), with that
@@ -59,5 +62,35 @@ export function createTickBatcher<T, R = void>(
         if (batch.items.length >= maxItems) flush(batch);
       });
     },
+  };
+}
+
+/**
+ * A batched writer per connection pool: `one` writes an item alone, `many` writes several in one
+ * statement (one result per item, in order). A batch that fails because the database is
+ * unavailable fails every request in it; any other failure is one bad item spoiling the batch,
+ * so its items are written again one by one and only that item's request fails.
+ */
+export function batchedPerPool<T, R>(
+  one: (sql: Sql, item: T) => Promise<R>,
+  many: (sql: Sql, items: T[]) => Promise<R[]>,
+): (sql: Sql, item: T) => Promise<R> {
+  const batchers = new WeakMap<Sql, TickBatcher<T, R>>();
+  const write = async (sql: Sql, items: T[]): Promise<(R | ItemFailure)[]> => {
+    if (items.length === 1) return [await one(sql, items[0])];
+    try {
+      return await many(sql, items);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      return await Promise.all(items.map((i) => one(sql, i).catch((e) => new ItemFailure(e))));
+    }
+  };
+  return (sql, item) => {
+    let batcher = batchers.get(sql);
+    if (!batcher) {
+      batcher = createTickBatcher((items) => write(sql, items));
+      batchers.set(sql, batcher);
+    }
+    return batcher.add(item);
   };
 }

@@ -314,3 +314,95 @@ export async function startFakeTwilio(
   });
   return { ...fake, accountSid, authToken };
 }
+
+// ---------------------------------------------------------------- Resend (email)
+
+/** Resend's error body. */
+export function resendError(name: string, message: string, status = 422): FakeReply {
+  return { status, body: { statusCode: status, name, message } };
+}
+
+export interface FakeResend extends FakeServer {
+  apiKey: string;
+  /** Received emails served by `GET /emails/receiving/{id}`, by id. */
+  inbox: Map<string, Record<string, unknown>>;
+  /** Calls to `POST /emails` and `POST /emails/batch`. */
+  sendRequests(): RecordedRequest[];
+  /** Every email accepted so far, single or batched, as sent (with its id). */
+  sentEmails(): { id: string; email: Record<string, unknown> }[];
+}
+
+/**
+ * Resend's API: `POST /emails` → `{id}`, `POST /emails/batch` (≤ 100, permissive mode answers
+ * `{data, errors}`), `GET /emails/receiving/{id}`, Bearer key. A repeated Idempotency-Key with
+ * the same payload answers the first answer again, as Resend does for 24 hours.
+ */
+export async function startFakeResend(opts: { apiKey?: string } = {}): Promise<FakeResend> {
+  const apiKey = opts.apiKey ?? "re_test_key";
+  const inbox = new Map<string, Record<string, unknown>>();
+  const sent: { id: string; email: Record<string, unknown> }[] = [];
+  const seen = new Map<string, FakeReply>();
+  const accept = (email: Record<string, unknown>) => {
+    const id = crypto.randomUUID();
+    sent.push({ id, email });
+    return id;
+  };
+  const fake = await startFake("", (req, queued) => {
+    if (req.headers.authorization !== `Bearer ${apiKey}`) {
+      return resendError("invalid_api_key", "API key is invalid", 403);
+    }
+    if (req.method === "GET" && req.path.startsWith("/emails/receiving/")) {
+      const email = inbox.get(decodeURIComponent(req.path.slice("/emails/receiving/".length)));
+      return email
+        ? { status: 200, body: { object: "email", ...email } }
+        : resendError("not_found", "Email not found", 404);
+    }
+    if (req.method !== "POST" || (req.path !== "/emails" && req.path !== "/emails/batch")) {
+      return resendError("not_found", "The requested endpoint does not exist.", 404);
+    }
+    const key = req.headers["idempotency-key"];
+    const remembered = key ? seen.get(`${req.path}:${key}`) : undefined;
+    if (remembered) return remembered;
+    const reply = queued() ?? answer(req);
+    if (key && reply.status < 300) seen.set(`${req.path}:${key}`, reply);
+    return reply;
+  });
+
+  function answer(req: RecordedRequest): FakeReply {
+    if (req.path === "/emails") {
+      const email = req.json as Record<string, unknown> | undefined;
+      if (!email?.from || !email.to || !email.subject) {
+        return resendError("missing_required_field", "Missing `to`, `from` or `subject` field.");
+      }
+      return { status: 200, body: { id: accept(email) } };
+    }
+    const emails = req.json as Record<string, unknown>[] | undefined;
+    if (!Array.isArray(emails) || emails.length === 0 || emails.length > 100) {
+      return resendError("validation_error", "The batch must hold 1 to 100 emails.");
+    }
+    if (emails.some((e) => "attachments" in e)) {
+      return resendError("validation_error", "Attachments are not supported in batch emails.");
+    }
+    const data: { id: string }[] = [];
+    const errors: { index: number; message: string }[] = [];
+    emails.forEach((e, index) => {
+      if (!e.from || !e.to || !e.subject) errors.push({ index, message: "Missing `to` field." });
+      else data.push({ id: accept(e) });
+    });
+    return { status: 200, body: { data, errors } };
+  }
+
+  return {
+    ...fake,
+    apiKey,
+    inbox,
+    sendRequests: () => fake.requests.filter((r) => r.method === "POST"),
+    sentEmails: () => sent,
+    reset: () => {
+      fake.reset();
+      sent.length = 0;
+      seen.clear();
+      inbox.clear();
+    },
+  };
+}

@@ -69,8 +69,17 @@ const EnvSchema = z.object({
   INSTAGRAM_ACCESS_TOKEN: optionalText,
   META_GRAPH_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
 
+  RESEND_API_KEY: optionalText,
+  RESEND_API_BASE_URL: z.url().default("https://api.resend.com"),
+  /** `Name <address@verified-domain>`: every email is sent from it, and replies come back to it. */
+  EMAIL_FROM: optionalText,
+  /** `whsec_…`: the signing secret of the Resend webhook endpoint (email-inbound). */
+  RESEND_WEBHOOK_SECRET: optionalText,
+
   WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
   SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
+  /** API calls per second (a batch of up to 100 emails is one); Resend's default limit is 2. */
+  EMAIL_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(2),
   DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   DISPATCH_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(140_000).default(25_000),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
@@ -132,6 +141,7 @@ export function providerModes(env: Env, sandboxUrl?: string) {
     ),
     sms: mode(smsConfigured, smsBase),
     openai: mode(Boolean(env.OPENAI_API_KEY), env.OPENAI_BASE_URL),
+    email: mode(Boolean(env.RESEND_API_KEY && env.EMAIL_FROM), env.RESEND_API_BASE_URL),
     meta: mode(
       Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
       env.META_GRAPH_BASE_URL,

@@ -58,3 +58,49 @@ export interface SmsAdapter {
   readonly provider: "mtn" | "twilio";
   send(to: string, body: string, options?: SmsSendOptions): Promise<SendResult>;
 }
+
+/** One file carried by an email: its bytes (base64) or a URL the provider fetches. */
+export type EmailAttachment =
+  & { filename: string; contentType?: string }
+  & ({ content: string; path?: never } | { path: string; content?: never });
+
+/** One email as every email provider is asked to send it. */
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  replyTo?: string;
+  /** Extra headers: In-Reply-To / References for a thread, List-Unsubscribe for marketing. */
+  headers?: Record<string, string>;
+  attachments?: EmailAttachment[];
+  tags?: { name: string; value: string }[];
+  /** The same key twice is one email at the provider (a retry after a timeout never doubles). */
+  idempotencyKey?: string;
+}
+
+/** A received email's content, fetched after the webhook that announced it. */
+export interface ReceivedEmail {
+  id: string;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string | null;
+  html: string | null;
+  messageId: string | null;
+  /** The thread's message ids, oldest first (the References header), for our reply's headers. */
+  references: string[];
+  attachments: { filename: string; contentType: string | null }[];
+}
+
+export interface EmailAdapter {
+  readonly provider: "resend";
+  /** Most emails one `sendBatch` call takes. */
+  readonly maxBatch: number;
+  send(message: EmailMessage): Promise<SendResult>;
+  /** Several emails in one call, one result each, in order. */
+  sendBatch(messages: EmailMessage[], idempotencyKey?: string): Promise<SendResult[]>;
+  fetchReceived(id: string): Promise<
+    { ok: true; email: ReceivedEmail } | { ok: false; error: ChannelFailure }
+  >;
+}

@@ -120,7 +120,11 @@ export async function dispatchDue(
   return report;
 }
 
-/** Sends one sender's rows as fast as its bucket allows; what is left at the deadline goes back. */
+/**
+ * Sends one sender's rows as fast as its bucket allows; what is left at the deadline goes back.
+ * A pacing token is one provider call: one row, or for a sender that batches (email), up to its
+ * batch size of rows in one call, each row still recorded with its own result.
+ */
 async function drainGroup(
   deps: DispatchDeps,
   report: DispatchReport,
@@ -131,17 +135,15 @@ async function drainGroup(
   now: () => number,
   sleep: (ms: number) => Promise<void>,
 ) {
-  const queue = [...rows];
+  const queue = callsOf(sender, rows);
   const inFlight: Promise<void>[] = [];
   while (queue.length > 0) {
     const { granted, waitMs } = await deps.pacer.take(sender, queue.length);
     const chunk = queue.splice(0, granted);
     if (chunk.length > 0) {
-      // The chunk's sends run in parallel; their outcomes are recorded together (one round trip).
+      // The chunk's calls run in parallel; their outcomes are recorded together (one round trip).
       inFlight.push((async () => {
-        const sent = await Promise.all(
-          chunk.map(async (row) => ({ row, result: await sender.send(row) })),
-        );
+        const sent = (await Promise.all(chunk.map((call) => sendCall(sender, call)))).flat();
         const throttled = sent.filter((s) => !s.result.ok && s.result.error.throttled);
         if (throttled.length > 0) {
           report.throttled += throttled.length;
@@ -153,7 +155,7 @@ async function drainGroup(
     }
     if (queue.length === 0) break;
     if (now() + waitMs > deadline) {
-      const ids = queue.splice(0).map((r) => r.id);
+      const ids = queue.splice(0).flat().map((r) => r.id);
       await rpcValue(deps.sql, "release_deliveries", { p_ids: ids });
       report.deferred += ids.length;
       break;
@@ -161,6 +163,29 @@ async function drainGroup(
     await sleep(Math.max(1, waitMs));
   }
   await Promise.all(inFlight);
+}
+
+/** The provider calls a sender's rows take: one per row, or batches of rows where it can. */
+function callsOf(sender: Sender, rows: Claimed[]): Claimed[][] {
+  const batch = sender.batch;
+  if (!batch) return rows.map((row) => [row]);
+  const together = rows.filter((row) => batch.batchable(row));
+  const calls: Claimed[][] = rows.filter((row) => !batch.batchable(row)).map((row) => [row]);
+  for (let i = 0; i < together.length; i += batch.max) {
+    calls.push(together.slice(i, i + batch.max));
+  }
+  return calls;
+}
+
+async function sendCall(
+  sender: Sender,
+  call: Claimed[],
+): Promise<{ row: Claimed; result: SendResult }[]> {
+  if (call.length > 1 && sender.batch) {
+    const results = await sender.batch.send(call);
+    return call.map((row, i) => ({ row, result: results[i] }));
+  }
+  return [{ row: call[0], result: await sender.send(call[0]) }];
 }
 
 async function finish(

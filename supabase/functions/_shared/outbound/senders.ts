@@ -1,8 +1,9 @@
 import type { Env } from "../config.ts";
-import type { AdapterOptions, SendResult, SmsAdapter } from "./adapter.ts";
+import type { AdapterOptions, EmailMessage, SendResult, SmsAdapter } from "./adapter.ts";
 import { createWhatsAppAdapter, type WhatsAppAdapter } from "../channels/whatsapp.ts";
 import { createMtnSmsAdapter } from "../channels/sms-mtn.ts";
 import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "../channels/sms-twilio.ts";
+import { createResendAdapter } from "../channels/email-resend.ts";
 import type { SenderRef } from "./pacing.ts";
 
 /** One message as a sender sends it: a logged outbound row (dispatch re-sends rows as they are). */
@@ -11,17 +12,30 @@ export interface OutboxRow {
   channel: string;
   recipient: string | null;
   body: string | null;
-  /** text, or template (WhatsApp): then `metadata.template` is what is sent. */
+  /** text, template (WhatsApp): then `metadata.template` is what is sent, or email: `metadata.email`. */
   message_type: string;
   metadata: Record<string, unknown> | null;
   sender_key: string | null;
+  /** Our own dedupe key, when the row has one; email sends it as the provider's Idempotency-Key. */
+  idempotency_key?: string | null;
 }
 
+export type SenderChannel = "whatsapp" | "sms" | "email";
+
 export interface Sender extends SenderRef {
-  channel: "whatsapp" | "sms";
-  /** whatsapp, mtn or twilio: who answers for this sender. */
+  channel: SenderChannel;
+  /** whatsapp, mtn, twilio or resend: who answers for this sender. */
   provider: string;
   send(row: OutboxRow): Promise<SendResult>;
+  /**
+   * Several rows in one provider call (email), one result each, in order; the pacer's token is
+   * then one call, not one row. Rows it cannot take (`batchable` false) go through `send`.
+   */
+  batch?: {
+    max: number;
+    batchable(row: OutboxRow): boolean;
+    send(rows: OutboxRow[]): Promise<SendResult[]>;
+  };
 }
 
 export type SmsProvider = "mtn" | "twilio";
@@ -35,7 +49,11 @@ export type SmsProvider = "mtn" | "twilio";
  */
 export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
   const cache = new Map<string, Sender>();
-  const defaults = { whatsapp: whatsappSenderKey(env), sms: smsSenderKey(env, env.SMS_PROVIDER) };
+  const defaults: Record<SenderChannel, string> = {
+    whatsapp: whatsappSenderKey(env),
+    sms: smsSenderKey(env, env.SMS_PROVIDER),
+    email: `email:resend:${env.EMAIL_FROM ?? "default"}`,
+  };
 
   function build(key: string): Sender | null {
     const [channel, ...rest] = key.split(":");
@@ -62,6 +80,9 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
         sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
+    if (channel === "email" && rest[0] === "resend") {
+      return emailSender(env, key, orEnv(rest.slice(1).join(":"), env.EMAIL_FROM), opts);
+    }
     return null;
   }
 
@@ -69,7 +90,7 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
     defaults,
     /** The sender for a row: its own key, or the channel's default. Null for an unknown key. */
     resolve(channel: string, key?: string | null): Sender | null {
-      const k = key ?? defaults[channel as "whatsapp" | "sms"];
+      const k = key ?? defaults[channel as SenderChannel];
       if (!k) return null;
       let sender = cache.get(k);
       if (!sender) {
@@ -140,4 +161,57 @@ function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> 
     return wa.sendTemplate(row.recipient ?? "", template, { callbackData: row.id });
   }
   return wa.sendText(row.recipient ?? "", row.body ?? "", { callbackData: row.id });
+}
+
+/**
+ * Resend, from one address. Its limit is on API calls, so a batch of up to 100 takes one pacing
+ * token (EMAIL_RATE_PER_SECOND counts calls). Attachments are not accepted by the batch
+ * endpoint: such a row goes alone.
+ */
+function emailSender(
+  env: Env,
+  key: string,
+  from: string | undefined,
+  opts: AdapterOptions,
+): Sender {
+  const resend = createResendAdapter({
+    baseUrl: env.RESEND_API_BASE_URL,
+    apiKey: env.RESEND_API_KEY,
+    from,
+  }, opts);
+  return {
+    key,
+    channel: "email",
+    provider: resend.provider,
+    ratePerSecond: env.EMAIL_RATE_PER_SECOND,
+    send: (row) => resend.send(emailOf(row)),
+    batch: {
+      max: resend.maxBatch,
+      batchable: (row) => !emailOf(row).attachments?.length,
+      send: async (rows) =>
+        resend.sendBatch(rows.map(emailOf), `batch:${await digest(rows.map((r) => r.id))}`),
+    },
+  };
+}
+
+/** What an email row's metadata carries besides its text body (outbound/email.ts writes it). */
+export type EmailFields = Omit<EmailMessage, "to" | "text" | "idempotencyKey">;
+
+export function emailOf(row: OutboxRow): EmailMessage {
+  const fields = (row.metadata?.email ?? {}) as Partial<EmailFields>;
+  return {
+    ...fields,
+    to: row.recipient ?? "",
+    subject: fields.subject ?? "",
+    text: row.body ?? "",
+    // The row is the email: a retry of it (after a timeout) is the same email at the provider.
+    idempotencyKey: row.idempotency_key ?? row.id,
+  };
+}
+
+/** A batch's key: the same rows again (a retried call) are the same batch at the provider. */
+async function digest(ids: string[]): Promise<string> {
+  const bytes = new TextEncoder().encode([...ids].sort().join(","));
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
 }

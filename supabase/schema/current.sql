@@ -54,6 +54,24 @@ create policy omnichannel_service_role_select on public.call_summaries as permis
 create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.call_summaries to service_role;
 
+create table public.email_suppressions (
+  address text not null,
+  reason text not null,
+  detail text,
+  provider_message_id text,
+  created_at timestamp with time zone not null default now(),
+  constraint email_suppressions_address_check CHECK ((address = lower(address))),
+  constraint email_suppressions_pkey PRIMARY KEY (address),
+  constraint email_suppressions_reason_check CHECK ((reason = ANY (ARRAY['bounced'::text, 'complained'::text])))
+);
+alter table public.email_suppressions enable row level security;
+create policy email_suppressions_service_delete on public.email_suppressions as permissive for delete to service_role using (true);
+create policy email_suppressions_service_insert on public.email_suppressions as permissive for insert to service_role with check (true);
+create policy email_suppressions_service_select on public.email_suppressions as permissive for select to service_role using (true);
+create policy email_suppressions_service_update on public.email_suppressions as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.email_suppressions to service_role;
+comment on table public.email_suppressions is 'Addresses no email goes to: hard-bounced (the mailbox does not exist) or complained (marked as spam).';
+
 create table public.message_delivery_log (
   id uuid not null default gen_random_uuid(),
   session_id uuid,
@@ -122,6 +140,7 @@ create policy omnichannel_service_role_insert on public.message_delivery_log as 
 create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
 CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
+CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
 grant select on table public.message_delivery_log to authenticated;
@@ -183,6 +202,7 @@ create table public.profiles (
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
   allows_whatsapp boolean not null default true,
+  allows_email boolean not null default true,
   constraint profiles_last_active_channel_check CHECK ((last_active_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))) NOT VALID,
   constraint profiles_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)) NOT VALID,
   constraint profiles_pkey PRIMARY KEY (id)
@@ -199,6 +219,7 @@ CREATE TRIGGER profiles_set_updated_at BEFORE UPDATE ON public.profiles FOR EACH
 grant select on table public.profiles to authenticated;
 grant delete, insert, select, update on table public.profiles to service_role;
 comment on column public.profiles.allows_whatsapp is 'False after the person wrote STOP on WhatsApp: nothing is sent to them there until START.';
+comment on column public.profiles.allows_email is 'False after the person complained about an email or unsubscribed (List-Unsubscribe): no email is sent to them.';
 
 create table public.scheduled_jobs (
   name text not null,
@@ -232,6 +253,21 @@ create policy sender_rate_limits_service_select on public.sender_rate_limits as 
 create policy sender_rate_limits_service_update on public.sender_rate_limits as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
+
+create table public.webhook_event_ids (
+  source text not null,
+  event_id text not null,
+  received_at timestamp with time zone not null default now(),
+  constraint webhook_event_ids_pkey PRIMARY KEY (source, event_id)
+);
+CREATE INDEX webhook_event_ids_received_at_idx ON public.webhook_event_ids USING btree (received_at);
+alter table public.webhook_event_ids enable row level security;
+create policy webhook_event_ids_service_delete on public.webhook_event_ids as permissive for delete to service_role using (true);
+create policy webhook_event_ids_service_insert on public.webhook_event_ids as permissive for insert to service_role with check (true);
+create policy webhook_event_ids_service_select on public.webhook_event_ids as permissive for select to service_role using (true);
+create policy webhook_event_ids_service_update on public.webhook_event_ids as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.webhook_event_ids to service_role;
+comment on table public.webhook_event_ids is 'Signed webhook message ids (svix-id) already handled, kept one day: a replay is refused.';
 
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
@@ -448,6 +484,42 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.block_undeliverable_email()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_reason text;
+begin
+  if new.channel <> 'email' or new.direction <> 'outbound' then
+    return new;
+  end if;
+  -- Written queued, or a queued row a sender is taking (its lease moves into the future).
+  if new.status <> 'queued' or (tg_op = 'UPDATE' and not (
+       old.status = 'queued' and new.leased_until > now()
+       and new.leased_until is distinct from old.leased_until)) then
+    return new;
+  end if;
+  select s.reason into v_reason from public.email_suppressions s
+  where s.address = lower(new.recipient);
+  if v_reason = 'bounced' then
+    new.error_code := 'EMAIL.UNDELIVERABLE';
+    new.error_message := 'The address bounced: no email goes to it';
+  elsif v_reason = 'complained'
+     or exists (select 1 from public.profiles p where p.id = new.profile_id and not p.allows_email) then
+    new.error_code := 'EMAIL.OPTED_OUT';
+    new.error_message := 'The recipient opted out of email';
+  else
+    return new;
+  end if;
+  new.status := 'blocked';
+  new.error_class := 'permanent';
+  new.leased_until := null;
+  return new;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer DEFAULT 60)
  RETURNS boolean
  LANGUAGE sql
@@ -547,6 +619,25 @@ AS $function$
   select exists (select 1 from claimed)
 $function$;
 grant execute on function public.claim_inbound_reply(p_delivery_id uuid, p_lease_seconds integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_webhook_event(p_source text, p_event_id text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_claimed boolean;
+begin
+  -- The signature tolerance is 5 minutes: ids older than a day can never be replayed.
+  delete from public.webhook_event_ids w
+  where w.source = p_source and w.received_at < now() - interval '1 day';
+  insert into public.webhook_event_ids as w (source, event_id) values (p_source, p_event_id)
+  on conflict (source, event_id) do nothing
+  returning true into v_claimed;
+  return coalesce(v_claimed, false);
+end;
+$function$;
+grant execute on function public.claim_webhook_event(p_source text, p_event_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.cleanup_expired_omnichannel_sessions(p_batch_size integer DEFAULT 5000)
  RETURNS integer
@@ -1480,6 +1571,15 @@ AS $function$
 $function$;
 grant execute on function public.release_deliveries(p_ids uuid[], p_at timestamp with time zone) to service_role;
 
+CREATE OR REPLACE FUNCTION public.release_webhook_event(p_source text, p_event_id text)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  delete from public.webhook_event_ids w where w.source = p_source and w.event_id = p_event_id;
+$function$;
+grant execute on function public.release_webhook_event(p_source text, p_event_id text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.retry_delivery(p_delivery_id uuid)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -1645,6 +1745,34 @@ AS $function$
   where r.sender_key = p_sender_key
 $function$;
 grant execute on function public.slow_down_sender(p_sender_key text, p_retry_after_ms integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.suppress_email_address(p_address text, p_reason text, p_detail text DEFAULT NULL::text, p_provider_message_id text DEFAULT NULL::text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile_id uuid;
+begin
+  if p_reason not in ('bounced', 'complained') then
+    raise exception 'a suppression is bounced or complained, not %', p_reason using errcode = '22023';
+  end if;
+  insert into public.email_suppressions as s (address, reason, detail, provider_message_id)
+  values (lower(trim(p_address)), p_reason, left(p_detail, 500), p_provider_message_id)
+  on conflict (address) do update
+    set reason = case when excluded.reason = 'complained' then 'complained' else s.reason end,
+        detail = coalesce(excluded.detail, s.detail);
+
+  select m.profile_id into v_profile_id from public.message_delivery_log m
+  where m.channel = 'email' and m.direction = 'outbound'
+    and m.provider_message_id = p_provider_message_id;
+  if p_reason = 'complained' and v_profile_id is not null then
+    update public.profiles p set allows_email = false where p.id = v_profile_id;
+  end if;
+  return v_profile_id;
+end;
+$function$;
+grant execute on function public.suppress_email_address(p_address text, p_reason text, p_detail text, p_provider_message_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.sync_scheduled_jobs()
  RETURNS boolean

@@ -34,7 +34,7 @@ export interface AgentConfig {
 export interface AgentInput {
   sessionId: string;
   /** Where the answer goes back. */
-  channel: "whatsapp" | "sms";
+  channel: "whatsapp" | "sms" | "email";
   /** E.164: the person the agent answers, and the only one its tools may act for. */
   phoneNumber: string;
   correlationId: string;

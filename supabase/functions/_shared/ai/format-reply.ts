@@ -6,12 +6,16 @@ import { CHANNEL_LABELS } from "./prompt.ts";
 /** A leading "[SMS] " the model copied from the history's channel tags is not for the person. */
 const COPIED_TAG = new RegExp(`^\\[(?:${Object.values(CHANNEL_LABELS).join("|")})\\]\\s*`, "i");
 
+const EMAIL_TEXT_LIMIT = 20_000;
+
 /**
  * The model's answer as the channel carries it: SMS plain text within 3 segments; WhatsApp with
  * Markdown emphasis turned into WhatsApp's and within the 4096-character limit.
  */
-export function formatReply(channel: "whatsapp" | "sms", text: string): string {
+export function formatReply(channel: "whatsapp" | "sms" | "email", text: string): string {
   const answer = text.trim().replace(COPIED_TAG, "");
+  // Email carries the answer as written (send-email.ts adds the HTML part), within a sane size.
+  if (channel === "email") return answer.slice(0, EMAIL_TEXT_LIMIT);
   if (channel === "sms") return formatSms(answer, { maxSegments: 3 }).text;
   const rich = markdownToWhatsApp(answer);
   if (rich.length <= WHATSAPP_TEXT_LIMIT) return rich;

@@ -36,7 +36,9 @@ export interface HistoryEntry {
   body: string;
 }
 
-const CHANNEL_STYLE: Record<"whatsapp" | "sms", string> = {
+const CHANNEL_STYLE: Record<"whatsapp" | "sms" | "email", string> = {
+  email: "You are replying by email, in the thread the person wrote in: plain text, a greeting " +
+    "and a few short paragraphs; no subject line (the reply keeps theirs).",
   whatsapp:
     "You are replying on WhatsApp: short and warm; *single asterisks* for bold, no headings or tables.",
   sms: "You are replying by SMS: plain text only (no markdown, no emoji), under 300 characters; " +
@@ -44,7 +46,10 @@ const CHANNEL_STYLE: Record<"whatsapp" | "sms", string> = {
 };
 
 /** The session, the channel and how to write for it, as one system message. */
-export function sessionContextMessage(s: SessionSnapshot, channel: "whatsapp" | "sms"): string {
+export function sessionContextMessage(
+  s: SessionSnapshot,
+  channel: "whatsapp" | "sms" | "email",
+): string {
   const facts = {
     session_id: s.sessionId,
     phone_number: s.phoneNumber,

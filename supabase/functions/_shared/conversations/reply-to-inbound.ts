@@ -8,6 +8,7 @@ import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 import type { RecordedInbound } from "./record-inbound.ts";
 import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
+import { sendEmailReply } from "./reply-by-email.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
@@ -19,8 +20,8 @@ export interface ReplyDeps extends SendMessageDeps {
 export interface InboundToReply {
   deliveryId: string;
   sessionId: string;
-  channel: "whatsapp" | "sms";
-  /** E.164 */
+  channel: "whatsapp" | "sms" | "email";
+  /** E.164; the lower-cased address for email. */
   sender: string;
   correlationId: string;
 }
@@ -101,16 +102,18 @@ export async function replyToInbound(
     outcome = "fallback";
   }
 
-  const sent = await sendMessage(deps, {
-    channel: inbound.channel,
-    to: inbound.sender,
-    body: text,
-    sessionId: inbound.sessionId,
-    purpose: "ai_reply",
-    correlationId: inbound.correlationId,
-    idempotencyKey: `ai_reply:${inbound.deliveryId}`,
-    senderKey: await replySenderKey(deps, inbound),
-  });
+  const sent = inbound.channel === "email"
+    ? await sendEmailReply(deps, inbound, text)
+    : await sendMessage(deps, {
+      channel: inbound.channel,
+      to: inbound.sender,
+      body: text,
+      sessionId: inbound.sessionId,
+      purpose: "ai_reply",
+      correlationId: inbound.correlationId,
+      idempotencyKey: `ai_reply:${inbound.deliveryId}`,
+      senderKey: await replySenderKey(deps, { ...inbound, channel: inbound.channel }),
+    });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
   await rpcValue(deps.sql, "complete_inbound_reply", {
     p_delivery_id: inbound.deliveryId,

@@ -47,6 +47,20 @@ export type Database = {
                   Relationships: [
                     
                   ]
+                },"email_suppressions": {
+                  Row: {
+                    "address": string,"created_at": string,"detail": string | null,"provider_message_id": string | null,"reason": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "address": string,"created_at"?: string,"detail"?: string | null,"provider_message_id"?: string | null,"reason": string
+                  }
+                  Update: {
+                    "address"?: string,"created_at"?: string,"detail"?: string | null,"provider_message_id"?: string | null,"reason"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"message_delivery_log": {
                   Row: {
                     "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
@@ -107,14 +121,14 @@ isOneToOne: false
                   ]
                 },"profiles": {
                   Row: {
-                    "allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                    "allows_email": boolean,"allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "allows_email"?: boolean,"allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
                   }
                   Update: {
-                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "allows_email"?: boolean,"allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
                   }
                   Relationships: [
                     
@@ -143,6 +157,20 @@ isOneToOne: false
                   }
                   Update: {
                     "burst"?: number,"rate_per_second"?: number,"refilled_at"?: string,"sender_key"?: string,"slowed_until"?: string | null,"tokens"?: number,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"webhook_event_ids": {
+                  Row: {
+                    "event_id": string,"received_at": string,"source": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "event_id": string,"received_at"?: string,"source": string
+                  }
+                  Update: {
+                    "event_id"?: string,"received_at"?: string,"source"?: string
                   }
                   Relationships: [
                     
@@ -212,6 +240,9 @@ isOneToOne: false
       } },
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_webhook_event":
+{ Args: { "p_event_id": string,"p_source": string }; Returns: boolean
                            },
 "cleanup_expired_omnichannel_sessions":
 { Args: { "p_batch_size"?: number }; Returns: number
@@ -417,6 +448,9 @@ isOneToOne: false
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
                            },
+"release_webhook_event":
+{ Args: { "p_event_id": string,"p_source": string }; Returns: undefined
+                           },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
@@ -441,6 +475,9 @@ isOneToOne: false
                            },
 "slow_down_sender":
 { Args: { "p_retry_after_ms"?: number,"p_sender_key": string }; Returns: undefined
+                           },
+"suppress_email_address":
+{ Args: { "p_address": string,"p_detail"?: string,"p_provider_message_id"?: string,"p_reason": string }; Returns: string
                            },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean

@@ -20,6 +20,7 @@ export const FUNCTION_AUTH = {
   dispatch: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   health: { modes: [] },
   "sms-inbound": { modes: [] },
+  "email-inbound": { modes: [] },
   "wa-webhook": { modes: [] },
 } satisfies Record<string, AuthPolicy>;
 

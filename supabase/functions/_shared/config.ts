@@ -75,6 +75,8 @@ const EnvSchema = z.object({
   EMAIL_FROM: optionalText,
   /** `whsec_…`: the signing secret of the Resend webhook endpoint (email-inbound). */
   RESEND_WEBHOOK_SECRET: optionalText,
+  /** Signs the one-click unsubscribe links of marketing email; unset: no marketing email. */
+  EMAIL_UNSUBSCRIBE_SECRET: optionalText,
 
   WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
   SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),

@@ -21,6 +21,8 @@ export const FUNCTION_AUTH = {
   health: { modes: [] },
   "sms-inbound": { modes: [] },
   "email-inbound": { modes: [] },
+  // The link in every marketing email: its signed token is the authentication.
+  "email-unsubscribe": { modes: [] },
   "wa-webhook": { modes: [] },
 } satisfies Record<string, AuthPolicy>;
 

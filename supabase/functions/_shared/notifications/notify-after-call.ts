@@ -13,6 +13,8 @@ import {
 import { recordOutcome } from "../outbound/outcome.ts";
 import { pgSafe } from "../text/pg-safe.ts";
 import { buildPostCallMessages } from "./post-call-message.ts";
+import { formatPostCallEmail } from "./email-format.ts";
+import { sendEmail } from "../outbound/send-email.ts";
 
 export interface NotifyAfterCallDeps extends OutboundDeps {
   config: {
@@ -52,7 +54,7 @@ export type DeliveryStatus =
   | "skipped";
 
 export interface DeliveryReport {
-  channel: "whatsapp" | "sms";
+  channel: "whatsapp" | "sms" | "email";
   status: DeliveryStatus;
   provider_message_id?: string;
   error?: { code: string; class: string; message: string };
@@ -112,7 +114,9 @@ export async function notifyAfterCall(
   const sessionId = claims[0].session_id;
   // A re-leased row whose person opted out meanwhile comes back blocked: not to send.
   const pending = claims.filter((c) => c.to_send && c.status === "queued");
-  const reports = new Map(claims.map((c) => [c.channel, reportOf(c)]));
+  const reports = new Map<DeliveryReport["channel"], DeliveryReport>(
+    claims.map((c) => [c.channel, reportOf(c)]),
+  );
   for (const c of claims) {
     if (c.status === "blocked") {
       log.info(`${c.channel.toUpperCase()}_MESSAGE_BLOCKED`, { reason: c.error_code });
@@ -171,6 +175,8 @@ export async function notifyAfterCall(
     });
   }
 
+  // Email, where the person has an address: alongside the other two, failing alone.
+  const email = emailLeg(deps, input, sessionId, claims[0].profile_id, summary, log);
   await sendDualChannel(deps, deps.config.sendTimeoutMs, go, async (send, result, outcome) => {
     const { claim } = send as PostCallSend;
     logSend(log, claim.channel, result, claim.attempt, outcome);
@@ -183,6 +189,8 @@ export async function notifyAfterCall(
     }
   });
 
+  const emailReport = await email;
+  if (emailReport) reports.set("email", emailReport);
   const deliveries = [...reports.values()];
   const outcome = outcomeOf(deliveries);
   const event = outcome === "sent"
@@ -196,6 +204,53 @@ export async function notifyAfterCall(
     deliveries: deliveries.map((d) => `${d.channel}:${d.status}`),
   });
   return { session_id: sessionId, summary_source: source, outcome, deliveries };
+}
+
+/**
+ * The summary by email to the address on the person's profile (none: no email leg). Keyed per
+ * call, so a repeat never sends it twice; a failure or a crash here is a failed report, never
+ * the other channels' problem.
+ */
+async function emailLeg(
+  deps: NotifyAfterCallDeps,
+  input: NotifyAfterCallInput,
+  sessionId: string,
+  profileId: string,
+  summary: string | null,
+  log: Logger,
+): Promise<DeliveryReport | null> {
+  try {
+    const to = await rpcValue(deps.sql, "profile_identity", {
+      p_profile_id: profileId,
+      p_kind: "email",
+    });
+    if (!to) return null;
+    const sent = await sendEmail(deps, {
+      to,
+      ...formatPostCallEmail({ summary }),
+      sessionId,
+      purpose: "post_call_summary",
+      correlationId: input.correlationId,
+      idempotencyKey: `post_call:${input.callId}:email`,
+      tags: [{ name: "purpose", value: "post_call_summary" }],
+    });
+    return {
+      channel: "email",
+      status: sent.status === "blocked" ? "skipped" : sent.status,
+      attempt: 1,
+      ...(sent.status === "blocked" ? { reason: "opted_out" as const } : {}),
+      ...(sent.providerMessageId ? { provider_message_id: sent.providerMessageId } : {}),
+      ...(sent.error ? { error: sent.error } : {}),
+    };
+  } catch (err) {
+    log.error("EMAIL_MESSAGE_FAILED", { error: err instanceof Error ? err.message : String(err) });
+    return {
+      channel: "email",
+      status: "failed",
+      attempt: 1,
+      error: { code: "SEND.UNEXPECTED_ERROR", class: "retryable", message: "The email failed" },
+    };
+  }
 }
 
 async function waitForSummary(deps: NotifyAfterCallDeps, callId: string): Promise<string | null> {

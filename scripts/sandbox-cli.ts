@@ -19,10 +19,13 @@ sandbox: messages go in as each provider's signed webhooks, and what the stack s
 what the sandbox received.
 
 Commands:
-  reply <phone> <text>   The person at <phone> (E.164) writes <text>. The sandbox delivers it to
-                         wa-webhook or sms-inbound, waits for the AI's answer on the same channel
-                         and prints it, with the session's context and its messages.
-      --channel sms|whatsapp   default sms
+  reply <phone|address> <text>
+                         The person at <phone> (E.164), or at <address> by email, writes <text>.
+                         The sandbox delivers it to wa-webhook, sms-inbound or email-inbound (a
+                         reply quoting the last email they got, Resend's signed email.received),
+                         waits for the AI's answer on the same channel and prints it, with the
+                         session's context and its messages.
+      --channel sms|whatsapp|email   default sms
       --provider mtn|twilio    SMS only: the gateway it arrives through (default SMS_PROVIDER)
       --name NAME              WhatsApp only: the person's profile name
       --timeout SECONDS        how long to wait for the answer (default 20)
@@ -45,6 +48,7 @@ Options:
 Examples:
   npm run sandbox -- reply +250788123456 "change the price to 250k"
   npm run sandbox -- reply +250788123456 "what price did we agree?" --channel whatsapp
+  npm run sandbox -- reply --channel email ada@example.com "can you send the invoice?"
   npm run sandbox -- fault openai fail --count 1
 `;
 
@@ -102,10 +106,14 @@ async function assertStackRunning(): Promise<void> {
 
 async function reply(phone: string | undefined, text: string | undefined): Promise<number> {
   if (!phone || !text) throw new UsageError("reply needs a phone number and a text");
-  const channel = oneOf("channel", opts.channel, ["sms", "whatsapp"] as const) ?? "sms";
+  const channel = oneOf("channel", opts.channel, ["sms", "whatsapp", "email"] as const) ?? "sms";
   const provider = oneOf("provider", opts.provider, ["mtn", "twilio"] as const);
   const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
-  const from = phone.startsWith("+") ? phone : `+${phone}`;
+  const from = channel === "email"
+    ? phone.toLowerCase()
+    : phone.startsWith("+")
+    ? phone
+    : `+${phone}`;
 
   const db = await openDb();
   let blocked: string | null = null;
@@ -210,7 +218,7 @@ async function showSession(phone: string): Promise<void> {
 }
 
 /** How far the sandbox's status callbacks take a message on each channel. */
-const FINAL: Record<string, string> = { whatsapp: "read", sms: "delivered" };
+const FINAL: Record<string, string> = { whatsapp: "read", sms: "delivered", email: "delivered" };
 
 /** The session's messages once the reply's status callbacks are in (at most 2 s). */
 async function settledLog(sql: postgres.Sql, sessionId: string) {

@@ -9,9 +9,10 @@ export class SandboxClient {
   constructor(readonly url: string) {}
 
   async inbound(body: {
-    channel: "whatsapp" | "sms";
+    channel: "whatsapp" | "sms" | "email";
     from: string;
     text: string;
+    subject?: string;
     provider?: "mtn" | "twilio";
     name?: string;
   }): Promise<InboundResult> {

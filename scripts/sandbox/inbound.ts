@@ -1,21 +1,40 @@
 import { z } from "zod";
 import { mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
+import { resendInbound } from "./email-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { MessageStore } from "./messages.ts";
 import { smsSegments } from "./sms-segments.ts";
 import { deliverWebhook, type Delivery, type Webhook, type WebhookTarget } from "./webhook.ts";
 
 /** `POST /__sandbox/inbound`: a person writes to the business. */
+const Phone = z.string().trim().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number in E.164")
+  .transform((n) => (n.startsWith("+") ? n : `+${n}`));
+
 export const InboundSchema = z.object({
-  channel: z.enum(["whatsapp", "sms"]),
-  /** The person, E.164 (a leading + is added to bare digits). */
-  from: z.string().trim().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number in E.164")
-    .transform((n) => (n.startsWith("+") ? n : `+${n}`)),
+  channel: z.enum(["whatsapp", "sms", "email"]),
+  /** The person: E.164 (a leading + is added to bare digits), or an email address. */
+  from: z.string().trim().max(320),
   text: z.string().min(1).max(4096),
+  /** Email only: the subject (default: "Re: " the last email the sandbox sent them). */
+  subject: z.string().max(998).optional(),
   /** SMS only: which gateway it arrives through (default: the stack's SMS_PROVIDER). */
   provider: z.enum(["mtn", "twilio"]).optional(),
   /** WhatsApp only: the person's profile name. */
   name: z.string().max(256).optional(),
+}).transform((m, ctx) => {
+  if (m.channel === "email") {
+    if (!z.email().safeParse(m.from).success) {
+      ctx.addIssue({ code: "custom", path: ["from"], message: "must be an email address" });
+      return z.NEVER;
+    }
+    return { ...m, from: m.from.toLowerCase() };
+  }
+  const phone = Phone.safeParse(m.from);
+  if (!phone.success) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: "must be a phone number in E.164" });
+    return z.NEVER;
+  }
+  return { ...m, from: phone.data };
 });
 
 export type Inbound = z.infer<typeof InboundSchema>;
@@ -35,6 +54,8 @@ export interface InboundDeps {
   smsProvider: "mtn" | "twilio";
   messages: MessageStore;
   now: () => Date;
+  /** Resend's received emails: an inbound email is put there before its webhook is sent. */
+  emailInbox: Map<string, Record<string, unknown>>;
 }
 
 /**
@@ -46,7 +67,9 @@ export interface InboundDeps {
 export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise<InboundResult> {
   const m = { from: input.from, text: input.text, name: input.name, now: deps.now() };
   const c = deps.target.credentials;
-  const webhook = input.channel === "whatsapp"
+  const webhook = input.channel === "email"
+    ? resendInbound({ ...m, subject: input.subject }, deps)
+    : input.channel === "whatsapp"
     ? whatsappInbound(m, c)
     : (input.provider ?? deps.smsProvider) === "twilio"
     ? twilioInbound(m, c)

@@ -4,12 +4,19 @@ export interface SandboxMessage {
   id: string;
   provider: string;
   /** "ai": a chat completion the scripted model answered (`to` the model, `body` its answer). */
-  channel: "whatsapp" | "sms" | "messenger" | "instagram" | "ai";
+  channel: "whatsapp" | "sms" | "messenger" | "instagram" | "email" | "ai";
   to: string;
   from: string;
   /** The text the person reads; for a template, its body parameters joined by newlines. */
   body: string;
   template?: { name: string; language: string; parameters: string[] };
+  /** Email only: the subject, the HTML part, the extra headers and the attachments' names. */
+  email?: {
+    subject: string;
+    html?: string;
+    headers: Record<string, string>;
+    attachments: string[];
+  };
   /** SMS only: how many segments the text takes (GSM-7 or UCS-2). */
   segments?: number;
   /** The request body exactly as received. */

@@ -12,6 +12,7 @@ import { type StatusCallbackOption, StatusCallbacks } from "./status-callbacks.t
 import { twilio } from "./twilio.ts";
 import type { WebhookTarget } from "./webhook.ts";
 import { whatsapp } from "./whatsapp.ts";
+import { createResend } from "./resend.ts";
 
 export type { SandboxMessage } from "./messages.ts";
 export type { SandboxCredentials } from "./provider.ts";
@@ -48,7 +49,7 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai];
+const STATELESS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai];
 
 const SettingsSchema = z.object({
   status_callbacks: z.union([
@@ -77,6 +78,9 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
+  // Resend keeps the emails people sent in, for `GET /emails/receiving/{id}`.
+  const resend = createResend();
+  const PROVIDERS = [...STATELESS, resend];
   const messages = new MessageStore(opts.limits);
   const faults = new FaultBook();
   const sleep = opts.sleep ?? realSleep;
@@ -112,6 +116,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
           target,
           smsProvider: opts.smsProvider ?? "mtn",
           messages,
+          emailInbox: resend.inbox,
           now: ctx.now,
         }),
       );

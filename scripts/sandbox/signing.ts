@@ -46,3 +46,31 @@ export async function twilioSignature(
   const data = sorted.reduce((acc, [name, value]) => acc + name + value, url);
   return btoa(String.fromCharCode(...await hmac("SHA-1", authToken, data)));
 }
+
+/**
+ * Resend's (Svix's) Standard Webhooks signature: `v1,` and the base64 HMAC-SHA256 of
+ * `<svix-id>.<svix-timestamp>.<body>` keyed by the base64-decoded part after `whsec_`.
+ */
+export async function svixHeaders(
+  secret: string,
+  id: string,
+  now: Date,
+  body: string,
+): Promise<Record<string, string>> {
+  const timestamp = String(Math.floor(now.getTime() / 1000));
+  const key = await crypto.subtle.importKey(
+    "raw",
+    Uint8Array.from(atob(secret.replace(/^whsec_/, "")), (c) => c.charCodeAt(0)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, enc.encode(`${id}.${timestamp}.${body}`)),
+  );
+  return {
+    "svix-id": id,
+    "svix-timestamp": timestamp,
+    "svix-signature": `v1,${btoa(String.fromCharCode(...mac))}`,
+  };
+}

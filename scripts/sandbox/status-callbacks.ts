@@ -6,6 +6,7 @@ import {
   wantsMtnReceipt,
   whatsappStatus,
 } from "./status-payloads.ts";
+import { resendWebhook } from "./email-payloads.ts";
 import { deliverWebhook, type Webhook, type WebhookTarget } from "./webhook.ts";
 
 export interface StatusCallbackSettings {
@@ -108,6 +109,16 @@ function stepsFor(message: SandboxMessage, target: WebhookTarget): Step[] {
       );
     case "mtn":
       return wantsMtnReceipt(message) ? [(now) => mtnReceipt(message, now)] : [];
+    case "resend":
+      return (["email.sent", "email.delivered"] as const).map((type) => (now) =>
+        resendWebhook(type, {
+          email_id: message.id,
+          created_at: now.toISOString(),
+          from: message.from,
+          to: message.to.split(", "),
+          subject: message.email?.subject ?? "",
+        }, now)
+      );
     case "twilio": {
       const path = twilioCallbackPath(message, target.publicFunctionsUrl);
       return path

@@ -3,8 +3,8 @@ import type { InboundResult } from "./inbound.ts";
 import type { SandboxMessage } from "./messages.ts";
 
 export interface TurnInput {
-  channel: "sms" | "whatsapp";
-  /** E.164 */
+  channel: "sms" | "whatsapp" | "email";
+  /** E.164, or the address for email */
   from: string;
   text: string;
   provider?: "mtn" | "twilio";

@@ -1,9 +1,9 @@
 import type { SandboxCredentials } from "./provider.ts";
-import { metaSignature, mtnSignature, twilioSignature } from "./signing.ts";
+import { metaSignature, mtnSignature, svixHeaders, twilioSignature } from "./signing.ts";
 
 /** A webhook a provider sends to the stack's functions: an inbound message or a status callback. */
 export interface Webhook {
-  provider: "whatsapp" | "mtn" | "twilio";
+  provider: "whatsapp" | "mtn" | "twilio" | "resend";
   /** Under the functions URL: "/wa-webhook", "/sms-inbound", "/sms-inbound/status". */
   path: string;
   /** The raw body: JSON for WhatsApp and MTN, a form for Twilio. */
@@ -12,6 +12,8 @@ export interface Webhook {
   form?: [string, string][];
   /** The provider's id of the message it is about. */
   providerMessageId: string;
+  /** Resend only: the Standard Webhooks message id (svix-id) of this delivery. */
+  webhookId?: string;
 }
 
 export interface WebhookTarget {
@@ -50,6 +52,17 @@ export async function webhookHeaders(
       return {
         "content-type": "application/json",
         "x-mtn-signature": await mtnSignature(c.mtnWebhookSecret, webhook.body),
+      };
+    case "resend":
+      return {
+        "content-type": "application/json",
+        "user-agent": "Svix-Webhooks/1.0",
+        ...(await svixHeaders(
+          c.resendWebhookSecret,
+          webhook.webhookId ?? `msg_${crypto.randomUUID().replaceAll("-", "")}`,
+          new Date(),
+          webhook.body,
+        )),
       };
     case "twilio":
       return {

@@ -9,7 +9,7 @@
 
 export type Env = Record<string, string | undefined>;
 
-export type SandboxProvider = "whatsapp" | "mtn" | "twilio" | "openai" | "meta";
+export type SandboxProvider = "whatsapp" | "mtn" | "twilio" | "openai" | "meta" | "resend";
 
 /** The credentials whose presence means "talk to the real provider". */
 const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
@@ -18,6 +18,7 @@ const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
   twilio: (env) => Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN),
   openai: (env) => Boolean(env.OPENAI_API_KEY),
   meta: (env) => Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
+  resend: (env) => Boolean(env.RESEND_API_KEY),
 };
 
 /** The sandbox's own credentials: it accepts exactly these, as the real providers would. */
@@ -35,6 +36,10 @@ export const SANDBOX_CREDENTIALS = {
   metaAppSecret: "sandbox-meta-secret",
   metaVerifyToken: "sandbox-meta-verify",
   messengerPageAccessToken: "sandbox-page-token",
+  resendApiKey: "re_sandbox_key",
+  // whsec_ + base64("sandbox-resend-webhook-secret"), as Resend shows a signing secret.
+  resendWebhookSecret: "whsec_c2FuZGJveC1yZXNlbmQtd2ViaG9vay1zZWNyZXQ=",
+  emailFrom: "Omni Support <support@sandbox.test>",
 } as const;
 
 /** Every sandbox variable, per provider, for a sandbox at `sandboxUrl` (no trailing slash). */
@@ -71,6 +76,13 @@ export function sandboxDefaults(
       META_APP_SECRET: c.metaAppSecret,
       META_VERIFY_TOKEN: c.metaVerifyToken,
       MESSENGER_PAGE_ACCESS_TOKEN: c.messengerPageAccessToken,
+    },
+    resend: {
+      RESEND_API_BASE_URL: `${sandboxUrl}/resend`,
+      RESEND_API_KEY: c.resendApiKey,
+      RESEND_WEBHOOK_SECRET: c.resendWebhookSecret,
+      EMAIL_FROM: c.emailFrom,
+      EMAIL_UNSUBSCRIBE_SECRET: "sandbox-unsubscribe-secret",
     },
   };
 }

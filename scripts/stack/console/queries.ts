@@ -30,7 +30,7 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
            s.whatsapp_summary_sent, s.whatsapp_summary_sent_at,
            s.sms_summary_sent, s.sms_summary_sent_at,
            s.expires_at, s.last_activity_at, s.created_at, s.closed_at, s.context,
-           p.allows_sms, p.allows_whatsapp,
+           p.allows_sms, p.allows_whatsapp, p.allows_email,
            c.total, c.inbound, c.outbound, c.failed, c.blocked, c.last_message_at
     from public.omnichannel_sessions s
     join public.profiles p on p.id = s.profile_id
@@ -91,7 +91,17 @@ export function sessionConversation(
                m.provider, m.provider_message_id, m.body, m.error_code, m.error_class,
                m.error_message, m.attempts, m.next_attempt_at, m.leased_until, m.call_id,
                m.fallback_of, m.retry_of, m.queued_at, m.sent_at, m.delivered_at, m.read_at,
-               m.failed_at, m.received_at
+               m.failed_at, m.received_at,
+               -- Email: the subject (inbound: as received; outbound: as sent), the attachments'
+               -- names, and whether the person marked it as spam.
+               coalesce(m.metadata->>'subject', m.metadata->'email'->>'subject') as subject,
+               coalesce(
+                 (select array_agg(a->>'filename') from jsonb_array_elements(
+                    case jsonb_typeof(coalesce(m.metadata->'attachments', m.metadata->'email'->'attachments'))
+                      when 'array' then coalesce(m.metadata->'attachments', m.metadata->'email'->'attachments')
+                      else '[]'::jsonb end) a),
+                 '{}') as attachments,
+               m.metadata ? 'complained_at' as complained
         from public.message_delivery_log m
         where m.session_id = ${id}
         order by m.created_at desc, m.direction desc, m.id desc

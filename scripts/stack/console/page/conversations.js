@@ -10,8 +10,13 @@ function messageDetails(m) {
   const bits = [];
   if (m.provider) bits.push(`via ${m.provider}`);
   if (m.provider_message_id) bits.push(`id ${m.provider_message_id}`);
-  // A blocked message was never attempted: the person opted out of the channel.
-  if (m.status === "blocked") bits.push("not sent: opted out");
+  // A blocked message was never attempted: the person opted out of the channel (or, for email,
+  // the address bounced before).
+  if (m.status === "blocked") {
+    bits.push(
+      m.error_code === "EMAIL.UNDELIVERABLE" ? "not sent: address bounced" : "not sent: opted out",
+    );
+  } else if (m.error_code === "EMAIL.BOUNCED") bits.push("bounced: no more email to this address");
   else if (m.attempts) bits.push(`attempts ${m.attempts}`);
   if (m.next_attempt_at && m.status === "queued") {
     bits.push(`next attempt ${time(m.next_attempt_at)} (${relative(m.next_attempt_at)})`);
@@ -44,7 +49,14 @@ function messageItem(m) {
       }),
       el("time", { cls: "muted", text: time(m.created_at), title: dateTime(m.created_at) }),
     ),
+    m.subject ? el("div", { cls: "subject", text: m.subject }) : null,
     el("div", { cls: "bubble", text: m.body ?? "(no body)" }),
+    m.attachments?.length
+      ? el("div", { cls: "muted", text: `attachments: ${m.attachments.join(", ")}` })
+      : null,
+    m.complained
+      ? el("span", { cls: "chip bad", text: "marked as spam: opted out of email" })
+      : null,
     track(m),
     messageDetails(m),
   );
@@ -70,7 +82,7 @@ function summaryFlags(s) {
 
 /** The channels this person opted out of, as chips. */
 function optOuts(s) {
-  return [["WhatsApp", s.allows_whatsapp], ["SMS", s.allows_sms]]
+  return [["WhatsApp", s.allows_whatsapp], ["SMS", s.allows_sms], ["email", s.allows_email]]
     .filter(([, allowed]) => allowed === false)
     .map(([name]) => el("span", { cls: "chip bad", text: `opted out of ${name}` }));
 }

@@ -330,6 +330,67 @@ create policy webhook_event_ids_service_update on public.webhook_event_ids as pe
 grant delete, insert, select, update on table public.webhook_event_ids to service_role;
 comment on table public.webhook_event_ids is 'Signed webhook message ids (svix-id) already handled, kept one day: a replay is refused.';
 
+CREATE OR REPLACE FUNCTION public.begin_email_message(p_to text, p_body text, p_metadata jsonb DEFAULT '{}'::jsonb, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, is_new boolean, recipient text, error_code text, error_message text)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_to text := lower(btrim(p_to));
+  v_profile_id uuid;
+  v_session_id uuid := p_session_id;
+  v_row public.message_delivery_log%rowtype;
+  v_existing boolean := false;
+begin
+  if jsonb_typeof(coalesce(p_metadata, '{}'::jsonb)) <> 'object' then
+    raise exception 'p_metadata must be a JSON object' using errcode = '22023';
+  end if;
+  v_profile_id := public.resolve_profile('email', v_to, 'email');
+
+  if v_session_id is null then
+    select s.id into v_session_id from public.omnichannel_sessions s
+    where s.profile_id = v_profile_id and s.status <> 'closed' and s.expires_at > now();
+  elsif not exists (select 1 from public.omnichannel_sessions s
+                    where s.id = v_session_id and s.profile_id = v_profile_id) then
+    raise exception 'session % does not belong to the recipient', v_session_id
+      using errcode = 'OM403', hint = 'SESSION.NOT_RECIPIENT';
+  end if;
+
+  if p_idempotency_key is not null then
+    select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+    v_existing := found;
+  end if;
+
+  if not v_existing then
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
+      correlation_id, purpose, idempotency_key, attempts, leased_until
+    ) values (
+      v_session_id, v_profile_id, 'email', 'outbound', 'email', 'queued', v_to, p_body,
+      coalesce(p_metadata, '{}'::jsonb), p_correlation_id, p_purpose, p_idempotency_key, 1,
+      now() + interval '2 minutes'
+    )
+    on conflict (idempotency_key) do nothing
+    returning * into v_row;
+    if v_row.id is null then
+      select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+      v_existing := true;
+    end if;
+  end if;
+
+  delivery_id := v_row.id;
+  session_id := v_row.session_id;
+  profile_id := v_row.profile_id;
+  status := v_row.status;
+  is_new := not v_existing;
+  recipient := v_row.recipient;
+  error_code := v_row.error_code;
+  error_message := v_row.error_message;
+  return next;
+end;
+$function$;
+grant execute on function public.begin_email_message(p_to text, p_body text, p_metadata jsonb, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
  LANGUAGE plpgsql
@@ -2110,6 +2171,20 @@ begin
 end;
 $function$;
 grant execute on function public.set_channel_preference(p_phone_number text, p_channel text, p_allowed boolean) to service_role;
+
+CREATE OR REPLACE FUNCTION public.set_email_preference(p_address text, p_allowed boolean)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile_id uuid := public.resolve_profile('email', lower(btrim(p_address)), 'email');
+begin
+  update public.profiles p set allows_email = p_allowed where p.id = v_profile_id;
+  return v_profile_id;
+end;
+$function$;
+grant execute on function public.set_email_preference(p_address text, p_allowed boolean) to service_role;
 
 CREATE OR REPLACE FUNCTION public.set_sender_rate(p_sender_key text, p_rate_per_second double precision, p_burst double precision DEFAULT NULL::double precision)
  RETURNS void

@@ -70,7 +70,10 @@ describe("Resend adapter: one email", () => {
 
   it("classifies Resend's errors: rate limit retryable and throttled, validation permanent", async () => {
     resend.replyNext(
-      { ...resendError("rate_limit_exceeded", "Too many requests", 429), headers: { "retry-after": "2" } },
+      {
+        ...resendError("rate_limit_exceeded", "Too many requests", 429),
+        headers: { "retry-after": "2" },
+      },
       resendError("validation_error", "Invalid `to` field."),
       resendError("application_error", "Something went wrong", 500),
     );
@@ -79,9 +82,17 @@ describe("Resend adapter: one email", () => {
     const crashed = await adapter().send(email("ada@example.com"));
     expect(limited).toMatchObject({
       ok: false,
-      error: { class: "retryable", code: "rate_limit_exceeded", throttled: true, retryAfterMs: 2000 },
+      error: {
+        class: "retryable",
+        code: "rate_limit_exceeded",
+        throttled: true,
+        retryAfterMs: 2000,
+      },
     });
-    expect(invalid).toMatchObject({ ok: false, error: { class: "permanent", code: "validation_error" } });
+    expect(invalid).toMatchObject({
+      ok: false,
+      error: { class: "permanent", code: "validation_error" },
+    });
     expect(crashed).toMatchObject({ ok: false, error: { class: "retryable" } });
   });
 
@@ -95,7 +106,11 @@ describe("Resend adapter: one email", () => {
       error: { code: "CHANNEL.NOT_CONFIGURED" },
     });
     expect(resend.requests).toHaveLength(0);
-    const down = createResendAdapter({ baseUrl: await refusedUrl(), apiKey: "k", from: "a@b.test" });
+    const down = createResendAdapter({
+      baseUrl: await refusedUrl(),
+      apiKey: "k",
+      from: "a@b.test",
+    });
     expect(await down.send(email("ada@example.com"))).toMatchObject({
       ok: false,
       error: { code: "NETWORK", class: "retryable" },

@@ -221,7 +221,12 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "begin_outbound_message":
+            "begin_email_message":
+{ Args: { "p_body": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_session_id"?: string,"p_to": string }; Returns: {
+              "delivery_id": string,"error_code": string,"error_message": string,"is_new": boolean,"profile_id": string,"recipient": string,"session_id": string,"status": string
+            }[]
+                           },
+"begin_outbound_message":
 { Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
               "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
             }[]
@@ -530,6 +535,9 @@ isOneToOne: false
 { Args: { "p_allowed": boolean,"p_channel": string,"p_phone_number": string }; Returns: {
               "changed": boolean,"profile_id": string
             }[]
+                           },
+"set_email_preference":
+{ Args: { "p_address": string,"p_allowed": boolean }; Returns: string
                            },
 "set_sender_rate":
 { Args: { "p_burst"?: number,"p_rate_per_second": number,"p_sender_key": string }; Returns: undefined

@@ -18,4 +18,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129160000_error_code_grammar",
   "20261130100000_profile_identities",
   "20261130120000_email_channel",
+  "20261130120100_email_sends",
 ];

@@ -25,7 +25,10 @@ export async function applyDeliveryEvent(
 ): Promise<DeliveryOutcome> {
   const { data } = event;
   const at = event.created_at ?? new Date().toISOString();
-  const log = deps.logger.child({ correlation_id: correlationId, provider_message_id: data.email_id });
+  const log = deps.logger.child({
+    correlation_id: correlationId,
+    provider_message_id: data.email_id,
+  });
   const update = statusOf(event, at);
   const outcome = await recordDeliveryStatus(deps.sql, {
     channel: "email",
@@ -83,7 +86,9 @@ function statusOf(event: DeliveryEvent, at: string): Update {
         errorCode: permanent ? "EMAIL.BOUNCED" : "EMAIL.SOFT_BOUNCED",
         errorClass: permanent ? "permanent" : "retryable",
         errorMessage: (data.bounce?.message ?? "The email bounced").slice(0, 500),
-        metadata: { bounce: { type: data.bounce?.type ?? null, sub_type: data.bounce?.subType ?? null } },
+        metadata: {
+          bounce: { type: data.bounce?.type ?? null, sub_type: data.bounce?.subType ?? null },
+        },
       };
     }
     case "email.failed":

@@ -59,7 +59,9 @@ export function parseResendEvent(payload: unknown): ResendEvent {
   const delivery = Delivery.safeParse(payload);
   if (delivery.success) return { kind: "delivery", event: delivery.data };
   const other = Other.parse(payload);
-  if (other.type === "email.received" || (DELIVERY_EVENTS as readonly string[]).includes(other.type)) {
+  if (
+    other.type === "email.received" || (DELIVERY_EVENTS as readonly string[]).includes(other.type)
+  ) {
     // A known type whose data is not what Resend documents: refuse it, as malformed.
     (other.type === "email.received" ? Received : Delivery).parse(payload);
   }

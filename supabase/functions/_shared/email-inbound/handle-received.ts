@@ -1,5 +1,4 @@
 import EmailReplyParser from "email-reply-parser";
-import type { Logger } from "../log/logger.ts";
 import type { EmailAdapter, ReceivedEmail } from "../outbound/adapter.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 import type { WaitUntil } from "../platform/background.ts";

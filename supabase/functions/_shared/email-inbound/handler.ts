@@ -35,13 +35,24 @@ export function createEmailInboundHandler(deps: EmailInboundDeps) {
     if (!verified.ok) {
       log.warn("EMAIL_WEBHOOK_REFUSED", { reason: verified.reason });
       throw unauthorized(
-        verified.reason === "stale" ? "Webhook timestamp outside the tolerance" : "Invalid signature",
+        verified.reason === "stale"
+          ? "Webhook timestamp outside the tolerance"
+          : "Invalid signature",
       );
     }
     const event = parseResendEvent(parseJson(raw));
-    if (!(await rpcValue(deps.sql, "claim_webhook_event", { p_source: SOURCE, p_event_id: verified.id }))) {
+    if (
+      !(await rpcValue(deps.sql, "claim_webhook_event", {
+        p_source: SOURCE,
+        p_event_id: verified.id,
+      }))
+    ) {
       log.warn("EMAIL_WEBHOOK_REFUSED", { reason: "replayed", webhook_id: verified.id });
-      throw new HttpError(409, "EMAIL.WEBHOOK_REPLAYED", "This webhook message was already handled");
+      throw new HttpError(
+        409,
+        "EMAIL.WEBHOOK_REPLAYED",
+        "This webhook message was already handled",
+      );
     }
     try {
       if (event.kind === "received") {
@@ -54,7 +65,10 @@ export function createEmailInboundHandler(deps: EmailInboundDeps) {
       return json({ result: "ignored" });
     } catch (err) {
       // Not handled: Resend's own retry of this message must get through.
-      await rpcValue(deps.sql, "release_webhook_event", { p_source: SOURCE, p_event_id: verified.id })
+      await rpcValue(deps.sql, "release_webhook_event", {
+        p_source: SOURCE,
+        p_event_id: verified.id,
+      })
         .catch(() => {});
       throw err;
     }

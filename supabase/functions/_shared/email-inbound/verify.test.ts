@@ -31,7 +31,12 @@ describe("Resend webhook signatures (Standard Webhooks test vectors)", () => {
 
   it("signs the vector to the published signature", () => {
     expect(
-      signResendWebhook(VECTOR.secret, VECTOR.id, new Date(VECTOR.timestamp * 1000), VECTOR.payload),
+      signResendWebhook(
+        VECTOR.secret,
+        VECTOR.id,
+        new Date(VECTOR.timestamp * 1000),
+        VECTOR.payload,
+      ),
     ).toEqual({
       "svix-id": VECTOR.id,
       "svix-timestamp": String(VECTOR.timestamp),

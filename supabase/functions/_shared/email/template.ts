@@ -37,7 +37,9 @@ export function renderEmailTemplate(t: EmailTemplate, vars: View): RenderedEmail
     throw new TypeError(`Template ${t.name} (${t.locale}) has no subject or text part`);
   }
   const parts = [t.subject, t.body_text, ...(t.body_html ? [t.body_html] : [])];
-  const missing = [...new Set(parts.flatMap((p) => missingIn(Mustache.parse(p) as Token[], [vars])))];
+  const missing = [
+    ...new Set(parts.flatMap((p) => missingIn(Mustache.parse(p) as Token[], [vars]))),
+  ];
   if (missing.length) throw new TemplateVariableMissing(`${t.name}/${t.locale}`, missing);
   const plain = { escape: (v: unknown) => String(v) };
   return {

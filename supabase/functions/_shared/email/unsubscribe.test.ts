@@ -27,7 +27,9 @@ describe("one-click unsubscribe links", () => {
     );
     expect(headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
     const url = new URL(headers["List-Unsubscribe"].slice(1, -1));
-    expect(url.origin + url.pathname).toBe("https://ref.supabase.co/functions/v1/email-unsubscribe");
+    expect(url.origin + url.pathname).toBe(
+      "https://ref.supabase.co/functions/v1/email-unsubscribe",
+    );
     expect(await readUnsubscribeToken(secret, url.searchParams.get("token"))).toBe(
       "ada@example.com",
     );

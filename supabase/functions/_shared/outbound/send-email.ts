@@ -3,7 +3,6 @@ import { rpc } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 import type { EmailAttachment } from "./adapter.ts";
-import { recordOutcome } from "./outcome.ts";
 import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
 import type { EmailFields, OutboxRow } from "./senders.ts";
 import { SessionNotRecipient } from "./send-message.ts";
@@ -40,7 +39,10 @@ export interface SendEmailResult {
  * person who opted out of email (the row is `blocked`, EMAIL.UNDELIVERABLE / EMAIL.OPTED_OUT);
  * a send without a pacing token is left to dispatch, which batches.
  */
-export async function sendEmail(deps: OutboundDeps, input: SendEmailInput): Promise<SendEmailResult> {
+export async function sendEmail(
+  deps: OutboundDeps,
+  input: SendEmailInput,
+): Promise<SendEmailResult> {
   const text = pgSafeText(input.text);
   const fields: EmailFields = {
     subject: pgSafeText(input.subject).replace(/[\r\n]+/g, " ").slice(0, 998),
@@ -51,7 +53,10 @@ export async function sendEmail(deps: OutboundDeps, input: SendEmailInput): Prom
     ...(input.tags?.length ? { tags: input.tags } : {}),
   };
   const row = await begin(deps, input, text, fields);
-  const log = deps.logger.child({ correlation_id: input.correlationId, delivery_id: row.delivery_id });
+  const log = deps.logger.child({
+    correlation_id: input.correlationId,
+    delivery_id: row.delivery_id,
+  });
   const base = { deliveryId: row.delivery_id, channel: "email" as const };
   if (row.status === "blocked") {
     log.info("EMAIL_MESSAGE_BLOCKED", { purpose: input.purpose, error_code: row.error_code });

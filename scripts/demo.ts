@@ -6,10 +6,11 @@
  * 1. post-call: writes a call summary the way the voice agent does, calls `post-call-notify`
  *    through supabase-js `functions.invoke` with the secret key, then prints what the
  *    provider sandbox received on WhatsApp and SMS, the session and the delivery-log rows;
- * 2. conversation: the same person answers by SMS ("change the price to 250k") and then asks on
- *    WhatsApp, both delivered by the sandbox as signed provider webhooks; prints the AI's replies
- *    (the scripted model calls a tool), the session context with the change, and the session's
- *    delivery log, inbound and outbound on both channels, read receipts included.
+ * 2. conversation: the same person answers by SMS ("change the price to 250k"), then asks on
+ *    WhatsApp, then by email (an address on file for them, a reply quoting the last email), all
+ *    delivered by the sandbox as signed provider webhooks; prints the AI's replies (the scripted
+ *    model calls a tool; the email answer is threaded), the session context with the change, and
+ *    the session's delivery log, inbound and outbound on the three channels, receipts included.
  * Exits non-zero if anything is missing.
  */
 import { join } from "node:path";
@@ -121,6 +122,7 @@ export interface ConversationDemoResult {
   sessionId: string;
   smsReply: SandboxMessage;
   whatsappReply: SandboxMessage;
+  emailReply: SandboxMessage;
   context: Record<string, unknown>;
   rows: DeliveryRow[];
 }
@@ -152,15 +154,29 @@ export async function runConversationDemo(
       text: "What price did we agree?",
     });
 
-    section("8. the session: one for both channels, with the tool's change");
+    section("8. and by email, from an address on file for them");
+    const address = `demo-${phone.slice(1)}@example.com`;
+    // As a CRM would: the business knows this person's address (link_identity merges profiles).
+    await sql`select public.link_identity(p.id, 'email', ${address})
+      from public.profiles p where p.phone_number = ${phone}`;
+    const emailReply = await turn(sandbox, {
+      channel: "email",
+      from: address,
+      text: "What price did we agree? Please confirm by email.",
+    });
+    console.log(`  subject: ${emailReply.email?.subject}`);
+    console.log(`  In-Reply-To: ${emailReply.email?.headers["In-Reply-To"]}`);
+
+    section("9. the session: one for the three channels, with the tool's change");
     const session = await sessionOf(sql, phone);
     if (!session) throw new Error(`no open session for ${phone}`);
     console.log(JSON.stringify(session, null, 2));
 
-    section("9. message_delivery_log of the session (status callbacks applied)");
+    section("10. message_delivery_log of the session (status callbacks applied)");
     const rows = await waitFor(
       () => deliveryLog(sql, session.id),
-      (rs) => aiReply(rs, "whatsapp")?.status === "read",
+      (rs) =>
+        aiReply(rs, "whatsapp")?.status === "read" && aiReply(rs, "email")?.status === "delivered",
     );
     console.table(deliveryTable(rows));
 
@@ -169,9 +185,12 @@ export async function runConversationDemo(
     const problems = [
       !smsReply.body.includes("250k") && "the SMS reply does not confirm the price",
       !whatsappReply.body.includes("250k") && "the WhatsApp reply does not give the price",
+      !emailReply.body.includes("250k") && "the email reply does not give the price",
+      !emailReply.email?.subject.startsWith("Re: ") && "the email reply is not in the thread",
+      !emailReply.email?.headers["In-Reply-To"] && "the email reply has no In-Reply-To",
       session.context.price !== "250k" &&
       `context.price is ${JSON.stringify(session.context.price)}, not "250k"`,
-      ...["sms", "whatsapp"].flatMap((ch) =>
+      ...["sms", "whatsapp", "email"].flatMap((ch) =>
         ["inbound", "outbound"].map((dir) => !has(ch, dir) && `no ${dir} ${ch} row in the session`)
       ),
       aiReply(rows, "sms") === undefined && "no AI reply row on SMS",
@@ -182,13 +201,14 @@ export async function runConversationDemo(
     ].filter(Boolean);
     if (problems.length) throw new Error(problems.join("; "));
     console.log(
-      "\n✔ SMS → AI → SMS and WhatsApp → AI → WhatsApp in one session; the tool's change is in its context",
+      "\n✔ SMS → AI → SMS, WhatsApp → AI → WhatsApp and email → AI → email (threaded) in one session; the tool's change is in its context",
     );
     return {
       phone,
       sessionId: session.id,
       smsReply,
       whatsappReply,
+      emailReply,
       context: session.context,
       rows,
     };

@@ -39,7 +39,7 @@ Deno.test("inbound SMS and WhatsApp get AI replies with a tool call, in one sess
     dataDir: "memory://",
     env: runtimeOnly(Deno.env.toObject()),
     dotenv: false,
-    only: ["sms-inbound", "wa-webhook", "agent-worker"],
+    only: ["sms-inbound", "wa-webhook", "agent-worker", "email-inbound"],
     quiet: true,
   });
   const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {} });
@@ -68,6 +68,15 @@ Deno.test("inbound SMS and WhatsApp get AI replies with a tool call, in one sess
           `WhatsApp reply: ${result.whatsappReply.body}`,
         );
         expect(result.context.price === "250k", `context: ${JSON.stringify(result.context)}`);
+        expect(
+          result.emailReply.body.includes("The price on file is 250k"),
+          `email reply: ${result.emailReply.body}`,
+        );
+        expect(
+          result.emailReply.email?.subject === "Re: Hello" &&
+            /^<.+@sandbox-mail\.test>$/.test(result.emailReply.email.headers["In-Reply-To"] ?? ""),
+          `email thread: ${JSON.stringify(result.emailReply.email)}`,
+        );
 
         const calls = stack.sandbox.messages.list({ provider: "openai" }).map((m) => m.body);
         expect(
@@ -91,11 +100,13 @@ Deno.test("inbound SMS and WhatsApp get AI replies with a tool call, in one sess
         const inbound = rows.filter((r) => r.direction === "inbound").map((r) =>
           `${r.channel}:${r.provider}:${r.body}`
         );
+        // The email's signature and nothing else around its new text were stored.
         expect(
           JSON.stringify(inbound) ===
             JSON.stringify([
               "sms:mtn:change the price to 250k",
               "whatsapp:whatsapp:What price did we agree?",
+              "email:resend:What price did we agree? Please confirm by email.",
             ]),
           `inbound rows: ${inbound}`,
         );

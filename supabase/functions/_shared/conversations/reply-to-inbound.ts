@@ -88,7 +88,7 @@ export async function replyToInbound(
     const answer = await deps.agent.reply({
       sessionId: inbound.sessionId,
       channel: inbound.channel,
-      phoneNumber: inbound.sender,
+      phoneNumber: await actingFor(deps, inbound),
       correlationId: inbound.correlationId,
     });
     text = formatReply(inbound.channel, answer.text);
@@ -126,6 +126,18 @@ export async function replyToInbound(
     ...(sent.error ? { error_code: sent.error.code } : {}),
   });
   return outcome;
+}
+
+/**
+ * Who the agent's tools act for: the sender, or for email the person's phone number when their
+ * profile has one (the messaging tools address people by phone); else their address.
+ */
+async function actingFor(deps: ReplyDeps, inbound: InboundToReply): Promise<string> {
+  if (inbound.channel !== "email") return inbound.sender;
+  const [row] = await deps.sql<{ phone_number: string | null }[]>`
+    select p.phone_number from public.omnichannel_sessions s
+    join public.profiles p on p.id = s.profile_id where s.id = ${inbound.sessionId}`;
+  return row?.phone_number ?? inbound.sender;
 }
 
 /** A person is owed an answer; a failure here must not undo the fallback already sent. */

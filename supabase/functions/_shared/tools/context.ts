@@ -71,11 +71,16 @@ export async function checkSession(
   sessionId: string | undefined,
 ): Promise<ToolError | undefined> {
   if (!ctx.actingFor || sessionId === undefined) return;
-  const [row] = await ctx.sql<{ phone_number: string }[]>`
-    select p.phone_number from public.omnichannel_sessions s
+  // The person may be known by another identity than a phone (an email address they wrote from).
+  const [row] = await ctx.sql<{ phone_number: string | null; holds: boolean }[]>`
+    select p.phone_number, exists (
+      select 1 from public.profile_identities i
+      where i.profile_id = p.id and i.value = ${ctx.actingFor}) as holds
+    from public.omnichannel_sessions s
     join public.profiles p on p.id = s.profile_id where s.id = ${sessionId}`;
   if (!row) return sessionNotFound(sessionId);
-  return checkPhone(ctx, row.phone_number);
+  if (row.holds) return;
+  return checkPhone(ctx, row.phone_number ?? "");
 }
 
 export const sessionNotFound = (id: string) =>

@@ -43,6 +43,7 @@ describe("function environment", () => {
       sms: "sandbox",
       openai: "sandbox",
       meta: "sandbox",
+      email: "sandbox",
     });
   });
 
@@ -60,6 +61,7 @@ describe("function environment", () => {
       sms: "sandbox",
       openai: "sandbox",
       meta: "sandbox",
+      email: "sandbox",
     });
   });
 

@@ -67,8 +67,12 @@ async function enqueueEmails(n: number, extra: Record<string, unknown> = {}) {
 describe("bulk email through dispatch", () => {
   it("1,000 due emails for one sender leave in at most 10 batch calls, each row with its own id", async () => {
     const ids = await enqueueEmails(1_000);
-    const report = await dispatcher()();
-    expect(report.sent).toBe(1_000);
+    // As pg_cron calls it: again while rows are due (on a loaded machine one call's time budget
+    // may end after its first round).
+    const run = dispatcher();
+    let sent = 0;
+    for (let call = 0; call < 5 && sent < 1_000; call++) sent += (await run()).sent;
+    expect(sent).toBe(1_000);
 
     const calls = resend.sendRequests();
     expect(calls.length).toBeLessThanOrEqual(10);

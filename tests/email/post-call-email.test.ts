@@ -26,6 +26,7 @@ function deps() {
     sql: env.db.sql,
     logger: memoryLogger(),
     senders: sendersFor(env, {
+      timeoutMs: 10_000,
       vars: {
         RESEND_API_BASE_URL: resend.baseUrl,
         RESEND_API_KEY: resend.apiKey,
@@ -38,7 +39,7 @@ function deps() {
       templateLanguage: "en",
       summaryWaitMs: 100,
       summaryPollMs: 50,
-      sendTimeoutMs: 3_000,
+      sendTimeoutMs: 12_000,
     },
   };
 }

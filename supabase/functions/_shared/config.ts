@@ -143,10 +143,10 @@ export function providerModes(env: Env, sandboxUrl?: string) {
     ),
     sms: mode(smsConfigured, smsBase),
     openai: mode(Boolean(env.OPENAI_API_KEY), env.OPENAI_BASE_URL),
-    email: mode(Boolean(env.RESEND_API_KEY && env.EMAIL_FROM), env.RESEND_API_BASE_URL),
     meta: mode(
       Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
       env.META_GRAPH_BASE_URL,
     ),
+    email: mode(Boolean(env.RESEND_API_KEY && env.EMAIL_FROM), env.RESEND_API_BASE_URL),
   };
 }

@@ -162,22 +162,31 @@ async function drainReplies(
   let last = Infinity;
   let progressAt = started;
   for (;;) {
-    const [{ owed }] = await sql`select count(*)::int as owed from public.message_delivery_log
-      where direction = 'inbound' and provider_message_id like ${like}
-        and (reply_state is null or reply_state in ('pending', 'in_progress'))`;
+    // Owed: accepted into the inbox but not derived yet, or derived with the reply not written.
+    const [{ owed }] = await sql`select
+      (select count(*)::int from public.inbound_inbox
+        where provider_message_id like ${like} and processed_at is null and attempts < 5)
+      + (select count(*)::int from public.message_delivery_log
+        where direction = 'inbound' and provider_message_id like ${like}
+          and (reply_state is null or reply_state in ('pending', 'in_progress'))) as owed`;
     if (owed < last) [last, progressAt] = [owed, performance.now()];
     if (owed === 0 || performance.now() - progressAt > 30_000) break;
     log(`  replies owed: ${owed}`);
     await new Promise((r) => setTimeout(r, 5_000));
   }
   const drainSeconds = (performance.now() - started) / 1000;
+  // From the moment the webhook accepted the message (its inbox row) to the reply's row; an
+  // accepted message never derived counts as unanswered.
   const rows = await sql`
-    select i.created_at as inbound_at, count(o.id)::int as replies, min(o.created_at) as reply_at
-    from public.message_delivery_log i
+    select x.received_at as inbound_at, count(o.id)::int as replies, min(o.created_at) as reply_at
+    from public.inbound_inbox x
+    left join public.message_delivery_log i
+      on i.channel = x.channel and i.provider_message_id = x.provider_message_id
+        and i.direction = 'inbound'
     left join public.message_delivery_log o
       on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
-    where i.direction = 'inbound' and i.provider_message_id like ${like} and i.created_at >= ${since}
-    group by i.id, i.created_at`;
+    where x.provider_message_id like ${like} and x.received_at >= ${since}
+    group by x.id, x.received_at`;
   const latencies = rows.filter((r) => r.reply_at).map((r) =>
     r.reply_at.getTime() - r.inbound_at.getTime()
   ).sort((a, b) => a - b);

@@ -54,6 +54,30 @@ create policy omnichannel_service_role_select on public.call_summaries as permis
 create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.call_summaries to service_role;
 
+create table public.inbound_inbox (
+  id bigint not null,
+  channel text not null,
+  provider_message_id text not null,
+  sender text not null,
+  sender_kind text not null default 'phone'::text,
+  message jsonb not null,
+  received_at timestamp with time zone not null default now(),
+  processed_at timestamp with time zone,
+  attempts integer not null default 0,
+  last_error text,
+  constraint inbound_inbox_pkey PRIMARY KEY (id),
+  constraint inbound_inbox_provider_message_id_check CHECK ((length(provider_message_id) > 0)),
+  constraint inbound_inbox_provider_message_key UNIQUE (channel, provider_message_id)
+);
+CREATE INDEX inbound_inbox_owed_idx ON public.inbound_inbox USING btree (id) WHERE (processed_at IS NULL);
+alter table public.inbound_inbox enable row level security;
+create policy inbound_inbox_service_delete on public.inbound_inbox as permissive for delete to service_role using (true);
+create policy inbound_inbox_service_insert on public.inbound_inbox as permissive for insert to service_role with check (true);
+create policy inbound_inbox_service_select on public.inbound_inbox as permissive for select to service_role using (true);
+create policy inbound_inbox_service_update on public.inbound_inbox as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.inbound_inbox to service_role;
+comment on table public.inbound_inbox is 'Inbound messages accepted by the webhooks (unique on the provider id), owed to the worker that derives profiles, sessions and messages from them while processed_at is null.';
+
 create table public.message_delivery_log (
   id uuid not null default gen_random_uuid(),
   session_id uuid,
@@ -232,6 +256,49 @@ create policy sender_rate_limits_service_select on public.sender_rate_limits as 
 create policy sender_rate_limits_service_update on public.sender_rate_limits as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
+
+CREATE OR REPLACE FUNCTION public.accept_inbound_messages(p_messages jsonb)
+ RETURNS TABLE(ordinal bigint, inbox_id bigint, is_new boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if jsonb_typeof(p_messages) is distinct from 'array' then
+    raise exception 'p_messages must be a JSON array' using errcode = '22023';
+  end if;
+  if exists (
+    select 1 from jsonb_array_elements(p_messages) as e(m)
+    where coalesce(e.m ->> 'channel', '') = '' or coalesce(e.m ->> 'sender', '') = ''
+       or coalesce(e.m ->> 'provider_message_id', '') = ''
+  ) then
+    raise exception 'channel, sender and provider_message_id are required' using errcode = '22023';
+  end if;
+  return query
+    with e as (
+      select x.m, x.n from jsonb_array_elements(p_messages) with ordinality as x(m, n)
+    ),
+    ins as (
+      insert into public.inbound_inbox as i (channel, provider_message_id, sender, sender_kind, message)
+      select e.m ->> 'channel', e.m ->> 'provider_message_id', e.m ->> 'sender',
+             coalesce(e.m ->> 'sender_kind', 'phone'), e.m
+      from e order by e.n
+      on conflict (channel, provider_message_id) do nothing
+      returning i.id, i.channel, i.provider_message_id
+    ),
+    firsts as (
+      select e.n, e.m ->> 'channel' as channel, e.m ->> 'provider_message_id' as pid,
+             e.n = min(e.n) over (partition by e.m ->> 'channel', e.m ->> 'provider_message_id') as first
+      from e
+    )
+    select f.n, coalesce(ins.id, old.id), ins.id is not null and f.first
+    from firsts f
+    left join ins on ins.channel = f.channel and ins.provider_message_id = f.pid
+    left join public.inbound_inbox old
+      on ins.id is null and old.channel = f.channel and old.provider_message_id = f.pid
+    order by f.n;
+end;
+$function$;
+grant execute on function public.accept_inbound_messages(p_messages jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
@@ -1089,6 +1156,64 @@ AS $function$
   returning m.status
 $function$;
 grant execute on function public.park_outbound_outcome(p_delivery_id uuid, p_provider text, p_provider_message_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.process_inbound_inbox(p_limit integer DEFAULT 100)
+ RETURNS TABLE(inbox_id bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean, channel text, sender text, correlation_id text, needs_reply boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_ids bigint[];
+  v_batch jsonb;
+  v_out jsonb;
+  v_one jsonb;
+  v_i integer;
+begin
+  select array_agg(q.id order by q.id), jsonb_agg(q.message order by q.id)
+  into v_ids, v_batch
+  from (
+    select i.id, i.message from public.inbound_inbox i
+    where i.processed_at is null and i.attempts < 5
+    order by i.id
+    limit greatest(p_limit, 1)
+    for update skip locked
+  ) q;
+  if v_ids is null then
+    return;
+  end if;
+
+  begin
+    select coalesce(jsonb_agg(to_jsonb(r) order by r.ordinal), '[]'::jsonb) into v_out
+    from public.record_inbound_messages(v_batch) r;
+  exception when others then
+    v_out := '[]'::jsonb;
+    for v_i in 1 .. pg_catalog.array_length(v_ids, 1) loop
+      begin
+        select to_jsonb(r) || jsonb_build_object('ordinal', v_i) into v_one
+        from public.record_inbound_messages(jsonb_build_array(v_batch -> (v_i - 1))) r;
+        v_out := v_out || jsonb_build_array(v_one);
+      exception when others then
+        update public.inbound_inbox i
+        set attempts = i.attempts + 1, last_error = left(sqlstate || ': ' || sqlerrm, 500)
+        where i.id = v_ids[v_i];
+      end;
+    end loop;
+  end;
+
+  update public.inbound_inbox i set processed_at = now()
+  where i.id in (select v_ids[(o ->> 'ordinal')::integer] from jsonb_array_elements(v_out) as x(o));
+
+  return query
+    select v_ids[(o ->> 'ordinal')::integer], (o ->> 'delivery_id')::uuid,
+           (o ->> 'session_id')::uuid, (o ->> 'profile_id')::uuid, (o ->> 'is_new')::boolean,
+           (o ->> 'allows_sms')::boolean, m ->> 'channel', m ->> 'sender', m ->> 'correlation_id',
+           coalesce((m ->> 'needs_reply')::boolean, true)
+    from jsonb_array_elements(v_out) as x(o)
+    cross join lateral (select v_batch -> ((o ->> 'ordinal')::integer - 1) as m) mm
+    order by (o ->> 'ordinal')::integer;
+end;
+$function$;
+grant execute on function public.process_inbound_inbox(p_limit integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(matched boolean, delivery_id uuid, previous_status text, current_status text)

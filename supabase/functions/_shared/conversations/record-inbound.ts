@@ -9,6 +9,11 @@ export interface InboundMessage {
   channel: InboundChannel;
   /** E.164 for phone channels; the page-scoped id for Messenger/Instagram. */
   sender: string;
+  /**
+   * Which identity `sender` is (default "phone"): the inbox carries it through to
+   * public.record_inbound_messages, which resolves the sender's profile by it.
+   */
+  senderKind?: "phone" | "messenger" | "instagram" | "email";
   provider: string;
   providerMessageId: string;
   /** text, image, audio, video, document, sticker, location, contacts, interactive, button, reaction, unsupported */

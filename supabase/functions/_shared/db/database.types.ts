@@ -47,6 +47,20 @@ export type Database = {
                   Relationships: [
                     
                   ]
+                },"inbound_inbox": {
+                  Row: {
+                    "attempts": number,"channel": string,"id": number,"last_error": string | null,"message": NonNullable<Json>,"processed_at": string | null,"provider_message_id": string,"received_at": string,"sender": string,"sender_kind": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"channel": string,"id"?: never,"last_error"?: string | null,"message": NonNullable<Json>,"processed_at"?: string | null,"provider_message_id": string,"received_at"?: string,"sender": string,"sender_kind"?: string
+                  }
+                  Update: {
+                    "attempts"?: number,"channel"?: string,"id"?: never,"last_error"?: string | null,"message"?: NonNullable<Json>,"processed_at"?: string | null,"provider_message_id"?: string,"received_at"?: string,"sender"?: string,"sender_kind"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"message_delivery_log": {
                   Row: {
                     "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
@@ -153,7 +167,12 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "begin_outbound_message":
+            "accept_inbound_messages":
+{ Args: { "p_messages": Json }; Returns: {
+              "inbox_id": number,"is_new": boolean,"ordinal": number
+            }[]
+                           },
+"begin_outbound_message":
 { Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
               "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
             }[]
@@ -378,6 +397,11 @@ isOneToOne: false
       } },
 "park_outbound_outcome":
 { Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
+                           },
+"process_inbound_inbox":
+{ Args: { "p_limit"?: number }; Returns: {
+              "allows_sms": boolean,"channel": string,"correlation_id": string,"delivery_id": string,"inbox_id": number,"is_new": boolean,"needs_reply": boolean,"profile_id": string,"sender": string,"session_id": string
+            }[]
                            },
 "record_delivery_status":
 { Args: { "p_channel": string,"p_delivery_id"?: string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {

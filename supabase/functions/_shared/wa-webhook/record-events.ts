@@ -1,15 +1,15 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 import type { StatusOutcome } from "../outbound/delivery-status.ts";
-import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
+import { type AcceptedInbound, recordInboundBatched } from "../inbox/record-inbound-batch.ts";
 import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
 /** Work that runs after the webhook answered, because what it needs is already durable. */
 export type FollowUp =
-  | { kind: "reply"; inbound: InboundForReply<"whatsapp"> }
+  /** New messages were accepted into the inbox: the worker derives them and writes the replies. */
+  | { kind: "inbox" }
   | { kind: "post_call"; callId: string; phoneNumber: string };
 
 export interface RecordOutcome {
@@ -25,10 +25,11 @@ export interface RecordOutcome {
 }
 
 /**
- * Records every event of one webhook: messages in order, one round trip each (idempotent on the
+ * Records every event of one webhook: its messages accepted into the inbox together (one
+ * statement, shared with the concurrent requests of the same event-loop turn; idempotent on the
  * wamid), all delivery statuses in one round trip (forward only, applied in order), and ended
- * calls. Returns what is owed afterwards: an
- * AI reply for each new message that needs one, the post-call flow for each answered call.
+ * calls. Returns what is owed afterwards: the inbox worker when a new message was accepted, the
+ * post-call flow for each answered call.
  * A database error propagates: the caller answers non-2xx and Meta redelivers the whole batch,
  * which is safe because every step is idempotent.
  */
@@ -48,38 +49,31 @@ export async function recordWhatsAppEvents(
   const followUps: FollowUp[] = [];
   // Statuses are recorded together in one round trip before the loop walks the events in order.
   const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
-  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatusesBatched(sql, statusEvents);
+  // Messages and statuses are written at once, each into its tick batch (one statement each).
+  const messages = events.flatMap((e) => (e.kind === "message" ? [e.message] : []));
+  const [statusOutcomes, accepted]: [StatusOutcome[], AcceptedInbound[]] = await Promise.all([
+    recordDeliveryStatusesBatched(sql, statusEvents),
+    Promise.all(messages.map((m) => recordInboundBatched(sql, m))),
+  ]);
   let nextStatus = 0;
+  let nextMessage = 0;
   for (const e of events) {
     if (e.kind === "message") {
       const m = e.message;
-      // Grouped with the concurrent requests' messages into one statement and one commit.
-      const recorded = await recordInboundBatched(sql, m);
+      const a = accepted[nextMessage++];
       const fields = {
         provider_message_id: m.providerMessageId,
         message_type: m.messageType,
         from: m.sender,
-        delivery_id: recorded.deliveryId,
-        session_id: recorded.sessionId,
+        inbox_id: a.inboxId,
       };
-      if (!recorded.isNew) {
+      if (!a.isNew) {
         counts.duplicates++;
         log.info("WHATSAPP_MESSAGE_DUPLICATE", fields);
         continue;
       }
       counts.messages++;
       log.info("WHATSAPP_MESSAGE_RECEIVED", { ...fields, needs_reply: m.needsReply !== false });
-      if (m.needsReply !== false) {
-        followUps.push({
-          kind: "reply",
-          inbound: {
-            ...recorded,
-            channel: "whatsapp",
-            sender: m.sender,
-            correlationId: m.correlationId,
-          },
-        });
-      }
     } else if (e.kind === "status") {
       const u = e.update;
       const outcome = statusOutcomes[nextStatus++];
@@ -131,5 +125,6 @@ export async function recordWhatsAppEvents(
       log[e.level](e.event, e.fields);
     }
   }
+  if (counts.messages > 0) followUps.unshift({ kind: "inbox" });
   return { counts, followUps };
 }

@@ -1864,6 +1864,28 @@ end;
 $function$;
 grant execute on function public.take_send_tokens(p_sender_key text, p_wanted integer, p_default_rate double precision) to service_role;
 
+CREATE OR REPLACE FUNCTION public.take_send_tokens_each(p_sender_keys text[], p_wanted integer[], p_default_rates double precision[])
+ RETURNS TABLE(sender_key text, granted integer, wait_ms integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_i integer;
+  v_order integer[];
+begin
+  select array_agg(i order by p_sender_keys[i]) into v_order
+  from generate_subscripts(p_sender_keys, 1) as i;
+  foreach v_i in array coalesce(v_order, '{}') loop
+    sender_key := p_sender_keys[v_i];
+    select t.granted, t.wait_ms into granted, wait_ms
+    from public.take_send_tokens(p_sender_keys[v_i], greatest(1, coalesce(p_wanted[v_i], 1)),
+                                 p_default_rates[v_i]) t;
+    return next;
+  end loop;
+end;
+$function$;
+grant execute on function public.take_send_tokens_each(p_sender_keys text[], p_wanted integer[], p_default_rates double precision[]) to service_role;
+
 CREATE OR REPLACE FUNCTION public.update_omnichannel_session_status(p_session_id uuid, p_status text)
  RETURNS omnichannel_sessions
  LANGUAGE plpgsql

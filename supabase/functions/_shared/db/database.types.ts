@@ -479,6 +479,11 @@ isOneToOne: false
               "granted": number,"wait_ms": number
             }[]
                            },
+"take_send_tokens_each":
+{ Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[],"p_wanted": (number)[] }; Returns: {
+              "granted": number,"sender_key": string,"wait_ms": number
+            }[]
+                           },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {
               "call_id": string | null,

@@ -26,7 +26,7 @@ export interface AgentWorkerDeps {
    * The inbox worker (inbox/process-inbox.ts): derives the accepted messages and writes their
    * replies; runs before each drain's rounds over the replies still owed.
    */
-  inbox?: () => Promise<DrainInboxResult>;
+  inbox?: (deadline: number) => Promise<DrainInboxResult>;
   logger: ReplyDeps["logger"];
   defaults: { limit: number; timeBudgetMs: number };
   /**
@@ -63,12 +63,14 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
       derived: 0,
     };
     let more = false;
+    let inboxMore = false;
     do {
       again = false;
       if (deps.inbox) {
-        const inbox = await deps.inbox();
+        const inbox = await deps.inbox(deadline);
         total.derived += inbox.derived;
         total.replied += inbox.replies;
+        inboxMore = inbox.more;
       }
       while (now() < deadline) {
         const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
@@ -81,7 +83,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
         if (round.found === 0 || round.notClaimed === round.found) break;
       }
     } while (again && now() < deadline);
-    if (more || again) deps.onBacklog?.();
+    if (more || inboxMore || again) deps.onBacklog?.();
     return total;
   };
 

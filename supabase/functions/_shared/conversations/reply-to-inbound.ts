@@ -2,7 +2,9 @@ import { type Agent, createAgent } from "../ai/agent.ts";
 import { AgentError } from "../ai/errors.ts";
 import { formatReply } from "../ai/format-reply.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
-import { type OutboundDeps, replySenderKey } from "../outbound/send.ts";
+import { type OutboundDeps, replySenderKeyOf } from "../outbound/send.ts";
+import { type SessionRow, sessionSnapshotOf } from "../ai/agent.ts";
+import type { HistoryEntry } from "../ai/prompt.ts";
 import type { Platform } from "../platform/deps.ts";
 import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
@@ -61,16 +63,20 @@ export async function replyToInbound(
     delivery_id: inbound.deliveryId,
     session_id: inbound.sessionId,
   });
-  const claimed = await rpcValue(deps.sql, "claim_inbound_reply", {
+  // One round trip: the claim, and everything the reply reads before the model is called.
+  const [claim] = await rpc(deps.sql, "claim_inbound_reply_context", {
     p_delivery_id: inbound.deliveryId,
     p_lease_seconds: deps.leaseSeconds ?? 120,
   });
-  if (!claimed) {
+  if (!claim?.claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");
     return "not_claimed";
   }
   if (inbound.channel === "whatsapp") {
-    const handled = await handleWhatsAppOptOut(deps, inbound, log);
+    const handled = await handleWhatsAppOptOut(deps, inbound, log, {
+      body: claim.body,
+      allows_whatsapp: claim.allows_whatsapp,
+    });
     if (handled) {
       await rpcValue(deps.sql, "complete_inbound_reply", {
         p_delivery_id: inbound.deliveryId,
@@ -89,6 +95,12 @@ export async function replyToInbound(
       channel: inbound.channel,
       phoneNumber: inbound.sender,
       correlationId: inbound.correlationId,
+      preloaded: claim.session
+        ? {
+          session: sessionSnapshotOf(claim.session as unknown as SessionRow),
+          history: claim.history as unknown as HistoryEntry[],
+        }
+        : undefined,
     });
     text = formatReply(inbound.channel, answer.text);
     if (!text) throw new AgentError("AI.EMPTY_REPLY", "Nothing left to send once formatted");
@@ -109,7 +121,7 @@ export async function replyToInbound(
     purpose: "ai_reply",
     correlationId: inbound.correlationId,
     idempotencyKey: `ai_reply:${inbound.deliveryId}`,
-    senderKey: await replySenderKey(deps, inbound),
+    senderKey: replySenderKeyOf(deps, inbound.channel, claim.provider, claim.reply_to),
   });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
   await rpcValue(deps.sql, "complete_inbound_reply", {

@@ -272,6 +272,11 @@ isOneToOne: false
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
                            },
+"claim_inbound_reply_context":
+{ Args: { "p_delivery_id": string,"p_history_limit"?: number,"p_lease_seconds"?: number }; Returns: {
+              "allows_whatsapp": boolean,"body": string,"claimed": boolean,"history": Json,"provider": string,"reply_to": string,"session": Json
+            }[]
+                           },
 "cleanup_expired_omnichannel_sessions":
 { Args: { "p_batch_size"?: number }; Returns: number
                            },

@@ -19,4 +19,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130100000_profile_identities",
   "20261130150000_inbound_inbox",
   "20261130150100_pacing_leases",
+  "20261130150200_claim_inbound_reply_context",
 ];

@@ -21,7 +21,7 @@ export interface DispatchHandlerDeps extends DispatchDeps {
   auth: AuthConfig;
   replies?: ReplyDeps;
   /** The inbox worker: messages accepted but never derived (a webhook that died before its kick). */
-  inbox?: () => Promise<DrainInboxResult>;
+  inbox?: (deadline?: number) => Promise<DrainInboxResult>;
   /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
   postCall?: NotifyAfterCallDeps;
   defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
@@ -48,7 +48,8 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
       }),
       deps.replies && recover
         ? (async () => {
-          const inbox = deps.inbox ? await deps.inbox() : null;
+          const budget = body.time_budget_ms ?? deps.defaults.timeBudgetMs;
+          const inbox = deps.inbox ? await deps.inbox(Date.now() + budget) : null;
           const pending = await replyPending(deps.replies!, { olderThanSeconds: 60, limit: 20 });
           return inbox
             ? { ...pending, derived: inbox.derived, inbox_replies: inbox.replies }

@@ -50,6 +50,9 @@ export interface DrainInboxDeps {
   limit?: number;
   /** After each round's derivation, before its replies run. */
   onDerived?: (batch: DerivedInbound[]) => void;
+  /** No new round starts after this time (epoch ms): the caller's time budget. */
+  deadline?: number;
+  now?: () => number;
 }
 
 export interface DrainInboxResult {
@@ -57,6 +60,8 @@ export interface DrainInboxResult {
   derived: number;
   /** Of those, handed to the reply path. */
   replies: number;
+  /** Stopped at the deadline after a full round: more may be owed. */
+  more: boolean;
 }
 
 /**
@@ -66,9 +71,13 @@ export interface DrainInboxResult {
  * stays pending for the retry path (replyPending); it never stops the drain.
  */
 export async function drainInbox(deps: DrainInboxDeps): Promise<DrainInboxResult> {
-  const result: DrainInboxResult = { derived: 0, replies: 0 };
+  const result: DrainInboxResult = { derived: 0, replies: 0, more: false };
+  const now = deps.now ?? Date.now;
+  const limit = deps.limit ?? 100;
   for (;;) {
-    const batch = await processInbox(deps.sql, deps.limit ?? 100);
+    if (deps.deadline !== undefined && now() >= deps.deadline) return result;
+    const batch = await processInbox(deps.sql, limit);
+    result.more = batch.length === limit;
     if (batch.length === 0) return result;
     result.derived += batch.length;
     deps.onDerived?.(batch);
@@ -98,12 +107,16 @@ async function replyInOrder(deps: DrainInboxDeps, owed: InboundForReply[]): Prom
 }
 
 /** The inbox worker of a function that writes replies (agent-worker; dispatch as the safety net). */
-export function inboxWorkerOf(replies: ReplyDeps, limit?: number): () => Promise<DrainInboxResult> {
-  return () =>
+export function inboxWorkerOf(
+  replies: ReplyDeps,
+  limit?: number,
+): (deadline?: number) => Promise<DrainInboxResult> {
+  return (deadline) =>
     drainInbox({
       sql: replies.sql,
       logger: replies.logger,
       limit,
+      deadline,
       onInbound: async (inbound) => void await replyToInbound(replies, inbound),
     });
 }

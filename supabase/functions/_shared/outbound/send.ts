@@ -96,6 +96,16 @@ export async function replySenderKey(
   if (inbound.channel !== "sms") return undefined;
   const [row] = await deps.sql<{ provider: string | null; to: string | null }[]>`
     select provider, metadata->>'to' as to from public.message_delivery_log where id = ${inbound.deliveryId}`;
-  if (row?.provider !== "twilio" && row?.provider !== "mtn") return undefined;
-  return deps.senders.replyKey(row.provider, row.to);
+  return replySenderKeyOf(deps, inbound.channel, row?.provider ?? null, row?.to ?? null);
+}
+
+/** replySenderKey from the inbound row's provider and `to`, when the caller has read them. */
+export function replySenderKeyOf(
+  deps: OutboundDeps,
+  channel: "whatsapp" | "sms",
+  provider: string | null,
+  to: string | null,
+): string | undefined {
+  if (channel !== "sms" || (provider !== "twilio" && provider !== "mtn")) return undefined;
+  return deps.senders.replyKey(provider, to);
 }

@@ -238,6 +238,12 @@ for (const name of selected) {
             `drained ${fmt(p.drainSeconds)} s after the last message phase.`,
         );
         emit(
+          `Inbound→reply on a drained system (${p.idle.messages} messages one after another through the gateway, from the webhook's acceptance to the reply's row): ` +
+            `p50 **${fmt(p.idle.p50, 0)} ms**, p99 ${
+              fmt(p.idle.p99, 0)
+            } ms (target p50 ≤ 1000 ms with an instant model).`,
+        );
+        emit(
           `Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`,
         );
         if (r.runs.some((s) => s.errors > 0) || p.unanswered > 0 || p.doubled > 0) failed = true;

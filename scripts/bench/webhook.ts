@@ -15,7 +15,7 @@ import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { percentile, type RunStats } from "./stats.ts";
 import { processUsage } from "./process-usage.ts";
 import { runLoad } from "./loadgen.ts";
-import type { PayloadKind } from "./payloads.ts";
+import { buildRequest, type PayloadKind } from "./payloads.ts";
 import { loadAverage } from "./machine.ts";
 
 export type WebhookRun = RunStats & {
@@ -26,6 +26,8 @@ export type WebhookRun = RunStats & {
 };
 
 export interface ReplyStats {
+  /** One message at a time through the gateway on a drained system: inbound → reply row, ms. */
+  idle: { messages: number; p50: number; p99: number; slowest: number };
   inbound: number;
   replied: number;
   doubled: number;
@@ -138,7 +140,8 @@ export async function benchWebhook(
   for (const path of ["direct", "gateway"] as const) {
     runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
   }
-  const replies = await drainReplies(sql, run, messagesStart, opts.log);
+  const drained = await drainReplies(sql, run, messagesStart, opts.log);
+  const replies = { ...drained, idle: await idleLatency(stack, sql, `${run}-idle`, opts.log) };
   for (const path of ["direct", "gateway"] as const) {
     runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
   }
@@ -156,7 +159,7 @@ async function drainReplies(
   run: string,
   since: Date,
   log: (s: string) => void,
-): Promise<ReplyStats> {
+): Promise<Omit<ReplyStats, "idle">> {
   const like = `wamid.bench-${run}-%`;
   const started = performance.now();
   let last = Infinity;
@@ -204,4 +207,59 @@ async function drainReplies(
     p99: percentile(latencies, 99),
     drainSeconds,
   };
+}
+
+/**
+ * The latency a person sees on a quiet system: 20 messages sent one after another through the
+ * gateway, each waiting for its reply row, from the webhook's acceptance (the inbox row) to the
+ * reply's row (written just before the provider is called).
+ */
+async function idleLatency(
+  stack: Stack,
+  sql: postgres.Sql,
+  run: string,
+  log: (s: string) => void,
+): Promise<ReplyStats["idle"]> {
+  const spec = {
+    kind: "wa-message" as const,
+    run,
+    phoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
+    appSecret: SANDBOX_CREDENTIALS.whatsappAppSecret,
+  };
+  const latencies: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const { headers, body } = buildRequest(spec, 900_000 + i);
+    const res = await fetch(`${stack.urls.functions}/wa-webhook`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    await res.body?.cancel();
+    const id = `wamid.bench-${run}-${900_000 + i}`;
+    const started = performance.now();
+    while (performance.now() - started < 30_000) {
+      const [row] = await sql`
+        select extract(epoch from (o.created_at - x.received_at)) * 1000 as ms
+        from public.inbound_inbox x
+        join public.message_delivery_log i
+          on i.channel = x.channel and i.provider_message_id = x.provider_message_id
+        join public.message_delivery_log o
+          on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
+        where x.provider_message_id = ${id}`;
+      if (row) {
+        latencies.push(Number(row.ms));
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const idle = {
+    messages: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    slowest: latencies.at(-1) ?? NaN,
+  };
+  log(`  idle inbound→reply: p50 ${idle.p50.toFixed(0)} ms over ${idle.messages} messages`);
+  return idle;
 }

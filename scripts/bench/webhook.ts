@@ -179,7 +179,9 @@ async function drainReplies(
   }
   const drainSeconds = (performance.now() - started) / 1000;
   // From the moment the webhook accepted the message (its inbox row) to the reply's row; an
-  // accepted message never derived counts as unanswered.
+  // accepted message never derived counts as unanswered. Statistics first: the tables grew by
+  // thousands of rows since the last ANALYZE, and stale ones make this join scan per row.
+  await sql`analyze public.inbound_inbox, public.message_delivery_log`;
   const rows = await sql`
     select x.received_at as inbound_at, count(o.id)::int as replies, min(o.created_at) as reply_at
     from public.inbound_inbox x
@@ -245,7 +247,7 @@ async function idleLatency(
           on i.channel = x.channel and i.provider_message_id = x.provider_message_id
         join public.message_delivery_log o
           on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
-        where x.provider_message_id = ${id}`;
+        where x.channel = 'whatsapp' and x.provider_message_id = ${id}`;
       if (row) {
         latencies.push(Number(row.ms));
         break;

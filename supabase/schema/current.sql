@@ -34,6 +34,46 @@ create policy omnichannel_service_role_update on public.agent_tool_definitions a
 CREATE TRIGGER agent_tool_definitions_set_updated_at BEFORE UPDATE ON public.agent_tool_definitions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant delete, insert, select, update on table public.agent_tool_definitions to service_role;
 
+create table public.api_caller_quotas (
+  caller text not null,
+  window_start timestamp with time zone not null,
+  used integer not null,
+  constraint api_caller_quotas_pkey PRIMARY KEY (caller)
+);
+alter table public.api_caller_quotas enable row level security;
+create policy omnichannel_service_role_delete on public.api_caller_quotas as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.api_caller_quotas as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.api_caller_quotas as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.api_caller_quotas as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.api_caller_quotas to service_role;
+
+create table public.api_messages (
+  id uuid not null default gen_random_uuid(),
+  caller text not null,
+  idempotency_key text not null,
+  request_hash text not null,
+  profile_id uuid,
+  route jsonb not null,
+  send_at timestamp with time zone,
+  metadata jsonb not null default '{}'::jsonb,
+  correlation_id text,
+  response jsonb not null default '{}'::jsonb,
+  created_at timestamp with time zone not null default now(),
+  constraint api_messages_caller_key UNIQUE (caller, idempotency_key),
+  constraint api_messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+  constraint api_messages_pkey PRIMARY KEY (id),
+  constraint api_messages_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE SET NULL,
+  constraint api_messages_route_is_array CHECK (((jsonb_typeof(route) = 'array'::text) AND (jsonb_array_length(route) > 0)))
+);
+CREATE INDEX api_messages_created_idx ON public.api_messages USING btree (created_at DESC, id DESC);
+CREATE INDEX api_messages_profile_created_idx ON public.api_messages USING btree (profile_id, created_at DESC, id DESC);
+alter table public.api_messages enable row level security;
+create policy omnichannel_service_role_delete on public.api_messages as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.api_messages as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.api_messages as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.api_messages as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.api_messages to service_role;
+
 create table public.call_summaries (
   id uuid not null default gen_random_uuid(),
   call_id text not null,
@@ -90,6 +130,9 @@ create table public.message_delivery_log (
   sender_key text,
   fallback_of uuid,
   retry_of uuid,
+  api_message_id uuid,
+  route_step integer,
+  constraint message_delivery_log_api_message_id_fkey FOREIGN KEY (api_message_id) REFERENCES api_messages(id) ON DELETE SET NULL,
   constraint message_delivery_log_attempts_check CHECK ((attempts >= 0)),
   constraint message_delivery_log_channel_check CHECK ((channel = ANY (ARRAY['whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'voice'::text]))),
   constraint message_delivery_log_channel_provider_message_id_key UNIQUE (channel, provider_message_id),
@@ -105,6 +148,7 @@ create table public.message_delivery_log (
   constraint message_delivery_log_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
   constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
 );
+CREATE INDEX message_delivery_log_api_message_idx ON public.message_delivery_log USING btree (api_message_id, route_step) WHERE (api_message_id IS NOT NULL);
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
 CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = ANY (ARRAY['queued'::text, 'unknown'::text])));
 CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
@@ -121,6 +165,7 @@ create policy omnichannel_service_role_delete on public.message_delivery_log as 
 create policy omnichannel_service_role_insert on public.message_delivery_log as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER message_delivery_log_api_route AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.api_message_id IS NOT NULL) AND (new.status = ANY (ARRAY['failed'::text, 'blocked'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION advance_api_message_on_failure();
 CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
@@ -130,6 +175,7 @@ comment on column public.message_delivery_log.purpose is 'Why the message was se
 comment on column public.message_delivery_log.leased_until is 'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
 comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
 comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
+comment on column public.message_delivery_log.api_message_id is 'The API message (public.api_messages) this row is a step of; route_step is its index in the route.';
 
 create table public.omnichannel_sessions (
   id uuid not null default gen_random_uuid(),
@@ -232,6 +278,152 @@ create policy sender_rate_limits_service_select on public.sender_rate_limits as 
 create policy sender_rate_limits_service_update on public.sender_rate_limits as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
+
+CREATE OR REPLACE FUNCTION public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text)
+ RETURNS TABLE(message_id uuid, is_new boolean, response jsonb, delivery_id uuid, delivery_status text, delivery_step integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_msg public.api_messages%rowtype;
+  v_now boolean := p_send_at is null or p_send_at <= now();
+begin
+  insert into public.api_messages as a (
+    caller, idempotency_key, request_hash, profile_id, route, send_at, metadata, correlation_id, response
+  ) values (
+    p_caller, p_idempotency_key, p_request_hash, p_profile_id, p_route,
+    case when v_now then null else p_send_at end, coalesce(p_metadata, '{}'::jsonb), p_correlation_id,
+    '{}'::jsonb
+  )
+  on conflict (caller, idempotency_key) do nothing
+  returning * into v_msg;
+
+  if v_msg.id is null then
+    select * into v_msg from public.api_messages a
+    where a.caller = p_caller and a.idempotency_key = p_idempotency_key;
+    if v_msg.request_hash <> p_request_hash then
+      raise exception 'idempotency key % was used with another request', p_idempotency_key
+        using errcode = 'OM409', hint = 'IDEMPOTENCY.KEY_REUSED';
+    end if;
+    message_id := v_msg.id;
+    is_new := false;
+    response := v_msg.response;
+    return next;
+    return;
+  end if;
+
+  delivery_id := public.advance_api_message(v_msg.id, -1, v_now);
+  select m.status, m.route_step into delivery_status, delivery_step
+  from public.message_delivery_log m where m.id = delivery_id;
+  response := p_response || jsonb_build_object('id', v_msg.id);
+  update public.api_messages a set response = accept_api_message.response where a.id = v_msg.id;
+  message_id := v_msg.id;
+  is_new := true;
+  return next;
+end;
+$function$;
+grant execute on function public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone, p_metadata jsonb, p_correlation_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.advance_api_message(p_message_id uuid, p_after_step integer, p_lease boolean DEFAULT false)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_msg public.api_messages%rowtype;
+  v_step integer := p_after_step + 1;
+  v_route jsonb;
+  v_session_id uuid;
+  v_id uuid;
+  v_status text;
+begin
+  select * into v_msg from public.api_messages a where a.id = p_message_id for update;
+  if not found then
+    return null;
+  end if;
+  if exists (select 1 from public.message_delivery_log m
+             where m.api_message_id = p_message_id and m.route_step >= v_step) then
+    return null;
+  end if;
+  select s.id into v_session_id from public.omnichannel_sessions s
+  where s.profile_id = v_msg.profile_id and s.status <> 'closed' and s.expires_at > now();
+
+  while v_step < jsonb_array_length(v_msg.route) loop
+    v_route := v_msg.route -> v_step;
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
+      correlation_id, purpose, idempotency_key, attempts, leased_until, next_attempt_at,
+      api_message_id, route_step, fallback_of
+    ) values (
+      v_session_id, v_msg.profile_id, v_route ->> 'channel', 'outbound',
+      coalesce(v_route ->> 'message_type', 'text'), 'queued', v_route ->> 'recipient',
+      v_route ->> 'body',
+      coalesce(v_route -> 'metadata', '{}'::jsonb) || jsonb_build_object('api_message_id', v_msg.id),
+      v_msg.correlation_id, coalesce(v_msg.metadata ->> 'purpose', 'api'),
+      'api:' || v_msg.id || ':' || v_step,
+      case when p_lease then 1 else 0 end,
+      case when p_lease then now() + interval '2 minutes' end,
+      case when not p_lease then greatest(coalesce(v_msg.send_at, now()), now()) end,
+      v_msg.id, v_step,
+      (select f.id from public.message_delivery_log f
+       where f.api_message_id = v_msg.id and f.route_step = v_step - 1)
+    )
+    on conflict (idempotency_key) do nothing
+    returning m.id, m.status into v_id, v_status;
+    if v_id is null then
+      return null;
+    end if;
+    if v_status <> 'blocked' then
+      return v_id;
+    end if;
+    v_step := v_step + 1;
+  end loop;
+  return null;
+end;
+$function$;
+grant execute on function public.advance_api_message(p_message_id uuid, p_after_step integer, p_lease boolean) to service_role;
+
+CREATE OR REPLACE FUNCTION public.advance_api_message_on_failure()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.advance_api_message(new.api_message_id, new.route_step, false);
+  return null;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.api_message_recipient(p_profile_id uuid DEFAULT NULL::uuid, p_phone_number text DEFAULT NULL::text)
+ RETURNS TABLE(profile_id uuid, phone_number text, has_whatsapp boolean, allows_whatsapp boolean, allows_sms boolean, last_active_channel text, whatsapp_window_open boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_profile public.profiles%rowtype;
+begin
+  if p_profile_id is null and p_phone_number is not null then
+    insert into public.profiles as p (phone_number) values (p_phone_number)
+    on conflict (phone_number) do nothing;
+    select * into v_profile from public.profiles p where p.phone_number = p_phone_number;
+  else
+    select * into v_profile from public.profiles p where p.id = p_profile_id;
+  end if;
+  if v_profile.id is null then
+    return;
+  end if;
+  profile_id := v_profile.id;
+  phone_number := v_profile.phone_number;
+  has_whatsapp := v_profile.has_whatsapp;
+  allows_whatsapp := v_profile.allows_whatsapp;
+  allows_sms := v_profile.allows_sms;
+  last_active_channel := v_profile.last_active_channel;
+  whatsapp_window_open := public.whatsapp_window_open(v_profile.id);
+  return next;
+end;
+$function$;
+grant execute on function public.api_message_recipient(p_profile_id uuid, p_phone_number text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
@@ -447,6 +639,22 @@ begin
   return new;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.claim_api_message_step(p_message_id uuid, p_after_step integer, p_lease_seconds integer DEFAULT 120)
+ RETURNS SETOF message_delivery_log
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.message_delivery_log m
+  set leased_until = now() + make_interval(secs => p_lease_seconds), attempts = m.attempts + 1
+  where m.id = (select n.id from public.message_delivery_log n
+                where n.api_message_id = p_message_id and n.route_step > p_after_step
+                order by n.route_step limit 1)
+    and m.status = 'queued' and coalesce(m.next_attempt_at, now()) <= now()
+    and (m.leased_until is null or m.leased_until <= now())
+  returning m.*
+$function$;
+grant execute on function public.claim_api_message_step(p_message_id uuid, p_after_step integer, p_lease_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer DEFAULT 60)
  RETURNS boolean
@@ -750,6 +958,17 @@ end;
 $function$;
 grant execute on function public.enqueue_sms_fallback(p_delivery_id uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION public.find_api_message(p_caller text, p_idempotency_key text)
+ RETURNS TABLE(message_id uuid, request_hash text, response jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.request_hash, a.response from public.api_messages a
+  where a.caller = p_caller and a.idempotency_key = p_idempotency_key
+$function$;
+grant execute on function public.find_api_message(p_caller text, p_idempotency_key text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.get_active_omnichannel_session(p_phone_number text)
  RETURNS SETOF omnichannel_sessions
  LANGUAGE sql
@@ -764,6 +983,50 @@ AS $function$
     and s.expires_at > now()
 $function$;
 grant execute on function public.get_active_omnichannel_session(p_phone_number text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_api_message(p_message_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'id', a.id,
+    'profile_id', a.profile_id,
+    'created_at', a.created_at,
+    'send_at', a.send_at,
+    'metadata', a.metadata,
+    'route', (select coalesce(jsonb_agg(r ->> 'channel' order by o), '[]'::jsonb)
+              from jsonb_array_elements(a.route) with ordinality e(r, o)),
+    'channel', last.channel,
+    'status', last.status,
+    'steps', coalesce((
+      select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        'step', m.route_step,
+        'delivery_id', m.id,
+        'channel', m.channel,
+        'status', m.status,
+        'message_type', m.message_type,
+        'provider_message_id', m.provider_message_id,
+        'error', case when m.error_code is not null then jsonb_build_object(
+          'code', m.error_code, 'class', m.error_class, 'message', m.error_message) end,
+        'history', (
+          select coalesce(jsonb_agg(jsonb_build_object('status', h.status, 'at', h.at) order by h.at, h.rank), '[]'::jsonb)
+          from (values ('queued', m.queued_at, 0), ('sent', m.sent_at, 1), ('delivered', m.delivered_at, 2),
+                       ('read', m.read_at, 3), ('failed', m.failed_at, 4),
+                       ('blocked', case when m.status = 'blocked' then m.updated_at end, 5)) h(status, at, rank)
+          where h.at is not null)
+      )) order by m.route_step)
+      from public.message_delivery_log m where m.api_message_id = a.id), '[]'::jsonb)
+  )
+  from public.api_messages a
+  left join lateral (
+    select m.channel, m.status from public.message_delivery_log m
+    where m.api_message_id = a.id order by m.route_step desc limit 1
+  ) last on true
+  where a.id = p_message_id
+$function$;
+grant execute on function public.get_api_message(p_message_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
  RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
@@ -851,6 +1114,29 @@ AS $function$
   order by h.created_at asc
 $function$;
 grant execute on function public.get_session_history(p_session_id uuid, p_limit integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_api_messages(p_limit integer, p_profile_id uuid DEFAULT NULL::uuid, p_channel text DEFAULT NULL::text, p_status text DEFAULT NULL::text, p_before_created_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(id uuid, profile_id uuid, created_at timestamp with time zone, send_at timestamp with time zone, channel text, status text, steps integer, cursor_created_at text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- cursor_created_at keeps the microseconds a JSON timestamp would lose.
+  select a.id, a.profile_id, a.created_at, a.send_at, last.channel, last.status, last.steps,
+         a.created_at::text
+  from public.api_messages a
+  cross join lateral (
+    select m.channel, m.status, (m.route_step + 1)::integer as steps from public.message_delivery_log m
+    where m.api_message_id = a.id order by m.route_step desc limit 1
+  ) last
+  where (p_profile_id is null or a.profile_id = p_profile_id)
+    and (p_channel is null or last.channel = p_channel)
+    and (p_status is null or last.status = p_status)
+    and (p_before_created_at is null or (a.created_at, a.id) < (p_before_created_at, p_before_id))
+  order by a.created_at desc, a.id desc
+  limit least(greatest(p_limit, 1), 100)
+$function$;
+grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
@@ -1688,6 +1974,23 @@ begin
   return true;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer DEFAULT 60)
+ RETURNS TABLE(allowed boolean, retry_after_seconds integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.api_caller_quotas as q (caller, window_start, used)
+  values (p_caller, now(), 1)
+  on conflict (caller) do update
+  set window_start = case when q.window_start + make_interval(secs => p_window_seconds) <= now()
+                          then now() else q.window_start end,
+      used = case when q.window_start + make_interval(secs => p_window_seconds) <= now()
+                  then 1 else q.used + 1 end
+  returning q.used <= p_limit,
+            greatest(1, ceil(extract(epoch from q.window_start + make_interval(secs => p_window_seconds) - now())))::integer
+$function$;
+grant execute on function public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.take_send_token_each(p_sender_keys text[], p_default_rates double precision[])
  RETURNS TABLE(sender_key text, granted integer, wait_ms integer)

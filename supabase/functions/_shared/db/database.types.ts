@@ -33,6 +33,40 @@ export type Database = {
                   Relationships: [
                     
                   ]
+                },"api_caller_quotas": {
+                  Row: {
+                    "caller": string,"used": number,"window_start": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "caller": string,"used": number,"window_start": string
+                  }
+                  Update: {
+                    "caller"?: string,"used"?: number,"window_start"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"api_messages": {
+                  Row: {
+                    "caller": string,"correlation_id": string | null,"created_at": string,"id": string,"idempotency_key": string,"metadata": NonNullable<Json>,"profile_id": string | null,"request_hash": string,"response": NonNullable<Json>,"route": NonNullable<Json>,"send_at": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "caller": string,"correlation_id"?: string | null,"created_at"?: string,"id"?: string,"idempotency_key": string,"metadata"?: NonNullable<Json>,"profile_id"?: string | null,"request_hash": string,"response"?: NonNullable<Json>,"route": NonNullable<Json>,"send_at"?: string | null
+                  }
+                  Update: {
+                    "caller"?: string,"correlation_id"?: string | null,"created_at"?: string,"id"?: string,"idempotency_key"?: string,"metadata"?: NonNullable<Json>,"profile_id"?: string | null,"request_hash"?: string,"response"?: NonNullable<Json>,"route"?: NonNullable<Json>,"send_at"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "api_messages_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"call_summaries": {
                   Row: {
                     "call_id": string,"created_at": string,"duration_seconds": number | null,"ended_at": string | null,"id": string,"metadata": NonNullable<Json>,"phone_number": string | null,"summary": string | null
@@ -49,17 +83,23 @@ export type Database = {
                   ]
                 },"message_delivery_log": {
                   Row: {
-                    "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                    "api_message_id": string | null,"attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"route_step": number | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
                   }
                   Update: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
+      foreignKeyName: "message_delivery_log_api_message_id_fkey"
+      columns: ["api_message_id"]
+isOneToOne: false
+      referencedRelation: "api_messages"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "message_delivery_log_fallback_of_fkey"
       columns: ["fallback_of"]
 isOneToOne: false
@@ -153,7 +193,20 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "begin_outbound_message":
+            "accept_api_message":
+{ Args: { "p_caller": string,"p_correlation_id"?: string,"p_idempotency_key": string,"p_metadata"?: Json,"p_profile_id": string,"p_request_hash": string,"p_response": Json,"p_route": Json,"p_send_at"?: string }; Returns: {
+              "delivery_id": string,"delivery_status": string,"delivery_step": number,"is_new": boolean,"message_id": string,"response": Json
+            }[]
+                           },
+"advance_api_message":
+{ Args: { "p_after_step": number,"p_lease"?: boolean,"p_message_id": string }; Returns: string
+                           },
+"api_message_recipient":
+{ Args: { "p_phone_number"?: string,"p_profile_id"?: string }; Returns: {
+              "allows_sms": boolean,"allows_whatsapp": boolean,"has_whatsapp": boolean,"last_active_channel": string,"phone_number": string,"profile_id": string,"whatsapp_window_open": boolean
+            }[]
+                           },
+"begin_outbound_message":
 { Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
               "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
             }[]
@@ -163,12 +216,10 @@ isOneToOne: false
               "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
             }[]
                            },
-"claim_delivery":
-{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
-                           },
-"claim_due_deliveries":
-{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
-              "attempts": number,
+"claim_api_message_step":
+{ Args: { "p_after_step": number,"p_lease_seconds"?: number,"p_message_id": string }; Returns: {
+              "api_message_id": string | null,
+"attempts": number,
 "body": string | null,
 "call_id": string | null,
 "channel": string,
@@ -197,6 +248,56 @@ isOneToOne: false
 "recipient": string | null,
 "reply_state": string | null,
 "retry_of": string | null,
+"route_step": number | null,
+"sender": string | null,
+"sender_key": string | null,
+"sent_at": string | null,
+"session_id": string | null,
+"status": string,
+"updated_at": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "message_delivery_log"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
+"claim_delivery":
+{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_due_deliveries":
+{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
+              "api_message_id": string | null,
+"attempts": number,
+"body": string | null,
+"call_id": string | null,
+"channel": string,
+"correlation_id": string | null,
+"created_at": string,
+"delivered_at": string | null,
+"direction": string,
+"error_class": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"failed_at": string | null,
+"fallback_of": string | null,
+"id": string,
+"idempotency_key": string | null,
+"leased_until": string | null,
+"message_type": string,
+"metadata": NonNullable<Json>,
+"next_attempt_at": string | null,
+"profile_id": string | null,
+"provider": string | null,
+"provider_message_id": string | null,
+"purpose": string | null,
+"queued_at": string | null,
+"read_at": string | null,
+"received_at": string | null,
+"recipient": string | null,
+"reply_state": string | null,
+"retry_of": string | null,
+"route_step": number | null,
 "sender": string | null,
 "sender_key": string | null,
 "sent_at": string | null,
@@ -237,6 +338,11 @@ isOneToOne: false
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
+"find_api_message":
+{ Args: { "p_caller": string,"p_idempotency_key": string }; Returns: {
+              "message_id": string,"request_hash": string,"response": Json
+            }[]
+                           },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
               "call_id": string | null,
@@ -262,6 +368,9 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"get_api_message":
+{ Args: { "p_message_id": string }; Returns: Json
+                           },
 "get_or_create_omnichannel_session":
 { Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_phone_number": string,"p_status"?: string }; Returns: {
               "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
@@ -270,6 +379,11 @@ isOneToOne: false
 "get_session_history":
 { Args: { "p_limit"?: number,"p_session_id": string }; Returns: {
               "body": string,"channel": string,"created_at": string,"direction": string,"message_type": string,"status": string
+            }[]
+                           },
+"list_api_messages":
+{ Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_channel"?: string,"p_limit": number,"p_profile_id"?: string,"p_status"?: string }; Returns: {
+              "channel": string,"created_at": string,"cursor_created_at": string,"id": string,"profile_id": string,"send_at": string,"status": string,"steps": number
             }[]
                            },
 "list_pending_inbound_replies":
@@ -284,7 +398,8 @@ isOneToOne: false
                            },
 "log_message_delivery":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_direction": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_profile_id"?: string,"p_provider"?: string,"p_provider_message_id"?: string,"p_recipient"?: string,"p_sender"?: string,"p_session_id"?: string,"p_status": string }; Returns: {
-              "attempts": number,
+              "api_message_id": string | null,
+"attempts": number,
 "body": string | null,
 "call_id": string | null,
 "channel": string,
@@ -313,6 +428,7 @@ isOneToOne: false
 "recipient": string | null,
 "reply_state": string | null,
 "retry_of": string | null,
+"route_step": number | null,
 "sender": string | null,
 "sender_key": string | null,
 "sent_at": string | null,
@@ -444,6 +560,11 @@ isOneToOne: false
                            },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"take_api_quota":
+{ Args: { "p_caller": string,"p_limit": number,"p_window_seconds"?: number }; Returns: {
+              "allowed": boolean,"retry_after_seconds": number
+            }[]
                            },
 "take_send_token_each":
 { Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[] }; Returns: {

@@ -96,14 +96,18 @@ describe("POST /messages: auto routing", () => {
     const { json } = await send({ to: { phone: h.newPhone() }, text: "Your order shipped" });
     expect(waTypes()).toEqual(["template"]);
     expect(h.wa.requests[0].json).toMatchObject({
-      template: { name: TEMPLATE.name, components: [{ parameters: [{ text: "Your order shipped" }] }] },
+      template: {
+        name: TEMPLATE.name,
+        components: [{ parameters: [{ text: "Your order shipped" }] }],
+      },
     });
     expect((await getMessage(json.id)).status).toBe("sent");
   });
 
   it("a person not on WhatsApp gets SMS", async () => {
     const phone = h.newPhone();
-    await h.db.sql`insert into public.profiles (phone_number, has_whatsapp) values (${phone}, false)`;
+    await h.db
+      .sql`insert into public.profiles (phone_number, has_whatsapp) values (${phone}, false)`;
     const { json } = await send({ to: { phone }, text: "Your order shipped" });
     expect(json.route).toEqual(["sms"]);
     expect(json.skipped).toContainEqual(
@@ -187,7 +191,11 @@ describe("POST /messages: fallback", () => {
 
 describe("POST /messages: idempotency", () => {
   it("20 concurrent identical requests make one message and one send, and all get its id", async () => {
-    const body = { to: { phone: h.newPhone() }, text: "once", idempotency_key: crypto.randomUUID() };
+    const body = {
+      to: { phone: h.newPhone() },
+      text: "once",
+      idempotency_key: crypto.randomUUID(),
+    };
     const fn = handler();
     const responses = await Promise.all(
       Array.from({ length: 20 }, () => fn(request("POST", "", body))),
@@ -218,7 +226,11 @@ describe("POST /messages: idempotency", () => {
 describe("the messages API", () => {
   it("send_at schedules: nothing is sent before it, and the outbox holds it", async () => {
     const at = new Date(Date.now() + 3_600_000).toISOString();
-    const { status, json } = await send({ to: { phone: h.newPhone() }, text: "later", send_at: at });
+    const { status, json } = await send({
+      to: { phone: h.newPhone() },
+      text: "later",
+      send_at: at,
+    });
     expect(status).toBe(202);
     expect(json).toMatchObject({ status: "scheduled", send_at: at });
     await dispatch();
@@ -258,7 +270,11 @@ describe("the messages API", () => {
 
   it("refuses a request without a key, and a body that is not a message", async () => {
     expect((await handler()(request("POST", "", { text: "x" }, null))).status).toBe(401);
-    const bad = await send({ to: { phone: h.newPhone() }, text: "x", template: { name: "a", locale: "en" } });
+    const bad = await send({
+      to: { phone: h.newPhone() },
+      text: "x",
+      template: { name: "a", locale: "en" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe("VALIDATION.INVALID_BODY");
   });

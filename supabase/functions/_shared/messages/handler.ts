@@ -90,7 +90,9 @@ async function listMessages(deps: MessagesHandlerDeps, url: URL) {
   const last = page.at(-1);
   return json({
     messages: page.map(({ cursor_created_at: _, ...m }) => m),
-    next_cursor: rows.length > q.limit && last ? encodeCursor(last.cursor_created_at, last.id) : null,
+    next_cursor: rows.length > q.limit && last
+      ? encodeCursor(last.cursor_created_at, last.id)
+      : null,
   });
 }
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type Channel, fillPlaceholders, planRoute, type Recipient, type Template } from "./route.ts";
+import {
+  type Channel,
+  fillPlaceholders,
+  planRoute,
+  type Recipient,
+  type Template,
+} from "./route.ts";
 
 const person = (over: Partial<Recipient> = {}): Recipient => ({
   profileId: "p1",
@@ -66,7 +72,9 @@ describe("planRoute", () => {
       channel: ["email", "sms"],
     });
     expect(steps.map((s) => s.channel)).toEqual(["sms"]);
-    expect(skipped).toEqual([expect.objectContaining({ channel: "email", code: "RECIPIENT.NO_ADDRESS" })]);
+    expect(skipped).toEqual([
+      expect.objectContaining({ channel: "email", code: "RECIPIENT.NO_ADDRESS" }),
+    ]);
   });
 
   it("a paused WhatsApp template is refused naming its status; SMS renders its own template", () => {

@@ -176,7 +176,8 @@ function renderTemplate(
   if (content.params.length !== expected) {
     return {
       code: "TEMPLATE.PARAMS_MISMATCH",
-      reason: `The ${channel} template ${t.name} takes ${expected} parameters, ${content.params.length} given`,
+      reason:
+        `The ${channel} template ${t.name} takes ${expected} parameters, ${content.params.length} given`,
     };
   }
   const body = fillPlaceholders(t.bodyText ?? "", content.params);
@@ -188,7 +189,10 @@ function renderTemplate(
   return {
     message_type: "text",
     body: text,
-    metadata: { template: { name: t.name, locale: t.locale }, ...(t.subject ? { subject: t.subject } : {}) },
+    metadata: {
+      template: { name: t.name, locale: t.locale },
+      ...(t.subject ? { subject: t.subject } : {}),
+    },
   };
 }
 

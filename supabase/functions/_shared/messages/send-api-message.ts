@@ -179,7 +179,12 @@ async function recipientOf(deps: MessagesDeps, to: SendBody["to"]): Promise<Reci
 function contentOf(body: SendBody): Content {
   if (body.template) return { kind: "template", ...body.template };
   if (body.media) {
-    return { kind: "media", url: body.media.url, mediaType: body.media.type, caption: body.media.caption };
+    return {
+      kind: "media",
+      url: body.media.url,
+      mediaType: body.media.type,
+      caption: body.media.caption,
+    };
   }
   return { kind: "text", text: body.text! };
 }

@@ -94,6 +94,22 @@ create policy omnichannel_service_role_select on public.call_summaries as permis
 create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.call_summaries to service_role;
 
+create table public.conversation_sla_breaches (
+  session_id uuid not null,
+  kind text not null,
+  due_at timestamp with time zone not null,
+  breached_at timestamp with time zone not null default now(),
+  constraint conversation_sla_breaches_kind_check CHECK ((kind = ANY (ARRAY['first_response'::text, 'next_response'::text]))),
+  constraint conversation_sla_breaches_pkey PRIMARY KEY (session_id, kind, due_at),
+  constraint conversation_sla_breaches_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE CASCADE
+);
+alter table public.conversation_sla_breaches enable row level security;
+create policy omnichannel_service_role_delete on public.conversation_sla_breaches as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.conversation_sla_breaches as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.conversation_sla_breaches as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.conversation_sla_breaches as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.conversation_sla_breaches to service_role;
+
 create table public.message_delivery_log (
   id uuid not null default gen_random_uuid(),
   session_id uuid,
@@ -194,13 +210,23 @@ create table public.omnichannel_sessions (
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
   closed_at timestamp with time zone,
+  conversation_status text not null default 'open'::text,
+  assignee text,
+  priority text not null default 'normal'::text,
+  tags text[] not null default '{}'::text[],
+  assigned_at timestamp with time zone,
+  resolved_at timestamp with time zone,
+  archived_at timestamp with time zone,
   constraint omnichannel_sessions_context_is_object CHECK ((jsonb_typeof(context) = 'object'::text)),
+  constraint omnichannel_sessions_conversation_status_check CHECK ((conversation_status = ANY (ARRAY['open'::text, 'assigned'::text, 'resolved'::text, 'archived'::text]))),
   constraint omnichannel_sessions_last_channel_check CHECK ((last_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))),
   constraint omnichannel_sessions_pkey PRIMARY KEY (id),
+  constraint omnichannel_sessions_priority_check CHECK ((priority = ANY (ARRAY['low'::text, 'normal'::text, 'high'::text, 'urgent'::text]))),
   constraint omnichannel_sessions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
   constraint omnichannel_sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'closed'::text, 'follow_up'::text])))
 );
 CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
+CREATE INDEX omnichannel_sessions_conversation_status_idx ON public.omnichannel_sessions USING btree (conversation_status, last_activity_at DESC) WHERE (conversation_status <> 'archived'::text);
 CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sessions USING btree (expires_at) WHERE (status <> 'closed'::text);
 CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
 CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
@@ -216,6 +242,7 @@ create policy omnichannel_service_role_update on public.omnichannel_sessions as 
 CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnichannel_sessions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.omnichannel_sessions to authenticated;
 grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
+comment on column public.omnichannel_sessions.conversation_status is 'The human agents'' view of the session: open, assigned, resolved, archived (public.run_conversation_sla).';
 
 create table public.profiles (
   id uuid not null default gen_random_uuid(),
@@ -1028,6 +1055,37 @@ AS $function$
 $function$;
 grant execute on function public.get_api_message(p_message_id uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION public.get_conversation(p_session_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'id', s.id,
+    'profile_id', s.profile_id,
+    'phone_number', p.phone_number,
+    'display_name', p.display_name,
+    'session_status', s.status,
+    'status', s.conversation_status,
+    'assignee', s.assignee,
+    'priority', s.priority,
+    'tags', to_jsonb(s.tags),
+    'last_channel', s.last_channel,
+    'last_activity_at', s.last_activity_at,
+    'assigned_at', s.assigned_at,
+    'resolved_at', s.resolved_at,
+    'archived_at', s.archived_at,
+    'breaches', coalesce((select jsonb_agg(jsonb_build_object(
+                   'kind', b.kind, 'due_at', b.due_at, 'breached_at', b.breached_at) order by b.due_at)
+                 from public.conversation_sla_breaches b where b.session_id = s.id), '[]'::jsonb)
+  )
+  from public.omnichannel_sessions s
+  join public.profiles p on p.id = s.profile_id
+  where s.id = p_session_id
+$function$;
+grant execute on function public.get_conversation(p_session_id uuid) to service_role;
+
 CREATE OR REPLACE FUNCTION public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
  RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
  LANGUAGE plpgsql
@@ -1137,6 +1195,27 @@ AS $function$
   limit least(greatest(p_limit, 1), 100)
 $function$;
 grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50)
+ RETURNS TABLE(conversation jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select public.get_conversation(s.id)
+  from public.omnichannel_sessions s
+  where s.conversation_status <> 'archived'
+    and case p_view
+          when 'unassigned' then s.conversation_status = 'open' and s.assignee is null
+          when 'assigned' then s.conversation_status = 'assigned'
+          when 'breaching' then s.conversation_status in ('open', 'assigned')
+            and exists (select 1 from public.conversation_sla_breaches b where b.session_id = s.id)
+          else true end
+    and (p_assignee is null or s.assignee = p_assignee)
+  order by s.last_activity_at desc, s.id
+  limit least(greatest(p_limit, 1), 200)
+$function$;
+grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
@@ -1347,6 +1426,50 @@ begin
   return new;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[])
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_status text;
+  v_assignee text;
+begin
+  select s.conversation_status, s.assignee into v_status, v_assignee
+  from public.omnichannel_sessions s where s.id = p_session_id for update;
+  if not found then
+    raise exception 'conversation % not found', p_session_id using errcode = 'no_data_found';
+  end if;
+  if p_action = 'assign' then
+    if v_status not in ('open', 'assigned') or p_assignee is null then
+      raise exception 'a % conversation cannot be assigned', v_status
+        using errcode = 'OM422', hint = 'CONVERSATION.INVALID_TRANSITION';
+    end if;
+    update public.omnichannel_sessions s
+    set conversation_status = 'assigned', assignee = p_assignee, assigned_at = now(),
+        priority = coalesce(p_priority, s.priority), tags = coalesce(p_tags, s.tags)
+    where s.id = p_session_id;
+  elsif p_action = 'resolve' then
+    if v_status = 'archived' then
+      raise exception 'an archived conversation cannot be resolved'
+        using errcode = 'OM422', hint = 'CONVERSATION.INVALID_TRANSITION';
+    end if;
+    update public.omnichannel_sessions s
+    set conversation_status = 'resolved', resolved_at = coalesce(s.resolved_at, now())
+    where s.id = p_session_id and s.conversation_status <> 'resolved';
+  elsif p_action = 'reopen' then
+    update public.omnichannel_sessions s
+    set conversation_status = case when v_assignee is null then 'open' else 'assigned' end,
+        resolved_at = null, archived_at = null
+    where s.id = p_session_id and s.conversation_status in ('resolved', 'archived');
+  else
+    raise exception 'unknown action %', p_action using errcode = '22023';
+  end if;
+  return public.get_conversation(p_session_id);
+end;
+$function$;
+grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[]) to service_role;
 
 CREATE OR REPLACE FUNCTION public.omnichannel_set_updated_at()
  RETURNS trigger
@@ -1796,6 +1919,74 @@ begin
 end;
 $function$;
 grant execute on function public.retry_delivery(p_delivery_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.run_conversation_sla(p_first_response interval DEFAULT '02:00:00'::interval, p_next_response interval DEFAULT '02:00:00'::interval, p_idle interval DEFAULT '24:00:00'::interval, p_archive_after interval DEFAULT '7 days'::interval)
+ RETURNS TABLE(breached integer, resolved integer, reopened integer, archived integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with live as (
+    select s.id, s.conversation_status, s.resolved_at, s.assignee, s.created_at, s.assigned_at,
+           i.first_in, i.last_in, r.first_reply, r.last_reply,
+           (select min(n.created_at) from public.message_delivery_log n
+            where n.session_id = s.id and n.direction = 'inbound' and n.created_at > r.last_reply) as pending_since
+    from public.omnichannel_sessions s
+    cross join lateral (
+      select min(m.created_at) as first_in, max(m.created_at) as last_in
+      from public.message_delivery_log m where m.session_id = s.id and m.direction = 'inbound'
+    ) i
+    cross join lateral (
+      select min(o.created_at) as first_reply, max(o.created_at) as last_reply
+      from public.message_delivery_log o
+      where o.session_id = s.id and o.direction = 'outbound' and o.purpose in ('agent_reply', 'ai_reply')
+        and o.status not in ('failed', 'blocked') and o.created_at >= i.first_in
+    ) r
+    where s.conversation_status in ('open', 'assigned', 'resolved')
+  ),
+  due as (
+    select l.id, 'first_response'::text as kind, l.first_in + p_first_response as due_at
+    from live l
+    where l.conversation_status in ('open', 'assigned') and l.first_in is not null
+      and coalesce(l.first_reply, now()) > l.first_in + p_first_response
+    union all
+    select l.id, 'next_response', l.pending_since + p_next_response
+    from live l
+    where l.conversation_status in ('open', 'assigned') and l.pending_since is not null
+      and now() > l.pending_since + p_next_response
+  ),
+  breaches as (
+    insert into public.conversation_sla_breaches (session_id, kind, due_at)
+    select d.id, d.kind, d.due_at from due d
+    on conflict do nothing
+    returning 1
+  ),
+  moved as (
+    update public.omnichannel_sessions s
+    set conversation_status = case
+          when l.conversation_status = 'resolved' and l.last_in > l.resolved_at
+            then case when l.assignee is null then 'open' else 'assigned' end
+          when l.conversation_status = 'resolved' then 'archived'
+          else 'resolved' end,
+        resolved_at = case when l.conversation_status = 'resolved' and l.last_in > l.resolved_at then null
+                           when l.conversation_status = 'resolved' then s.resolved_at
+                           else now() end,
+        archived_at = case when l.conversation_status = 'resolved' and not coalesce(l.last_in > l.resolved_at, false)
+                           then now() else s.archived_at end
+    from live l
+    where s.id = l.id and (
+      (l.conversation_status in ('open', 'assigned')
+       and greatest(l.last_in, l.last_reply, l.assigned_at, l.created_at) < now() - p_idle)
+      or (l.conversation_status = 'resolved' and l.last_in > l.resolved_at)
+      or (l.conversation_status = 'resolved' and l.resolved_at < now() - p_archive_after
+          and not coalesce(l.last_in > l.resolved_at, false)))
+    returning l.conversation_status as was, s.conversation_status as now_is
+  )
+  select (select count(*) from breaches)::integer,
+         (select count(*) from moved where now_is = 'resolved')::integer,
+         (select count(*) from moved where was = 'resolved' and now_is in ('open', 'assigned'))::integer,
+         (select count(*) from moved where now_is = 'archived')::integer
+$function$;
+grant execute on function public.run_conversation_sla(p_first_response interval, p_next_response interval, p_idle interval, p_archive_after interval) to service_role;
 
 CREATE OR REPLACE FUNCTION public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text DEFAULT '* * * * *'::text)
  RETURNS text

@@ -81,6 +81,26 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"conversation_sla_breaches": {
+                  Row: {
+                    "breached_at": string,"due_at": string,"kind": string,"session_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "breached_at"?: string,"due_at": string,"kind": string,"session_id": string
+                  }
+                  Update: {
+                    "breached_at"?: string,"due_at"?: string,"kind"?: string,"session_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "conversation_sla_breaches_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"message_delivery_log": {
                   Row: {
                     "api_message_id": string | null,"attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"route_step": number | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
@@ -127,14 +147,14 @@ isOneToOne: false
                   ]
                 },"omnichannel_sessions": {
                   Row: {
-                    "call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"profile_id": string,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                    "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id": string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id": string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
                   }
                   Update: {
-                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id"?: string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id"?: string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
                   }
                   Relationships: [
                     {
@@ -345,19 +365,26 @@ isOneToOne: false
                            },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -370,6 +397,9 @@ isOneToOne: false
       } },
 "get_api_message":
 { Args: { "p_message_id": string }; Returns: Json
+                           },
+"get_conversation":
+{ Args: { "p_session_id": string }; Returns: Json
                            },
 "get_or_create_omnichannel_session":
 { Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_phone_number": string,"p_status"?: string }; Returns: {
@@ -384,6 +414,11 @@ isOneToOne: false
 "list_api_messages":
 { Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_channel"?: string,"p_limit": number,"p_profile_id"?: string,"p_status"?: string }; Returns: {
               "channel": string,"created_at": string,"cursor_created_at": string,"id": string,"profile_id": string,"send_at": string,"status": string,"steps": number
+            }[]
+                           },
+"list_conversations":
+{ Args: { "p_assignee"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
+              "conversation": Json
             }[]
                            },
 "list_pending_inbound_replies":
@@ -444,19 +479,26 @@ isOneToOne: false
       } },
 "mark_omnichannel_summary_sent":
 { Args: { "p_channel": string,"p_session_id": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -469,19 +511,26 @@ isOneToOne: false
       } },
 "merge_omnichannel_session_context":
 { Args: { "p_context": Json,"p_session_id": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -492,6 +541,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"move_conversation":
+{ Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
+                           },
 "park_outbound_outcome":
 { Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
                            },
@@ -536,6 +588,11 @@ isOneToOne: false
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
+"run_conversation_sla":
+{ Args: { "p_archive_after"?: string,"p_first_response"?: string,"p_idle"?: string,"p_next_response"?: string }; Returns: {
+              "archived": number,"breached": number,"reopened": number,"resolved": number
+            }[]
+                           },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
                            },
@@ -578,19 +635,26 @@ isOneToOne: false
                            },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null

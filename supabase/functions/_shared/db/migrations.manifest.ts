@@ -17,4 +17,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129150000_record_inbound_messages_batch",
   "20261129160000_error_code_grammar",
   "20261130140000_messages_api",
+  "20261130141000_conversations_sla",
 ];

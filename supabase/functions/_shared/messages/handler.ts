@@ -4,6 +4,7 @@ import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
+import { conversationsRoute } from "./conversations.ts";
 import { acceptMessage, type MessagesDeps } from "./send-api-message.ts";
 import { ListQuery, SendBody } from "./schemas.ts";
 
@@ -23,7 +24,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function createMessagesHandler(deps: MessagesHandlerDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
-    const caller = callerKey(await authenticate(req, deps.auth));
+    const who = await authenticate(req, deps.auth);
+    const caller = callerKey(who);
     const [quota] = await rpc(deps.sql, "take_api_quota", {
       p_caller: caller,
       p_limit: deps.ratePerMinute,
@@ -44,6 +46,12 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
     const path = subPath(new URL(req.url).pathname);
     const ctx = { deps, req, caller, correlationId };
     if (path.length === 0) return await messagesRoot(ctx);
+    if (path[0] === "conversations") {
+      return await conversationsRoute(deps, req, path.slice(1), {
+        userId: who.mode === "user" ? who.userId : undefined,
+        correlationId,
+      });
+    }
     if (path.length === 1 && UUID.test(path[0])) {
       if (req.method !== "GET") throw methodNotAllowed(["GET"]);
       return await oneMessage(deps, path[0]);

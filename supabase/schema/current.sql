@@ -167,10 +167,13 @@ create table public.message_delivery_log (
 CREATE INDEX message_delivery_log_api_message_idx ON public.message_delivery_log USING btree (api_message_id, route_step) WHERE (api_message_id IS NOT NULL);
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
 CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = ANY (ARRAY['queued'::text, 'unknown'::text])));
+CREATE INDEX message_delivery_log_inbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (session_id) WHERE (direction = 'inbound'::text);
 CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
 CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, direction, recipient, created_at);
+CREATE INDEX message_delivery_log_outbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (status, sent_at, delivered_at, read_at) WHERE (direction = 'outbound'::text);
 CREATE INDEX message_delivery_log_profile_id_idx ON public.message_delivery_log USING btree (profile_id);
 CREATE INDEX message_delivery_log_queued_idx ON public.message_delivery_log USING btree (created_at) WHERE (status = 'queued'::text);
+CREATE INDEX message_delivery_log_replies_idx ON public.message_delivery_log USING btree (session_id, created_at) WHERE ((direction = 'outbound'::text) AND (purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text])));
 CREATE INDEX message_delivery_log_reply_due_idx ON public.message_delivery_log USING btree (leased_until) WHERE ((direction = 'inbound'::text) AND (reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text])));
 CREATE INDEX message_delivery_log_session_id_created_at_idx ON public.message_delivery_log USING btree (session_id, created_at);
 alter table public.message_delivery_log enable row level security;
@@ -1426,6 +1429,60 @@ begin
   return new;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
+ RETURNS TABLE(channel text, sent integer, delivered integer, read integer, failed integer, blocked integer, delivery_rate double precision, read_rate double precision, median_seconds_to_delivered double precision, p90_seconds_to_delivered double precision, median_first_response_seconds double precision)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with outbound as (
+    select m.channel,
+           count(*) filter (where m.status in ('sent', 'delivered', 'read')) as sent,
+           count(*) filter (where m.status in ('delivered', 'read')) as delivered,
+           count(*) filter (where m.status = 'read') as read,
+           count(*) filter (where m.status = 'failed') as failed,
+           count(*) filter (where m.status = 'blocked') as blocked,
+           percentile_cont(0.5) within group (order by extract(epoch from m.delivered_at - m.sent_at))
+             filter (where m.delivered_at is not null and m.sent_at is not null) as p50,
+           percentile_cont(0.9) within group (order by extract(epoch from m.delivered_at - m.sent_at))
+             filter (where m.delivered_at is not null and m.sent_at is not null) as p90
+    from public.message_delivery_log m
+    where m.direction = 'outbound' and m.created_at >= p_from and m.created_at < p_to
+      and (p_channel is null or m.channel = p_channel)
+    group by m.channel
+  ),
+  first_in as (
+    select i.session_id, (array_agg(i.channel order by i.created_at))[1] as channel,
+           min(i.created_at) as at
+    from public.message_delivery_log i
+    where i.direction = 'inbound' and i.created_at >= p_from and i.created_at < p_to
+      and i.session_id is not null and (p_channel is null or i.channel = p_channel)
+    group by i.session_id
+  ),
+  responses as (
+    select f.channel,
+           percentile_cont(0.5) within group (order by extract(epoch from r.at - f.at)) as p50
+    from first_in f
+    cross join lateral (
+      select o.created_at as at from public.message_delivery_log o
+      where o.session_id = f.session_id and o.direction = 'outbound'
+        and o.purpose in ('ai_reply', 'agent_reply') and o.created_at >= f.at
+      order by o.created_at limit 1
+    ) r
+    group by f.channel
+  )
+  select coalesce(o.channel, r.channel),
+         coalesce(o.sent, 0)::integer, coalesce(o.delivered, 0)::integer, coalesce(o.read, 0)::integer,
+         coalesce(o.failed, 0)::integer, coalesce(o.blocked, 0)::integer,
+         case when o.sent > 0 then o.delivered::double precision / o.sent end,
+         case when o.delivered > 0 then o.read::double precision / o.delivered end,
+         o.p50, o.p90, r.p50
+  from outbound o
+  full join responses r on r.channel = o.channel
+  order by 1
+$function$;
+grant execute on function public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[])
  RETURNS jsonb

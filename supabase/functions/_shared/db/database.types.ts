@@ -541,6 +541,11 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"message_stats":
+{ Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
+              "blocked": number,"channel": string,"delivered": number,"delivery_rate": number,"failed": number,"median_first_response_seconds": number,"median_seconds_to_delivered": number,"p90_seconds_to_delivered": number,"read": number,"read_rate": number,"sent": number
+            }[]
+                           },
 "move_conversation":
 { Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
                            },

@@ -18,4 +18,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129160000_error_code_grammar",
   "20261130140000_messages_api",
   "20261130141000_conversations_sla",
+  "20261130142000_message_stats",
 ];

@@ -5,6 +5,7 @@ import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
 import { conversationsRoute } from "./conversations.ts";
+import { statsRoute } from "./stats.ts";
 import { acceptMessage, type MessagesDeps } from "./send-api-message.ts";
 import { ListQuery, SendBody } from "./schemas.ts";
 
@@ -46,6 +47,7 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
     const path = subPath(new URL(req.url).pathname);
     const ctx = { deps, req, caller, correlationId };
     if (path.length === 0) return await messagesRoot(ctx);
+    if (path.length === 1 && path[0] === "stats") return await statsRoute(deps.sql, req);
     if (path[0] === "conversations") {
       return await conversationsRoute(deps, req, path.slice(1), {
         userId: who.mode === "user" ? who.userId : undefined,

@@ -35,14 +35,16 @@ export interface WhatsAppTemplateInfo {
 const Component = z.object({ type: z.string(), text: z.string().optional() }).loose();
 
 const Page = z.object({
-  data: z.array(z.object({
-    id: z.string().min(1),
-    name: z.string().min(1),
-    language: z.string().min(2),
-    status: z.string().min(1),
-    category: z.string().optional(),
-    components: z.array(Component).default([]),
-  }).loose()),
+  data: z.array(
+    z.object({
+      id: z.string().min(1),
+      name: z.string().min(1),
+      language: z.string().min(2),
+      status: z.string().min(1),
+      category: z.string().optional(),
+      components: z.array(Component).default([]),
+    }).loose(),
+  ),
   paging: z.object({ next: z.url().optional() }).loose().optional(),
 });
 

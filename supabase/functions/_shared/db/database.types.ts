@@ -145,6 +145,20 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"message_templates": {
+                  Row: {
+                    "body_html": string | null,"body_text": string | null,"category": string | null,"channel": string,"components": NonNullable<Json>,"created_at": string,"id": string,"locale": string,"name": string,"param_count": number,"provider_template_id": string | null,"status": string,"subject": string | null,"synced_at": string | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body_html"?: string | null,"body_text"?: string | null,"category"?: string | null,"channel": string,"components"?: NonNullable<Json>,"created_at"?: string,"id"?: string,"locale"?: string,"name": string,"param_count"?: number,"provider_template_id"?: string | null,"status"?: string,"subject"?: string | null,"synced_at"?: string | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "body_html"?: string | null,"body_text"?: string | null,"category"?: string | null,"channel"?: string,"components"?: NonNullable<Json>,"created_at"?: string,"id"?: string,"locale"?: string,"name"?: string,"param_count"?: number,"provider_template_id"?: string | null,"status"?: string,"subject"?: string | null,"synced_at"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"omnichannel_sessions": {
                   Row: {
                     "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
@@ -165,19 +179,45 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
-                },"profiles": {
+                },"profile_identities": {
                   Row: {
-                    "allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                    "created_at": string,"kind": string,"profile_id": string,"value": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "created_at"?: string,"kind": string,"profile_id": string,"value": string
                   }
                   Update: {
-                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "created_at"?: string,"kind"?: string,"profile_id"?: string,"value"?: string
                   }
                   Relationships: [
-                    
+                    {
+      foreignKeyName: "profile_identities_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"profiles": {
+                  Row: {
+                    "allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"merged_at": string | null,"merged_into": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"merged_at"?: string | null,"merged_into"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                  }
+                  Update: {
+                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"merged_at"?: string | null,"merged_into"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "profiles_merged_into_fkey"
+      columns: ["merged_into"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"scheduled_jobs": {
                   Row: {
@@ -363,6 +403,9 @@ isOneToOne: false
               "message_id": string,"request_hash": string,"response": Json
             }[]
                            },
+"find_profile":
+{ Args: { "p_kind": string,"p_value": string }; Returns: string
+                           },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
               "archived_at": string | null,
@@ -406,10 +449,18 @@ isOneToOne: false
               "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
             }[]
                            },
+"get_or_create_session_for_profile":
+{ Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_profile_id": string,"p_status"?: string }; Returns: {
+              "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
+            }[]
+                           },
 "get_session_history":
 { Args: { "p_limit"?: number,"p_session_id": string }; Returns: {
               "body": string,"channel": string,"created_at": string,"direction": string,"message_type": string,"status": string
             }[]
+                           },
+"link_identity":
+{ Args: { "p_kind": string,"p_profile_id": string,"p_value": string }; Returns: string
                            },
 "list_api_messages":
 { Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_channel"?: string,"p_limit": number,"p_profile_id"?: string,"p_status"?: string }; Returns: {
@@ -541,6 +592,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"merge_profiles":
+{ Args: { "p_loser": string,"p_survivor": string }; Returns: string
+                           },
 "message_stats":
 { Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
               "blocked": number,"channel": string,"delivered": number,"delivery_rate": number,"failed": number,"median_first_response_seconds": number,"median_seconds_to_delivered": number,"p90_seconds_to_delivered": number,"read": number,"read_rate": number,"sent": number
@@ -549,8 +603,17 @@ isOneToOne: false
 "move_conversation":
 { Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
                            },
+"normalize_identity":
+{ Args: { "p_kind": string,"p_value": string }; Returns: string
+                           },
 "park_outbound_outcome":
 { Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
+                           },
+"profile_identity":
+{ Args: { "p_kind": string,"p_profile_id": string }; Returns: string
+                           },
+"profile_survivor":
+{ Args: { "p_profile_id": string }; Returns: string
                            },
 "record_delivery_status":
 { Args: { "p_channel": string,"p_delivery_id"?: string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {
@@ -563,7 +626,7 @@ isOneToOne: false
             }[]
                            },
 "record_inbound_message":
-{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_whatsapp_jid"?: string }; Returns: {
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_sender_kind"?: string,"p_whatsapp_jid"?: string }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
             }[]
                            },
@@ -589,6 +652,9 @@ isOneToOne: false
                            },
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
+                           },
+"resolve_profile":
+{ Args: { "p_channel"?: string,"p_display_name"?: string,"p_kind": string,"p_value": string }; Returns: string
                            },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string

@@ -450,7 +450,7 @@ begin
       coalesce(v_route ->> 'message_type', 'text'), 'queued', v_route ->> 'recipient',
       v_route ->> 'body',
       coalesce(v_route -> 'metadata', '{}'::jsonb) || jsonb_build_object('api_message_id', v_msg.id),
-      v_msg.correlation_id, coalesce(v_msg.metadata ->> 'purpose', 'api'),
+      v_msg.correlation_id, 'api',
       'api:' || v_msg.id || ':' || v_step,
       case when p_lease then 1 else 0 end,
       case when p_lease then now() + interval '2 minutes' end,
@@ -485,27 +485,27 @@ begin
 end;
 $function$;
 
-CREATE OR REPLACE FUNCTION public.api_message_recipient(p_profile_id uuid DEFAULT NULL::uuid, p_phone_number text DEFAULT NULL::text)
- RETURNS TABLE(profile_id uuid, phone_number text, has_whatsapp boolean, allows_whatsapp boolean, allows_sms boolean, last_active_channel text, whatsapp_window_open boolean)
+CREATE OR REPLACE FUNCTION public.api_message_recipient(p_profile_id uuid DEFAULT NULL::uuid, p_kind text DEFAULT NULL::text, p_value text DEFAULT NULL::text)
+ RETURNS TABLE(profile_id uuid, phone_number text, email text, messenger_psid text, instagram_igsid text, has_whatsapp boolean, allows_whatsapp boolean, allows_sms boolean, last_active_channel text, whatsapp_window_open boolean)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
 #variable_conflict use_column
 declare
+  v_id uuid;
   v_profile public.profiles%rowtype;
 begin
-  if p_profile_id is null and p_phone_number is not null then
-    insert into public.profiles as p (phone_number) values (p_phone_number)
-    on conflict (phone_number) do nothing;
-    select * into v_profile from public.profiles p where p.phone_number = p_phone_number;
-  else
-    select * into v_profile from public.profiles p where p.id = p_profile_id;
-  end if;
+  v_id := case when p_profile_id is not null then public.profile_survivor(p_profile_id)
+               else public.resolve_profile(p_kind, p_value) end;
+  select * into v_profile from public.profiles p where p.id = v_id;
   if v_profile.id is null then
     return;
   end if;
   profile_id := v_profile.id;
   phone_number := v_profile.phone_number;
+  email := public.profile_identity(v_profile.id, 'email');
+  messenger_psid := public.profile_identity(v_profile.id, 'messenger');
+  instagram_igsid := public.profile_identity(v_profile.id, 'instagram');
   has_whatsapp := v_profile.has_whatsapp;
   allows_whatsapp := v_profile.allows_whatsapp;
   allows_sms := v_profile.allows_sms;
@@ -514,7 +514,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.api_message_recipient(p_profile_id uuid, p_phone_number text) to service_role;
+grant execute on function public.api_message_recipient(p_profile_id uuid, p_kind text, p_value text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
@@ -1738,6 +1738,7 @@ CREATE OR REPLACE FUNCTION public.message_stats(p_from timestamp with time zone,
  LANGUAGE sql
  STABLE
  SET search_path TO ''
+ SET work_mem TO '64MB'
 AS $function$
   with outbound as (
     select m.channel,
@@ -2313,6 +2314,33 @@ AS $function$
 $function$;
 grant execute on function public.release_deliveries(p_ids uuid[], p_at timestamp with time zone) to service_role;
 
+CREATE OR REPLACE FUNCTION public.request_whatsapp_template_sync()
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not exists (select 1 from pg_catalog.pg_extension x where x.extname = 'pg_net')
+     or not exists (select 1 from pg_catalog.pg_extension x where x.extname = 'supabase_vault') then
+    raise notice 'pg_net or Vault is missing: the WhatsApp template sync is left to the local stack';
+    return false;
+  end if;
+  execute $job$
+    select net.http_post(
+      url := (select decrypted_secret from vault.decrypted_secrets
+              where name = 'omnichannel_functions_url') || '/messages/templates/sync',
+      headers := jsonb_build_object(
+        'Content-Type', 'application/json',
+        'apikey', (select decrypted_secret from vault.decrypted_secrets
+                   where name = 'omnichannel_secret_key')),
+      body := '{}'::jsonb,
+      timeout_milliseconds := 60000)
+  $job$;
+  return true;
+end;
+$function$;
+grant execute on function public.request_whatsapp_template_sync() to service_role;
+
 CREATE OR REPLACE FUNCTION public.resolve_profile(p_kind text, p_value text, p_channel text DEFAULT NULL::text, p_display_name text DEFAULT NULL::text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -2636,6 +2664,40 @@ begin
   return true;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.sync_whatsapp_templates(p_templates jsonb)
+ RETURNS TABLE(synced integer, removed integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with incoming as (
+    select t.value as t from jsonb_array_elements(p_templates) t
+  ),
+  upserted as (
+    insert into public.message_templates as m (
+      channel, name, locale, status, category, body_text, components, param_count,
+      provider_template_id, synced_at
+    )
+    select 'whatsapp', i.t ->> 'name', i.t ->> 'language', lower(i.t ->> 'status'),
+           i.t ->> 'category', i.t ->> 'body_text', coalesce(i.t -> 'components', '[]'::jsonb),
+           coalesce((i.t ->> 'param_count')::integer, 0), i.t ->> 'id', now()
+    from incoming i
+    on conflict (channel, name, locale) do update
+    set status = excluded.status, category = excluded.category, body_text = excluded.body_text,
+        components = excluded.components, param_count = excluded.param_count,
+        provider_template_id = excluded.provider_template_id, synced_at = excluded.synced_at
+    returning 1
+  ),
+  gone as (
+    update public.message_templates m set status = 'deleted', synced_at = now()
+    where m.channel = 'whatsapp' and m.synced_at is not null and m.status <> 'deleted'
+      and not exists (select 1 from incoming i
+                      where i.t ->> 'name' = m.name and i.t ->> 'language' = m.locale)
+    returning 1
+  )
+  select (select count(*) from upserted)::integer, (select count(*) from gone)::integer
+$function$;
+grant execute on function public.sync_whatsapp_templates(p_templates jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer DEFAULT 60)
  RETURNS TABLE(allowed boolean, retry_after_seconds integer)

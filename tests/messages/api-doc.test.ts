@@ -8,8 +8,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../ai/harness.ts";
-import { secretKeyAuth } from "../support/auth.ts";
-import { createMessagesHandler } from "../../supabase/functions/_shared/messages/handler.ts";
+import { messagesHandler } from "./handler.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 
 const KEY = "sb_secret_api_doc_tests_0123456789";
@@ -92,13 +91,8 @@ describe("docs/api.md: the messaging API examples", () => {
 
   it("runs every example and gets what the page says", async () => {
     const background = backgroundTracker();
-    const handler = createMessagesHandler({
-      ...h.senders(),
+    const handler = messagesHandler(h, KEY, {
       whatsappTemplate: { name: "service_update", language: "en" },
-      auth: secretKeyAuth("messages", KEY),
-      templates: () => Promise.resolve([]),
-      defaultCountry: "RW",
-      ratePerMinute: 10_000,
       waitUntil: background.waitUntil,
     });
     // The person wrote on WhatsApp first: their conversation is open and the window too.

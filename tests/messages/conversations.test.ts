@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../ai/harness.ts";
-import { secretKeyAuth } from "../support/auth.ts";
-import { createMessagesHandler } from "../../supabase/functions/_shared/messages/handler.ts";
+import { messagesHandler } from "./handler.ts";
 import { rpc } from "../../supabase/functions/_shared/db/rpc.ts";
 
 const KEY = "sb_secret_conversations_tests_0123456789";
@@ -19,15 +18,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-const handler = () =>
-  createMessagesHandler({
-    ...h.senders(),
-    auth: secretKeyAuth("messages", KEY),
-    templates: () => Promise.resolve([]),
-    defaultCountry: "RW",
-    ratePerMinute: 10_000,
-    waitUntil: () => {},
-  });
+const handler = () => messagesHandler(h, KEY);
 
 async function call(method: string, path: string, body?: unknown) {
   const res = await handler()(

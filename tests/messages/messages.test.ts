@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, sentSms, startHarness } from "../ai/harness.ts";
-import { secretKeyAuth } from "../support/auth.ts";
 import { whatsappError } from "../support/fake-providers.ts";
-import { createMessagesHandler } from "../../supabase/functions/_shared/messages/handler.ts";
+import { messagesHandler } from "./handler.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import { dispatchDue } from "../../supabase/functions/_shared/outbound/dispatch.ts";
 import { authOf } from "../../supabase/functions/_shared/http/function-auth.ts";
@@ -28,16 +27,8 @@ beforeEach(() => {
   background = backgroundTracker((err) => console.error(err));
 });
 
-function handler(opts: { ratePerMinute?: number } = {}) {
-  return createMessagesHandler({
-    ...h.senders(),
-    whatsappTemplate: TEMPLATE,
-    auth: secretKeyAuth("messages", KEY),
-    templates: () => Promise.resolve([]),
-    defaultCountry: "RW",
-    ratePerMinute: opts.ratePerMinute ?? 10_000,
-    waitUntil: background.waitUntil,
-  });
+function handler() {
+  return messagesHandler(h, KEY, { whatsappTemplate: TEMPLATE, waitUntil: background.waitUntil });
 }
 
 function request(method: string, path = "", body?: unknown, key: string | null = KEY) {
@@ -251,14 +242,7 @@ describe("the messages API", () => {
         SUPABASE_SECRET_KEYS: JSON.stringify({ [`erp-${crypto.randomUUID()}`]: key }),
       }),
     );
-    const limited = createMessagesHandler({
-      ...h.senders(),
-      auth,
-      templates: () => Promise.resolve([]),
-      defaultCountry: "RW",
-      ratePerMinute: 2,
-      waitUntil: background.waitUntil,
-    });
+    const limited = messagesHandler(h, key, { auth, ratePerMinute: 2 });
     const page = () => limited(request("GET", "?limit=1", undefined, key));
     expect((await page()).status).toBe(200);
     expect((await page()).status).toBe(200);

@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../ai/harness.ts";
-import { secretKeyAuth } from "../support/auth.ts";
-import { createMessagesHandler } from "../../supabase/functions/_shared/messages/handler.ts";
+import { messagesHandler } from "./handler.ts";
 
 const KEY = "sb_secret_stats_tests_0123456789";
 const DAY = "2026-06-01T00:00:00Z";
@@ -51,14 +50,9 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 async function stats(query: string) {
-  const res = await createMessagesHandler({
-    ...h.senders(),
-    auth: secretKeyAuth("messages", KEY),
-    templates: () => Promise.resolve([]),
-    defaultCountry: "RW",
-    ratePerMinute: 10_000,
-    waitUntil: () => {},
-  })(new Request(`http://localhost/messages/stats?${query}`, { headers: { apikey: KEY } }));
+  const res = await messagesHandler(h, KEY)(
+    new Request(`http://localhost/messages/stats?${query}`, { headers: { apikey: KEY } }),
+  );
   return { status: res.status, json: await res.json() };
 }
 

@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   WHATSAPP_VERIFY_TOKEN: optionalText,
   WHATSAPP_API_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
   WHATSAPP_SUMMARY_TEMPLATE: optionalText,
+  /** The WhatsApp Business Account whose templates the `messages` API syncs. */
+  WHATSAPP_BUSINESS_ACCOUNT_ID: optionalText,
   WHATSAPP_TEMPLATE_LANGUAGE: z.string().trim().min(2).default("en"),
 
   SMS_PROVIDER: z.enum(["mtn", "twilio"]).default("mtn"),

@@ -262,8 +262,8 @@ isOneToOne: false
 { Args: { "p_after_step": number,"p_lease"?: boolean,"p_message_id": string }; Returns: string
                            },
 "api_message_recipient":
-{ Args: { "p_phone_number"?: string,"p_profile_id"?: string }; Returns: {
-              "allows_sms": boolean,"allows_whatsapp": boolean,"has_whatsapp": boolean,"last_active_channel": string,"phone_number": string,"profile_id": string,"whatsapp_window_open": boolean
+{ Args: { "p_kind"?: string,"p_profile_id"?: string,"p_value"?: string }; Returns: {
+              "allows_sms": boolean,"allows_whatsapp": boolean,"email": string,"has_whatsapp": boolean,"instagram_igsid": string,"last_active_channel": string,"messenger_psid": string,"phone_number": string,"profile_id": string,"whatsapp_window_open": boolean
             }[]
                            },
 "begin_outbound_message":
@@ -653,6 +653,9 @@ isOneToOne: false
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
                            },
+"request_whatsapp_template_sync":
+{ Args: Record<PropertyKey, never>; Returns: boolean
+                           },
 "resolve_profile":
 { Args: { "p_channel"?: string,"p_display_name"?: string,"p_kind": string,"p_value": string }; Returns: string
                            },
@@ -688,6 +691,11 @@ isOneToOne: false
                            },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"sync_whatsapp_templates":
+{ Args: { "p_templates": Json }; Returns: {
+              "removed": number,"synced": number
+            }[]
                            },
 "take_api_quota":
 { Args: { "p_caller": string,"p_limit": number,"p_window_seconds"?: number }; Returns: {

@@ -1,6 +1,7 @@
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { createMessagesHandler } from "./handler.ts";
 import { templatesOf } from "./templates.ts";
+import { listWhatsAppTemplates } from "../channels/whatsapp-templates.ts";
 
 /** `messages` built from the validated environment (functions/messages/index.ts serves it). */
 export function messages({ env, waitUntil }: Runtime) {
@@ -12,5 +13,11 @@ export function messages({ env, waitUntil }: Runtime) {
     defaultCountry: env.DEFAULT_COUNTRY,
     ratePerMinute: env.MESSAGES_API_RATE_PER_MINUTE,
     waitUntil,
+    listWhatsAppTemplates: () =>
+      listWhatsAppTemplates({
+        baseUrl: env.WHATSAPP_API_BASE_URL,
+        accessToken: env.WHATSAPP_ACCESS_TOKEN,
+        businessAccountId: env.WHATSAPP_BUSINESS_ACCOUNT_ID,
+      }, { fetch: platform.fetch, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
   });
 }

@@ -143,31 +143,38 @@ async function claimNext(deps: MessagesDeps, messageId: string, after: number) {
   }
 }
 
-async function recipientOf(deps: MessagesDeps, to: SendBody["to"]): Promise<Recipient> {
-  let phone: string | undefined;
+/** The identity a request names, as public.resolve_profile takes it. */
+function identityOf(to: SendBody["to"], defaultCountry: string) {
   if (to.phone !== undefined) {
-    phone = toE164(to.phone, deps.defaultCountry) ?? undefined;
+    const phone = toE164(to.phone, defaultCountry);
     if (!phone) {
       throw new HttpError(400, "VALIDATION.INVALID_BODY", "to.phone: not a valid phone number", {
         field: "to.phone",
       });
     }
+    return { kind: "phone", value: phone };
   }
-  if (!to.profile_id && !phone) {
-    throw new HttpError(
-      422,
-      "RECIPIENT.UNSUPPORTED",
-      "Address the person by profile_id or phone",
-    );
-  }
+  if (to.email !== undefined) return { kind: "email", value: to.email };
+  if (to.psid !== undefined) return { kind: "messenger", value: to.psid };
+  return { kind: "instagram", value: to.igsid! };
+}
+
+async function recipientOf(deps: MessagesDeps, to: SendBody["to"]): Promise<Recipient> {
+  const identity = to.profile_id ? undefined : identityOf(to, deps.defaultCountry);
   const [p] = await rpc(deps.sql, "api_message_recipient", {
     p_profile_id: to.profile_id,
-    p_phone_number: to.profile_id ? undefined : phone,
+    p_kind: identity?.kind,
+    p_value: identity?.value,
   });
   if (!p) throw new HttpError(404, "RECIPIENT.NOT_FOUND", "No such profile");
+  const addresses: Recipient["addresses"] = {};
+  if (p.phone_number) addresses.phone = p.phone_number;
+  if (p.email) addresses.email = p.email;
+  if (p.messenger_psid) addresses.messenger = p.messenger_psid;
+  if (p.instagram_igsid) addresses.instagram = p.instagram_igsid;
   return {
     profileId: p.profile_id,
-    addresses: { ...(p.phone_number ? { phone: p.phone_number } : {}) },
+    addresses,
     hasWhatsapp: p.has_whatsapp,
     allowsWhatsapp: p.allows_whatsapp,
     allowsSms: p.allows_sms,

@@ -1,13 +1,17 @@
 import { z } from "zod";
 import type { AdapterOptions, ChannelFailure } from "../outbound/adapter.ts";
+import { classifyWhatsAppErrorCode } from "./whatsapp.ts";
 import {
   assertBaseUrl,
+  classOfStatus,
   DEFAULT_TIMEOUT_MS,
   exchange,
   httpFailure,
   joinUrl,
   missingFields,
   notConfigured,
+  type ProviderReply,
+  safeMessage,
   unreadableSuccess,
 } from "./http.ts";
 
@@ -78,13 +82,28 @@ export async function listWhatsAppTemplates(
       headers: { authorization: `Bearer ${config.accessToken}` },
     }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     if (!result.ok) return { ok: false, error: result.failure };
-    if (result.reply.status !== 200) return { ok: false, error: httpFailure(result.reply) };
+    if (result.reply.status !== 200) return { ok: false, error: metaFailure(result.reply) };
     const parsed = Page.safeParse(result.reply.json);
     if (!parsed.success) return { ok: false, error: unreadableSuccess(result.reply) };
     templates.push(...parsed.data.data.map(info));
     url = parsed.data.paging?.next ? new URL(parsed.data.paging.next) : undefined;
   }
   return { ok: true, templates };
+}
+
+const MetaError = z.object({ error: z.object({ code: z.number().int(), message: z.string() }) });
+
+/** Meta's own code and words when it gave them, classified as a send's would be. */
+function metaFailure(reply: ProviderReply): ChannelFailure {
+  const parsed = MetaError.safeParse(reply.json);
+  if (!parsed.success) return httpFailure(reply);
+  const { code, message } = parsed.data.error;
+  return {
+    ...classifyWhatsAppErrorCode(code, classOfStatus(reply.status)),
+    code: String(code),
+    message: safeMessage(message),
+    httpStatus: reply.status,
+  };
 }
 
 function info(t: z.infer<typeof Page>["data"][number]): WhatsAppTemplateInfo {

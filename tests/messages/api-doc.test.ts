@@ -85,6 +85,8 @@ describe("docs/api.md: the messaging API examples", () => {
         "POST /messages/conversations/{conversation_id}/reply",
         "POST /messages/conversations/{conversation_id}/resolve",
         "GET /messages/stats",
+        "POST /messages/templates/sync",
+        "GET /messages/templates",
       ]
     ) expect(routes).toContain(route);
   });
@@ -94,6 +96,15 @@ describe("docs/api.md: the messaging API examples", () => {
     const handler = messagesHandler(h, KEY, {
       whatsappTemplate: { name: "service_update", language: "en" },
       waitUntil: background.waitUntil,
+    });
+    // Meta lists one template, as the sandbox does.
+    h.wa.templates.push({
+      id: "1100001",
+      name: "order_shipped",
+      language: "en",
+      status: "APPROVED",
+      category: "UTILITY",
+      components: [{ type: "BODY", text: "Your order {{1}} has shipped. Track it: {{2}}" }],
     });
     // The person wrote on WhatsApp first: their conversation is open and the window too.
     const inbound = await h.receive("whatsapp", PHONE, "Where is my order?");

@@ -133,6 +133,7 @@ function describe(error: z.ZodError): string {
  */
 const TEMPLATES = [
   ["call_summary", "APPROVED", "Thanks for your call. Summary: {{1}}"],
+  ["order_confirmed", "APPROVED", "Your order {{1}} is confirmed. Thank you!"],
   ["order_shipped", "APPROVED", "Your order {{1}} has shipped. Track it: {{2}}"],
   ["order_delivered", "APPROVED", "Your order {{1}} was delivered."],
   ["order_delayed", "PAUSED", "Your order {{1}} is delayed."],

@@ -229,6 +229,29 @@ CREATE TRIGGER message_templates_set_updated_at BEFORE UPDATE ON public.message_
 grant delete, insert, select, update on table public.message_templates to service_role;
 comment on table public.message_templates is 'Message templates per channel and locale. status is Meta''s review status (lower case) for WhatsApp; local templates are approved.';
 
+create table public.notification_kinds (
+  event text not null,
+  description text not null,
+  handler text not null default 'template'::text,
+  template_name text,
+  default_locale text not null default 'en'::text,
+  channels jsonb not null default '"auto"'::jsonb,
+  params text[] not null default '{}'::text[],
+  enabled boolean not null default true,
+  updated_at timestamp with time zone not null default now(),
+  constraint notification_kinds_event_check CHECK ((event ~ '^[a-z0-9_]+(\.[a-z0-9_]+)*$'::text)),
+  constraint notification_kinds_handler_check CHECK ((handler = ANY (ARRAY['template'::text, 'post_call'::text]))),
+  constraint notification_kinds_pkey PRIMARY KEY (event),
+  constraint notification_kinds_template CHECK (((handler <> 'template'::text) OR (template_name IS NOT NULL)))
+);
+alter table public.notification_kinds enable row level security;
+create policy omnichannel_service_role_delete on public.notification_kinds as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.notification_kinds as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.notification_kinds as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.notification_kinds as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER notification_kinds_set_updated_at BEFORE UPDATE ON public.notification_kinds FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.notification_kinds to service_role;
+
 create table public.omnichannel_sessions (
   id uuid not null default gen_random_uuid(),
   profile_id uuid not null,

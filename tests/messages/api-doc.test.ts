@@ -87,6 +87,7 @@ describe("docs/api.md: the messaging API examples", () => {
         "GET /messages/stats",
         "POST /messages/templates/sync",
         "GET /messages/templates",
+        "POST /messages/notifications/order.shipped",
       ]
     ) expect(routes).toContain(route);
   });

@@ -20,6 +20,13 @@ export function messagesHandler(
     defaultCountry: "RW",
     ratePerMinute: 10_000,
     waitUntil: () => {},
+    postCall: {
+      summaryTemplate: "call_summary",
+      templateLanguage: "en",
+      summaryWaitMs: 0,
+      summaryPollMs: 50,
+      sendTimeoutMs: 5_000,
+    },
     listWhatsAppTemplates: () =>
       listWhatsAppTemplates({
         baseUrl: h.wa.baseUrl,

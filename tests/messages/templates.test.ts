@@ -164,9 +164,7 @@ describe("POST /messages with a template", () => {
   });
 
   it("auto: a person not on WhatsApp gets the SMS rendition of the same template", async () => {
-    await h.db
-      .sql`insert into public.message_templates (channel, name, locale, body_text, param_count)
-      values ('sms', 'order_shipped', 'en', 'Order {{1}} shipped: {{2}}', 2)`;
+    // The SMS rendition is one of the defaults (20261130144000_notification_kinds.sql).
     const phone = h.newPhone();
     await h.db
       .sql`insert into public.profiles (phone_number, has_whatsapp) values (${phone}, false)`;
@@ -178,7 +176,7 @@ describe("POST /messages with a template", () => {
     expect(status).toBe(202);
     expect(json.route).toEqual(["sms"]);
     expect(sentSms(h).map((s) => s.message)).toEqual([
-      "Order A-17 shipped: https://t.example/A-17",
+      "Your order A-17 has shipped. Track it: https://t.example/A-17",
     ]);
   });
 });

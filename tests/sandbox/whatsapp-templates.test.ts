@@ -29,6 +29,7 @@ describe("sandbox: WhatsApp message templates", () => {
     const templates = listed.ok ? listed.templates : [];
     expect(templates.map((t) => [t.name, t.status, t.paramCount])).toEqual([
       ["call_summary", "approved", 1],
+      ["order_confirmed", "approved", 1],
       ["order_shipped", "approved", 2],
       ["order_delivered", "approved", 1],
       ["order_delayed", "paused", 1],

@@ -159,6 +159,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"notification_kinds": {
+                  Row: {
+                    "channels": NonNullable<Json>,"default_locale": string,"description": string,"enabled": boolean,"event": string,"handler": string,"params": (string)[],"template_name": string | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channels"?: NonNullable<Json>,"default_locale"?: string,"description": string,"enabled"?: boolean,"event": string,"handler"?: string,"params"?: (string)[],"template_name"?: string | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "channels"?: NonNullable<Json>,"default_locale"?: string,"description"?: string,"enabled"?: boolean,"event"?: string,"handler"?: string,"params"?: (string)[],"template_name"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"omnichannel_sessions": {
                   Row: {
                     "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null

@@ -21,4 +21,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130141000_conversations_sla",
   "20261130142000_message_stats",
   "20261130143000_messages_templates_identities",
+  "20261130144000_notification_kinds",
 ];

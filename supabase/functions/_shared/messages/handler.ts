@@ -7,10 +7,11 @@ import { validated } from "../http/validated.ts";
 import { conversationsRoute } from "./conversations.ts";
 import { statsRoute } from "./stats.ts";
 import { type TemplatesDeps, templatesRoute } from "./sync-templates.ts";
-import { acceptMessage, type MessagesDeps } from "./send-api-message.ts";
+import { acceptMessage } from "./send-api-message.ts";
+import { type NotificationsDeps, notificationsRoute } from "./notifications.ts";
 import { ListQuery, SendBody } from "./schemas.ts";
 
-export interface MessagesHandlerDeps extends MessagesDeps, TemplatesDeps {
+export interface MessagesHandlerDeps extends NotificationsDeps, TemplatesDeps {
   auth: AuthConfig;
   /** Requests per minute per caller (MESSAGES_API_RATE_PER_MINUTE). */
   ratePerMinute: number;
@@ -49,6 +50,9 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
     const ctx = { deps, req, caller, correlationId };
     if (path.length === 0) return await messagesRoot(ctx);
     if (path.length === 1 && path[0] === "stats") return await statsRoute(deps.sql, req);
+    if (path[0] === "notifications") {
+      return await notificationsRoute(deps, req, path.slice(1), { caller, correlationId });
+    }
     if (path[0] === "templates") return await templatesRoute(deps, req, path.slice(1));
     if (path[0] === "conversations") {
       return await conversationsRoute(deps, req, path.slice(1), {

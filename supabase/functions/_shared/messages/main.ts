@@ -1,4 +1,5 @@
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
+import { postCallConfigOf } from "../platform/deps.ts";
 import { createMessagesHandler } from "./handler.ts";
 import { templatesOf } from "./templates.ts";
 import { listWhatsAppTemplates } from "../channels/whatsapp-templates.ts";
@@ -13,6 +14,7 @@ export function messages({ env, waitUntil }: Runtime) {
     defaultCountry: env.DEFAULT_COUNTRY,
     ratePerMinute: env.MESSAGES_API_RATE_PER_MINUTE,
     waitUntil,
+    postCall: postCallConfigOf(env),
     listWhatsAppTemplates: () =>
       listWhatsAppTemplates({
         baseUrl: env.WHATSAPP_API_BASE_URL,

@@ -4,7 +4,7 @@ import { CHANNELS } from "./route.ts";
 const Channel = z.enum(CHANNELS);
 
 /** Who the message is for: a profile, or one of their addresses (a new person is created for a phone). */
-const To = z.object({
+export const To = z.object({
   profile_id: z.uuid().optional(),
   phone: z.string().trim().min(4).max(32).optional(),
   email: z.email().max(320).optional(),
@@ -26,10 +26,15 @@ const Media = z.object({
   caption: z.string().max(1024).optional(),
 }).strict();
 
+export const ChannelSpec = z.union([
+  z.literal("auto"),
+  Channel,
+  z.array(Channel).min(1).max(CHANNELS.length),
+]);
+
 export const SendBody = z.object({
   to: To,
-  channel: z.union([z.literal("auto"), Channel, z.array(Channel).min(1).max(CHANNELS.length)])
-    .default("auto"),
+  channel: ChannelSpec.default("auto"),
   text: z.string().trim().min(1).max(4096).optional(),
   template: Template.optional(),
   media: Media.optional(),
@@ -50,3 +55,15 @@ export const ListQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 }).strict();
+
+/** `POST /messages/notifications/{event}`: the event's payload and who it is for. */
+export const NotificationBody = z.object({
+  to: To,
+  data: z.record(z.string(), z.unknown()).default({}),
+  locale: z.string().trim().min(2).max(15).optional(),
+  channel: ChannelSpec.optional(),
+  idempotency_key: z.string().trim().min(1).max(200),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  send_at: z.iso.datetime({ offset: true }).optional(),
+}).strict();
+export type NotificationBody = z.infer<typeof NotificationBody>;

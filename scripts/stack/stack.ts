@@ -246,6 +246,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       createConsoleHandler({
         consoleUrl: urls.console,
         functionsUrl: urls.functions,
+        secretKey: keys.secret,
         sandboxUrl: urls.sandbox,
         dbUrl: redact(db.url),
         functions: functions.map((f) => f.name),

@@ -24,6 +24,7 @@ const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
 export const SANDBOX_CREDENTIALS = {
   whatsappAccessToken: "sandbox-whatsapp-token",
   whatsappPhoneNumberId: "100000000000001",
+  whatsappBusinessAccountId: "102290129340398",
   whatsappAppSecret: "sandbox-app-secret",
   whatsappVerifyToken: "sandbox-verify-token",
   mtnApiKey: "sandbox-mtn-key",
@@ -50,6 +51,7 @@ export function sandboxDefaults(
       WHATSAPP_APP_SECRET: c.whatsappAppSecret,
       WHATSAPP_VERIFY_TOKEN: c.whatsappVerifyToken,
       WHATSAPP_SUMMARY_TEMPLATE: "call_summary",
+      WHATSAPP_BUSINESS_ACCOUNT_ID: c.whatsappBusinessAccountId,
     },
     mtn: {
       MTN_SMS_API_BASE_URL: `${sandboxUrl}/mtn`,

@@ -34,6 +34,46 @@ create policy omnichannel_service_role_update on public.agent_tool_definitions a
 CREATE TRIGGER agent_tool_definitions_set_updated_at BEFORE UPDATE ON public.agent_tool_definitions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant delete, insert, select, update on table public.agent_tool_definitions to service_role;
 
+create table public.api_caller_quotas (
+  caller text not null,
+  window_start timestamp with time zone not null,
+  used integer not null,
+  constraint api_caller_quotas_pkey PRIMARY KEY (caller)
+);
+alter table public.api_caller_quotas enable row level security;
+create policy omnichannel_service_role_delete on public.api_caller_quotas as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.api_caller_quotas as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.api_caller_quotas as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.api_caller_quotas as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.api_caller_quotas to service_role;
+
+create table public.api_messages (
+  id uuid not null default gen_random_uuid(),
+  caller text not null,
+  idempotency_key text not null,
+  request_hash text not null,
+  profile_id uuid,
+  route jsonb not null,
+  send_at timestamp with time zone,
+  metadata jsonb not null default '{}'::jsonb,
+  correlation_id text,
+  response jsonb not null default '{}'::jsonb,
+  created_at timestamp with time zone not null default now(),
+  constraint api_messages_caller_key UNIQUE (caller, idempotency_key),
+  constraint api_messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+  constraint api_messages_pkey PRIMARY KEY (id),
+  constraint api_messages_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE SET NULL,
+  constraint api_messages_route_is_array CHECK (((jsonb_typeof(route) = 'array'::text) AND (jsonb_array_length(route) > 0)))
+);
+CREATE INDEX api_messages_created_idx ON public.api_messages USING btree (created_at DESC, id DESC);
+CREATE INDEX api_messages_profile_created_idx ON public.api_messages USING btree (profile_id, created_at DESC, id DESC);
+alter table public.api_messages enable row level security;
+create policy omnichannel_service_role_delete on public.api_messages as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.api_messages as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.api_messages as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.api_messages as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.api_messages to service_role;
+
 create table public.call_summaries (
   id uuid not null default gen_random_uuid(),
   call_id text not null,
@@ -53,6 +93,22 @@ create policy omnichannel_service_role_insert on public.call_summaries as permis
 create policy omnichannel_service_role_select on public.call_summaries as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.call_summaries to service_role;
+
+create table public.conversation_sla_breaches (
+  session_id uuid not null,
+  kind text not null,
+  due_at timestamp with time zone not null,
+  breached_at timestamp with time zone not null default now(),
+  constraint conversation_sla_breaches_kind_check CHECK ((kind = ANY (ARRAY['first_response'::text, 'next_response'::text]))),
+  constraint conversation_sla_breaches_pkey PRIMARY KEY (session_id, kind, due_at),
+  constraint conversation_sla_breaches_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE CASCADE
+);
+alter table public.conversation_sla_breaches enable row level security;
+create policy omnichannel_service_role_delete on public.conversation_sla_breaches as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.conversation_sla_breaches as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.conversation_sla_breaches as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.conversation_sla_breaches as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.conversation_sla_breaches to service_role;
 
 create table public.inbound_inbox (
   id bigint not null,
@@ -114,6 +170,9 @@ create table public.message_delivery_log (
   sender_key text,
   fallback_of uuid,
   retry_of uuid,
+  api_message_id uuid,
+  route_step integer,
+  constraint message_delivery_log_api_message_id_fkey FOREIGN KEY (api_message_id) REFERENCES api_messages(id) ON DELETE SET NULL,
   constraint message_delivery_log_attempts_check CHECK ((attempts >= 0)),
   constraint message_delivery_log_channel_check CHECK ((channel = ANY (ARRAY['whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'voice'::text]))),
   constraint message_delivery_log_channel_provider_message_id_key UNIQUE (channel, provider_message_id),
@@ -129,12 +188,16 @@ create table public.message_delivery_log (
   constraint message_delivery_log_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
   constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
 );
+CREATE INDEX message_delivery_log_api_message_idx ON public.message_delivery_log USING btree (api_message_id, route_step) WHERE (api_message_id IS NOT NULL);
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
 CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = ANY (ARRAY['queued'::text, 'unknown'::text])));
+CREATE INDEX message_delivery_log_inbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (session_id) WHERE (direction = 'inbound'::text);
 CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
 CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, direction, recipient, created_at);
+CREATE INDEX message_delivery_log_outbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (status, sent_at, delivered_at, read_at) WHERE (direction = 'outbound'::text);
 CREATE INDEX message_delivery_log_profile_id_idx ON public.message_delivery_log USING btree (profile_id);
 CREATE INDEX message_delivery_log_queued_idx ON public.message_delivery_log USING btree (created_at) WHERE (status = 'queued'::text);
+CREATE INDEX message_delivery_log_replies_idx ON public.message_delivery_log USING btree (session_id, created_at) WHERE ((direction = 'outbound'::text) AND (purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text])));
 CREATE INDEX message_delivery_log_reply_due_idx ON public.message_delivery_log USING btree (leased_until) WHERE ((direction = 'inbound'::text) AND (reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text])));
 CREATE INDEX message_delivery_log_session_id_created_at_idx ON public.message_delivery_log USING btree (session_id, created_at);
 alter table public.message_delivery_log enable row level security;
@@ -145,6 +208,7 @@ create policy omnichannel_service_role_delete on public.message_delivery_log as 
 create policy omnichannel_service_role_insert on public.message_delivery_log as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER message_delivery_log_api_route AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.api_message_id IS NOT NULL) AND (new.status = ANY (ARRAY['failed'::text, 'blocked'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION advance_api_message_on_failure();
 CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
@@ -154,6 +218,7 @@ comment on column public.message_delivery_log.purpose is 'Why the message was se
 comment on column public.message_delivery_log.leased_until is 'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
 comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
 comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
+comment on column public.message_delivery_log.api_message_id is 'The API message (public.api_messages) this row is a step of; route_step is its index in the route.';
 
 create table public.message_templates (
   id uuid not null default gen_random_uuid(),
@@ -188,6 +253,29 @@ CREATE TRIGGER message_templates_set_updated_at BEFORE UPDATE ON public.message_
 grant delete, insert, select, update on table public.message_templates to service_role;
 comment on table public.message_templates is 'Message templates per channel and locale. status is Meta''s review status (lower case) for WhatsApp; local templates are approved.';
 
+create table public.notification_kinds (
+  event text not null,
+  description text not null,
+  handler text not null default 'template'::text,
+  template_name text,
+  default_locale text not null default 'en'::text,
+  channels jsonb not null default '"auto"'::jsonb,
+  params text[] not null default '{}'::text[],
+  enabled boolean not null default true,
+  updated_at timestamp with time zone not null default now(),
+  constraint notification_kinds_event_check CHECK ((event ~ '^[a-z0-9_]+(\.[a-z0-9_]+)*$'::text)),
+  constraint notification_kinds_handler_check CHECK ((handler = ANY (ARRAY['template'::text, 'post_call'::text]))),
+  constraint notification_kinds_pkey PRIMARY KEY (event),
+  constraint notification_kinds_template CHECK (((handler <> 'template'::text) OR (template_name IS NOT NULL)))
+);
+alter table public.notification_kinds enable row level security;
+create policy omnichannel_service_role_delete on public.notification_kinds as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.notification_kinds as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.notification_kinds as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.notification_kinds as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER notification_kinds_set_updated_at BEFORE UPDATE ON public.notification_kinds FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.notification_kinds to service_role;
+
 create table public.omnichannel_sessions (
   id uuid not null default gen_random_uuid(),
   profile_id uuid not null,
@@ -205,13 +293,23 @@ create table public.omnichannel_sessions (
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
   closed_at timestamp with time zone,
+  conversation_status text not null default 'open'::text,
+  assignee text,
+  priority text not null default 'normal'::text,
+  tags text[] not null default '{}'::text[],
+  assigned_at timestamp with time zone,
+  resolved_at timestamp with time zone,
+  archived_at timestamp with time zone,
   constraint omnichannel_sessions_context_is_object CHECK ((jsonb_typeof(context) = 'object'::text)),
+  constraint omnichannel_sessions_conversation_status_check CHECK ((conversation_status = ANY (ARRAY['open'::text, 'assigned'::text, 'resolved'::text, 'archived'::text]))),
   constraint omnichannel_sessions_last_channel_check CHECK ((last_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))),
   constraint omnichannel_sessions_pkey PRIMARY KEY (id),
+  constraint omnichannel_sessions_priority_check CHECK ((priority = ANY (ARRAY['low'::text, 'normal'::text, 'high'::text, 'urgent'::text]))),
   constraint omnichannel_sessions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
   constraint omnichannel_sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'closed'::text, 'follow_up'::text])))
 );
 CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
+CREATE INDEX omnichannel_sessions_conversation_status_idx ON public.omnichannel_sessions USING btree (conversation_status, last_activity_at DESC) WHERE (conversation_status <> 'archived'::text);
 CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sessions USING btree (expires_at) WHERE (status <> 'closed'::text);
 CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
 CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
@@ -227,6 +325,7 @@ create policy omnichannel_service_role_update on public.omnichannel_sessions as 
 CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnichannel_sessions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.omnichannel_sessions to authenticated;
 grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
+comment on column public.omnichannel_sessions.conversation_status is 'The human agents'' view of the session: open, assigned, resolved, archived (public.run_conversation_sla).';
 
 create table public.profile_identities (
   kind text not null,
@@ -318,6 +417,51 @@ create policy sender_rate_limits_service_update on public.sender_rate_limits as 
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
 
+CREATE OR REPLACE FUNCTION public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text)
+ RETURNS TABLE(message_id uuid, is_new boolean, response jsonb, delivery_id uuid, delivery_status text, delivery_step integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_msg public.api_messages%rowtype;
+  v_now boolean := p_send_at is null or p_send_at <= now();
+begin
+  insert into public.api_messages as a (
+    caller, idempotency_key, request_hash, profile_id, route, send_at, metadata, correlation_id, response
+  ) values (
+    p_caller, p_idempotency_key, p_request_hash, p_profile_id, p_route,
+    case when v_now then null else p_send_at end, coalesce(p_metadata, '{}'::jsonb), p_correlation_id,
+    '{}'::jsonb
+  )
+  on conflict (caller, idempotency_key) do nothing
+  returning * into v_msg;
+
+  if v_msg.id is null then
+    select * into v_msg from public.api_messages a
+    where a.caller = p_caller and a.idempotency_key = p_idempotency_key;
+    if v_msg.request_hash <> p_request_hash then
+      raise exception 'idempotency key % was used with another request', p_idempotency_key
+        using errcode = 'OM409', hint = 'IDEMPOTENCY.KEY_REUSED';
+    end if;
+    message_id := v_msg.id;
+    is_new := false;
+    response := v_msg.response;
+    return next;
+    return;
+  end if;
+
+  delivery_id := public.advance_api_message(v_msg.id, -1, v_now);
+  select m.status, m.route_step into delivery_status, delivery_step
+  from public.message_delivery_log m where m.id = delivery_id;
+  response := p_response || jsonb_build_object('id', v_msg.id);
+  update public.api_messages a set response = accept_api_message.response where a.id = v_msg.id;
+  message_id := v_msg.id;
+  is_new := true;
+  return next;
+end;
+$function$;
+grant execute on function public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone, p_metadata jsonb, p_correlation_id text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.accept_inbound_messages(p_messages jsonb)
  RETURNS TABLE(ordinal bigint, inbox_id bigint, is_new boolean)
  LANGUAGE plpgsql
@@ -360,6 +504,107 @@ begin
 end;
 $function$;
 grant execute on function public.accept_inbound_messages(p_messages jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.advance_api_message(p_message_id uuid, p_after_step integer, p_lease boolean DEFAULT false)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_msg public.api_messages%rowtype;
+  v_step integer := p_after_step + 1;
+  v_route jsonb;
+  v_session_id uuid;
+  v_id uuid;
+  v_status text;
+begin
+  select * into v_msg from public.api_messages a where a.id = p_message_id for update;
+  if not found then
+    return null;
+  end if;
+  if exists (select 1 from public.message_delivery_log m
+             where m.api_message_id = p_message_id and m.route_step >= v_step) then
+    return null;
+  end if;
+  select s.id into v_session_id from public.omnichannel_sessions s
+  where s.profile_id = v_msg.profile_id and s.status <> 'closed' and s.expires_at > now();
+
+  while v_step < jsonb_array_length(v_msg.route) loop
+    v_route := v_msg.route -> v_step;
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
+      correlation_id, purpose, idempotency_key, attempts, leased_until, next_attempt_at,
+      api_message_id, route_step, fallback_of
+    ) values (
+      v_session_id, v_msg.profile_id, v_route ->> 'channel', 'outbound',
+      coalesce(v_route ->> 'message_type', 'text'), 'queued', v_route ->> 'recipient',
+      v_route ->> 'body',
+      coalesce(v_route -> 'metadata', '{}'::jsonb) || jsonb_build_object('api_message_id', v_msg.id),
+      v_msg.correlation_id, 'api',
+      'api:' || v_msg.id || ':' || v_step,
+      case when p_lease then 1 else 0 end,
+      case when p_lease then now() + interval '2 minutes' end,
+      case when not p_lease then greatest(coalesce(v_msg.send_at, now()), now()) end,
+      v_msg.id, v_step,
+      (select f.id from public.message_delivery_log f
+       where f.api_message_id = v_msg.id and f.route_step = v_step - 1)
+    )
+    on conflict (idempotency_key) do nothing
+    returning m.id, m.status into v_id, v_status;
+    if v_id is null then
+      return null;
+    end if;
+    if v_status <> 'blocked' then
+      return v_id;
+    end if;
+    v_step := v_step + 1;
+  end loop;
+  return null;
+end;
+$function$;
+grant execute on function public.advance_api_message(p_message_id uuid, p_after_step integer, p_lease boolean) to service_role;
+
+CREATE OR REPLACE FUNCTION public.advance_api_message_on_failure()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.advance_api_message(new.api_message_id, new.route_step, false);
+  return null;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.api_message_recipient(p_profile_id uuid DEFAULT NULL::uuid, p_kind text DEFAULT NULL::text, p_value text DEFAULT NULL::text)
+ RETURNS TABLE(profile_id uuid, phone_number text, email text, messenger_psid text, instagram_igsid text, has_whatsapp boolean, allows_whatsapp boolean, allows_sms boolean, last_active_channel text, whatsapp_window_open boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_id uuid;
+  v_profile public.profiles%rowtype;
+begin
+  v_id := case when p_profile_id is not null then public.profile_survivor(p_profile_id)
+               else public.resolve_profile(p_kind, p_value) end;
+  select * into v_profile from public.profiles p where p.id = v_id;
+  if v_profile.id is null then
+    return;
+  end if;
+  profile_id := v_profile.id;
+  phone_number := v_profile.phone_number;
+  email := public.profile_identity(v_profile.id, 'email');
+  messenger_psid := public.profile_identity(v_profile.id, 'messenger');
+  instagram_igsid := public.profile_identity(v_profile.id, 'instagram');
+  has_whatsapp := v_profile.has_whatsapp;
+  allows_whatsapp := v_profile.allows_whatsapp;
+  allows_sms := v_profile.allows_sms;
+  last_active_channel := v_profile.last_active_channel;
+  whatsapp_window_open := public.whatsapp_window_open(v_profile.id);
+  return next;
+end;
+$function$;
+grant execute on function public.api_message_recipient(p_profile_id uuid, p_kind text, p_value text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
@@ -575,6 +820,22 @@ begin
   return new;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.claim_api_message_step(p_message_id uuid, p_after_step integer, p_lease_seconds integer DEFAULT 120)
+ RETURNS SETOF message_delivery_log
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.message_delivery_log m
+  set leased_until = now() + make_interval(secs => p_lease_seconds), attempts = m.attempts + 1
+  where m.id = (select n.id from public.message_delivery_log n
+                where n.api_message_id = p_message_id and n.route_step > p_after_step
+                order by n.route_step limit 1)
+    and m.status = 'queued' and coalesce(m.next_attempt_at, now()) <= now()
+    and (m.leased_until is null or m.leased_until <= now())
+  returning m.*
+$function$;
+grant execute on function public.claim_api_message_step(p_message_id uuid, p_after_step integer, p_lease_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer DEFAULT 60)
  RETURNS boolean
@@ -920,6 +1181,17 @@ end;
 $function$;
 grant execute on function public.enqueue_sms_fallback(p_delivery_id uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION public.find_api_message(p_caller text, p_idempotency_key text)
+ RETURNS TABLE(message_id uuid, request_hash text, response jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.request_hash, a.response from public.api_messages a
+  where a.caller = p_caller and a.idempotency_key = p_idempotency_key
+$function$;
+grant execute on function public.find_api_message(p_caller text, p_idempotency_key text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.find_profile(p_kind text, p_value text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -955,6 +1227,81 @@ AS $function$
     and s.expires_at > now()
 $function$;
 grant execute on function public.get_active_omnichannel_session(p_phone_number text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_api_message(p_message_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'id', a.id,
+    'profile_id', a.profile_id,
+    'created_at', a.created_at,
+    'send_at', a.send_at,
+    'metadata', a.metadata,
+    'route', (select coalesce(jsonb_agg(r ->> 'channel' order by o), '[]'::jsonb)
+              from jsonb_array_elements(a.route) with ordinality e(r, o)),
+    'channel', last.channel,
+    'status', last.status,
+    'steps', coalesce((
+      select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        'step', m.route_step,
+        'delivery_id', m.id,
+        'channel', m.channel,
+        'status', m.status,
+        'message_type', m.message_type,
+        'provider_message_id', m.provider_message_id,
+        'error', case when m.error_code is not null then jsonb_build_object(
+          'code', m.error_code, 'class', m.error_class, 'message', m.error_message) end,
+        'history', (
+          select coalesce(jsonb_agg(jsonb_build_object('status', h.status, 'at', h.at) order by h.at, h.rank), '[]'::jsonb)
+          from (values ('queued', m.queued_at, 0), ('sent', m.sent_at, 1), ('delivered', m.delivered_at, 2),
+                       ('read', m.read_at, 3), ('failed', m.failed_at, 4),
+                       ('blocked', case when m.status = 'blocked' then m.updated_at end, 5)) h(status, at, rank)
+          where h.at is not null)
+      )) order by m.route_step)
+      from public.message_delivery_log m where m.api_message_id = a.id), '[]'::jsonb)
+  )
+  from public.api_messages a
+  left join lateral (
+    select m.channel, m.status from public.message_delivery_log m
+    where m.api_message_id = a.id order by m.route_step desc limit 1
+  ) last on true
+  where a.id = p_message_id
+$function$;
+grant execute on function public.get_api_message(p_message_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_conversation(p_session_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'id', s.id,
+    'profile_id', s.profile_id,
+    'phone_number', p.phone_number,
+    'display_name', p.display_name,
+    'session_status', s.status,
+    'status', s.conversation_status,
+    'assignee', s.assignee,
+    'priority', s.priority,
+    'tags', to_jsonb(s.tags),
+    'last_channel', s.last_channel,
+    'last_activity_at', s.last_activity_at,
+    'assigned_at', s.assigned_at,
+    'resolved_at', s.resolved_at,
+    'archived_at', s.archived_at,
+    'breaches', coalesce((select jsonb_agg(jsonb_build_object(
+                   'kind', b.kind, 'due_at', b.due_at, 'breached_at', b.breached_at) order by b.due_at)
+                 from public.conversation_sla_breaches b where b.session_id = s.id), '[]'::jsonb)
+  )
+  from public.omnichannel_sessions s
+  join public.profiles p on p.id = s.profile_id
+  where s.id = p_session_id
+$function$;
+grant execute on function public.get_conversation(p_session_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
  RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
@@ -1189,6 +1536,50 @@ begin
 end;
 $function$;
 grant execute on function public.link_identity(p_profile_id uuid, p_kind text, p_value text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_api_messages(p_limit integer, p_profile_id uuid DEFAULT NULL::uuid, p_channel text DEFAULT NULL::text, p_status text DEFAULT NULL::text, p_before_created_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(id uuid, profile_id uuid, created_at timestamp with time zone, send_at timestamp with time zone, channel text, status text, steps integer, cursor_created_at text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- cursor_created_at keeps the microseconds a JSON timestamp would lose.
+  select a.id, a.profile_id, a.created_at, a.send_at, last.channel, last.status, last.steps,
+         a.created_at::text
+  from public.api_messages a
+  cross join lateral (
+    select m.channel, m.status, (m.route_step + 1)::integer as steps from public.message_delivery_log m
+    where m.api_message_id = a.id order by m.route_step desc limit 1
+  ) last
+  where (p_profile_id is null or a.profile_id = p_profile_id)
+    and (p_channel is null or last.channel = p_channel)
+    and (p_status is null or last.status = p_status)
+    and (p_before_created_at is null or (a.created_at, a.id) < (p_before_created_at, p_before_id))
+  order by a.created_at desc, a.id desc
+  limit least(greatest(p_limit, 1), 100)
+$function$;
+grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50)
+ RETURNS TABLE(conversation jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select public.get_conversation(s.id)
+  from public.omnichannel_sessions s
+  where s.conversation_status <> 'archived'
+    and case p_view
+          when 'unassigned' then s.conversation_status = 'open' and s.assignee is null
+          when 'assigned' then s.conversation_status = 'assigned'
+          when 'breaching' then s.conversation_status in ('open', 'assigned')
+            and exists (select 1 from public.conversation_sla_breaches b where b.session_id = s.id)
+          else true end
+    and (p_assignee is null or s.assignee = p_assignee)
+  order by s.last_activity_at desc, s.id
+  limit least(greatest(p_limit, 1), 200)
+$function$;
+grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
@@ -1473,6 +1864,105 @@ begin
   return new;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
+ RETURNS TABLE(channel text, sent integer, delivered integer, read integer, failed integer, blocked integer, delivery_rate double precision, read_rate double precision, median_seconds_to_delivered double precision, p90_seconds_to_delivered double precision, median_first_response_seconds double precision)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+ SET work_mem TO '64MB'
+AS $function$
+  with outbound as (
+    select m.channel,
+           count(*) filter (where m.status in ('sent', 'delivered', 'read')) as sent,
+           count(*) filter (where m.status in ('delivered', 'read')) as delivered,
+           count(*) filter (where m.status = 'read') as read,
+           count(*) filter (where m.status = 'failed') as failed,
+           count(*) filter (where m.status = 'blocked') as blocked,
+           percentile_cont(0.5) within group (order by extract(epoch from m.delivered_at - m.sent_at))
+             filter (where m.delivered_at is not null and m.sent_at is not null) as p50,
+           percentile_cont(0.9) within group (order by extract(epoch from m.delivered_at - m.sent_at))
+             filter (where m.delivered_at is not null and m.sent_at is not null) as p90
+    from public.message_delivery_log m
+    where m.direction = 'outbound' and m.created_at >= p_from and m.created_at < p_to
+      and (p_channel is null or m.channel = p_channel)
+    group by m.channel
+  ),
+  first_in as (
+    select i.session_id, (array_agg(i.channel order by i.created_at))[1] as channel,
+           min(i.created_at) as at
+    from public.message_delivery_log i
+    where i.direction = 'inbound' and i.created_at >= p_from and i.created_at < p_to
+      and i.session_id is not null and (p_channel is null or i.channel = p_channel)
+    group by i.session_id
+  ),
+  responses as (
+    select f.channel,
+           percentile_cont(0.5) within group (order by extract(epoch from r.at - f.at)) as p50
+    from first_in f
+    cross join lateral (
+      select o.created_at as at from public.message_delivery_log o
+      where o.session_id = f.session_id and o.direction = 'outbound'
+        and o.purpose in ('ai_reply', 'agent_reply') and o.created_at >= f.at
+      order by o.created_at limit 1
+    ) r
+    group by f.channel
+  )
+  select coalesce(o.channel, r.channel),
+         coalesce(o.sent, 0)::integer, coalesce(o.delivered, 0)::integer, coalesce(o.read, 0)::integer,
+         coalesce(o.failed, 0)::integer, coalesce(o.blocked, 0)::integer,
+         case when o.sent > 0 then o.delivered::double precision / o.sent end,
+         case when o.delivered > 0 then o.read::double precision / o.delivered end,
+         o.p50, o.p90, r.p50
+  from outbound o
+  full join responses r on r.channel = o.channel
+  order by 1
+$function$;
+grant execute on function public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[])
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_status text;
+  v_assignee text;
+begin
+  select s.conversation_status, s.assignee into v_status, v_assignee
+  from public.omnichannel_sessions s where s.id = p_session_id for update;
+  if not found then
+    raise exception 'conversation % not found', p_session_id using errcode = 'no_data_found';
+  end if;
+  if p_action = 'assign' then
+    if v_status not in ('open', 'assigned') or p_assignee is null then
+      raise exception 'a % conversation cannot be assigned', v_status
+        using errcode = 'OM422', hint = 'CONVERSATION.INVALID_TRANSITION';
+    end if;
+    update public.omnichannel_sessions s
+    set conversation_status = 'assigned', assignee = p_assignee, assigned_at = now(),
+        priority = coalesce(p_priority, s.priority), tags = coalesce(p_tags, s.tags)
+    where s.id = p_session_id;
+  elsif p_action = 'resolve' then
+    if v_status = 'archived' then
+      raise exception 'an archived conversation cannot be resolved'
+        using errcode = 'OM422', hint = 'CONVERSATION.INVALID_TRANSITION';
+    end if;
+    update public.omnichannel_sessions s
+    set conversation_status = 'resolved', resolved_at = coalesce(s.resolved_at, now())
+    where s.id = p_session_id and s.conversation_status <> 'resolved';
+  elsif p_action = 'reopen' then
+    update public.omnichannel_sessions s
+    set conversation_status = case when v_assignee is null then 'open' else 'assigned' end,
+        resolved_at = null, archived_at = null
+    where s.id = p_session_id and s.conversation_status in ('resolved', 'archived');
+  else
+    raise exception 'unknown action %', p_action using errcode = '22023';
+  end if;
+  return public.get_conversation(p_session_id);
+end;
+$function$;
+grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[]) to service_role;
 
 CREATE OR REPLACE FUNCTION public.normalize_identity(p_kind text, p_value text)
  RETURNS text
@@ -2014,6 +2504,33 @@ AS $function$
 $function$;
 grant execute on function public.release_deliveries(p_ids uuid[], p_at timestamp with time zone) to service_role;
 
+CREATE OR REPLACE FUNCTION public.request_whatsapp_template_sync()
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not exists (select 1 from pg_catalog.pg_extension x where x.extname = 'pg_net')
+     or not exists (select 1 from pg_catalog.pg_extension x where x.extname = 'supabase_vault') then
+    raise notice 'pg_net or Vault is missing: the WhatsApp template sync is left to the local stack';
+    return false;
+  end if;
+  execute $job$
+    select net.http_post(
+      url := (select decrypted_secret from vault.decrypted_secrets
+              where name = 'omnichannel_functions_url') || '/messages/templates/sync',
+      headers := jsonb_build_object(
+        'Content-Type', 'application/json',
+        'apikey', (select decrypted_secret from vault.decrypted_secrets
+                   where name = 'omnichannel_secret_key')),
+      body := '{}'::jsonb,
+      timeout_milliseconds := 60000)
+  $job$;
+  return true;
+end;
+$function$;
+grant execute on function public.request_whatsapp_template_sync() to service_role;
+
 CREATE OR REPLACE FUNCTION public.resolve_profile(p_kind text, p_value text, p_channel text DEFAULT NULL::text, p_display_name text DEFAULT NULL::text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -2091,6 +2608,74 @@ begin
 end;
 $function$;
 grant execute on function public.retry_delivery(p_delivery_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.run_conversation_sla(p_first_response interval DEFAULT '02:00:00'::interval, p_next_response interval DEFAULT '02:00:00'::interval, p_idle interval DEFAULT '24:00:00'::interval, p_archive_after interval DEFAULT '7 days'::interval)
+ RETURNS TABLE(breached integer, resolved integer, reopened integer, archived integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with live as (
+    select s.id, s.conversation_status, s.resolved_at, s.assignee, s.created_at, s.assigned_at,
+           i.first_in, i.last_in, r.first_reply, r.last_reply,
+           (select min(n.created_at) from public.message_delivery_log n
+            where n.session_id = s.id and n.direction = 'inbound' and n.created_at > r.last_reply) as pending_since
+    from public.omnichannel_sessions s
+    cross join lateral (
+      select min(m.created_at) as first_in, max(m.created_at) as last_in
+      from public.message_delivery_log m where m.session_id = s.id and m.direction = 'inbound'
+    ) i
+    cross join lateral (
+      select min(o.created_at) as first_reply, max(o.created_at) as last_reply
+      from public.message_delivery_log o
+      where o.session_id = s.id and o.direction = 'outbound' and o.purpose in ('agent_reply', 'ai_reply')
+        and o.status not in ('failed', 'blocked') and o.created_at >= i.first_in
+    ) r
+    where s.conversation_status in ('open', 'assigned', 'resolved')
+  ),
+  due as (
+    select l.id, 'first_response'::text as kind, l.first_in + p_first_response as due_at
+    from live l
+    where l.conversation_status in ('open', 'assigned') and l.first_in is not null
+      and coalesce(l.first_reply, now()) > l.first_in + p_first_response
+    union all
+    select l.id, 'next_response', l.pending_since + p_next_response
+    from live l
+    where l.conversation_status in ('open', 'assigned') and l.pending_since is not null
+      and now() > l.pending_since + p_next_response
+  ),
+  breaches as (
+    insert into public.conversation_sla_breaches (session_id, kind, due_at)
+    select d.id, d.kind, d.due_at from due d
+    on conflict do nothing
+    returning 1
+  ),
+  moved as (
+    update public.omnichannel_sessions s
+    set conversation_status = case
+          when l.conversation_status = 'resolved' and l.last_in > l.resolved_at
+            then case when l.assignee is null then 'open' else 'assigned' end
+          when l.conversation_status = 'resolved' then 'archived'
+          else 'resolved' end,
+        resolved_at = case when l.conversation_status = 'resolved' and l.last_in > l.resolved_at then null
+                           when l.conversation_status = 'resolved' then s.resolved_at
+                           else now() end,
+        archived_at = case when l.conversation_status = 'resolved' and not coalesce(l.last_in > l.resolved_at, false)
+                           then now() else s.archived_at end
+    from live l
+    where s.id = l.id and (
+      (l.conversation_status in ('open', 'assigned')
+       and greatest(l.last_in, l.last_reply, l.assigned_at, l.created_at) < now() - p_idle)
+      or (l.conversation_status = 'resolved' and l.last_in > l.resolved_at)
+      or (l.conversation_status = 'resolved' and l.resolved_at < now() - p_archive_after
+          and not coalesce(l.last_in > l.resolved_at, false)))
+    returning l.conversation_status as was, s.conversation_status as now_is
+  )
+  select (select count(*) from breaches)::integer,
+         (select count(*) from moved where now_is = 'resolved')::integer,
+         (select count(*) from moved where was = 'resolved' and now_is in ('open', 'assigned'))::integer,
+         (select count(*) from moved where now_is = 'archived')::integer
+$function$;
+grant execute on function public.run_conversation_sla(p_first_response interval, p_next_response interval, p_idle interval, p_archive_after interval) to service_role;
 
 CREATE OR REPLACE FUNCTION public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text DEFAULT '* * * * *'::text)
  RETURNS text
@@ -2269,6 +2854,57 @@ begin
   return true;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.sync_whatsapp_templates(p_templates jsonb)
+ RETURNS TABLE(synced integer, removed integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with incoming as (
+    select t.value as t from jsonb_array_elements(p_templates) t
+  ),
+  upserted as (
+    insert into public.message_templates as m (
+      channel, name, locale, status, category, body_text, components, param_count,
+      provider_template_id, synced_at
+    )
+    select 'whatsapp', i.t ->> 'name', i.t ->> 'language', lower(i.t ->> 'status'),
+           i.t ->> 'category', i.t ->> 'body_text', coalesce(i.t -> 'components', '[]'::jsonb),
+           coalesce((i.t ->> 'param_count')::integer, 0), i.t ->> 'id', now()
+    from incoming i
+    on conflict (channel, name, locale) do update
+    set status = excluded.status, category = excluded.category, body_text = excluded.body_text,
+        components = excluded.components, param_count = excluded.param_count,
+        provider_template_id = excluded.provider_template_id, synced_at = excluded.synced_at
+    returning 1
+  ),
+  gone as (
+    update public.message_templates m set status = 'deleted', synced_at = now()
+    where m.channel = 'whatsapp' and m.synced_at is not null and m.status <> 'deleted'
+      and not exists (select 1 from incoming i
+                      where i.t ->> 'name' = m.name and i.t ->> 'language' = m.locale)
+    returning 1
+  )
+  select (select count(*) from upserted)::integer, (select count(*) from gone)::integer
+$function$;
+grant execute on function public.sync_whatsapp_templates(p_templates jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer DEFAULT 60)
+ RETURNS TABLE(allowed boolean, retry_after_seconds integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.api_caller_quotas as q (caller, window_start, used)
+  values (p_caller, now(), 1)
+  on conflict (caller) do update
+  set window_start = case when q.window_start + make_interval(secs => p_window_seconds) <= now()
+                          then now() else q.window_start end,
+      used = case when q.window_start + make_interval(secs => p_window_seconds) <= now()
+                  then 1 else q.used + 1 end
+  returning q.used <= p_limit,
+            greatest(1, ceil(extract(epoch from q.window_start + make_interval(secs => p_window_seconds) - now())))::integer
+$function$;
+grant execute on function public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.take_send_token_each(p_sender_keys text[], p_default_rates double precision[])
  RETURNS TABLE(sender_key text, granted integer, wait_ms integer)

@@ -136,6 +136,9 @@ export function whatsappError(
 export interface FakeWhatsApp extends FakeServer {
   accessToken: string;
   phoneNumberId: string;
+  businessAccountId: string;
+  /** What `GET /{waba-id}/message_templates` lists (Meta's fields), paged by `limit`/`after`. */
+  templates: Record<string, unknown>[];
 }
 
 export async function startFakeWhatsApp(
@@ -143,11 +146,33 @@ export async function startFakeWhatsApp(
 ): Promise<FakeWhatsApp> {
   const accessToken = opts.accessToken ?? "wa-test-token";
   const phoneNumberId = opts.phoneNumberId ?? "106540352242922";
+  const businessAccountId = "102290129340398";
+  const templates: Record<string, unknown>[] = [];
+  let baseUrl = "";
   const fake = await startFake(WHATSAPP_VERSION_PATH, (req, queued) => {
     if (req.headers.authorization !== `Bearer ${accessToken}`) {
       return whatsappError(190, "Invalid OAuth access token - Cannot parse access token", {
         status: 401,
       });
+    }
+    if (
+      req.method === "GET" &&
+      req.path === `${WHATSAPP_VERSION_PATH}/${businessAccountId}/message_templates`
+    ) {
+      const queuedReply = queued();
+      if (queuedReply) return queuedReply;
+      const limit = Number(req.query.limit ?? 25);
+      const after = Number(req.query.after ?? 0);
+      const next = after + limit < templates.length
+        ? `${baseUrl}/${businessAccountId}/message_templates?limit=${limit}&after=${after + limit}`
+        : undefined;
+      return {
+        status: 200,
+        body: {
+          data: templates.slice(after, after + limit),
+          paging: { cursors: { before: String(after), after: String(after + limit) }, next },
+        },
+      };
     }
     if (
       req.method !== "POST" || req.path !== `${WHATSAPP_VERSION_PATH}/${phoneNumberId}/messages`
@@ -167,7 +192,18 @@ export async function startFakeWhatsApp(
       },
     };
   });
-  return { ...fake, accessToken, phoneNumberId };
+  baseUrl = fake.baseUrl;
+  return {
+    ...fake,
+    accessToken,
+    phoneNumberId,
+    businessAccountId,
+    templates,
+    reset() {
+      fake.reset();
+      templates.length = 0;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- MTN-style SMS v3 gateway

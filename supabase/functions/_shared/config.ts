@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   WHATSAPP_VERIFY_TOKEN: optionalText,
   WHATSAPP_API_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
   WHATSAPP_SUMMARY_TEMPLATE: optionalText,
+  /** The WhatsApp Business Account whose templates the `messages` API syncs. */
+  WHATSAPP_BUSINESS_ACCOUNT_ID: optionalText,
   WHATSAPP_TEMPLATE_LANGUAGE: z.string().trim().min(2).default("en"),
 
   SMS_PROVIDER: z.enum(["mtn", "twilio"]).default("mtn"),
@@ -77,6 +79,8 @@ const EnvSchema = z.object({
   POST_CALL_SUMMARY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8_000),
   POST_CALL_CHANNELS: z.enum(["both", "whatsapp_first"]).default("both"),
   POST_CALL_SUMMARY_POLL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+  /** Requests per minute each caller of the `messages` API may make (counted in Postgres). */
+  MESSAGES_API_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
 
   DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code").default(
     "RW",

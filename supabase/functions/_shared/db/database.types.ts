@@ -33,6 +33,40 @@ export type Database = {
                   Relationships: [
                     
                   ]
+                },"api_caller_quotas": {
+                  Row: {
+                    "caller": string,"used": number,"window_start": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "caller": string,"used": number,"window_start": string
+                  }
+                  Update: {
+                    "caller"?: string,"used"?: number,"window_start"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"api_messages": {
+                  Row: {
+                    "caller": string,"correlation_id": string | null,"created_at": string,"id": string,"idempotency_key": string,"metadata": NonNullable<Json>,"profile_id": string | null,"request_hash": string,"response": NonNullable<Json>,"route": NonNullable<Json>,"send_at": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "caller": string,"correlation_id"?: string | null,"created_at"?: string,"id"?: string,"idempotency_key": string,"metadata"?: NonNullable<Json>,"profile_id"?: string | null,"request_hash": string,"response"?: NonNullable<Json>,"route": NonNullable<Json>,"send_at"?: string | null
+                  }
+                  Update: {
+                    "caller"?: string,"correlation_id"?: string | null,"created_at"?: string,"id"?: string,"idempotency_key"?: string,"metadata"?: NonNullable<Json>,"profile_id"?: string | null,"request_hash"?: string,"response"?: NonNullable<Json>,"route"?: NonNullable<Json>,"send_at"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "api_messages_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"call_summaries": {
                   Row: {
                     "call_id": string,"created_at": string,"duration_seconds": number | null,"ended_at": string | null,"id": string,"metadata": NonNullable<Json>,"phone_number": string | null,"summary": string | null
@@ -46,6 +80,26 @@ export type Database = {
                   }
                   Relationships: [
                     
+                  ]
+                },"conversation_sla_breaches": {
+                  Row: {
+                    "breached_at": string,"due_at": string,"kind": string,"session_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "breached_at"?: string,"due_at": string,"kind": string,"session_id": string
+                  }
+                  Update: {
+                    "breached_at"?: string,"due_at"?: string,"kind"?: string,"session_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "conversation_sla_breaches_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"inbound_inbox": {
                   Row: {
@@ -63,17 +117,23 @@ export type Database = {
                   ]
                 },"message_delivery_log": {
                   Row: {
-                    "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                    "api_message_id": string | null,"attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"route_step": number | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
                   }
                   Update: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
+      foreignKeyName: "message_delivery_log_api_message_id_fkey"
+      columns: ["api_message_id"]
+isOneToOne: false
+      referencedRelation: "api_messages"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "message_delivery_log_fallback_of_fkey"
       columns: ["fallback_of"]
 isOneToOne: false
@@ -113,16 +173,30 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
-                },"omnichannel_sessions": {
+                },"notification_kinds": {
                   Row: {
-                    "call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"profile_id": string,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                    "channels": NonNullable<Json>,"default_locale": string,"description": string,"enabled": boolean,"event": string,"handler": string,"params": (string)[],"template_name": string | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id": string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "channels"?: NonNullable<Json>,"default_locale"?: string,"description": string,"enabled"?: boolean,"event": string,"handler"?: string,"params"?: (string)[],"template_name"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id"?: string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "channels"?: NonNullable<Json>,"default_locale"?: string,"description"?: string,"enabled"?: boolean,"event"?: string,"handler"?: string,"params"?: (string)[],"template_name"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"omnichannel_sessions": {
+                  Row: {
+                    "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id": string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                  }
+                  Update: {
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id"?: string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
                   }
                   Relationships: [
                     {
@@ -207,9 +281,22 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "accept_inbound_messages":
+            "accept_api_message":
+{ Args: { "p_caller": string,"p_correlation_id"?: string,"p_idempotency_key": string,"p_metadata"?: Json,"p_profile_id": string,"p_request_hash": string,"p_response": Json,"p_route": Json,"p_send_at"?: string }; Returns: {
+              "delivery_id": string,"delivery_status": string,"delivery_step": number,"is_new": boolean,"message_id": string,"response": Json
+            }[]
+                           },
+"accept_inbound_messages":
 { Args: { "p_messages": Json }; Returns: {
               "inbox_id": number,"is_new": boolean,"ordinal": number
+            }[]
+                           },
+"advance_api_message":
+{ Args: { "p_after_step": number,"p_lease"?: boolean,"p_message_id": string }; Returns: string
+                           },
+"api_message_recipient":
+{ Args: { "p_kind"?: string,"p_profile_id"?: string,"p_value"?: string }; Returns: {
+              "allows_sms": boolean,"allows_whatsapp": boolean,"email": string,"has_whatsapp": boolean,"instagram_igsid": string,"last_active_channel": string,"messenger_psid": string,"phone_number": string,"profile_id": string,"whatsapp_window_open": boolean
             }[]
                            },
 "begin_outbound_message":
@@ -222,12 +309,10 @@ isOneToOne: false
               "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
             }[]
                            },
-"claim_delivery":
-{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
-                           },
-"claim_due_deliveries":
-{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
-              "attempts": number,
+"claim_api_message_step":
+{ Args: { "p_after_step": number,"p_lease_seconds"?: number,"p_message_id": string }; Returns: {
+              "api_message_id": string | null,
+"attempts": number,
 "body": string | null,
 "call_id": string | null,
 "channel": string,
@@ -256,6 +341,56 @@ isOneToOne: false
 "recipient": string | null,
 "reply_state": string | null,
 "retry_of": string | null,
+"route_step": number | null,
+"sender": string | null,
+"sender_key": string | null,
+"sent_at": string | null,
+"session_id": string | null,
+"status": string,
+"updated_at": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "message_delivery_log"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
+"claim_delivery":
+{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_due_deliveries":
+{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
+              "api_message_id": string | null,
+"attempts": number,
+"body": string | null,
+"call_id": string | null,
+"channel": string,
+"correlation_id": string | null,
+"created_at": string,
+"delivered_at": string | null,
+"direction": string,
+"error_class": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"failed_at": string | null,
+"fallback_of": string | null,
+"id": string,
+"idempotency_key": string | null,
+"leased_until": string | null,
+"message_type": string,
+"metadata": NonNullable<Json>,
+"next_attempt_at": string | null,
+"profile_id": string | null,
+"provider": string | null,
+"provider_message_id": string | null,
+"purpose": string | null,
+"queued_at": string | null,
+"read_at": string | null,
+"received_at": string | null,
+"recipient": string | null,
+"reply_state": string | null,
+"retry_of": string | null,
+"route_step": number | null,
 "sender": string | null,
 "sender_key": string | null,
 "sent_at": string | null,
@@ -301,24 +436,36 @@ isOneToOne: false
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
+"find_api_message":
+{ Args: { "p_caller": string,"p_idempotency_key": string }; Returns: {
+              "message_id": string,"request_hash": string,"response": Json
+            }[]
+                           },
 "find_profile":
 { Args: { "p_kind": string,"p_value": string }; Returns: string
                            },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -329,6 +476,12 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"get_api_message":
+{ Args: { "p_message_id": string }; Returns: Json
+                           },
+"get_conversation":
+{ Args: { "p_session_id": string }; Returns: Json
+                           },
 "get_or_create_omnichannel_session":
 { Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_phone_number": string,"p_status"?: string }; Returns: {
               "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
@@ -347,6 +500,16 @@ isOneToOne: false
 "link_identity":
 { Args: { "p_kind": string,"p_profile_id": string,"p_value": string }; Returns: string
                            },
+"list_api_messages":
+{ Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_channel"?: string,"p_limit": number,"p_profile_id"?: string,"p_status"?: string }; Returns: {
+              "channel": string,"created_at": string,"cursor_created_at": string,"id": string,"profile_id": string,"send_at": string,"status": string,"steps": number
+            }[]
+                           },
+"list_conversations":
+{ Args: { "p_assignee"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
+              "conversation": Json
+            }[]
+                           },
 "list_pending_inbound_replies":
 { Args: { "p_limit"?: number,"p_max_age_seconds"?: number,"p_older_than_seconds"?: number }; Returns: {
               "channel": string,"correlation_id": string,"created_at": string,"delivery_id": string,"sender": string,"session_id": string
@@ -359,7 +522,8 @@ isOneToOne: false
                            },
 "log_message_delivery":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_direction": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_profile_id"?: string,"p_provider"?: string,"p_provider_message_id"?: string,"p_recipient"?: string,"p_sender"?: string,"p_session_id"?: string,"p_status": string }; Returns: {
-              "attempts": number,
+              "api_message_id": string | null,
+"attempts": number,
 "body": string | null,
 "call_id": string | null,
 "channel": string,
@@ -388,6 +552,7 @@ isOneToOne: false
 "recipient": string | null,
 "reply_state": string | null,
 "retry_of": string | null,
+"route_step": number | null,
 "sender": string | null,
 "sender_key": string | null,
 "sent_at": string | null,
@@ -403,19 +568,26 @@ isOneToOne: false
       } },
 "mark_omnichannel_summary_sent":
 { Args: { "p_channel": string,"p_session_id": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -428,19 +600,26 @@ isOneToOne: false
       } },
 "merge_omnichannel_session_context":
 { Args: { "p_context": Json,"p_session_id": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -453,6 +632,14 @@ isOneToOne: false
       } },
 "merge_profiles":
 { Args: { "p_loser": string,"p_survivor": string }; Returns: string
+                           },
+"message_stats":
+{ Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
+              "blocked": number,"channel": string,"delivered": number,"delivery_rate": number,"failed": number,"median_first_response_seconds": number,"median_seconds_to_delivered": number,"p90_seconds_to_delivered": number,"read": number,"read_rate": number,"sent": number
+            }[]
+                           },
+"move_conversation":
+{ Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
                            },
 "normalize_identity":
 { Args: { "p_kind": string,"p_value": string }; Returns: string
@@ -509,11 +696,19 @@ isOneToOne: false
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
                            },
+"request_whatsapp_template_sync":
+{ Args: Record<PropertyKey, never>; Returns: boolean
+                           },
 "resolve_profile":
 { Args: { "p_channel"?: string,"p_display_name"?: string,"p_kind": string,"p_value": string }; Returns: string
                            },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
+                           },
+"run_conversation_sla":
+{ Args: { "p_archive_after"?: string,"p_first_response"?: string,"p_idle"?: string,"p_next_response"?: string }; Returns: {
+              "archived": number,"breached": number,"reopened": number,"resolved": number
+            }[]
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
@@ -540,6 +735,16 @@ isOneToOne: false
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
                            },
+"sync_whatsapp_templates":
+{ Args: { "p_templates": Json }; Returns: {
+              "removed": number,"synced": number
+            }[]
+                           },
+"take_api_quota":
+{ Args: { "p_caller": string,"p_limit": number,"p_window_seconds"?: number }; Returns: {
+              "allowed": boolean,"retry_after_seconds": number
+            }[]
+                           },
 "take_send_token_each":
 { Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[] }; Returns: {
               "granted": number,"sender_key": string,"wait_ms": number
@@ -557,19 +762,26 @@ isOneToOne: false
                            },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null

@@ -47,6 +47,72 @@ export type Database = {
                   Relationships: [
                     
                   ]
+                },"channel_accounts": {
+                  Row: {
+                    "created_at": string,"credentials_secret_id": string | null,"display_name": string | null,"external_id": string,"id": string,"kind": string,"routing": string,"settings": NonNullable<Json>,"tenant_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id": string,"id"?: string,"kind": string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id"?: string,"id"?: string,"kind"?: string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "channel_accounts_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"genesys_conversations": {
+                  Row: {
+                    "created_at": string,"genesys_conversation_id": string | null,"handed_off_at": string | null,"handoff_reason": string | null,"integration_id": string,"phone_number_id": string | null,"session_id": string | null,"state": string,"tenant_id": string,"updated_at": string,"whatsapp_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"genesys_conversation_id"?: string | null,"handed_off_at"?: string | null,"handoff_reason"?: string | null,"integration_id": string,"phone_number_id"?: string | null,"session_id"?: string | null,"state"?: string,"tenant_id": string,"updated_at"?: string,"whatsapp_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"genesys_conversation_id"?: string | null,"handed_off_at"?: string | null,"handoff_reason"?: string | null,"integration_id"?: string,"phone_number_id"?: string | null,"session_id"?: string | null,"state"?: string,"tenant_id"?: string,"updated_at"?: string,"whatsapp_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "genesys_conversations_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "genesys_conversations_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"genesys_messages": {
+                  Row: {
+                    "created_at": string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"delivery_id"?: string,"direction"?: string,"genesys_message_id"?: string,"integration_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "genesys_messages_delivery_id_fkey"
+      columns: ["delivery_id"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"message_delivery_log": {
                   Row: {
                     "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
@@ -84,6 +150,20 @@ isOneToOne: false
       referencedRelation: "omnichannel_sessions"
       referencedColumns: ["id"]
     }
+                  ]
+                },"oauth_tokens": {
+                  Row: {
+                    "expires_at": string | null,"refreshes": number,"refreshing_until": string | null,"secret_id": string | null,"token_key": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "expires_at"?: string | null,"refreshes"?: number,"refreshing_until"?: string | null,"secret_id"?: string | null,"token_key": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "expires_at"?: string | null,"refreshes"?: number,"refreshing_until"?: string | null,"secret_id"?: string | null,"token_key"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
                   ]
                 },"omnichannel_sessions": {
                   Row: {
@@ -143,6 +223,20 @@ isOneToOne: false
                   }
                   Update: {
                     "burst"?: number,"rate_per_second"?: number,"refilled_at"?: string,"sender_key"?: string,"slowed_until"?: string | null,"tokens"?: number,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"tenants": {
+                  Row: {
+                    "created_at": string,"id": string,"name": string,"slug": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: string,"name": string,"slug": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"name"?: string,"slug"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -213,6 +307,11 @@ isOneToOne: false
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
                            },
+"claim_oauth_token":
+{ Args: { "p_lease_seconds"?: number,"p_min_ttl_seconds"?: number,"p_token_key": string }; Returns: {
+              "access_token": string,"expires_at": string,"refresh": boolean
+            }[]
+                           },
 "cleanup_expired_omnichannel_sessions":
 { Args: { "p_batch_size"?: number }; Returns: number
                            },
@@ -236,6 +335,19 @@ isOneToOne: false
                            },
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
+                           },
+"forget_oauth_token":
+{ Args: { "p_access_token"?: string,"p_token_key": string }; Returns: undefined
+                           },
+"genesys_conversation":
+{ Args: { "p_integration_id": string,"p_whatsapp_id": string }; Returns: {
+              "genesys_conversation_id": string,"phone_number_id": string,"session_id": string,"state": string,"tenant_id": string
+            }[]
+                           },
+"genesys_message_of_delivery":
+{ Args: { "p_delivery_id": string }; Returns: {
+              "genesys_message_id": string,"integration_id": string,"whatsapp_id": string
+            }[]
                            },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
@@ -417,8 +529,16 @@ isOneToOne: false
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
                            },
+"resolve_channel_account":
+{ Args: { "p_external_id": string,"p_kind": string }; Returns: {
+              "account_id": string,"credentials": Json,"routing": string,"settings": Json,"tenant_id": string
+            }[]
+                           },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
+                           },
+"save_channel_account":
+{ Args: { "p_credentials"?: Json,"p_display_name"?: string,"p_external_id": string,"p_kind": string,"p_routing"?: string,"p_settings"?: Json,"p_tenant_id": string }; Returns: string
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
@@ -442,6 +562,9 @@ isOneToOne: false
 "slow_down_sender":
 { Args: { "p_retry_after_ms"?: number,"p_sender_key": string }; Returns: undefined
                            },
+"store_oauth_token":
+{ Args: { "p_access_token": string,"p_expires_in_seconds": number,"p_token_key": string }; Returns: string
+                           },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
                            },
@@ -454,6 +577,17 @@ isOneToOne: false
 { Args: { "p_default_rate"?: number,"p_sender_key": string,"p_wanted": number }; Returns: {
               "granted": number,"wait_ms": number
             }[]
+                           },
+"tenant_channel_account":
+{ Args: { "p_kind": string,"p_tenant_id": string }; Returns: {
+              "account_id": string,"credentials": Json,"external_id": string,"routing": string,"settings": Json
+            }[]
+                           },
+"track_genesys_inbound":
+{ Args: { "p_delivery_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_phone_number_id": string,"p_session_id": string,"p_state"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: boolean
+                           },
+"track_genesys_outbound":
+{ Args: { "p_delivery_id": string,"p_genesys_conversation_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_whatsapp_id": string }; Returns: boolean
                            },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {

@@ -188,10 +188,10 @@ create function public.track_genesys_inbound(
   p_integration_id text,
   p_whatsapp_id text,
   p_tenant_id uuid,
-  p_phone_number_id text,
   p_session_id uuid,
   p_delivery_id uuid,
   p_genesys_message_id text,
+  p_phone_number_id text default null,
   p_state text default 'agent'
 )
 returns boolean
@@ -242,8 +242,8 @@ create function public.track_genesys_outbound(
   p_integration_id text,
   p_whatsapp_id text,
   p_genesys_message_id text,
-  p_genesys_conversation_id text,
-  p_delivery_id uuid
+  p_delivery_id uuid,
+  p_genesys_conversation_id text default null
 )
 returns boolean
 language plpgsql
@@ -283,17 +283,17 @@ revoke execute on function
   public.claim_oauth_token(text, integer, integer),
   public.store_oauth_token(text, text, integer),
   public.forget_oauth_token(text, text),
-  public.track_genesys_inbound(text, text, uuid, text, uuid, uuid, text, text),
+  public.track_genesys_inbound(text, text, uuid, uuid, uuid, text, text, text),
   public.genesys_conversation(text, text),
-  public.track_genesys_outbound(text, text, text, text, uuid),
+  public.track_genesys_outbound(text, text, text, uuid, text),
   public.genesys_message_of_delivery(uuid)
   from public, anon, authenticated;
 grant execute on function
   public.claim_oauth_token(text, integer, integer),
   public.store_oauth_token(text, text, integer),
   public.forget_oauth_token(text, text),
-  public.track_genesys_inbound(text, text, uuid, text, uuid, uuid, text, text),
+  public.track_genesys_inbound(text, text, uuid, uuid, uuid, text, text, text),
   public.genesys_conversation(text, text),
-  public.track_genesys_outbound(text, text, text, text, uuid),
+  public.track_genesys_outbound(text, text, text, uuid, text),
   public.genesys_message_of_delivery(uuid)
   to service_role;

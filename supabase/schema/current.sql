@@ -2027,7 +2027,7 @@ AS $function$
 $function$;
 grant execute on function public.tenant_channel_account(p_tenant_id uuid, p_kind text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_phone_number_id text, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_state text DEFAULT 'agent'::text)
+CREATE OR REPLACE FUNCTION public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text DEFAULT NULL::text, p_state text DEFAULT 'agent'::text)
  RETURNS boolean
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2049,9 +2049,9 @@ begin
   return v_new;
 end;
 $function$;
-grant execute on function public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_phone_number_id text, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_state text) to service_role;
+grant execute on function public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text, p_state text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_genesys_conversation_id text, p_delivery_id uuid)
+CREATE OR REPLACE FUNCTION public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text DEFAULT NULL::text)
  RETURNS boolean
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2070,7 +2070,7 @@ begin
   return v_new;
 end;
 $function$;
-grant execute on function public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_genesys_conversation_id text, p_delivery_id uuid) to service_role;
+grant execute on function public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.update_omnichannel_session_status(p_session_id uuid, p_status text)
  RETURNS omnichannel_sessions

@@ -19,6 +19,9 @@ import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { createAccountDirectory } from "../../supabase/functions/_shared/tenants/accounts.ts";
+import type { ToAgents } from "../../supabase/functions/_shared/wa-webhook/follow-ups.ts";
 
 export const APP_SECRET = "wa-app-secret-for-tests";
 export const VERIFY_TOKEN = "wa-verify-token-for-tests";
@@ -65,6 +68,8 @@ export interface Harness {
   handler: (req: Request) => Promise<Response>;
   /** What the handler handed to the reply path, in order. */
   inbound: InboundForReply[];
+  /** What the handler handed to Genesys agents, in order. */
+  toAgents: Parameters<ToAgents>[];
   log: ReturnType<typeof memoryLogger>;
   /** Resolves when the background work (replies, post-call flows) is done. */
   settled(): Promise<void>;
@@ -80,6 +85,10 @@ export interface HarnessOptions {
   verifyToken?: string | null;
   /** Runs for each new message owed a reply, after it is recorded in `inbound`. */
   onInbound?: (i: InboundForReply) => Promise<void>;
+  /** Messages for Genesys agents (accounts routed to `agent`); recorded in `toAgents` otherwise. */
+  toAgents?: ToAgents;
+  /** Env of the default tenant's number (WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_ROUTING, …). */
+  vars?: Record<string, string>;
 }
 
 export function createHarness(opts: HarnessOptions): Harness {
@@ -91,10 +100,21 @@ export function createHarness(opts: HarnessOptions): Harness {
   const timeoutMs = 2_000;
   const wa = opts.wa;
   const mtn = opts.mtn;
+  const toAgents: Parameters<ToAgents>[] = [];
+  const appSecret = opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET;
+  const config = loadConfig({
+    SUPABASE_DB_URL: opts.db.url,
+    ...(appSecret ? { WHATSAPP_APP_SECRET: appSecret } : {}),
+    ...opts.vars,
+  });
   const deps: WaWebhookDeps = {
     sql: opts.sql ?? opts.db.sql,
     logger: log,
-    appSecret: opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET,
+    accounts: createAccountDirectory(opts.sql ?? opts.db.sql, config),
+    toAgents: async (...args) => {
+      toAgents.push(args);
+      await opts.toAgents?.(...args);
+    },
     verifyToken: opts.verifyToken === null ? undefined : opts.verifyToken ?? VERIFY_TOKEN,
     waitUntil: background.waitUntil,
     onInbound: async (i) => {
@@ -114,6 +134,7 @@ export function createHarness(opts: HarnessOptions): Harness {
   return {
     handler: createWaWebhookHandler(deps),
     inbound,
+    toAgents,
     log,
     settled: background.settled,
     events: () => log.lines.map((l) => String(l.event)),

@@ -584,10 +584,10 @@ isOneToOne: false
             }[]
                            },
 "track_genesys_inbound":
-{ Args: { "p_delivery_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_phone_number_id": string,"p_session_id": string,"p_state"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: boolean
+{ Args: { "p_delivery_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_phone_number_id"?: string,"p_session_id": string,"p_state"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: boolean
                            },
 "track_genesys_outbound":
-{ Args: { "p_delivery_id": string,"p_genesys_conversation_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_whatsapp_id": string }; Returns: boolean
+{ Args: { "p_delivery_id": string,"p_genesys_conversation_id"?: string,"p_genesys_message_id": string,"p_integration_id": string,"p_whatsapp_id": string }; Returns: boolean
                            },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {

@@ -3,12 +3,22 @@ import type { WaitUntil } from "../platform/background.ts";
 import { notifyAfterCall, type NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 import type { FollowUp } from "./record-events.ts";
 import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
+import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
 
 export type OnInbound = (inbound: InboundForReply<"whatsapp">) => Promise<void>;
+
+/** Hands a message to the account's Genesys agents (genesys/forward-inbound.ts). */
+export type ToAgents = (
+  message: InboundMessage,
+  recorded: RecordedInbound,
+  account: WhatsAppAccount,
+) => Promise<void>;
 
 export interface FollowUpDeps extends NotifyAfterCallDeps {
   waitUntil: WaitUntil;
   onInbound: OnInbound;
+  toAgents: ToAgents;
 }
 
 /**
@@ -25,7 +35,11 @@ export function scheduleFollowUps(
 ): void {
   const byPerson = new Map<string, FollowUp[]>();
   for (const f of followUps) {
-    const person = f.kind === "reply" ? f.inbound.sender : f.phoneNumber;
+    const person = f.kind === "reply"
+      ? f.inbound.sender
+      : f.kind === "agents"
+      ? f.message.sender
+      : f.phoneNumber;
     byPerson.set(person, [...(byPerson.get(person) ?? []), f]);
   }
   for (const queue of byPerson.values()) {
@@ -33,6 +47,7 @@ export function scheduleFollowUps(
       for (const f of queue) {
         try {
           if (f.kind === "reply") await deps.onInbound(f.inbound);
+          else if (f.kind === "agents") await deps.toAgents(f.message, f.recorded, f.account);
           else {
             await notifyAfterCall(deps, {
               callId: f.callId,
@@ -44,7 +59,11 @@ export function scheduleFollowUps(
         } catch (err) {
           log.error("WHATSAPP_FOLLOW_UP_FAILED", {
             kind: f.kind,
-            ...(f.kind === "reply" ? { delivery_id: f.inbound.deliveryId } : { call_id: f.callId }),
+            ...(f.kind === "reply"
+              ? { delivery_id: f.inbound.deliveryId }
+              : f.kind === "agents"
+              ? { delivery_id: f.recorded.deliveryId }
+              : { call_id: f.callId }),
             error: err instanceof Error ? err.message : String(err),
           });
         }

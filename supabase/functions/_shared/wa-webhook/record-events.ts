@@ -1,6 +1,8 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
+import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import type { StatusOutcome } from "../outbound/delivery-status.ts";
 import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
 import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
@@ -10,7 +12,14 @@ import { recordCallEnded } from "./record-call.ts";
 /** Work that runs after the webhook answered, because what it needs is already durable. */
 export type FollowUp =
   | { kind: "reply"; inbound: InboundForReply<"whatsapp"> }
-  | { kind: "post_call"; callId: string; phoneNumber: string };
+  | { kind: "post_call"; callId: string; phoneNumber: string }
+  /** A message for the account's Genesys agents (routing `agent`) instead of the AI. */
+  | {
+    kind: "agents";
+    message: InboundMessage;
+    recorded: RecordedInbound;
+    account: WhatsAppAccount;
+  };
 
 export interface RecordOutcome {
   counts: {
@@ -69,6 +78,7 @@ export async function recordWhatsAppEvents(
       }
       counts.messages++;
       log.info("WHATSAPP_MESSAGE_RECEIVED", { ...fields, needs_reply: m.needsReply !== false });
+      if (e.agents) followUps.push({ kind: "agents", message: m, recorded, account: e.agents });
       if (m.needsReply !== false) {
         followUps.push({
           kind: "reply",

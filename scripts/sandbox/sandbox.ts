@@ -46,6 +46,8 @@ export interface Sandbox {
   messages: MessageStore;
   faults: FaultBook;
   callbacks: StatusCallbacks;
+  /** What Genesys saw: its OAuth token requests, the tokens it issued (clear them to revoke). */
+  genesys: { tokenRequests: number; tokens: Map<string, number> };
   /** Cancels pending status callbacks and waits for those in flight. */
   close(): Promise<void>;
 }
@@ -241,5 +243,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return json({ error: "not found" }, 404);
   };
 
-  return { handler, messages, faults, callbacks, close: () => callbacks.close() };
+  return {
+    handler,
+    messages,
+    faults,
+    callbacks,
+    genesys: genesysState(ctx),
+    close: () => callbacks.close(),
+  };
 }

@@ -147,6 +147,9 @@ declare
 begin
   select t.secret_id into v_secret from public.oauth_tokens t
   where t.token_key = p_token_key for update;
+  -- A secret of a row that was deleted (by an operator) is reused, not duplicated.
+  v_secret := coalesce(v_secret,
+    (select s.id from vault.secrets s where s.name = 'oauth_token:' || p_token_key));
   if v_secret is null then
     v_secret := vault.create_secret(p_access_token, 'oauth_token:' || p_token_key, 'OAuth access token');
   else

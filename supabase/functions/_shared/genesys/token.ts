@@ -115,6 +115,10 @@ export function createGenesysTokens(sql: Sql, opts: GenesysTokenOptions = {}): G
           p_token_key: key,
           p_access_token: got.token,
           p_expires_in_seconds: got.expiresIn,
+        }).catch(async (err) => {
+          // The lease is released, or every isolate would wait for it to run out.
+          await rpcValue(sql, "forget_oauth_token", { p_token_key: key }).catch(() => {});
+          throw err;
         });
         return remember(key, got.token, Date.parse(expiresAt));
       }

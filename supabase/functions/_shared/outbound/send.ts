@@ -93,9 +93,11 @@ export async function replySenderKey(
   deps: OutboundDeps,
   inbound: { channel: "whatsapp" | "sms"; deliveryId: string },
 ): Promise<string | undefined> {
-  if (inbound.channel !== "sms") return undefined;
   const [row] = await deps.sql<{ provider: string | null; to: string | null }[]>`
-    select provider, metadata->>'to' as to from public.message_delivery_log where id = ${inbound.deliveryId}`;
+    select provider, coalesce(metadata->>'to', metadata->'business'->>'phone_number_id') as to
+    from public.message_delivery_log where id = ${inbound.deliveryId}`;
+  // WhatsApp: from the number the person wrote to (a tenant's own, with its token and bucket).
+  if (inbound.channel === "whatsapp") return row?.to ? `whatsapp:${row.to}` : undefined;
   if (row?.provider !== "twilio" && row?.provider !== "mtn") return undefined;
   return deps.senders.replyKey(row.provider, row.to);
 }

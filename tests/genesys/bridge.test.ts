@@ -9,6 +9,7 @@ import { serve, type Served } from "../support/serve.ts";
 import { createSandbox, type Sandbox } from "../../scripts/sandbox/sandbox.ts";
 import { agentMessage } from "../../scripts/sandbox/genesys.ts";
 import { whatsappInbound } from "../../scripts/sandbox/inbound-payloads.ts";
+import { whatsappStatus } from "../../scripts/sandbox/status-payloads.ts";
 import { genesysSignature, metaSignature } from "../../scripts/sandbox/signing.ts";
 import { SANDBOX_CREDENTIALS as C, sandboxDefaults } from "../../scripts/stack/sandbox-env.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
@@ -195,6 +196,25 @@ describe("Genesys → WhatsApp", () => {
       join public.message_delivery_log d on d.id = m.delivery_id
       where m.genesys_message_id = ${sent.id}`;
     expect(row).toMatchObject({ purpose: "agent_reply", status: "sent", direction: "outbound" });
+
+    // WhatsApp's statuses of it reach the agent as Open Messaging receipts.
+    sandbox.messages.clear();
+    for (const status of ["delivered", "read"] as const) {
+      const w = whatsappStatus(got[0], status, new Date(), { ...C });
+      const res = await fn.wa(
+        new Request("http://localhost/wa-webhook", {
+          method: "POST",
+          headers: { "x-hub-signature-256": await metaSignature(C.whatsappAppSecret, w.body) },
+          body: w.body,
+        }),
+      );
+      expect(res.status).toBe(200);
+      await fn.settled();
+    }
+    expect(genesysMessages().map((m) => JSON.parse(m.request_body))).toEqual([
+      expect.objectContaining({ id: sent.id, status: "Delivered", direction: "Outbound" }),
+      expect.objectContaining({ id: sent.id, status: "Read", isFinalReceipt: true }),
+    ]);
   });
 
   it("outside the 24-hour window the agent gets a Failed receipt saying why; nothing is sent", async () => {

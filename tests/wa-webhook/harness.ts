@@ -111,6 +111,7 @@ export function createHarness(opts: HarnessOptions): Harness {
     sql: opts.sql ?? opts.db.sql,
     logger: log,
     accounts: createAccountDirectory(opts.sql ?? opts.db.sql, config),
+    receiptToAgents: () => Promise.resolve(),
     toAgents: async (...args) => {
       toAgents.push(args);
       await opts.toAgents?.(...args);

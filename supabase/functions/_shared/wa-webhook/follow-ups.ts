@@ -5,6 +5,7 @@ import type { FollowUp } from "./record-events.ts";
 import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import type { StatusUpdate } from "../outbound/delivery-status.ts";
 
 export type OnInbound = (inbound: InboundForReply<"whatsapp">) => Promise<void>;
 
@@ -15,10 +16,14 @@ export type ToAgents = (
   account: WhatsAppAccount,
 ) => Promise<void>;
 
+/** Tells Genesys what became of an agent's message (genesys/receipts.ts). */
+export type ReceiptToAgents = (deliveryId: string, update: StatusUpdate) => Promise<void>;
+
 export interface FollowUpDeps extends NotifyAfterCallDeps {
   waitUntil: WaitUntil;
   onInbound: OnInbound;
   toAgents: ToAgents;
+  receiptToAgents: ReceiptToAgents;
 }
 
 /**
@@ -39,6 +44,8 @@ export function scheduleFollowUps(
       ? f.inbound.sender
       : f.kind === "agents"
       ? f.message.sender
+      : f.kind === "receipt"
+      ? f.to
       : f.phoneNumber;
     byPerson.set(person, [...(byPerson.get(person) ?? []), f]);
   }
@@ -48,6 +55,7 @@ export function scheduleFollowUps(
         try {
           if (f.kind === "reply") await deps.onInbound(f.inbound);
           else if (f.kind === "agents") await deps.toAgents(f.message, f.recorded, f.account);
+          else if (f.kind === "receipt") await deps.receiptToAgents(f.deliveryId, f.update);
           else {
             await notifyAfterCall(deps, {
               callId: f.callId,
@@ -63,6 +71,8 @@ export function scheduleFollowUps(
               ? { delivery_id: f.inbound.deliveryId }
               : f.kind === "agents"
               ? { delivery_id: f.recorded.deliveryId }
+              : f.kind === "receipt"
+              ? { delivery_id: f.deliveryId }
               : { call_id: f.callId }),
             error: err instanceof Error ? err.message : String(err),
           });

@@ -88,7 +88,10 @@ function routed(
   events: WebhookEvent[],
   byNumber: Map<string | null, WhatsAppAccount>,
 ): WebhookEvent[] {
+  const bridged = [...byNumber.values()].find((a) => a.routing !== "ai");
   return events.map((e) => {
+    // Statuses of agents' messages are owed to Genesys as receipts (looked up after the answer).
+    if (e.kind === "status") return bridged ? { ...e, agents: bridged } : e;
     if (e.kind !== "message") return e;
     const business = e.message.metadata?.business as { phone_number_id?: string } | undefined;
     const account = byNumber.get(business?.phone_number_id ?? null) ??

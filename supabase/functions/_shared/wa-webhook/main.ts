@@ -5,6 +5,7 @@ import { agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createWaWebhookHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import { createAgentForwarder } from "../genesys/forward-inbound.ts";
+import { createReceiptForwarder } from "../genesys/receipts.ts";
 
 /** `wa-webhook` built from the validated environment (functions/wa-webhook/index.ts serves it). */
 export function waWebhook({ env, waitUntil }: Runtime) {
@@ -20,6 +21,12 @@ export function waWebhook({ env, waitUntil }: Runtime) {
       logger: platform.logger,
       genesys,
       integrationOf: accounts.genesysOfTenant,
+    }),
+    receiptToAgents: createReceiptForwarder({
+      sql: platform.sql,
+      logger: platform.logger,
+      genesys,
+      integration: accounts.genesys,
     }),
     verifyToken: env.WHATSAPP_VERIFY_TOKEN,
     waitUntil,

@@ -10,7 +10,8 @@ import { type CallEvent, toCallEvent } from "./call-event.ts";
 export type WebhookEvent =
   /** `agents`: the account whose Genesys agents answer this message (routing `agent`). */
   | { kind: "message"; message: InboundMessage; agents?: WhatsAppAccount }
-  | { kind: "status"; update: StatusUpdate }
+  /** `agents`: set when the number's account hands conversations to Genesys (receipts owed). */
+  | { kind: "status"; update: StatusUpdate; agents?: WhatsAppAccount }
   | { kind: "call"; call: CallEvent }
   /** Not recorded, only logged: `event` is the log event, `fields` what it says. */
   | { kind: "note"; level: "info" | "warn"; event: string; fields: Record<string, unknown> };

@@ -3,7 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
-import type { StatusOutcome } from "../outbound/delivery-status.ts";
+import type { StatusOutcome, StatusUpdate } from "../outbound/delivery-status.ts";
 import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
 import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
@@ -19,7 +19,9 @@ export type FollowUp =
     message: InboundMessage;
     recorded: RecordedInbound;
     account: WhatsAppAccount;
-  };
+  }
+  /** A status that moved, on a number bridged to Genesys: a receipt if an agent sent the message. */
+  | { kind: "receipt"; update: StatusUpdate; deliveryId: string; to: string };
 
 export interface RecordOutcome {
   counts: {
@@ -102,6 +104,14 @@ export async function recordWhatsAppEvents(
         continue;
       }
       counts.statuses++;
+      if (e.agents && outcome.deliveryId && outcome.currentStatus !== outcome.previousStatus) {
+        followUps.push({
+          kind: "receipt",
+          update: u,
+          deliveryId: outcome.deliveryId,
+          to: outcome.deliveryId,
+        });
+      }
       log[u.status === "failed" ? "warn" : "info"]("WHATSAPP_STATUS_UPDATED", {
         provider_message_id: u.providerMessageId,
         delivery_id: outcome.deliveryId,

@@ -49,6 +49,10 @@ create table public.genesys_messages (
   delivery_id uuid not null references public.message_delivery_log (id) on delete cascade,
   -- inbound: a WhatsApp message we forwarded to Genesys; outbound: an agent's message.
   direction text not null check (direction in ('inbound', 'outbound')),
+  -- The last receipt Genesys sent about a message we posted (Published, Delivered, Failed, …).
+  receipt_status text,
+  receipt_reason text,
+  receipt_at timestamptz,
   created_at timestamptz not null default now(),
   primary key (integration_id, genesys_message_id)
 );
@@ -282,6 +286,28 @@ as $$
   where m.delivery_id = p_delivery_id and m.direction = 'outbound'
 $$;
 
+-- A Genesys receipt about a message we posted to it: kept on its tracking row. False when the
+-- message is not ours (or not tracked).
+create function public.record_genesys_receipt(
+  p_integration_id text,
+  p_genesys_message_id text,
+  p_status text,
+  p_reason text default null
+)
+returns boolean
+language sql
+security invoker
+set search_path = ''
+as $$
+  with updated as (
+    update public.genesys_messages
+    set receipt_status = p_status, receipt_reason = p_reason, receipt_at = now()
+    where integration_id = p_integration_id and genesys_message_id = p_genesys_message_id
+    returning 1
+  )
+  select exists (select 1 from updated)
+$$;
+
 revoke execute on function
   public.claim_oauth_token(text, integer, integer),
   public.store_oauth_token(text, text, integer),
@@ -289,7 +315,8 @@ revoke execute on function
   public.track_genesys_inbound(text, text, uuid, uuid, uuid, text, text, text),
   public.genesys_conversation(text, text),
   public.track_genesys_outbound(text, text, text, uuid, text),
-  public.genesys_message_of_delivery(uuid)
+  public.genesys_message_of_delivery(uuid),
+  public.record_genesys_receipt(text, text, text, text)
   from public, anon, authenticated;
 grant execute on function
   public.claim_oauth_token(text, integer, integer),
@@ -298,5 +325,6 @@ grant execute on function
   public.track_genesys_inbound(text, text, uuid, uuid, uuid, text, text, text),
   public.genesys_conversation(text, text),
   public.track_genesys_outbound(text, text, text, uuid, text),
-  public.genesys_message_of_delivery(uuid)
+  public.genesys_message_of_delivery(uuid),
+  public.record_genesys_receipt(text, text, text, text)
   to service_role;

@@ -115,6 +115,9 @@ create table public.genesys_messages (
   genesys_message_id text not null,
   delivery_id uuid not null,
   direction text not null,
+  receipt_status text,
+  receipt_reason text,
+  receipt_at timestamp with time zone,
   created_at timestamp with time zone not null default now(),
   constraint genesys_messages_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES message_delivery_log(id) ON DELETE CASCADE,
   constraint genesys_messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
@@ -1379,6 +1382,21 @@ begin
 end;
 $function$;
 grant execute on function public.record_delivery_statuses(p_updates jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text DEFAULT NULL::text)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with updated as (
+    update public.genesys_messages
+    set receipt_status = p_status, receipt_reason = p_reason, receipt_at = now()
+    where integration_id = p_integration_id and genesys_message_id = p_genesys_message_id
+    returning 1
+  )
+  select exists (select 1 from updated)
+$function$;
+grant execute on function public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)

@@ -171,6 +171,41 @@ describe("WhatsApp → Genesys", () => {
 });
 
 describe("Genesys → WhatsApp", () => {
+  it("Genesys' receipts for the messages we posted are kept on their tracking rows", async () => {
+    const fn = functions();
+    await personWrites(fn, "+250788300009", "hello");
+    await fn.settled();
+    const [posted] = genesysMessages();
+    const body = JSON.stringify({
+      id: posted.id,
+      channel: {
+        id: C.genesysIntegrationId,
+        platform: "Open",
+        type: "Private",
+        time: "2026-11-29T10:00:00Z",
+      },
+      type: "Receipt",
+      status: "Failed",
+      reasons: [{ code: "GeneralError", message: "Agent unavailable" }],
+      direction: "Inbound",
+      isFinalReceipt: true,
+    });
+    const res = await fn.genesys(
+      new Request("http://localhost/genesys-webhook", {
+        method: "POST",
+        headers: { "x-hub-signature-256": await genesysSignature(C.genesysWebhookSecret, body) },
+        body,
+      }),
+    );
+    expect(res.status).toBe(200);
+    const [row] = await db.sql`select receipt_status, receipt_reason from public.genesys_messages
+      where genesys_message_id = ${posted.id}`;
+    expect(row).toEqual({
+      receipt_status: "Failed",
+      receipt_reason: "GeneralError: Agent unavailable",
+    });
+  });
+
   it("an agent's text reaches the person on WhatsApp once, however often Genesys retries", async () => {
     const fn = functions();
     await personWrites(fn, "+250788300001", "I want a human");

@@ -95,4 +95,18 @@ describe("wa-webhook: the number written to names the tenant", () => {
       where provider_message_id in ('wamid.acme-mixed', 'wamid.globex-mixed')`;
     expect(rows.map((r) => r.provider_message_id)).toEqual(["wamid.acme-mixed"]);
   });
+
+  it("no credential reaches the logs, whatever the outcome", async () => {
+    const h = harness();
+    for (const [number, secret] of [["PN-ACME", "acme-app-secret"], ["PN-GLOBEX", "wrong"]]) {
+      const body = textTo(number, "16505550007", `wamid.leak-${number}`);
+      await h.handler(post(body, sign(body, secret)));
+    }
+    await h.settled();
+    const logged = JSON.stringify(h.log.lines);
+    expect(h.log.lines.length).toBeGreaterThan(0);
+    for (const secret of ["acme-app-secret", "globex-app-secret", "acme-token", "globex-token"]) {
+      expect(logged).not.toContain(secret);
+    }
+  });
 });

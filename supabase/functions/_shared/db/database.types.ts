@@ -95,14 +95,14 @@ isOneToOne: false
                   ]
                 },"genesys_messages": {
                   Row: {
-                    "created_at": string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string
+                    "created_at": string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string,"receipt_at": string | null,"receipt_reason": string | null,"receipt_status": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string
+                    "created_at"?: string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string,"receipt_at"?: string | null,"receipt_reason"?: string | null,"receipt_status"?: string | null
                   }
                   Update: {
-                    "created_at"?: string,"delivery_id"?: string,"direction"?: string,"genesys_message_id"?: string,"integration_id"?: string
+                    "created_at"?: string,"delivery_id"?: string,"direction"?: string,"genesys_message_id"?: string,"integration_id"?: string,"receipt_at"?: string | null,"receipt_reason"?: string | null,"receipt_status"?: string | null
                   }
                   Relationships: [
                     {
@@ -500,6 +500,9 @@ isOneToOne: false
 { Args: { "p_updates": Json }; Returns: {
               "current_status": string,"delivery_id": string,"matched": boolean,"ordinal": number,"previous_status": string
             }[]
+                           },
+"record_genesys_receipt":
+{ Args: { "p_genesys_message_id": string,"p_integration_id": string,"p_reason"?: string,"p_status": string }; Returns: boolean
                            },
 "record_inbound_message":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_whatsapp_jid"?: string }; Returns: {

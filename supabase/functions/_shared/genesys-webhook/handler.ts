@@ -53,7 +53,19 @@ export function createGenesysWebhookHandler(deps: GenesysWebhookDeps) {
     const n = parsed.data;
     const nlog = log.child({ integration_id: integration.integrationId, genesys_message_id: n.id });
     if (n.type === "Receipt") {
-      nlog.info("GENESYS_RECEIPT", { status: n.status, reasons: n.reasons?.map((r) => r.code) });
+      const reason = n.reasons?.map((r) => [r.code, r.message].filter(Boolean).join(": "))
+        .join("; ");
+      const matched = await rpcValue(deps.sql, "record_genesys_receipt", {
+        p_integration_id: integration.integrationId,
+        p_genesys_message_id: n.id,
+        p_status: n.status ?? "unknown",
+        p_reason: reason || undefined,
+      });
+      nlog[n.status === "Failed" ? "warn" : "info"]("GENESYS_RECEIPT", {
+        status: n.status,
+        reasons: n.reasons?.map((r) => r.code),
+        matched,
+      });
       return json({ received: "receipt" });
     }
     if (n.type !== "Text" && n.type !== "Structured") {

@@ -6,6 +6,9 @@ import { rpc } from "../db/rpc.ts";
 /** The tenant that owns the env-configured providers (created by the tenants migration). */
 export const DEFAULT_TENANT_ID = "00000000-0000-0000-0000-000000000001";
 
+/** Lookups kept per isolate at most (a miss is kept too). */
+const MAX_CACHED = 5_000;
+
 export type Routing = "ai" | "agent" | "ai_then_agent";
 
 /** A WhatsApp number a webhook names, with its tenant and its own credentials. */
@@ -71,6 +74,8 @@ export function createAccountDirectory(sql: Sql, env: Env, opts: AccountDirector
     const hit = cache.get(key);
     if (hit && now() - hit.at < ttl) return hit.value as Promise<T>;
     const value = load();
+    // Ids come from unsigned bodies too: the cache stays bounded whatever is sent.
+    if (cache.size >= MAX_CACHED) cache.clear();
     cache.set(key, { at: now(), value });
     value.catch(() => cache.delete(key));
     return value;

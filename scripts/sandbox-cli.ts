@@ -26,8 +26,15 @@ Commands:
       --provider mtn|twilio    SMS only: the gateway it arrives through (default SMS_PROVIDER)
       --name NAME              WhatsApp only: the person's profile name
       --timeout SECONDS        how long to wait for the answer (default 20)
+  agent-reply <phone> <text>
+                         A Genesys agent answers the person at <phone> (who wrote on WhatsApp to
+                         a number routed to agents): the sandbox posts the Open Messaging
+                         outbound webhook to genesys-webhook, signed as Genesys signs, and
+                         prints the WhatsApp message the person gets (or the receipt the agent
+                         gets when WhatsApp cannot take it)
+      --timeout SECONDS        how long to wait for it (default 20)
   messages               What the sandbox received, oldest first
-      --to PHONE  --provider whatsapp|mtn|twilio|openai  --channel whatsapp|sms|ai
+      --to PHONE  --provider whatsapp|mtn|twilio|openai|genesys  --channel whatsapp|sms|ai|genesys
   clear                  Forget the received messages
   fault <provider> fail|slow|ok
                          The next requests to whatsapp, mtn, twilio or openai fail, are slow, or
@@ -46,6 +53,7 @@ Examples:
   npm run sandbox -- reply +250788123456 "change the price to 250k"
   npm run sandbox -- reply +250788123456 "what price did we agree?" --channel whatsapp
   npm run sandbox -- fault openai fail --count 1
+  npm run sandbox -- agent-reply +250788123456 "Hi, this is Grace from support"
 `;
 
 class UsageError extends Error {}
@@ -228,6 +236,36 @@ async function settledLog(sql: postgres.Sql, sessionId: string) {
   }
 }
 
+async function agentReply(phone: string | undefined, text: string | undefined): Promise<number> {
+  if (!phone || !text) throw new UsageError("agent-reply needs a phone number and a text");
+  const to = phone.startsWith("+") ? phone : `+${phone}`;
+  const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
+  const seen = await sandbox.ids({ to });
+  const sent = await sandbox.agentReply(to, text);
+  if (sent.status !== 200) {
+    console.error(`genesys-webhook answered HTTP ${sent.status}: ${sent.answer}`);
+    return 1;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const got = (await sandbox.messages({ to })).find((m) => !seen.has(m.id));
+    if (got) {
+      console.log(`${to} got on WhatsApp: ${got.body}`);
+      return 0;
+    }
+    const receipt = (await sandbox.messages({ provider: "genesys" })).findLast((m) =>
+      m.from === to && m.body.startsWith("receipt Failed")
+    );
+    if (receipt) {
+      console.log(`The agent got a ${receipt.body}`);
+      return 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.error(`Nothing reached ${to} within ${timeoutMs / 1000} s`);
+  return 1;
+}
+
 async function messages(): Promise<number> {
   const list = await sandbox.messages({
     to: opts.to,
@@ -282,6 +320,8 @@ async function main(): Promise<number> {
       return 0;
     case "fault":
       return await fault(rest[0], rest[1]);
+    case "agent-reply":
+      return await agentReply(rest[0], rest.slice(1).join(" ") || undefined);
   }
   throw new UsageError(`unknown command ${command}`);
 }

@@ -32,6 +32,15 @@ export class SandboxClient {
     return (await this.#call("DELETE", "/__sandbox/messages") as { deleted: number }).deleted;
   }
 
+  /** A Genesys agent answers the person at `to` (E.164): genesys-webhook gets it, signed. */
+  async agentReply(to: string, text: string) {
+    return await this.#call("POST", "/__sandbox/agent-reply", { to, text }) as {
+      genesys_message_id: string;
+      status: number;
+      answer: string;
+    };
+  }
+
   async fault(body: Record<string, unknown>): Promise<unknown> {
     return await this.#call("POST", "/__sandbox/faults", body);
   }

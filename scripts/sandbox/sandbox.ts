@@ -6,6 +6,8 @@ import { json } from "./http.ts";
 import { deliverInbound, InboundSchema } from "./inbound.ts";
 import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
+import { agentMessage, genesys, genesysState } from "./genesys.ts";
+import { genesysSignature } from "./signing.ts";
 import { openai } from "./openai.ts";
 import type { ProviderEndpoint, SandboxContext, SandboxCredentials } from "./provider.ts";
 import { type StatusCallbackOption, StatusCallbacks } from "./status-callbacks.ts";
@@ -44,11 +46,18 @@ export interface Sandbox {
   messages: MessageStore;
   faults: FaultBook;
   callbacks: StatusCallbacks;
+  /** What Genesys saw: its OAuth token requests, the tokens it issued (clear them to revoke). */
+  genesys: { tokenRequests: number; tokens: Map<string, number> };
   /** Cancels pending status callbacks and waits for those in flight. */
   close(): Promise<void>;
 }
 
-const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai];
+const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai, genesys];
+
+const AgentReplySchema = z.object({
+  to: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164"),
+  text: z.string().min(1).max(4096),
+});
 
 const SettingsSchema = z.object({
   status_callbacks: z.union([
@@ -75,6 +84,9 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * - `POST /__sandbox/inbound` {channel, from, text, provider?, name?}: a person writes; the
  *   provider's signed webhook is posted to the functions (needs `functionsUrl`)
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
+ * - `POST /__sandbox/agent-reply` {to, text}: a Genesys agent answers the person at `to`; the
+ *   Open Messaging outbound webhook is posted to genesys-webhook, signed as Genesys signs
+ * - `GET /__sandbox/genesys`: how many OAuth token requests Genesys has answered
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const messages = new MessageStore(opts.limits);
@@ -124,6 +136,28 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     }
   }
 
+  async function agentReply(req: Request): Promise<Response> {
+    const parsed = AgentReplySchema.safeParse(await req.json().catch(() => undefined));
+    if (!parsed.success) return json({ error: parsed.error.issues }, 400);
+    if (!target) return json({ error: "this sandbox was started without the functions URL" }, 409);
+    const { id, body } = agentMessage(ctx, parsed.data.to, parsed.data.text);
+    try {
+      const res = await fetch(`${target.functionsUrl.replace(/\/+$/, "")}/genesys-webhook`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-hub-signature-256": await genesysSignature(ctx.credentials.genesysWebhookSecret, body),
+        },
+        body,
+      });
+      return json({ genesys_message_id: id, status: res.status, answer: await res.text() });
+    } catch (err) {
+      return json({
+        error: `could not reach genesys-webhook: ${err instanceof Error ? err.message : err}`,
+      }, 502);
+    }
+  }
+
   async function control(req: Request, url: URL): Promise<Response> {
     const route = `${req.method} ${url.pathname}`;
     if (req.method === "POST") {
@@ -155,6 +189,10 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       }
       case "POST /__sandbox/inbound":
         return await inbound(req);
+      case "POST /__sandbox/agent-reply":
+        return await agentReply(req);
+      case "GET /__sandbox/genesys":
+        return json({ token_requests: genesysState(ctx).tokenRequests });
       case "GET /__sandbox/settings":
         return json(settingsBody(callbacks));
       case "POST /__sandbox/settings": {
@@ -205,5 +243,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return json({ error: "not found" }, 404);
   };
 
-  return { handler, messages, faults, callbacks, close: () => callbacks.close() };
+  return {
+    handler,
+    messages,
+    faults,
+    callbacks,
+    genesys: genesysState(ctx),
+    close: () => callbacks.close(),
+  };
 }

@@ -9,7 +9,7 @@
 
 export type Env = Record<string, string | undefined>;
 
-export type SandboxProvider = "whatsapp" | "mtn" | "twilio" | "openai" | "meta";
+export type SandboxProvider = "whatsapp" | "mtn" | "twilio" | "openai" | "meta" | "genesys";
 
 /** The credentials whose presence means "talk to the real provider". */
 const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
@@ -18,6 +18,7 @@ const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
   twilio: (env) => Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN),
   openai: (env) => Boolean(env.OPENAI_API_KEY),
   meta: (env) => Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
+  genesys: (env) => Boolean(env.GENESYS_CLIENT_ID && env.GENESYS_CLIENT_SECRET),
 };
 
 /** The sandbox's own credentials: it accepts exactly these, as the real providers would. */
@@ -36,6 +37,10 @@ export const SANDBOX_CREDENTIALS = {
   metaAppSecret: "sandbox-meta-secret",
   metaVerifyToken: "sandbox-meta-verify",
   messengerPageAccessToken: "sandbox-page-token",
+  genesysClientId: "sandbox-genesys-client",
+  genesysClientSecret: "sandbox-genesys-secret",
+  genesysIntegrationId: "00000000-0000-4000-8000-00000000e501",
+  genesysWebhookSecret: "sandbox-genesys-webhook-secret",
 } as const;
 
 /** Every sandbox variable, per provider, for a sandbox at `sandboxUrl` (no trailing slash). */
@@ -73,6 +78,14 @@ export function sandboxDefaults(
       META_APP_SECRET: c.metaAppSecret,
       META_VERIFY_TOKEN: c.metaVerifyToken,
       MESSENGER_PAGE_ACCESS_TOKEN: c.messengerPageAccessToken,
+    },
+    genesys: {
+      GENESYS_API_BASE_URL: `${sandboxUrl}/genesys`,
+      GENESYS_LOGIN_BASE_URL: `${sandboxUrl}/genesys`,
+      GENESYS_CLIENT_ID: c.genesysClientId,
+      GENESYS_CLIENT_SECRET: c.genesysClientSecret,
+      GENESYS_INTEGRATION_ID: c.genesysIntegrationId,
+      GENESYS_WEBHOOK_SECRET: c.genesysWebhookSecret,
     },
   };
 }

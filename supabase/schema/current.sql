@@ -94,6 +94,35 @@ create policy omnichannel_service_role_select on public.call_summaries as permis
 create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.call_summaries to service_role;
 
+create table public.channel_accounts (
+  id uuid not null default gen_random_uuid(),
+  tenant_id uuid not null,
+  kind text not null,
+  external_id text not null,
+  display_name text,
+  routing text not null default 'ai'::text,
+  settings jsonb not null default '{}'::jsonb,
+  credentials_secret_id uuid,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint channel_accounts_external_id_check CHECK (((length(external_id) >= 1) AND (length(external_id) <= 200))),
+  constraint channel_accounts_kind_check CHECK ((kind = ANY (ARRAY['whatsapp'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'genesys'::text]))),
+  constraint channel_accounts_kind_external_id_key UNIQUE (kind, external_id),
+  constraint channel_accounts_pkey PRIMARY KEY (id),
+  constraint channel_accounts_routing_check CHECK ((routing = ANY (ARRAY['ai'::text, 'agent'::text, 'ai_then_agent'::text]))),
+  constraint channel_accounts_settings_check CHECK ((jsonb_typeof(settings) = 'object'::text)),
+  constraint channel_accounts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE INDEX channel_accounts_tenant_kind_idx ON public.channel_accounts USING btree (tenant_id, kind);
+alter table public.channel_accounts enable row level security;
+create policy omnichannel_service_role_delete on public.channel_accounts as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.channel_accounts as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.channel_accounts as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.channel_accounts as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER channel_accounts_set_updated_at BEFORE UPDATE ON public.channel_accounts FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.channel_accounts to service_role;
+comment on table public.channel_accounts is 'A tenant''s account on a channel, found by (kind, external_id); credentials in Vault (credentials_secret_id).';
+
 create table public.conversation_sla_breaches (
   session_id uuid not null,
   kind text not null,
@@ -109,6 +138,55 @@ create policy omnichannel_service_role_insert on public.conversation_sla_breache
 create policy omnichannel_service_role_select on public.conversation_sla_breaches as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.conversation_sla_breaches as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.conversation_sla_breaches to service_role;
+
+create table public.genesys_conversations (
+  integration_id text not null,
+  whatsapp_id text not null,
+  tenant_id uuid not null,
+  phone_number_id text,
+  session_id uuid,
+  genesys_conversation_id text,
+  state text not null default 'agent'::text,
+  handed_off_at timestamp with time zone,
+  handoff_reason text,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint genesys_conversations_pkey PRIMARY KEY (integration_id, whatsapp_id),
+  constraint genesys_conversations_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
+  constraint genesys_conversations_state_check CHECK ((state = ANY (ARRAY['ai'::text, 'agent'::text]))),
+  constraint genesys_conversations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE INDEX genesys_conversations_tenant_idx ON public.genesys_conversations USING btree (tenant_id, updated_at DESC);
+alter table public.genesys_conversations enable row level security;
+create policy omnichannel_service_role_delete on public.genesys_conversations as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.genesys_conversations as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.genesys_conversations as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.genesys_conversations as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER genesys_conversations_set_updated_at BEFORE UPDATE ON public.genesys_conversations FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.genesys_conversations to service_role;
+comment on table public.genesys_conversations is 'A person on WhatsApp ↔ a tenant''s Genesys Open Messaging integration; state says who answers.';
+
+create table public.genesys_messages (
+  integration_id text not null,
+  genesys_message_id text not null,
+  delivery_id uuid not null,
+  direction text not null,
+  receipt_status text,
+  receipt_reason text,
+  receipt_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  constraint genesys_messages_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES message_delivery_log(id) ON DELETE CASCADE,
+  constraint genesys_messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+  constraint genesys_messages_pkey PRIMARY KEY (integration_id, genesys_message_id)
+);
+CREATE INDEX genesys_messages_delivery_idx ON public.genesys_messages USING btree (delivery_id);
+alter table public.genesys_messages enable row level security;
+create policy omnichannel_service_role_delete on public.genesys_messages as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.genesys_messages as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.genesys_messages as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.genesys_messages as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.genesys_messages to service_role;
+comment on table public.genesys_messages is 'Message tracking: a Genesys message id ↔ our message_delivery_log row.';
 
 create table public.inbound_inbox (
   id bigint not null,
@@ -276,6 +354,23 @@ create policy omnichannel_service_role_update on public.notification_kinds as pe
 CREATE TRIGGER notification_kinds_set_updated_at BEFORE UPDATE ON public.notification_kinds FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant delete, insert, select, update on table public.notification_kinds to service_role;
 
+create table public.oauth_tokens (
+  token_key text not null,
+  secret_id uuid,
+  expires_at timestamp with time zone,
+  refreshing_until timestamp with time zone,
+  refreshes bigint not null default 0,
+  updated_at timestamp with time zone not null default now(),
+  constraint oauth_tokens_pkey PRIMARY KEY (token_key)
+);
+alter table public.oauth_tokens enable row level security;
+create policy omnichannel_service_role_delete on public.oauth_tokens as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.oauth_tokens as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.oauth_tokens as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.oauth_tokens as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.oauth_tokens to service_role;
+comment on table public.oauth_tokens is 'Cached OAuth access tokens (in Vault, secret_id) shared by every isolate; one refresh at a time per key.';
+
 create table public.omnichannel_sessions (
   id uuid not null default gen_random_uuid(),
   profile_id uuid not null,
@@ -416,6 +511,26 @@ create policy sender_rate_limits_service_select on public.sender_rate_limits as 
 create policy sender_rate_limits_service_update on public.sender_rate_limits as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
+
+create table public.tenants (
+  id uuid not null default gen_random_uuid(),
+  slug text not null,
+  name text not null,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  constraint tenants_pkey PRIMARY KEY (id),
+  constraint tenants_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text)),
+  constraint tenants_slug_key UNIQUE (slug)
+);
+alter table public.tenants enable row level security;
+create policy omnichannel_service_role_delete on public.tenants as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.tenants as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.tenants as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.tenants as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER tenants_set_updated_at BEFORE UPDATE ON public.tenants FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.tenants to service_role;
+comment on table public.tenants is 'An organisation using the stack. The default tenant (slug default) owns the env-configured providers.';
 
 CREATE OR REPLACE FUNCTION public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text)
  RETURNS TABLE(message_id uuid, is_new boolean, response jsonb, delivery_id uuid, delivery_status text, delivery_step integer)
@@ -961,7 +1076,8 @@ begin
   claimed := true;
   body := v_m.body;
   provider := v_m.provider;
-  reply_to := v_m.metadata ->> 'to';
+  -- The number the person wrote to: SMS keeps it in `to`; WhatsApp names its phone_number_id.
+  reply_to := coalesce(v_m.metadata ->> 'to', v_m.metadata -> 'business' ->> 'phone_number_id');
   select p.allows_whatsapp into allows_whatsapp from public.profiles p where p.id = v_m.profile_id;
   select jsonb_build_object(
            'id', s.id, 'status', s.status, 'context', s.context, 'channels_seen', s.channels_seen,
@@ -978,6 +1094,42 @@ begin
 end;
 $function$;
 grant execute on function public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer, p_history_limit integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_oauth_token(p_token_key text, p_min_ttl_seconds integer DEFAULT 60, p_lease_seconds integer DEFAULT 15)
+ RETURNS TABLE(access_token text, expires_at timestamp with time zone, refresh boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v public.oauth_tokens;
+begin
+  -- The common case reads without a lock.
+  return query
+    select s.decrypted_secret, t.expires_at, false
+    from public.oauth_tokens t join vault.decrypted_secrets s on s.id = t.secret_id
+    where t.token_key = p_token_key and t.expires_at > now() + make_interval(secs => p_min_ttl_seconds);
+  if found then
+    return;
+  end if;
+  insert into public.oauth_tokens (token_key) values (p_token_key) on conflict do nothing;
+  select * into v from public.oauth_tokens t where t.token_key = p_token_key for update;
+  if v.secret_id is not null and v.expires_at > now() + make_interval(secs => p_min_ttl_seconds) then
+    return query select s.decrypted_secret, v.expires_at, false
+      from vault.decrypted_secrets s where s.id = v.secret_id;
+    return;
+  end if;
+  if v.refreshing_until > now() then
+    return query select null::text, null::timestamptz, false;
+    return;
+  end if;
+  update public.oauth_tokens t
+  set refreshing_until = now() + make_interval(secs => p_lease_seconds),
+      refreshes = t.refreshes + 1
+  where t.token_key = p_token_key;
+  return query select null::text, null::timestamptz, true;
+end;
+$function$;
+grant execute on function public.claim_oauth_token(p_token_key text, p_min_ttl_seconds integer, p_lease_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.cleanup_expired_omnichannel_sessions(p_batch_size integer DEFAULT 5000)
  RETURNS integer
@@ -1212,6 +1364,50 @@ begin
 end;
 $function$;
 grant execute on function public.find_profile(p_kind text, p_value text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.forget_oauth_token(p_token_key text, p_access_token text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if p_access_token is null then
+    update public.oauth_tokens set refreshing_until = null, updated_at = now()
+    where token_key = p_token_key;
+    return;
+  end if;
+  update public.oauth_tokens t set expires_at = null, updated_at = now()
+  where t.token_key = p_token_key
+    and exists (select 1 from vault.decrypted_secrets s
+                where s.id = t.secret_id and s.decrypted_secret = p_access_token);
+end;
+$function$;
+grant execute on function public.forget_oauth_token(p_token_key text, p_access_token text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.genesys_conversation(p_integration_id text, p_whatsapp_id text)
+ RETURNS TABLE(tenant_id uuid, phone_number_id text, session_id uuid, state text, genesys_conversation_id text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select c.tenant_id, c.phone_number_id, c.session_id, c.state, c.genesys_conversation_id
+  from public.genesys_conversations c
+  where c.integration_id = p_integration_id and c.whatsapp_id = p_whatsapp_id
+$function$;
+grant execute on function public.genesys_conversation(p_integration_id text, p_whatsapp_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.genesys_message_of_delivery(p_delivery_id uuid)
+ RETURNS TABLE(integration_id text, genesys_message_id text, whatsapp_id text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select m.integration_id, m.genesys_message_id, d.recipient
+  from public.genesys_messages m
+  join public.message_delivery_log d on d.id = m.delivery_id
+  where m.delivery_id = p_delivery_id and m.direction = 'outbound'
+$function$;
+grant execute on function public.genesys_message_of_delivery(p_delivery_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.get_active_omnichannel_session(p_phone_number text)
  RETURNS SETOF omnichannel_sessions
@@ -2201,6 +2397,21 @@ end;
 $function$;
 grant execute on function public.record_delivery_statuses(p_updates jsonb) to service_role;
 
+CREATE OR REPLACE FUNCTION public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text DEFAULT NULL::text)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with updated as (
+    update public.genesys_messages
+    set receipt_status = p_status, receipt_reason = p_reason, receipt_at = now()
+    where integration_id = p_integration_id and genesys_message_id = p_genesys_message_id
+    returning 1
+  )
+  select exists (select 1 from updated)
+$function$;
+grant execute on function public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text, p_sender_kind text DEFAULT 'phone'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
  LANGUAGE plpgsql
@@ -2531,6 +2742,20 @@ end;
 $function$;
 grant execute on function public.request_whatsapp_template_sync() to service_role;
 
+CREATE OR REPLACE FUNCTION public.resolve_channel_account(p_kind text, p_external_id text)
+ RETURNS TABLE(account_id uuid, tenant_id uuid, routing text, settings jsonb, credentials jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.tenant_id, a.routing, a.settings,
+    coalesce((select s.decrypted_secret::jsonb from vault.decrypted_secrets s
+              where s.id = a.credentials_secret_id), '{}')
+  from public.channel_accounts a
+  where a.kind = p_kind and a.external_id = p_external_id
+$function$;
+grant execute on function public.resolve_channel_account(p_kind text, p_external_id text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.resolve_profile(p_kind text, p_value text, p_channel text DEFAULT NULL::text, p_display_name text DEFAULT NULL::text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -2677,6 +2902,47 @@ AS $function$
 $function$;
 grant execute on function public.run_conversation_sla(p_first_response interval, p_next_response interval, p_idle interval, p_archive_after interval) to service_role;
 
+CREATE OR REPLACE FUNCTION public.save_channel_account(p_tenant_id uuid, p_kind text, p_external_id text, p_credentials jsonb DEFAULT NULL::jsonb, p_display_name text DEFAULT NULL::text, p_routing text DEFAULT NULL::text, p_settings jsonb DEFAULT NULL::jsonb)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_id uuid;
+  v_secret uuid;
+begin
+  if p_credentials is not null and jsonb_typeof(p_credentials) <> 'object' then
+    raise exception 'p_credentials must be a JSON object' using errcode = '22023';
+  end if;
+  insert into public.channel_accounts as a (tenant_id, kind, external_id, display_name, routing,
+                                            settings)
+  values (p_tenant_id, p_kind, p_external_id, p_display_name, coalesce(p_routing, 'ai'),
+          coalesce(p_settings, '{}'))
+  on conflict (kind, external_id) do update set
+    display_name = coalesce(excluded.display_name, a.display_name),
+    routing = coalesce(p_routing, a.routing),
+    settings = coalesce(p_settings, a.settings)
+  -- An account never moves to another tenant by being saved again.
+  where a.tenant_id = excluded.tenant_id
+  returning a.id, a.credentials_secret_id into v_id, v_secret;
+  if v_id is null then
+    raise exception '% account % belongs to another tenant', p_kind, p_external_id
+      using errcode = '23505';
+  end if;
+  if p_credentials is not null then
+    if v_secret is null then
+      v_secret := vault.create_secret(p_credentials::text, 'channel_account:' || v_id::text,
+        p_kind || ' credentials');
+      update public.channel_accounts set credentials_secret_id = v_secret where id = v_id;
+    else
+      perform vault.update_secret(v_secret, p_credentials::text);
+    end if;
+  end if;
+  return v_id;
+end;
+$function$;
+grant execute on function public.save_channel_account(p_tenant_id uuid, p_kind text, p_external_id text, p_credentials jsonb, p_display_name text, p_routing text, p_settings jsonb) to service_role;
+
 CREATE OR REPLACE FUNCTION public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text DEFAULT '* * * * *'::text)
  RETURNS text
  LANGUAGE plpgsql
@@ -2811,6 +3077,34 @@ AS $function$
   where r.sender_key = p_sender_key
 $function$;
 grant execute on function public.slow_down_sender(p_sender_key text, p_retry_after_ms integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.store_oauth_token(p_token_key text, p_access_token text, p_expires_in_seconds integer)
+ RETURNS timestamp with time zone
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_secret uuid;
+  v_expires timestamptz := now() + make_interval(secs => p_expires_in_seconds);
+begin
+  select t.secret_id into v_secret from public.oauth_tokens t
+  where t.token_key = p_token_key for update;
+  -- A secret of a row that was deleted (by an operator) is reused, not duplicated.
+  v_secret := coalesce(v_secret,
+    (select s.id from vault.secrets s where s.name = 'oauth_token:' || p_token_key));
+  if v_secret is null then
+    v_secret := vault.create_secret(p_access_token, 'oauth_token:' || p_token_key, 'OAuth access token');
+  else
+    perform vault.update_secret(v_secret, p_access_token);
+  end if;
+  insert into public.oauth_tokens as t (token_key, secret_id, expires_at)
+  values (p_token_key, v_secret, v_expires)
+  on conflict (token_key) do update
+    set secret_id = v_secret, expires_at = v_expires, refreshing_until = null, updated_at = now();
+  return v_expires;
+end;
+$function$;
+grant execute on function public.store_oauth_token(p_token_key text, p_access_token text, p_expires_in_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.sync_scheduled_jobs()
  RETURNS boolean
@@ -2977,6 +3271,67 @@ begin
 end;
 $function$;
 grant execute on function public.take_send_tokens_each(p_sender_keys text[], p_wanted integer[], p_default_rates double precision[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.tenant_channel_account(p_tenant_id uuid, p_kind text)
+ RETURNS TABLE(account_id uuid, external_id text, routing text, settings jsonb, credentials jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.external_id, a.routing, a.settings,
+    coalesce((select s.decrypted_secret::jsonb from vault.decrypted_secrets s
+              where s.id = a.credentials_secret_id), '{}')
+  from public.channel_accounts a
+  where a.tenant_id = p_tenant_id and a.kind = p_kind
+  order by a.created_at
+  limit 1
+$function$;
+grant execute on function public.tenant_channel_account(p_tenant_id uuid, p_kind text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text DEFAULT NULL::text, p_state text DEFAULT 'agent'::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_new boolean;
+begin
+  insert into public.genesys_conversations as c
+    (integration_id, whatsapp_id, tenant_id, phone_number_id, session_id, state)
+  values (p_integration_id, p_whatsapp_id, p_tenant_id, p_phone_number_id, p_session_id, p_state)
+  on conflict (integration_id, whatsapp_id) do update
+    set phone_number_id = coalesce(excluded.phone_number_id, c.phone_number_id),
+        session_id = coalesce(excluded.session_id, c.session_id),
+        updated_at = now();
+  insert into public.genesys_messages (integration_id, genesys_message_id, delivery_id, direction)
+  values (p_integration_id, p_genesys_message_id, p_delivery_id, 'inbound')
+  on conflict do nothing;
+  get diagnostics v_new = row_count;
+  return v_new;
+end;
+$function$;
+grant execute on function public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text, p_state text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text DEFAULT NULL::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_new boolean;
+begin
+  insert into public.genesys_messages (integration_id, genesys_message_id, delivery_id, direction)
+  values (p_integration_id, p_genesys_message_id, p_delivery_id, 'outbound')
+  on conflict do nothing;
+  get diagnostics v_new = row_count;
+  update public.genesys_conversations
+  set genesys_conversation_id = coalesce(p_genesys_conversation_id, genesys_conversation_id),
+      state = 'agent'
+  where integration_id = p_integration_id and whatsapp_id = p_whatsapp_id;
+  return v_new;
+end;
+$function$;
+grant execute on function public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.update_omnichannel_session_status(p_session_id uuid, p_status text)
  RETURNS omnichannel_sessions

@@ -7,7 +7,7 @@ import { type Harness, sentSms, startHarness } from "./harness.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createAgentWorkerHandler } from "../../supabase/functions/_shared/agent-worker/handler.ts";
-import { recordInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
 import { inboxWorkerOf } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 
 const SECRET_KEY = "sb_secret_for_agent_worker_tests_0123456789";
@@ -110,7 +110,7 @@ describe("agent-worker handler", () => {
   it("derives the messages the webhooks accepted into the inbox and answers each once, with three workers kicked at once", async () => {
     const phones = Array.from({ length: 6 }, () => h.newPhone());
     await Promise.all(phones.map((p, i) =>
-      recordInboundBatched(h.db.sql, {
+      acceptInboundBatched(h.db.sql, {
         channel: "sms",
         sender: p,
         provider: "mtn",

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db/client.ts";
-import { recordInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
 import { processInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import { createHarness, fixture, post } from "./harness.ts";
 
@@ -110,9 +110,9 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       correlationId: `corr-${n}`,
     });
     const results = await Promise.allSettled([
-      recordInboundBatched(db.sql, message(1, "wamid.batch-spoiled-1")),
-      recordInboundBatched(db.sql, message(2, "")), // accept_inbound_messages refuses it (22023)
-      recordInboundBatched(db.sql, message(3, "wamid.batch-spoiled-3")),
+      acceptInboundBatched(db.sql, message(1, "wamid.batch-spoiled-1")),
+      acceptInboundBatched(db.sql, message(2, "")), // accept_inbound_messages refuses it (22023)
+      acceptInboundBatched(db.sql, message(3, "wamid.batch-spoiled-3")),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: "22023" });

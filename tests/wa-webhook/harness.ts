@@ -21,6 +21,9 @@ import { backgroundTracker } from "../../supabase/functions/_shared/platform/bac
 import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { drainInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { createAccountDirectory } from "../../supabase/functions/_shared/tenants/accounts.ts";
+import type { ToAgents } from "../../supabase/functions/_shared/wa-webhook/follow-ups.ts";
 
 export const APP_SECRET = "wa-app-secret-for-tests";
 export const VERIFY_TOKEN = "wa-verify-token-for-tests";
@@ -67,6 +70,8 @@ export interface Harness {
   handler: (req: Request) => Promise<Response>;
   /** What the inbox worker the handler kicked handed to the reply path, in order. */
   inbound: InboundForReply[];
+  /** What the handler handed to Genesys agents, in order. */
+  toAgents: Parameters<ToAgents>[];
   log: ReturnType<typeof memoryLogger>;
   /** Resolves when the background work (inbox worker and its replies, post-call flows) is done. */
   settled(): Promise<void>;
@@ -87,6 +92,10 @@ export interface HarnessOptions {
   verifyToken?: string | null;
   /** Runs for each new message owed a reply, after it is recorded in `inbound`. */
   onInbound?: (i: InboundForReply) => Promise<void>;
+  /** Messages for Genesys agents (accounts routed to `agent`); recorded in `toAgents` otherwise. */
+  toAgents?: ToAgents;
+  /** Env of the default tenant's number (WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_ROUTING, …). */
+  vars?: Record<string, string>;
 }
 
 export function createHarness(opts: HarnessOptions): Harness {
@@ -99,10 +108,22 @@ export function createHarness(opts: HarnessOptions): Harness {
   const timeoutMs = 2_000;
   const wa = opts.wa;
   const mtn = opts.mtn;
+  const toAgents: Parameters<ToAgents>[] = [];
+  const appSecret = opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET;
+  const config = loadConfig({
+    SUPABASE_DB_URL: opts.db.url,
+    ...(appSecret ? { WHATSAPP_APP_SECRET: appSecret } : {}),
+    ...opts.vars,
+  });
   const deps: WaWebhookDeps = {
     sql: opts.sql ?? opts.db.sql,
     logger: log,
-    appSecret: opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET,
+    accounts: createAccountDirectory(opts.sql ?? opts.db.sql, config),
+    receiptToAgents: () => Promise.resolve(),
+    toAgents: async (...args) => {
+      toAgents.push(args);
+      await opts.toAgents?.(...args);
+    },
     verifyToken: opts.verifyToken === null ? undefined : opts.verifyToken ?? VERIFY_TOKEN,
     waitUntil: background.waitUntil,
     onAccepted: async () => {
@@ -131,6 +152,7 @@ export function createHarness(opts: HarnessOptions): Harness {
   return {
     handler: createWaWebhookHandler(deps),
     inbound,
+    toAgents,
     log,
     settled: background.settled,
     derived: async () => void await Promise.all(derivations),

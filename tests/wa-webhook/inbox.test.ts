@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
-import { recordInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
 import { drainInbox, processInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import type { InboundMessage } from "../../supabase/functions/_shared/conversations/record-inbound.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
@@ -40,7 +40,7 @@ async function delivered(ids: string[]) {
 
 describe("inbox worker", () => {
   it("loses nothing when the worker dies mid-batch: the claim ends with its transaction", async () => {
-    await recordInboundBatched(db.sql, message("+250788300001", "wamid.inbox-crash-1"));
+    await acceptInboundBatched(db.sql, message("+250788300001", "wamid.inbox-crash-1"));
     // A worker claims and derives the row, then dies before its commit.
     await expect(db.sql.begin(async (tx) => {
       const derived = await processInbox(tx as never);
@@ -65,9 +65,9 @@ describe("inbox worker", () => {
 
   it("derives the others of a batch and parks, after 5 attempts, a message it cannot derive", async () => {
     await Promise.all([
-      recordInboundBatched(db.sql, message("+250788300011", "wamid.inbox-poison-ok-1")),
-      recordInboundBatched(db.sql, message("not a phone number", "wamid.inbox-poison")),
-      recordInboundBatched(db.sql, message("+250788300012", "wamid.inbox-poison-ok-2")),
+      acceptInboundBatched(db.sql, message("+250788300011", "wamid.inbox-poison-ok-1")),
+      acceptInboundBatched(db.sql, message("not a phone number", "wamid.inbox-poison")),
+      acceptInboundBatched(db.sql, message("+250788300012", "wamid.inbox-poison-ok-2")),
     ]);
     const first = await processInbox(db.sql);
     expect(first.map((d) => d.inbound.sender).sort()).toEqual(["+250788300011", "+250788300012"]);
@@ -79,15 +79,15 @@ describe("inbox worker", () => {
     expect(poison).toMatchObject({ attempts: 5, processed_at: null });
     expect(poison.last_error).toMatch(/^\w{5}: /);
     // Parked: no longer taken, and never in the way of new messages.
-    await recordInboundBatched(db.sql, message("+250788300013", "wamid.inbox-poison-ok-3"));
+    await acceptInboundBatched(db.sql, message("+250788300013", "wamid.inbox-poison-ok-3"));
     expect((await processInbox(db.sql)).map((d) => d.inbound.sender)).toEqual(["+250788300013"]);
   });
 
   it("hands each person's messages to the reply path in order, and none needing no reply", async () => {
     await Promise.all([
-      recordInboundBatched(db.sql, message("+250788300021", "wamid.inbox-order-1")),
-      recordInboundBatched(db.sql, message("+250788300021", "wamid.inbox-order-2")),
-      recordInboundBatched(
+      acceptInboundBatched(db.sql, message("+250788300021", "wamid.inbox-order-1")),
+      acceptInboundBatched(db.sql, message("+250788300021", "wamid.inbox-order-2")),
+      acceptInboundBatched(
         db.sql,
         message("+250788300021", "wamid.inbox-order-3", { needsReply: false }),
       ),

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { recordInbound } from "../../supabase/functions/_shared/conversations/record-inbound.ts";
-import { recordInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
 import { processInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 
 let db: TestDatabase;
@@ -31,7 +31,7 @@ describe("inbound recording by sender kind", () => {
       body: "hello",
     });
     const accepted = await Promise.all([
-      recordInboundBatched(db.sql, {
+      acceptInboundBatched(db.sql, {
         ...base,
         channel: "messenger",
         sender: "24680",
@@ -39,7 +39,7 @@ describe("inbound recording by sender kind", () => {
         providerMessageId: "mid.kind-2",
         body: "again",
       }),
-      recordInboundBatched(db.sql, {
+      acceptInboundBatched(db.sql, {
         ...base,
         channel: "email",
         sender: "Ada@Example.COM",

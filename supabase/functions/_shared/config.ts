@@ -71,6 +71,15 @@ const EnvSchema = z.object({
   INSTAGRAM_ACCESS_TOKEN: optionalText,
   META_GRAPH_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
 
+  GENESYS_API_BASE_URL: z.url().default("https://api.mypurecloud.com"),
+  GENESYS_LOGIN_BASE_URL: z.url().default("https://login.mypurecloud.com"),
+  GENESYS_CLIENT_ID: optionalText,
+  GENESYS_CLIENT_SECRET: optionalText,
+  GENESYS_INTEGRATION_ID: optionalText,
+  GENESYS_WEBHOOK_SECRET: optionalText,
+  /** Who answers WhatsApp on the env-configured number (accounts in the database carry their own). */
+  WHATSAPP_ROUTING: z.enum(["ai", "agent", "ai_then_agent"]).default("ai"),
+
   WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
   SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
   DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
@@ -139,6 +148,10 @@ export function providerModes(env: Env, sandboxUrl?: string) {
     meta: mode(
       Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
       env.META_GRAPH_BASE_URL,
+    ),
+    genesys: mode(
+      Boolean(env.GENESYS_CLIENT_ID && env.GENESYS_CLIENT_SECRET && env.GENESYS_INTEGRATION_ID),
+      env.GENESYS_API_BASE_URL,
     ),
   };
 }

@@ -81,6 +81,26 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"channel_accounts": {
+                  Row: {
+                    "created_at": string,"credentials_secret_id": string | null,"display_name": string | null,"external_id": string,"id": string,"kind": string,"routing": string,"settings": NonNullable<Json>,"tenant_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id": string,"id"?: string,"kind": string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id"?: string,"id"?: string,"kind"?: string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "channel_accounts_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"conversation_sla_breaches": {
                   Row: {
                     "breached_at": string,"due_at": string,"kind": string,"session_id": string
@@ -98,6 +118,52 @@ isOneToOne: false
       columns: ["session_id"]
 isOneToOne: false
       referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"genesys_conversations": {
+                  Row: {
+                    "created_at": string,"genesys_conversation_id": string | null,"handed_off_at": string | null,"handoff_reason": string | null,"integration_id": string,"phone_number_id": string | null,"session_id": string | null,"state": string,"tenant_id": string,"updated_at": string,"whatsapp_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"genesys_conversation_id"?: string | null,"handed_off_at"?: string | null,"handoff_reason"?: string | null,"integration_id": string,"phone_number_id"?: string | null,"session_id"?: string | null,"state"?: string,"tenant_id": string,"updated_at"?: string,"whatsapp_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"genesys_conversation_id"?: string | null,"handed_off_at"?: string | null,"handoff_reason"?: string | null,"integration_id"?: string,"phone_number_id"?: string | null,"session_id"?: string | null,"state"?: string,"tenant_id"?: string,"updated_at"?: string,"whatsapp_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "genesys_conversations_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "genesys_conversations_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"genesys_messages": {
+                  Row: {
+                    "created_at": string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string,"receipt_at": string | null,"receipt_reason": string | null,"receipt_status": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string,"receipt_at"?: string | null,"receipt_reason"?: string | null,"receipt_status"?: string | null
+                  }
+                  Update: {
+                    "created_at"?: string,"delivery_id"?: string,"direction"?: string,"genesys_message_id"?: string,"integration_id"?: string,"receipt_at"?: string | null,"receipt_reason"?: string | null,"receipt_status"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "genesys_messages_delivery_id_fkey"
+      columns: ["delivery_id"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
       referencedColumns: ["id"]
     }
                   ]
@@ -187,6 +253,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"oauth_tokens": {
+                  Row: {
+                    "expires_at": string | null,"refreshes": number,"refreshing_until": string | null,"secret_id": string | null,"token_key": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "expires_at"?: string | null,"refreshes"?: number,"refreshing_until"?: string | null,"secret_id"?: string | null,"token_key": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "expires_at"?: string | null,"refreshes"?: number,"refreshing_until"?: string | null,"secret_id"?: string | null,"token_key"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"omnichannel_sessions": {
                   Row: {
                     "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
@@ -271,6 +351,20 @@ isOneToOne: false
                   }
                   Update: {
                     "burst"?: number,"rate_per_second"?: number,"refilled_at"?: string,"sender_key"?: string,"slowed_until"?: string | null,"tokens"?: number,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"tenants": {
+                  Row: {
+                    "created_at": string,"id": string,"name": string,"slug": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: string,"name": string,"slug": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"name"?: string,"slug"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -412,6 +506,11 @@ isOneToOne: false
               "allows_whatsapp": boolean,"body": string,"claimed": boolean,"history": Json,"provider": string,"reply_to": string,"session": Json
             }[]
                            },
+"claim_oauth_token":
+{ Args: { "p_lease_seconds"?: number,"p_min_ttl_seconds"?: number,"p_token_key": string }; Returns: {
+              "access_token": string,"expires_at": string,"refresh": boolean
+            }[]
+                           },
 "cleanup_expired_omnichannel_sessions":
 { Args: { "p_batch_size"?: number }; Returns: number
                            },
@@ -443,6 +542,19 @@ isOneToOne: false
                            },
 "find_profile":
 { Args: { "p_kind": string,"p_value": string }; Returns: string
+                           },
+"forget_oauth_token":
+{ Args: { "p_access_token"?: string,"p_token_key": string }; Returns: undefined
+                           },
+"genesys_conversation":
+{ Args: { "p_integration_id": string,"p_whatsapp_id": string }; Returns: {
+              "genesys_conversation_id": string,"phone_number_id": string,"session_id": string,"state": string,"tenant_id": string
+            }[]
+                           },
+"genesys_message_of_delivery":
+{ Args: { "p_delivery_id": string }; Returns: {
+              "genesys_message_id": string,"integration_id": string,"whatsapp_id": string
+            }[]
                            },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
@@ -668,6 +780,9 @@ isOneToOne: false
               "current_status": string,"delivery_id": string,"matched": boolean,"ordinal": number,"previous_status": string
             }[]
                            },
+"record_genesys_receipt":
+{ Args: { "p_genesys_message_id": string,"p_integration_id": string,"p_reason"?: string,"p_status": string }; Returns: boolean
+                           },
 "record_inbound_message":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_sender_kind"?: string,"p_whatsapp_jid"?: string }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
@@ -699,6 +814,11 @@ isOneToOne: false
 "request_whatsapp_template_sync":
 { Args: Record<PropertyKey, never>; Returns: boolean
                            },
+"resolve_channel_account":
+{ Args: { "p_external_id": string,"p_kind": string }; Returns: {
+              "account_id": string,"credentials": Json,"routing": string,"settings": Json,"tenant_id": string
+            }[]
+                           },
 "resolve_profile":
 { Args: { "p_channel"?: string,"p_display_name"?: string,"p_kind": string,"p_value": string }; Returns: string
                            },
@@ -709,6 +829,9 @@ isOneToOne: false
 { Args: { "p_archive_after"?: string,"p_first_response"?: string,"p_idle"?: string,"p_next_response"?: string }; Returns: {
               "archived": number,"breached": number,"reopened": number,"resolved": number
             }[]
+                           },
+"save_channel_account":
+{ Args: { "p_credentials"?: Json,"p_display_name"?: string,"p_external_id": string,"p_kind": string,"p_routing"?: string,"p_settings"?: Json,"p_tenant_id": string }; Returns: string
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
@@ -731,6 +854,9 @@ isOneToOne: false
                            },
 "slow_down_sender":
 { Args: { "p_retry_after_ms"?: number,"p_sender_key": string }; Returns: undefined
+                           },
+"store_oauth_token":
+{ Args: { "p_access_token": string,"p_expires_in_seconds": number,"p_token_key": string }; Returns: string
                            },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
@@ -759,6 +885,17 @@ isOneToOne: false
 { Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[],"p_wanted": (number)[] }; Returns: {
               "granted": number,"sender_key": string,"wait_ms": number
             }[]
+                           },
+"tenant_channel_account":
+{ Args: { "p_kind": string,"p_tenant_id": string }; Returns: {
+              "account_id": string,"credentials": Json,"external_id": string,"routing": string,"settings": Json
+            }[]
+                           },
+"track_genesys_inbound":
+{ Args: { "p_delivery_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_phone_number_id"?: string,"p_session_id": string,"p_state"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: boolean
+                           },
+"track_genesys_outbound":
+{ Args: { "p_delivery_id": string,"p_genesys_conversation_id"?: string,"p_genesys_message_id": string,"p_integration_id": string,"p_whatsapp_id": string }; Returns: boolean
                            },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {

@@ -17,6 +17,8 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129150000_record_inbound_messages_batch",
   "20261129160000_error_code_grammar",
   "20261130100000_profile_identities",
+  "20261130130000_tenants_channel_accounts",
+  "20261130130100_genesys_bridge",
   "20261130140000_messages_api",
   "20261130141000_conversations_sla",
   "20261130142000_message_stats",

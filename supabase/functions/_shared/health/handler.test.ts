@@ -71,6 +71,7 @@ describe("health", () => {
       sms: "sandbox",
       openai: "sandbox",
       meta: "sandbox",
+      genesys: "sandbox",
     });
 
     const real = await (await handlerFor({
@@ -83,6 +84,7 @@ describe("health", () => {
       sms: "unconfigured",
       openai: "real",
       meta: "unconfigured",
+      genesys: "unconfigured",
     });
   });
 

@@ -24,6 +24,7 @@ export const FUNCTION_AUTH = {
   messages: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator", "agent"] },
   "sms-inbound": { modes: [] },
   "wa-webhook": { modes: [] },
+  "genesys-webhook": { modes: [] },
 } satisfies Record<string, AuthPolicy>;
 
 export type FunctionName = keyof typeof FUNCTION_AUTH;

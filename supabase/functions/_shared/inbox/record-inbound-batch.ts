@@ -2,7 +2,11 @@ import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
 import { batchedPerPool } from "./tick-batch.ts";
-import type { InboundMessage } from "../conversations/record-inbound.ts";
+import {
+  type InboundMessage,
+  type RecordedInbound,
+  recordInbound,
+} from "../conversations/record-inbound.ts";
 
 /** What a webhook knows once its message is durably accepted into the inbox. */
 export interface AcceptedInbound {
@@ -22,7 +26,7 @@ export interface AcceptedInbound {
  * (inbox/process-inbox.ts, run by the agent-worker function, which the webhook kicks after its
  * commit with `kickAfterAccept`; dispatch is the safety net), which then writes the AI replies.
  */
-export const recordInboundBatched: (sql: Sql, message: InboundMessage) => Promise<AcceptedInbound> =
+export const acceptInboundBatched: (sql: Sql, message: InboundMessage) => Promise<AcceptedInbound> =
   batchedPerPool(
     async (sql, m) => (await acceptMany(sql, [m]))[0],
     acceptMany,
@@ -56,4 +60,30 @@ export function inboxJson(m: InboundMessage): Json {
     needs_reply: m.needsReply ?? true,
     display_name: m.displayName ?? null,
   };
+}
+
+/**
+ * Direct recording, for the webhooks whose follow-up work needs the message's rows before their
+ * 200: Messenger/Instagram (a shared phone number or email is linked to the person's profile),
+ * email (the thread's headers), and WhatsApp messages bound for Genesys agents (forwarded with
+ * their row ids). Grouped per event-loop turn like acceptInboundBatched, but the profile,
+ * session and message row are written in the same statement (public.record_inbound_messages),
+ * so it costs what the inbox saves; every other inbound message goes through the inbox.
+ */
+export const recordInboundBatched: (sql: Sql, message: InboundMessage) => Promise<RecordedInbound> =
+  batchedPerPool(recordInbound, recordMany);
+
+async function recordMany(sql: Sql, messages: InboundMessage[]): Promise<RecordedInbound[]> {
+  const rows = await rpc(sql, "record_inbound_messages", { p_messages: messages.map(inboxJson) });
+  const out: RecordedInbound[] = [];
+  for (const r of rows) {
+    out[Number(r.ordinal) - 1] = {
+      deliveryId: r.delivery_id,
+      sessionId: r.session_id,
+      profileId: r.profile_id,
+      isNew: r.is_new,
+      allowsSms: r.allows_sms,
+    };
+  }
+  return out;
 }

@@ -93,19 +93,23 @@ export async function replySenderKey(
   deps: OutboundDeps,
   inbound: { channel: "whatsapp" | "sms"; deliveryId: string },
 ): Promise<string | undefined> {
-  if (inbound.channel !== "sms") return undefined;
   const [row] = await deps.sql<{ provider: string | null; to: string | null }[]>`
-    select provider, metadata->>'to' as to from public.message_delivery_log where id = ${inbound.deliveryId}`;
+    select provider, coalesce(metadata->>'to', metadata->'business'->>'phone_number_id') as to
+    from public.message_delivery_log where id = ${inbound.deliveryId}`;
   return replySenderKeyOf(deps, inbound.channel, row?.provider ?? null, row?.to ?? null);
 }
 
-/** replySenderKey from the inbound row's provider and `to`, when the caller has read them. */
+/**
+ * replySenderKey from the inbound row's provider and the number it was written to, when the
+ * caller has read them: WhatsApp from that number (a tenant's own, with its token and bucket).
+ */
 export function replySenderKeyOf(
   deps: OutboundDeps,
   channel: "whatsapp" | "sms",
   provider: string | null,
   to: string | null,
 ): string | undefined {
-  if (channel !== "sms" || (provider !== "twilio" && provider !== "mtn")) return undefined;
+  if (channel === "whatsapp") return to ? `whatsapp:${to}` : undefined;
+  if (provider !== "twilio" && provider !== "mtn") return undefined;
   return deps.senders.replyKey(provider, to);
 }

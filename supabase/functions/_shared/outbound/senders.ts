@@ -4,6 +4,17 @@ import { createWhatsAppAdapter, type WhatsAppAdapter } from "../channels/whatsap
 import { createMtnSmsAdapter } from "../channels/sms-mtn.ts";
 import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "../channels/sms-twilio.ts";
 import type { SenderRef } from "./pacing.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import { notConfigured } from "../channels/http.ts";
+
+export interface SenderDirectoryOptions extends AdapterOptions {
+  /**
+   * Tenant WhatsApp numbers (tenants/accounts.ts): a `whatsapp:<id>` sender of a number other
+   * than WHATSAPP_PHONE_NUMBER_ID sends with that account's token. Without it, every WhatsApp
+   * sender uses WHATSAPP_ACCESS_TOKEN (tests and tools that only know the env number).
+   */
+  whatsappAccounts?: { whatsapp(phoneNumberId: string): Promise<WhatsAppAccount | null> };
+}
 
 /** One message as a sender sends it: a logged outbound row (dispatch re-sends rows as they are). */
 export interface OutboxRow {
@@ -33,19 +44,39 @@ export type SmsProvider = "mtn" | "twilio";
  * `sms:twilio:<from>`), each with its own pacing bucket. A message nobody asked for goes through
  * the channel's default sender (`SMS_PROVIDER` for SMS); a reply, through the one written to.
  */
-export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
+export function createSenderDirectory(env: Env, opts: SenderDirectoryOptions = {}) {
   const cache = new Map<string, Sender>();
   const defaults = { whatsapp: whatsappSenderKey(env), sms: smsSenderKey(env, env.SMS_PROVIDER) };
 
   function build(key: string): Sender | null {
     const [channel, ...rest] = key.split(":");
     if (channel === "whatsapp") {
-      const wa = createWhatsAppAdapter({
-        baseUrl: env.WHATSAPP_API_BASE_URL,
-        accessToken: env.WHATSAPP_ACCESS_TOKEN,
-        phoneNumberId: orEnv(rest.join(":"), env.WHATSAPP_PHONE_NUMBER_ID),
-      }, opts);
-      const send = (row: OutboxRow) => sendWhatsApp(wa, row);
+      const phoneNumberId = orEnv(rest.join(":"), env.WHATSAPP_PHONE_NUMBER_ID);
+      const adapterFor = (accessToken: string | undefined) =>
+        createWhatsAppAdapter(
+          { baseUrl: env.WHATSAPP_API_BASE_URL, accessToken, phoneNumberId },
+          opts,
+        );
+      const accounts = opts.whatsappAccounts;
+      const own = accounts && phoneNumberId && phoneNumberId !== env.WHATSAPP_PHONE_NUMBER_ID;
+      const wa = adapterFor(env.WHATSAPP_ACCESS_TOKEN);
+      const byToken = new Map<string, WhatsAppAdapter>();
+      // A tenant's number: its own token, looked up (cached) at send time.
+      const send = own
+        ? async (row: OutboxRow): Promise<SendResult> => {
+          const account = await accounts.whatsapp(phoneNumberId);
+          if (!account?.accessToken) {
+            return {
+              ok: false,
+              provider: "whatsapp",
+              error: notConfigured([`access token of ${phoneNumberId}`]),
+            };
+          }
+          let adapter = byToken.get(account.accessToken);
+          if (!adapter) byToken.set(account.accessToken, adapter = adapterFor(account.accessToken));
+          return sendWhatsApp(adapter, row);
+        }
+        : (row: OutboxRow) => sendWhatsApp(wa, row);
       return {
         key,
         channel,

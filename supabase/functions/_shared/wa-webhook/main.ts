@@ -4,15 +4,31 @@ import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
 import { inboxWorkerOf } from "../inbox/process-inbox.ts";
 import { agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createWaWebhookHandler } from "./handler.ts";
+import { bridgeOf } from "../genesys/wiring.ts";
+import { createAgentForwarder } from "../genesys/forward-inbound.ts";
+import { createReceiptForwarder } from "../genesys/receipts.ts";
 
 /** `wa-webhook` built from the validated environment (functions/wa-webhook/index.ts serves it). */
 export function waWebhook({ env, waitUntil }: Runtime) {
   const { platform, outbound } = sendingFunction(env, "wa-webhook");
   const inboxWorker = inboxWorkerOf(createReplyDeps(platform, outbound));
   const agentWorker = agentWorkerKickOf(env, platform.logger);
+  const { accounts, genesys } = bridgeOf(platform);
   return createWaWebhookHandler({
     ...outbound,
-    appSecret: env.WHATSAPP_APP_SECRET,
+    accounts,
+    toAgents: createAgentForwarder({
+      sql: platform.sql,
+      logger: platform.logger,
+      genesys,
+      integrationOf: accounts.genesysOfTenant,
+    }),
+    receiptToAgents: createReceiptForwarder({
+      sql: platform.sql,
+      logger: platform.logger,
+      genesys,
+      integration: accounts.genesys,
+    }),
     verifyToken: env.WHATSAPP_VERIFY_TOKEN,
     waitUntil,
     // The accepted messages are derived and answered by the agent-worker function, off this

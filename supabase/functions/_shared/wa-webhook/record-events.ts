@@ -1,7 +1,13 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { StatusOutcome } from "../outbound/delivery-status.ts";
-import { type AcceptedInbound, recordInboundBatched } from "../inbox/record-inbound-batch.ts";
+import type { StatusOutcome, StatusUpdate } from "../outbound/delivery-status.ts";
+import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import {
+  type AcceptedInbound,
+  acceptInboundBatched,
+  recordInboundBatched,
+} from "../inbox/record-inbound-batch.ts";
 import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
@@ -10,7 +16,19 @@ import { recordCallEnded } from "./record-call.ts";
 export type FollowUp =
   /** New messages were accepted into the inbox: the worker derives them and writes the replies. */
   | { kind: "inbox" }
-  | { kind: "post_call"; callId: string; phoneNumber: string };
+  | { kind: "post_call"; callId: string; phoneNumber: string }
+  /**
+   * A message for the account's Genesys agents (routing `agent`) instead of the AI: recorded
+   * directly (not through the inbox), because it is forwarded with its row ids.
+   */
+  | {
+    kind: "agents";
+    message: InboundMessage;
+    recorded: RecordedInbound;
+    account: WhatsAppAccount;
+  }
+  /** A status that moved, on a number bridged to Genesys: a receipt if an agent sent the message. */
+  | { kind: "receipt"; update: StatusUpdate; deliveryId: string; to: string };
 
 export interface RecordOutcome {
   counts: {
@@ -50,11 +68,21 @@ export async function recordWhatsAppEvents(
   // Statuses are recorded together in one round trip before the loop walks the events in order.
   const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
   // Messages and statuses are written at once, each into its tick batch (one statement each).
-  const messages = events.flatMap((e) => (e.kind === "message" ? [e.message] : []));
-  const [statusOutcomes, accepted]: [StatusOutcome[], AcceptedInbound[]] = await Promise.all([
+  // Messages for Genesys agents are recorded directly (their forward needs the rows); the
+  // others are accepted into the inbox, derived and answered by the inbox worker.
+  const messages = events.flatMap((e) => (e.kind === "message" ? [e] : []));
+  const [statusOutcomes, accepted]: [
+    StatusOutcome[],
+    (AcceptedInbound | RecordedInbound)[],
+  ] = await Promise.all([
     recordDeliveryStatusesBatched(sql, statusEvents),
-    Promise.all(messages.map((m) => recordInboundBatched(sql, m))),
+    Promise.all(
+      messages.map((e) =>
+        e.agents ? recordInboundBatched(sql, e.message) : acceptInboundBatched(sql, e.message)
+      ),
+    ),
   ]);
+  let inboxMessages = 0;
   let nextStatus = 0;
   let nextMessage = 0;
   for (const e of events) {
@@ -65,7 +93,9 @@ export async function recordWhatsAppEvents(
         provider_message_id: m.providerMessageId,
         message_type: m.messageType,
         from: m.sender,
-        inbox_id: a.inboxId,
+        ...("deliveryId" in a
+          ? { delivery_id: a.deliveryId, session_id: a.sessionId }
+          : { inbox_id: a.inboxId }),
       };
       if (!a.isNew) {
         counts.duplicates++;
@@ -74,6 +104,9 @@ export async function recordWhatsAppEvents(
       }
       counts.messages++;
       log.info("WHATSAPP_MESSAGE_RECEIVED", { ...fields, needs_reply: m.needsReply !== false });
+      if (e.agents && "deliveryId" in a) {
+        followUps.push({ kind: "agents", message: m, recorded: a, account: e.agents });
+      } else inboxMessages++;
     } else if (e.kind === "status") {
       const u = e.update;
       const outcome = statusOutcomes[nextStatus++];
@@ -86,6 +119,14 @@ export async function recordWhatsAppEvents(
         continue;
       }
       counts.statuses++;
+      if (e.agents && outcome.deliveryId && outcome.currentStatus !== outcome.previousStatus) {
+        followUps.push({
+          kind: "receipt",
+          update: u,
+          deliveryId: outcome.deliveryId,
+          to: outcome.deliveryId,
+        });
+      }
       log[u.status === "failed" ? "warn" : "info"]("WHATSAPP_STATUS_UPDATED", {
         provider_message_id: u.providerMessageId,
         delivery_id: outcome.deliveryId,
@@ -125,6 +166,6 @@ export async function recordWhatsAppEvents(
       log[e.level](e.event, e.fields);
     }
   }
-  if (counts.messages > 0) followUps.unshift({ kind: "inbox" });
+  if (inboxMessages > 0) followUps.unshift({ kind: "inbox" });
   return { counts, followUps };
 }

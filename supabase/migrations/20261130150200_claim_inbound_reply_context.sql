@@ -43,8 +43,7 @@ begin
   claimed := true;
   body := v_m.body;
   provider := v_m.provider;
-  -- The number the person wrote to: SMS keeps it in `to`; WhatsApp names its phone_number_id.
-  reply_to := coalesce(v_m.metadata ->> 'to', v_m.metadata -> 'business' ->> 'phone_number_id');
+  reply_to := v_m.metadata ->> 'to';
   select p.allows_whatsapp into allows_whatsapp from public.profiles p where p.id = v_m.profile_id;
   select jsonb_build_object(
            'id', s.id, 'status', s.status, 'context', s.context, 'channels_seen', s.channels_seen,

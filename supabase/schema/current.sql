@@ -1076,7 +1076,8 @@ begin
   claimed := true;
   body := v_m.body;
   provider := v_m.provider;
-  -- The number the person wrote to: SMS keeps it in `to`; WhatsApp names its phone_number_id.
+  -- The number the person wrote to: an SMS keeps it in `to`, a WhatsApp message names its
+  -- business phone_number_id (a tenant's own number answers from itself, with its own token).
   reply_to := coalesce(v_m.metadata ->> 'to', v_m.metadata -> 'business' ->> 'phone_number_id');
   select p.allows_whatsapp into allows_whatsapp from public.profiles p where p.id = v_m.profile_id;
   select jsonb_build_object(
@@ -1723,8 +1724,7 @@ begin
     v_survivor := case
       when v_a.phone_number is not null and v_b.phone_number is null then v_a.id
       when v_b.phone_number is not null and v_a.phone_number is null then v_b.id
-      when v_a.created_at <= v_b.created_at then v_a.id
-      else v_b.id end;
+      else v_holder end;
     return public.merge_profiles(v_survivor, case when v_survivor = v_a.id then v_b.id else v_a.id end);
   end loop;
   raise exception 'could not link the % identity to profile %', p_kind, p_profile_id

@@ -17,6 +17,7 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129150000_record_inbound_messages_batch",
   "20261129160000_error_code_grammar",
   "20261130100000_profile_identities",
+  "20261130100100_link_identity_holder_survives",
   "20261130130000_tenants_channel_accounts",
   "20261130130100_genesys_bridge",
   "20261130140000_messages_api",
@@ -27,4 +28,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130150000_inbound_inbox",
   "20261130150100_pacing_leases",
   "20261130150200_claim_inbound_reply_context",
+  "20261130160000_reply_from_whatsapp_number",
 ];

@@ -179,6 +179,22 @@ describe.skipIf(!present)("the console in Chromium", () => {
     expect(await visible()).toEqual({ conversations: true, deliveries: false, stats: false });
   });
 
+  it("the inbox lists the open conversations; an agent assigns one, then resolves it", async () => {
+    await openTab("Inbox");
+    expect(await page.locator("#tab-inbox").isVisible()).toBe(true);
+    const first = page.locator("#inbox tbody tr[data-conversation]").first();
+    await first.waitFor();
+    const id = await first.getAttribute("data-conversation");
+    await first.getByRole("button", { name: "Assign to me" }).click();
+    await page.locator("#inbox-result").getByText("Conversation assigned").waitFor();
+    await page.locator("#inbox-view").selectOption("assigned");
+    const row = page.locator(`#inbox tr[data-conversation="${id}"]`);
+    await row.getByText("console", { exact: true }).waitFor();
+    await row.getByRole("button", { name: "Resolve" }).click();
+    await page.locator("#inbox-result").getByText("Conversation resolved").waitFor();
+    await openTab("Conversations");
+  });
+
   it("shows one session across SMS and WhatsApp as a timeline, SMS without a read step", async () => {
     await sessionOf(A).click();
     const timeline = page.locator("#conversation .timeline");

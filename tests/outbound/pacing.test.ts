@@ -42,7 +42,8 @@ describe("pacing leases", () => {
     }));
     const seconds = (performance.now() - started) / 1000;
     expect(sent).toBe(40);
-    expect(takes).toBeLessThan(40);
+    // 40 before leasing (105 with leases taken one token at a time by concurrent sends); 21–24 now.
+    expect(takes).toBeLessThanOrEqual(30);
     // The bucket starts with its burst (rate / 10 = 8); the other 32 need 0.4 s at 80/s.
     expect(seconds).toBeGreaterThanOrEqual((40 - 8) / 80 * 0.9);
     await counted.end();

@@ -50,6 +50,40 @@ export function createPacer(
     return true;
   };
 
+  const addStock = (key: string, tokens: number) => {
+    if (tokens <= 0) return;
+    const s = stock.get(key);
+    const held = s && now() < s.until ? s.tokens : 0;
+    stock.set(key, { tokens: held + tokens, until: now() + LEASE_MS });
+  };
+
+  // One refill per sender at a time: concurrent sends that ran short wait for the one in flight
+  // and share what it brought into the stock, instead of each updating the sender's row.
+  const refilling = new Map<string, Promise<number>>();
+  const emptyUntil = new Map<string, number>();
+  const markEmpty = (sender: SenderRef, waitMs: number) =>
+    emptyUntil.set(
+      sender.key,
+      now() + Math.max(waitMs, (leaseSize(sender) * 1000) / sender.ratePerSecond),
+    );
+  const track = (key: string, p: Promise<number>): Promise<number> => {
+    const tracked = p.finally(() => {
+      if (refilling.get(key) === tracked) refilling.delete(key);
+    });
+    refilling.set(key, tracked);
+    return tracked;
+  };
+  const refill = (sender: SenderRef, wanted: number): Promise<number> =>
+    refilling.get(sender.key) ??
+      track(
+        sender.key,
+        take(sender, wanted).then((next) => {
+          addStock(sender.key, next.granted);
+          if (next.granted < wanted) markEmpty(sender, next.waitMs);
+          return next.waitMs;
+        }),
+      );
+
   const take = async (s: SenderRef, wanted: number) => {
     const [r] = await rpc(sql, "take_send_tokens", {
       p_sender_key: s.key,
@@ -62,6 +96,16 @@ export function createPacer(
   return {
     take,
     async acquire(senders, maxWaitMs = 5_000) {
+      const deadline = now() + maxWaitMs;
+      // Refills in flight for these senders are awaited first: what they bring is shared
+      // through the stock instead of each send updating the sender's row.
+      const keys = [...new Set(senders.map((s) => s.key))];
+      // A sender whose bucket this isolate found empty is not asked again before a lease's
+      // worth has refilled (asking sooner would update its row for a token or none).
+      const until = Math.max(0, ...keys.map((k) => emptyUntil.get(k) ?? 0));
+      if (until > now() && until <= deadline) await sleep(until - now());
+      const inFlight = keys.flatMap((k) => refilling.get(k) ?? []);
+      if (inFlight.length > 0) await Promise.all(inFlight);
       // One token per entry: from this isolate's lease when it has one, else leased now.
       const needed = new Map<string, { sender: SenderRef; count: number }>();
       for (const s of senders) {
@@ -72,30 +116,41 @@ export function createPacer(
       }
       if (needed.size === 0) return new Set();
       const wanted = [...needed.values()];
-      const rows = await rpc(sql, "take_send_tokens_each", {
+      const bulk = rpc(sql, "take_send_tokens_each", {
         p_sender_keys: wanted.map((w) => w.sender.key),
         p_wanted: wanted.map((w) => w.count - 1 + leaseSize(w.sender)),
         p_default_rates: wanted.map((w) => w.sender.ratePerSecond),
+      }).then((rows) => {
+        for (const r of rows) {
+          addStock(r.sender_key, r.granted);
+          const w = needed.get(r.sender_key)!;
+          if (r.granted < w.count - 1 + leaseSize(w.sender)) markEmpty(w.sender, r.wait_ms);
+        }
+        return rows;
       });
-      const deadline = now() + maxWaitMs;
+      for (const w of wanted) {
+        track(
+          w.sender.key,
+          bulk.then((rows) => rows.find((r) => r.sender_key === w.sender.key)?.wait_ms ?? 0),
+        );
+      }
+      const rows = await bulk;
       const missing = new Set<string>();
-      await Promise.all(rows.map(async (r) => {
-        const { sender, count } = needed.get(r.sender_key)!;
-        const spare = r.granted - count;
-        if (spare > 0) stock.set(sender.key, { tokens: spare, until: now() + LEASE_MS });
-        // What the lease did not cover, one token at a time as the bucket refills.
-        let short = Math.max(0, count - r.granted);
-        let wait = r.wait_ms;
+      await Promise.all(wanted.map(async ({ sender, count }) => {
+        let short = count;
+        while (short > 0 && fromStock(sender.key)) short--;
+        // What the lease did not cover, as the bucket refills: a lease's worth at a time.
+        const leaseWaitMs = (leaseSize(sender) * 1000) / sender.ratePerSecond;
+        const first = rows.find((r) => r.sender_key === sender.key)?.wait_ms ?? 0;
+        let wait = short > 0 ? Math.max(first, leaseWaitMs) : 0;
         while (short > 0) {
           if (now() + wait > deadline) return void missing.add(sender.key);
           await sleep(wait);
-          if (fromStock(sender.key)) {
-            short--;
-            continue;
-          }
-          const next = await take(sender, 1);
-          if (next.granted >= 1) short--;
-          else wait = next.waitMs;
+          while (short > 0 && fromStock(sender.key)) short--;
+          if (short === 0) break;
+          const waitMs = await refill(sender, short - 1 + leaseSize(sender));
+          while (short > 0 && fromStock(sender.key)) short--;
+          wait = short > 0 ? Math.max(waitMs, leaseWaitMs) : 0;
         }
       }));
       return missing;

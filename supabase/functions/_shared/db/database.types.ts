@@ -85,6 +85,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"meta_profiles": {
+                  Row: {
+                    "channel": string,"created_at": string,"external_id": string,"fetch_started_at": string | null,"fetched_at": string | null,"name": string | null,"profile_id": string,"profile_pic": string | null,"updated_at": string,"username": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"created_at"?: string,"external_id": string,"fetch_started_at"?: string | null,"fetched_at"?: string | null,"name"?: string | null,"profile_id": string,"profile_pic"?: string | null,"updated_at"?: string,"username"?: string | null
+                  }
+                  Update: {
+                    "channel"?: string,"created_at"?: string,"external_id"?: string,"fetch_started_at"?: string | null,"fetched_at"?: string | null,"name"?: string | null,"profile_id"?: string,"profile_pic"?: string | null,"updated_at"?: string,"username"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "meta_profiles_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"omnichannel_sessions": {
                   Row: {
                     "call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"profile_id": string,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
@@ -153,7 +173,15 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "begin_outbound_message":
+            "apply_meta_receipt":
+{ Args: { "p_channel": string,"p_mids"?: (string)[],"p_person": string,"p_status": string,"p_watermark_ms": number }; Returns: number
+                           },
+"begin_meta_outbound_message":
+{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
+              "delivery_id": string,"is_new": boolean,"last_inbound_at": string,"profile_id": string,"session_id": string,"status": string
+            }[]
+                           },
+"begin_outbound_message":
 { Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
               "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
             }[]
@@ -212,6 +240,9 @@ isOneToOne: false
       } },
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_meta_profile_refresh":
+{ Args: { "p_channel": string,"p_external_id": string,"p_profile_id": string }; Returns: boolean
                            },
 "cleanup_expired_omnichannel_sessions":
 { Args: { "p_batch_size"?: number }; Returns: number
@@ -399,6 +430,11 @@ isOneToOne: false
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"ordinal": number,"profile_id": string,"session_id": string
             }[]
                            },
+"record_meta_echo":
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_delivery_id"?: string,"p_metadata"?: Json,"p_mid": string,"p_recipient": string }; Returns: {
+              "delivery_id": string,"is_new": boolean
+            }[]
+                           },
 "record_outbound_outcome":
 { Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_retry_after_ms"?: number,"p_sender_key"?: string,"p_sent": boolean }; Returns: {
               "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string
@@ -419,6 +455,9 @@ isOneToOne: false
                            },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
+                           },
+"save_meta_profile":
+{ Args: { "p_channel": string,"p_external_id": string,"p_name"?: string,"p_profile_pic"?: string,"p_username"?: string }; Returns: undefined
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string

@@ -21,6 +21,7 @@ export const FUNCTION_AUTH = {
   health: { modes: [] },
   "sms-inbound": { modes: [] },
   "wa-webhook": { modes: [] },
+  "meta-webhook": { modes: [] },
 } satisfies Record<string, AuthPolicy>;
 
 export type FunctionName = keyof typeof FUNCTION_AUTH;

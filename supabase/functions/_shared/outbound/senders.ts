@@ -79,13 +79,7 @@ export function createSenderDirectory(
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
     if (channel === "messenger" || channel === "instagram") {
-      const meta = createMetaAdapter({
-        channel,
-        baseUrl: env.META_GRAPH_BASE_URL,
-        accessToken: channel === "messenger"
-          ? env.MESSENGER_PAGE_ACCESS_TOKEN
-          : env.INSTAGRAM_ACCESS_TOKEN,
-      }, opts);
+      const meta = metaAdapterOf(env, channel, opts);
       const send = (row: OutboxRow) => sendMeta(meta, row, now());
       return { key, channel, provider: channel, ratePerSecond: env.META_RATE_PER_SECOND, send };
     }
@@ -130,6 +124,21 @@ function smsSenderKey(env: Env, provider: SmsProvider): string {
 }
 
 const orEnv = (id: string, fromEnv: string | undefined) => id && id !== "default" ? id : fromEnv;
+
+/** The page's (Messenger) or account's (Instagram) adapter: sends, sender actions, profiles. */
+export function metaAdapterOf(
+  env: Env,
+  channel: MetaChannel,
+  opts: AdapterOptions = {},
+): MetaAdapter {
+  return createMetaAdapter({
+    channel,
+    baseUrl: env.META_GRAPH_BASE_URL,
+    accessToken: channel === "messenger"
+      ? env.MESSENGER_PAGE_ACCESS_TOKEN
+      : env.INSTAGRAM_ACCESS_TOKEN,
+  }, opts);
+}
 
 /** Missing credentials fail closed at send time (CHANNEL.NOT_CONFIGURED), never fall back to another provider. */
 function smsAdapter(

@@ -35,6 +35,7 @@ export const SANDBOX_CREDENTIALS = {
   metaAppSecret: "sandbox-meta-secret",
   metaVerifyToken: "sandbox-meta-verify",
   messengerPageAccessToken: "sandbox-page-token",
+  instagramAccessToken: "sandbox-instagram-token",
 } as const;
 
 /** Every sandbox variable, per provider, for a sandbox at `sandboxUrl` (no trailing slash). */
@@ -71,6 +72,7 @@ export function sandboxDefaults(
       META_APP_SECRET: c.metaAppSecret,
       META_VERIFY_TOKEN: c.metaVerifyToken,
       MESSENGER_PAGE_ACCESS_TOKEN: c.messengerPageAccessToken,
+      INSTAGRAM_ACCESS_TOKEN: c.instagramAccessToken,
     },
   };
 }

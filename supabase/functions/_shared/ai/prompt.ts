@@ -37,7 +37,8 @@ export interface HistoryEntry {
 }
 
 const CHANNEL_STYLE: Record<ReplyChannel, string> = {
-  messenger: "You are replying on Facebook Messenger: plain text only (no markdown), short and warm, " +
+  messenger:
+    "You are replying on Facebook Messenger: plain text only (no markdown), short and warm, " +
     "under 2000 characters.",
   instagram: "You are replying in an Instagram direct message: plain text only (no markdown), " +
     "short and friendly, under 1000 characters.",

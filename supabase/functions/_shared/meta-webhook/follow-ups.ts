@@ -50,8 +50,11 @@ export function scheduleMetaFollowUps(
           });
         }
       }
-      await courtesy(log, "META_PROFILE_FETCH_FAILED", () =>
-        refreshProfile(deps.sql, adapter, channel, person, profileId, log));
+      await courtesy(
+        log,
+        "META_PROFILE_FETCH_FAILED",
+        () => refreshProfile(deps.sql, adapter, channel, person, profileId, log),
+      );
     })());
   }
 }

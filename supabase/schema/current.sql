@@ -131,6 +131,39 @@ comment on column public.message_delivery_log.leased_until is 'A sender holds a 
 comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
 comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
 
+create table public.message_templates (
+  id uuid not null default gen_random_uuid(),
+  channel text not null,
+  name text not null,
+  locale text not null default 'en'::text,
+  status text not null default 'approved'::text,
+  category text,
+  subject text,
+  body_text text,
+  body_html text,
+  components jsonb not null default '[]'::jsonb,
+  param_count integer not null default 0,
+  provider_template_id text,
+  synced_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint message_templates_channel_check CHECK ((channel = ANY (ARRAY['whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))),
+  constraint message_templates_channel_name_locale_key UNIQUE (channel, name, locale),
+  constraint message_templates_components_is_array CHECK ((jsonb_typeof(components) = 'array'::text)),
+  constraint message_templates_name_not_blank CHECK ((length(btrim(name)) > 0)),
+  constraint message_templates_param_count_check CHECK ((param_count >= 0)),
+  constraint message_templates_pkey PRIMARY KEY (id),
+  constraint message_templates_status_check CHECK ((status = ANY (ARRAY['approved'::text, 'pending'::text, 'rejected'::text, 'paused'::text, 'disabled'::text, 'in_appeal'::text, 'deleted'::text])))
+);
+alter table public.message_templates enable row level security;
+create policy omnichannel_service_role_delete on public.message_templates as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.message_templates as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.message_templates as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.message_templates as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER message_templates_set_updated_at BEFORE UPDATE ON public.message_templates FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.message_templates to service_role;
+comment on table public.message_templates is 'Message templates per channel and locale. status is Meta''s review status (lower case) for WhatsApp; local templates are approved.';
+
 create table public.meta_profiles (
   channel text not null,
   external_id text not null,
@@ -200,6 +233,30 @@ CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnic
 grant select on table public.omnichannel_sessions to authenticated;
 grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
 
+create table public.profile_identities (
+  kind text not null,
+  value text not null,
+  profile_id uuid not null,
+  created_at timestamp with time zone not null default now(),
+  constraint profile_identities_email_lower CHECK (((kind <> 'email'::text) OR (value = lower(value)))),
+  constraint profile_identities_kind_check CHECK ((kind = ANY (ARRAY['messenger'::text, 'instagram'::text, 'email'::text]))),
+  constraint profile_identities_pkey PRIMARY KEY (kind, value),
+  constraint profile_identities_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
+  constraint profile_identities_value_not_blank CHECK (((length(btrim(value)) > 0) AND (length(value) <= 320)))
+);
+CREATE INDEX profile_identities_profile_id_idx ON public.profile_identities USING btree (profile_id);
+alter table public.profile_identities enable row level security;
+create policy omnichannel_authenticated_select_own on public.profile_identities as permissive for select to authenticated using ((EXISTS ( SELECT 1
+   FROM profiles p
+  WHERE ((p.id = profile_identities.profile_id) AND (p.user_id = ( SELECT auth.uid() AS uid))))));
+create policy omnichannel_service_role_delete on public.profile_identities as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.profile_identities as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.profile_identities as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.profile_identities as permissive for update to service_role using (true) with check (true);
+grant select on table public.profile_identities to authenticated;
+grant delete, insert, select, update on table public.profile_identities to service_role;
+comment on table public.profile_identities is 'Identities of a person other than the phone number (profiles.phone_number): Messenger PSID, Instagram IGSID, email address (lower case).';
+
 create table public.profiles (
   id uuid not null default gen_random_uuid(),
   user_id uuid,
@@ -212,7 +269,10 @@ create table public.profiles (
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
   allows_whatsapp boolean not null default true,
+  merged_into uuid,
+  merged_at timestamp with time zone,
   constraint profiles_last_active_channel_check CHECK ((last_active_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))) NOT VALID,
+  constraint profiles_merged_into_fkey FOREIGN KEY (merged_into) REFERENCES profiles(id) ON DELETE SET NULL,
   constraint profiles_phone_number_e164 CHECK ((phone_number ~ '^\+[1-9][0-9]{6,14}$'::text)) NOT VALID,
   constraint profiles_pkey PRIMARY KEY (id)
 );
@@ -228,6 +288,7 @@ CREATE TRIGGER profiles_set_updated_at BEFORE UPDATE ON public.profiles FOR EACH
 grant select on table public.profiles to authenticated;
 grant delete, insert, select, update on table public.profiles to service_role;
 comment on column public.profiles.allows_whatsapp is 'False after the person wrote STOP on WhatsApp: nothing is sent to them there until START.';
+comment on column public.profiles.merged_into is 'Set when this profile was merged into another one (the same person): it then holds no identity and no live session.';
 
 create table public.scheduled_jobs (
   name text not null,
@@ -912,6 +973,27 @@ end;
 $function$;
 grant execute on function public.enqueue_sms_fallback(p_delivery_id uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION public.find_profile(p_kind text, p_value text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  v_value text := public.normalize_identity(p_kind, p_value);
+  v_id uuid;
+begin
+  if p_kind = 'phone' then
+    select p.id into v_id from public.profiles p where p.phone_number = v_value;
+  else
+    select i.profile_id into v_id from public.profile_identities i
+    where i.kind = p_kind and i.value = v_value;
+  end if;
+  return v_id;
+end;
+$function$;
+grant execute on function public.find_profile(p_kind text, p_value text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.get_active_omnichannel_session(p_phone_number text)
  RETURNS SETOF omnichannel_sessions
  LANGUAGE sql
@@ -994,6 +1076,82 @@ end;
 $function$;
 grant execute on function public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text, p_context jsonb, p_status text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.get_or_create_session_for_profile(p_profile_id uuid, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
+ RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_profile public.profiles;
+  v_session public.omnichannel_sessions;
+  v_is_new boolean := false;
+begin
+  if p_status = 'closed' then
+    raise exception 'get_or_create_session_for_profile cannot close a session'
+      using errcode = '22023', hint = 'use update_omnichannel_session_status';
+  end if;
+
+  -- Lock the profile; a profile merged away (before or while we waited) hands over to its survivor.
+  select * into v_profile from public.profiles p where p.id = p_profile_id for update;
+  for hop in 1..32 loop
+    exit when v_profile.id is null or v_profile.merged_into is null;
+    select * into v_profile from public.profiles p where p.id = v_profile.merged_into for update;
+  end loop;
+  if v_profile.id is null then
+    raise exception 'profile % not found', p_profile_id using errcode = 'P0002';
+  end if;
+  if p_channel is not null and v_profile.last_active_channel is distinct from p_channel then
+    update public.profiles p set last_active_channel = p_channel where p.id = v_profile.id;
+    v_profile.last_active_channel := p_channel;
+  end if;
+
+  update public.omnichannel_sessions s
+  set status = 'closed', closed_at = pg_catalog.now()
+  where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at < pg_catalog.now();
+
+  for attempt in 1..2 loop
+    insert into public.omnichannel_sessions as s
+      (profile_id, status, context, channels_seen, last_channel, call_id)
+    values (v_profile.id, coalesce(p_status, 'active'), coalesce(p_context, '{}'::jsonb),
+            array[p_channel], p_channel, p_call_id)
+    on conflict (profile_id) where status <> 'closed' do nothing
+    returning s.* into v_session;
+
+    if found then
+      v_is_new := true;
+      exit;
+    end if;
+
+    update public.omnichannel_sessions s
+    set context = s.context || coalesce(p_context, '{}'::jsonb),
+        channels_seen = case when p_channel = any (s.channels_seen) then s.channels_seen
+                             else pg_catalog.array_append(s.channels_seen, p_channel) end,
+        last_channel = p_channel,
+        call_id = coalesce(p_call_id, s.call_id),
+        status = coalesce(p_status, s.status),
+        expires_at = pg_catalog.now() + interval '24 hours',
+        last_activity_at = pg_catalog.now()
+    where s.profile_id = v_profile.id and s.status <> 'closed'
+    returning s.* into v_session;
+
+    exit when found;
+  end loop;
+
+  if v_session.id is null then
+    raise exception 'could not get or create a session for profile %', v_profile.id
+      using errcode = '40001';
+  end if;
+
+  return query select
+    v_session.id, v_session.profile_id, v_session.status, v_session.context,
+    v_session.channels_seen, v_session.last_channel, v_session.call_id, v_session.expires_at,
+    v_is_new, v_profile.has_whatsapp, v_profile.allows_sms,
+    v_session.whatsapp_summary_sent, v_session.sms_summary_sent;
+end;
+$function$;
+grant execute on function public.get_or_create_session_for_profile(p_profile_id uuid, p_channel text, p_call_id text, p_context jsonb, p_status text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.get_session_history(p_session_id uuid, p_limit integer DEFAULT 20)
  RETURNS TABLE(created_at timestamp with time zone, channel text, direction text, message_type text, body text, status text)
  LANGUAGE sql
@@ -1013,6 +1171,77 @@ AS $function$
   order by h.created_at asc
 $function$;
 grant execute on function public.get_session_history(p_session_id uuid, p_limit integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.link_identity(p_profile_id uuid, p_kind text, p_value text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_value text := public.normalize_identity(p_kind, p_value);
+  v_profile uuid;
+  v_holder uuid;
+  v_a public.profiles;
+  v_b public.profiles;
+  v_survivor uuid;
+begin
+  for attempt in 1..5 loop
+    v_profile := public.profile_survivor(p_profile_id);
+    if v_profile is null then
+      raise exception 'profile % not found', p_profile_id using errcode = 'P0002';
+    end if;
+    v_holder := public.find_profile(p_kind, v_value);
+
+    if v_holder is null then
+      begin
+        perform 1 from public.profiles p where p.id = v_profile for update;
+        if (select p.merged_into from public.profiles p where p.id = v_profile) is not null then
+          continue; -- merged meanwhile: start over from the survivor
+        end if;
+        if p_kind = 'phone' then
+          update public.profiles p set phone_number = v_value
+          where p.id = v_profile and p.phone_number is null;
+          if not found then
+            raise exception 'profile % already has another phone number', v_profile
+              using errcode = '23505', hint = 'a person has one phone number here';
+          end if;
+        else
+          insert into public.profile_identities (kind, value, profile_id)
+          values (p_kind, v_value, v_profile);
+        end if;
+        return v_profile;
+      exception when unique_violation then
+        -- Someone took the identity between our look and our write (and committed): merge.
+        if p_kind = 'phone' and public.find_profile(p_kind, v_value) is null then
+          raise;
+        end if;
+      end;
+      continue;
+    end if;
+
+    if v_holder = v_profile then
+      return v_profile;
+    end if;
+
+    -- Lock both in id order, then check neither was merged meanwhile.
+    select * into v_a from public.profiles p where p.id = least(v_holder, v_profile) for update;
+    select * into v_b from public.profiles p where p.id = greatest(v_holder, v_profile) for update;
+    if v_a.merged_into is not null or v_b.merged_into is not null
+       or public.find_profile(p_kind, v_value) is distinct from v_holder then
+      continue;
+    end if;
+    v_survivor := case
+      when v_a.phone_number is not null and v_b.phone_number is null then v_a.id
+      when v_b.phone_number is not null and v_a.phone_number is null then v_b.id
+      when v_a.created_at <= v_b.created_at then v_a.id
+      else v_b.id end;
+    return public.merge_profiles(v_survivor, case when v_survivor = v_a.id then v_b.id else v_a.id end);
+  end loop;
+  raise exception 'could not link the % identity to profile %', p_kind, p_profile_id
+    using errcode = '40001';
+end;
+$function$;
+grant execute on function public.link_identity(p_profile_id uuid, p_kind text, p_value text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
@@ -1172,6 +1401,80 @@ end;
 $function$;
 grant execute on function public.merge_omnichannel_session_context(p_session_id uuid, p_context jsonb) to service_role;
 
+CREATE OR REPLACE FUNCTION public.merge_profiles(p_survivor uuid, p_loser uuid)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_s public.profiles;
+  v_l public.profiles;
+  v_live_s public.omnichannel_sessions;
+  v_live_l public.omnichannel_sessions;
+begin
+  if p_survivor = p_loser then
+    return p_survivor;
+  end if;
+  select * into v_s from public.profiles p where p.id = p_survivor;
+  select * into v_l from public.profiles p where p.id = p_loser;
+  if v_s.phone_number is not null and v_l.phone_number is not null
+     and v_s.phone_number <> v_l.phone_number then
+    raise exception 'profiles % and % have different phone numbers; not merged', p_survivor, p_loser
+      using errcode = '23505', hint = 'a person has one phone number here; unlink one first';
+  end if;
+
+  -- Sessions: the loser's live session is folded into the survivor's (its messages move, its
+  -- context and channels join), or becomes the survivor's live session if it has none.
+  select * into v_live_s from public.omnichannel_sessions s
+  where s.profile_id = p_survivor and s.status <> 'closed' for update;
+  select * into v_live_l from public.omnichannel_sessions s
+  where s.profile_id = p_loser and s.status <> 'closed' for update;
+  if v_live_s.id is not null and v_live_l.id is not null then
+    update public.omnichannel_sessions s
+    set status = 'closed', closed_at = pg_catalog.now(),
+        context = s.context || pg_catalog.jsonb_build_object('merged_into_session', v_live_s.id::text)
+    where s.id = v_live_l.id;
+    update public.message_delivery_log m set session_id = v_live_s.id
+    where m.session_id = v_live_l.id;
+    update public.omnichannel_sessions s
+    set context = v_live_l.context || s.context,
+        channels_seen = s.channels_seen || array(
+          select c from pg_catalog.unnest(v_live_l.channels_seen) with ordinality as u(c, n)
+          where c <> all (s.channels_seen) order by n),
+        last_channel = case when v_live_l.last_activity_at > s.last_activity_at
+                            then coalesce(v_live_l.last_channel, s.last_channel) else s.last_channel end,
+        call_id = coalesce(s.call_id, v_live_l.call_id),
+        whatsapp_summary_sent = s.whatsapp_summary_sent or v_live_l.whatsapp_summary_sent,
+        sms_summary_sent = s.sms_summary_sent or v_live_l.sms_summary_sent,
+        expires_at = greatest(s.expires_at, v_live_l.expires_at),
+        last_activity_at = greatest(s.last_activity_at, v_live_l.last_activity_at)
+    where s.id = v_live_s.id;
+  end if;
+  update public.omnichannel_sessions s set profile_id = p_survivor where s.profile_id = p_loser;
+  update public.message_delivery_log m set profile_id = p_survivor where m.profile_id = p_loser;
+  update public.profile_identities i set profile_id = p_survivor where i.profile_id = p_loser;
+
+  -- Fields: the survivor's win; what it lacks comes from the loser; opt-outs are kept (either
+  -- profile having said STOP means the person said STOP).
+  update public.profiles p
+  set phone_number = null, merged_into = p_survivor, merged_at = pg_catalog.now()
+  where p.id = p_loser;
+  update public.profiles p
+  set phone_number = coalesce(p.phone_number, v_l.phone_number),
+      user_id = coalesce(p.user_id, v_l.user_id),
+      whatsapp_jid = coalesce(p.whatsapp_jid, v_l.whatsapp_jid),
+      has_whatsapp = case when p.has_whatsapp or v_l.has_whatsapp then true
+                          else coalesce(p.has_whatsapp, v_l.has_whatsapp) end,
+      allows_sms = p.allows_sms and v_l.allows_sms,
+      allows_whatsapp = p.allows_whatsapp and v_l.allows_whatsapp,
+      display_name = coalesce(p.display_name, v_l.display_name),
+      last_active_channel = coalesce(p.last_active_channel, v_l.last_active_channel)
+  where p.id = p_survivor;
+  return p_survivor;
+end;
+$function$;
+grant execute on function public.merge_profiles(p_survivor uuid, p_loser uuid) to service_role;
+
 CREATE OR REPLACE FUNCTION public.message_delivery_log_guard_status()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1222,6 +1525,28 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.normalize_identity(p_kind text, p_value text)
+ RETURNS text
+ LANGUAGE plpgsql
+ IMMUTABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if p_kind is null or p_kind not in ('phone', 'messenger', 'instagram', 'email') then
+    raise exception 'unknown identity kind %', coalesce(p_kind, 'null')
+      using errcode = '22023', hint = 'phone, messenger, instagram or email';
+  end if;
+  if p_value is null or length(btrim(p_value)) = 0 then
+    raise exception 'an identity of kind % needs a value', p_kind using errcode = '22023';
+  end if;
+  if p_kind = 'email' then
+    return lower(btrim(p_value));
+  end if;
+  return btrim(p_value);
+end;
+$function$;
+grant execute on function public.normalize_identity(p_kind text, p_value text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.omnichannel_set_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1249,6 +1574,37 @@ AS $function$
   returning m.status
 $function$;
 grant execute on function public.park_outbound_outcome(p_delivery_id uuid, p_provider text, p_provider_message_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.profile_identity(p_profile_id uuid, p_kind text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select case when p_kind = 'phone'
+    then (select p.phone_number from public.profiles p where p.id = public.profile_survivor(p_profile_id))
+    else (select i.value from public.profile_identities i
+          where i.profile_id = public.profile_survivor(p_profile_id) and i.kind = p_kind
+          order by i.created_at desc limit 1) end
+$function$;
+grant execute on function public.profile_identity(p_profile_id uuid, p_kind text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.profile_survivor(p_profile_id uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with recursive chain(id, merged_into, depth) as (
+    select p.id, p.merged_into, 0 from public.profiles p where p.id = p_profile_id
+    union all
+    select p.id, p.merged_into, c.depth + 1
+    from chain c join public.profiles p on p.id = c.merged_into
+    where c.depth < 32
+  )
+  select c.id from chain c where c.merged_into is null order by c.depth limit 1
+$function$;
+grant execute on function public.profile_survivor(p_profile_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(matched boolean, delivery_id uuid, previous_status text, current_status text)
@@ -1348,7 +1704,7 @@ end;
 $function$;
 grant execute on function public.record_delivery_statuses(p_updates jsonb) to service_role;
 
-CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text)
+CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text, p_sender_kind text DEFAULT 'phone'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -1356,13 +1712,22 @@ AS $function$
 declare
   v_session record;
   v_id uuid;
+  v_kind text := coalesce(p_sender_kind, 'phone');
+  v_sender text;
 begin
   if p_provider_message_id is null or length(p_provider_message_id) = 0 then
     raise exception 'provider_message_id is required' using errcode = '22023';
   end if;
+  v_sender := public.normalize_identity(v_kind, p_sender);
 
-  select * into v_session
-  from public.get_or_create_omnichannel_session(p_sender, p_channel);
+  if v_kind = 'phone' then
+    select * into v_session
+    from public.get_or_create_omnichannel_session(v_sender, p_channel);
+  else
+    select * into v_session
+    from public.get_or_create_session_for_profile(
+      public.resolve_profile(v_kind, v_sender, p_channel, p_display_name), p_channel);
+  end if;
 
   if p_channel = 'whatsapp' then
     update public.profiles p
@@ -1372,7 +1737,7 @@ begin
     where p.id = v_session.profile_id;
   elsif p_display_name is not null then
     update public.profiles p set display_name = coalesce(p.display_name, p_display_name)
-    where p.id = v_session.profile_id;
+    where p.id = v_session.profile_id and p.display_name is null;
   end if;
 
   insert into public.message_delivery_log as m (
@@ -1380,7 +1745,7 @@ begin
     provider_message_id, sender, body, metadata, correlation_id, received_at, reply_state
   ) values (
     v_session.session_id, v_session.profile_id, p_channel, 'inbound', p_message_type, 'received',
-    p_provider, p_provider_message_id, p_sender, p_body, coalesce(p_metadata, '{}'::jsonb),
+    p_provider, p_provider_message_id, v_sender, p_body, coalesce(p_metadata, '{}'::jsonb),
     p_correlation_id, now(), case when p_needs_reply then 'pending' else 'skipped' end
   )
   on conflict (channel, provider_message_id) do nothing
@@ -1401,7 +1766,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text, p_body text, p_metadata jsonb, p_correlation_id text, p_whatsapp_jid text, p_needs_reply boolean, p_display_name text) to service_role;
+grant execute on function public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text, p_body text, p_metadata jsonb, p_correlation_id text, p_whatsapp_jid text, p_needs_reply boolean, p_display_name text, p_sender_kind text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_inbound_messages(p_messages jsonb)
  RETURNS TABLE(ordinal bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
@@ -1415,9 +1780,11 @@ begin
   if jsonb_typeof(p_messages) is distinct from 'array' then
     raise exception 'p_messages must be a JSON array' using errcode = '22023';
   end if;
+  -- Sender order (kind, then id) so two batches touching the same people lock their profile and
+  -- session rows in the same order.
   for v_m, v_ordinal in
     select e.m, e.n from jsonb_array_elements(p_messages) with ordinality as e(m, n)
-    order by e.m ->> 'sender', e.n
+    order by coalesce(e.m ->> 'sender_kind', 'phone'), e.m ->> 'sender', e.n
   loop
     return query
       select v_ordinal, r.delivery_id, r.session_id, r.profile_id, r.is_new, r.allows_sms
@@ -1426,7 +1793,7 @@ begin
         coalesce(v_m ->> 'message_type', 'text'), v_m ->> 'body',
         coalesce(v_m -> 'metadata', '{}'::jsonb), v_m ->> 'correlation_id',
         v_m ->> 'whatsapp_jid', coalesce((v_m ->> 'needs_reply')::boolean, true),
-        v_m ->> 'display_name') as r;
+        v_m ->> 'display_name', coalesce(v_m ->> 'sender_kind', 'phone')) as r;
   end loop;
 end;
 $function$;
@@ -1691,6 +2058,53 @@ AS $function$
   select count(*)::integer from released
 $function$;
 grant execute on function public.release_deliveries(p_ids uuid[], p_at timestamp with time zone) to service_role;
+
+CREATE OR REPLACE FUNCTION public.resolve_profile(p_kind text, p_value text, p_channel text DEFAULT NULL::text, p_display_name text DEFAULT NULL::text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_value text := public.normalize_identity(p_kind, p_value);
+  v_id uuid;
+begin
+  if p_kind = 'phone' then
+    insert into public.profiles as p (phone_number, last_active_channel, display_name)
+    values (v_value, p_channel, p_display_name)
+    on conflict (phone_number) do update
+      set display_name = coalesce(p.display_name, excluded.display_name)
+    returning p.id into v_id;
+    return v_id;
+  end if;
+
+  for attempt in 1..3 loop
+    select i.profile_id into v_id from public.profile_identities i
+    where i.kind = p_kind and i.value = v_value;
+    if found then
+      if p_display_name is not null then
+        update public.profiles p set display_name = p_display_name
+        where p.id = v_id and p.display_name is null;
+      end if;
+      return v_id;
+    end if;
+
+    insert into public.profiles as p (last_active_channel, display_name)
+    values (p_channel, p_display_name)
+    returning p.id into v_id;
+    insert into public.profile_identities (kind, value, profile_id)
+    values (p_kind, v_value, v_id)
+    on conflict (kind, value) do nothing;
+    if found then
+      return v_id;
+    end if;
+    -- Another transaction created this identity first (and we waited for its commit): drop the
+    -- profile we made and take theirs.
+    delete from public.profiles p where p.id = v_id;
+  end loop;
+  raise exception 'could not resolve the % identity %', p_kind, v_value using errcode = '40001';
+end;
+$function$;
+grant execute on function public.resolve_profile(p_kind text, p_value text, p_channel text, p_display_name text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.retry_delivery(p_delivery_id uuid)
  RETURNS uuid

@@ -2,13 +2,22 @@ import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { JsonObject } from "../types/json.ts";
 
-export type InboundChannel = "whatsapp" | "sms" | "messenger" | "instagram";
+export type InboundChannel = "whatsapp" | "sms" | "messenger" | "instagram" | "email";
+
+/**
+ * What the sender id is: a phone number (SMS, WhatsApp), a Messenger PSID, an Instagram IGSID or
+ * an email address. Every kind resolves to one profile (public.profile_identities), so a person's
+ * session spans the channels they use.
+ */
+export type SenderKind = "phone" | "messenger" | "instagram" | "email";
 
 /** One message a person sent us, as every webhook hands it over after parsing. */
 export interface InboundMessage {
   channel: InboundChannel;
-  /** E.164 for phone channels; the page-scoped id for Messenger/Instagram. */
+  /** E.164 for phone channels; the page-scoped id for Messenger/Instagram; the email address. */
   sender: string;
+  /** How `sender` identifies the person; "phone" when omitted. */
+  senderKind?: SenderKind;
   provider: string;
   providerMessageId: string;
   /** text, image, audio, video, document, sticker, location, contacts, interactive, button, reaction, unsupported */
@@ -50,6 +59,7 @@ export async function recordInbound(sql: Sql, m: InboundMessage): Promise<Record
     p_whatsapp_jid: m.whatsappJid ?? undefined,
     p_needs_reply: m.needsReply ?? true,
     p_display_name: m.displayName ?? undefined,
+    p_sender_kind: m.senderKind ?? "phone",
   });
   return {
     deliveryId: r.delivery_id,

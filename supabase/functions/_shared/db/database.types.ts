@@ -85,6 +85,20 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"message_templates": {
+                  Row: {
+                    "body_html": string | null,"body_text": string | null,"category": string | null,"channel": string,"components": NonNullable<Json>,"created_at": string,"id": string,"locale": string,"name": string,"param_count": number,"provider_template_id": string | null,"status": string,"subject": string | null,"synced_at": string | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body_html"?: string | null,"body_text"?: string | null,"category"?: string | null,"channel": string,"components"?: NonNullable<Json>,"created_at"?: string,"id"?: string,"locale"?: string,"name": string,"param_count"?: number,"provider_template_id"?: string | null,"status"?: string,"subject"?: string | null,"synced_at"?: string | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "body_html"?: string | null,"body_text"?: string | null,"category"?: string | null,"channel"?: string,"components"?: NonNullable<Json>,"created_at"?: string,"id"?: string,"locale"?: string,"name"?: string,"param_count"?: number,"provider_template_id"?: string | null,"status"?: string,"subject"?: string | null,"synced_at"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"meta_profiles": {
                   Row: {
                     "channel": string,"created_at": string,"external_id": string,"fetch_started_at": string | null,"fetched_at": string | null,"name": string | null,"profile_id": string,"profile_pic": string | null,"updated_at": string,"username": string | null
@@ -125,19 +139,45 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
-                },"profiles": {
+                },"profile_identities": {
                   Row: {
-                    "allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                    "created_at": string,"kind": string,"profile_id": string,"value": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "created_at"?: string,"kind": string,"profile_id": string,"value": string
                   }
                   Update: {
-                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                    "created_at"?: string,"kind"?: string,"profile_id"?: string,"value"?: string
                   }
                   Relationships: [
-                    
+                    {
+      foreignKeyName: "profile_identities_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"profiles": {
+                  Row: {
+                    "allows_sms": boolean,"allows_whatsapp": boolean,"created_at": string,"display_name": string | null,"has_whatsapp": boolean | null,"id": string,"last_active_channel": string | null,"merged_at": string | null,"merged_into": string | null,"phone_number": string | null,"updated_at": string,"user_id": string | null,"whatsapp_jid": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"merged_at"?: string | null,"merged_into"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                  }
+                  Update: {
+                    "allows_sms"?: boolean,"allows_whatsapp"?: boolean,"created_at"?: string,"display_name"?: string | null,"has_whatsapp"?: boolean | null,"id"?: string,"last_active_channel"?: string | null,"merged_at"?: string | null,"merged_into"?: string | null,"phone_number"?: string | null,"updated_at"?: string,"user_id"?: string | null,"whatsapp_jid"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "profiles_merged_into_fkey"
+      columns: ["merged_into"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"scheduled_jobs": {
                   Row: {
@@ -268,6 +308,9 @@ isOneToOne: false
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
+"find_profile":
+{ Args: { "p_kind": string,"p_value": string }; Returns: string
+                           },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
               "call_id": string | null,
@@ -298,10 +341,18 @@ isOneToOne: false
               "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
             }[]
                            },
+"get_or_create_session_for_profile":
+{ Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_profile_id": string,"p_status"?: string }; Returns: {
+              "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
+            }[]
+                           },
 "get_session_history":
 { Args: { "p_limit"?: number,"p_session_id": string }; Returns: {
               "body": string,"channel": string,"created_at": string,"direction": string,"message_type": string,"status": string
             }[]
+                           },
+"link_identity":
+{ Args: { "p_kind": string,"p_profile_id": string,"p_value": string }; Returns: string
                            },
 "list_pending_inbound_replies":
 { Args: { "p_limit"?: number,"p_max_age_seconds"?: number,"p_older_than_seconds"?: number }; Returns: {
@@ -407,8 +458,20 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"merge_profiles":
+{ Args: { "p_loser": string,"p_survivor": string }; Returns: string
+                           },
+"normalize_identity":
+{ Args: { "p_kind": string,"p_value": string }; Returns: string
+                           },
 "park_outbound_outcome":
 { Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
+                           },
+"profile_identity":
+{ Args: { "p_kind": string,"p_profile_id": string }; Returns: string
+                           },
+"profile_survivor":
+{ Args: { "p_profile_id": string }; Returns: string
                            },
 "record_delivery_status":
 { Args: { "p_channel": string,"p_delivery_id"?: string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {
@@ -421,7 +484,7 @@ isOneToOne: false
             }[]
                            },
 "record_inbound_message":
-{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_whatsapp_jid"?: string }; Returns: {
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_sender_kind"?: string,"p_whatsapp_jid"?: string }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
             }[]
                            },
@@ -452,6 +515,9 @@ isOneToOne: false
                            },
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number
+                           },
+"resolve_profile":
+{ Args: { "p_channel"?: string,"p_display_name"?: string,"p_kind": string,"p_value": string }; Returns: string
                            },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string

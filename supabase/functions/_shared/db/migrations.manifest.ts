@@ -16,5 +16,6 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129140000_sms_fallback_id",
   "20261129150000_record_inbound_messages_batch",
   "20261129160000_error_code_grammar",
+  "20261130100000_profile_identities",
   "20261130110000_meta_messaging",
 ];

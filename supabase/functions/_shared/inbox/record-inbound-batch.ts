@@ -36,6 +36,7 @@ function asJson(m: InboundMessage): Json {
   return {
     channel: m.channel,
     sender: m.sender,
+    sender_kind: m.senderKind ?? "phone",
     provider: m.provider,
     provider_message_id: m.providerMessageId,
     message_type: m.messageType,

@@ -3,7 +3,6 @@ import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { type FakeMeta, graphError, startFakeMeta } from "../support/fake-providers.ts";
 import {
   createHarness,
-  fixtureRaw,
   type Harness,
   IGSID,
   outboundFor,

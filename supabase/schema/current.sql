@@ -2154,8 +2154,9 @@ begin
   where mp.channel = p_channel and mp.external_id = p_external_id
   returning mp.profile_id into v_profile;
   if v_profile is not null and coalesce(p_name, p_username) is not null then
+    -- The person may have been merged into another profile since the claim.
     update public.profiles p set display_name = coalesce(p.display_name, p_name, p_username)
-    where p.id = v_profile and p.display_name is null;
+    where p.id = public.profile_survivor(v_profile) and p.display_name is null;
   end if;
 end;
 $function$;

@@ -109,7 +109,7 @@ describe("Messenger → shares phone → SMS: one person, one live session", () 
 describe("the messaging window, on both channels", () => {
   const HOUR = "1 hour";
   for (const channel of ["messenger", "instagram"] as const) {
-    async function wroteAgo(hours: number) {
+    const wroteAgo = async (hours: number) => {
       const p = person();
       await recordInboundBatched(db.sql, {
         channel,
@@ -125,7 +125,7 @@ describe("the messaging window, on both channels", () => {
         update public.message_delivery_log set created_at = now() - ${hours} * ${HOUR}::interval
         where sender = ${p.psid}`;
       return p;
-    }
+    };
     const send = (p: { psid: string }) =>
       sendMetaMessage(outboundFor(db, meta, mtn), {
         channel,

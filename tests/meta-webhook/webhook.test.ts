@@ -123,6 +123,7 @@ describe("meta-webhook: Messenger events, signed, become the right rows", () => 
     const res = await deliver(raw);
     expect(res.status).toBe(200);
     expect(res.body.received).toMatchObject({ messages: 1, duplicates: 0 });
+    await h.settled();
     const [row] = await rowsOf(person);
     expect(row).toMatchObject({
       channel: "messenger",
@@ -143,6 +144,7 @@ describe("meta-webhook: Messenger events, signed, become the right rows", () => 
     await deliver(raw);
     await h.settled();
     const actions = meta.requests.filter((r) =>
+      (r.json as { recipient?: { id?: string } })?.recipient?.id === person &&
       (r.json as { sender_action?: string })?.sender_action
     )
       .map((r) => r.json);
@@ -198,6 +200,7 @@ describe("meta-webhook: Messenger events, signed, become the right rows", () => 
     const results = await Promise.all(Array.from({ length: 20 }, () => deliver(raw)));
     expect(results.every((r) => r.status === 200)).toBe(true);
     await deliver(raw);
+    await h.settled();
     expect(await rowsOf(person)).toHaveLength(1);
     expect(h.inbound.filter((i) => i.sender === person)).toHaveLength(1);
   });
@@ -280,12 +283,11 @@ describe("meta-webhook: receipts by watermark, forward only", () => {
       purpose: "test",
       correlationId: "c",
     });
-    const { raw: seen } = fresh("instagram/seen");
     await deliver(
-      seen.replaceAll(/"1\d{15}"/g, `"${person}"`).replace(
-        /ig_\d+_out_01/,
-        sent.providerMessageId!,
-      ),
+      withReplaced("instagram/seen", {
+        [IGSID]: person,
+        aWdfZAG1_out_01: sent.providerMessageId!,
+      }),
     );
     expect((await rowsOf(person)).find((r) => r.direction === "outbound")?.status).toBe("read");
   });

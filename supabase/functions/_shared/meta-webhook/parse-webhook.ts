@@ -105,7 +105,7 @@ function messagingEvent(channel: MetaChannel, raw: unknown, correlationId: strin
     const d = S.Read.safeParse(r.read);
     const watermark = d.success ? d.data.watermark ?? at : undefined;
     if (!d.success || watermark === undefined) {
-      return [note("warn", "META_EVENT_INVALID", { event: "read" })];
+      return [note("warn", "META_EVENT_INVALID", { event_type: "read" })];
     }
     return [receipt(channel, ev.sender.id, "read", watermark, d.data.mid ? [d.data.mid] : [])];
   }
@@ -120,7 +120,9 @@ function messagingEvent(channel: MetaChannel, raw: unknown, correlationId: strin
     return [referralOf(ctx, ev.sender.id, x.data)];
   }
   const known = Object.keys(r).filter((k) => !["sender", "recipient", "timestamp"].includes(k));
-  return [note("info", "META_EVENT_IGNORED", { event: known.slice(0, 3).join(",") || "empty" })];
+  return [
+    note("info", "META_EVENT_IGNORED", { event_type: known.slice(0, 3).join(",") || "empty" }),
+  ];
 }
 
 interface Ctx {
@@ -306,7 +308,7 @@ function receipt(
 }
 
 function invalid(event: string, error: z.ZodError): MetaEvent {
-  return note("warn", "META_EVENT_INVALID", { event, reason: issueOf(error) });
+  return note("warn", "META_EVENT_INVALID", { event_type: event, reason: issueOf(error) });
 }
 
 function issueOf(error: z.ZodError): string {

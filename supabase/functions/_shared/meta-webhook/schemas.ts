@@ -31,7 +31,7 @@ export const Messaging = z.object({
   sender: Id,
   recipient: Id,
   /** Milliseconds since the epoch; anything that is not a plausible time is dropped. */
-  timestamp: z.unknown().transform((v) => epochMs(v)),
+  timestamp: z.unknown().optional().transform((v) => epochMs(v)),
 }).loose();
 
 export const Attachment = z.object({

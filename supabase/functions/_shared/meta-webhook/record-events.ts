@@ -5,7 +5,8 @@ import type { Logger } from "../log/logger.ts";
 import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
 import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
 import type { MetaChannel } from "../notifications/meta-format.ts";
-import type { MetaEvent } from "./parse-webhook.ts";
+import type { MetaEvent, SharedIdentity } from "./parse-webhook.ts";
+import { isUniqueViolation } from "../db/errors.ts";
 
 /** A new message from a person, and what is owed to it after the 200. */
 export interface MetaFollowUp {
@@ -27,6 +28,30 @@ export interface MetaRecordOutcome {
     ignored: number;
   };
   followUps: MetaFollowUp[];
+}
+
+/**
+ * Links a shared phone number or email to the person (merging them with the profile that has
+ * it). Idempotent, so it runs on redelivery too. A person whose profile already has another
+ * phone number keeps it: the conflict is logged, the message stays recorded (null).
+ */
+async function link(
+  sql: Sql,
+  log: Logger,
+  profileId: string,
+  shared: SharedIdentity,
+): Promise<string | null> {
+  try {
+    return await rpcValue(sql, "link_identity", {
+      p_profile_id: profileId,
+      p_kind: shared.kind,
+      p_value: shared.value,
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    log.warn("META_IDENTITY_CONFLICT", { kind: shared.kind, profile_id: profileId });
+    return null;
+  }
 }
 
 /**
@@ -55,13 +80,8 @@ export async function recordMetaEvents(
         delivery_id: recorded.deliveryId,
         session_id: recorded.sessionId,
       };
-      if (e.shared) {
-        // Before the 200 and on redelivery too: linking is idempotent.
-        const survivor = await rpcValue(sql, "link_identity", {
-          p_profile_id: recorded.profileId,
-          p_kind: e.shared.kind,
-          p_value: e.shared.value,
-        });
+      const survivor = e.shared && await link(sql, log, recorded.profileId, e.shared);
+      if (e.shared && survivor) {
         counts.linked++;
         const [session] = await rpc(sql, "get_or_create_session_for_profile", {
           p_profile_id: survivor,

@@ -25,7 +25,8 @@ function epochMs(v: unknown): number | undefined {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= MAX_MS ? v : undefined;
 }
 
-const Id = z.object({ id: z.string().min(1) }).loose();
+/** Page-scoped ids (PSID, IGSID) and page ids: Meta's are digits; anything odd is refused here. */
+const Id = z.object({ id: z.string().regex(/^[\w.:-]{1,64}$/) }).loose();
 
 export const Messaging = z.object({
   sender: Id,

@@ -333,7 +333,12 @@ describe("meta-webhook: echoes and identities", () => {
     const [identity] = await db.sql`
       select profile_id from public.profile_identities where kind = 'messenger' and value = ${person}`;
     expect(identity.profile_id).toBe(sms.id);
-    expect(h.inbound.at(-1)?.profileId).toBe(sms.id);
+    await h.settled();
+    const handed = h.inbound.find((i) => i.sender === person);
+    expect(handed?.profileId).toBe(sms.id);
+    const [session] = await db.sql`
+      select profile_id from public.omnichannel_sessions where id = ${handed!.sessionId}`;
+    expect(session.profile_id).toBe(sms.id);
   });
 
   it("first contact fetches the profile once a day; a failure never blocks the reply", async () => {

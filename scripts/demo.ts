@@ -244,10 +244,14 @@ export async function runMessengerDemo(
     const identities = await sql<{ kind: string; value: string }[]>`
       select i.kind, i.value from public.profile_identities i
       join public.omnichannel_sessions s on s.profile_id = i.profile_id where s.id = ${session.id}`;
-    console.log(`identities: ${identities.map((i) => `${i.kind}=${i.value}`).join(", ")}`);
     const [owner] = await sql<{ phone_number: string | null }[]>`
       select p.phone_number from public.omnichannel_sessions s
       join public.profiles p on p.id = s.profile_id where s.id = ${session.id}`;
+    console.log(
+      `identities: phone=${owner?.phone_number}, ${
+        identities.map((i) => `${i.kind}=${i.value}`).join(", ")
+      }`,
+    );
     const problems = [
       owner?.phone_number !== phone && `the Messenger session is not ${phone}'s`,
       !reply.body.includes("250k") && "the Messenger reply does not give the price",

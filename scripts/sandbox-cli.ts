@@ -19,10 +19,15 @@ sandbox: messages go in as each provider's signed webhooks, and what the stack s
 what the sandbox received.
 
 Commands:
-  reply <phone> <text>   The person at <phone> (E.164) writes <text>. The sandbox delivers it to
-                         wa-webhook or sms-inbound, waits for the AI's answer on the same channel
-                         and prints it, with the session's context and its messages.
-      --channel sms|whatsapp   default sms
+  reply <phone|id> <text>
+                         The person at <phone> (E.164), or with that PSID/IGSID on Messenger or
+                         Instagram, writes <text>. The sandbox delivers it to wa-webhook,
+                         sms-inbound or meta-webhook, waits for the AI's answer on the same
+                         channel and prints it, with the session's context and its messages.
+      --channel sms|whatsapp|messenger|instagram   default sms
+      --payload P              Messenger/Instagram: <text> is a tapped quick reply with payload P
+                               (share a phone number: --payload +250788123456)
+      --postback P             Messenger/Instagram: <text> is a tapped button with payload P
       --provider mtn|twilio    SMS only: the gateway it arrives through (default SMS_PROVIDER)
       --name NAME              WhatsApp only: the person's profile name
       --timeout SECONDS        how long to wait for the answer (default 20)
@@ -34,10 +39,11 @@ Commands:
                          gets when WhatsApp cannot take it)
       --timeout SECONDS        how long to wait for it (default 20)
   messages               What the sandbox received, oldest first
-      --to PHONE  --provider whatsapp|mtn|twilio|openai|genesys  --channel whatsapp|sms|ai|genesys
+      --to PHONE|ID  --provider whatsapp|mtn|twilio|messenger|instagram|openai|genesys
+      --channel whatsapp|sms|messenger|instagram|ai|genesys
   clear                  Forget the received messages
   fault <provider> fail|slow|ok
-                         The next requests to whatsapp, mtn, twilio or openai fail, are slow, or
+                         The next requests to whatsapp, mtn, twilio, meta or openai fail, are slow, or
                          are answered normally again (ok)
       --status N      HTTP status of a failure (default 500)
       --count N       how many requests (default: all, until ok)
@@ -52,6 +58,8 @@ Options:
 Examples:
   npm run sandbox -- reply +250788123456 "change the price to 250k"
   npm run sandbox -- reply +250788123456 "what price did we agree?" --channel whatsapp
+  npm run sandbox -- reply 6712458890123456 "is my order on its way?" --channel messenger
+  npm run sandbox -- reply 6712458890123456 "+250788123456" --channel messenger --payload +250788123456
   npm run sandbox -- fault openai fail --count 1
   npm run sandbox -- agent-reply +250788123456 "Hi, this is Grace from support"
 `;
@@ -65,6 +73,8 @@ const { values: opts, positionals } = parseArgs({
     channel: { type: "string" },
     provider: { type: "string" },
     name: { type: "string" },
+    payload: { type: "string" },
+    postback: { type: "string" },
     timeout: { type: "string", default: "20" },
     to: { type: "string" },
     status: { type: "string" },
@@ -109,11 +119,13 @@ async function assertStackRunning(): Promise<void> {
 }
 
 async function reply(phone: string | undefined, text: string | undefined): Promise<number> {
-  if (!phone || !text) throw new UsageError("reply needs a phone number and a text");
-  const channel = oneOf("channel", opts.channel, ["sms", "whatsapp"] as const) ?? "sms";
+  if (!phone || !text) throw new UsageError("reply needs a phone number (or PSID) and a text");
+  const channel =
+    oneOf("channel", opts.channel, ["sms", "whatsapp", "messenger", "instagram"] as const) ?? "sms";
+  const scoped = channel === "messenger" || channel === "instagram";
   const provider = oneOf("provider", opts.provider, ["mtn", "twilio"] as const);
   const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
-  const from = phone.startsWith("+") ? phone : `+${phone}`;
+  const from = scoped || phone.startsWith("+") ? phone : `+${phone}`;
 
   const db = await openDb();
   let blocked: string | null = null;
@@ -123,6 +135,8 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
     text,
     provider,
     name: opts.name,
+    ...(scoped && opts.payload ? { payload: opts.payload } : {}),
+    ...(scoped && opts.postback ? { postback: opts.postback } : {}),
   }, {
     timeoutMs,
     hopeless: async (s) =>
@@ -218,7 +232,12 @@ async function showSession(phone: string): Promise<void> {
 }
 
 /** How far the sandbox's status callbacks take a message on each channel. */
-const FINAL: Record<string, string> = { whatsapp: "read", sms: "delivered" };
+const FINAL: Record<string, string> = {
+  whatsapp: "read",
+  sms: "delivered",
+  messenger: "read",
+  instagram: "read",
+};
 
 /** The session's messages once the reply's status callbacks are in (at most 2 s). */
 async function settledLog(sql: postgres.Sql, sessionId: string) {

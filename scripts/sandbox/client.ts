@@ -9,11 +9,13 @@ export class SandboxClient {
   constructor(readonly url: string) {}
 
   async inbound(body: {
-    channel: "whatsapp" | "sms";
+    channel: "whatsapp" | "sms" | "messenger" | "instagram";
     from: string;
     text: string;
     provider?: "mtn" | "twilio";
     name?: string;
+    payload?: string;
+    postback?: string;
   }): Promise<InboundResult> {
     return await this.#call("POST", "/__sandbox/inbound", body) as InboundResult;
   }

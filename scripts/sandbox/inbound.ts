@@ -1,21 +1,37 @@
 import { z } from "zod";
-import { mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
+import { metaInbound, mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { MessageStore } from "./messages.ts";
 import { smsSegments } from "./sms-segments.ts";
 import { deliverWebhook, type Delivery, type Webhook, type WebhookTarget } from "./webhook.ts";
 
 /** `POST /__sandbox/inbound`: a person writes to the business. */
+const Phone = z.string().trim().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number in E.164")
+  .transform((n) => (n.startsWith("+") ? n : `+${n}`));
+/** A PSID / IGSID: Meta's page-scoped ids are digits. */
+const ScopedId = z.string().trim().regex(/^\d{5,32}$/, "must be a page-scoped id (digits)");
+
 export const InboundSchema = z.object({
-  channel: z.enum(["whatsapp", "sms"]),
-  /** The person, E.164 (a leading + is added to bare digits). */
-  from: z.string().trim().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number in E.164")
-    .transform((n) => (n.startsWith("+") ? n : `+${n}`)),
+  channel: z.enum(["whatsapp", "sms", "messenger", "instagram"]),
+  /** The person: E.164 on WhatsApp/SMS (a leading + is added to bare digits), else their PSID/IGSID. */
+  from: z.string(),
   text: z.string().min(1).max(4096),
   /** SMS only: which gateway it arrives through (default: the stack's SMS_PROVIDER). */
   provider: z.enum(["mtn", "twilio"]).optional(),
   /** WhatsApp only: the person's profile name. */
   name: z.string().max(256).optional(),
+  /** Messenger/Instagram: the tapped quick reply's payload. */
+  payload: z.string().min(1).max(1000).optional(),
+  /** Messenger/Instagram: a button's payload (a postback; `text` is its title). */
+  postback: z.string().min(1).max(1000).optional(),
+}).transform((v, ctx) => {
+  const meta = v.channel === "messenger" || v.channel === "instagram";
+  const from = (meta ? ScopedId : Phone).safeParse(v.from);
+  if (!from.success) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: from.error.issues[0].message });
+    return z.NEVER;
+  }
+  return { ...v, from: from.data };
 });
 
 export type Inbound = z.infer<typeof InboundSchema>;
@@ -46,7 +62,14 @@ export interface InboundDeps {
 export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise<InboundResult> {
   const m = { from: input.from, text: input.text, name: input.name, now: deps.now() };
   const c = deps.target.credentials;
-  const webhook = input.channel === "whatsapp"
+  const webhook = input.channel === "messenger" || input.channel === "instagram"
+    ? metaInbound({
+      ...m,
+      channel: input.channel,
+      payload: input.payload,
+      postback: input.postback,
+    })
+    : input.channel === "whatsapp"
     ? whatsappInbound(m, c)
     : (input.provider ?? deps.smsProvider) === "twilio"
     ? twilioInbound(m, c)

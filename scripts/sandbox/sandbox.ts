@@ -14,6 +14,7 @@ import { type StatusCallbackOption, StatusCallbacks } from "./status-callbacks.t
 import { twilio } from "./twilio.ts";
 import type { WebhookTarget } from "./webhook.ts";
 import { whatsapp } from "./whatsapp.ts";
+import { meta } from "./meta.ts";
 
 export type { SandboxMessage } from "./messages.ts";
 export type { SandboxCredentials } from "./provider.ts";
@@ -52,7 +53,7 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai, genesys];
+const PROVIDERS: ProviderEndpoint[] = [whatsapp, mtn, twilio, meta, openai, genesys];
 
 const AgentReplySchema = z.object({
   to: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164"),
@@ -81,7 +82,8 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * - `GET /__sandbox/messages[?provider=&channel=&to=]`, `DELETE /__sandbox/messages`
  * - `POST /__sandbox/faults` {provider, mode, status?, body?, delay_ms?, count?},
  *   `GET /__sandbox/faults`, `DELETE /__sandbox/faults`
- * - `POST /__sandbox/inbound` {channel, from, text, provider?, name?}: a person writes; the
+ * - `POST /__sandbox/inbound` {channel, from, text, provider?, name?, payload?, postback?}: a
+ *   person writes (on Messenger/Instagram `from` is their PSID/IGSID); the
  *   provider's signed webhook is posted to the functions (needs `functionsUrl`)
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
  * - `POST /__sandbox/agent-reply` {to, text}: a Genesys agent answers the person at `to`; the

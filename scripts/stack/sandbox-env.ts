@@ -41,6 +41,7 @@ export const SANDBOX_CREDENTIALS = {
   genesysClientSecret: "sandbox-genesys-secret",
   genesysIntegrationId: "00000000-0000-4000-8000-00000000e501",
   genesysWebhookSecret: "sandbox-genesys-webhook-secret",
+  instagramAccessToken: "sandbox-instagram-token",
 } as const;
 
 /** Every sandbox variable, per provider, for a sandbox at `sandboxUrl` (no trailing slash). */
@@ -78,6 +79,7 @@ export function sandboxDefaults(
       META_APP_SECRET: c.metaAppSecret,
       META_VERIFY_TOKEN: c.metaVerifyToken,
       MESSENGER_PAGE_ACCESS_TOKEN: c.messengerPageAccessToken,
+      INSTAGRAM_ACCESS_TOKEN: c.instagramAccessToken,
     },
     genesys: {
       GENESYS_API_BASE_URL: `${sandboxUrl}/genesys`,

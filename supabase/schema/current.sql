@@ -331,6 +331,35 @@ CREATE TRIGGER message_templates_set_updated_at BEFORE UPDATE ON public.message_
 grant delete, insert, select, update on table public.message_templates to service_role;
 comment on table public.message_templates is 'Message templates per channel and locale. status is Meta''s review status (lower case) for WhatsApp; local templates are approved.';
 
+create table public.meta_profiles (
+  channel text not null,
+  external_id text not null,
+  profile_id uuid not null,
+  name text,
+  username text,
+  profile_pic text,
+  fetched_at timestamp with time zone,
+  fetch_started_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint meta_profiles_channel_check CHECK ((channel = ANY (ARRAY['messenger'::text, 'instagram'::text]))),
+  constraint meta_profiles_pkey PRIMARY KEY (channel, external_id),
+  constraint meta_profiles_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE
+);
+CREATE INDEX meta_profiles_profile_id_idx ON public.meta_profiles USING btree (profile_id);
+alter table public.meta_profiles enable row level security;
+create policy omnichannel_authenticated_select_own on public.meta_profiles as permissive for select to authenticated using ((EXISTS ( SELECT 1
+   FROM profiles p
+  WHERE ((p.id = meta_profiles.profile_id) AND (p.user_id = ( SELECT auth.uid() AS uid))))));
+create policy omnichannel_service_role_delete on public.meta_profiles as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.meta_profiles as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.meta_profiles as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.meta_profiles as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER meta_profiles_set_updated_at BEFORE UPDATE ON public.meta_profiles FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant select on table public.meta_profiles to authenticated;
+grant delete, insert, select, update on table public.meta_profiles to service_role;
+comment on table public.meta_profiles is 'Name, username and picture of a Messenger/Instagram person as Meta''s profile API gave them; refreshed at most daily (claim_meta_profile_refresh).';
+
 create table public.notification_kinds (
   event text not null,
   description text not null,
@@ -721,6 +750,110 @@ end;
 $function$;
 grant execute on function public.api_message_recipient(p_profile_id uuid, p_kind text, p_value text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.apply_meta_receipt(p_channel text, p_person text, p_status text, p_watermark_ms bigint, p_mids text[] DEFAULT '{}'::text[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_at timestamptz := to_timestamp(p_watermark_ms / 1000.0);
+  v_moved integer;
+begin
+  if p_status not in ('delivered', 'read') then
+    raise exception 'a Meta receipt is delivered or read, not %', p_status using errcode = '22023';
+  end if;
+  perform 1 from public.profiles p
+  where p.id in (select m.profile_id from public.message_delivery_log m
+                 where m.channel = p_channel and m.direction = 'outbound' and m.recipient = p_person)
+  order by p.id
+  for update;
+  with moved as (
+    update public.message_delivery_log m
+    set status = p_status,
+        metadata = m.metadata || jsonb_build_object(p_channel || '_' || p_status || '_watermark', p_watermark_ms)
+    where m.channel = p_channel and m.direction = 'outbound' and m.recipient = p_person
+      and m.status in ('sent', 'delivered')
+      and (p_status = 'read' or m.status = 'sent')
+      and (m.sent_at <= v_at or m.provider_message_id = any (coalesce(p_mids, '{}')))
+    returning 1
+  )
+  select count(*) into v_moved from moved;
+  return v_moved;
+end;
+$function$;
+grant execute on function public.apply_meta_receipt(p_channel text, p_person text, p_status text, p_watermark_ms bigint, p_mids text[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.begin_meta_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_metadata jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, is_new boolean, last_inbound_at timestamp with time zone)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile public.profiles%rowtype;
+  v_session_id uuid := p_session_id;
+  v_row public.message_delivery_log%rowtype;
+  v_existing boolean := false;
+  v_last timestamptz;
+  v_metadata jsonb;
+begin
+  if p_channel not in ('messenger', 'instagram') then
+    raise exception 'begin_meta_outbound_message is for messenger or instagram, not %', p_channel
+      using errcode = '22023';
+  end if;
+  select * into v_profile from public.profiles p
+  where p.id = public.resolve_profile(p_channel, p_recipient, p_channel);
+
+  if v_session_id is null then
+    select s.id into v_session_id from public.omnichannel_sessions s
+    where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at > now();
+  elsif not exists (select 1 from public.omnichannel_sessions s
+                    where s.id = v_session_id and s.profile_id = v_profile.id) then
+    raise exception 'session % does not belong to the recipient', v_session_id
+      using errcode = 'OM403', hint = 'SESSION.NOT_RECIPIENT';
+  end if;
+
+  select max(m.created_at) into v_last from public.message_delivery_log m
+  where m.channel = p_channel and m.direction = 'inbound' and m.sender = p_recipient;
+
+  if p_idempotency_key is not null then
+    select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+    v_existing := found;
+  end if;
+
+  if not v_existing then
+    v_metadata := coalesce(p_metadata, '{}'::jsonb)
+      || jsonb_build_object('last_inbound_at', v_last)
+      || case when v_profile.phone_number is not null and v_profile.allows_sms
+                   and p_message_type = 'text' and p_body is not null
+              then jsonb_build_object('fallback', jsonb_build_object('channel', 'sms', 'body', p_body))
+              else '{}'::jsonb end;
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body,
+      metadata, correlation_id, purpose, idempotency_key, attempts, leased_until
+    ) values (
+      v_session_id, v_profile.id, p_channel, 'outbound', p_message_type, 'queued',
+      p_recipient, p_body, v_metadata, p_correlation_id, p_purpose, p_idempotency_key, 1,
+      now() + interval '2 minutes'
+    )
+    on conflict (idempotency_key) do nothing
+    returning * into v_row;
+    if v_row.id is null then
+      select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+      v_existing := true;
+    end if;
+  end if;
+
+  delivery_id := v_row.id;
+  session_id := v_row.session_id;
+  profile_id := v_row.profile_id;
+  status := v_row.status;
+  is_new := not v_existing;
+  last_inbound_at := v_last;
+  return next;
+end;
+$function$;
+grant execute on function public.begin_meta_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb) to service_role;
+
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
  LANGUAGE plpgsql
@@ -1096,6 +1229,26 @@ end;
 $function$;
 grant execute on function public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer, p_history_limit integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.claim_meta_profile_refresh(p_channel text, p_external_id text, p_profile_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_claimed boolean;
+begin
+  insert into public.meta_profiles as mp (channel, external_id, profile_id, fetch_started_at)
+  values (p_channel, p_external_id, p_profile_id, now())
+  on conflict (channel, external_id) do update
+    set fetch_started_at = now(), profile_id = excluded.profile_id
+    where (mp.fetched_at is null or mp.fetched_at < now() - interval '1 day')
+      and (mp.fetch_started_at is null or mp.fetch_started_at < now() - interval '1 minute')
+  returning true into v_claimed;
+  return coalesce(v_claimed, false);
+end;
+$function$;
+grant execute on function public.claim_meta_profile_refresh(p_channel text, p_external_id text, p_profile_id uuid) to service_role;
+
 CREATE OR REPLACE FUNCTION public.claim_oauth_token(p_token_key text, p_min_ttl_seconds integer DEFAULT 60, p_lease_seconds integer DEFAULT 15)
  RETURNS TABLE(access_token text, expires_at timestamp with time zone, refresh boolean)
  LANGUAGE plpgsql
@@ -1301,14 +1454,23 @@ AS $function$
 declare
   v_row public.message_delivery_log%rowtype;
   v_allows boolean;
+  v_phone text;
   v_id uuid;
 begin
   select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
-  if not found or v_row.channel <> 'whatsapp' or v_row.status <> 'failed'
+  if not found or v_row.channel not in ('whatsapp', 'messenger', 'instagram')
+     or v_row.status <> 'failed'
      or v_row.metadata -> 'fallback' ->> 'channel' is distinct from 'sms' then
     return null;
   end if;
-  select p.allows_sms into v_allows from public.profiles p where p.id = v_row.profile_id;
+  select p.allows_sms, p.phone_number into v_allows, v_phone
+  from public.profiles p where p.id = v_row.profile_id;
+  if v_row.channel <> 'whatsapp' then
+    if v_phone is null then
+      return null;
+    end if;
+    v_row.recipient := v_phone;
+  end if;
 
   insert into public.message_delivery_log as m (
     session_id, profile_id, channel, direction, message_type, status, recipient, body,
@@ -1783,12 +1945,10 @@ CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seco
  STABLE
  SET search_path TO ''
 AS $function$
-  -- Younger rows are most likely still being answered by the webhook's own background work;
-  -- much older ones are no longer worth an automatic answer and are left to a person.
   select m.id, m.session_id, m.channel, m.sender, m.correlation_id, m.created_at
   from public.message_delivery_log m
   where m.direction = 'inbound'
-    and m.channel in ('whatsapp', 'sms')
+    and m.channel in ('whatsapp', 'sms', 'messenger', 'instagram')
     and (m.reply_state = 'pending'
          or (m.reply_state = 'in_progress' and m.leased_until <= pg_catalog.now()))
     and m.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => p_older_than_seconds)
@@ -2507,6 +2667,58 @@ end;
 $function$;
 grant execute on function public.record_inbound_messages(p_messages jsonb) to service_role;
 
+CREATE OR REPLACE FUNCTION public.record_meta_echo(p_channel text, p_recipient text, p_mid text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid, p_correlation_id text DEFAULT NULL::text)
+ RETURNS TABLE(delivery_id uuid, is_new boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile uuid;
+  v_session uuid;
+  v_id uuid;
+begin
+  select m.id into v_id from public.message_delivery_log m
+  where (p_delivery_id is not null and m.id = p_delivery_id)
+     or (m.channel = p_channel and m.provider_message_id = p_mid)
+     or m.idempotency_key = 'echo:' || p_channel || ':' || p_mid
+  limit 1;
+  if v_id is null and p_delivery_id is null then
+    select m.id into v_id from public.message_delivery_log m
+    where m.channel = p_channel and m.direction = 'outbound' and m.recipient = p_recipient
+      and m.status in ('queued', 'unknown') and m.leased_until > now()
+    limit 1;
+  end if;
+  if v_id is not null then
+    delivery_id := v_id;
+    is_new := false;
+    return next;
+    return;
+  end if;
+
+  v_profile := public.resolve_profile(p_channel, p_recipient, p_channel);
+  select s.id into v_session from public.omnichannel_sessions s
+  where s.profile_id = v_profile and s.status <> 'closed' and s.expires_at > now();
+  insert into public.message_delivery_log as m (
+    session_id, profile_id, channel, direction, message_type, status, provider, recipient, body,
+    metadata, correlation_id, purpose, idempotency_key
+  ) values (
+    v_session, v_profile, p_channel, 'outbound', 'text', 'sent', p_channel, p_recipient, p_body,
+    coalesce(p_metadata, '{}'::jsonb) || jsonb_build_object('mid', p_mid), p_correlation_id,
+    'page_echo', 'echo:' || p_channel || ':' || p_mid
+  )
+  on conflict do nothing
+  returning m.id into v_id;
+  delivery_id := v_id;
+  is_new := v_id is not null;
+  if v_id is null then
+    select m.id into delivery_id from public.message_delivery_log m
+    where m.idempotency_key = 'echo:' || p_channel || ':' || p_mid;
+  end if;
+  return next;
+end;
+$function$;
+grant execute on function public.record_meta_echo(p_channel text, p_recipient text, p_mid text, p_body text, p_metadata jsonb, p_delivery_id uuid, p_correlation_id text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text DEFAULT NULL::text, p_body text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_error_code text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_retry_after_ms integer DEFAULT NULL::integer, p_metadata jsonb DEFAULT NULL::jsonb, p_sender_key text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
  LANGUAGE plpgsql
@@ -2942,6 +3154,31 @@ begin
 end;
 $function$;
 grant execute on function public.save_channel_account(p_tenant_id uuid, p_kind text, p_external_id text, p_credentials jsonb, p_display_name text, p_routing text, p_settings jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.save_meta_profile(p_channel text, p_external_id text, p_name text DEFAULT NULL::text, p_username text DEFAULT NULL::text, p_profile_pic text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile uuid;
+begin
+  update public.meta_profiles mp
+  set name = coalesce(p_name, mp.name),
+      username = coalesce(p_username, mp.username),
+      profile_pic = coalesce(p_profile_pic, mp.profile_pic),
+      fetched_at = now(),
+      fetch_started_at = null
+  where mp.channel = p_channel and mp.external_id = p_external_id
+  returning mp.profile_id into v_profile;
+  if v_profile is not null and coalesce(p_name, p_username) is not null then
+    -- The person may have been merged into another profile since the claim.
+    update public.profiles p set display_name = coalesce(p.display_name, p_name, p_username)
+    where p.id = public.profile_survivor(v_profile) and p.display_name is null;
+  end if;
+end;
+$function$;
+grant execute on function public.save_meta_profile(p_channel text, p_external_id text, p_name text, p_username text, p_profile_pic text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text DEFAULT '* * * * *'::text)
  RETURNS text

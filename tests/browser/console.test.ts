@@ -321,6 +321,38 @@ describe.skipIf(!present)("the console in Chromium", () => {
     }).waitFor({ timeout: 10_000 });
   });
 
+  it("shows a Messenger person by their PSID, with the Messenger badge and each identity", async () => {
+    const psid = "6712458890999001";
+    const res = await fetch(`${stack.urls.sandbox}/__sandbox/inbound`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ channel: "messenger", from: psid, text: "hello from Messenger" }),
+    });
+    expect((await res.json()).delivered).toBe(200);
+    await until(
+      async () => (await sandboxMessages(psid, "messenger")).length >= 1,
+      "the AI's answer on Messenger",
+    );
+    await openTab("Conversations");
+    const session = page.locator("#sessions button", { hasText: psid }).first();
+    await session.waitFor({ timeout: 10_000 });
+    await session.click();
+    await page.locator("#conversation .timeline").getByText("hello from Messenger", {
+      exact: true,
+    }).waitFor();
+    expect(await page.locator("#conversation h2").first().textContent()).toBe(
+      `messenger ${psid}`,
+    );
+    const identities = page.locator("#conversation", { hasText: "identities" });
+    await identities.getByText(psid, { exact: true }).first().waitFor();
+    expect(await page.locator("#conversation .timeline .badge").first().textContent()).toBe(
+      "Messenger",
+    );
+    expect(
+      await page.locator("#conversation .timeline .badge.c-messenger").count(),
+    ).toBeGreaterThanOrEqual(2);
+  });
+
   it("logged no console error and no failed request", () => {
     expect(problems).toEqual([]);
   });

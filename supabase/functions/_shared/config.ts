@@ -82,6 +82,8 @@ const EnvSchema = z.object({
 
   WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
   SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
+  /** Per page / Instagram account (Meta throttles per page; 40/s stays well inside it). */
+  META_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(40),
   DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   DISPATCH_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(140_000).default(25_000),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),

@@ -8,6 +8,7 @@ import { AgentError, classifyModelError } from "./errors.ts";
 import {
   type HistoryEntry,
   historyMessages,
+  type ReplyChannel,
   sessionContextMessage,
   type SessionSnapshot,
 } from "./prompt.ts";
@@ -39,8 +40,11 @@ export interface AgentConfig {
 export interface AgentInput {
   sessionId: string;
   /** Where the answer goes back. */
-  channel: "whatsapp" | "sms";
-  /** E.164: the person the agent answers, and the only one its tools may act for. */
+  channel: ReplyChannel;
+  /**
+   * E.164: the person the agent answers, and the only one its tools may act for (a Messenger or
+   * Instagram person without a phone number: `<channel>:<id>`, which no phone tool matches).
+   */
   phoneNumber: string;
   correlationId: string;
   /** The session and its history, when the caller read them already (claim_inbound_reply_context). */

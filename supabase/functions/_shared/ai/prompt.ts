@@ -36,7 +36,12 @@ export interface HistoryEntry {
   body: string;
 }
 
-const CHANNEL_STYLE: Record<"whatsapp" | "sms", string> = {
+const CHANNEL_STYLE: Record<ReplyChannel, string> = {
+  messenger:
+    "You are replying on Facebook Messenger: plain text only (no markdown), short and warm, " +
+    "under 2000 characters.",
+  instagram: "You are replying in an Instagram direct message: plain text only (no markdown), " +
+    "short and friendly, under 1000 characters.",
   whatsapp:
     "You are replying on WhatsApp: short and warm; *single asterisks* for bold, no headings or tables.",
   sms: "You are replying by SMS: plain text only (no markdown, no emoji), under 300 characters; " +
@@ -44,7 +49,10 @@ const CHANNEL_STYLE: Record<"whatsapp" | "sms", string> = {
 };
 
 /** The session, the channel and how to write for it, as one system message. */
-export function sessionContextMessage(s: SessionSnapshot, channel: "whatsapp" | "sms"): string {
+/** The channels an AI reply goes out on. */
+export type ReplyChannel = "whatsapp" | "sms" | "messenger" | "instagram";
+
+export function sessionContextMessage(s: SessionSnapshot, channel: ReplyChannel): string {
   const facts = {
     session_id: s.sessionId,
     phone_number: s.phoneNumber,

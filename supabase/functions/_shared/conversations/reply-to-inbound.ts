@@ -10,6 +10,7 @@ import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 import type { RecordedInbound } from "./record-inbound.ts";
 import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
+import type { ReplyChannel } from "../ai/prompt.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
@@ -21,8 +22,8 @@ export interface ReplyDeps extends SendMessageDeps {
 export interface InboundToReply {
   deliveryId: string;
   sessionId: string;
-  channel: "whatsapp" | "sms";
-  /** E.164 */
+  channel: ReplyChannel;
+  /** E.164; Messenger/Instagram: the person's page-scoped id. */
   sender: string;
   correlationId: string;
 }
@@ -93,7 +94,7 @@ export async function replyToInbound(
     const answer = await deps.agent.reply({
       sessionId: inbound.sessionId,
       channel: inbound.channel,
-      phoneNumber: inbound.sender,
+      phoneNumber: await actingFor(deps, inbound),
       correlationId: inbound.correlationId,
       preloaded: claim.session
         ? {
@@ -135,6 +136,19 @@ export async function replyToInbound(
     ...(sent.error ? { error_code: sent.error.code } : {}),
   });
   return outcome;
+}
+
+/**
+ * Whom the agent's tools may act for: the sender's phone number; on Messenger/Instagram the
+ * phone number the person shared (their profile's), else `<channel>:<id>`, which matches no
+ * phone and no session owner, so the tools cannot act for anyone else.
+ */
+async function actingFor(deps: ReplyDeps, inbound: InboundToReply): Promise<string> {
+  if (inbound.channel !== "messenger" && inbound.channel !== "instagram") return inbound.sender;
+  const [row] = await deps.sql<{ phone_number: string | null }[]>`
+    select p.phone_number from public.omnichannel_sessions s
+    join public.profiles p on p.id = s.profile_id where s.id = ${inbound.sessionId}`;
+  return row?.phone_number ?? `${inbound.channel}:${inbound.sender}`;
 }
 
 /** A person is owed an answer; a failure here must not undo the fallback already sent. */

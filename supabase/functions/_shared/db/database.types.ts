@@ -239,6 +239,26 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"meta_profiles": {
+                  Row: {
+                    "channel": string,"created_at": string,"external_id": string,"fetch_started_at": string | null,"fetched_at": string | null,"name": string | null,"profile_id": string,"profile_pic": string | null,"updated_at": string,"username": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"created_at"?: string,"external_id": string,"fetch_started_at"?: string | null,"fetched_at"?: string | null,"name"?: string | null,"profile_id": string,"profile_pic"?: string | null,"updated_at"?: string,"username"?: string | null
+                  }
+                  Update: {
+                    "channel"?: string,"created_at"?: string,"external_id"?: string,"fetch_started_at"?: string | null,"fetched_at"?: string | null,"name"?: string | null,"profile_id"?: string,"profile_pic"?: string | null,"updated_at"?: string,"username"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "meta_profiles_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"notification_kinds": {
                   Row: {
                     "channels": NonNullable<Json>,"default_locale": string,"description": string,"enabled": boolean,"event": string,"handler": string,"params": (string)[],"template_name": string | null,"updated_at": string
@@ -393,6 +413,14 @@ isOneToOne: false
               "allows_sms": boolean,"allows_whatsapp": boolean,"email": string,"has_whatsapp": boolean,"instagram_igsid": string,"last_active_channel": string,"messenger_psid": string,"phone_number": string,"profile_id": string,"whatsapp_window_open": boolean
             }[]
                            },
+"apply_meta_receipt":
+{ Args: { "p_channel": string,"p_mids"?: (string)[],"p_person": string,"p_status": string,"p_watermark_ms": number }; Returns: number
+                           },
+"begin_meta_outbound_message":
+{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
+              "delivery_id": string,"is_new": boolean,"last_inbound_at": string,"profile_id": string,"session_id": string,"status": string
+            }[]
+                           },
 "begin_outbound_message":
 { Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
               "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
@@ -505,6 +533,9 @@ isOneToOne: false
 { Args: { "p_delivery_id": string,"p_history_limit"?: number,"p_lease_seconds"?: number }; Returns: {
               "allows_whatsapp": boolean,"body": string,"claimed": boolean,"history": Json,"provider": string,"reply_to": string,"session": Json
             }[]
+                           },
+"claim_meta_profile_refresh":
+{ Args: { "p_channel": string,"p_external_id": string,"p_profile_id": string }; Returns: boolean
                            },
 "claim_oauth_token":
 { Args: { "p_lease_seconds"?: number,"p_min_ttl_seconds"?: number,"p_token_key": string }; Returns: {
@@ -793,6 +824,11 @@ isOneToOne: false
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"ordinal": number,"profile_id": string,"session_id": string
             }[]
                            },
+"record_meta_echo":
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_delivery_id"?: string,"p_metadata"?: Json,"p_mid": string,"p_recipient": string }; Returns: {
+              "delivery_id": string,"is_new": boolean
+            }[]
+                           },
 "record_outbound_outcome":
 { Args: { "p_body"?: string,"p_delivery_id": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider": string,"p_provider_message_id"?: string,"p_retry_after_ms"?: number,"p_sender_key"?: string,"p_sent": boolean }; Returns: {
               "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string
@@ -832,6 +868,9 @@ isOneToOne: false
                            },
 "save_channel_account":
 { Args: { "p_credentials"?: Json,"p_display_name"?: string,"p_external_id": string,"p_kind": string,"p_routing"?: string,"p_settings"?: Json,"p_tenant_id": string }; Returns: string
+                           },
+"save_meta_profile":
+{ Args: { "p_channel": string,"p_external_id": string,"p_name"?: string,"p_profile_pic"?: string,"p_username"?: string }; Returns: undefined
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string

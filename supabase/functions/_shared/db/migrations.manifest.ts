@@ -18,6 +18,7 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261129160000_error_code_grammar",
   "20261130100000_profile_identities",
   "20261130100100_link_identity_holder_survives",
+  "20261130110000_meta_messaging",
   "20261130130000_tenants_channel_accounts",
   "20261130130100_genesys_bridge",
   "20261130140000_messages_api",

@@ -25,6 +25,7 @@ export const FUNCTION_AUTH = {
   "sms-inbound": { modes: [] },
   "wa-webhook": { modes: [] },
   "genesys-webhook": { modes: [] },
+  "meta-webhook": { modes: [] },
 } satisfies Record<string, AuthPolicy>;
 
 export type FunctionName = keyof typeof FUNCTION_AUTH;

@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "./adapter.ts";
 import { type OutcomeItem, type RecordedOutcome, recordOutcome } from "./outcome.ts";
 import type { Pacer } from "./pacing.ts";
-import type { OutboxRow, Sender, SenderDirectory } from "./senders.ts";
+import type { OutboxRow, SendChannel, Sender, SenderDirectory } from "./senders.ts";
 
 /** What every send path is built from (platform/deps.ts `outboundOf`; tests build the same). */
 export interface OutboundDeps {
@@ -70,7 +70,7 @@ export async function sendPaced(
 /** The sender a send goes through: the one named, else the channel's default. */
 export function senderFor(
   deps: OutboundDeps,
-  channel: "whatsapp" | "sms",
+  channel: SendChannel,
   key?: string | null,
 ): Sender {
   const sender = deps.senders.resolve(channel, key);
@@ -80,7 +80,7 @@ export function senderFor(
 
 /** The log event for a send's recorded outcome: WHATSAPP_MESSAGE_SENT, SMS_MESSAGE_RETRY_SCHEDULED, … */
 export function sendEvent(channel: string, status: RecordedOutcome["status"]): string {
-  const prefix = channel === "whatsapp" ? "WHATSAPP_MESSAGE" : "SMS_MESSAGE";
+  const prefix = `${channel.toUpperCase()}_MESSAGE`;
   const word = status === "sent" ? "SENT" : status === "failed" ? "FAILED" : "RETRY_SCHEDULED";
   return `${prefix}_${word}`;
 }
@@ -91,7 +91,7 @@ export function sendEvent(channel: string, status: RecordedOutcome["status"]): s
  */
 export async function replySenderKey(
   deps: OutboundDeps,
-  inbound: { channel: "whatsapp" | "sms"; deliveryId: string },
+  inbound: { channel: SendChannel; deliveryId: string },
 ): Promise<string | undefined> {
   const [row] = await deps.sql<{ provider: string | null; to: string | null }[]>`
     select provider, coalesce(metadata->>'to', metadata->'business'->>'phone_number_id') as to
@@ -105,11 +105,12 @@ export async function replySenderKey(
  */
 export function replySenderKeyOf(
   deps: OutboundDeps,
-  channel: "whatsapp" | "sms",
+  channel: string,
   provider: string | null,
   to: string | null,
 ): string | undefined {
   if (channel === "whatsapp") return to ? `whatsapp:${to}` : undefined;
+  if (channel !== "sms") return undefined; // Messenger, Instagram: one sender per channel
   if (provider !== "twilio" && provider !== "mtn") return undefined;
   return deps.senders.replyKey(provider, to);
 }

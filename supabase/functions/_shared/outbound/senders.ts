@@ -15,6 +15,9 @@ export interface SenderDirectoryOptions extends AdapterOptions {
    */
   whatsappAccounts?: { whatsapp(phoneNumberId: string): Promise<WhatsAppAccount | null> };
 }
+import { createMetaAdapter, type MetaAdapter, type MetaMessage } from "../channels/meta.ts";
+import type { MetaChannel } from "../notifications/meta-format.ts";
+import { messagingTypeAt, metaWindowClosed } from "./meta-window.ts";
 
 /** One message as a sender sends it: a logged outbound row (dispatch re-sends rows as they are). */
 export interface OutboxRow {
@@ -28,9 +31,11 @@ export interface OutboxRow {
   sender_key: string | null;
 }
 
+export type SendChannel = "whatsapp" | "sms" | MetaChannel;
+
 export interface Sender extends SenderRef {
-  channel: "whatsapp" | "sms";
-  /** whatsapp, mtn or twilio: who answers for this sender. */
+  channel: SendChannel;
+  /** whatsapp, mtn, twilio, messenger or instagram: who answers for this sender. */
   provider: string;
   send(row: OutboxRow): Promise<SendResult>;
 }
@@ -41,12 +46,23 @@ export type SmsProvider = "mtn" | "twilio";
  * The one place the environment becomes provider adapters. Senders by key: a key names the
  * sending identity, so one deployment can send from several WhatsApp numbers
  * (`whatsapp:<phone number id>`) and from both SMS providers at once (`sms:mtn:<sender id>`,
- * `sms:twilio:<from>`), each with its own pacing bucket. A message nobody asked for goes through
- * the channel's default sender (`SMS_PROVIDER` for SMS); a reply, through the one written to.
+ * `sms:twilio:<from>`), each with its own pacing bucket; Messenger and Instagram send as the page
+ * or account their token belongs to (`messenger:default`, `instagram:default`). A message nobody
+ * asked for goes through the channel's default sender (`SMS_PROVIDER` for SMS); a reply, through
+ * the one written to.
  */
-export function createSenderDirectory(env: Env, opts: SenderDirectoryOptions = {}) {
+export function createSenderDirectory(
+  env: Env,
+  opts: SenderDirectoryOptions & { now?: () => number } = {},
+) {
   const cache = new Map<string, Sender>();
-  const defaults = { whatsapp: whatsappSenderKey(env), sms: smsSenderKey(env, env.SMS_PROVIDER) };
+  const defaults: Record<SendChannel, string> = {
+    whatsapp: whatsappSenderKey(env),
+    sms: smsSenderKey(env, env.SMS_PROVIDER),
+    messenger: "messenger:default",
+    instagram: "instagram:default",
+  };
+  const now = opts.now ?? Date.now;
 
   function build(key: string): Sender | null {
     const [channel, ...rest] = key.split(":");
@@ -93,6 +109,11 @@ export function createSenderDirectory(env: Env, opts: SenderDirectoryOptions = {
         sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
+    if (channel === "messenger" || channel === "instagram") {
+      const meta = metaAdapterOf(env, channel, opts);
+      const send = (row: OutboxRow) => sendMeta(meta, row, now());
+      return { key, channel, provider: channel, ratePerSecond: env.META_RATE_PER_SECOND, send };
+    }
     return null;
   }
 
@@ -100,7 +121,7 @@ export function createSenderDirectory(env: Env, opts: SenderDirectoryOptions = {
     defaults,
     /** The sender for a row: its own key, or the channel's default. Null for an unknown key. */
     resolve(channel: string, key?: string | null): Sender | null {
-      const k = key ?? defaults[channel as "whatsapp" | "sms"];
+      const k = key ?? defaults[channel as SendChannel];
       if (!k) return null;
       let sender = cache.get(k);
       if (!sender) {
@@ -134,6 +155,21 @@ function smsSenderKey(env: Env, provider: SmsProvider): string {
 }
 
 const orEnv = (id: string, fromEnv: string | undefined) => id && id !== "default" ? id : fromEnv;
+
+/** The page's (Messenger) or account's (Instagram) adapter: sends, sender actions, profiles. */
+export function metaAdapterOf(
+  env: Env,
+  channel: MetaChannel,
+  opts: AdapterOptions = {},
+): MetaAdapter {
+  return createMetaAdapter({
+    channel,
+    baseUrl: env.META_GRAPH_BASE_URL,
+    accessToken: channel === "messenger"
+      ? env.MESSENGER_PAGE_ACCESS_TOKEN
+      : env.INSTAGRAM_ACCESS_TOKEN,
+  }, opts);
+}
 
 /** Missing credentials fail closed at send time (CHANNEL.NOT_CONFIGURED), never fall back to another provider. */
 function smsAdapter(
@@ -171,4 +207,18 @@ function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> 
     return wa.sendTemplate(row.recipient ?? "", template, { callbackData: row.id });
   }
   return wa.sendText(row.recipient ?? "", row.body ?? "", { callbackData: row.id });
+}
+
+/**
+ * A Messenger/Instagram row: the window decided at send time from when the person last wrote
+ * (`metadata.last_inbound_at`, set when the row was begun), so a retry days later is tagged or
+ * refused as the clock says then; refused as window_closed before any HTTP call after 7 days.
+ * `metadata.meta_message` carries quick replies, attachments and templates; else the body.
+ */
+function sendMeta(meta: MetaAdapter, row: OutboxRow, now: number): Promise<SendResult> {
+  const messaging = messagingTypeAt(row.metadata?.last_inbound_at as string | undefined, now);
+  if (!messaging) return Promise.resolve(metaWindowClosed(meta.channel));
+  const message = (row.metadata?.meta_message as MetaMessage | undefined) ??
+    { kind: "text", text: row.body ?? "" };
+  return meta.send(row.recipient ?? "", message, messaging, { deliveryId: row.id });
 }

@@ -16,6 +16,7 @@
  *   dispatch    --messages queued messages over --senders senders (5), provider limited to --rate
  *               msg/s per sender (80) with 429
  *   cleanup     close 1,000,000 expired sessions: one transaction vs batches; longest lock
+ *   stats       GET /messages/stats over a --rows (1,000,000) row delivery log
  *
  * --write puts the results in docs/BENCHMARKS.md with the machine and the date.
  */
@@ -30,12 +31,13 @@ import { BENCH_RATE, benchPostCall } from "./bench/post-call.ts";
 import { benchWebhook } from "./bench/webhook.ts";
 import { benchDispatch } from "./bench/dispatch.ts";
 import { benchCleanup } from "./bench/cleanup.ts";
+import { benchMessageStats } from "./bench/message-stats.ts";
 import { rateLimitedProvider } from "./bench/rate-limited-provider.ts";
 import { functionPid, processUsage } from "./bench/process-usage.ts";
 import { fmt, table } from "./bench/stats.ts";
 import { loadAverage } from "./bench/machine.ts";
 
-const BENCHMARKS = ["post-call", "webhook", "dispatch", "cleanup"] as const;
+const BENCHMARKS = ["post-call", "webhook", "dispatch", "cleanup", "stats"] as const;
 type Name = (typeof BENCHMARKS)[number];
 
 // Times are rough, from the runs in docs/BENCHMARKS.md on 2 cores (embedded PGlite), boot included.
@@ -47,6 +49,7 @@ Benchmarks (all of them when none is named), each on its own throwaway stack:
   dispatch    --messages (10,000) queued, --senders (5) at --rate (80/s)   about 1 min
   cleanup     close --sessions (1,000,000) expired sessions, twice      about 5 min
               (--sessions 100000: about 30 s)
+  stats       GET /messages/stats over a --rows (1,000,000) row log      about 2 min
 
 Options:
   --total N         post-call and webhook: at least N requests per phase (3000)
@@ -57,6 +60,7 @@ Options:
   --rate R          dispatch: each sender's allowed messages/s (80)
   --dispatchers N   dispatch: concurrent dispatch calls (4)
   --sessions N      cleanup: expired sessions to close (1000000)
+  --rows N          stats: delivery log rows (1000000)
   --write           put the results in docs/BENCHMARKS.md
   -h, --help        this text
 
@@ -75,6 +79,7 @@ function parse() {
         senders: { type: "string", default: "5" },
         messages: { type: "string", default: "10000" },
         sessions: { type: "string", default: "1000000" },
+        rows: { type: "string", default: "1000000" },
         dispatchers: { type: "string", default: "4" },
         write: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -238,6 +243,12 @@ for (const name of selected) {
             `drained ${fmt(p.drainSeconds)} s after the last message phase.`,
         );
         emit(
+          `Inbound→reply on a drained system (${p.idle.messages} messages one after another through the gateway, from the webhook's acceptance to the reply's row): ` +
+            `p50 **${fmt(p.idle.p50, 0)} ms**, p99 ${
+              fmt(p.idle.p99, 0)
+            } ms (target p50 ≤ 1000 ms with an instant model).`,
+        );
+        emit(
           `Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`,
         );
         if (r.runs.some((s) => s.errors > 0) || p.unanswered > 0 || p.doubled > 0) failed = true;
@@ -338,6 +349,29 @@ for (const name of selected) {
       );
     });
   }
+  if (name === "stats") {
+    await withStack(["messages"], {}, async (stack) => {
+      const r = await benchMessageStats(stack, { rows: Number(values.rows), log });
+      emit(table([...r.sql, r.http].map((x) => ({
+        window: x.window,
+        "rows in window": x.rows,
+        "median ms": fmt(x.medianMs),
+        "p90 ms": fmt(x.p90Ms),
+      }))));
+      const target = 200;
+      const worst = Math.max(...r.sql.map((x) => x.p90Ms));
+      emit(
+        `\n${
+          Number(values.rows).toLocaleString("en")
+        } rows over 90 days, ${7} runs per window after a warm-up. ` +
+          `Target < ${target} ms: ${
+            r.sql.filter((x) => x.p90Ms < target).length
+          }/${r.sql.length} SQL windows ` +
+          `(worst p90 ${fmt(worst)} ms = ${fmt(worst / target, 2)}× the target); ` +
+          `load average after: ${await loadAverage()}.`,
+      );
+    });
+  }
 }
 
 if (values.write) {
@@ -369,7 +403,8 @@ if (values.write) {
           ? ` --messages ${values.messages} --senders ${senders} --rate ${rate}`
           : ""
       }` +
-      `${name === "cleanup" ? ` --sessions ${values.sessions}` : ""}\``,
+      `${name === "cleanup" ? ` --sessions ${values.sessions}` : ""}` +
+      `${name === "stats" ? ` --rows ${values.rows}` : ""}\``,
       "",
       ...lines,
       `<!-- /bench:${tag}:${name} -->`,

@@ -10,7 +10,10 @@
  *    WhatsApp, then by email (an address on file for them, a reply quoting the last email), all
  *    delivered by the sandbox as signed provider webhooks; prints the AI's replies (the scripted
  *    model calls a tool; the email answer is threaded), the session context with the change, and
- *    the session's delivery log, inbound and outbound on the three channels, receipts included.
+ *    the session's delivery log, inbound and outbound on the three channels, receipts included;
+ * 3. Messenger: the same person writes on Messenger (a new PSID, a new profile), shares their
+ *    phone number with a quick reply (the two profiles merge), and asks again: the AI answers on
+ *    Messenger from the session that SMS, WhatsApp and email built.
  * Exits non-zero if anything is missing.
  */
 import { join } from "node:path";
@@ -217,6 +220,72 @@ export async function runConversationDemo(
   }
 }
 
+export interface MessengerDemoResult {
+  psid: string;
+  sessionId: string;
+  reply: SandboxMessage;
+  rows: DeliveryRow[];
+}
+
+/**
+ * The person of the conversation demo on Messenger: a first message from an unknown PSID, then
+ * the phone number shared with a quick reply (their Messenger profile merges into the one SMS
+ * and WhatsApp built), then the question again — answered on Messenger from that session.
+ */
+export async function runMessengerDemo(
+  target: DemoTarget,
+  phone: string,
+): Promise<MessengerDemoResult> {
+  const psid = String(6_000_000_000_000_000 + Math.floor(Math.random() * 999_999_999));
+  const sandbox = new SandboxClient(target.sandbox);
+  const sql = postgres(target.db, { prepare: false, max: 1, onnotice: () => {} });
+  try {
+    section("11. the same person writes on Messenger (an unknown PSID so far)");
+    await turn(sandbox, { channel: "messenger", from: psid, text: "hello from Messenger" });
+
+    section("12. shares their phone number (quick reply user_phone_number)");
+    await turn(sandbox, { channel: "messenger", from: psid, text: phone, payload: phone });
+
+    section("13. and asks on Messenger");
+    const reply = await turn(sandbox, {
+      channel: "messenger",
+      from: psid,
+      text: "What price did we agree?",
+    });
+
+    const session = await sessionOf(sql, psid);
+    if (!session) throw new Error(`no open session for PSID ${psid}`);
+    const rows = await waitFor(
+      () => deliveryLog(sql, session.id),
+      (rs) => aiReply(rs, "messenger")?.status === "read",
+    );
+    section("14. the session: SMS, WhatsApp and Messenger, one person");
+    console.table(deliveryTable(rows));
+    const identities = await sql<{ kind: string; value: string }[]>`
+      select i.kind, i.value from public.profile_identities i
+      join public.omnichannel_sessions s on s.profile_id = i.profile_id where s.id = ${session.id}`;
+    const [owner] = await sql<{ phone_number: string | null }[]>`
+      select p.phone_number from public.omnichannel_sessions s
+      join public.profiles p on p.id = s.profile_id where s.id = ${session.id}`;
+    console.log(
+      `identities: phone=${owner?.phone_number}, ${
+        identities.map((i) => `${i.kind}=${i.value}`).join(", ")
+      }`,
+    );
+    const problems = [
+      owner?.phone_number !== phone && `the Messenger session is not ${phone}'s`,
+      !reply.body.includes("250k") && "the Messenger reply does not give the price",
+      !rows.some((r) => r.channel === "sms") && "the SMS messages are not in the session",
+      aiReply(rows, "messenger")?.status !== "read" && "the Messenger reply was not read",
+    ].filter(Boolean);
+    if (problems.length) throw new Error(problems.join("; "));
+    console.log("\n✔ Messenger → shares phone → the same session as SMS and WhatsApp");
+    return { psid, sessionId: session.id, reply, rows };
+  } finally {
+    await sql.end();
+  }
+}
+
 /** One message from the person; the AI's answer as their phone got it. */
 async function turn(sandbox: SandboxClient, input: TurnInput): Promise<SandboxMessage> {
   const { sent, reply } = await converse(sandbox, input);
@@ -289,6 +358,7 @@ if (import.meta.main) {
     }
     const { phone } = await runPostCallDemo(target);
     await runConversationDemo(target, { phone });
+    await runMessengerDemo(target, phone);
   } catch (err) {
     console.error(`\n✘ demo failed: ${err instanceof Error ? err.message : err}`);
     code = 1;

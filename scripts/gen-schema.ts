@@ -6,13 +6,14 @@
  *   deno run -A scripts/gen-schema.ts --check   (exit 1 when the committed file is stale)
  */
 import { PGlite } from "@electric-sql/pglite";
+import { pgliteExtensions } from "./lib/pglite-extensions.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashMigrations, MIGRATIONS_DIR } from "./lib/migrations-lock.ts";
 import { dumpSchema, SCHEMA_PATH } from "./lib/schema-dump.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const db = await PGlite.create();
+const db = await PGlite.create({ extensions: pgliteExtensions });
 try {
   await db.exec(await Deno.readTextFile(join(root, "scripts/sql/bootstrap.sql")));
   for (const file of hashMigrations(join(root, MIGRATIONS_DIR)).keys()) {

@@ -12,6 +12,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { createSql } from "../supabase/functions/_shared/db/client.ts";
 import { bootstrapDatabase } from "./bootstrap-db.ts";
 import { startPGliteServer } from "./lib/pglite-server.ts";
+import { pgliteExtensions } from "./lib/pglite-extensions.ts";
 
 const root = new URL("../", import.meta.url);
 const typesFile = new URL("supabase/functions/_shared/db/database.types.ts", root);
@@ -46,7 +47,7 @@ async function withMigratedDatabase<T>(fn: (url: string) => Promise<T>): Promise
       await admin.end({ timeout: 5 });
     }
   }
-  const db = await PGlite.create();
+  const db = await PGlite.create({ extensions: pgliteExtensions });
   const server = await startPGliteServer(db);
   try {
     return await migrated(server.url, fn);

@@ -19,21 +19,33 @@ sandbox: messages go in as each provider's signed webhooks, and what the stack s
 what the sandbox received.
 
 Commands:
-  reply <phone|address> <text>
-                         The person at <phone> (E.164), or at <address> by email, writes <text>.
-                         The sandbox delivers it to wa-webhook, sms-inbound or email-inbound (a
-                         reply quoting the last email they got, Resend's signed email.received),
-                         waits for the AI's answer on the same channel and prints it, with the
+  reply <phone|id|address> <text>
+                         The person at <phone> (E.164), with that PSID/IGSID on Messenger or
+                         Instagram, or at <address> by email, writes <text>. The sandbox delivers
+                         it to wa-webhook, sms-inbound, meta-webhook or email-inbound (a reply
+                         quoting the last email they got, Resend's signed email.received), waits
+                         for the AI's answer on the same channel and prints it, with the
                          session's context and its messages.
-      --channel sms|whatsapp|email   default sms
+      --channel sms|whatsapp|messenger|instagram|email   default sms
+      --payload P              Messenger/Instagram: <text> is a tapped quick reply with payload P
+                               (share a phone number: --payload +250788123456)
+      --postback P             Messenger/Instagram: <text> is a tapped button with payload P
       --provider mtn|twilio    SMS only: the gateway it arrives through (default SMS_PROVIDER)
       --name NAME              WhatsApp only: the person's profile name
       --timeout SECONDS        how long to wait for the answer (default 20)
+  agent-reply <phone> <text>
+                         A Genesys agent answers the person at <phone> (who wrote on WhatsApp to
+                         a number routed to agents): the sandbox posts the Open Messaging
+                         outbound webhook to genesys-webhook, signed as Genesys signs, and
+                         prints the WhatsApp message the person gets (or the receipt the agent
+                         gets when WhatsApp cannot take it)
+      --timeout SECONDS        how long to wait for it (default 20)
   messages               What the sandbox received, oldest first
-      --to PHONE  --provider whatsapp|mtn|twilio|openai  --channel whatsapp|sms|ai
+      --to PHONE|ID  --provider whatsapp|mtn|twilio|messenger|instagram|openai|genesys
+      --channel whatsapp|sms|messenger|instagram|ai|genesys
   clear                  Forget the received messages
   fault <provider> fail|slow|ok
-                         The next requests to whatsapp, mtn, twilio or openai fail, are slow, or
+                         The next requests to whatsapp, mtn, twilio, meta or openai fail, are slow, or
                          are answered normally again (ok)
       --status N      HTTP status of a failure (default 500)
       --count N       how many requests (default: all, until ok)
@@ -48,8 +60,11 @@ Options:
 Examples:
   npm run sandbox -- reply +250788123456 "change the price to 250k"
   npm run sandbox -- reply +250788123456 "what price did we agree?" --channel whatsapp
+  npm run sandbox -- reply 6712458890123456 "is my order on its way?" --channel messenger
+  npm run sandbox -- reply 6712458890123456 "+250788123456" --channel messenger --payload +250788123456
   npm run sandbox -- reply --channel email ada@example.com "can you send the invoice?"
   npm run sandbox -- fault openai fail --count 1
+  npm run sandbox -- agent-reply +250788123456 "Hi, this is Grace from support"
 `;
 
 class UsageError extends Error {}
@@ -61,6 +76,8 @@ const { values: opts, positionals } = parseArgs({
     channel: { type: "string" },
     provider: { type: "string" },
     name: { type: "string" },
+    payload: { type: "string" },
+    postback: { type: "string" },
     timeout: { type: "string", default: "20" },
     to: { type: "string" },
     status: { type: "string" },
@@ -105,13 +122,20 @@ async function assertStackRunning(): Promise<void> {
 }
 
 async function reply(phone: string | undefined, text: string | undefined): Promise<number> {
-  if (!phone || !text) throw new UsageError("reply needs a phone number and a text");
-  const channel = oneOf("channel", opts.channel, ["sms", "whatsapp", "email"] as const) ?? "sms";
+  if (!phone || !text) {
+    throw new UsageError("reply needs a phone number (or PSID, or email address) and a text");
+  }
+  const channel = oneOf(
+    "channel",
+    opts.channel,
+    ["sms", "whatsapp", "messenger", "instagram", "email"] as const,
+  ) ?? "sms";
+  const scoped = channel === "messenger" || channel === "instagram";
   const provider = oneOf("provider", opts.provider, ["mtn", "twilio"] as const);
   const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
   const from = channel === "email"
     ? phone.toLowerCase()
-    : phone.startsWith("+")
+    : scoped || phone.startsWith("+")
     ? phone
     : `+${phone}`;
 
@@ -123,6 +147,8 @@ async function reply(phone: string | undefined, text: string | undefined): Promi
     text,
     provider,
     name: opts.name,
+    ...(scoped && opts.payload ? { payload: opts.payload } : {}),
+    ...(scoped && opts.postback ? { postback: opts.postback } : {}),
   }, {
     timeoutMs,
     hopeless: async (s) =>
@@ -218,7 +244,13 @@ async function showSession(phone: string): Promise<void> {
 }
 
 /** How far the sandbox's status callbacks take a message on each channel. */
-const FINAL: Record<string, string> = { whatsapp: "read", sms: "delivered", email: "delivered" };
+const FINAL: Record<string, string> = {
+  whatsapp: "read",
+  sms: "delivered",
+  messenger: "read",
+  instagram: "read",
+  email: "delivered",
+};
 
 /** The session's messages once the reply's status callbacks are in (at most 2 s). */
 async function settledLog(sql: postgres.Sql, sessionId: string) {
@@ -234,6 +266,36 @@ async function settledLog(sql: postgres.Sql, sessionId: string) {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+async function agentReply(phone: string | undefined, text: string | undefined): Promise<number> {
+  if (!phone || !text) throw new UsageError("agent-reply needs a phone number and a text");
+  const to = phone.startsWith("+") ? phone : `+${phone}`;
+  const timeoutMs = (integer("timeout", opts.timeout) ?? 20) * 1000;
+  const seen = await sandbox.ids({ to });
+  const sent = await sandbox.agentReply(to, text);
+  if (sent.status !== 200) {
+    console.error(`genesys-webhook answered HTTP ${sent.status}: ${sent.answer}`);
+    return 1;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const got = (await sandbox.messages({ to })).find((m) => !seen.has(m.id));
+    if (got) {
+      console.log(`${to} got on WhatsApp: ${got.body}`);
+      return 0;
+    }
+    const receipt = (await sandbox.messages({ provider: "genesys" })).findLast((m) =>
+      m.from === to && m.body.startsWith("receipt Failed")
+    );
+    if (receipt) {
+      console.log(`The agent got a ${receipt.body}`);
+      return 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.error(`Nothing reached ${to} within ${timeoutMs / 1000} s`);
+  return 1;
 }
 
 async function messages(): Promise<number> {
@@ -290,6 +352,8 @@ async function main(): Promise<number> {
       return 0;
     case "fault":
       return await fault(rest[0], rest[1]);
+    case "agent-reply":
+      return await agentReply(rest[0], rest.slice(1).join(" ") || undefined);
   }
   throw new UsageError(`unknown command ${command}`);
 }

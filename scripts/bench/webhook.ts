@@ -15,7 +15,7 @@ import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { percentile, type RunStats } from "./stats.ts";
 import { processUsage } from "./process-usage.ts";
 import { runLoad } from "./loadgen.ts";
-import type { PayloadKind } from "./payloads.ts";
+import { buildRequest, type PayloadKind } from "./payloads.ts";
 import { loadAverage } from "./machine.ts";
 
 export type WebhookRun = RunStats & {
@@ -26,6 +26,8 @@ export type WebhookRun = RunStats & {
 };
 
 export interface ReplyStats {
+  /** One message at a time through the gateway on a drained system: inbound → reply row, ms. */
+  idle: { messages: number; p50: number; p99: number; slowest: number };
   inbound: number;
   replied: number;
   doubled: number;
@@ -138,7 +140,8 @@ export async function benchWebhook(
   for (const path of ["direct", "gateway"] as const) {
     runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
   }
-  const replies = await drainReplies(sql, run, messagesStart, opts.log);
+  const drained = await drainReplies(sql, run, messagesStart, opts.log);
+  const replies = { ...drained, idle: await idleLatency(stack, sql, `${run}-idle`, opts.log) };
   for (const path of ["direct", "gateway"] as const) {
     runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
   }
@@ -156,28 +159,39 @@ async function drainReplies(
   run: string,
   since: Date,
   log: (s: string) => void,
-): Promise<ReplyStats> {
+): Promise<Omit<ReplyStats, "idle">> {
   const like = `wamid.bench-${run}-%`;
   const started = performance.now();
   let last = Infinity;
   let progressAt = started;
   for (;;) {
-    const [{ owed }] = await sql`select count(*)::int as owed from public.message_delivery_log
-      where direction = 'inbound' and provider_message_id like ${like}
-        and (reply_state is null or reply_state in ('pending', 'in_progress'))`;
+    // Owed: accepted into the inbox but not derived yet, or derived with the reply not written.
+    const [{ owed }] = await sql`select
+      (select count(*)::int from public.inbound_inbox
+        where provider_message_id like ${like} and processed_at is null and attempts < 5)
+      + (select count(*)::int from public.message_delivery_log
+        where direction = 'inbound' and provider_message_id like ${like}
+          and (reply_state is null or reply_state in ('pending', 'in_progress'))) as owed`;
     if (owed < last) [last, progressAt] = [owed, performance.now()];
     if (owed === 0 || performance.now() - progressAt > 30_000) break;
     log(`  replies owed: ${owed}`);
     await new Promise((r) => setTimeout(r, 5_000));
   }
   const drainSeconds = (performance.now() - started) / 1000;
+  // From the moment the webhook accepted the message (its inbox row) to the reply's row; an
+  // accepted message never derived counts as unanswered. Statistics first: the tables grew by
+  // thousands of rows since the last ANALYZE, and stale ones make this join scan per row.
+  await sql`analyze public.inbound_inbox, public.message_delivery_log`;
   const rows = await sql`
-    select i.created_at as inbound_at, count(o.id)::int as replies, min(o.created_at) as reply_at
-    from public.message_delivery_log i
+    select x.received_at as inbound_at, count(o.id)::int as replies, min(o.created_at) as reply_at
+    from public.inbound_inbox x
+    left join public.message_delivery_log i
+      on i.channel = x.channel and i.provider_message_id = x.provider_message_id
+        and i.direction = 'inbound'
     left join public.message_delivery_log o
       on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
-    where i.direction = 'inbound' and i.provider_message_id like ${like} and i.created_at >= ${since}
-    group by i.id, i.created_at`;
+    where x.provider_message_id like ${like} and x.received_at >= ${since}
+    group by x.id, x.received_at`;
   const latencies = rows.filter((r) => r.reply_at).map((r) =>
     r.reply_at.getTime() - r.inbound_at.getTime()
   ).sort((a, b) => a - b);
@@ -195,4 +209,59 @@ async function drainReplies(
     p99: percentile(latencies, 99),
     drainSeconds,
   };
+}
+
+/**
+ * The latency a person sees on a quiet system: 20 messages sent one after another through the
+ * gateway, each waiting for its reply row, from the webhook's acceptance (the inbox row) to the
+ * reply's row (written just before the provider is called).
+ */
+async function idleLatency(
+  stack: Stack,
+  sql: postgres.Sql,
+  run: string,
+  log: (s: string) => void,
+): Promise<ReplyStats["idle"]> {
+  const spec = {
+    kind: "wa-message" as const,
+    run,
+    phoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
+    appSecret: SANDBOX_CREDENTIALS.whatsappAppSecret,
+  };
+  const latencies: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const { headers, body } = buildRequest(spec, 900_000 + i);
+    const res = await fetch(`${stack.urls.functions}/wa-webhook`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    await res.body?.cancel();
+    const id = `wamid.bench-${run}-${900_000 + i}`;
+    const started = performance.now();
+    while (performance.now() - started < 30_000) {
+      const [row] = await sql`
+        select extract(epoch from (o.created_at - x.received_at)) * 1000 as ms
+        from public.inbound_inbox x
+        join public.message_delivery_log i
+          on i.channel = x.channel and i.provider_message_id = x.provider_message_id
+        join public.message_delivery_log o
+          on o.session_id = i.session_id and o.direction = 'outbound' and o.purpose = 'ai_reply'
+        where x.channel = 'whatsapp' and x.provider_message_id = ${id}`;
+      if (row) {
+        latencies.push(Number(row.ms));
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const idle = {
+    messages: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    slowest: latencies.at(-1) ?? NaN,
+  };
+  log(`  idle inbound→reply: p50 ${idle.p50.toFixed(0)} ms over ${idle.messages} messages`);
+  return idle;
 }

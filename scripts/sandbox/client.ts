@@ -9,12 +9,14 @@ export class SandboxClient {
   constructor(readonly url: string) {}
 
   async inbound(body: {
-    channel: "whatsapp" | "sms" | "email";
+    channel: "whatsapp" | "sms" | "messenger" | "instagram" | "email";
     from: string;
     text: string;
     subject?: string;
     provider?: "mtn" | "twilio";
     name?: string;
+    payload?: string;
+    postback?: string;
   }): Promise<InboundResult> {
     return await this.#call("POST", "/__sandbox/inbound", body) as InboundResult;
   }
@@ -31,6 +33,15 @@ export class SandboxClient {
 
   async clear(): Promise<number> {
     return (await this.#call("DELETE", "/__sandbox/messages") as { deleted: number }).deleted;
+  }
+
+  /** A Genesys agent answers the person at `to` (E.164): genesys-webhook gets it, signed. */
+  async agentReply(to: string, text: string) {
+    return await this.#call("POST", "/__sandbox/agent-reply", { to, text }) as {
+      genesys_message_id: string;
+      status: number;
+      answer: string;
+    };
   }
 
   async fault(body: Record<string, unknown>): Promise<unknown> {

@@ -2,6 +2,7 @@ import { randomBase64, randomHex } from "./http.ts";
 import { smsSegments } from "./sms-segments.ts";
 import type { SandboxCredentials } from "./provider.ts";
 import type { Webhook } from "./webhook.ts";
+import { META_PAGE } from "./meta.ts";
 
 /**
  * The webhook each provider sends when a person writes to the business, built as the provider
@@ -120,4 +121,52 @@ export function twilioInbound(m: InboundText, c: SandboxCredentials): Webhook {
     form,
     providerMessageId: sid,
   };
+}
+
+/** What a person does on Messenger/Instagram: writes, taps a quick reply, or a button. */
+export interface MetaInbound {
+  channel: "messenger" | "instagram";
+  /** The PSID / IGSID. */
+  from: string;
+  text: string;
+  /** A quick reply's payload (for a shared phone number or email: the value itself). */
+  payload?: string;
+  /** A button's payload: a `postback` instead of a message (`text` is the button's title). */
+  postback?: string;
+  now: Date;
+}
+
+/** A Meta app webhook (`object: page` or `instagram`) with one `messaging[]` event, to meta-webhook. */
+export function metaWebhook(
+  channel: "messenger" | "instagram",
+  event: Record<string, unknown>,
+  providerMessageId: string,
+): Webhook {
+  const id = channel === "messenger" ? META_PAGE.pageId : META_PAGE.instagramAccountId;
+  const payload = {
+    object: channel === "messenger" ? "page" : "instagram",
+    entry: [{ id, time: Date.now(), messaging: [{ recipient: { id }, ...event }] }],
+  };
+  return {
+    provider: "meta",
+    path: "/meta-webhook",
+    body: JSON.stringify(payload),
+    providerMessageId,
+  };
+}
+
+export function metaInbound(m: MetaInbound): Webhook {
+  const mid = `m_${randomBase64(32)}`;
+  const base = { sender: { id: m.from }, timestamp: m.now.getTime() };
+  const event = m.postback !== undefined
+    ? { ...base, postback: { mid, title: m.text, payload: m.postback } }
+    : {
+      ...base,
+      message: {
+        mid,
+        text: m.text,
+        ...(m.payload !== undefined ? { quick_reply: { payload: m.payload } } : {}),
+      },
+    };
+  return metaWebhook(m.channel, event, mid);
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
+import { metaInbound, mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
 import { resendInbound } from "./email-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { MessageStore } from "./messages.ts";
@@ -9,10 +9,16 @@ import { deliverWebhook, type Delivery, type Webhook, type WebhookTarget } from 
 /** `POST /__sandbox/inbound`: a person writes to the business. */
 const Phone = z.string().trim().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number in E.164")
   .transform((n) => (n.startsWith("+") ? n : `+${n}`));
+/** A PSID / IGSID: Meta's page-scoped ids are digits. */
+const ScopedId = z.string().trim().regex(/^\d{5,32}$/, "must be a page-scoped id (digits)");
+const EmailAddress = z.email("must be an email address").transform((a) => a.toLowerCase());
 
 export const InboundSchema = z.object({
-  channel: z.enum(["whatsapp", "sms", "email"]),
-  /** The person: E.164 (a leading + is added to bare digits), or an email address. */
+  channel: z.enum(["whatsapp", "sms", "messenger", "instagram", "email"]),
+  /**
+   * The person: E.164 on WhatsApp/SMS (a leading + is added to bare digits), their PSID/IGSID on
+   * Messenger/Instagram, or an email address.
+   */
   from: z.string().trim().max(320),
   text: z.string().min(1).max(4096),
   /** Email only: the subject (default: "Re: " the last email the sandbox sent them). */
@@ -21,20 +27,18 @@ export const InboundSchema = z.object({
   provider: z.enum(["mtn", "twilio"]).optional(),
   /** WhatsApp only: the person's profile name. */
   name: z.string().max(256).optional(),
-}).transform((m, ctx) => {
-  if (m.channel === "email") {
-    if (!z.email().safeParse(m.from).success) {
-      ctx.addIssue({ code: "custom", path: ["from"], message: "must be an email address" });
-      return z.NEVER;
-    }
-    return { ...m, from: m.from.toLowerCase() };
-  }
-  const phone = Phone.safeParse(m.from);
-  if (!phone.success) {
-    ctx.addIssue({ code: "custom", path: ["from"], message: "must be a phone number in E.164" });
+  /** Messenger/Instagram: the tapped quick reply's payload. */
+  payload: z.string().min(1).max(1000).optional(),
+  /** Messenger/Instagram: a button's payload (a postback; `text` is its title). */
+  postback: z.string().min(1).max(1000).optional(),
+}).transform((v, ctx) => {
+  const meta = v.channel === "messenger" || v.channel === "instagram";
+  const from = (v.channel === "email" ? EmailAddress : meta ? ScopedId : Phone).safeParse(v.from);
+  if (!from.success) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: from.error.issues[0].message });
     return z.NEVER;
   }
-  return { ...m, from: phone.data };
+  return { ...v, from: from.data };
 });
 
 export type Inbound = z.infer<typeof InboundSchema>;
@@ -69,6 +73,13 @@ export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise
   const c = deps.target.credentials;
   const webhook = input.channel === "email"
     ? resendInbound({ ...m, subject: input.subject }, deps)
+    : input.channel === "messenger" || input.channel === "instagram"
+    ? metaInbound({
+      ...m,
+      channel: input.channel,
+      payload: input.payload,
+      postback: input.postback,
+    })
     : input.channel === "whatsapp"
     ? whatsappInbound(m, c)
     : (input.provider ?? deps.smsProvider) === "twilio"

@@ -4,7 +4,8 @@ export interface SandboxMessage {
   id: string;
   provider: string;
   /** "ai": a chat completion the scripted model answered (`to` the model, `body` its answer). */
-  channel: "whatsapp" | "sms" | "messenger" | "instagram" | "email" | "ai";
+  /** "genesys": a message or receipt posted to a Genesys Open Messaging integration. */
+  channel: "whatsapp" | "sms" | "messenger" | "instagram" | "email" | "ai" | "genesys";
   to: string;
   from: string;
   /** The text the person reads; for a template, its body parameters joined by newlines. */

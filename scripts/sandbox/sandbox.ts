@@ -6,12 +6,15 @@ import { json } from "./http.ts";
 import { deliverInbound, InboundSchema } from "./inbound.ts";
 import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
+import { agentMessage, genesys, genesysState } from "./genesys.ts";
+import { genesysSignature } from "./signing.ts";
 import { openai } from "./openai.ts";
 import type { ProviderEndpoint, SandboxContext, SandboxCredentials } from "./provider.ts";
 import { type StatusCallbackOption, StatusCallbacks } from "./status-callbacks.ts";
 import { twilio } from "./twilio.ts";
 import type { WebhookTarget } from "./webhook.ts";
 import { whatsapp } from "./whatsapp.ts";
+import { meta } from "./meta.ts";
 import { createResend } from "./resend.ts";
 
 export type { SandboxMessage } from "./messages.ts";
@@ -45,11 +48,18 @@ export interface Sandbox {
   messages: MessageStore;
   faults: FaultBook;
   callbacks: StatusCallbacks;
+  /** What Genesys saw: its OAuth token requests, the tokens it issued (clear them to revoke). */
+  genesys: { tokenRequests: number; tokens: Map<string, number> };
   /** Cancels pending status callbacks and waits for those in flight. */
   close(): Promise<void>;
 }
 
-const STATELESS: ProviderEndpoint[] = [whatsapp, mtn, twilio, openai];
+const STATELESS: ProviderEndpoint[] = [whatsapp, mtn, twilio, meta, openai, genesys];
+
+const AgentReplySchema = z.object({
+  to: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164"),
+  text: z.string().min(1).max(4096),
+});
 
 const SettingsSchema = z.object({
   status_callbacks: z.union([
@@ -73,9 +83,13 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * - `GET /__sandbox/messages[?provider=&channel=&to=]`, `DELETE /__sandbox/messages`
  * - `POST /__sandbox/faults` {provider, mode, status?, body?, delay_ms?, count?},
  *   `GET /__sandbox/faults`, `DELETE /__sandbox/faults`
- * - `POST /__sandbox/inbound` {channel, from, text, provider?, name?}: a person writes; the
- *   provider's signed webhook is posted to the functions (needs `functionsUrl`)
+ * - `POST /__sandbox/inbound` {channel, from, text, provider?, name?, subject?, payload?,
+ *   postback?}: a person writes (on Messenger/Instagram `from` is their PSID/IGSID, by email their
+ *   address); the provider's signed webhook is posted to the functions (needs `functionsUrl`)
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
+ * - `POST /__sandbox/agent-reply` {to, text}: a Genesys agent answers the person at `to`; the
+ *   Open Messaging outbound webhook is posted to genesys-webhook, signed as Genesys signs
+ * - `GET /__sandbox/genesys`: how many OAuth token requests Genesys has answered
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   // Resend keeps the emails people sent in, for `GET /emails/receiving/{id}`.
@@ -129,6 +143,28 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     }
   }
 
+  async function agentReply(req: Request): Promise<Response> {
+    const parsed = AgentReplySchema.safeParse(await req.json().catch(() => undefined));
+    if (!parsed.success) return json({ error: parsed.error.issues }, 400);
+    if (!target) return json({ error: "this sandbox was started without the functions URL" }, 409);
+    const { id, body } = agentMessage(ctx, parsed.data.to, parsed.data.text);
+    try {
+      const res = await fetch(`${target.functionsUrl.replace(/\/+$/, "")}/genesys-webhook`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-hub-signature-256": await genesysSignature(ctx.credentials.genesysWebhookSecret, body),
+        },
+        body,
+      });
+      return json({ genesys_message_id: id, status: res.status, answer: await res.text() });
+    } catch (err) {
+      return json({
+        error: `could not reach genesys-webhook: ${err instanceof Error ? err.message : err}`,
+      }, 502);
+    }
+  }
+
   async function control(req: Request, url: URL): Promise<Response> {
     const route = `${req.method} ${url.pathname}`;
     if (req.method === "POST") {
@@ -160,6 +196,10 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       }
       case "POST /__sandbox/inbound":
         return await inbound(req);
+      case "POST /__sandbox/agent-reply":
+        return await agentReply(req);
+      case "GET /__sandbox/genesys":
+        return json({ token_requests: genesysState(ctx).tokenRequests });
       case "GET /__sandbox/settings":
         return json(settingsBody(callbacks));
       case "POST /__sandbox/settings": {
@@ -210,5 +250,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return json({ error: "not found" }, 404);
   };
 
-  return { handler, messages, faults, callbacks, close: () => callbacks.close() };
+  return {
+    handler,
+    messages,
+    faults,
+    callbacks,
+    genesys: genesysState(ctx),
+    close: () => callbacks.close(),
+  };
 }

@@ -21,14 +21,17 @@ export interface DeliveryRow {
   created_at: Date;
 }
 
-/** The person's current session (by phone, or by email address): the newest not closed. */
-export async function sessionOf(sql: postgres.Sql, phone: string): Promise<SessionView | null> {
+/**
+ * The person's current session (the newest one that is not closed), found by their phone number
+ * or by any of their identities (a PSID, an IGSID, an email address in any case).
+ */
+export async function sessionOf(sql: postgres.Sql, who: string): Promise<SessionView | null> {
   const [row] = await sql<SessionView[]>`
     select s.id, s.status, s.channels_seen, s.context, s.expires_at
     from public.omnichannel_sessions s join public.profiles p on p.id = s.profile_id
-    where (p.phone_number = ${phone} or exists (
-             select 1 from public.profile_identities i
-             where i.profile_id = p.id and i.kind = 'email' and i.value = lower(${phone})))
+    where (p.phone_number = ${who}
+           or p.id in (select i.profile_id from public.profile_identities i
+                       where i.value = ${who} or (i.kind = 'email' and i.value = lower(${who}))))
       and s.status <> 'closed'
     order by s.created_at desc limit 1`;
   return row ?? null;

@@ -26,6 +26,14 @@ export async function metaSignature(appSecret: string, body: string): Promise<st
   return `sha256=${hex(await hmac("SHA-256", appSecret, body))}`;
 }
 
+/**
+ * Genesys Open Messaging's `X-Hub-Signature-256`: `sha256=` and the BASE64 HMAC-SHA256 of the
+ * raw body with the integration's outbound webhook secret (Meta's is hex).
+ */
+export async function genesysSignature(webhookSecret: string, body: string): Promise<string> {
+  return `sha256=${btoa(String.fromCharCode(...await hmac("SHA-256", webhookSecret, body)))}`;
+}
+
 /** The MTN-style gateway's `X-MTN-Signature`: the hex HMAC-SHA256 of the raw body. */
 export async function mtnSignature(webhookSecret: string, body: string): Promise<string> {
   return hex(await hmac("SHA-256", webhookSecret, body));

@@ -1,5 +1,6 @@
 import type { SandboxMessage } from "./messages.ts";
 import {
+  metaReceipt,
   mtnReceipt,
   twilioCallbackPath,
   twilioStatus,
@@ -31,7 +32,8 @@ type Step = (now: Date) => Webhook;
 
 /**
  * After the sandbox accepts a message it reports on it as the provider does, with signed
- * webhooks to the stack's functions: WhatsApp statuses sent → delivered → read, Twilio
+ * webhooks to the stack's functions: WhatsApp statuses sent → delivered → read, Messenger and
+ * Instagram delivery → read receipts (watermarks), Twilio
  * MessageStatus sent → delivered, an MTN delivery receipt. Fire and forget: the provider's answer
  * never waits for them, and a failed callback is logged, not retried.
  */
@@ -107,6 +109,9 @@ function stepsFor(message: SandboxMessage, target: WebhookTarget): Step[] {
       return (["sent", "delivered", "read"] as const).map((s) => (now) =>
         whatsappStatus(message, s, now, c)
       );
+    case "messenger":
+    case "instagram":
+      return (["delivered", "read"] as const).map((s) => (now) => metaReceipt(message, s, now));
     case "mtn":
       return wantsMtnReceipt(message) ? [(now) => mtnReceipt(message, now)] : [];
     case "resend":

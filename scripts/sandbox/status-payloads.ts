@@ -1,4 +1,4 @@
-import { unixSeconds, whatsappWebhook } from "./inbound-payloads.ts";
+import { metaWebhook, unixSeconds, whatsappWebhook } from "./inbound-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { SandboxMessage } from "./messages.ts";
 import type { SandboxCredentials } from "./provider.ts";
@@ -117,4 +117,27 @@ export function twilioCallbackPath(
   if (!callback) return "/sms-inbound/status";
   const base = publicFunctionsUrl.replace(/\/+$/, "");
   return callback.startsWith(`${base}/`) ? callback.slice(base.length) : null;
+}
+
+/**
+ * Messenger's `message_deliveries` / `message_reads` (a watermark: everything sent before it),
+ * or Instagram's `messaging_seen` (the message seen), about a message the sandbox accepted.
+ */
+export function metaReceipt(
+  message: SandboxMessage,
+  status: "delivered" | "read",
+  now: Date,
+): Webhook {
+  const channel = message.channel === "instagram" ? "instagram" : "messenger";
+  const watermark = now.getTime();
+  const receipt = status === "delivered"
+    ? { delivery: { mids: [message.id], watermark } }
+    : channel === "instagram"
+    ? { read: { mid: message.id } }
+    : { read: { watermark } };
+  return metaWebhook(
+    channel,
+    { sender: { id: message.to }, timestamp: watermark, ...receipt },
+    message.id,
+  );
 }

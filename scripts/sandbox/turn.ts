@@ -3,12 +3,16 @@ import type { InboundResult } from "./inbound.ts";
 import type { SandboxMessage } from "./messages.ts";
 
 export interface TurnInput {
-  channel: "sms" | "whatsapp" | "email";
-  /** E.164, or the address for email */
+  channel: "sms" | "whatsapp" | "messenger" | "instagram" | "email";
+  /** E.164; Messenger/Instagram: the PSID/IGSID; email: the address. */
   from: string;
   text: string;
   provider?: "mtn" | "twilio";
   name?: string;
+  /** Messenger/Instagram: a quick reply's payload. */
+  payload?: string;
+  /** Messenger/Instagram: a button's payload (a postback titled `text`). */
+  postback?: string;
 }
 
 export interface Turn {

@@ -3,7 +3,7 @@ import { metaSignature, mtnSignature, svixHeaders, twilioSignature } from "./sig
 
 /** A webhook a provider sends to the stack's functions: an inbound message or a status callback. */
 export interface Webhook {
-  provider: "whatsapp" | "mtn" | "twilio" | "resend";
+  provider: "whatsapp" | "mtn" | "twilio" | "meta" | "resend";
   /** Under the functions URL: "/wa-webhook", "/sms-inbound", "/sms-inbound/status". */
   path: string;
   /** The raw body: JSON for WhatsApp and MTN, a form for Twilio. */
@@ -47,6 +47,12 @@ export async function webhookHeaders(
         "content-type": "application/json",
         "user-agent": "facebookexternalua",
         "x-hub-signature-256": await metaSignature(c.whatsappAppSecret, webhook.body),
+      };
+    case "meta":
+      return {
+        "content-type": "application/json",
+        "user-agent": "facebookexternalua",
+        "x-hub-signature-256": await metaSignature(c.metaAppSecret, webhook.body),
       };
     case "mtn":
       return {

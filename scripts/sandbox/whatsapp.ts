@@ -126,9 +126,48 @@ function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
 }
 
+/**
+ * The sandbox business account's templates, as `GET /{waba-id}/message_templates` lists them:
+ * the post-call template, two order updates, and one Meta paused (a send with it is refused
+ * before it reaches here).
+ */
+const TEMPLATES = [
+  ["call_summary", "APPROVED", "Thanks for your call. Summary: {{1}}"],
+  ["order_confirmed", "APPROVED", "Your order {{1}} is confirmed. Thank you!"],
+  ["order_shipped", "APPROVED", "Your order {{1}} has shipped. Track it: {{2}}"],
+  ["order_delivered", "APPROVED", "Your order {{1}} was delivered."],
+  ["order_delayed", "PAUSED", "Your order {{1}} is delayed."],
+].map(([name, status, text], i) => ({
+  id: String(1_100_000 + i),
+  name,
+  language: "en",
+  status,
+  category: "UTILITY",
+  components: [{ type: "BODY", text }],
+}));
+
+function listTemplates(req: Request, businessAccountId: string, ctx: SandboxContext): Response {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (token !== ctx.credentials.whatsappAccessToken) {
+    return metaError(401, 190, "An active access token must be used to query information.");
+  }
+  if (businessAccountId !== ctx.credentials.whatsappBusinessAccountId) {
+    return metaError(
+      400,
+      100,
+      `Unsupported get request. Object with ID '${businessAccountId}' does not exist`,
+    );
+  }
+  return json({ data: TEMPLATES, paging: { cursors: { before: "0", after: "0" } } });
+}
+
 export const whatsapp: ProviderEndpoint = {
   name: "whatsapp",
   handle(req, path, ctx) {
+    const t = path.match(/^\/v\d+\.\d+\/([^/]+)\/message_templates$/);
+    if (t && req.method === "GET") {
+      return Promise.resolve(listTemplates(req, decodeURIComponent(t[1]), ctx));
+    }
     const m = path.match(/^\/v\d+\.\d+\/([^/]+)\/messages$/);
     if (!m) return Promise.resolve(metaError(400, 100, "Unknown path components"));
     if (req.method !== "POST") {

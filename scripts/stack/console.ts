@@ -3,6 +3,7 @@ import { HttpError, methodNotAllowed } from "../../supabase/functions/_shared/ht
 import { json, withErrors } from "../../supabase/functions/_shared/http/respond.ts";
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { readFunctionsHealth } from "./console/health.ts";
+import { type InboxInfo, inboxRoute } from "./console/inbox.ts";
 import { type ConsolePage, loadPage } from "./console/page.ts";
 import {
   DeliveriesQuery,
@@ -15,7 +16,7 @@ import {
 } from "./console/params.ts";
 import { listDeliveries, listSessions, readStats, sessionConversation } from "./console/queries.ts";
 
-export interface ConsoleInfo {
+export interface ConsoleInfo extends InboxInfo {
   /** Where the console itself listens (`http://127.0.0.1:<port>`): named in the 403 for a foreign Host. */
   consoleUrl: string;
   functionsUrl: string;
@@ -42,7 +43,8 @@ function api(body: unknown): Response {
  * The console on :54323: `GET /` is the page (sessions, conversations across channels, the
  * delivery log, the outbox and pacing), which polls the JSON API beside it every 2 s:
  * /api/sessions, /api/sessions/:id/messages, /api/deliveries, /api/stats, /api/health,
- * /api/info. Bad query parameters are 400 `{error:{code, message, field}}`.
+ * /api/info, and the inbox's /api/inbox, /api/message-stats and its actions (console/inbox.ts).
+ * Bad query parameters are 400 `{error:{code, message, field}}`.
  */
 export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promise<Response> {
   const logger = createLogger({ sink: info.log ?? (() => {}), base: { component: "console" } });
@@ -58,6 +60,8 @@ export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promi
         `Open the console at ${info.consoleUrl}/`,
       );
     }
+    const inbox = await inboxRoute(info, req, url);
+    if (inbox) return inbox;
     if (req.method !== "GET") throw methodNotAllowed(["GET"]);
     const path = url.pathname;
 

@@ -1,5 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
 import { startPGliteServer } from "../lib/pglite-server.ts";
+import { pgliteExtensions } from "../lib/pglite-extensions.ts";
 
 export interface Database {
   url: string;
@@ -22,7 +23,7 @@ export async function startDatabase(opts: {
   if (opts.url) return { url: opts.url, embedded: false, stop: () => Promise.resolve() };
 
   if (!opts.dataDir.startsWith("memory://")) await Deno.mkdir(opts.dataDir, { recursive: true });
-  const db = await PGlite.create({ dataDir: opts.dataDir });
+  const db = await PGlite.create({ dataDir: opts.dataDir, extensions: pgliteExtensions });
   let server;
   try {
     server = await startPGliteServer(db, { host: "127.0.0.1", port: opts.port });

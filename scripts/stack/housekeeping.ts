@@ -147,3 +147,43 @@ export function scheduleDispatch(
   );
   return { stop: () => cron.stop() };
 }
+
+/**
+ * The WhatsApp template sync where pg_cron + pg_net cannot call it (public.scheduled_jobs
+ * 'whatsapp-template-sync'): once at start, then every 6 hours, the stack calls
+ * `POST /functions/v1/messages/templates/sync` with its secret key.
+ */
+export function scheduleTemplateSync(
+  functionsUrl: string,
+  secretKey: string,
+  report: (line: string) => void,
+): { stop(): void } {
+  const run = async () => {
+    try {
+      const res = await fetch(`${functionsUrl}/messages/templates/sync`, {
+        method: "POST",
+        headers: { apikey: secretKey, "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(60_000),
+      });
+      const body = await res.json().catch(() => null);
+      report(
+        res.ok
+          ? `[cron] WhatsApp templates synced: ${body?.synced ?? 0} stored, ${
+            body?.removed ?? 0
+          } removed`
+          : `[cron] template sync answered ${res.status}: ${body?.error?.code ?? ""}`,
+      );
+    } catch (err) {
+      report(`[cron] template sync failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const cron = new Cron("17 */6 * * *", { mode: "5-part", timezone: "UTC", protect: true }, run);
+  const first = setTimeout(run, 2_000);
+  return {
+    stop: () => {
+      clearTimeout(first);
+      cron.stop();
+    },
+  };
+}

@@ -9,7 +9,14 @@
 
 export type Env = Record<string, string | undefined>;
 
-export type SandboxProvider = "whatsapp" | "mtn" | "twilio" | "openai" | "meta" | "resend";
+export type SandboxProvider =
+  | "whatsapp"
+  | "mtn"
+  | "twilio"
+  | "openai"
+  | "meta"
+  | "genesys"
+  | "resend";
 
 /** The credentials whose presence means "talk to the real provider". */
 const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
@@ -18,6 +25,7 @@ const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
   twilio: (env) => Boolean(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN),
   openai: (env) => Boolean(env.OPENAI_API_KEY),
   meta: (env) => Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
+  genesys: (env) => Boolean(env.GENESYS_CLIENT_ID && env.GENESYS_CLIENT_SECRET),
   resend: (env) => Boolean(env.RESEND_API_KEY),
 };
 
@@ -25,6 +33,7 @@ const CREDENTIALS: Record<SandboxProvider, (env: Env) => boolean> = {
 export const SANDBOX_CREDENTIALS = {
   whatsappAccessToken: "sandbox-whatsapp-token",
   whatsappPhoneNumberId: "100000000000001",
+  whatsappBusinessAccountId: "102290129340398",
   whatsappAppSecret: "sandbox-app-secret",
   whatsappVerifyToken: "sandbox-verify-token",
   mtnApiKey: "sandbox-mtn-key",
@@ -36,6 +45,11 @@ export const SANDBOX_CREDENTIALS = {
   metaAppSecret: "sandbox-meta-secret",
   metaVerifyToken: "sandbox-meta-verify",
   messengerPageAccessToken: "sandbox-page-token",
+  genesysClientId: "sandbox-genesys-client",
+  genesysClientSecret: "sandbox-genesys-secret",
+  genesysIntegrationId: "00000000-0000-4000-8000-00000000e501",
+  genesysWebhookSecret: "sandbox-genesys-webhook-secret",
+  instagramAccessToken: "sandbox-instagram-token",
   resendApiKey: "re_sandbox_key",
   // whsec_ + base64("sandbox-resend-webhook-secret"), as Resend shows a signing secret.
   resendWebhookSecret: "whsec_c2FuZGJveC1yZXNlbmQtd2ViaG9vay1zZWNyZXQ=",
@@ -55,6 +69,7 @@ export function sandboxDefaults(
       WHATSAPP_APP_SECRET: c.whatsappAppSecret,
       WHATSAPP_VERIFY_TOKEN: c.whatsappVerifyToken,
       WHATSAPP_SUMMARY_TEMPLATE: "call_summary",
+      WHATSAPP_BUSINESS_ACCOUNT_ID: c.whatsappBusinessAccountId,
     },
     mtn: {
       MTN_SMS_API_BASE_URL: `${sandboxUrl}/mtn`,
@@ -76,6 +91,15 @@ export function sandboxDefaults(
       META_APP_SECRET: c.metaAppSecret,
       META_VERIFY_TOKEN: c.metaVerifyToken,
       MESSENGER_PAGE_ACCESS_TOKEN: c.messengerPageAccessToken,
+      INSTAGRAM_ACCESS_TOKEN: c.instagramAccessToken,
+    },
+    genesys: {
+      GENESYS_API_BASE_URL: `${sandboxUrl}/genesys`,
+      GENESYS_LOGIN_BASE_URL: `${sandboxUrl}/genesys`,
+      GENESYS_CLIENT_ID: c.genesysClientId,
+      GENESYS_CLIENT_SECRET: c.genesysClientSecret,
+      GENESYS_INTEGRATION_ID: c.genesysIntegrationId,
+      GENESYS_WEBHOOK_SECRET: c.genesysWebhookSecret,
     },
     resend: {
       RESEND_API_BASE_URL: `${sandboxUrl}/resend`,

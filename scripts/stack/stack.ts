@@ -13,7 +13,12 @@ import { functionEnv } from "./function-env.ts";
 import { startFunctions } from "./functions.ts";
 import { type FunctionSettings, readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
-import { type Housekeeping, scheduleDispatch, startHousekeeping } from "./housekeeping.ts";
+import {
+  type Housekeeping,
+  scheduleDispatch,
+  scheduleTemplateSync,
+  startHousekeeping,
+} from "./housekeeping.ts";
 import { deriveKeys, LOCAL_JWT_SECRET, type StackKeys } from "./jwt.ts";
 import { pushMigrations } from "./migrations.ts";
 import { assertOwnSecretForRealProviders } from "./secret-guard.ts";
@@ -241,6 +246,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       createConsoleHandler({
         consoleUrl: urls.console,
         functionsUrl: urls.functions,
+        secretKey: keys.secret,
         sandboxUrl: urls.sandbox,
         dbUrl: redact(db.url),
         functions: functions.map((f) => f.name),
@@ -268,6 +274,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       step(
         "dispatch: the stack calls /functions/v1/dispatch every minute (no pg_cron + pg_net here)",
       );
+    }
+    if (
+      !(housekeeping.mode === "pg_cron" && hasNet) && functions.some((f) => f.name === "messages")
+    ) {
+      const ticker = scheduleTemplateSync(
+        urls.functions,
+        keys.secret,
+        (line) => opts.quiet || out(line),
+      );
+      stoppers.push(() => Promise.resolve(ticker.stop()));
     }
     step(
       housekeeping.mode === "pg_cron"

@@ -34,6 +34,46 @@ create policy omnichannel_service_role_update on public.agent_tool_definitions a
 CREATE TRIGGER agent_tool_definitions_set_updated_at BEFORE UPDATE ON public.agent_tool_definitions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant delete, insert, select, update on table public.agent_tool_definitions to service_role;
 
+create table public.api_caller_quotas (
+  caller text not null,
+  window_start timestamp with time zone not null,
+  used integer not null,
+  constraint api_caller_quotas_pkey PRIMARY KEY (caller)
+);
+alter table public.api_caller_quotas enable row level security;
+create policy omnichannel_service_role_delete on public.api_caller_quotas as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.api_caller_quotas as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.api_caller_quotas as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.api_caller_quotas as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.api_caller_quotas to service_role;
+
+create table public.api_messages (
+  id uuid not null default gen_random_uuid(),
+  caller text not null,
+  idempotency_key text not null,
+  request_hash text not null,
+  profile_id uuid,
+  route jsonb not null,
+  send_at timestamp with time zone,
+  metadata jsonb not null default '{}'::jsonb,
+  correlation_id text,
+  response jsonb not null default '{}'::jsonb,
+  created_at timestamp with time zone not null default now(),
+  constraint api_messages_caller_key UNIQUE (caller, idempotency_key),
+  constraint api_messages_metadata_is_object CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+  constraint api_messages_pkey PRIMARY KEY (id),
+  constraint api_messages_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE SET NULL,
+  constraint api_messages_route_is_array CHECK (((jsonb_typeof(route) = 'array'::text) AND (jsonb_array_length(route) > 0)))
+);
+CREATE INDEX api_messages_created_idx ON public.api_messages USING btree (created_at DESC, id DESC);
+CREATE INDEX api_messages_profile_created_idx ON public.api_messages USING btree (profile_id, created_at DESC, id DESC);
+alter table public.api_messages enable row level security;
+create policy omnichannel_service_role_delete on public.api_messages as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.api_messages as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.api_messages as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.api_messages as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.api_messages to service_role;
+
 create table public.call_summaries (
   id uuid not null default gen_random_uuid(),
   call_id text not null,
@@ -54,6 +94,51 @@ create policy omnichannel_service_role_select on public.call_summaries as permis
 create policy omnichannel_service_role_update on public.call_summaries as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.call_summaries to service_role;
 
+create table public.channel_accounts (
+  id uuid not null default gen_random_uuid(),
+  tenant_id uuid not null,
+  kind text not null,
+  external_id text not null,
+  display_name text,
+  routing text not null default 'ai'::text,
+  settings jsonb not null default '{}'::jsonb,
+  credentials_secret_id uuid,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint channel_accounts_external_id_check CHECK (((length(external_id) >= 1) AND (length(external_id) <= 200))),
+  constraint channel_accounts_kind_check CHECK ((kind = ANY (ARRAY['whatsapp'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'genesys'::text]))),
+  constraint channel_accounts_kind_external_id_key UNIQUE (kind, external_id),
+  constraint channel_accounts_pkey PRIMARY KEY (id),
+  constraint channel_accounts_routing_check CHECK ((routing = ANY (ARRAY['ai'::text, 'agent'::text, 'ai_then_agent'::text]))),
+  constraint channel_accounts_settings_check CHECK ((jsonb_typeof(settings) = 'object'::text)),
+  constraint channel_accounts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE INDEX channel_accounts_tenant_kind_idx ON public.channel_accounts USING btree (tenant_id, kind);
+alter table public.channel_accounts enable row level security;
+create policy omnichannel_service_role_delete on public.channel_accounts as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.channel_accounts as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.channel_accounts as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.channel_accounts as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER channel_accounts_set_updated_at BEFORE UPDATE ON public.channel_accounts FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.channel_accounts to service_role;
+comment on table public.channel_accounts is 'A tenant''s account on a channel, found by (kind, external_id); credentials in Vault (credentials_secret_id).';
+
+create table public.conversation_sla_breaches (
+  session_id uuid not null,
+  kind text not null,
+  due_at timestamp with time zone not null,
+  breached_at timestamp with time zone not null default now(),
+  constraint conversation_sla_breaches_kind_check CHECK ((kind = ANY (ARRAY['first_response'::text, 'next_response'::text]))),
+  constraint conversation_sla_breaches_pkey PRIMARY KEY (session_id, kind, due_at),
+  constraint conversation_sla_breaches_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE CASCADE
+);
+alter table public.conversation_sla_breaches enable row level security;
+create policy omnichannel_service_role_delete on public.conversation_sla_breaches as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.conversation_sla_breaches as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.conversation_sla_breaches as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.conversation_sla_breaches as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.conversation_sla_breaches to service_role;
+
 create table public.email_suppressions (
   address text not null,
   reason text not null,
@@ -71,6 +156,79 @@ create policy email_suppressions_service_select on public.email_suppressions as 
 create policy email_suppressions_service_update on public.email_suppressions as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.email_suppressions to service_role;
 comment on table public.email_suppressions is 'Addresses no email goes to: hard-bounced (the mailbox does not exist) or complained (marked as spam).';
+
+create table public.genesys_conversations (
+  integration_id text not null,
+  whatsapp_id text not null,
+  tenant_id uuid not null,
+  phone_number_id text,
+  session_id uuid,
+  genesys_conversation_id text,
+  state text not null default 'agent'::text,
+  handed_off_at timestamp with time zone,
+  handoff_reason text,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint genesys_conversations_pkey PRIMARY KEY (integration_id, whatsapp_id),
+  constraint genesys_conversations_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
+  constraint genesys_conversations_state_check CHECK ((state = ANY (ARRAY['ai'::text, 'agent'::text]))),
+  constraint genesys_conversations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE INDEX genesys_conversations_tenant_idx ON public.genesys_conversations USING btree (tenant_id, updated_at DESC);
+alter table public.genesys_conversations enable row level security;
+create policy omnichannel_service_role_delete on public.genesys_conversations as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.genesys_conversations as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.genesys_conversations as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.genesys_conversations as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER genesys_conversations_set_updated_at BEFORE UPDATE ON public.genesys_conversations FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.genesys_conversations to service_role;
+comment on table public.genesys_conversations is 'A person on WhatsApp ↔ a tenant''s Genesys Open Messaging integration; state says who answers.';
+
+create table public.genesys_messages (
+  integration_id text not null,
+  genesys_message_id text not null,
+  delivery_id uuid not null,
+  direction text not null,
+  receipt_status text,
+  receipt_reason text,
+  receipt_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  constraint genesys_messages_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES message_delivery_log(id) ON DELETE CASCADE,
+  constraint genesys_messages_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+  constraint genesys_messages_pkey PRIMARY KEY (integration_id, genesys_message_id)
+);
+CREATE INDEX genesys_messages_delivery_idx ON public.genesys_messages USING btree (delivery_id);
+alter table public.genesys_messages enable row level security;
+create policy omnichannel_service_role_delete on public.genesys_messages as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.genesys_messages as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.genesys_messages as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.genesys_messages as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.genesys_messages to service_role;
+comment on table public.genesys_messages is 'Message tracking: a Genesys message id ↔ our message_delivery_log row.';
+
+create table public.inbound_inbox (
+  id bigint not null,
+  channel text not null,
+  provider_message_id text not null,
+  sender text not null,
+  sender_kind text not null default 'phone'::text,
+  message jsonb not null,
+  received_at timestamp with time zone not null default now(),
+  processed_at timestamp with time zone,
+  attempts integer not null default 0,
+  last_error text,
+  constraint inbound_inbox_pkey PRIMARY KEY (id),
+  constraint inbound_inbox_provider_message_id_check CHECK ((length(provider_message_id) > 0)),
+  constraint inbound_inbox_provider_message_key UNIQUE (channel, provider_message_id)
+);
+CREATE INDEX inbound_inbox_owed_idx ON public.inbound_inbox USING btree (id) WHERE (processed_at IS NULL);
+alter table public.inbound_inbox enable row level security;
+create policy inbound_inbox_service_delete on public.inbound_inbox as permissive for delete to service_role using (true);
+create policy inbound_inbox_service_insert on public.inbound_inbox as permissive for insert to service_role with check (true);
+create policy inbound_inbox_service_select on public.inbound_inbox as permissive for select to service_role using (true);
+create policy inbound_inbox_service_update on public.inbound_inbox as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.inbound_inbox to service_role;
+comment on table public.inbound_inbox is 'Inbound messages accepted by the webhooks (unique on the provider id), owed to the worker that derives profiles, sessions and messages from them while processed_at is null.';
 
 create table public.message_delivery_log (
   id uuid not null default gen_random_uuid(),
@@ -108,6 +266,9 @@ create table public.message_delivery_log (
   sender_key text,
   fallback_of uuid,
   retry_of uuid,
+  api_message_id uuid,
+  route_step integer,
+  constraint message_delivery_log_api_message_id_fkey FOREIGN KEY (api_message_id) REFERENCES api_messages(id) ON DELETE SET NULL,
   constraint message_delivery_log_attempts_check CHECK ((attempts >= 0)),
   constraint message_delivery_log_channel_check CHECK ((channel = ANY (ARRAY['whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'voice'::text]))),
   constraint message_delivery_log_channel_provider_message_id_key UNIQUE (channel, provider_message_id),
@@ -123,12 +284,16 @@ create table public.message_delivery_log (
   constraint message_delivery_log_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
   constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
 );
+CREATE INDEX message_delivery_log_api_message_idx ON public.message_delivery_log USING btree (api_message_id, route_step) WHERE (api_message_id IS NOT NULL);
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
 CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = ANY (ARRAY['queued'::text, 'unknown'::text])));
+CREATE INDEX message_delivery_log_inbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (session_id) WHERE (direction = 'inbound'::text);
 CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
 CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, direction, recipient, created_at);
+CREATE INDEX message_delivery_log_outbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (status, sent_at, delivered_at, read_at) WHERE (direction = 'outbound'::text);
 CREATE INDEX message_delivery_log_profile_id_idx ON public.message_delivery_log USING btree (profile_id);
 CREATE INDEX message_delivery_log_queued_idx ON public.message_delivery_log USING btree (created_at) WHERE (status = 'queued'::text);
+CREATE INDEX message_delivery_log_replies_idx ON public.message_delivery_log USING btree (session_id, created_at) WHERE ((direction = 'outbound'::text) AND (purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text])));
 CREATE INDEX message_delivery_log_reply_due_idx ON public.message_delivery_log USING btree (leased_until) WHERE ((direction = 'inbound'::text) AND (reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text])));
 CREATE INDEX message_delivery_log_session_id_created_at_idx ON public.message_delivery_log USING btree (session_id, created_at);
 alter table public.message_delivery_log enable row level security;
@@ -139,6 +304,7 @@ create policy omnichannel_service_role_delete on public.message_delivery_log as 
 create policy omnichannel_service_role_insert on public.message_delivery_log as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER message_delivery_log_api_route AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.api_message_id IS NOT NULL) AND (new.status = ANY (ARRAY['failed'::text, 'blocked'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION advance_api_message_on_failure();
 CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
 CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
@@ -149,6 +315,7 @@ comment on column public.message_delivery_log.purpose is 'Why the message was se
 comment on column public.message_delivery_log.leased_until is 'A sender holds a queued row until then; after it, the row may be claimed again (crash recovery).';
 comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
 comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
+comment on column public.message_delivery_log.api_message_id is 'The API message (public.api_messages) this row is a step of; route_step is its index in the route.';
 
 create table public.message_templates (
   id uuid not null default gen_random_uuid(),
@@ -183,6 +350,75 @@ CREATE TRIGGER message_templates_set_updated_at BEFORE UPDATE ON public.message_
 grant delete, insert, select, update on table public.message_templates to service_role;
 comment on table public.message_templates is 'Message templates per channel and locale. status is Meta''s review status (lower case) for WhatsApp; local templates are approved.';
 
+create table public.meta_profiles (
+  channel text not null,
+  external_id text not null,
+  profile_id uuid not null,
+  name text,
+  username text,
+  profile_pic text,
+  fetched_at timestamp with time zone,
+  fetch_started_at timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint meta_profiles_channel_check CHECK ((channel = ANY (ARRAY['messenger'::text, 'instagram'::text]))),
+  constraint meta_profiles_pkey PRIMARY KEY (channel, external_id),
+  constraint meta_profiles_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE
+);
+CREATE INDEX meta_profiles_profile_id_idx ON public.meta_profiles USING btree (profile_id);
+alter table public.meta_profiles enable row level security;
+create policy omnichannel_authenticated_select_own on public.meta_profiles as permissive for select to authenticated using ((EXISTS ( SELECT 1
+   FROM profiles p
+  WHERE ((p.id = meta_profiles.profile_id) AND (p.user_id = ( SELECT auth.uid() AS uid))))));
+create policy omnichannel_service_role_delete on public.meta_profiles as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.meta_profiles as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.meta_profiles as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.meta_profiles as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER meta_profiles_set_updated_at BEFORE UPDATE ON public.meta_profiles FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant select on table public.meta_profiles to authenticated;
+grant delete, insert, select, update on table public.meta_profiles to service_role;
+comment on table public.meta_profiles is 'Name, username and picture of a Messenger/Instagram person as Meta''s profile API gave them; refreshed at most daily (claim_meta_profile_refresh).';
+
+create table public.notification_kinds (
+  event text not null,
+  description text not null,
+  handler text not null default 'template'::text,
+  template_name text,
+  default_locale text not null default 'en'::text,
+  channels jsonb not null default '"auto"'::jsonb,
+  params text[] not null default '{}'::text[],
+  enabled boolean not null default true,
+  updated_at timestamp with time zone not null default now(),
+  constraint notification_kinds_event_check CHECK ((event ~ '^[a-z0-9_]+(\.[a-z0-9_]+)*$'::text)),
+  constraint notification_kinds_handler_check CHECK ((handler = ANY (ARRAY['template'::text, 'post_call'::text]))),
+  constraint notification_kinds_pkey PRIMARY KEY (event),
+  constraint notification_kinds_template CHECK (((handler <> 'template'::text) OR (template_name IS NOT NULL)))
+);
+alter table public.notification_kinds enable row level security;
+create policy omnichannel_service_role_delete on public.notification_kinds as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.notification_kinds as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.notification_kinds as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.notification_kinds as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER notification_kinds_set_updated_at BEFORE UPDATE ON public.notification_kinds FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.notification_kinds to service_role;
+
+create table public.oauth_tokens (
+  token_key text not null,
+  secret_id uuid,
+  expires_at timestamp with time zone,
+  refreshing_until timestamp with time zone,
+  refreshes bigint not null default 0,
+  updated_at timestamp with time zone not null default now(),
+  constraint oauth_tokens_pkey PRIMARY KEY (token_key)
+);
+alter table public.oauth_tokens enable row level security;
+create policy omnichannel_service_role_delete on public.oauth_tokens as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.oauth_tokens as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.oauth_tokens as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.oauth_tokens as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.oauth_tokens to service_role;
+comment on table public.oauth_tokens is 'Cached OAuth access tokens (in Vault, secret_id) shared by every isolate; one refresh at a time per key.';
+
 create table public.omnichannel_sessions (
   id uuid not null default gen_random_uuid(),
   profile_id uuid not null,
@@ -200,13 +436,23 @@ create table public.omnichannel_sessions (
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
   closed_at timestamp with time zone,
+  conversation_status text not null default 'open'::text,
+  assignee text,
+  priority text not null default 'normal'::text,
+  tags text[] not null default '{}'::text[],
+  assigned_at timestamp with time zone,
+  resolved_at timestamp with time zone,
+  archived_at timestamp with time zone,
   constraint omnichannel_sessions_context_is_object CHECK ((jsonb_typeof(context) = 'object'::text)),
+  constraint omnichannel_sessions_conversation_status_check CHECK ((conversation_status = ANY (ARRAY['open'::text, 'assigned'::text, 'resolved'::text, 'archived'::text]))),
   constraint omnichannel_sessions_last_channel_check CHECK ((last_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))),
   constraint omnichannel_sessions_pkey PRIMARY KEY (id),
+  constraint omnichannel_sessions_priority_check CHECK ((priority = ANY (ARRAY['low'::text, 'normal'::text, 'high'::text, 'urgent'::text]))),
   constraint omnichannel_sessions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
   constraint omnichannel_sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'closed'::text, 'follow_up'::text])))
 );
 CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
+CREATE INDEX omnichannel_sessions_conversation_status_idx ON public.omnichannel_sessions USING btree (conversation_status, last_activity_at DESC) WHERE (conversation_status <> 'archived'::text);
 CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sessions USING btree (expires_at) WHERE (status <> 'closed'::text);
 CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
 CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
@@ -222,6 +468,7 @@ create policy omnichannel_service_role_update on public.omnichannel_sessions as 
 CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnichannel_sessions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.omnichannel_sessions to authenticated;
 grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
+comment on column public.omnichannel_sessions.conversation_status is 'The human agents'' view of the session: open, assigned, resolved, archived (public.run_conversation_sla).';
 
 create table public.profile_identities (
   kind text not null,
@@ -315,6 +562,26 @@ create policy sender_rate_limits_service_update on public.sender_rate_limits as 
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
 
+create table public.tenants (
+  id uuid not null default gen_random_uuid(),
+  slug text not null,
+  name text not null,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  constraint tenants_pkey PRIMARY KEY (id),
+  constraint tenants_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text)),
+  constraint tenants_slug_key UNIQUE (slug)
+);
+alter table public.tenants enable row level security;
+create policy omnichannel_service_role_delete on public.tenants as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.tenants as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.tenants as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.tenants as permissive for update to service_role using (true) with check (true);
+CREATE TRIGGER tenants_set_updated_at BEFORE UPDATE ON public.tenants FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
+grant delete, insert, select, update on table public.tenants to service_role;
+comment on table public.tenants is 'An organisation using the stack. The default tenant (slug default) owns the env-configured providers.';
+
 create table public.webhook_event_ids (
   source text not null,
   event_id text not null,
@@ -329,6 +596,228 @@ create policy webhook_event_ids_service_select on public.webhook_event_ids as pe
 create policy webhook_event_ids_service_update on public.webhook_event_ids as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.webhook_event_ids to service_role;
 comment on table public.webhook_event_ids is 'Signed webhook message ids (svix-id) already handled, kept one day: a replay is refused.';
+
+CREATE OR REPLACE FUNCTION public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text)
+ RETURNS TABLE(message_id uuid, is_new boolean, response jsonb, delivery_id uuid, delivery_status text, delivery_step integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_msg public.api_messages%rowtype;
+  v_now boolean := p_send_at is null or p_send_at <= now();
+begin
+  insert into public.api_messages as a (
+    caller, idempotency_key, request_hash, profile_id, route, send_at, metadata, correlation_id, response
+  ) values (
+    p_caller, p_idempotency_key, p_request_hash, p_profile_id, p_route,
+    case when v_now then null else p_send_at end, coalesce(p_metadata, '{}'::jsonb), p_correlation_id,
+    '{}'::jsonb
+  )
+  on conflict (caller, idempotency_key) do nothing
+  returning * into v_msg;
+
+  if v_msg.id is null then
+    select * into v_msg from public.api_messages a
+    where a.caller = p_caller and a.idempotency_key = p_idempotency_key;
+    if v_msg.request_hash <> p_request_hash then
+      raise exception 'idempotency key % was used with another request', p_idempotency_key
+        using errcode = 'OM409', hint = 'IDEMPOTENCY.KEY_REUSED';
+    end if;
+    message_id := v_msg.id;
+    is_new := false;
+    response := v_msg.response;
+    return next;
+    return;
+  end if;
+
+  delivery_id := public.advance_api_message(v_msg.id, -1, v_now);
+  select m.status, m.route_step into delivery_status, delivery_step
+  from public.message_delivery_log m where m.id = delivery_id;
+  response := p_response || jsonb_build_object('id', v_msg.id);
+  update public.api_messages a set response = accept_api_message.response where a.id = v_msg.id;
+  message_id := v_msg.id;
+  is_new := true;
+  return next;
+end;
+$function$;
+grant execute on function public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone, p_metadata jsonb, p_correlation_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.accept_inbound_messages(p_messages jsonb)
+ RETURNS TABLE(ordinal bigint, inbox_id bigint, is_new boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if jsonb_typeof(p_messages) is distinct from 'array' then
+    raise exception 'p_messages must be a JSON array' using errcode = '22023';
+  end if;
+  if exists (
+    select 1 from jsonb_array_elements(p_messages) as e(m)
+    where coalesce(e.m ->> 'channel', '') = '' or coalesce(e.m ->> 'sender', '') = ''
+       or coalesce(e.m ->> 'provider_message_id', '') = ''
+  ) then
+    raise exception 'channel, sender and provider_message_id are required' using errcode = '22023';
+  end if;
+  return query
+    with e as (
+      select x.m, x.n from jsonb_array_elements(p_messages) with ordinality as x(m, n)
+    ),
+    ins as (
+      insert into public.inbound_inbox as i (channel, provider_message_id, sender, sender_kind, message)
+      select e.m ->> 'channel', e.m ->> 'provider_message_id', e.m ->> 'sender',
+             coalesce(e.m ->> 'sender_kind', 'phone'), e.m
+      from e order by e.n
+      on conflict (channel, provider_message_id) do nothing
+      returning i.id, i.channel, i.provider_message_id
+    ),
+    firsts as (
+      select e.n, e.m ->> 'channel' as channel, e.m ->> 'provider_message_id' as pid,
+             e.n = min(e.n) over (partition by e.m ->> 'channel', e.m ->> 'provider_message_id') as first
+      from e
+    )
+    select f.n, coalesce(ins.id, old.id), ins.id is not null and f.first
+    from firsts f
+    left join ins on ins.channel = f.channel and ins.provider_message_id = f.pid
+    left join public.inbound_inbox old
+      on ins.id is null and old.channel = f.channel and old.provider_message_id = f.pid
+    order by f.n;
+end;
+$function$;
+grant execute on function public.accept_inbound_messages(p_messages jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.advance_api_message(p_message_id uuid, p_after_step integer, p_lease boolean DEFAULT false)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_msg public.api_messages%rowtype;
+  v_step integer := p_after_step + 1;
+  v_route jsonb;
+  v_session_id uuid;
+  v_id uuid;
+  v_status text;
+begin
+  select * into v_msg from public.api_messages a where a.id = p_message_id for update;
+  if not found then
+    return null;
+  end if;
+  if exists (select 1 from public.message_delivery_log m
+             where m.api_message_id = p_message_id and m.route_step >= v_step) then
+    return null;
+  end if;
+  select s.id into v_session_id from public.omnichannel_sessions s
+  where s.profile_id = v_msg.profile_id and s.status <> 'closed' and s.expires_at > now();
+
+  while v_step < jsonb_array_length(v_msg.route) loop
+    v_route := v_msg.route -> v_step;
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
+      correlation_id, purpose, idempotency_key, attempts, leased_until, next_attempt_at,
+      api_message_id, route_step, fallback_of
+    ) values (
+      v_session_id, v_msg.profile_id, v_route ->> 'channel', 'outbound',
+      coalesce(v_route ->> 'message_type', 'text'), 'queued', v_route ->> 'recipient',
+      v_route ->> 'body',
+      coalesce(v_route -> 'metadata', '{}'::jsonb) || jsonb_build_object('api_message_id', v_msg.id),
+      v_msg.correlation_id, 'api',
+      'api:' || v_msg.id || ':' || v_step,
+      case when p_lease then 1 else 0 end,
+      case when p_lease then now() + interval '2 minutes' end,
+      case when not p_lease then greatest(coalesce(v_msg.send_at, now()), now()) end,
+      v_msg.id, v_step,
+      (select f.id from public.message_delivery_log f
+       where f.api_message_id = v_msg.id and f.route_step = v_step - 1)
+    )
+    on conflict (idempotency_key) do nothing
+    returning m.id, m.status into v_id, v_status;
+    if v_id is null then
+      return null;
+    end if;
+    if v_status <> 'blocked' then
+      return v_id;
+    end if;
+    v_step := v_step + 1;
+  end loop;
+  return null;
+end;
+$function$;
+grant execute on function public.advance_api_message(p_message_id uuid, p_after_step integer, p_lease boolean) to service_role;
+
+CREATE OR REPLACE FUNCTION public.advance_api_message_on_failure()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.advance_api_message(new.api_message_id, new.route_step, false);
+  return null;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.api_message_recipient(p_profile_id uuid DEFAULT NULL::uuid, p_kind text DEFAULT NULL::text, p_value text DEFAULT NULL::text)
+ RETURNS TABLE(profile_id uuid, phone_number text, email text, messenger_psid text, instagram_igsid text, has_whatsapp boolean, allows_whatsapp boolean, allows_sms boolean, last_active_channel text, whatsapp_window_open boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+#variable_conflict use_column
+declare
+  v_id uuid;
+  v_profile public.profiles%rowtype;
+begin
+  v_id := case when p_profile_id is not null then public.profile_survivor(p_profile_id)
+               else public.resolve_profile(p_kind, p_value) end;
+  select * into v_profile from public.profiles p where p.id = v_id;
+  if v_profile.id is null then
+    return;
+  end if;
+  profile_id := v_profile.id;
+  phone_number := v_profile.phone_number;
+  email := public.profile_identity(v_profile.id, 'email');
+  messenger_psid := public.profile_identity(v_profile.id, 'messenger');
+  instagram_igsid := public.profile_identity(v_profile.id, 'instagram');
+  has_whatsapp := v_profile.has_whatsapp;
+  allows_whatsapp := v_profile.allows_whatsapp;
+  allows_sms := v_profile.allows_sms;
+  last_active_channel := v_profile.last_active_channel;
+  whatsapp_window_open := public.whatsapp_window_open(v_profile.id);
+  return next;
+end;
+$function$;
+grant execute on function public.api_message_recipient(p_profile_id uuid, p_kind text, p_value text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.apply_meta_receipt(p_channel text, p_person text, p_status text, p_watermark_ms bigint, p_mids text[] DEFAULT '{}'::text[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_at timestamptz := to_timestamp(p_watermark_ms / 1000.0);
+  v_moved integer;
+begin
+  if p_status not in ('delivered', 'read') then
+    raise exception 'a Meta receipt is delivered or read, not %', p_status using errcode = '22023';
+  end if;
+  perform 1 from public.profiles p
+  where p.id in (select m.profile_id from public.message_delivery_log m
+                 where m.channel = p_channel and m.direction = 'outbound' and m.recipient = p_person)
+  order by p.id
+  for update;
+  with moved as (
+    update public.message_delivery_log m
+    set status = p_status,
+        metadata = m.metadata || jsonb_build_object(p_channel || '_' || p_status || '_watermark', p_watermark_ms)
+    where m.channel = p_channel and m.direction = 'outbound' and m.recipient = p_person
+      and m.status in ('sent', 'delivered')
+      and (p_status = 'read' or m.status = 'sent')
+      and (m.sent_at <= v_at or m.provider_message_id = any (coalesce(p_mids, '{}')))
+    returning 1
+  )
+  select count(*) into v_moved from moved;
+  return v_moved;
+end;
+$function$;
+grant execute on function public.apply_meta_receipt(p_channel text, p_person text, p_status text, p_watermark_ms bigint, p_mids text[]) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_email_message(p_to text, p_body text, p_metadata jsonb DEFAULT '{}'::jsonb, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, is_new boolean, recipient text, error_code text, error_message text)
@@ -390,6 +879,77 @@ begin
 end;
 $function$;
 grant execute on function public.begin_email_message(p_to text, p_body text, p_metadata jsonb, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.begin_meta_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_metadata jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, is_new boolean, last_inbound_at timestamp with time zone)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile public.profiles%rowtype;
+  v_session_id uuid := p_session_id;
+  v_row public.message_delivery_log%rowtype;
+  v_existing boolean := false;
+  v_last timestamptz;
+  v_metadata jsonb;
+begin
+  if p_channel not in ('messenger', 'instagram') then
+    raise exception 'begin_meta_outbound_message is for messenger or instagram, not %', p_channel
+      using errcode = '22023';
+  end if;
+  select * into v_profile from public.profiles p
+  where p.id = public.resolve_profile(p_channel, p_recipient, p_channel);
+
+  if v_session_id is null then
+    select s.id into v_session_id from public.omnichannel_sessions s
+    where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at > now();
+  elsif not exists (select 1 from public.omnichannel_sessions s
+                    where s.id = v_session_id and s.profile_id = v_profile.id) then
+    raise exception 'session % does not belong to the recipient', v_session_id
+      using errcode = 'OM403', hint = 'SESSION.NOT_RECIPIENT';
+  end if;
+
+  select max(m.created_at) into v_last from public.message_delivery_log m
+  where m.channel = p_channel and m.direction = 'inbound' and m.sender = p_recipient;
+
+  if p_idempotency_key is not null then
+    select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+    v_existing := found;
+  end if;
+
+  if not v_existing then
+    v_metadata := coalesce(p_metadata, '{}'::jsonb)
+      || jsonb_build_object('last_inbound_at', v_last)
+      || case when v_profile.phone_number is not null and v_profile.allows_sms
+                   and p_message_type = 'text' and p_body is not null
+              then jsonb_build_object('fallback', jsonb_build_object('channel', 'sms', 'body', p_body))
+              else '{}'::jsonb end;
+    insert into public.message_delivery_log as m (
+      session_id, profile_id, channel, direction, message_type, status, recipient, body,
+      metadata, correlation_id, purpose, idempotency_key, attempts, leased_until
+    ) values (
+      v_session_id, v_profile.id, p_channel, 'outbound', p_message_type, 'queued',
+      p_recipient, p_body, v_metadata, p_correlation_id, p_purpose, p_idempotency_key, 1,
+      now() + interval '2 minutes'
+    )
+    on conflict (idempotency_key) do nothing
+    returning * into v_row;
+    if v_row.id is null then
+      select * into v_row from public.message_delivery_log m where m.idempotency_key = p_idempotency_key;
+      v_existing := true;
+    end if;
+  end if;
+
+  delivery_id := v_row.id;
+  session_id := v_row.session_id;
+  profile_id := v_row.profile_id;
+  status := v_row.status;
+  is_new := not v_existing;
+  last_inbound_at := v_last;
+  return next;
+end;
+$function$;
+grant execute on function public.begin_meta_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
@@ -642,6 +1202,22 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.claim_api_message_step(p_message_id uuid, p_after_step integer, p_lease_seconds integer DEFAULT 120)
+ RETURNS SETOF message_delivery_log
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  update public.message_delivery_log m
+  set leased_until = now() + make_interval(secs => p_lease_seconds), attempts = m.attempts + 1
+  where m.id = (select n.id from public.message_delivery_log n
+                where n.api_message_id = p_message_id and n.route_step > p_after_step
+                order by n.route_step limit 1)
+    and m.status = 'queued' and coalesce(m.next_attempt_at, now()) <= now()
+    and (m.leased_until is null or m.leased_until <= now())
+  returning m.*
+$function$;
+grant execute on function public.claim_api_message_step(p_message_id uuid, p_after_step integer, p_lease_seconds integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.claim_delivery(p_delivery_id uuid, p_lease_seconds integer DEFAULT 60)
  RETURNS boolean
  LANGUAGE sql
@@ -741,6 +1317,106 @@ AS $function$
   select exists (select 1 from claimed)
 $function$;
 grant execute on function public.claim_inbound_reply(p_delivery_id uuid, p_lease_seconds integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer DEFAULT 120, p_history_limit integer DEFAULT 20)
+ RETURNS TABLE(claimed boolean, body text, allows_whatsapp boolean, provider text, reply_to text, session jsonb, history jsonb)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_m public.message_delivery_log;
+begin
+  update public.message_delivery_log m
+  set reply_state = 'in_progress', leased_until = now() + make_interval(secs => p_lease_seconds)
+  where m.id = p_delivery_id
+    and m.direction = 'inbound'
+    and (m.reply_state = 'pending'
+         or (m.reply_state = 'in_progress' and m.leased_until <= now()))
+  returning m.* into v_m;
+  if v_m.id is null then
+    claimed := false;
+    return next;
+    return;
+  end if;
+
+  claimed := true;
+  body := v_m.body;
+  provider := v_m.provider;
+  -- The number the person wrote to: an SMS keeps it in `to`, a WhatsApp message names its
+  -- business phone_number_id (a tenant's own number answers from itself, with its own token).
+  reply_to := coalesce(v_m.metadata ->> 'to', v_m.metadata -> 'business' ->> 'phone_number_id');
+  select p.allows_whatsapp into allows_whatsapp from public.profiles p where p.id = v_m.profile_id;
+  select jsonb_build_object(
+           'id', s.id, 'status', s.status, 'context', s.context, 'channels_seen', s.channels_seen,
+           'phone_number', p.phone_number, 'display_name', p.display_name)
+  into session
+  from public.omnichannel_sessions s join public.profiles p on p.id = s.profile_id
+  where s.id = v_m.session_id;
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'channel', h.channel, 'direction', h.direction, 'body', h.body) order by h.created_at),
+         '[]'::jsonb)
+  into history
+  from public.get_session_history(v_m.session_id, p_history_limit) h;
+  return next;
+end;
+$function$;
+grant execute on function public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer, p_history_limit integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_meta_profile_refresh(p_channel text, p_external_id text, p_profile_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_claimed boolean;
+begin
+  insert into public.meta_profiles as mp (channel, external_id, profile_id, fetch_started_at)
+  values (p_channel, p_external_id, p_profile_id, now())
+  on conflict (channel, external_id) do update
+    set fetch_started_at = now(), profile_id = excluded.profile_id
+    where (mp.fetched_at is null or mp.fetched_at < now() - interval '1 day')
+      and (mp.fetch_started_at is null or mp.fetch_started_at < now() - interval '1 minute')
+  returning true into v_claimed;
+  return coalesce(v_claimed, false);
+end;
+$function$;
+grant execute on function public.claim_meta_profile_refresh(p_channel text, p_external_id text, p_profile_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.claim_oauth_token(p_token_key text, p_min_ttl_seconds integer DEFAULT 60, p_lease_seconds integer DEFAULT 15)
+ RETURNS TABLE(access_token text, expires_at timestamp with time zone, refresh boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v public.oauth_tokens;
+begin
+  -- The common case reads without a lock.
+  return query
+    select s.decrypted_secret, t.expires_at, false
+    from public.oauth_tokens t join vault.decrypted_secrets s on s.id = t.secret_id
+    where t.token_key = p_token_key and t.expires_at > now() + make_interval(secs => p_min_ttl_seconds);
+  if found then
+    return;
+  end if;
+  insert into public.oauth_tokens (token_key) values (p_token_key) on conflict do nothing;
+  select * into v from public.oauth_tokens t where t.token_key = p_token_key for update;
+  if v.secret_id is not null and v.expires_at > now() + make_interval(secs => p_min_ttl_seconds) then
+    return query select s.decrypted_secret, v.expires_at, false
+      from vault.decrypted_secrets s where s.id = v.secret_id;
+    return;
+  end if;
+  if v.refreshing_until > now() then
+    return query select null::text, null::timestamptz, false;
+    return;
+  end if;
+  update public.oauth_tokens t
+  set refreshing_until = now() + make_interval(secs => p_lease_seconds),
+      refreshes = t.refreshes + 1
+  where t.token_key = p_token_key;
+  return query select null::text, null::timestamptz, true;
+end;
+$function$;
+grant execute on function public.claim_oauth_token(p_token_key text, p_min_ttl_seconds integer, p_lease_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.claim_webhook_event(p_source text, p_event_id text)
  RETURNS boolean
@@ -930,14 +1606,23 @@ AS $function$
 declare
   v_row public.message_delivery_log%rowtype;
   v_allows boolean;
+  v_phone text;
   v_id uuid;
 begin
   select * into v_row from public.message_delivery_log m where m.id = p_delivery_id;
-  if not found or v_row.channel <> 'whatsapp' or v_row.status <> 'failed'
+  if not found or v_row.channel not in ('whatsapp', 'messenger', 'instagram')
+     or v_row.status <> 'failed'
      or v_row.metadata -> 'fallback' ->> 'channel' is distinct from 'sms' then
     return null;
   end if;
-  select p.allows_sms into v_allows from public.profiles p where p.id = v_row.profile_id;
+  select p.allows_sms, p.phone_number into v_allows, v_phone
+  from public.profiles p where p.id = v_row.profile_id;
+  if v_row.channel <> 'whatsapp' then
+    if v_phone is null then
+      return null;
+    end if;
+    v_row.recipient := v_phone;
+  end if;
 
   insert into public.message_delivery_log as m (
     session_id, profile_id, channel, direction, message_type, status, recipient, body,
@@ -963,6 +1648,17 @@ end;
 $function$;
 grant execute on function public.enqueue_sms_fallback(p_delivery_id uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION public.find_api_message(p_caller text, p_idempotency_key text)
+ RETURNS TABLE(message_id uuid, request_hash text, response jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.request_hash, a.response from public.api_messages a
+  where a.caller = p_caller and a.idempotency_key = p_idempotency_key
+$function$;
+grant execute on function public.find_api_message(p_caller text, p_idempotency_key text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.find_profile(p_kind text, p_value text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -984,6 +1680,50 @@ end;
 $function$;
 grant execute on function public.find_profile(p_kind text, p_value text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.forget_oauth_token(p_token_key text, p_access_token text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if p_access_token is null then
+    update public.oauth_tokens set refreshing_until = null, updated_at = now()
+    where token_key = p_token_key;
+    return;
+  end if;
+  update public.oauth_tokens t set expires_at = null, updated_at = now()
+  where t.token_key = p_token_key
+    and exists (select 1 from vault.decrypted_secrets s
+                where s.id = t.secret_id and s.decrypted_secret = p_access_token);
+end;
+$function$;
+grant execute on function public.forget_oauth_token(p_token_key text, p_access_token text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.genesys_conversation(p_integration_id text, p_whatsapp_id text)
+ RETURNS TABLE(tenant_id uuid, phone_number_id text, session_id uuid, state text, genesys_conversation_id text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select c.tenant_id, c.phone_number_id, c.session_id, c.state, c.genesys_conversation_id
+  from public.genesys_conversations c
+  where c.integration_id = p_integration_id and c.whatsapp_id = p_whatsapp_id
+$function$;
+grant execute on function public.genesys_conversation(p_integration_id text, p_whatsapp_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.genesys_message_of_delivery(p_delivery_id uuid)
+ RETURNS TABLE(integration_id text, genesys_message_id text, whatsapp_id text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select m.integration_id, m.genesys_message_id, d.recipient
+  from public.genesys_messages m
+  join public.message_delivery_log d on d.id = m.delivery_id
+  where m.delivery_id = p_delivery_id and m.direction = 'outbound'
+$function$;
+grant execute on function public.genesys_message_of_delivery(p_delivery_id uuid) to service_role;
+
 CREATE OR REPLACE FUNCTION public.get_active_omnichannel_session(p_phone_number text)
  RETURNS SETOF omnichannel_sessions
  LANGUAGE sql
@@ -998,6 +1738,81 @@ AS $function$
     and s.expires_at > now()
 $function$;
 grant execute on function public.get_active_omnichannel_session(p_phone_number text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_api_message(p_message_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'id', a.id,
+    'profile_id', a.profile_id,
+    'created_at', a.created_at,
+    'send_at', a.send_at,
+    'metadata', a.metadata,
+    'route', (select coalesce(jsonb_agg(r ->> 'channel' order by o), '[]'::jsonb)
+              from jsonb_array_elements(a.route) with ordinality e(r, o)),
+    'channel', last.channel,
+    'status', last.status,
+    'steps', coalesce((
+      select jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+        'step', m.route_step,
+        'delivery_id', m.id,
+        'channel', m.channel,
+        'status', m.status,
+        'message_type', m.message_type,
+        'provider_message_id', m.provider_message_id,
+        'error', case when m.error_code is not null then jsonb_build_object(
+          'code', m.error_code, 'class', m.error_class, 'message', m.error_message) end,
+        'history', (
+          select coalesce(jsonb_agg(jsonb_build_object('status', h.status, 'at', h.at) order by h.at, h.rank), '[]'::jsonb)
+          from (values ('queued', m.queued_at, 0), ('sent', m.sent_at, 1), ('delivered', m.delivered_at, 2),
+                       ('read', m.read_at, 3), ('failed', m.failed_at, 4),
+                       ('blocked', case when m.status = 'blocked' then m.updated_at end, 5)) h(status, at, rank)
+          where h.at is not null)
+      )) order by m.route_step)
+      from public.message_delivery_log m where m.api_message_id = a.id), '[]'::jsonb)
+  )
+  from public.api_messages a
+  left join lateral (
+    select m.channel, m.status from public.message_delivery_log m
+    where m.api_message_id = a.id order by m.route_step desc limit 1
+  ) last on true
+  where a.id = p_message_id
+$function$;
+grant execute on function public.get_api_message(p_message_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.get_conversation(p_session_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'id', s.id,
+    'profile_id', s.profile_id,
+    'phone_number', p.phone_number,
+    'display_name', p.display_name,
+    'session_status', s.status,
+    'status', s.conversation_status,
+    'assignee', s.assignee,
+    'priority', s.priority,
+    'tags', to_jsonb(s.tags),
+    'last_channel', s.last_channel,
+    'last_activity_at', s.last_activity_at,
+    'assigned_at', s.assigned_at,
+    'resolved_at', s.resolved_at,
+    'archived_at', s.archived_at,
+    'breaches', coalesce((select jsonb_agg(jsonb_build_object(
+                   'kind', b.kind, 'due_at', b.due_at, 'breached_at', b.breached_at) order by b.due_at)
+                 from public.conversation_sla_breaches b where b.session_id = s.id), '[]'::jsonb)
+  )
+  from public.omnichannel_sessions s
+  join public.profiles p on p.id = s.profile_id
+  where s.id = p_session_id
+$function$;
+grant execute on function public.get_conversation(p_session_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
  RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
@@ -1223,8 +2038,7 @@ begin
     v_survivor := case
       when v_a.phone_number is not null and v_b.phone_number is null then v_a.id
       when v_b.phone_number is not null and v_a.phone_number is null then v_b.id
-      when v_a.created_at <= v_b.created_at then v_a.id
-      else v_b.id end;
+      else v_holder end;
     return public.merge_profiles(v_survivor, case when v_survivor = v_a.id then v_b.id else v_a.id end);
   end loop;
   raise exception 'could not link the % identity to profile %', p_kind, p_profile_id
@@ -1233,18 +2047,60 @@ end;
 $function$;
 grant execute on function public.link_identity(p_profile_id uuid, p_kind text, p_value text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.list_api_messages(p_limit integer, p_profile_id uuid DEFAULT NULL::uuid, p_channel text DEFAULT NULL::text, p_status text DEFAULT NULL::text, p_before_created_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(id uuid, profile_id uuid, created_at timestamp with time zone, send_at timestamp with time zone, channel text, status text, steps integer, cursor_created_at text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  -- cursor_created_at keeps the microseconds a JSON timestamp would lose.
+  select a.id, a.profile_id, a.created_at, a.send_at, last.channel, last.status, last.steps,
+         a.created_at::text
+  from public.api_messages a
+  cross join lateral (
+    select m.channel, m.status, (m.route_step + 1)::integer as steps from public.message_delivery_log m
+    where m.api_message_id = a.id order by m.route_step desc limit 1
+  ) last
+  where (p_profile_id is null or a.profile_id = p_profile_id)
+    and (p_channel is null or last.channel = p_channel)
+    and (p_status is null or last.status = p_status)
+    and (p_before_created_at is null or (a.created_at, a.id) < (p_before_created_at, p_before_id))
+  order by a.created_at desc, a.id desc
+  limit least(greatest(p_limit, 1), 100)
+$function$;
+grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50)
+ RETURNS TABLE(conversation jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select public.get_conversation(s.id)
+  from public.omnichannel_sessions s
+  where s.conversation_status <> 'archived'
+    and case p_view
+          when 'unassigned' then s.conversation_status = 'open' and s.assignee is null
+          when 'assigned' then s.conversation_status = 'assigned'
+          when 'breaching' then s.conversation_status in ('open', 'assigned')
+            and exists (select 1 from public.conversation_sla_breaches b where b.session_id = s.id)
+          else true end
+    and (p_assignee is null or s.assignee = p_assignee)
+  order by s.last_activity_at desc, s.id
+  limit least(greatest(p_limit, 1), 200)
+$function$;
+grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
  LANGUAGE sql
  STABLE
  SET search_path TO ''
 AS $function$
-  -- Younger rows are most likely still being answered by the webhook's own background work;
-  -- much older ones are no longer worth an automatic answer and are left to a person.
   select m.id, m.session_id, m.channel, m.sender, m.correlation_id, m.created_at
   from public.message_delivery_log m
   where m.direction = 'inbound'
-    and m.channel in ('whatsapp', 'sms')
+    and m.channel in ('whatsapp', 'sms', 'messenger', 'instagram', 'email')
     and (m.reply_state = 'pending'
          or (m.reply_state = 'in_progress' and m.leased_until <= pg_catalog.now()))
     and m.created_at <= pg_catalog.now() - pg_catalog.make_interval(secs => p_older_than_seconds)
@@ -1517,6 +2373,105 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
+ RETURNS TABLE(channel text, sent integer, delivered integer, read integer, failed integer, blocked integer, delivery_rate double precision, read_rate double precision, median_seconds_to_delivered double precision, p90_seconds_to_delivered double precision, median_first_response_seconds double precision)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+ SET work_mem TO '64MB'
+AS $function$
+  with outbound as (
+    select m.channel,
+           count(*) filter (where m.status in ('sent', 'delivered', 'read')) as sent,
+           count(*) filter (where m.status in ('delivered', 'read')) as delivered,
+           count(*) filter (where m.status = 'read') as read,
+           count(*) filter (where m.status = 'failed') as failed,
+           count(*) filter (where m.status = 'blocked') as blocked,
+           percentile_cont(0.5) within group (order by extract(epoch from m.delivered_at - m.sent_at))
+             filter (where m.delivered_at is not null and m.sent_at is not null) as p50,
+           percentile_cont(0.9) within group (order by extract(epoch from m.delivered_at - m.sent_at))
+             filter (where m.delivered_at is not null and m.sent_at is not null) as p90
+    from public.message_delivery_log m
+    where m.direction = 'outbound' and m.created_at >= p_from and m.created_at < p_to
+      and (p_channel is null or m.channel = p_channel)
+    group by m.channel
+  ),
+  first_in as (
+    select i.session_id, (array_agg(i.channel order by i.created_at))[1] as channel,
+           min(i.created_at) as at
+    from public.message_delivery_log i
+    where i.direction = 'inbound' and i.created_at >= p_from and i.created_at < p_to
+      and i.session_id is not null and (p_channel is null or i.channel = p_channel)
+    group by i.session_id
+  ),
+  responses as (
+    select f.channel,
+           percentile_cont(0.5) within group (order by extract(epoch from r.at - f.at)) as p50
+    from first_in f
+    cross join lateral (
+      select o.created_at as at from public.message_delivery_log o
+      where o.session_id = f.session_id and o.direction = 'outbound'
+        and o.purpose in ('ai_reply', 'agent_reply') and o.created_at >= f.at
+      order by o.created_at limit 1
+    ) r
+    group by f.channel
+  )
+  select coalesce(o.channel, r.channel),
+         coalesce(o.sent, 0)::integer, coalesce(o.delivered, 0)::integer, coalesce(o.read, 0)::integer,
+         coalesce(o.failed, 0)::integer, coalesce(o.blocked, 0)::integer,
+         case when o.sent > 0 then o.delivered::double precision / o.sent end,
+         case when o.delivered > 0 then o.read::double precision / o.delivered end,
+         o.p50, o.p90, r.p50
+  from outbound o
+  full join responses r on r.channel = o.channel
+  order by 1
+$function$;
+grant execute on function public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[])
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_status text;
+  v_assignee text;
+begin
+  select s.conversation_status, s.assignee into v_status, v_assignee
+  from public.omnichannel_sessions s where s.id = p_session_id for update;
+  if not found then
+    raise exception 'conversation % not found', p_session_id using errcode = 'no_data_found';
+  end if;
+  if p_action = 'assign' then
+    if v_status not in ('open', 'assigned') or p_assignee is null then
+      raise exception 'a % conversation cannot be assigned', v_status
+        using errcode = 'OM422', hint = 'CONVERSATION.INVALID_TRANSITION';
+    end if;
+    update public.omnichannel_sessions s
+    set conversation_status = 'assigned', assignee = p_assignee, assigned_at = now(),
+        priority = coalesce(p_priority, s.priority), tags = coalesce(p_tags, s.tags)
+    where s.id = p_session_id;
+  elsif p_action = 'resolve' then
+    if v_status = 'archived' then
+      raise exception 'an archived conversation cannot be resolved'
+        using errcode = 'OM422', hint = 'CONVERSATION.INVALID_TRANSITION';
+    end if;
+    update public.omnichannel_sessions s
+    set conversation_status = 'resolved', resolved_at = coalesce(s.resolved_at, now())
+    where s.id = p_session_id and s.conversation_status <> 'resolved';
+  elsif p_action = 'reopen' then
+    update public.omnichannel_sessions s
+    set conversation_status = case when v_assignee is null then 'open' else 'assigned' end,
+        resolved_at = null, archived_at = null
+    where s.id = p_session_id and s.conversation_status in ('resolved', 'archived');
+  else
+    raise exception 'unknown action %', p_action using errcode = '22023';
+  end if;
+  return public.get_conversation(p_session_id);
+end;
+$function$;
+grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[]) to service_role;
+
 CREATE OR REPLACE FUNCTION public.normalize_identity(p_kind text, p_value text)
  RETURNS text
  LANGUAGE plpgsql
@@ -1566,6 +2521,64 @@ AS $function$
   returning m.status
 $function$;
 grant execute on function public.park_outbound_outcome(p_delivery_id uuid, p_provider text, p_provider_message_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.process_inbound_inbox(p_limit integer DEFAULT 100)
+ RETURNS TABLE(inbox_id bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean, channel text, sender text, correlation_id text, needs_reply boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_ids bigint[];
+  v_batch jsonb;
+  v_out jsonb;
+  v_one jsonb;
+  v_i integer;
+begin
+  select array_agg(q.id order by q.id), jsonb_agg(q.message order by q.id)
+  into v_ids, v_batch
+  from (
+    select i.id, i.message from public.inbound_inbox i
+    where i.processed_at is null and i.attempts < 5
+    order by i.id
+    limit greatest(p_limit, 1)
+    for update skip locked
+  ) q;
+  if v_ids is null then
+    return;
+  end if;
+
+  begin
+    select coalesce(jsonb_agg(to_jsonb(r) order by r.ordinal), '[]'::jsonb) into v_out
+    from public.record_inbound_messages(v_batch) r;
+  exception when others then
+    v_out := '[]'::jsonb;
+    for v_i in 1 .. pg_catalog.array_length(v_ids, 1) loop
+      begin
+        select to_jsonb(r) || jsonb_build_object('ordinal', v_i) into v_one
+        from public.record_inbound_messages(jsonb_build_array(v_batch -> (v_i - 1))) r;
+        v_out := v_out || jsonb_build_array(v_one);
+      exception when others then
+        update public.inbound_inbox i
+        set attempts = i.attempts + 1, last_error = left(sqlstate || ': ' || sqlerrm, 500)
+        where i.id = v_ids[v_i];
+      end;
+    end loop;
+  end;
+
+  update public.inbound_inbox i set processed_at = now()
+  where i.id in (select v_ids[(o ->> 'ordinal')::integer] from jsonb_array_elements(v_out) as x(o));
+
+  return query
+    select v_ids[(o ->> 'ordinal')::integer], (o ->> 'delivery_id')::uuid,
+           (o ->> 'session_id')::uuid, (o ->> 'profile_id')::uuid, (o ->> 'is_new')::boolean,
+           (o ->> 'allows_sms')::boolean, m ->> 'channel', m ->> 'sender', m ->> 'correlation_id',
+           coalesce((m ->> 'needs_reply')::boolean, true)
+    from jsonb_array_elements(v_out) as x(o)
+    cross join lateral (select v_batch -> ((o ->> 'ordinal')::integer - 1) as m) mm
+    order by (o ->> 'ordinal')::integer;
+end;
+$function$;
+grant execute on function public.process_inbound_inbox(p_limit integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.profile_identity(p_profile_id uuid, p_kind text)
  RETURNS text
@@ -1696,6 +2709,21 @@ end;
 $function$;
 grant execute on function public.record_delivery_statuses(p_updates jsonb) to service_role;
 
+CREATE OR REPLACE FUNCTION public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text DEFAULT NULL::text)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with updated as (
+    update public.genesys_messages
+    set receipt_status = p_status, receipt_reason = p_reason, receipt_at = now()
+    where integration_id = p_integration_id and genesys_message_id = p_genesys_message_id
+    returning 1
+  )
+  select exists (select 1 from updated)
+$function$;
+grant execute on function public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text, p_sender_kind text DEFAULT 'phone'::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
  LANGUAGE plpgsql
@@ -1790,6 +2818,58 @@ begin
 end;
 $function$;
 grant execute on function public.record_inbound_messages(p_messages jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_meta_echo(p_channel text, p_recipient text, p_mid text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid, p_correlation_id text DEFAULT NULL::text)
+ RETURNS TABLE(delivery_id uuid, is_new boolean)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile uuid;
+  v_session uuid;
+  v_id uuid;
+begin
+  select m.id into v_id from public.message_delivery_log m
+  where (p_delivery_id is not null and m.id = p_delivery_id)
+     or (m.channel = p_channel and m.provider_message_id = p_mid)
+     or m.idempotency_key = 'echo:' || p_channel || ':' || p_mid
+  limit 1;
+  if v_id is null and p_delivery_id is null then
+    select m.id into v_id from public.message_delivery_log m
+    where m.channel = p_channel and m.direction = 'outbound' and m.recipient = p_recipient
+      and m.status in ('queued', 'unknown') and m.leased_until > now()
+    limit 1;
+  end if;
+  if v_id is not null then
+    delivery_id := v_id;
+    is_new := false;
+    return next;
+    return;
+  end if;
+
+  v_profile := public.resolve_profile(p_channel, p_recipient, p_channel);
+  select s.id into v_session from public.omnichannel_sessions s
+  where s.profile_id = v_profile and s.status <> 'closed' and s.expires_at > now();
+  insert into public.message_delivery_log as m (
+    session_id, profile_id, channel, direction, message_type, status, provider, recipient, body,
+    metadata, correlation_id, purpose, idempotency_key
+  ) values (
+    v_session, v_profile, p_channel, 'outbound', 'text', 'sent', p_channel, p_recipient, p_body,
+    coalesce(p_metadata, '{}'::jsonb) || jsonb_build_object('mid', p_mid), p_correlation_id,
+    'page_echo', 'echo:' || p_channel || ':' || p_mid
+  )
+  on conflict do nothing
+  returning m.id into v_id;
+  delivery_id := v_id;
+  is_new := v_id is not null;
+  if v_id is null then
+    select m.id into delivery_id from public.message_delivery_log m
+    where m.idempotency_key = 'echo:' || p_channel || ':' || p_mid;
+  end if;
+  return next;
+end;
+$function$;
+grant execute on function public.record_meta_echo(p_channel text, p_recipient text, p_mid text, p_body text, p_metadata jsonb, p_delivery_id uuid, p_correlation_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text DEFAULT NULL::text, p_body text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_error_code text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_retry_after_ms integer DEFAULT NULL::integer, p_metadata jsonb DEFAULT NULL::jsonb, p_sender_key text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
@@ -2008,6 +3088,47 @@ AS $function$
 $function$;
 grant execute on function public.release_webhook_event(p_source text, p_event_id text) to service_role;
 
+CREATE OR REPLACE FUNCTION public.request_whatsapp_template_sync()
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not exists (select 1 from pg_catalog.pg_extension x where x.extname = 'pg_net')
+     or not exists (select 1 from pg_catalog.pg_extension x where x.extname = 'supabase_vault') then
+    raise notice 'pg_net or Vault is missing: the WhatsApp template sync is left to the local stack';
+    return false;
+  end if;
+  execute $job$
+    select net.http_post(
+      url := (select decrypted_secret from vault.decrypted_secrets
+              where name = 'omnichannel_functions_url') || '/messages/templates/sync',
+      headers := jsonb_build_object(
+        'Content-Type', 'application/json',
+        'apikey', (select decrypted_secret from vault.decrypted_secrets
+                   where name = 'omnichannel_secret_key')),
+      body := '{}'::jsonb,
+      timeout_milliseconds := 60000)
+  $job$;
+  return true;
+end;
+$function$;
+grant execute on function public.request_whatsapp_template_sync() to service_role;
+
+CREATE OR REPLACE FUNCTION public.resolve_channel_account(p_kind text, p_external_id text)
+ RETURNS TABLE(account_id uuid, tenant_id uuid, routing text, settings jsonb, credentials jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.tenant_id, a.routing, a.settings,
+    coalesce((select s.decrypted_secret::jsonb from vault.decrypted_secrets s
+              where s.id = a.credentials_secret_id), '{}')
+  from public.channel_accounts a
+  where a.kind = p_kind and a.external_id = p_external_id
+$function$;
+grant execute on function public.resolve_channel_account(p_kind text, p_external_id text) to service_role;
+
 CREATE OR REPLACE FUNCTION public.resolve_profile(p_kind text, p_value text, p_channel text DEFAULT NULL::text, p_display_name text DEFAULT NULL::text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -2085,6 +3206,140 @@ begin
 end;
 $function$;
 grant execute on function public.retry_delivery(p_delivery_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.run_conversation_sla(p_first_response interval DEFAULT '02:00:00'::interval, p_next_response interval DEFAULT '02:00:00'::interval, p_idle interval DEFAULT '24:00:00'::interval, p_archive_after interval DEFAULT '7 days'::interval)
+ RETURNS TABLE(breached integer, resolved integer, reopened integer, archived integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with live as (
+    select s.id, s.conversation_status, s.resolved_at, s.assignee, s.created_at, s.assigned_at,
+           i.first_in, i.last_in, r.first_reply, r.last_reply,
+           (select min(n.created_at) from public.message_delivery_log n
+            where n.session_id = s.id and n.direction = 'inbound' and n.created_at > r.last_reply) as pending_since
+    from public.omnichannel_sessions s
+    cross join lateral (
+      select min(m.created_at) as first_in, max(m.created_at) as last_in
+      from public.message_delivery_log m where m.session_id = s.id and m.direction = 'inbound'
+    ) i
+    cross join lateral (
+      select min(o.created_at) as first_reply, max(o.created_at) as last_reply
+      from public.message_delivery_log o
+      where o.session_id = s.id and o.direction = 'outbound' and o.purpose in ('agent_reply', 'ai_reply')
+        and o.status not in ('failed', 'blocked') and o.created_at >= i.first_in
+    ) r
+    where s.conversation_status in ('open', 'assigned', 'resolved')
+  ),
+  due as (
+    select l.id, 'first_response'::text as kind, l.first_in + p_first_response as due_at
+    from live l
+    where l.conversation_status in ('open', 'assigned') and l.first_in is not null
+      and coalesce(l.first_reply, now()) > l.first_in + p_first_response
+    union all
+    select l.id, 'next_response', l.pending_since + p_next_response
+    from live l
+    where l.conversation_status in ('open', 'assigned') and l.pending_since is not null
+      and now() > l.pending_since + p_next_response
+  ),
+  breaches as (
+    insert into public.conversation_sla_breaches (session_id, kind, due_at)
+    select d.id, d.kind, d.due_at from due d
+    on conflict do nothing
+    returning 1
+  ),
+  moved as (
+    update public.omnichannel_sessions s
+    set conversation_status = case
+          when l.conversation_status = 'resolved' and l.last_in > l.resolved_at
+            then case when l.assignee is null then 'open' else 'assigned' end
+          when l.conversation_status = 'resolved' then 'archived'
+          else 'resolved' end,
+        resolved_at = case when l.conversation_status = 'resolved' and l.last_in > l.resolved_at then null
+                           when l.conversation_status = 'resolved' then s.resolved_at
+                           else now() end,
+        archived_at = case when l.conversation_status = 'resolved' and not coalesce(l.last_in > l.resolved_at, false)
+                           then now() else s.archived_at end
+    from live l
+    where s.id = l.id and (
+      (l.conversation_status in ('open', 'assigned')
+       and greatest(l.last_in, l.last_reply, l.assigned_at, l.created_at) < now() - p_idle)
+      or (l.conversation_status = 'resolved' and l.last_in > l.resolved_at)
+      or (l.conversation_status = 'resolved' and l.resolved_at < now() - p_archive_after
+          and not coalesce(l.last_in > l.resolved_at, false)))
+    returning l.conversation_status as was, s.conversation_status as now_is
+  )
+  select (select count(*) from breaches)::integer,
+         (select count(*) from moved where now_is = 'resolved')::integer,
+         (select count(*) from moved where was = 'resolved' and now_is in ('open', 'assigned'))::integer,
+         (select count(*) from moved where now_is = 'archived')::integer
+$function$;
+grant execute on function public.run_conversation_sla(p_first_response interval, p_next_response interval, p_idle interval, p_archive_after interval) to service_role;
+
+CREATE OR REPLACE FUNCTION public.save_channel_account(p_tenant_id uuid, p_kind text, p_external_id text, p_credentials jsonb DEFAULT NULL::jsonb, p_display_name text DEFAULT NULL::text, p_routing text DEFAULT NULL::text, p_settings jsonb DEFAULT NULL::jsonb)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_id uuid;
+  v_secret uuid;
+begin
+  if p_credentials is not null and jsonb_typeof(p_credentials) <> 'object' then
+    raise exception 'p_credentials must be a JSON object' using errcode = '22023';
+  end if;
+  insert into public.channel_accounts as a (tenant_id, kind, external_id, display_name, routing,
+                                            settings)
+  values (p_tenant_id, p_kind, p_external_id, p_display_name, coalesce(p_routing, 'ai'),
+          coalesce(p_settings, '{}'))
+  on conflict (kind, external_id) do update set
+    display_name = coalesce(excluded.display_name, a.display_name),
+    routing = coalesce(p_routing, a.routing),
+    settings = coalesce(p_settings, a.settings)
+  -- An account never moves to another tenant by being saved again.
+  where a.tenant_id = excluded.tenant_id
+  returning a.id, a.credentials_secret_id into v_id, v_secret;
+  if v_id is null then
+    raise exception '% account % belongs to another tenant', p_kind, p_external_id
+      using errcode = '23505';
+  end if;
+  if p_credentials is not null then
+    if v_secret is null then
+      v_secret := vault.create_secret(p_credentials::text, 'channel_account:' || v_id::text,
+        p_kind || ' credentials');
+      update public.channel_accounts set credentials_secret_id = v_secret where id = v_id;
+    else
+      perform vault.update_secret(v_secret, p_credentials::text);
+    end if;
+  end if;
+  return v_id;
+end;
+$function$;
+grant execute on function public.save_channel_account(p_tenant_id uuid, p_kind text, p_external_id text, p_credentials jsonb, p_display_name text, p_routing text, p_settings jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.save_meta_profile(p_channel text, p_external_id text, p_name text DEFAULT NULL::text, p_username text DEFAULT NULL::text, p_profile_pic text DEFAULT NULL::text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_profile uuid;
+begin
+  update public.meta_profiles mp
+  set name = coalesce(p_name, mp.name),
+      username = coalesce(p_username, mp.username),
+      profile_pic = coalesce(p_profile_pic, mp.profile_pic),
+      fetched_at = now(),
+      fetch_started_at = null
+  where mp.channel = p_channel and mp.external_id = p_external_id
+  returning mp.profile_id into v_profile;
+  if v_profile is not null and coalesce(p_name, p_username) is not null then
+    -- The person may have been merged into another profile since the claim.
+    update public.profiles p set display_name = coalesce(p.display_name, p_name, p_username)
+    where p.id = public.profile_survivor(v_profile) and p.display_name is null;
+  end if;
+end;
+$function$;
+grant execute on function public.save_meta_profile(p_channel text, p_external_id text, p_name text, p_username text, p_profile_pic text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.schedule_dispatch(p_functions_url text, p_secret_key text, p_schedule text DEFAULT '* * * * *'::text)
  RETURNS text
@@ -2235,6 +3490,34 @@ AS $function$
 $function$;
 grant execute on function public.slow_down_sender(p_sender_key text, p_retry_after_ms integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.store_oauth_token(p_token_key text, p_access_token text, p_expires_in_seconds integer)
+ RETURNS timestamp with time zone
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_secret uuid;
+  v_expires timestamptz := now() + make_interval(secs => p_expires_in_seconds);
+begin
+  select t.secret_id into v_secret from public.oauth_tokens t
+  where t.token_key = p_token_key for update;
+  -- A secret of a row that was deleted (by an operator) is reused, not duplicated.
+  v_secret := coalesce(v_secret,
+    (select s.id from vault.secrets s where s.name = 'oauth_token:' || p_token_key));
+  if v_secret is null then
+    v_secret := vault.create_secret(p_access_token, 'oauth_token:' || p_token_key, 'OAuth access token');
+  else
+    perform vault.update_secret(v_secret, p_access_token);
+  end if;
+  insert into public.oauth_tokens as t (token_key, secret_id, expires_at)
+  values (p_token_key, v_secret, v_expires)
+  on conflict (token_key) do update
+    set secret_id = v_secret, expires_at = v_expires, refreshing_until = null, updated_at = now();
+  return v_expires;
+end;
+$function$;
+grant execute on function public.store_oauth_token(p_token_key text, p_access_token text, p_expires_in_seconds integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.suppress_email_address(p_address text, p_reason text, p_detail text DEFAULT NULL::text, p_provider_message_id text DEFAULT NULL::text)
  RETURNS uuid
  LANGUAGE plpgsql
@@ -2306,6 +3589,57 @@ begin
 end;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.sync_whatsapp_templates(p_templates jsonb)
+ RETURNS TABLE(synced integer, removed integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with incoming as (
+    select t.value as t from jsonb_array_elements(p_templates) t
+  ),
+  upserted as (
+    insert into public.message_templates as m (
+      channel, name, locale, status, category, body_text, components, param_count,
+      provider_template_id, synced_at
+    )
+    select 'whatsapp', i.t ->> 'name', i.t ->> 'language', lower(i.t ->> 'status'),
+           i.t ->> 'category', i.t ->> 'body_text', coalesce(i.t -> 'components', '[]'::jsonb),
+           coalesce((i.t ->> 'param_count')::integer, 0), i.t ->> 'id', now()
+    from incoming i
+    on conflict (channel, name, locale) do update
+    set status = excluded.status, category = excluded.category, body_text = excluded.body_text,
+        components = excluded.components, param_count = excluded.param_count,
+        provider_template_id = excluded.provider_template_id, synced_at = excluded.synced_at
+    returning 1
+  ),
+  gone as (
+    update public.message_templates m set status = 'deleted', synced_at = now()
+    where m.channel = 'whatsapp' and m.synced_at is not null and m.status <> 'deleted'
+      and not exists (select 1 from incoming i
+                      where i.t ->> 'name' = m.name and i.t ->> 'language' = m.locale)
+    returning 1
+  )
+  select (select count(*) from upserted)::integer, (select count(*) from gone)::integer
+$function$;
+grant execute on function public.sync_whatsapp_templates(p_templates jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer DEFAULT 60)
+ RETURNS TABLE(allowed boolean, retry_after_seconds integer)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.api_caller_quotas as q (caller, window_start, used)
+  values (p_caller, now(), 1)
+  on conflict (caller) do update
+  set window_start = case when q.window_start + make_interval(secs => p_window_seconds) <= now()
+                          then now() else q.window_start end,
+      used = case when q.window_start + make_interval(secs => p_window_seconds) <= now()
+                  then 1 else q.used + 1 end
+  returning q.used <= p_limit,
+            greatest(1, ceil(extract(epoch from q.window_start + make_interval(secs => p_window_seconds) - now())))::integer
+$function$;
+grant execute on function public.take_api_quota(p_caller text, p_limit integer, p_window_seconds integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.take_send_token_each(p_sender_keys text[], p_default_rates double precision[])
  RETURNS TABLE(sender_key text, granted integer, wait_ms integer)
  LANGUAGE plpgsql
@@ -2355,6 +3689,89 @@ begin
 end;
 $function$;
 grant execute on function public.take_send_tokens(p_sender_key text, p_wanted integer, p_default_rate double precision) to service_role;
+
+CREATE OR REPLACE FUNCTION public.take_send_tokens_each(p_sender_keys text[], p_wanted integer[], p_default_rates double precision[])
+ RETURNS TABLE(sender_key text, granted integer, wait_ms integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_i integer;
+  v_order integer[];
+begin
+  select array_agg(i order by p_sender_keys[i]) into v_order
+  from generate_subscripts(p_sender_keys, 1) as i;
+  foreach v_i in array coalesce(v_order, '{}') loop
+    sender_key := p_sender_keys[v_i];
+    select t.granted, t.wait_ms into granted, wait_ms
+    from public.take_send_tokens(p_sender_keys[v_i], greatest(1, coalesce(p_wanted[v_i], 1)),
+                                 p_default_rates[v_i]) t;
+    return next;
+  end loop;
+end;
+$function$;
+grant execute on function public.take_send_tokens_each(p_sender_keys text[], p_wanted integer[], p_default_rates double precision[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.tenant_channel_account(p_tenant_id uuid, p_kind text)
+ RETURNS TABLE(account_id uuid, external_id text, routing text, settings jsonb, credentials jsonb)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.external_id, a.routing, a.settings,
+    coalesce((select s.decrypted_secret::jsonb from vault.decrypted_secrets s
+              where s.id = a.credentials_secret_id), '{}')
+  from public.channel_accounts a
+  where a.tenant_id = p_tenant_id and a.kind = p_kind
+  order by a.created_at
+  limit 1
+$function$;
+grant execute on function public.tenant_channel_account(p_tenant_id uuid, p_kind text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text DEFAULT NULL::text, p_state text DEFAULT 'agent'::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_new boolean;
+begin
+  insert into public.genesys_conversations as c
+    (integration_id, whatsapp_id, tenant_id, phone_number_id, session_id, state)
+  values (p_integration_id, p_whatsapp_id, p_tenant_id, p_phone_number_id, p_session_id, p_state)
+  on conflict (integration_id, whatsapp_id) do update
+    set phone_number_id = coalesce(excluded.phone_number_id, c.phone_number_id),
+        session_id = coalesce(excluded.session_id, c.session_id),
+        updated_at = now();
+  insert into public.genesys_messages (integration_id, genesys_message_id, delivery_id, direction)
+  values (p_integration_id, p_genesys_message_id, p_delivery_id, 'inbound')
+  on conflict do nothing;
+  get diagnostics v_new = row_count;
+  return v_new;
+end;
+$function$;
+grant execute on function public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text, p_state text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text DEFAULT NULL::text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_new boolean;
+begin
+  insert into public.genesys_messages (integration_id, genesys_message_id, delivery_id, direction)
+  values (p_integration_id, p_genesys_message_id, p_delivery_id, 'outbound')
+  on conflict do nothing;
+  get diagnostics v_new = row_count;
+  update public.genesys_conversations
+  set genesys_conversation_id = coalesce(p_genesys_conversation_id, genesys_conversation_id),
+      state = 'agent'
+  where integration_id = p_integration_id and whatsapp_id = p_whatsapp_id;
+  return v_new;
+end;
+$function$;
+grant execute on function public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.update_omnichannel_session_status(p_session_id uuid, p_status text)
  RETURNS omnichannel_sessions

@@ -7,6 +7,8 @@ import { type Harness, sentSms, startHarness } from "./harness.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { createAgentWorkerHandler } from "../../supabase/functions/_shared/agent-worker/handler.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { inboxWorkerOf } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 
 const SECRET_KEY = "sb_secret_for_agent_worker_tests_0123456789";
 let h: Harness;
@@ -16,11 +18,15 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 beforeEach(() => h.reset());
 
-function worker(opts: { limit?: number; now?: () => number; onBacklog?: () => void } = {}) {
+function worker(
+  opts: { limit?: number; now?: () => number; onBacklog?: () => void; inbox?: boolean } = {},
+) {
+  const replies = h.replyDeps();
   return createAgentWorkerHandler({
     logger: memoryLogger(),
     auth: secretKeyAuth("agent-worker", SECRET_KEY),
-    replies: h.replyDeps(),
+    replies,
+    inbox: opts.inbox ? inboxWorkerOf(replies) : undefined,
     defaults: { limit: opts.limit ?? 20, timeBudgetMs: 5_000 },
     now: opts.now,
     onBacklog: opts.onBacklog,
@@ -98,6 +104,33 @@ describe("agent-worker handler", () => {
     expect((await (await worker({ limit: 2, onBacklog: () => again++ })(call())).json()).replies)
       .toMatchObject({ replied: 3 });
     expect(again).toBe(0);
+    expect(await owed(phones)).toBe(0);
+  });
+
+  it("derives the messages the webhooks accepted into the inbox and answers each once, with three workers kicked at once", async () => {
+    const phones = Array.from({ length: 6 }, () => h.newPhone());
+    await Promise.all(phones.map((p, i) =>
+      acceptInboundBatched(h.db.sql, {
+        channel: "sms",
+        sender: p,
+        provider: "mtn",
+        providerMessageId: `sms-inbox-worker-${p}-${i}`,
+        messageType: "text",
+        body: "hello from the inbox",
+        correlationId: `inbox-worker-${i}`,
+      })
+    ));
+    // Three isolates, each with its own worker.
+    const bodies = await Promise.all([1, 2, 3].map(async () => {
+      const res = await worker({ inbox: true })(call());
+      expect(res.status).toBe(200);
+      return (await res.json()).replies;
+    }));
+    expect(bodies.reduce((a, b) => a + b.derived, 0)).toBe(6);
+    const replied = sentSms(h).flatMap((m) => m.receiverAddress).filter((a) =>
+      phones.includes(`+${a}`)
+    );
+    expect(replied.sort()).toEqual(phones.map((p) => p.slice(1)).sort());
     expect(await owed(phones)).toBe(0);
   });
 });

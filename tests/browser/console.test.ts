@@ -179,6 +179,22 @@ describe.skipIf(!present)("the console in Chromium", () => {
     expect(await visible()).toEqual({ conversations: true, deliveries: false, stats: false });
   });
 
+  it("the inbox lists the open conversations; an agent assigns one, then resolves it", async () => {
+    await openTab("Inbox");
+    expect(await page.locator("#tab-inbox").isVisible()).toBe(true);
+    const first = page.locator("#inbox tbody tr[data-conversation]").first();
+    await first.waitFor();
+    const id = await first.getAttribute("data-conversation");
+    await first.getByRole("button", { name: "Assign to me" }).click();
+    await page.locator("#inbox-result").getByText("Conversation assigned").waitFor();
+    await page.locator("#inbox-view").selectOption("assigned");
+    const row = page.locator(`#inbox tr[data-conversation="${id}"]`);
+    await row.getByText("console", { exact: true }).waitFor();
+    await row.getByRole("button", { name: "Resolve" }).click();
+    await page.locator("#inbox-result").getByText("Conversation resolved").waitFor();
+    await openTab("Conversations");
+  });
+
   it("shows one session across SMS and WhatsApp as a timeline, SMS without a read step", async () => {
     await sessionOf(A).click();
     const timeline = page.locator("#conversation .timeline");
@@ -303,6 +319,38 @@ describe.skipIf(!present)("the console in Chromium", () => {
     await page.locator("#conversation .timeline").getByText("thanks, see you Friday", {
       exact: true,
     }).waitFor({ timeout: 10_000 });
+  });
+
+  it("shows a Messenger person by their PSID, with the Messenger badge and each identity", async () => {
+    const psid = "6712458890999001";
+    const res = await fetch(`${stack.urls.sandbox}/__sandbox/inbound`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ channel: "messenger", from: psid, text: "hello from Messenger" }),
+    });
+    expect((await res.json()).delivered).toBe(200);
+    await until(
+      async () => (await sandboxMessages(psid, "messenger")).length >= 1,
+      "the AI's answer on Messenger",
+    );
+    await openTab("Conversations");
+    const session = page.locator("#sessions button", { hasText: psid }).first();
+    await session.waitFor({ timeout: 10_000 });
+    await session.click();
+    await page.locator("#conversation .timeline").getByText("hello from Messenger", {
+      exact: true,
+    }).waitFor();
+    expect(await page.locator("#conversation h2").first().textContent()).toBe(
+      `messenger ${psid}`,
+    );
+    const identities = page.locator("#conversation", { hasText: "identities" });
+    await identities.getByText(psid, { exact: true }).first().waitFor();
+    expect(await page.locator("#conversation .timeline .badge").first().textContent()).toBe(
+      "Messenger",
+    );
+    expect(
+      await page.locator("#conversation .timeline .badge.c-messenger").count(),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it("logged no console error and no failed request", () => {

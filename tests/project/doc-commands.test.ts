@@ -28,7 +28,7 @@ const NOT_RUN: [RegExp, string][] = [
   ],
   [/^npm test$/, "the whole suite, this test included"],
   [/^npm run demo$/, "needs the stack (the Deno tier runs the demo's steps)"],
-  [/^npm run sandbox -- (reply|messages|clear|fault)/, "needs npm start running"],
+  [/^npm run sandbox -- (reply|messages|clear|fault|agent-reply)/, "needs npm start running"],
   [/^npm run bench(?! -- --help)/, "minutes of benchmarks (docs/BENCHMARKS.md has their output)"],
   [
     /^curl (-X \w+ )?(-H "[^"]*" |-d '[^']*' )*http:\/\/127\.0\.0\.1:5432[1-4]/,

@@ -301,8 +301,9 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     MTN_SMS_API_SECRET: mtn.apiSecret,
     MTN_SMS_SENDER_ID: mtn.senderId,
   });
+  // wa-webhook's inbox worker runs in the harness's background: send() waits for it too.
+  const harness = createHarness({ db: database, wa, mtn, sql: database.sql });
   const handlers: Record<Endpoint, (req: Request) => Promise<Response>> = (() => {
-    const harness = createHarness({ db: database, wa, mtn, sql: database.sql });
     loggers.push(harness.log);
     const waHandler = harness.handler;
     const outbound = {
@@ -351,7 +352,7 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
   async function send(c: Case): Promise<Response> {
     const res = await handlers[c.endpoint](requestOf(c));
     await res.arrayBuffer();
-    await background.settled();
+    await Promise.all([background.settled(), harness.settled()]);
     return res;
   }
 
@@ -373,7 +374,7 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     send,
     unexpected,
     close: async () => {
-      await background.settled();
+      await Promise.all([background.settled(), harness.settled()]);
       await Promise.all([wa.close(), mtn.close(), db ? Promise.resolve() : database.close()]);
     },
   };

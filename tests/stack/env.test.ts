@@ -43,6 +43,7 @@ describe("function environment", () => {
       sms: "sandbox",
       openai: "sandbox",
       meta: "sandbox",
+      genesys: "sandbox",
       email: "sandbox",
     });
   });
@@ -53,6 +54,7 @@ describe("function environment", () => {
     expect(env.MTN_SMS_API_BASE_URL).toBe(`${SANDBOX}/mtn`);
     expect(env.TWILIO_API_BASE_URL).toBe(`${SANDBOX}/twilio`);
     expect(env.OPENAI_BASE_URL).toBe(`${SANDBOX}/openai/v1`);
+    expect(env.GENESYS_API_BASE_URL).toBe(`${SANDBOX}/genesys`);
     expect(env.OPENAI_API_KEY).toBeUndefined();
     expect(env.SMS_PROVIDER).toBe("mtn");
     expect(env.PUBLIC_FUNCTIONS_URL).toBe("http://127.0.0.1:54321/functions/v1");
@@ -61,6 +63,7 @@ describe("function environment", () => {
       sms: "sandbox",
       openai: "sandbox",
       meta: "sandbox",
+      genesys: "sandbox",
       email: "sandbox",
     });
   });

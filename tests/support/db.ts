@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { inject } from "vitest";
 import { startPGliteServer } from "../../scripts/lib/pglite-server.ts";
+import { pgliteExtensions } from "../../scripts/lib/pglite-extensions.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db/client.ts";
 
 export type { Sql };
@@ -183,7 +184,7 @@ async function buildPostgresTemplate(serverUrl: string, runId: number) {
 
 async function buildPGliteTemplate(runId: number) {
   const template = join(tmpdir(), `omni-pglite-${runId}-${migrationsHash()}.tar`);
-  const db = await PGlite.create();
+  const db = await PGlite.create({ extensions: pgliteExtensions });
   try {
     await db.exec(readFileSync(bootstrapFile, "utf8"));
     for (const file of listMigrationFiles()) {
@@ -212,8 +213,11 @@ function withDatabase(serverUrl: string, database: string): string {
 
 async function createPGliteDatabase(template?: string): Promise<TestDatabase> {
   const db = template
-    ? await PGlite.create({ loadDataDir: new Blob([readFileSync(template)]) })
-    : await PGlite.create();
+    ? await PGlite.create({
+      loadDataDir: new Blob([readFileSync(template)]),
+      extensions: pgliteExtensions,
+    })
+    : await PGlite.create({ extensions: pgliteExtensions });
   const server = await startPGliteServer(db);
   const sql = createSql(server.url, { max: 25 });
   return {

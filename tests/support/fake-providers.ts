@@ -136,6 +136,9 @@ export function whatsappError(
 export interface FakeWhatsApp extends FakeServer {
   accessToken: string;
   phoneNumberId: string;
+  businessAccountId: string;
+  /** What `GET /{waba-id}/message_templates` lists (Meta's fields), paged by `limit`/`after`. */
+  templates: Record<string, unknown>[];
 }
 
 export async function startFakeWhatsApp(
@@ -143,11 +146,33 @@ export async function startFakeWhatsApp(
 ): Promise<FakeWhatsApp> {
   const accessToken = opts.accessToken ?? "wa-test-token";
   const phoneNumberId = opts.phoneNumberId ?? "106540352242922";
+  const businessAccountId = "102290129340398";
+  const templates: Record<string, unknown>[] = [];
+  let baseUrl = "";
   const fake = await startFake(WHATSAPP_VERSION_PATH, (req, queued) => {
     if (req.headers.authorization !== `Bearer ${accessToken}`) {
       return whatsappError(190, "Invalid OAuth access token - Cannot parse access token", {
         status: 401,
       });
+    }
+    if (
+      req.method === "GET" &&
+      req.path === `${WHATSAPP_VERSION_PATH}/${businessAccountId}/message_templates`
+    ) {
+      const queuedReply = queued();
+      if (queuedReply) return queuedReply;
+      const limit = Number(req.query.limit ?? 25);
+      const after = Number(req.query.after ?? 0);
+      const next = after + limit < templates.length
+        ? `${baseUrl}/${businessAccountId}/message_templates?limit=${limit}&after=${after + limit}`
+        : undefined;
+      return {
+        status: 200,
+        body: {
+          data: templates.slice(after, after + limit),
+          paging: { cursors: { before: String(after), after: String(after + limit) }, next },
+        },
+      };
     }
     if (
       req.method !== "POST" || req.path !== `${WHATSAPP_VERSION_PATH}/${phoneNumberId}/messages`
@@ -167,7 +192,18 @@ export async function startFakeWhatsApp(
       },
     };
   });
-  return { ...fake, accessToken, phoneNumberId };
+  baseUrl = fake.baseUrl;
+  return {
+    ...fake,
+    accessToken,
+    phoneNumberId,
+    businessAccountId,
+    templates,
+    reset() {
+      fake.reset();
+      templates.length = 0;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- MTN-style SMS v3 gateway
@@ -315,6 +351,79 @@ export async function startFakeTwilio(
   return { ...fake, accountSid, authToken };
 }
 
+// ---------------------------------------------------------------- Meta Send API (Messenger/Instagram)
+
+/** A Graph error as the Send API answers it (code, optional subcode). */
+export function graphError(
+  code: number,
+  message: string,
+  opts: { status?: number; subcode?: number; type?: string } = {},
+): FakeReply {
+  return {
+    status: opts.status ?? 400,
+    body: {
+      error: {
+        message,
+        type: opts.type ?? "OAuthException",
+        code,
+        ...(opts.subcode ? { error_subcode: opts.subcode } : {}),
+        fbtrace_id: `A${nextId()}`,
+      },
+    },
+  };
+}
+
+export interface FakeMeta extends FakeServer {
+  /** The Messenger page token and the Instagram account token. */
+  pageToken: string;
+  instagramToken: string;
+  /** Profiles the profile API answers, by PSID / IGSID. */
+  profiles: Map<string, Record<string, string>>;
+}
+
+/**
+ * The Graph API as Messenger and Instagram use it: `POST /v21.0/me/messages` (a message, or a
+ * `sender_action`) answered `{recipient_id, message_id}`, and `GET /v21.0/{id}?fields=…` from
+ * `profiles`. A wrong token is Meta's 190.
+ */
+export async function startFakeMeta(): Promise<FakeMeta> {
+  const pageToken = "messenger-page-token";
+  const instagramToken = "instagram-account-token";
+  const profiles = new Map<string, Record<string, string>>();
+  const fake = await startFake(WHATSAPP_VERSION_PATH, (req, queued) => {
+    const auth = req.headers.authorization;
+    if (auth !== `Bearer ${pageToken}` && auth !== `Bearer ${instagramToken}`) {
+      return graphError(190, "Invalid OAuth access token - Cannot parse access token", {
+        status: 401,
+      });
+    }
+    if (req.method === "GET") {
+      const id = req.path.slice(WHATSAPP_VERSION_PATH.length + 1);
+      const profile = profiles.get(decodeURIComponent(id));
+      if (!profile) return queued() ?? graphError(100, "Unsupported get request.");
+      const fields = (req.query.fields ?? "").split(",");
+      return queued() ?? {
+        status: 200,
+        body: {
+          id,
+          ...Object.fromEntries(Object.entries(profile).filter(([k]) => fields.includes(k))),
+        },
+      };
+    }
+    if (req.method !== "POST" || req.path !== `${WHATSAPP_VERSION_PATH}/me/messages`) {
+      return graphError(100, "Unsupported post request.", { type: "GraphMethodException" });
+    }
+    const body = req.json as { recipient?: { id?: string }; sender_action?: string } | undefined;
+    if (!body?.recipient?.id) return graphError(100, "(#100) The parameter recipient is required");
+    return queued() ?? {
+      status: 200,
+      body: body.sender_action
+        ? { recipient_id: body.recipient.id }
+        : { recipient_id: body.recipient.id, message_id: `m_${nextId()}` },
+    };
+  });
+  return { ...fake, pageToken, instagramToken, profiles };
+}
 // ---------------------------------------------------------------- Resend (email)
 
 /** Resend's error body. */

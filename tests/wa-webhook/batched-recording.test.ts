@@ -1,13 +1,15 @@
 /**
- * Concurrent webhooks' messages are recorded together: one statement and one commit per
- * event-loop turn (public.record_inbound_messages), each request answered only after its own
- * message is committed, a failed batch failing its requests and their redelivery recorded once.
+ * Concurrent webhooks' messages are accepted together: one statement and one commit per
+ * event-loop turn into the inbox (public.accept_inbound_messages), each request answered only
+ * after its own message is committed, a failed batch failing its requests and their redelivery
+ * recorded once; the inbox worker then derives every accepted message once.
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { createSql, type Sql } from "../../supabase/functions/_shared/db/client.ts";
-import { recordInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { processInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import { createHarness, fixture, post } from "./harness.ts";
 
 let db: TestDatabase;
@@ -29,20 +31,25 @@ function textFrom(n: number, tag: string): string {
   return JSON.stringify(payload);
 }
 
+async function acceptedOf(tag: string) {
+  return await db.sql`select provider_message_id from public.inbound_inbox
+    where provider_message_id like ${`wamid.batch-${tag}-%`}`;
+}
+
 async function rowsOf(tag: string) {
   return await db.sql`select provider_message_id, session_id from public.message_delivery_log
     where provider_message_id like ${`wamid.batch-${tag}-%`}`;
 }
 
 describe("wa-webhook: concurrent requests' messages recorded together", () => {
-  it("records 30 concurrent webhooks in fewer statements than requests, each answered after its row is committed", async () => {
+  it("accepts 30 concurrent webhooks in fewer statements than requests, each answered after its row is committed", async () => {
     let statements = 0;
     const counted = postgres(db.url, {
       prepare: false,
       max: 3,
       onnotice: () => {},
       debug: (_c, query) => {
-        if (query.includes("record_inbound_message")) statements++;
+        if (query.includes("accept_inbound_messages")) statements++;
       },
     }) as unknown as Sql;
     const h = createHarness({ db, sql: counted });
@@ -50,12 +57,13 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
     await Promise.all(Array.from({ length: 30 }, async (_, i) => {
       const res = await h.handler(post(textFrom(i, "group")));
       expect(res.status).toBe(200);
-      // The 200 means committed: a separate connection already sees this request's row.
-      const [row] = await db.sql`select 1 from public.message_delivery_log
+      // The 200 means committed: a separate connection already sees this request's inbox row.
+      const [row] = await db.sql`select 1 from public.inbound_inbox
         where provider_message_id = ${`wamid.batch-group-${i}`}`;
       if (row) seen.push(i);
     }));
     expect(seen).toHaveLength(30);
+    await h.derived();
     expect(await rowsOf("group")).toHaveLength(30);
     expect(new Set((await rowsOf("group")).map((r) => r.session_id)).size).toBe(30);
     expect(h.inbound).toHaveLength(30);
@@ -85,12 +93,13 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       ),
     );
     expect(redelivered).toEqual(Array(13).fill(200));
+    expect(await acceptedOf("down")).toHaveLength(10);
+    await up.settled();
     expect(await rowsOf("down")).toHaveLength(10);
     expect(up.inbound).toHaveLength(10); // one reply each, none doubled
-    await up.settled();
   });
 
-  it("records the rest of a batch that one bad message spoiled, failing only that message", async () => {
+  it("accepts the rest of a batch that one bad message spoiled, failing only that message", async () => {
     const message = (n: number, id: string) => ({
       channel: "whatsapp" as const,
       sender: `+1650666${String(n).padStart(4, "0")}`,
@@ -101,12 +110,15 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       correlationId: `corr-${n}`,
     });
     const results = await Promise.allSettled([
-      recordInboundBatched(db.sql, message(1, "wamid.batch-spoiled-1")),
-      recordInboundBatched(db.sql, message(2, "")), // record_inbound_message refuses it (22023)
-      recordInboundBatched(db.sql, message(3, "wamid.batch-spoiled-3")),
+      acceptInboundBatched(db.sql, message(1, "wamid.batch-spoiled-1")),
+      acceptInboundBatched(db.sql, message(2, "")), // accept_inbound_messages refuses it (22023)
+      acceptInboundBatched(db.sql, message(3, "wamid.batch-spoiled-3")),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: "22023" });
+    expect((await acceptedOf("spoiled")).map((r) => r.provider_message_id).sort())
+      .toEqual(["wamid.batch-spoiled-1", "wamid.batch-spoiled-3"]);
+    await processInbox(db.sql);
     expect((await rowsOf("spoiled")).map((r) => r.provider_message_id).sort())
       .toEqual(["wamid.batch-spoiled-1", "wamid.batch-spoiled-3"]);
   });

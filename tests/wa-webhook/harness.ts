@@ -1,8 +1,9 @@
 /**
  * Drives the wa-webhook handler in-process against a test database, with requests signed the
  * way Meta signs them (an independent HMAC from node:crypto), and the post-call flow's
- * providers as local fake servers. The AI reply is the handler's injected `onInbound`: here it
- * records what it is given, which is what the reply path would take.
+ * providers as local fake servers. The webhook's `onAccepted` runs the real inbox worker
+ * (drainInbox) in the background, as the agent-worker function does; its reply step is
+ * injected: here it records what it is given, which is what the reply path would take.
  */
 import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -18,7 +19,11 @@ import {
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
+import { drainInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { createAccountDirectory } from "../../supabase/functions/_shared/tenants/accounts.ts";
+import type { ToAgents } from "../../supabase/functions/_shared/wa-webhook/follow-ups.ts";
 
 export const APP_SECRET = "wa-app-secret-for-tests";
 export const VERIFY_TOKEN = "wa-verify-token-for-tests";
@@ -63,11 +68,18 @@ export function post(
 
 export interface Harness {
   handler: (req: Request) => Promise<Response>;
-  /** What the handler handed to the reply path, in order. */
+  /** What the inbox worker the handler kicked handed to the reply path, in order. */
   inbound: InboundForReply[];
+  /** What the handler handed to Genesys agents, in order. */
+  toAgents: Parameters<ToAgents>[];
   log: ReturnType<typeof memoryLogger>;
-  /** Resolves when the background work (replies, post-call flows) is done. */
+  /** Resolves when the background work (inbox worker and its replies, post-call flows) is done. */
   settled(): Promise<void>;
+  /**
+   * Resolves once every inbox worker kicked so far has derived what it took (profiles, sessions,
+   * message rows); their replies may still be running.
+   */
+  derived(): Promise<void>;
   events(): string[];
 }
 
@@ -80,6 +92,10 @@ export interface HarnessOptions {
   verifyToken?: string | null;
   /** Runs for each new message owed a reply, after it is recorded in `inbound`. */
   onInbound?: (i: InboundForReply) => Promise<void>;
+  /** Messages for Genesys agents (accounts routed to `agent`); recorded in `toAgents` otherwise. */
+  toAgents?: ToAgents;
+  /** Env of the default tenant's number (WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_ROUTING, …). */
+  vars?: Record<string, string>;
 }
 
 export function createHarness(opts: HarnessOptions): Harness {
@@ -88,18 +104,40 @@ export function createHarness(opts: HarnessOptions): Harness {
     log.error("TEST_BACKGROUND_REJECTED", { error: String(err) })
   );
   const inbound: InboundForReply[] = [];
+  const derivations: Promise<void>[] = [];
   const timeoutMs = 2_000;
   const wa = opts.wa;
   const mtn = opts.mtn;
+  const toAgents: Parameters<ToAgents>[] = [];
+  const appSecret = opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET;
+  const config = loadConfig({
+    SUPABASE_DB_URL: opts.db.url,
+    ...(appSecret ? { WHATSAPP_APP_SECRET: appSecret } : {}),
+    ...opts.vars,
+  });
   const deps: WaWebhookDeps = {
     sql: opts.sql ?? opts.db.sql,
     logger: log,
-    appSecret: opts.appSecret === null ? undefined : opts.appSecret ?? APP_SECRET,
+    accounts: createAccountDirectory(opts.sql ?? opts.db.sql, config),
+    receiptToAgents: () => Promise.resolve(),
+    toAgents: async (...args) => {
+      toAgents.push(args);
+      await opts.toAgents?.(...args);
+    },
     verifyToken: opts.verifyToken === null ? undefined : opts.verifyToken ?? VERIFY_TOKEN,
     waitUntil: background.waitUntil,
-    onInbound: async (i) => {
-      inbound.push(i);
-      await opts.onInbound?.(i);
+    onAccepted: async () => {
+      let markDerived!: () => void;
+      derivations.push(new Promise<void>((r) => (markDerived = r)));
+      await drainInbox({
+        sql: opts.db.sql,
+        logger: log,
+        onDerived: () => markDerived(),
+        onInbound: async (i) => {
+          inbound.push(i);
+          await opts.onInbound?.(i);
+        },
+      }).finally(() => markDerived());
     },
     senders: sendersFor({ db: opts.db, wa, mtn }, { timeoutMs }),
     pacer: NO_PACING,
@@ -114,8 +152,10 @@ export function createHarness(opts: HarnessOptions): Harness {
   return {
     handler: createWaWebhookHandler(deps),
     inbound,
+    toAgents,
     log,
     settled: background.settled,
+    derived: async () => void await Promise.all(derivations),
     events: () => log.lines.map((l) => String(l.event)),
   };
 }

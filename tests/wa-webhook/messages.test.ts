@@ -389,6 +389,7 @@ describe("wa-webhook: a batch is one request", () => {
     const res = await h.handler(post(raw));
     expect(res.status).toBe(200);
     expect((await res.json()).received).toMatchObject({ messages: 4, unknown_statuses: 1 });
+    await h.derived();
     const rows = await db.sql`
       select provider_message_id, body, sender from public.message_delivery_log
       where provider_message_id like 'wamid.batch-%' order by created_at, provider_message_id`;
@@ -439,6 +440,7 @@ describe("wa-webhook: a batch is one request", () => {
     const h = createHarness({ db });
     const res = await h.handler(post(JSON.stringify(batch)));
     expect(res.status).toBe(200);
+    await h.settled();
     expect((await rowOf("wamid.mixed-good"))[0]).toMatchObject({
       body: "hello",
       sender: "+250788200010",
@@ -492,20 +494,28 @@ describe("wa-webhook: other payloads and failures", () => {
     await dead.end();
   });
 
-  it("a batch cut off by a database failure is 503; Meta's redelivery then records it once", async () => {
+  it("a batch the database fails is 503 with nothing of it half-accepted; Meta's redelivery then records it once", async () => {
     const payload = fixture("text");
-    const first = payload.entry[0].changes[0].value.messages[0];
-    const second = { ...first, id: `${first.id}-second`, text: { body: "and a second message" } };
+    const original = payload.entry[0].changes[0].value.messages[0];
+    const first = { ...original, id: "wamid.cut-1" };
+    const second = { ...original, id: "wamid.cut-2", text: { body: "and a second message" } };
+    // Meta delivered the first message alone before: accepted, derived and answered.
+    payload.entry[0].changes[0].value.messages = [first];
+    const early = createHarness({ db });
+    expect((await early.handler(post(JSON.stringify(payload)))).status).toBe(200);
+    await early.settled();
+    expect(early.inbound).toHaveLength(1);
+
+    // The batch with both arrives while the database fails every statement.
     payload.entry[0].changes[0].value.messages = [first, second];
     const raw = JSON.stringify(payload);
-    // The database goes away after the first message is recorded. Only statements count: rpc()
-    // also calls sql`…` to build the fragments (named arguments) of the one statement it sends.
-    let calls = 0;
+    // Only statements count: rpc() also calls sql`…` to build the fragments (named arguments)
+    // of the one statement it sends.
     const isStatement = (first: unknown) =>
       Array.isArray(first) && /^\s*(select|insert|update|delete|with)\b/i.test(String(first[0]));
     const flaky = new Proxy(db.sql, {
       apply(target, self, args) {
-        if (isStatement(args[0]) && ++calls > 1) {
+        if (isStatement(args[0])) {
           return Promise.reject(
             Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" }),
           );
@@ -515,23 +525,29 @@ describe("wa-webhook: other payloads and failures", () => {
     });
     const cut = createHarness({ db, sql: flaky });
     expect((await cut.handler(post(raw))).status).toBe(503);
+    await cut.settled();
     expect(cut.inbound).toHaveLength(0);
+    expect(
+      await db.sql`select 1 from public.inbound_inbox where provider_message_id = ${second.id}`,
+    )
+      .toHaveLength(0);
 
+    // Redelivered: the first is a duplicate, the second is new; redelivered again: both are.
     const retried = createHarness({ db });
-    expect((await retried.handler(post(raw))).status).toBe(200);
+    const res = await retried.handler(post(raw));
+    expect(res.status).toBe(200);
+    expect((await res.json()).received).toMatchObject({ messages: 1, duplicates: 1 });
     await retried.settled();
     const again = createHarness({ db });
-    expect((await again.handler(post(raw))).status).toBe(200);
+    const res2 = await again.handler(post(raw));
+    expect((await res2.json()).received).toMatchObject({ messages: 0, duplicates: 2 });
     await again.settled();
-    const rows = await db.sql`select provider_message_id from public.message_delivery_log
+    const rows = await db
+      .sql`select id, provider_message_id, reply_state from public.message_delivery_log
       where provider_message_id in (${first.id}, ${second.id}) order by provider_message_id`;
     expect(rows.map((r) => r.provider_message_id)).toEqual([first.id, second.id]);
-    // One AI reply owed per message: the first message's row survived the cut and its reply
-    // stays pending for the retry path; the redelivery asks a reply for the second only.
-    expect(retried.inbound.map((i) => i.deliveryId)).toHaveLength(1);
+    // One AI reply asked per message, none doubled.
+    expect(retried.inbound.map((i) => i.deliveryId)).toEqual([rows[1].id]);
     expect(again.inbound).toHaveLength(0);
-    const [pending] = await db
-      .sql`select reply_state from public.message_delivery_log where provider_message_id = ${first.id}`;
-    expect(pending.reply_state).toBe("pending");
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The inbound pipeline's TypeScript entry points carry how the sender is identified: a Messenger
  * PSID or an email address resolves to a profile of its own (no phone number), the same one on
- * every message, whichever entry point recorded it.
+ * every message, whichever entry point recorded it (the batched one through the inbox, whose
+ * worker derives the message with the kind it was accepted with).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { recordInbound } from "../../supabase/functions/_shared/conversations/record-inbound.ts";
-import { recordInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { processInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -28,8 +30,8 @@ describe("inbound recording by sender kind", () => {
       providerMessageId: "mid.kind-1",
       body: "hello",
     });
-    const [two, mail] = await Promise.all([
-      recordInboundBatched(db.sql, {
+    const accepted = await Promise.all([
+      acceptInboundBatched(db.sql, {
         ...base,
         channel: "messenger",
         sender: "24680",
@@ -37,7 +39,7 @@ describe("inbound recording by sender kind", () => {
         providerMessageId: "mid.kind-2",
         body: "again",
       }),
-      recordInboundBatched(db.sql, {
+      acceptInboundBatched(db.sql, {
         ...base,
         channel: "email",
         sender: "Ada@Example.COM",
@@ -46,6 +48,9 @@ describe("inbound recording by sender kind", () => {
         body: "by mail",
       }),
     ]);
+    expect(accepted.map((a) => a.isNew)).toEqual([true, true]);
+    const derived = await processInbox(db.sql);
+    const [two, mail] = accepted.map((a) => derived.find((d) => d.inboxId === a.inboxId)!.inbound);
     expect(two.profileId).toBe(one.profileId);
     expect(two.sessionId).toBe(one.sessionId);
     expect(mail.profileId).not.toBe(one.profileId);

@@ -21,6 +21,7 @@ const MODULES = [
   "conversations.js",
   "deliveries.js",
   "stats.js",
+  "inbox.js",
   "header.js",
   "main.js",
 ];

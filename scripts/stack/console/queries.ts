@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import type { Sql } from "../../../supabase/functions/_shared/db/client.ts";
-import { maskPhone } from "../../../supabase/functions/_shared/log/mask.ts";
+import { maskEmail, maskPhone } from "../../../supabase/functions/_shared/log/mask.ts";
 
 /**
  * What the console reads. Every request runs in one read-only, repeatable-read transaction
@@ -30,7 +30,10 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
            s.whatsapp_summary_sent, s.whatsapp_summary_sent_at,
            s.sms_summary_sent, s.sms_summary_sent_at,
            s.expires_at, s.last_activity_at, s.created_at, s.closed_at, s.context,
-           p.allows_sms, p.allows_whatsapp, p.allows_email,
+           p.allows_sms, p.allows_whatsapp, p.allows_email, p.display_name,
+           coalesce((select jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value)
+                                      order by i.kind, i.value)
+                     from public.profile_identities i where i.profile_id = p.id), '[]') as identities,
            c.total, c.inbound, c.outbound, c.failed, c.blocked, c.last_message_at
     from public.omnichannel_sessions s
     join public.profiles p on p.id = s.profile_id
@@ -49,11 +52,31 @@ function sessionsQuery(tx: Tx, where: postgres.PendingQuery<Row[]>, limit: numbe
     limit ${limit}`;
 }
 
+/** A person's address on a channel, masked unless revealed (a page-scoped id is not secret). */
+function maskedIdentity(i: { kind: string; value: string }, reveal: boolean) {
+  if (reveal || i.kind === "messenger" || i.kind === "instagram") return i;
+  return { kind: i.kind, value: i.kind === "email" ? maskEmail(i.value) : maskPhone(i.value) };
+}
+
 function toSession(row: Row, reveal: boolean) {
-  const { id, phone, total, inbound, outbound, failed, blocked, last_message_at, ...session } = row;
+  const {
+    id,
+    phone,
+    total,
+    inbound,
+    outbound,
+    failed,
+    blocked,
+    last_message_at,
+    identities,
+    ...session
+  } = row;
   return {
     id,
     phone: masked(phone, reveal),
+    identities: (identities as { kind: string; value: string }[]).map((i) =>
+      maskedIdentity(i, reveal)
+    ),
     ...session,
     message_counts: { total, inbound, outbound, failed, blocked, last_message_at },
   };

@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   WHATSAPP_VERIFY_TOKEN: optionalText,
   WHATSAPP_API_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
   WHATSAPP_SUMMARY_TEMPLATE: optionalText,
+  /** The WhatsApp Business Account whose templates the `messages` API syncs. */
+  WHATSAPP_BUSINESS_ACCOUNT_ID: optionalText,
   WHATSAPP_TEMPLATE_LANGUAGE: z.string().trim().min(2).default("en"),
 
   SMS_PROVIDER: z.enum(["mtn", "twilio"]).default("mtn"),
@@ -69,6 +71,20 @@ const EnvSchema = z.object({
   INSTAGRAM_ACCESS_TOKEN: optionalText,
   META_GRAPH_BASE_URL: z.url().default("https://graph.facebook.com/v21.0"),
 
+  GENESYS_API_BASE_URL: z.url().default("https://api.mypurecloud.com"),
+  GENESYS_LOGIN_BASE_URL: z.url().default("https://login.mypurecloud.com"),
+  GENESYS_CLIENT_ID: optionalText,
+  GENESYS_CLIENT_SECRET: optionalText,
+  GENESYS_INTEGRATION_ID: optionalText,
+  GENESYS_WEBHOOK_SECRET: optionalText,
+  /** Who answers WhatsApp on the env-configured number (accounts in the database carry their own). */
+  WHATSAPP_ROUTING: z.enum(["ai", "agent", "ai_then_agent"]).default("ai"),
+
+  WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
+  SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
+  /** Per page / Instagram account (Meta throttles per page; 40/s stays well inside it). */
+  META_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(40),
+
   RESEND_API_KEY: optionalText,
   RESEND_API_BASE_URL: z.url().default("https://api.resend.com"),
   /** `Name <address@verified-domain>`: every email is sent from it, and replies come back to it. */
@@ -77,9 +93,6 @@ const EnvSchema = z.object({
   RESEND_WEBHOOK_SECRET: optionalText,
   /** Signs the one-click unsubscribe links of marketing email; unset: no marketing email. */
   EMAIL_UNSUBSCRIBE_SECRET: optionalText,
-
-  WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
-  SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),
   /** API calls per second (a batch of up to 100 emails is one); Resend's default limit is 2. */
   EMAIL_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(2),
   DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
@@ -88,6 +101,8 @@ const EnvSchema = z.object({
   POST_CALL_SUMMARY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8_000),
   POST_CALL_CHANNELS: z.enum(["both", "whatsapp_first"]).default("both"),
   POST_CALL_SUMMARY_POLL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+  /** Requests per minute each caller of the `messages` API may make (counted in Postgres). */
+  MESSAGES_API_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
 
   DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code").default(
     "RW",
@@ -146,6 +161,10 @@ export function providerModes(env: Env, sandboxUrl?: string) {
     meta: mode(
       Boolean(env.MESSENGER_PAGE_ACCESS_TOKEN || env.INSTAGRAM_ACCESS_TOKEN),
       env.META_GRAPH_BASE_URL,
+    ),
+    genesys: mode(
+      Boolean(env.GENESYS_CLIENT_ID && env.GENESYS_CLIENT_SECRET && env.GENESYS_INTEGRATION_ID),
+      env.GENESYS_API_BASE_URL,
     ),
     email: mode(Boolean(env.RESEND_API_KEY && env.EMAIL_FROM), env.RESEND_API_BASE_URL),
   };

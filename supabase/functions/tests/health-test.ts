@@ -41,6 +41,7 @@ Deno.test("the stack serves health and enforces verify_jwt through the gateway",
         sms: "sandbox",
         openai: "sandbox",
         meta: "sandbox",
+        genesys: "sandbox",
         email: "sandbox",
       }, "providers");
     });

@@ -98,7 +98,7 @@ function sessionItem(s) {
     el(
       "div",
       { cls: "row" },
-      el("span", { cls: "phone", text: s.phone ?? "(no phone)" }),
+      el("span", { cls: "phone", text: who(s) }),
       statusChip(s.status),
       s.status !== "closed" && !s.live ? el("span", { cls: "chip warn", text: "expired" }) : null,
     ),
@@ -135,7 +135,7 @@ function renderConversation({ session: s, messages }) {
     el(
       "div",
       { cls: "row" },
-      el("h2", { text: s.phone ?? "(no phone)" }),
+      el("h2", { text: who(s) }),
       statusChip(s.status),
       s.channels_seen.map(channelBadge),
       summaryFlags(s),
@@ -143,6 +143,19 @@ function renderConversation({ session: s, messages }) {
     ),
     facts([
       ["session", el("code", { text: s.id })],
+      ["person", s.display_name ?? null],
+      [
+        "identities",
+        s.identities?.length
+          ? el(
+            "span",
+            { cls: "row" },
+            s.identities.map((i) =>
+              el("span", { cls: "row" }, channelBadge(i.kind), el("code", { text: i.value }))
+            ),
+          )
+          : null,
+      ],
       ["call", s.call_id ? el("code", { text: s.call_id }) : null],
       ["last channel", s.last_channel],
       ["started", dateTime(s.created_at)],
@@ -206,4 +219,11 @@ export async function refreshConversations() {
       el("p", { cls: "muted empty", text: "That session is gone." }),
     );
   }
+}
+
+/** How a session's person is named: their phone, else their first other identity. */
+function who(s) {
+  if (s.phone) return s.phone;
+  const other = s.identities?.[0];
+  return other ? `${other.kind} ${other.value}` : "(no phone)";
 }

@@ -7,6 +7,7 @@ import { time } from "./format.js";
 import { loadInfo, refreshHealth } from "./header.js";
 import { HEALTH_EVERY, POLL_MS, state } from "./state.js";
 import { renderStats } from "./stats.js";
+import { refreshInbox, refreshMessageStats } from "./inbox.js";
 
 export function select(id) {
   state.selected = id;
@@ -26,7 +27,7 @@ export function showTab(tab) {
   for (const button of document.querySelectorAll(".tabs button")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === tab));
   }
-  for (const name of ["conversations", "deliveries", "stats"]) {
+  for (const name of ["conversations", "inbox", "deliveries", "stats"]) {
     $(`tab-${name}`).hidden = name !== tab;
   }
   void poll(true);
@@ -36,8 +37,12 @@ async function refresh() {
   if (!state.info) await loadInfo();
   if (state.ticks++ % HEALTH_EVERY === 0) await refreshHealth();
   if (state.tab === "conversations") await refreshConversations();
+  else if (state.tab === "inbox") await refreshInbox();
   else if (state.tab === "deliveries") await refreshDeliveries();
-  else renderStats(await api("/api/stats"));
+  else {
+    renderStats(await api("/api/stats"));
+    await refreshMessageStats();
+  }
   $("updated").textContent = `updated ${time(new Date().toISOString())}`;
 }
 
@@ -72,6 +77,7 @@ export async function poll(force = false) {
 for (const button of document.querySelectorAll(".tabs button")) {
   button.addEventListener("click", () => showTab(button.dataset.tab));
 }
+$("inbox-view").addEventListener("change", () => void poll(true));
 $("reveal").addEventListener("change", (e) => {
   state.reveal = e.target.checked;
   void poll(true);

@@ -6,7 +6,7 @@ import { CHANNELS, KNOWN_STATUSES, state, stepsOf } from "./state.js";
 export const channelBadge = (channel) =>
   el("span", {
     cls: `badge c-${
-      channel === "whatsapp" || channel === "sms" || channel === "voice" ? channel : "other"
+      ["whatsapp", "sms", "messenger", "instagram", "voice"].includes(channel) ? channel : "other"
     }`,
     text: CHANNELS[channel] ?? channel,
   });

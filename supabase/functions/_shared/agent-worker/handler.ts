@@ -4,6 +4,7 @@ import { parseJson, readRawBody } from "../http/body.ts";
 import { methodNotAllowed } from "../http/errors.ts";
 import { validated } from "../http/validated.ts";
 import { json, withErrors } from "../http/respond.ts";
+import type { DrainInboxResult } from "../inbox/process-inbox.ts";
 import {
   type ReplyDeps,
   replyPending,
@@ -16,11 +17,16 @@ const Body = z.object({
   time_budget_ms: z.number().int().min(100).max(140_000).optional(),
 }).strict();
 
-type Drained = ReplyPendingResult & { rounds: number };
+type Drained = ReplyPendingResult & { rounds: number; derived: number };
 
 export interface AgentWorkerDeps {
   auth: AuthConfig;
   replies: ReplyDeps;
+  /**
+   * The inbox worker (inbox/process-inbox.ts): derives the accepted messages and writes their
+   * replies; runs before each drain's rounds over the replies still owed.
+   */
+  inbox?: (deadline: number) => Promise<DrainInboxResult>;
   logger: ReplyDeps["logger"];
   defaults: { limit: number; timeBudgetMs: number };
   /**
@@ -32,11 +38,13 @@ export interface AgentWorkerDeps {
 }
 
 /**
- * `POST /agent-worker` (secret key, or the legacy service role): writes the AI replies owed to
- * recorded inbound messages, round after round, until none is left or the time budget is spent.
- * The webhooks call it right after their commit, so replies run in this function's isolate and
- * pool instead of the webhook's; dispatch (every minute) recovers what it never took. Each reply
- * is claimed under a lease (replyToInbound), so concurrent workers never answer twice.
+ * `POST /agent-worker` (secret key, or the legacy service role): the inbox worker. Derives the
+ * messages the webhooks accepted into the inbox (profiles, sessions, message rows) and writes
+ * their AI replies, then the replies still owed to recorded inbound messages, round after round,
+ * until none is left or the time budget is spent. The webhooks call it right after their
+ * commit, so this runs in this function's isolate and pool instead of the webhook's; dispatch
+ * (every minute) recovers what it never took. Inbox rows are claimed skip-locked and each reply
+ * under a lease (replyToInbound), so concurrent workers never derive or answer twice.
  */
 export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
   const now = deps.now ?? Date.now;
@@ -52,10 +60,18 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
       skipped: 0,
       failed: 0,
       rounds: 0,
+      derived: 0,
     };
     let more = false;
+    let inboxMore = false;
     do {
       again = false;
+      if (deps.inbox) {
+        const inbox = await deps.inbox(deadline);
+        total.derived += inbox.derived;
+        total.replied += inbox.replies;
+        inboxMore = inbox.more;
+      }
       while (now() < deadline) {
         const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
         total.rounds++;
@@ -67,7 +83,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
         if (round.found === 0 || round.notClaimed === round.found) break;
       }
     } while (again && now() < deadline);
-    if (more || again) deps.onBacklog?.();
+    if (more || inboxMore || again) deps.onBacklog?.();
     return total;
   };
 

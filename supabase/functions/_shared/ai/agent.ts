@@ -8,6 +8,7 @@ import { AgentError, classifyModelError } from "./errors.ts";
 import {
   type HistoryEntry,
   historyMessages,
+  type ReplyChannel,
   sessionContextMessage,
   type SessionSnapshot,
 } from "./prompt.ts";
@@ -29,15 +30,26 @@ export interface AgentConfig {
   timeBudgetMs?: number;
   /** Messages of history, from every channel. Default 20. */
   historyLimit?: number;
+  /**
+   * How long this agent (one per isolate) keeps the instructions and the enabled tools it read,
+   * before reading them again. Default 30 s: an edit in the console is live within that.
+   */
+  cacheTtlMs?: number;
 }
 
 export interface AgentInput {
   sessionId: string;
   /** Where the answer goes back. */
-  channel: "whatsapp" | "sms" | "email";
-  /** E.164: the person the agent answers, and the only one its tools may act for. */
+  channel: ReplyChannel;
+  /**
+   * E.164: the person the agent answers, and the only one its tools may act for (a Messenger or
+   * Instagram person without a phone number: `<channel>:<id>`, which no phone tool matches; an
+   * email sender without one: their address).
+   */
   phoneNumber: string;
   correlationId: string;
+  /** The session and its history, when the caller read them already (claim_inbound_reply_context). */
+  preloaded?: { session: SessionSnapshot; history: HistoryEntry[] };
 }
 
 export interface AgentReply {
@@ -75,6 +87,21 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
     maxRetries: 0,
   });
 
+  // The instructions and the enabled tools, read once per cacheTtlMs by this isolate's agent.
+  const ttlMs = config.cacheTtlMs ?? 30_000;
+  let setup: { at: number; value: Promise<[string, Set<string>]> } | null = null;
+  const agentSetup = (): Promise<[string, Set<string>]> => {
+    if (!setup || now() - setup.at >= ttlMs) {
+      const value = Promise.all([loadInstructions(deps.sql), enabledToolNames(deps.sql)]);
+      const entry = { at: now(), value };
+      setup = entry;
+      value.catch(() => {
+        if (setup === entry) setup = null;
+      });
+    }
+    return setup.value;
+  };
+
   async function reply(input: AgentInput): Promise<AgentReply> {
     if (unconfigured) throw new AgentError("AI.NOT_CONFIGURED", "OPENAI_API_KEY is not set");
     const deadline = now() + budgetMs;
@@ -82,11 +109,10 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
       correlation_id: input.correlationId,
       session_id: input.sessionId,
     });
-    const [instructions, session, history, enabled] = await Promise.all([
-      loadInstructions(deps.sql),
-      loadSession(deps.sql, input.sessionId),
-      loadHistory(deps.sql, input.sessionId, config.historyLimit ?? 20),
-      enabledToolNames(deps.sql),
+    const [[instructions, enabled], session, history] = await Promise.all([
+      agentSetup(),
+      input.preloaded?.session ?? loadSession(deps.sql, input.sessionId),
+      input.preloaded?.history ?? loadHistory(deps.sql, input.sessionId, config.historyLimit ?? 20),
     ]);
     const tools = getMessagingTools(enabled);
     const ctx: ToolContext = {
@@ -171,18 +197,33 @@ async function loadInstructions(sql: Sql): Promise<string> {
 }
 
 async function loadSession(sql: Sql, sessionId: string): Promise<SessionSnapshot> {
-  const [row] = await sql`
+  const [row] = await sql<SessionRow[]>`
     select s.id, s.status, s.context, s.channels_seen, p.phone_number, p.display_name
     from public.omnichannel_sessions s join public.profiles p on p.id = s.profile_id
     where s.id = ${sessionId}`;
   if (!row) throw new AgentError("AI.SESSION_NOT_FOUND", `Session ${sessionId} not found`);
+  return sessionSnapshotOf(row);
+}
+
+/** A session row joined with its profile, as loadSession and claim_inbound_reply_context read it. */
+export interface SessionRow {
+  id: string;
+  status: string;
+  context: unknown;
+  channels_seen: unknown;
+  phone_number: string | null;
+  display_name: string | null;
+}
+
+/** The agent's view of a session row (loadSession, or a preloaded row). */
+export function sessionSnapshotOf(row: SessionRow): SessionSnapshot {
   return {
     sessionId: row.id,
-    phoneNumber: row.phone_number,
+    phoneNumber: row.phone_number as string,
     displayName: row.display_name,
     status: row.status,
-    context: row.context,
-    channelsSeen: row.channels_seen,
+    context: row.context as SessionSnapshot["context"],
+    channelsSeen: row.channels_seen as SessionSnapshot["channelsSeen"],
   };
 }
 

@@ -36,9 +36,14 @@ export interface HistoryEntry {
   body: string;
 }
 
-const CHANNEL_STYLE: Record<"whatsapp" | "sms" | "email", string> = {
+const CHANNEL_STYLE: Record<ReplyChannel, string> = {
   email: "You are replying by email, in the thread the person wrote in: plain text, a greeting " +
     "and a few short paragraphs; no subject line (the reply keeps theirs).",
+  messenger:
+    "You are replying on Facebook Messenger: plain text only (no markdown), short and warm, " +
+    "under 2000 characters.",
+  instagram: "You are replying in an Instagram direct message: plain text only (no markdown), " +
+    "short and friendly, under 1000 characters.",
   whatsapp:
     "You are replying on WhatsApp: short and warm; *single asterisks* for bold, no headings or tables.",
   sms: "You are replying by SMS: plain text only (no markdown, no emoji), under 300 characters; " +
@@ -46,10 +51,10 @@ const CHANNEL_STYLE: Record<"whatsapp" | "sms" | "email", string> = {
 };
 
 /** The session, the channel and how to write for it, as one system message. */
-export function sessionContextMessage(
-  s: SessionSnapshot,
-  channel: "whatsapp" | "sms" | "email",
-): string {
+/** The channels an AI reply goes out on. */
+export type ReplyChannel = "whatsapp" | "sms" | "messenger" | "instagram" | "email";
+
+export function sessionContextMessage(s: SessionSnapshot, channel: ReplyChannel): string {
   const facts = {
     session_id: s.sessionId,
     phone_number: s.phoneNumber,

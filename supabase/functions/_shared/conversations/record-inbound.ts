@@ -16,7 +16,10 @@ export interface InboundMessage {
   channel: InboundChannel;
   /** E.164 for phone channels; the page-scoped id for Messenger/Instagram; the email address. */
   sender: string;
-  /** How `sender` identifies the person; "phone" when omitted. */
+  /**
+   * How `sender` identifies the person; "phone" when omitted. The inbox carries it through to
+   * public.record_inbound_messages, which resolves the sender's profile by it.
+   */
   senderKind?: SenderKind;
   provider: string;
   providerMessageId: string;

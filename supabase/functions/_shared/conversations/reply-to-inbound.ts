@@ -2,12 +2,15 @@ import { type Agent, createAgent } from "../ai/agent.ts";
 import { AgentError } from "../ai/errors.ts";
 import { formatReply } from "../ai/format-reply.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
-import { type OutboundDeps, replySenderKey } from "../outbound/send.ts";
+import { type OutboundDeps, replySenderKeyOf } from "../outbound/send.ts";
+import { type SessionRow, sessionSnapshotOf } from "../ai/agent.ts";
+import type { HistoryEntry } from "../ai/prompt.ts";
 import type { Platform } from "../platform/deps.ts";
 import { rpc, rpcValue } from "../db/rpc.ts";
 import { createSessionStore } from "../session/omnichannel-session.ts";
 import type { RecordedInbound } from "./record-inbound.ts";
 import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
+import type { ReplyChannel } from "../ai/prompt.ts";
 import { sendEmailReply } from "./reply-by-email.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
@@ -20,8 +23,8 @@ export interface ReplyDeps extends SendMessageDeps {
 export interface InboundToReply {
   deliveryId: string;
   sessionId: string;
-  channel: "whatsapp" | "sms" | "email";
-  /** E.164; the lower-cased address for email. */
+  channel: ReplyChannel;
+  /** E.164; Messenger/Instagram: the person's page-scoped id; email: the lower-cased address. */
   sender: string;
   correlationId: string;
 }
@@ -62,16 +65,20 @@ export async function replyToInbound(
     delivery_id: inbound.deliveryId,
     session_id: inbound.sessionId,
   });
-  const claimed = await rpcValue(deps.sql, "claim_inbound_reply", {
+  // One round trip: the claim, and everything the reply reads before the model is called.
+  const [claim] = await rpc(deps.sql, "claim_inbound_reply_context", {
     p_delivery_id: inbound.deliveryId,
     p_lease_seconds: deps.leaseSeconds ?? 120,
   });
-  if (!claimed) {
+  if (!claim?.claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");
     return "not_claimed";
   }
   if (inbound.channel === "whatsapp") {
-    const handled = await handleWhatsAppOptOut(deps, inbound, log);
+    const handled = await handleWhatsAppOptOut(deps, inbound, log, {
+      body: claim.body,
+      allows_whatsapp: claim.allows_whatsapp,
+    });
     if (handled) {
       await rpcValue(deps.sql, "complete_inbound_reply", {
         p_delivery_id: inbound.deliveryId,
@@ -90,6 +97,12 @@ export async function replyToInbound(
       channel: inbound.channel,
       phoneNumber: await actingFor(deps, inbound),
       correlationId: inbound.correlationId,
+      preloaded: claim.session
+        ? {
+          session: sessionSnapshotOf(claim.session as unknown as SessionRow),
+          history: claim.history as unknown as HistoryEntry[],
+        }
+        : undefined,
     });
     text = formatReply(inbound.channel, answer.text);
     if (!text) throw new AgentError("AI.EMPTY_REPLY", "Nothing left to send once formatted");
@@ -112,7 +125,7 @@ export async function replyToInbound(
       purpose: "ai_reply",
       correlationId: inbound.correlationId,
       idempotencyKey: `ai_reply:${inbound.deliveryId}`,
-      senderKey: await replySenderKey(deps, { ...inbound, channel: inbound.channel }),
+      senderKey: replySenderKeyOf(deps, inbound.channel, claim.provider, claim.reply_to),
     });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
   await rpcValue(deps.sql, "complete_inbound_reply", {
@@ -129,15 +142,18 @@ export async function replyToInbound(
 }
 
 /**
- * Who the agent's tools act for: the sender, or for email the person's phone number when their
- * profile has one (the messaging tools address people by phone); else their address.
+ * Whom the agent's tools may act for: the sender's phone number; on Messenger/Instagram and email
+ * the phone number the person shared (their profile's), else on Messenger/Instagram
+ * `<channel>:<id>`, which matches no phone and no session owner, so the tools cannot act for
+ * anyone else, and on email their address.
  */
 async function actingFor(deps: ReplyDeps, inbound: InboundToReply): Promise<string> {
-  if (inbound.channel !== "email") return inbound.sender;
+  if (inbound.channel === "whatsapp" || inbound.channel === "sms") return inbound.sender;
   const [row] = await deps.sql<{ phone_number: string | null }[]>`
     select p.phone_number from public.omnichannel_sessions s
     join public.profiles p on p.id = s.profile_id where s.id = ${inbound.sessionId}`;
-  return row?.phone_number ?? inbound.sender;
+  if (row?.phone_number) return row.phone_number;
+  return inbound.channel === "email" ? inbound.sender : `${inbound.channel}:${inbound.sender}`;
 }
 
 /** A person is owed an answer; a failure here must not undo the fallback already sent. */

@@ -28,8 +28,12 @@ export async function handleWhatsAppOptOut(
   deps: SendMessageDeps,
   inbound: WhatsAppInbound,
   log: Logger,
+  /** The message's text and the person's opt-in, when the caller read them already. */
+  preloaded?: { body: string | null; allows_whatsapp: boolean },
 ): Promise<"keyword" | "opted_out" | null> {
-  const [row] = await deps.sql<{ body: string | null; allows_whatsapp: boolean }[]>`
+  const [row] = preloaded ? [preloaded] : await deps.sql<
+    { body: string | null; allows_whatsapp: boolean }[]
+  >`
     select m.body, p.allows_whatsapp
     from public.message_delivery_log m join public.profiles p on p.id = m.profile_id
     where m.id = ${inbound.deliveryId}`;

@@ -33,6 +33,40 @@ export type Database = {
                   Relationships: [
                     
                   ]
+                },"api_caller_quotas": {
+                  Row: {
+                    "caller": string,"used": number,"window_start": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "caller": string,"used": number,"window_start": string
+                  }
+                  Update: {
+                    "caller"?: string,"used"?: number,"window_start"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"api_messages": {
+                  Row: {
+                    "caller": string,"correlation_id": string | null,"created_at": string,"id": string,"idempotency_key": string,"metadata": NonNullable<Json>,"profile_id": string | null,"request_hash": string,"response": NonNullable<Json>,"route": NonNullable<Json>,"send_at": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "caller": string,"correlation_id"?: string | null,"created_at"?: string,"id"?: string,"idempotency_key": string,"metadata"?: NonNullable<Json>,"profile_id"?: string | null,"request_hash": string,"response"?: NonNullable<Json>,"route": NonNullable<Json>,"send_at"?: string | null
+                  }
+                  Update: {
+                    "caller"?: string,"correlation_id"?: string | null,"created_at"?: string,"id"?: string,"idempotency_key"?: string,"metadata"?: NonNullable<Json>,"profile_id"?: string | null,"request_hash"?: string,"response"?: NonNullable<Json>,"route"?: NonNullable<Json>,"send_at"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "api_messages_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"call_summaries": {
                   Row: {
                     "call_id": string,"created_at": string,"duration_seconds": number | null,"ended_at": string | null,"id": string,"metadata": NonNullable<Json>,"phone_number": string | null,"summary": string | null
@@ -46,6 +80,46 @@ export type Database = {
                   }
                   Relationships: [
                     
+                  ]
+                },"channel_accounts": {
+                  Row: {
+                    "created_at": string,"credentials_secret_id": string | null,"display_name": string | null,"external_id": string,"id": string,"kind": string,"routing": string,"settings": NonNullable<Json>,"tenant_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id": string,"id"?: string,"kind": string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id"?: string,"id"?: string,"kind"?: string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "channel_accounts_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"conversation_sla_breaches": {
+                  Row: {
+                    "breached_at": string,"due_at": string,"kind": string,"session_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "breached_at"?: string,"due_at": string,"kind": string,"session_id": string
+                  }
+                  Update: {
+                    "breached_at"?: string,"due_at"?: string,"kind"?: string,"session_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "conversation_sla_breaches_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"email_suppressions": {
                   Row: {
@@ -61,19 +135,85 @@ export type Database = {
                   Relationships: [
                     
                   ]
-                },"message_delivery_log": {
+                },"genesys_conversations": {
                   Row: {
-                    "attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                    "created_at": string,"genesys_conversation_id": string | null,"handed_off_at": string | null,"handoff_reason": string | null,"integration_id": string,"phone_number_id": string | null,"session_id": string | null,"state": string,"tenant_id": string,"updated_at": string,"whatsapp_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                    "created_at"?: string,"genesys_conversation_id"?: string | null,"handed_off_at"?: string | null,"handoff_reason"?: string | null,"integration_id": string,"phone_number_id"?: string | null,"session_id"?: string | null,"state"?: string,"tenant_id": string,"updated_at"?: string,"whatsapp_id": string
                   }
                   Update: {
-                    "attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "created_at"?: string,"genesys_conversation_id"?: string | null,"handed_off_at"?: string | null,"handoff_reason"?: string | null,"integration_id"?: string,"phone_number_id"?: string | null,"session_id"?: string | null,"state"?: string,"tenant_id"?: string,"updated_at"?: string,"whatsapp_id"?: string
                   }
                   Relationships: [
                     {
+      foreignKeyName: "genesys_conversations_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "genesys_conversations_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"genesys_messages": {
+                  Row: {
+                    "created_at": string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string,"receipt_at": string | null,"receipt_reason": string | null,"receipt_status": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"delivery_id": string,"direction": string,"genesys_message_id": string,"integration_id": string,"receipt_at"?: string | null,"receipt_reason"?: string | null,"receipt_status"?: string | null
+                  }
+                  Update: {
+                    "created_at"?: string,"delivery_id"?: string,"direction"?: string,"genesys_message_id"?: string,"integration_id"?: string,"receipt_at"?: string | null,"receipt_reason"?: string | null,"receipt_status"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "genesys_messages_delivery_id_fkey"
+      columns: ["delivery_id"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"inbound_inbox": {
+                  Row: {
+                    "attempts": number,"channel": string,"id": number,"last_error": string | null,"message": NonNullable<Json>,"processed_at": string | null,"provider_message_id": string,"received_at": string,"sender": string,"sender_kind": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"channel": string,"id"?: never,"last_error"?: string | null,"message": NonNullable<Json>,"processed_at"?: string | null,"provider_message_id": string,"received_at"?: string,"sender": string,"sender_kind"?: string
+                  }
+                  Update: {
+                    "attempts"?: number,"channel"?: string,"id"?: never,"last_error"?: string | null,"message"?: NonNullable<Json>,"processed_at"?: string | null,"provider_message_id"?: string,"received_at"?: string,"sender"?: string,"sender_kind"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"message_delivery_log": {
+                  Row: {
+                    "api_message_id": string | null,"attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"route_step": number | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "message_delivery_log_api_message_id_fkey"
+      columns: ["api_message_id"]
+isOneToOne: false
+      referencedRelation: "api_messages"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "message_delivery_log_fallback_of_fkey"
       columns: ["fallback_of"]
 isOneToOne: false
@@ -113,16 +253,64 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
-                },"omnichannel_sessions": {
+                },"meta_profiles": {
                   Row: {
-                    "call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"profile_id": string,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                    "channel": string,"created_at": string,"external_id": string,"fetch_started_at": string | null,"fetched_at": string | null,"name": string | null,"profile_id": string,"profile_pic": string | null,"updated_at": string,"username": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id": string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "channel": string,"created_at"?: string,"external_id": string,"fetch_started_at"?: string | null,"fetched_at"?: string | null,"name"?: string | null,"profile_id": string,"profile_pic"?: string | null,"updated_at"?: string,"username"?: string | null
                   }
                   Update: {
-                    "call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"profile_id"?: string,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "channel"?: string,"created_at"?: string,"external_id"?: string,"fetch_started_at"?: string | null,"fetched_at"?: string | null,"name"?: string | null,"profile_id"?: string,"profile_pic"?: string | null,"updated_at"?: string,"username"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "meta_profiles_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"notification_kinds": {
+                  Row: {
+                    "channels": NonNullable<Json>,"default_locale": string,"description": string,"enabled": boolean,"event": string,"handler": string,"params": (string)[],"template_name": string | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channels"?: NonNullable<Json>,"default_locale"?: string,"description": string,"enabled"?: boolean,"event": string,"handler"?: string,"params"?: (string)[],"template_name"?: string | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "channels"?: NonNullable<Json>,"default_locale"?: string,"description"?: string,"enabled"?: boolean,"event"?: string,"handler"?: string,"params"?: (string)[],"template_name"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"oauth_tokens": {
+                  Row: {
+                    "expires_at": string | null,"refreshes": number,"refreshing_until": string | null,"secret_id": string | null,"token_key": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "expires_at"?: string | null,"refreshes"?: number,"refreshing_until"?: string | null,"secret_id"?: string | null,"token_key": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "expires_at"?: string | null,"refreshes"?: number,"refreshing_until"?: string | null,"secret_id"?: string | null,"token_key"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"omnichannel_sessions": {
+                  Row: {
+                    "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id": string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                  }
+                  Update: {
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id"?: string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
                   }
                   Relationships: [
                     {
@@ -201,6 +389,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"tenants": {
+                  Row: {
+                    "created_at": string,"id": string,"name": string,"slug": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: string,"name": string,"slug": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"name"?: string,"slug"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"webhook_event_ids": {
                   Row: {
                     "event_id": string,"received_at": string,"source": string
@@ -221,9 +423,35 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "begin_email_message":
+            "accept_api_message":
+{ Args: { "p_caller": string,"p_correlation_id"?: string,"p_idempotency_key": string,"p_metadata"?: Json,"p_profile_id": string,"p_request_hash": string,"p_response": Json,"p_route": Json,"p_send_at"?: string }; Returns: {
+              "delivery_id": string,"delivery_status": string,"delivery_step": number,"is_new": boolean,"message_id": string,"response": Json
+            }[]
+                           },
+"accept_inbound_messages":
+{ Args: { "p_messages": Json }; Returns: {
+              "inbox_id": number,"is_new": boolean,"ordinal": number
+            }[]
+                           },
+"advance_api_message":
+{ Args: { "p_after_step": number,"p_lease"?: boolean,"p_message_id": string }; Returns: string
+                           },
+"api_message_recipient":
+{ Args: { "p_kind"?: string,"p_profile_id"?: string,"p_value"?: string }; Returns: {
+              "allows_sms": boolean,"allows_whatsapp": boolean,"email": string,"has_whatsapp": boolean,"instagram_igsid": string,"last_active_channel": string,"messenger_psid": string,"phone_number": string,"profile_id": string,"whatsapp_window_open": boolean
+            }[]
+                           },
+"apply_meta_receipt":
+{ Args: { "p_channel": string,"p_mids"?: (string)[],"p_person": string,"p_status": string,"p_watermark_ms": number }; Returns: number
+                           },
+"begin_email_message":
 { Args: { "p_body": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_session_id"?: string,"p_to": string }; Returns: {
               "delivery_id": string,"error_code": string,"error_message": string,"is_new": boolean,"profile_id": string,"recipient": string,"session_id": string,"status": string
+            }[]
+                           },
+"begin_meta_outbound_message":
+{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
+              "delivery_id": string,"is_new": boolean,"last_inbound_at": string,"profile_id": string,"session_id": string,"status": string
             }[]
                            },
 "begin_outbound_message":
@@ -236,12 +464,10 @@ isOneToOne: false
               "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
             }[]
                            },
-"claim_delivery":
-{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
-                           },
-"claim_due_deliveries":
-{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
-              "attempts": number,
+"claim_api_message_step":
+{ Args: { "p_after_step": number,"p_lease_seconds"?: number,"p_message_id": string }; Returns: {
+              "api_message_id": string | null,
+"attempts": number,
 "body": string | null,
 "call_id": string | null,
 "channel": string,
@@ -270,6 +496,56 @@ isOneToOne: false
 "recipient": string | null,
 "reply_state": string | null,
 "retry_of": string | null,
+"route_step": number | null,
+"sender": string | null,
+"sender_key": string | null,
+"sent_at": string | null,
+"session_id": string | null,
+"status": string,
+"updated_at": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "message_delivery_log"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
+"claim_delivery":
+{ Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_due_deliveries":
+{ Args: { "p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
+              "api_message_id": string | null,
+"attempts": number,
+"body": string | null,
+"call_id": string | null,
+"channel": string,
+"correlation_id": string | null,
+"created_at": string,
+"delivered_at": string | null,
+"direction": string,
+"error_class": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"failed_at": string | null,
+"fallback_of": string | null,
+"id": string,
+"idempotency_key": string | null,
+"leased_until": string | null,
+"message_type": string,
+"metadata": NonNullable<Json>,
+"next_attempt_at": string | null,
+"profile_id": string | null,
+"provider": string | null,
+"provider_message_id": string | null,
+"purpose": string | null,
+"queued_at": string | null,
+"read_at": string | null,
+"received_at": string | null,
+"recipient": string | null,
+"reply_state": string | null,
+"retry_of": string | null,
+"route_step": number | null,
 "sender": string | null,
 "sender_key": string | null,
 "sent_at": string | null,
@@ -285,6 +561,19 @@ isOneToOne: false
       } },
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
+                           },
+"claim_inbound_reply_context":
+{ Args: { "p_delivery_id": string,"p_history_limit"?: number,"p_lease_seconds"?: number }; Returns: {
+              "allows_whatsapp": boolean,"body": string,"claimed": boolean,"history": Json,"provider": string,"reply_to": string,"session": Json
+            }[]
+                           },
+"claim_meta_profile_refresh":
+{ Args: { "p_channel": string,"p_external_id": string,"p_profile_id": string }; Returns: boolean
+                           },
+"claim_oauth_token":
+{ Args: { "p_lease_seconds"?: number,"p_min_ttl_seconds"?: number,"p_token_key": string }; Returns: {
+              "access_token": string,"expires_at": string,"refresh": boolean
+            }[]
                            },
 "claim_webhook_event":
 { Args: { "p_event_id": string,"p_source": string }; Returns: boolean
@@ -313,24 +602,49 @@ isOneToOne: false
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
+"find_api_message":
+{ Args: { "p_caller": string,"p_idempotency_key": string }; Returns: {
+              "message_id": string,"request_hash": string,"response": Json
+            }[]
+                           },
 "find_profile":
 { Args: { "p_kind": string,"p_value": string }; Returns: string
                            },
+"forget_oauth_token":
+{ Args: { "p_access_token"?: string,"p_token_key": string }; Returns: undefined
+                           },
+"genesys_conversation":
+{ Args: { "p_integration_id": string,"p_whatsapp_id": string }; Returns: {
+              "genesys_conversation_id": string,"phone_number_id": string,"session_id": string,"state": string,"tenant_id": string
+            }[]
+                           },
+"genesys_message_of_delivery":
+{ Args: { "p_delivery_id": string }; Returns: {
+              "genesys_message_id": string,"integration_id": string,"whatsapp_id": string
+            }[]
+                           },
 "get_active_omnichannel_session":
 { Args: { "p_phone_number": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -341,6 +655,12 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"get_api_message":
+{ Args: { "p_message_id": string }; Returns: Json
+                           },
+"get_conversation":
+{ Args: { "p_session_id": string }; Returns: Json
+                           },
 "get_or_create_omnichannel_session":
 { Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_phone_number": string,"p_status"?: string }; Returns: {
               "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
@@ -359,6 +679,16 @@ isOneToOne: false
 "link_identity":
 { Args: { "p_kind": string,"p_profile_id": string,"p_value": string }; Returns: string
                            },
+"list_api_messages":
+{ Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_channel"?: string,"p_limit": number,"p_profile_id"?: string,"p_status"?: string }; Returns: {
+              "channel": string,"created_at": string,"cursor_created_at": string,"id": string,"profile_id": string,"send_at": string,"status": string,"steps": number
+            }[]
+                           },
+"list_conversations":
+{ Args: { "p_assignee"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
+              "conversation": Json
+            }[]
+                           },
 "list_pending_inbound_replies":
 { Args: { "p_limit"?: number,"p_max_age_seconds"?: number,"p_older_than_seconds"?: number }; Returns: {
               "channel": string,"correlation_id": string,"created_at": string,"delivery_id": string,"sender": string,"session_id": string
@@ -371,7 +701,8 @@ isOneToOne: false
                            },
 "log_message_delivery":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_direction": string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_profile_id"?: string,"p_provider"?: string,"p_provider_message_id"?: string,"p_recipient"?: string,"p_sender"?: string,"p_session_id"?: string,"p_status": string }; Returns: {
-              "attempts": number,
+              "api_message_id": string | null,
+"attempts": number,
 "body": string | null,
 "call_id": string | null,
 "channel": string,
@@ -400,6 +731,7 @@ isOneToOne: false
 "recipient": string | null,
 "reply_state": string | null,
 "retry_of": string | null,
+"route_step": number | null,
 "sender": string | null,
 "sender_key": string | null,
 "sent_at": string | null,
@@ -415,19 +747,26 @@ isOneToOne: false
       } },
 "mark_omnichannel_summary_sent":
 { Args: { "p_channel": string,"p_session_id": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -440,19 +779,26 @@ isOneToOne: false
       } },
 "merge_omnichannel_session_context":
 { Args: { "p_context": Json,"p_session_id": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -466,11 +812,24 @@ isOneToOne: false
 "merge_profiles":
 { Args: { "p_loser": string,"p_survivor": string }; Returns: string
                            },
+"message_stats":
+{ Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
+              "blocked": number,"channel": string,"delivered": number,"delivery_rate": number,"failed": number,"median_first_response_seconds": number,"median_seconds_to_delivered": number,"p90_seconds_to_delivered": number,"read": number,"read_rate": number,"sent": number
+            }[]
+                           },
+"move_conversation":
+{ Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
+                           },
 "normalize_identity":
 { Args: { "p_kind": string,"p_value": string }; Returns: string
                            },
 "park_outbound_outcome":
 { Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
+                           },
+"process_inbound_inbox":
+{ Args: { "p_limit"?: number }; Returns: {
+              "allows_sms": boolean,"channel": string,"correlation_id": string,"delivery_id": string,"inbox_id": number,"is_new": boolean,"needs_reply": boolean,"profile_id": string,"sender": string,"session_id": string
+            }[]
                            },
 "profile_identity":
 { Args: { "p_kind": string,"p_profile_id": string }; Returns: string
@@ -488,6 +847,9 @@ isOneToOne: false
               "current_status": string,"delivery_id": string,"matched": boolean,"ordinal": number,"previous_status": string
             }[]
                            },
+"record_genesys_receipt":
+{ Args: { "p_genesys_message_id": string,"p_integration_id": string,"p_reason"?: string,"p_status": string }; Returns: boolean
+                           },
 "record_inbound_message":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_sender_kind"?: string,"p_whatsapp_jid"?: string }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
@@ -496,6 +858,11 @@ isOneToOne: false
 "record_inbound_messages":
 { Args: { "p_messages": Json }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"ordinal": number,"profile_id": string,"session_id": string
+            }[]
+                           },
+"record_meta_echo":
+{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_delivery_id"?: string,"p_metadata"?: Json,"p_mid": string,"p_recipient": string }; Returns: {
+              "delivery_id": string,"is_new": boolean
             }[]
                            },
 "record_outbound_outcome":
@@ -519,11 +886,30 @@ isOneToOne: false
 "release_webhook_event":
 { Args: { "p_event_id": string,"p_source": string }; Returns: undefined
                            },
+"request_whatsapp_template_sync":
+{ Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"resolve_channel_account":
+{ Args: { "p_external_id": string,"p_kind": string }; Returns: {
+              "account_id": string,"credentials": Json,"routing": string,"settings": Json,"tenant_id": string
+            }[]
+                           },
 "resolve_profile":
 { Args: { "p_channel"?: string,"p_display_name"?: string,"p_kind": string,"p_value": string }; Returns: string
                            },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
+                           },
+"run_conversation_sla":
+{ Args: { "p_archive_after"?: string,"p_first_response"?: string,"p_idle"?: string,"p_next_response"?: string }; Returns: {
+              "archived": number,"breached": number,"reopened": number,"resolved": number
+            }[]
+                           },
+"save_channel_account":
+{ Args: { "p_credentials"?: Json,"p_display_name"?: string,"p_external_id": string,"p_kind": string,"p_routing"?: string,"p_settings"?: Json,"p_tenant_id": string }; Returns: string
+                           },
+"save_meta_profile":
+{ Args: { "p_channel": string,"p_external_id": string,"p_name"?: string,"p_profile_pic"?: string,"p_username"?: string }; Returns: undefined
                            },
 "schedule_dispatch":
 { Args: { "p_functions_url": string,"p_schedule"?: string,"p_secret_key": string }; Returns: string
@@ -550,11 +936,24 @@ isOneToOne: false
 "slow_down_sender":
 { Args: { "p_retry_after_ms"?: number,"p_sender_key": string }; Returns: undefined
                            },
+"store_oauth_token":
+{ Args: { "p_access_token": string,"p_expires_in_seconds": number,"p_token_key": string }; Returns: string
+                           },
 "suppress_email_address":
 { Args: { "p_address": string,"p_detail"?: string,"p_provider_message_id"?: string,"p_reason": string }; Returns: string
                            },
 "sync_scheduled_jobs":
 { Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"sync_whatsapp_templates":
+{ Args: { "p_templates": Json }; Returns: {
+              "removed": number,"synced": number
+            }[]
+                           },
+"take_api_quota":
+{ Args: { "p_caller": string,"p_limit": number,"p_window_seconds"?: number }; Returns: {
+              "allowed": boolean,"retry_after_seconds": number
+            }[]
                            },
 "take_send_token_each":
 { Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[] }; Returns: {
@@ -566,21 +965,44 @@ isOneToOne: false
               "granted": number,"wait_ms": number
             }[]
                            },
+"take_send_tokens_each":
+{ Args: { "p_default_rates": (number)[],"p_sender_keys": (string)[],"p_wanted": (number)[] }; Returns: {
+              "granted": number,"sender_key": string,"wait_ms": number
+            }[]
+                           },
+"tenant_channel_account":
+{ Args: { "p_kind": string,"p_tenant_id": string }; Returns: {
+              "account_id": string,"credentials": Json,"external_id": string,"routing": string,"settings": Json
+            }[]
+                           },
+"track_genesys_inbound":
+{ Args: { "p_delivery_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_phone_number_id"?: string,"p_session_id": string,"p_state"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: boolean
+                           },
+"track_genesys_outbound":
+{ Args: { "p_delivery_id": string,"p_genesys_conversation_id"?: string,"p_genesys_message_id": string,"p_integration_id": string,"p_whatsapp_id": string }; Returns: boolean
+                           },
 "update_omnichannel_session_status":
 { Args: { "p_session_id": string,"p_status": string }; Returns: {
-              "call_id": string | null,
+              "archived_at": string | null,
+"assigned_at": string | null,
+"assignee": string | null,
+"call_id": string | null,
 "channels_seen": (string)[],
 "closed_at": string | null,
 "context": NonNullable<Json>,
+"conversation_status": string,
 "created_at": string,
 "expires_at": string,
 "id": string,
 "last_activity_at": string,
 "last_channel": string | null,
+"priority": string,
 "profile_id": string,
+"resolved_at": string | null,
 "sms_summary_sent": boolean,
 "sms_summary_sent_at": string | null,
 "status": string,
+"tags": (string)[],
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null

@@ -24,6 +24,20 @@ const UNAVAILABLE_CODES = new Set([
 /** Every SQLSTATE the code reacts to is named here, and only here. */
 const NO_DATA_FOUND = "P0002";
 const UNIQUE_VIOLATION = "23505";
+/** Ours: an idempotency key sent again with a different request (accept_api_message). */
+const KEY_REUSED = "OM409";
+/** Ours: a conversation move its state does not allow (assign_conversation, …). */
+const INVALID_TRANSITION = "OM422";
+
+/** The idempotency key was first used with another request body. */
+export function isKeyReused(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === KEY_REUSED;
+}
+
+/** The conversation is not in a state that allows this move. */
+export function isInvalidTransition(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === INVALID_TRANSITION;
+}
 
 /** A PL/pgSQL `raise … using errcode = 'no_data_found'` (e.g. a session id that does not exist). */
 export function isNoDataFound(err: unknown): boolean {

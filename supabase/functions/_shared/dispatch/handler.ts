@@ -6,6 +6,7 @@ import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
 import { type DispatchDeps, dispatchDue } from "../outbound/dispatch.ts";
 import { type ReplyDeps, replyPending } from "../conversations/reply-to-inbound.ts";
+import type { DrainInboxResult } from "../inbox/process-inbox.ts";
 import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 import { recoverUnnotifiedCalls } from "../notifications/recover-calls.ts";
 
@@ -19,6 +20,8 @@ const Body = z.object({
 export interface DispatchHandlerDeps extends DispatchDeps {
   auth: AuthConfig;
   replies?: ReplyDeps;
+  /** The inbox worker: messages accepted but never derived (a webhook that died before its kick). */
+  inbox?: (deadline?: number) => Promise<DrainInboxResult>;
   /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
   postCall?: NotifyAfterCallDeps;
   defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
@@ -44,7 +47,14 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
         correlationId,
       }),
       deps.replies && recover
-        ? replyPending(deps.replies, { olderThanSeconds: 60, limit: 20 })
+        ? (async () => {
+          const budget = body.time_budget_ms ?? deps.defaults.timeBudgetMs;
+          const inbox = deps.inbox ? await deps.inbox(Date.now() + budget) : null;
+          const pending = await replyPending(deps.replies!, { olderThanSeconds: 60, limit: 20 });
+          return inbox
+            ? { ...pending, derived: inbox.derived, inbox_replies: inbox.replies }
+            : pending;
+        })()
         : null,
       deps.postCall && recover
         ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })

@@ -1,15 +1,18 @@
 import { postCallConfigOf } from "../platform/deps.ts";
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
+import { inboxWorkerOf } from "../inbox/process-inbox.ts";
 import { createDispatchHandler } from "./handler.ts";
 
 /** `dispatch` built from the validated environment. */
 export function dispatch({ env }: Runtime) {
   const { platform, outbound, auth } = sendingFunction(env, "dispatch");
+  const replies = createReplyDeps(platform, outbound);
   return createDispatchHandler({
     ...outbound,
     auth,
-    replies: createReplyDeps(platform, outbound),
+    replies,
+    inbox: inboxWorkerOf(replies),
     // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
     postCall: { ...outbound, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },
     defaults: {

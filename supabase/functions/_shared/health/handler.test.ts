@@ -71,6 +71,7 @@ describe("health", () => {
       sms: "sandbox",
       openai: "sandbox",
       meta: "sandbox",
+      genesys: "sandbox",
       email: "sandbox",
     });
 
@@ -84,6 +85,7 @@ describe("health", () => {
       sms: "unconfigured",
       openai: "real",
       meta: "unconfigured",
+      genesys: "unconfigured",
       email: "unconfigured",
     });
   });

@@ -133,11 +133,34 @@ async function isLegacyServiceRole(
     if (legacy.serviceRoleKey && timingSafeEqualString(token, legacy.serviceRoleKey)) return true;
     if (!legacy.jwtSecret) continue;
     try {
-      const { payload } = await jwtVerify(token, legacy.jwtSecret, { algorithms: ["HS256"] });
+      const key = await legacyHmacKey(legacy.jwtSecret);
+      const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"] });
       if (payload.role === "service_role") return true;
     } catch {
       // an invalid token is the same 401 as a wrong role
     }
   }
   return false;
+}
+
+/**
+ * The legacy JWT secret as an HMAC CryptoKey, imported once per isolate (jose would import a raw
+ * secret again on every verification). Keyed by the secret's bytes object, which authKeysOf
+ * builds once per isolate.
+ */
+const legacyKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+function legacyHmacKey(secret: Uint8Array): Promise<CryptoKey> {
+  let key = legacyKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      secret as Uint8Array<ArrayBuffer>,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    key.catch(() => legacyKeys.delete(secret));
+    legacyKeys.set(secret, key);
+  }
+  return key;
 }

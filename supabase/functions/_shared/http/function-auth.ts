@@ -19,11 +19,16 @@ export const FUNCTION_AUTH = {
   // Operators drain the outbox by hand after `retry_delivery` (docs/runbook.md).
   dispatch: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   health: { modes: [] },
+  // Other systems (an ERP, a booking system) with a secret key; operators and agents from the
+  // console with their JWT (docs/api.md).
+  messages: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator", "agent"] },
   "sms-inbound": { modes: [] },
   "email-inbound": { modes: [] },
   // The link in every marketing email: its signed token is the authentication.
   "email-unsubscribe": { modes: [] },
   "wa-webhook": { modes: [] },
+  "genesys-webhook": { modes: [] },
+  "meta-webhook": { modes: [] },
 } satisfies Record<string, AuthPolicy>;
 
 export type FunctionName = keyof typeof FUNCTION_AUTH;

@@ -8,31 +8,44 @@ import {
   recordInbound,
 } from "../conversations/record-inbound.ts";
 
-/**
- * recordInbound for webhooks under load: the messages of the requests that arrive in the same
- * event-loop turn are recorded by one statement (public.record_inbound_messages) and one commit,
- * instead of one transaction each. Each caller's promise settles only after that commit, with
- * its own message's outcome, exactly as recordInbound's would (failures: batchedPerPool).
- */
-export const recordInboundBatched: (sql: Sql, message: InboundMessage) => Promise<RecordedInbound> =
-  batchedPerPool(recordInbound, recordMany);
+/** What a webhook knows once its message is durably accepted into the inbox. */
+export interface AcceptedInbound {
+  /** The inbox row (null only when a concurrent copy was accepted in the same instant). */
+  inboxId: string | null;
+  /** False when this provider message id was already accepted (a redelivered webhook). */
+  isNew: boolean;
+}
 
-async function recordMany(sql: Sql, messages: InboundMessage[]): Promise<RecordedInbound[]> {
-  const rows = await rpc(sql, "record_inbound_messages", { p_messages: messages.map(asJson) });
-  const out: RecordedInbound[] = [];
+/**
+ * THE inbound pipeline for every channel webhook: durably accepts one parsed message into
+ * public.inbound_inbox (unique on the provider's message id) and resolves once that is
+ * committed; the webhook answers 2xx after it. The messages of the requests that arrive in the
+ * same event-loop turn go in one statement and one commit (failures: batchedPerPool).
+ *
+ * Profiles, sessions and the message row are derived afterwards by the inbox worker
+ * (inbox/process-inbox.ts, run by the agent-worker function, which the webhook kicks after its
+ * commit with `kickAfterAccept`; dispatch is the safety net), which then writes the AI replies.
+ */
+export const acceptInboundBatched: (sql: Sql, message: InboundMessage) => Promise<AcceptedInbound> =
+  batchedPerPool(
+    async (sql, m) => (await acceptMany(sql, [m]))[0],
+    acceptMany,
+  );
+
+async function acceptMany(sql: Sql, messages: InboundMessage[]): Promise<AcceptedInbound[]> {
+  const rows = await rpc(sql, "accept_inbound_messages", { p_messages: messages.map(inboxJson) });
+  const out: AcceptedInbound[] = [];
   for (const r of rows) {
     out[Number(r.ordinal) - 1] = {
-      deliveryId: r.delivery_id,
-      sessionId: r.session_id,
-      profileId: r.profile_id,
+      inboxId: r.inbox_id === null ? null : String(r.inbox_id),
       isNew: r.is_new,
-      allowsSms: r.allows_sms,
     };
   }
   return out;
 }
 
-function asJson(m: InboundMessage): Json {
+/** An inbound message as public.record_inbound_messages takes it (the inbox keeps it as is). */
+export function inboxJson(m: InboundMessage): Json {
   return {
     channel: m.channel,
     sender: m.sender,
@@ -47,4 +60,30 @@ function asJson(m: InboundMessage): Json {
     needs_reply: m.needsReply ?? true,
     display_name: m.displayName ?? null,
   };
+}
+
+/**
+ * Direct recording, for the webhooks whose follow-up work needs the message's rows before their
+ * 200: Messenger/Instagram (a shared phone number or email is linked to the person's profile),
+ * email (the thread's headers), and WhatsApp messages bound for Genesys agents (forwarded with
+ * their row ids). Grouped per event-loop turn like acceptInboundBatched, but the profile,
+ * session and message row are written in the same statement (public.record_inbound_messages),
+ * so it costs what the inbox saves; every other inbound message goes through the inbox.
+ */
+export const recordInboundBatched: (sql: Sql, message: InboundMessage) => Promise<RecordedInbound> =
+  batchedPerPool(recordInbound, recordMany);
+
+async function recordMany(sql: Sql, messages: InboundMessage[]): Promise<RecordedInbound[]> {
+  const rows = await rpc(sql, "record_inbound_messages", { p_messages: messages.map(inboxJson) });
+  const out: RecordedInbound[] = [];
+  for (const r of rows) {
+    out[Number(r.ordinal) - 1] = {
+      deliveryId: r.delivery_id,
+      sessionId: r.session_id,
+      profileId: r.profile_id,
+      isNew: r.is_new,
+      allowsSms: r.allows_sms,
+    };
+  }
+  return out;
 }

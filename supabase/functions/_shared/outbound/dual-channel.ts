@@ -1,5 +1,5 @@
 import type { SendFailed, SendResult } from "./adapter.ts";
-import { type OutcomeItem, type RecordedOutcome, recordOutcome } from "./outcome.ts";
+import { type OutcomeItem, type RecordedOutcome, recordOutcomes } from "./outcome.ts";
 import type { OutboundDeps, Outgoing } from "./send.ts";
 import type { OutboxRow } from "./senders.ts";
 
@@ -80,9 +80,10 @@ export interface DualSend extends Outgoing {
 }
 
 /**
- * Sends on WhatsApp and SMS in parallel (already paced), each recorded on its row the moment
- * its answer is known. Each has its own deadline, and one failing, hanging or throwing never
- * blocks or fails the other.
+ * Sends on WhatsApp and SMS in parallel (already paced), then records both answers in one round
+ * trip (record_outbound_outcomes: one statement, one commit, the profile and session rows locked
+ * once instead of by two racing calls). Each send has its own deadline, so one failing, hanging
+ * or throwing never blocks the other for longer than that deadline, and never fails it.
  */
 export async function sendDualChannel(
   deps: OutboundDeps,
@@ -90,18 +91,23 @@ export async function sendDualChannel(
   sends: DualSend[],
   onResult: (send: DualSend, result: SendResult, outcome: RecordedOutcome) => Promise<void>,
 ): Promise<void> {
-  const settled = await Promise.allSettled(sends.map(async (send) => {
-    const result = await withDeadline(
-      send.sender.provider,
-      timeoutMs,
-      () => send.sender.send(send.row),
-    );
-    const outcome = await recordOutcome(deps.sql, send.row.id, result, {
+  const results = await Promise.all(
+    sends.map((send) =>
+      withDeadline(send.sender.provider, timeoutMs, () => send.sender.send(send.row))
+    ),
+  );
+  const outcomes = await recordOutcomes(
+    deps.sql,
+    sends.map((send, i) => ({
+      deliveryId: send.row.id,
+      result: results[i],
       ...send.extra,
       senderKey: send.sender.key,
-    });
-    await onResult(send, result, outcome);
-  }));
+    })),
+  );
+  const settled = await Promise.allSettled(
+    sends.map((send, i) => onResult(send, results[i], outcomes[i])),
+  );
   const crashed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (crashed) throw crashed.reason;
 }

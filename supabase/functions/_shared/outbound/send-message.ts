@@ -6,14 +6,15 @@ import { planRow, planWhatsApp, refusal } from "./dual-channel.ts";
 import type { SendResult } from "./adapter.ts";
 import type { Logger } from "../log/logger.ts";
 import { type RecordedOutcome, recordOutcome } from "./outcome.ts";
+import { sendMetaMessage } from "./send-meta-message.ts";
 import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
-import type { OutboxRow } from "./senders.ts";
+import type { OutboxRow, SendChannel } from "./senders.ts";
 
 export type SendMessageDeps = OutboundDeps;
 
 export interface SendMessageInput {
-  channel: "whatsapp" | "sms";
-  /** E.164 */
+  channel: SendChannel;
+  /** E.164; Messenger/Instagram: the person's page-scoped id. */
   to: string;
   body: string;
   sessionId?: string | null;
@@ -28,7 +29,7 @@ export interface SendMessageInput {
 
 export interface SendMessageResult {
   deliveryId: string;
-  channel: "whatsapp" | "sms";
+  channel: SendChannel;
   status: "sent" | "failed" | "blocked" | "skipped" | "queued" | "unknown" | "delivered" | "read";
   providerMessageId?: string;
   error?: { code: string; class: string; message: string };
@@ -57,6 +58,9 @@ export async function sendMessage(
   deps: SendMessageDeps,
   input: SendMessageInput,
 ): Promise<SendMessageResult> {
+  if (input.channel === "messenger" || input.channel === "instagram") {
+    return sendMetaMessage(deps, { ...input, channel: input.channel });
+  }
   // Safe for Postgres before anything is sent: an outcome that cannot be stored must not follow
   // a provider's acceptance (AI replies and tool messages are input too).
   const text = pgSafeText(input.body);

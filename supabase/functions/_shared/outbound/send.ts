@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "./adapter.ts";
 import { type OutcomeItem, type RecordedOutcome, recordOutcome } from "./outcome.ts";
 import type { Pacer } from "./pacing.ts";
-import type { OutboxRow, Sender, SenderChannel, SenderDirectory } from "./senders.ts";
+import type { OutboxRow, SendChannel, Sender, SenderChannel, SenderDirectory } from "./senders.ts";
 
 /** What every send path is built from (platform/deps.ts `outboundOf`; tests build the same). */
 export interface OutboundDeps {
@@ -80,11 +80,7 @@ export function senderFor(
 
 /** The log event for a send's recorded outcome: WHATSAPP_MESSAGE_SENT, SMS_MESSAGE_RETRY_SCHEDULED, … */
 export function sendEvent(channel: string, status: RecordedOutcome["status"]): string {
-  const prefix = channel === "whatsapp"
-    ? "WHATSAPP_MESSAGE"
-    : channel === "email"
-    ? "EMAIL_MESSAGE"
-    : "SMS_MESSAGE";
+  const prefix = `${channel.toUpperCase()}_MESSAGE`;
   const word = status === "sent" ? "SENT" : status === "failed" ? "FAILED" : "RETRY_SCHEDULED";
   return `${prefix}_${word}`;
 }
@@ -95,11 +91,26 @@ export function sendEvent(channel: string, status: RecordedOutcome["status"]): s
  */
 export async function replySenderKey(
   deps: OutboundDeps,
-  inbound: { channel: "whatsapp" | "sms"; deliveryId: string },
+  inbound: { channel: SendChannel; deliveryId: string },
 ): Promise<string | undefined> {
-  if (inbound.channel !== "sms") return undefined;
   const [row] = await deps.sql<{ provider: string | null; to: string | null }[]>`
-    select provider, metadata->>'to' as to from public.message_delivery_log where id = ${inbound.deliveryId}`;
-  if (row?.provider !== "twilio" && row?.provider !== "mtn") return undefined;
-  return deps.senders.replyKey(row.provider, row.to);
+    select provider, coalesce(metadata->>'to', metadata->'business'->>'phone_number_id') as to
+    from public.message_delivery_log where id = ${inbound.deliveryId}`;
+  return replySenderKeyOf(deps, inbound.channel, row?.provider ?? null, row?.to ?? null);
+}
+
+/**
+ * replySenderKey from the inbound row's provider and the number it was written to, when the
+ * caller has read them: WhatsApp from that number (a tenant's own, with its token and bucket).
+ */
+export function replySenderKeyOf(
+  deps: OutboundDeps,
+  channel: string,
+  provider: string | null,
+  to: string | null,
+): string | undefined {
+  if (channel === "whatsapp") return to ? `whatsapp:${to}` : undefined;
+  if (channel !== "sms") return undefined; // Messenger, Instagram: one sender per channel
+  if (provider !== "twilio" && provider !== "mtn") return undefined;
+  return deps.senders.replyKey(provider, to);
 }

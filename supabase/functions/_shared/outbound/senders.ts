@@ -5,6 +5,20 @@ import { createMtnSmsAdapter } from "../channels/sms-mtn.ts";
 import { createTwilioSmsAdapter, twilioStatusCallbackUrl } from "../channels/sms-twilio.ts";
 import { createResendAdapter } from "../channels/email-resend.ts";
 import type { SenderRef } from "./pacing.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import { notConfigured } from "../channels/http.ts";
+
+export interface SenderDirectoryOptions extends AdapterOptions {
+  /**
+   * Tenant WhatsApp numbers (tenants/accounts.ts): a `whatsapp:<id>` sender of a number other
+   * than WHATSAPP_PHONE_NUMBER_ID sends with that account's token. Without it, every WhatsApp
+   * sender uses WHATSAPP_ACCESS_TOKEN (tests and tools that only know the env number).
+   */
+  whatsappAccounts?: { whatsapp(phoneNumberId: string): Promise<WhatsAppAccount | null> };
+}
+import { createMetaAdapter, type MetaAdapter, type MetaMessage } from "../channels/meta.ts";
+import type { MetaChannel } from "../notifications/meta-format.ts";
+import { messagingTypeAt, metaWindowClosed } from "./meta-window.ts";
 
 /** One message as a sender sends it: a logged outbound row (dispatch re-sends rows as they are). */
 export interface OutboxRow {
@@ -20,11 +34,13 @@ export interface OutboxRow {
   idempotency_key?: string | null;
 }
 
-export type SenderChannel = "whatsapp" | "sms" | "email";
+export type SendChannel = "whatsapp" | "sms" | MetaChannel;
+/** Every channel a sender sends on: sendMessage's, and email (outbound/send-email.ts). */
+export type SenderChannel = SendChannel | "email";
 
 export interface Sender extends SenderRef {
   channel: SenderChannel;
-  /** whatsapp, mtn, twilio or resend: who answers for this sender. */
+  /** whatsapp, mtn, twilio, messenger, instagram or resend: who answers for this sender. */
   provider: string;
   send(row: OutboxRow): Promise<SendResult>;
   /**
@@ -44,26 +60,54 @@ export type SmsProvider = "mtn" | "twilio";
  * The one place the environment becomes provider adapters. Senders by key: a key names the
  * sending identity, so one deployment can send from several WhatsApp numbers
  * (`whatsapp:<phone number id>`) and from both SMS providers at once (`sms:mtn:<sender id>`,
- * `sms:twilio:<from>`), each with its own pacing bucket. A message nobody asked for goes through
- * the channel's default sender (`SMS_PROVIDER` for SMS); a reply, through the one written to.
+ * `sms:twilio:<from>`), each with its own pacing bucket; Messenger and Instagram send as the page
+ * or account their token belongs to (`messenger:default`, `instagram:default`). A message nobody
+ * asked for goes through the channel's default sender (`SMS_PROVIDER` for SMS); a reply, through
+ * the one written to.
  */
-export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
+export function createSenderDirectory(
+  env: Env,
+  opts: SenderDirectoryOptions & { now?: () => number } = {},
+) {
   const cache = new Map<string, Sender>();
   const defaults: Record<SenderChannel, string> = {
     whatsapp: whatsappSenderKey(env),
     sms: smsSenderKey(env, env.SMS_PROVIDER),
+    messenger: "messenger:default",
+    instagram: "instagram:default",
     email: `email:resend:${env.EMAIL_FROM ?? "default"}`,
   };
+  const now = opts.now ?? Date.now;
 
   function build(key: string): Sender | null {
     const [channel, ...rest] = key.split(":");
     if (channel === "whatsapp") {
-      const wa = createWhatsAppAdapter({
-        baseUrl: env.WHATSAPP_API_BASE_URL,
-        accessToken: env.WHATSAPP_ACCESS_TOKEN,
-        phoneNumberId: orEnv(rest.join(":"), env.WHATSAPP_PHONE_NUMBER_ID),
-      }, opts);
-      const send = (row: OutboxRow) => sendWhatsApp(wa, row);
+      const phoneNumberId = orEnv(rest.join(":"), env.WHATSAPP_PHONE_NUMBER_ID);
+      const adapterFor = (accessToken: string | undefined) =>
+        createWhatsAppAdapter(
+          { baseUrl: env.WHATSAPP_API_BASE_URL, accessToken, phoneNumberId },
+          opts,
+        );
+      const accounts = opts.whatsappAccounts;
+      const own = accounts && phoneNumberId && phoneNumberId !== env.WHATSAPP_PHONE_NUMBER_ID;
+      const wa = adapterFor(env.WHATSAPP_ACCESS_TOKEN);
+      const byToken = new Map<string, WhatsAppAdapter>();
+      // A tenant's number: its own token, looked up (cached) at send time.
+      const send = own
+        ? async (row: OutboxRow): Promise<SendResult> => {
+          const account = await accounts.whatsapp(phoneNumberId);
+          if (!account?.accessToken) {
+            return {
+              ok: false,
+              provider: "whatsapp",
+              error: notConfigured([`access token of ${phoneNumberId}`]),
+            };
+          }
+          let adapter = byToken.get(account.accessToken);
+          if (!adapter) byToken.set(account.accessToken, adapter = adapterFor(account.accessToken));
+          return sendWhatsApp(adapter, row);
+        }
+        : (row: OutboxRow) => sendWhatsApp(wa, row);
       return {
         key,
         channel,
@@ -79,6 +123,11 @@ export function createSenderDirectory(env: Env, opts: AdapterOptions = {}) {
       const send = (row: OutboxRow) =>
         sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
+    }
+    if (channel === "messenger" || channel === "instagram") {
+      const meta = metaAdapterOf(env, channel, opts);
+      const send = (row: OutboxRow) => sendMeta(meta, row, now());
+      return { key, channel, provider: channel, ratePerSecond: env.META_RATE_PER_SECOND, send };
     }
     if (channel === "email" && rest[0] === "resend") {
       return emailSender(env, key, orEnv(rest.slice(1).join(":"), env.EMAIL_FROM), opts);
@@ -125,6 +174,21 @@ function smsSenderKey(env: Env, provider: SmsProvider): string {
 
 const orEnv = (id: string, fromEnv: string | undefined) => id && id !== "default" ? id : fromEnv;
 
+/** The page's (Messenger) or account's (Instagram) adapter: sends, sender actions, profiles. */
+export function metaAdapterOf(
+  env: Env,
+  channel: MetaChannel,
+  opts: AdapterOptions = {},
+): MetaAdapter {
+  return createMetaAdapter({
+    channel,
+    baseUrl: env.META_GRAPH_BASE_URL,
+    accessToken: channel === "messenger"
+      ? env.MESSENGER_PAGE_ACCESS_TOKEN
+      : env.INSTAGRAM_ACCESS_TOKEN,
+  }, opts);
+}
+
 /** Missing credentials fail closed at send time (CHANNEL.NOT_CONFIGURED), never fall back to another provider. */
 function smsAdapter(
   env: Env,
@@ -161,6 +225,20 @@ function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> 
     return wa.sendTemplate(row.recipient ?? "", template, { callbackData: row.id });
   }
   return wa.sendText(row.recipient ?? "", row.body ?? "", { callbackData: row.id });
+}
+
+/**
+ * A Messenger/Instagram row: the window decided at send time from when the person last wrote
+ * (`metadata.last_inbound_at`, set when the row was begun), so a retry days later is tagged or
+ * refused as the clock says then; refused as window_closed before any HTTP call after 7 days.
+ * `metadata.meta_message` carries quick replies, attachments and templates; else the body.
+ */
+function sendMeta(meta: MetaAdapter, row: OutboxRow, now: number): Promise<SendResult> {
+  const messaging = messagingTypeAt(row.metadata?.last_inbound_at as string | undefined, now);
+  if (!messaging) return Promise.resolve(metaWindowClosed(meta.channel));
+  const message = (row.metadata?.meta_message as MetaMessage | undefined) ??
+    { kind: "text", text: row.body ?? "" };
+  return meta.send(row.recipient ?? "", message, messaging, { deliveryId: row.id });
 }
 
 /**

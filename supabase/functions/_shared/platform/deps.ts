@@ -3,6 +3,7 @@ import { createSql, type Sql } from "../db/client.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { createPacer } from "../outbound/pacing.ts";
 import { createSenderDirectory } from "../outbound/senders.ts";
+import { createAccountDirectory } from "../tenants/accounts.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 
 /**
@@ -31,7 +32,11 @@ export function outboundOf(p: Platform): OutboundDeps {
   return {
     sql: p.sql,
     logger: p.logger,
-    senders: createSenderDirectory(env, { fetch: p.fetch, timeoutMs: env.PROVIDER_TIMEOUT_MS }),
+    senders: createSenderDirectory(env, {
+      fetch: p.fetch,
+      timeoutMs: env.PROVIDER_TIMEOUT_MS,
+      whatsappAccounts: createAccountDirectory(p.sql, env),
+    }),
     pacer: createPacer(p.sql),
     maxWaitMs: 5_000,
     ...(env.WHATSAPP_SUMMARY_TEMPLATE

@@ -2,20 +2,36 @@ import type { Logger } from "../log/logger.ts";
 import type { WaitUntil } from "../platform/background.ts";
 import { notifyAfterCall, type NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 import type { FollowUp } from "./record-events.ts";
-import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
+import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import type { StatusUpdate } from "../outbound/delivery-status.ts";
 
-export type OnInbound = (inbound: InboundForReply<"whatsapp">) => Promise<void>;
+/** Hands a message to the account's Genesys agents (genesys/forward-inbound.ts). */
+export type ToAgents = (
+  message: InboundMessage,
+  recorded: RecordedInbound,
+  account: WhatsAppAccount,
+) => Promise<void>;
+
+/** Tells Genesys what became of an agent's message (genesys/receipts.ts). */
+export type ReceiptToAgents = (deliveryId: string, update: StatusUpdate) => Promise<void>;
 
 export interface FollowUpDeps extends NotifyAfterCallDeps {
   waitUntil: WaitUntil;
-  onInbound: OnInbound;
+  /**
+   * New messages are in the inbox: get the inbox worker going (main.ts kicks the agent-worker
+   * function, which derives them and writes the replies).
+   */
+  onAccepted: () => Promise<void>;
+  toAgents: ToAgents;
+  receiptToAgents: ReceiptToAgents;
 }
 
 /**
- * Hands the work owed after a webhook to `waitUntil`: AI replies and post-call flows. One
- * person's work runs in order (two messages in one batch get their replies in turn, not racing
- * for the same session); different people run in parallel. A failure is logged and never
- * escapes: what it was doing stays recorded as pending, for the retry path.
+ * Hands the work owed after a webhook to `waitUntil`: the inbox worker, post-call flows and the
+ * Genesys bridge's forwards and receipts (one
+ * call's flows in order; different people in parallel). A failure is logged and never escapes:
+ * what it was doing stays owed (the inbox row, the unnotified call) for the retry path.
  */
 export function scheduleFollowUps(
   deps: FollowUpDeps,
@@ -25,14 +41,22 @@ export function scheduleFollowUps(
 ): void {
   const byPerson = new Map<string, FollowUp[]>();
   for (const f of followUps) {
-    const person = f.kind === "reply" ? f.inbound.sender : f.phoneNumber;
+    const person = f.kind === "inbox"
+      ? ""
+      : f.kind === "agents"
+      ? f.message.sender
+      : f.kind === "receipt"
+      ? f.to
+      : f.phoneNumber;
     byPerson.set(person, [...(byPerson.get(person) ?? []), f]);
   }
   for (const queue of byPerson.values()) {
     deps.waitUntil((async () => {
       for (const f of queue) {
         try {
-          if (f.kind === "reply") await deps.onInbound(f.inbound);
+          if (f.kind === "inbox") await deps.onAccepted();
+          else if (f.kind === "agents") await deps.toAgents(f.message, f.recorded, f.account);
+          else if (f.kind === "receipt") await deps.receiptToAgents(f.deliveryId, f.update);
           else {
             await notifyAfterCall(deps, {
               callId: f.callId,
@@ -44,7 +68,13 @@ export function scheduleFollowUps(
         } catch (err) {
           log.error("WHATSAPP_FOLLOW_UP_FAILED", {
             kind: f.kind,
-            ...(f.kind === "reply" ? { delivery_id: f.inbound.deliveryId } : { call_id: f.callId }),
+            ...(f.kind === "inbox"
+              ? {}
+              : f.kind === "agents"
+              ? { delivery_id: f.recorded.deliveryId }
+              : f.kind === "receipt"
+              ? { delivery_id: f.deliveryId }
+              : { call_id: f.callId }),
             error: err instanceof Error ? err.message : String(err),
           });
         }

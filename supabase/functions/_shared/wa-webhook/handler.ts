@@ -3,13 +3,18 @@ import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, forbidden, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { timingSafeEqualString, verifyHexSha256 } from "../http/signature.ts";
-import { parseWhatsAppWebhook } from "./parse-webhook.ts";
+import { parseWhatsAppWebhook, type WebhookEvent } from "./parse-webhook.ts";
+import { keepSigned, resolveWebhookAccounts, type WhatsAppAccounts } from "./resolve-account.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import { recordWhatsAppEvents } from "./record-events.ts";
 import { type FollowUpDeps, scheduleFollowUps } from "./follow-ups.ts";
 
 export interface WaWebhookDeps extends FollowUpDeps {
-  /** WHATSAPP_APP_SECRET: without it every POST is refused (fail closed). */
-  appSecret?: string;
+  /**
+   * Each number's account, tenant and app secret (tenants/accounts.ts; WHATSAPP_APP_SECRET for
+   * the env-configured number). An account without an app secret refuses every POST (fail closed).
+   */
+  accounts: WhatsAppAccounts;
   /** WHATSAPP_VERIFY_TOKEN: without it every verification is refused. */
   verifyToken?: string;
 }
@@ -28,25 +33,71 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
     if (req.method === "GET") return verifySubscription(req, deps, log);
     if (req.method !== "POST") throw methodNotAllowed(["GET", "POST"]);
 
-    if (!deps.appSecret) {
-      log.error("WHATSAPP_APP_SECRET_MISSING");
+    const raw = await readRawBody(req);
+    // The number (and so the app secret to check with) is read before the check; nothing the
+    // body says is used or written until the signature holds.
+    const accounts = await resolveWebhookAccounts(deps.accounts, peekJson(raw));
+    if (accounts.kind === "unknown") {
+      // Acknowledged so Meta stops retrying: a number no tenant holds.
+      log.warn("WHATSAPP_NUMBER_UNKNOWN", { phone_number_ids: accounts.phoneNumberIds });
+      return json({ received: null });
+    }
+    const appSecret = accounts.signer.appSecret;
+    if (!appSecret) {
+      log.error("WHATSAPP_APP_SECRET_MISSING", { tenant_id: accounts.signer.tenantId });
       throw unauthorized("Webhook signatures cannot be checked");
     }
-    const raw = await readRawBody(req);
     const signature = req.headers.get("x-hub-signature-256");
-    if (!(await verifyHexSha256(deps.appSecret, signature, raw))) {
+    if (!(await verifyHexSha256(appSecret, signature, raw))) {
       log.warn("WHATSAPP_SIGNATURE_INVALID", { has_signature: signature !== null });
       throw unauthorized("Invalid X-Hub-Signature-256");
     }
+    if (accounts.dropped.length > 0) {
+      log.warn("WHATSAPP_NUMBER_DROPPED", { phone_number_ids: accounts.dropped });
+    }
 
-    const parsed = parseWhatsAppWebhook(parseJson(raw), correlationId);
+    const parsed = parseWhatsAppWebhook(
+      keepSigned(parseJson(raw), accounts.dropped),
+      correlationId,
+    );
     if (!parsed.isWhatsApp) {
       log.info("WHATSAPP_WEBHOOK_IGNORED", { object: parsed.object });
       return json({ received: null });
     }
-    const outcome = await recordWhatsAppEvents(deps.sql, log, parsed.events);
+    const events = routed(parsed.events, accounts.byNumber);
+    const outcome = await recordWhatsAppEvents(deps.sql, log, events);
     scheduleFollowUps(deps, outcome.followUps, log, correlationId);
     return json({ received: outcome.counts });
+  });
+}
+
+/** The body as JSON if it is JSON (it is parsed properly, with its 400, after the check). */
+function peekJson(raw: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Messages to a number whose account routes to agents (`agent`) are owed no AI reply: they go to
+ * the tenant's Genesys integration instead.
+ */
+function routed(
+  events: WebhookEvent[],
+  byNumber: Map<string | null, WhatsAppAccount>,
+): WebhookEvent[] {
+  const bridged = [...byNumber.values()].find((a) => a.routing !== "ai");
+  return events.map((e) => {
+    // Statuses of agents' messages are owed to Genesys as receipts (looked up after the answer).
+    if (e.kind === "status") return bridged ? { ...e, agents: bridged } : e;
+    if (e.kind !== "message") return e;
+    const business = e.message.metadata?.business as { phone_number_id?: string } | undefined;
+    const account = byNumber.get(business?.phone_number_id ?? null) ??
+      byNumber.values().next().value;
+    if (account?.routing !== "agent") return e;
+    return { ...e, message: { ...e.message, needsReply: false }, agents: account };
   });
 }
 

@@ -1,4 +1,5 @@
 import type { InboundMessage } from "../conversations/record-inbound.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import type { StatusUpdate } from "../outbound/delivery-status.ts";
 import * as S from "./schemas.ts";
 import { toInboundMessage } from "./inbound-message.ts";
@@ -7,8 +8,10 @@ import { type CallEvent, toCallEvent } from "./call-event.ts";
 
 /** One thing a webhook told us, in the order Meta sent it. */
 export type WebhookEvent =
-  | { kind: "message"; message: InboundMessage }
-  | { kind: "status"; update: StatusUpdate }
+  /** `agents`: the account whose Genesys agents answer this message (routing `agent`). */
+  | { kind: "message"; message: InboundMessage; agents?: WhatsAppAccount }
+  /** `agents`: set when the number's account hands conversations to Genesys (receipts owed). */
+  | { kind: "status"; update: StatusUpdate; agents?: WhatsAppAccount }
   | { kind: "call"; call: CallEvent }
   /** Not recorded, only logged: `event` is the log event, `fields` what it says. */
   | { kind: "note"; level: "info" | "warn"; event: string; fields: Record<string, unknown> };

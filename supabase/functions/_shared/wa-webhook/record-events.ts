@@ -1,16 +1,34 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { InboundForReply } from "../conversations/reply-to-inbound.ts";
-import type { StatusOutcome } from "../outbound/delivery-status.ts";
-import { recordInboundBatched } from "../inbox/record-inbound-batch.ts";
+import type { StatusOutcome, StatusUpdate } from "../outbound/delivery-status.ts";
+import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import {
+  type AcceptedInbound,
+  acceptInboundBatched,
+  recordInboundBatched,
+} from "../inbox/record-inbound-batch.ts";
 import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
 /** Work that runs after the webhook answered, because what it needs is already durable. */
 export type FollowUp =
-  | { kind: "reply"; inbound: InboundForReply<"whatsapp"> }
-  | { kind: "post_call"; callId: string; phoneNumber: string };
+  /** New messages were accepted into the inbox: the worker derives them and writes the replies. */
+  | { kind: "inbox" }
+  | { kind: "post_call"; callId: string; phoneNumber: string }
+  /**
+   * A message for the account's Genesys agents (routing `agent`) instead of the AI: recorded
+   * directly (not through the inbox), because it is forwarded with its row ids.
+   */
+  | {
+    kind: "agents";
+    message: InboundMessage;
+    recorded: RecordedInbound;
+    account: WhatsAppAccount;
+  }
+  /** A status that moved, on a number bridged to Genesys: a receipt if an agent sent the message. */
+  | { kind: "receipt"; update: StatusUpdate; deliveryId: string; to: string };
 
 export interface RecordOutcome {
   counts: {
@@ -25,10 +43,11 @@ export interface RecordOutcome {
 }
 
 /**
- * Records every event of one webhook: messages in order, one round trip each (idempotent on the
+ * Records every event of one webhook: its messages accepted into the inbox together (one
+ * statement, shared with the concurrent requests of the same event-loop turn; idempotent on the
  * wamid), all delivery statuses in one round trip (forward only, applied in order), and ended
- * calls. Returns what is owed afterwards: an
- * AI reply for each new message that needs one, the post-call flow for each answered call.
+ * calls. Returns what is owed afterwards: the inbox worker when a new message was accepted, the
+ * post-call flow for each answered call.
  * A database error propagates: the caller answers non-2xx and Meta redelivers the whole batch,
  * which is safe because every step is idempotent.
  */
@@ -48,38 +67,46 @@ export async function recordWhatsAppEvents(
   const followUps: FollowUp[] = [];
   // Statuses are recorded together in one round trip before the loop walks the events in order.
   const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
-  const statusOutcomes: StatusOutcome[] = await recordDeliveryStatusesBatched(sql, statusEvents);
+  // Messages and statuses are written at once, each into its tick batch (one statement each).
+  // Messages for Genesys agents are recorded directly (their forward needs the rows); the
+  // others are accepted into the inbox, derived and answered by the inbox worker.
+  const messages = events.flatMap((e) => (e.kind === "message" ? [e] : []));
+  const [statusOutcomes, accepted]: [
+    StatusOutcome[],
+    (AcceptedInbound | RecordedInbound)[],
+  ] = await Promise.all([
+    recordDeliveryStatusesBatched(sql, statusEvents),
+    Promise.all(
+      messages.map((e) =>
+        e.agents ? recordInboundBatched(sql, e.message) : acceptInboundBatched(sql, e.message)
+      ),
+    ),
+  ]);
+  let inboxMessages = 0;
   let nextStatus = 0;
+  let nextMessage = 0;
   for (const e of events) {
     if (e.kind === "message") {
       const m = e.message;
-      // Grouped with the concurrent requests' messages into one statement and one commit.
-      const recorded = await recordInboundBatched(sql, m);
+      const a = accepted[nextMessage++];
       const fields = {
         provider_message_id: m.providerMessageId,
         message_type: m.messageType,
         from: m.sender,
-        delivery_id: recorded.deliveryId,
-        session_id: recorded.sessionId,
+        ...("deliveryId" in a
+          ? { delivery_id: a.deliveryId, session_id: a.sessionId }
+          : { inbox_id: a.inboxId }),
       };
-      if (!recorded.isNew) {
+      if (!a.isNew) {
         counts.duplicates++;
         log.info("WHATSAPP_MESSAGE_DUPLICATE", fields);
         continue;
       }
       counts.messages++;
       log.info("WHATSAPP_MESSAGE_RECEIVED", { ...fields, needs_reply: m.needsReply !== false });
-      if (m.needsReply !== false) {
-        followUps.push({
-          kind: "reply",
-          inbound: {
-            ...recorded,
-            channel: "whatsapp",
-            sender: m.sender,
-            correlationId: m.correlationId,
-          },
-        });
-      }
+      if (e.agents && "deliveryId" in a) {
+        followUps.push({ kind: "agents", message: m, recorded: a, account: e.agents });
+      } else inboxMessages++;
     } else if (e.kind === "status") {
       const u = e.update;
       const outcome = statusOutcomes[nextStatus++];
@@ -92,6 +119,14 @@ export async function recordWhatsAppEvents(
         continue;
       }
       counts.statuses++;
+      if (e.agents && outcome.deliveryId && outcome.currentStatus !== outcome.previousStatus) {
+        followUps.push({
+          kind: "receipt",
+          update: u,
+          deliveryId: outcome.deliveryId,
+          to: outcome.deliveryId,
+        });
+      }
       log[u.status === "failed" ? "warn" : "info"]("WHATSAPP_STATUS_UPDATED", {
         provider_message_id: u.providerMessageId,
         delivery_id: outcome.deliveryId,
@@ -131,5 +166,6 @@ export async function recordWhatsAppEvents(
       log[e.level](e.event, e.fields);
     }
   }
+  if (inboxMessages > 0) followUps.unshift({ kind: "inbox" });
   return { counts, followUps };
 }

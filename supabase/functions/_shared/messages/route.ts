@@ -1,0 +1,209 @@
+import { formatSms } from "../notifications/sms-format.ts";
+import { templateParameter } from "../notifications/whatsapp-format.ts";
+import { pgSafeText } from "../text/pg-safe.ts";
+
+/** Every channel the API can name; a channel is used only once its adapter is registered. */
+export const CHANNELS = ["whatsapp", "sms", "email", "messenger", "instagram"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** `auto` tries them in this order, the person's last active channel first. */
+const AUTO_ORDER: readonly Channel[] = CHANNELS;
+
+/** Which identity kind addresses each channel (profile_identity kinds; phone is profiles.phone_number). */
+export const ADDRESS_KIND: Record<Channel, "phone" | "email" | "messenger" | "instagram"> = {
+  whatsapp: "phone",
+  sms: "phone",
+  email: "email",
+  messenger: "messenger",
+  instagram: "instagram",
+};
+
+export interface Recipient {
+  profileId: string;
+  addresses: Partial<Record<"phone" | "email" | "messenger" | "instagram", string>>;
+  hasWhatsapp: boolean | null;
+  allowsWhatsapp: boolean;
+  allowsSms: boolean;
+  lastActiveChannel: string | null;
+  whatsappWindowOpen: boolean;
+}
+
+export type Content =
+  | { kind: "text"; text: string }
+  | { kind: "template"; name: string; locale: string; params: string[] }
+  | { kind: "media"; url: string; mediaType: string; caption?: string };
+
+/** A template as stored for one channel and locale (public.message_templates). */
+export interface Template {
+  channel: string;
+  name: string;
+  locale: string;
+  status: string;
+  bodyText: string | null;
+  subject: string | null;
+  paramCount: number;
+}
+
+/** One step of a route: what is written to the outbox for that channel. */
+export interface Step {
+  channel: Channel;
+  recipient: string;
+  message_type: "text" | "template";
+  body: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface Skipped {
+  channel: Channel;
+  code: string;
+  reason: string;
+}
+
+export interface RouteInput {
+  recipient: Recipient;
+  channel: "auto" | Channel | Channel[];
+  content: Content;
+  /** Whether a sender is registered for the channel (outbound/senders.ts). */
+  hasSender(channel: Channel): boolean;
+  /** The stored template for a channel (already looked up for the content's name and locale). */
+  template(channel: Channel): Template | null;
+  /** The approved WhatsApp template that carries free text outside the 24-hour window. */
+  whatsappTextTemplate?: { name: string; language: string };
+}
+
+/**
+ * The channels a message is tried on, in order, each with its rendition, and why the others were
+ * left out. `auto`: the person's last active channel first, then WhatsApp, SMS, email, Messenger,
+ * Instagram; a channel is kept when a sender is registered for it, the person has an address
+ * there and has not opted out, and the content can go there now (WhatsApp free text only inside
+ * the 24-hour window, otherwise its template). A named list keeps its order with the same checks.
+ */
+export function planRoute(input: RouteInput): { steps: Step[]; skipped: Skipped[] } {
+  const steps: Step[] = [];
+  const skipped: Skipped[] = [];
+  for (const channel of candidates(input)) {
+    const step = stepFor(input, channel);
+    if ("code" in step) skipped.push(step);
+    else steps.push(step);
+  }
+  return { steps, skipped };
+}
+
+function candidates({ channel, recipient }: RouteInput): Channel[] {
+  if (channel === "auto") {
+    const last = CHANNELS.find((c) => c === recipient.lastActiveChannel);
+    return [...new Set([...(last ? [last] : []), ...AUTO_ORDER])];
+  }
+  return [...new Set(Array.isArray(channel) ? channel : [channel])];
+}
+
+function stepFor(input: RouteInput, channel: Channel): Step | Skipped {
+  const { recipient: r } = input;
+  const skip = (code: string, reason: string): Skipped => ({ channel, code, reason });
+  if (!input.hasSender(channel)) {
+    return skip("CHANNEL.NOT_CONFIGURED", `No ${channel} sender is configured`);
+  }
+  const address = r.addresses[ADDRESS_KIND[channel]];
+  if (!address) return skip("RECIPIENT.NO_ADDRESS", `The person has no ${channel} address`);
+  if (channel === "sms" && !r.allowsSms) {
+    return skip("SMS.OPTED_OUT", "The recipient opted out of SMS");
+  }
+  if (channel === "whatsapp") {
+    if (!r.allowsWhatsapp) return skip("WHATSAPP.OPTED_OUT", "The recipient opted out of WhatsApp");
+    if (r.hasWhatsapp === false) {
+      return skip("WHATSAPP.NOT_ON_CHANNEL", "The recipient is known not to use WhatsApp");
+    }
+  }
+  const rendered = render(input, channel);
+  if ("code" in rendered) return skip(rendered.code, rendered.reason);
+  return { channel, recipient: address, ...rendered };
+}
+
+type Rendition = Omit<Step, "channel" | "recipient">;
+
+function render(
+  input: RouteInput,
+  channel: Channel,
+): Rendition | { code: string; reason: string } {
+  const { content } = input;
+  if (content.kind === "template") return renderTemplate(input, channel, content);
+  const text = content.kind === "text"
+    ? pgSafeText(content.text)
+    : pgSafeText([content.caption, content.url].filter(Boolean).join("\n"));
+  const media = content.kind === "media"
+    ? { media: { url: content.url, type: content.mediaType } }
+    : {};
+  if (channel === "whatsapp" && !input.recipient.whatsappWindowOpen) {
+    const t = input.whatsappTextTemplate;
+    if (!t) {
+      return {
+        code: "WHATSAPP.WINDOW_CLOSED",
+        reason: "Outside the 24-hour window and no template carries free text",
+      };
+    }
+    return {
+      message_type: "template",
+      body: text,
+      metadata: {
+        ...media,
+        template: { name: t.name, language: t.language, bodyParameters: [templateParameter(text)] },
+      },
+    };
+  }
+  const body = channel === "sms" ? formatSms(text, { maxSegments: 3 }).text : text;
+  return { message_type: "text", body, metadata: media };
+}
+
+function renderTemplate(
+  input: RouteInput,
+  channel: Channel,
+  content: Extract<Content, { kind: "template" }>,
+): Rendition | { code: string; reason: string } {
+  const t = input.template(channel);
+  if (!t) {
+    return {
+      code: "TEMPLATE.NOT_FOUND",
+      reason: `No ${channel} template ${content.name} (${content.locale})`,
+    };
+  }
+  if (t.status !== "approved") {
+    return {
+      code: "TEMPLATE.NOT_APPROVED",
+      reason: `The ${channel} template ${t.name} (${t.locale}) is ${t.status}`,
+    };
+  }
+  const expected = Math.max(t.paramCount, placeholderCount(t.bodyText ?? ""));
+  if (content.params.length !== expected) {
+    return {
+      code: "TEMPLATE.PARAMS_MISMATCH",
+      reason:
+        `The ${channel} template ${t.name} takes ${expected} parameters, ${content.params.length} given`,
+    };
+  }
+  const body = fillPlaceholders(t.bodyText ?? "", content.params);
+  const template = { name: t.name, language: t.locale, bodyParameters: content.params };
+  if (channel === "whatsapp") {
+    return { message_type: "template", body, metadata: { template } };
+  }
+  const text = channel === "sms" ? formatSms(body, { maxSegments: 3 }).text : body;
+  return {
+    message_type: "text",
+    body: text,
+    metadata: {
+      template: { name: t.name, locale: t.locale },
+      ...(t.subject ? { subject: t.subject } : {}),
+    },
+  };
+}
+
+/** `{{1}}`, `{{2}}`… replaced by the parameters, in order (WhatsApp's placeholder syntax). */
+export function fillPlaceholders(text: string, params: string[]): string {
+  return text.replace(/\{\{\s*(\d+)\s*\}\}/g, (m, n) => params[Number(n) - 1] ?? m);
+}
+
+/** The highest `{{n}}` in a template's text: how many parameters it takes. */
+export function placeholderCount(text: string): number {
+  let max = 0;
+  for (const m of text.matchAll(/\{\{\s*(\d+)\s*\}\}/g)) max = Math.max(max, Number(m[1]));
+  return max;
+}

@@ -1,0 +1,90 @@
+/**
+ * Deno tier: WhatsApp ↔ Genesys Cloud through the gateway, the functions run by Deno, the
+ * sandbox playing WhatsApp and Genesys. The env number is routed to agents: a person's message
+ * reaches Genesys (one OAuth token request), an agent answers through genesys-webhook signed as
+ * Genesys signs, the person gets it on WhatsApp, and WhatsApp's statuses go back as receipts.
+ */
+import { SandboxClient } from "../../../scripts/sandbox/client.ts";
+import { runtimeOnly } from "../../../scripts/stack/function-env.ts";
+import { freePorts } from "../../../scripts/stack/ports.ts";
+import { startStack } from "../../../scripts/stack/stack.ts";
+
+function expect(ok: boolean, message: string) {
+  if (!ok) throw new Error(message);
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answer reaches WhatsApp", async () => {
+  const stack = await startStack({
+    ports: freePorts(),
+    dataDir: "memory://",
+    env: { ...runtimeOnly(Deno.env.toObject()), WHATSAPP_ROUTING: "agent" },
+    dotenv: false,
+    only: ["wa-webhook", "genesys-webhook"],
+    quiet: true,
+  });
+  const sandbox = new SandboxClient(stack.urls.sandbox);
+  const person = "+250788555010";
+  try {
+    const sent = await sandbox.inbound({
+      channel: "whatsapp",
+      from: person,
+      text: "A human please",
+      name: "Ada",
+    });
+    expect(sent.delivered === 200, `wa-webhook answered ${sent.delivered}`);
+    const [toGenesys] = await eventually(
+      () => sandbox.messages({ provider: "genesys" }),
+      (l) => l.length > 0,
+      "the message in Genesys",
+    );
+    const posted = JSON.parse(toGenesys.request_body);
+    expect(
+      posted.channel.from.id === person && posted.channel.from.idType === "Phone" &&
+        posted.channel.from.nickname === "Ada" && posted.text === "A human please",
+      `posted to Genesys: ${toGenesys.request_body}`,
+    );
+    expect(
+      (await sandbox.messages({ provider: "whatsapp", to: person })).length === 0,
+      "the AI answered a number routed to agents",
+    );
+
+    const reply = await sandbox.agentReply(person, "Hi Ada, Grace here.");
+    expect(reply.status === 200, `genesys-webhook answered ${reply.status}: ${reply.answer}`);
+    const [onWhatsApp] = await eventually(
+      () => sandbox.messages({ provider: "whatsapp", to: person }),
+      (l) => l.length > 0,
+      "the agent's message on WhatsApp",
+    );
+    expect(onWhatsApp.body === "Hi Ada, Grace here.", `WhatsApp got: ${onWhatsApp.body}`);
+
+    // The sandbox's WhatsApp status callbacks (delivered, read) come back to Genesys as receipts.
+    const receipts = await eventually(
+      async () =>
+        (await sandbox.messages({ provider: "genesys" })).filter((m) =>
+          m.body.startsWith("receipt")
+        ),
+      (l) => l.length >= 2,
+      "the receipts in Genesys",
+    );
+    expect(
+      receipts.map((r) => r.body).join(",") === "receipt Delivered,receipt Read",
+      `receipts: ${receipts.map((r) => r.body)}`,
+    );
+    const state = await (await fetch(`${stack.urls.sandbox}/__sandbox/genesys`)).json();
+    expect(state.token_requests === 1, `token requests: ${state.token_requests}`);
+  } finally {
+    await stack.stop();
+  }
+});

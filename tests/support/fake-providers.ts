@@ -424,6 +424,7 @@ export async function startFakeMeta(): Promise<FakeMeta> {
   });
   return { ...fake, pageToken, instagramToken, profiles };
 }
+
 // ---------------------------------------------------------------- Resend (email)
 
 /** Resend's error body. */

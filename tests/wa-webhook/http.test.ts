@@ -120,6 +120,8 @@ describe("wa-webhook: HTTP edge", () => {
       );
     const res = await h.handler(post(raw));
     expect(res.status).toBe(200);
+    // The 200 means accepted into the inbox; the row is derived by the worker the handler kicked.
+    await h.derived();
     const [row] = await db
       .sql`select body from public.message_delivery_log where provider_message_id = 'wamid.escaped-unicode'`;
     expect(row.body).toBe("Café 😀?");

@@ -17,7 +17,10 @@ import { backgroundTracker } from "../../supabase/functions/_shared/platform/bac
 import { createEmailInboundHandler } from "../../supabase/functions/_shared/email-inbound/handler.ts";
 import { signResendWebhook } from "../../supabase/functions/_shared/email-inbound/verify.ts";
 import { createAgent } from "../../supabase/functions/_shared/ai/agent.ts";
-import { replyToInbound } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
+import {
+  replyPending,
+  replyToInbound,
+} from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
 import { sendEmail } from "../../supabase/functions/_shared/outbound/send-email.ts";
 
 const SECRET = "whsec_" + btoa("email-inbound-test-secret");
@@ -39,7 +42,7 @@ beforeEach(() => {
   openai.reset();
 });
 
-function harness() {
+function harness(opts: { reply?: boolean } = {}) {
   const env = loadConfig({
     SUPABASE_DB_URL: db.url,
     RESEND_API_BASE_URL: resend.baseUrl,
@@ -70,14 +73,16 @@ function harness() {
     }),
     webhookSecret: SECRET,
     waitUntil: background.waitUntil,
-    onInbound: async (inbound) => void await replyToInbound({ ...outbound, agent }, inbound),
+    onInbound: async (inbound) => {
+      if (opts.reply !== false) await replyToInbound({ ...outbound, agent }, inbound);
+    },
   });
   const post = async (req: Request) => {
     const res = await handler(req);
     await background.settled();
     return res;
   };
-  return { post, outbound, log };
+  return { post, outbound, agent, log };
 }
 
 let n = 0;
@@ -257,6 +262,41 @@ describe("email-inbound: a reply with a quoted thread", () => {
       join public.profile_identities i on i.profile_id = m.profile_id
       where i.kind = 'email' and i.value = 'grace@example.com'`;
     expect(sessions).toHaveLength(1);
+  });
+});
+
+describe("email-inbound: a reply owed after a crash", () => {
+  it("dispatch's recovery answers an email left pending, once, in its thread", async () => {
+    // The webhook's 200 went out, then the process died before the AI reply was written.
+    const { post, outbound, agent } = harness({ reply: false });
+    resend.inbox.set("in-crash", {
+      id: "in-crash",
+      from: "lin@example.com",
+      to: ["support@acme.test"],
+      subject: "Opening hours",
+      text: "Are you open on Saturday?",
+      message_id: "<in-crash@mail.example.com>",
+    });
+    expect((await post(webhook(received("in-crash", "lin@example.com", "Opening hours")))).status)
+      .toBe(200);
+    expect(resend.sendRequests()).toHaveLength(0);
+
+    const deps = { ...outbound, agent };
+    const results = await Promise.all([
+      replyPending(deps, { olderThanSeconds: 0, limit: 50 }),
+      replyPending(deps, { olderThanSeconds: 0, limit: 50 }),
+    ]);
+    expect(results.reduce((sum, r) => sum + r.replied, 0)).toBeGreaterThanOrEqual(1);
+    const sent = resend.sendRequests().filter((r) =>
+      JSON.stringify((r.json as { to?: unknown }).to) === JSON.stringify(["lin@example.com"])
+    );
+    expect(sent).toHaveLength(1);
+    expect(sent[0].json).toMatchObject({
+      subject: "Re: Opening hours",
+      headers: { "In-Reply-To": "<in-crash@mail.example.com>" },
+    });
+    const rows = await rowsFrom("lin@example.com");
+    expect(rows.map((r) => r.direction)).toEqual(["inbound", "outbound"]);
   });
 });
 

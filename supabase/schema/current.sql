@@ -1819,64 +1819,15 @@ CREATE OR REPLACE FUNCTION public.get_or_create_omnichannel_session(p_phone_numb
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
-#variable_conflict use_column
-declare
-  v_profile public.profiles;
-  v_session public.omnichannel_sessions;
-  v_is_new boolean := false;
 begin
   if p_status = 'closed' then
     raise exception 'get_or_create_omnichannel_session cannot close a session'
       using errcode = '22023', hint = 'use update_omnichannel_session_status';
   end if;
-
-  insert into public.profiles as pr (phone_number, last_active_channel)
-  values (p_phone_number, p_channel)
-  on conflict (phone_number) do update set last_active_channel = excluded.last_active_channel
-  returning pr.* into v_profile;
-
-  update public.omnichannel_sessions s
-  set status = 'closed', closed_at = pg_catalog.now()
-  where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at < pg_catalog.now();
-
-  for attempt in 1..2 loop
-    insert into public.omnichannel_sessions as s
-      (profile_id, status, context, channels_seen, last_channel, call_id)
-    values (v_profile.id, coalesce(p_status, 'active'), coalesce(p_context, '{}'::jsonb),
-            array[p_channel], p_channel, p_call_id)
-    on conflict (profile_id) where status <> 'closed' do nothing
-    returning s.* into v_session;
-
-    if found then
-      v_is_new := true;
-      exit;
-    end if;
-
-    update public.omnichannel_sessions s
-    set context = s.context || coalesce(p_context, '{}'::jsonb),
-        channels_seen = case when p_channel = any (s.channels_seen) then s.channels_seen
-                             else pg_catalog.array_append(s.channels_seen, p_channel) end,
-        last_channel = p_channel,
-        call_id = coalesce(p_call_id, s.call_id),
-        status = coalesce(p_status, s.status),
-        expires_at = pg_catalog.now() + interval '24 hours',
-        last_activity_at = pg_catalog.now()
-    where s.profile_id = v_profile.id and s.status <> 'closed'
-    returning s.* into v_session;
-
-    exit when found;
-  end loop;
-
-  if v_session.id is null then
-    raise exception 'could not get or create a session for profile %', v_profile.id
-      using errcode = '40001';
-  end if;
-
-  return query select
-    v_session.id, v_session.profile_id, v_session.status, v_session.context,
-    v_session.channels_seen, v_session.last_channel, v_session.call_id, v_session.expires_at,
-    v_is_new, v_profile.has_whatsapp, v_profile.allows_sms,
-    v_session.whatsapp_summary_sent, v_session.sms_summary_sent;
+  return query
+    select * from public.get_or_create_session_for_profile(
+      public.resolve_profile('phone', p_phone_number, p_channel), p_channel, p_call_id,
+      p_context, p_status);
 end;
 $function$;
 grant execute on function public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text, p_context jsonb, p_status text) to service_role;

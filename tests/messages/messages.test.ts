@@ -108,7 +108,7 @@ describe("POST /messages: auto routing", () => {
     expect(sentSms(h).map((s) => s.message)).toEqual(["Your order shipped"]);
   });
 
-  it("not on WhatsApp and opted out of SMS: the next channels are tried, and none is configured yet", async () => {
+  it("not on WhatsApp and opted out of SMS: the next channels are tried, each refusal named", async () => {
     const phone = h.newPhone();
     await h.db.sql`insert into public.profiles (phone_number, has_whatsapp, allows_sms)
                    values (${phone}, false, false)`;
@@ -120,8 +120,9 @@ describe("POST /messages: auto routing", () => {
         ["whatsapp", "WHATSAPP.NOT_ON_CHANNEL"],
         ["sms", "SMS.OPTED_OUT"],
         ["email", "CHANNEL.NOT_CONFIGURED"],
-        ["messenger", "CHANNEL.NOT_CONFIGURED"],
-        ["instagram", "CHANNEL.NOT_CONFIGURED"],
+        // Messenger and Instagram are configured, but this person has no PSID or IGSID.
+        ["messenger", "RECIPIENT.NO_ADDRESS"],
+        ["instagram", "RECIPIENT.NO_ADDRESS"],
       ]);
     expect(h.wa.requests).toEqual([]);
     expect(sentSms(h)).toEqual([]);

@@ -120,8 +120,7 @@ describe("wa-webhook: HTTP edge", () => {
       );
     const res = await h.handler(post(raw));
     expect(res.status).toBe(200);
-    // The 200 means accepted into the inbox; the row is derived by the worker the handler kicked.
-    await h.derived();
+    await h.derived(); // the inbox worker the 200 kicked has written the message row
     const [row] = await db
       .sql`select body from public.message_delivery_log where provider_message_id = 'wamid.escaped-unicode'`;
     expect(row.body).toBe("Café 😀?");

@@ -33,4 +33,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130150100_pacing_leases",
   "20261130150200_claim_inbound_reply_context",
   "20261130160000_reply_from_whatsapp_number",
+  "20261130170000_one_session_get_or_create",
 ];

@@ -90,7 +90,7 @@ export async function sendMessage(
   const planned = outgoing(deps, input, body, row);
   if ("refused" in planned) {
     const outcome = await recordOutcome(deps.sql, row.delivery_id, planned.refused, { body });
-    return report(log, input, base, planned.refused, outcome);
+    return reportSend(log, input, base, planned.refused, outcome);
   }
   const sender = senderFor(deps, input.channel, input.senderKey);
   const { row: message } = planned;
@@ -103,12 +103,13 @@ export async function sendMessage(
     log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
     return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };
   }
-  return report(log, input, base, sent.result, sent.outcome);
+  return reportSend(log, input, base, sent.result, sent.outcome);
 }
 
-function report(
+/** A send's outcome logged under its channel's event name and returned as a SendMessageResult. */
+export function reportSend(
   log: Logger,
-  input: SendMessageInput,
+  input: { channel: string; purpose: string },
   base: Pick<SendMessageResult, "deliveryId" | "channel">,
   result: SendResult,
   outcome: RecordedOutcome,
@@ -124,6 +125,7 @@ function report(
     purpose: input.purpose,
     error_code: result.error.code,
     error_class: result.error.class,
+    ...(outcome.fallbackId ? { fallback_id: outcome.fallbackId } : {}),
   });
   return {
     ...base,

@@ -3,8 +3,8 @@ import type { Json } from "../db/database.types.ts";
 import type { MetaMessage } from "../channels/meta.ts";
 import type { MetaChannel } from "../notifications/meta-format.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
-import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
-import type { SendMessageResult } from "./send-message.ts";
+import { type OutboundDeps, senderFor, sendPaced } from "./send.ts";
+import { reportSend, type SendMessageResult } from "./send-message.ts";
 
 export interface SendMetaMessageInput {
   channel: MetaChannel;
@@ -71,24 +71,5 @@ export async function sendMetaMessage(
     log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
     return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };
   }
-  const { result, outcome } = sent;
-  if (result.ok) {
-    log.info(sendEvent(input.channel, outcome.status), {
-      purpose: input.purpose,
-      provider_message_id: result.providerMessageId,
-    });
-    return { ...base, status: "sent", providerMessageId: result.providerMessageId };
-  }
-  log.warn(sendEvent(input.channel, outcome.status), {
-    purpose: input.purpose,
-    error_code: result.error.code,
-    error_class: result.error.class,
-    fallback_id: outcome.fallbackId,
-  });
-  return {
-    ...base,
-    status: outcome.status,
-    error: { code: result.error.code, class: result.error.class, message: result.error.message },
-    ...(outcome.nextAttemptAt ? { nextAttemptAt: outcome.nextAttemptAt.toISOString() } : {}),
-  };
+  return reportSend(log, input, base, sent.result, sent.outcome);
 }

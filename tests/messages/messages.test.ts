@@ -119,8 +119,8 @@ describe("POST /messages: auto routing", () => {
       .toEqual([
         ["whatsapp", "WHATSAPP.NOT_ON_CHANNEL"],
         ["sms", "SMS.OPTED_OUT"],
-        ["email", "CHANNEL.NOT_CONFIGURED"],
-        // Messenger and Instagram are configured, but this person has no PSID or IGSID.
+        // Email, Messenger and Instagram are configured, but this person has no address there.
+        ["email", "RECIPIENT.NO_ADDRESS"],
         ["messenger", "RECIPIENT.NO_ADDRESS"],
         ["instagram", "RECIPIENT.NO_ADDRESS"],
       ]);

@@ -193,13 +193,11 @@ describe("POST /messages addressed by any identity", () => {
       idempotency_key: crypto.randomUUID(),
     });
     expect(status).toBe(202);
-    // No WhatsApp template is configured in this file: outside the window, SMS it is.
-    expect(json.route).toEqual(["sms"]);
+    // No WhatsApp template is configured in this file: outside the window, SMS it is, and
+    // their address is the fallback (the text's first line as its subject).
+    expect(json.route).toEqual(["sms", "email"]);
     expect(json.skipped.map((s: { channel: string; code: string }) => [s.channel, s.code]))
-      .toEqual(expect.arrayContaining([
-        ["whatsapp", "WHATSAPP.WINDOW_CLOSED"],
-        ["email", "CHANNEL.NOT_CONFIGURED"],
-      ]));
+      .toEqual(expect.arrayContaining([["whatsapp", "WHATSAPP.WINDOW_CLOSED"]]));
     expect(sentSms(h).map((s) => s.message)).toEqual(["Your order shipped"]);
   });
 });

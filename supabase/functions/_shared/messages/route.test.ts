@@ -56,6 +56,19 @@ describe("planRoute", () => {
     ]);
   });
 
+  it("an email carries a subject the email sender sends: its template's, else the text's first line", () => {
+    const text = route(person(), { channel: "email" }).steps[0];
+    expect(text.metadata).toMatchObject({ email: { subject: "Your order shipped" } });
+    const templated = route(person(), {
+      channel: "email",
+      templates: [{ ...template("email"), subject: "Order {{1}}" }],
+    }).steps[0];
+    expect(templated).toMatchObject({
+      body: "Order A-17 is on its way",
+      metadata: { email: { subject: "Order A-17" } },
+    });
+  });
+
   it("WhatsApp inside the window is free text, outside it the template carrying the text", () => {
     const inside = route(person({ whatsappWindowOpen: true })).steps[0];
     expect(inside).toMatchObject({ channel: "whatsapp", message_type: "text" });

@@ -151,7 +151,22 @@ function render(
     };
   }
   const body = channel === "sms" ? formatSms(text, { maxSegments: 3 }).text : text;
+  // An email needs a subject (metadata.email is what the email sender sends, senders.ts emailOf):
+  // free text has none of its own, so its first line stands in.
+  if (channel === "email") {
+    return {
+      message_type: "text",
+      body,
+      metadata: { ...media, email: { subject: firstLine(text) } },
+    };
+  }
   return { message_type: "text", body, metadata: media };
+}
+
+/** The first non-blank line, within 78 characters (RFC 5322's recommended line length). */
+function firstLine(text: string): string {
+  const line = text.split("\n").map((l) => l.trim()).find(Boolean) ?? "";
+  return line.length <= 78 ? line : `${line.slice(0, 77)}…`;
 }
 
 function renderTemplate(
@@ -186,12 +201,14 @@ function renderTemplate(
     return { message_type: "template", body, metadata: { template } };
   }
   const text = channel === "sms" ? formatSms(body, { maxSegments: 3 }).text : body;
+  const subject = t.subject ? fillPlaceholders(t.subject, content.params) : null;
   return {
     message_type: "text",
     body: text,
     metadata: {
       template: { name: t.name, locale: t.locale },
       ...(t.subject ? { subject: t.subject } : {}),
+      ...(channel === "email" ? { email: { subject: subject ?? firstLine(text) } } : {}),
     },
   };
 }

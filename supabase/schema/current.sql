@@ -3050,17 +3050,17 @@ begin
     raise notice 'pg_net or Vault is missing: the WhatsApp template sync is left to the local stack';
     return false;
   end if;
-  execute $job$
-    select net.http_post(
-      url := (select decrypted_secret from vault.decrypted_secrets
+  execute pg_catalog.format($job$
+    select %1$I.http_post(
+      url := (select decrypted_secret from %2$I.decrypted_secrets
               where name = 'omnichannel_functions_url') || '/messages/templates/sync',
       headers := jsonb_build_object(
         'Content-Type', 'application/json',
-        'apikey', (select decrypted_secret from vault.decrypted_secrets
+        'apikey', (select decrypted_secret from %2$I.decrypted_secrets
                    where name = 'omnichannel_secret_key')),
       body := '{}'::jsonb,
       timeout_milliseconds := 60000)
-  $job$;
+  $job$, 'net', 'vault');
   return true;
 end;
 $function$;

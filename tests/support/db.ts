@@ -123,7 +123,8 @@ async function createPostgresDatabase(
     const name = `omni_t_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
     await admin.unsafe(`create database "${name}" template "${template}"`);
     const url = withDatabase(serverUrl, name);
-    const sql = createSql(url, { max: 25 });
+    // What the functions use by default (DB_PREPARE=auto): prepared statements on a direct URL.
+    const sql = createSql(url, { max: 25, prepare: "auto" });
     return {
       url,
       sql,
@@ -219,7 +220,7 @@ async function createPGliteDatabase(template?: string): Promise<TestDatabase> {
     })
     : await PGlite.create({ extensions: pgliteExtensions });
   const server = await startPGliteServer(db);
-  const sql = createSql(server.url, { max: 25 });
+  const sql = createSql(server.url, { max: 25, prepare: "auto" });
   return {
     url: server.url,
     sql,

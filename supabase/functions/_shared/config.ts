@@ -34,6 +34,8 @@ const EnvSchema = z.object({
   /** `reject` stops accepting the legacy service-role key/JWT even where Supabase still injects it. */
   LEGACY_API_KEYS: z.enum(["accept", "reject"]).default("accept"),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(3),
+  /** Named prepared statements: `auto` = on, except through a transaction-mode pooler. */
+  DB_PREPARE: z.enum(["auto", "on", "off"]).default("auto"),
 
   WHATSAPP_ACCESS_TOKEN: optionalText,
   WHATSAPP_PHONE_NUMBER_ID: optionalText,

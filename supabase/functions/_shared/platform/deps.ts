@@ -20,7 +20,7 @@ export interface Platform {
 export function createPlatform(env: Env, name: string): Platform {
   return {
     env,
-    sql: createSql(env.SUPABASE_DB_URL, { max: env.DB_POOL_MAX }),
+    sql: createSql(env.SUPABASE_DB_URL, { max: env.DB_POOL_MAX, prepare: env.DB_PREPARE }),
     logger: createLogger({ level: env.LOG_LEVEL, base: { fn: name } }),
     fetch: globalThis.fetch,
   };

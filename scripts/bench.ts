@@ -150,7 +150,7 @@ async function withStack<T>(
   });
   // Status callbacks from the sandbox would hit functions this run does not start, and the
   // stack's own housekeeping would clean sessions while the cleanup benchmark measures it.
-  stack.sandbox.callbacks.configure(false);
+  await stack.sandbox.settings({ status_callbacks: false });
   stack.housekeeping.stop();
   const pids = new Map<string, number>();
   for (const f of stack.functions) {

@@ -22,6 +22,11 @@ export type WebhookRun = RunStats & {
   path: "direct" | "gateway";
   peakRssMiB: number | null;
   cpuMsPerRequest: number | null;
+  /**
+   * CPU of the stack's own process (the gateway, and whatever shares its process) per request:
+   * on direct phases what it spends idle, on gateway phases what proxying costs.
+   */
+  stackCpuMsPerRequest: number | null;
   load: string;
 };
 
@@ -36,17 +41,26 @@ export interface ReplyStats {
   p50: number;
   p99: number;
   drainSeconds: number;
+  /** The wait stopped at --reply-drain with replies still owed (unanswered counts those). */
+  capped: boolean;
 }
 
 export interface WebhookBenchResult {
   runs: WebhookRun[];
-  replies: ReplyStats;
+  /** null when the drain was skipped (`replyDrainSeconds` 0). */
+  replies: ReplyStats | null;
 }
 
 export interface PhaseOptions {
   concurrency: number;
   minSeconds: number;
   minRequests: number;
+  /**
+   * At most this many seconds waiting for the replies after the message phases (default: until
+   * none is owed, or none was written for 30 s); 0 skips the reply figures altogether. The
+   * agent-worker then keeps writing replies while the status phases run.
+   */
+  replyDrainSeconds?: number;
   log: (s: string) => void;
 }
 
@@ -95,6 +109,7 @@ export async function benchWebhook(
     offset += 100;
     const pid = pidOf(fn);
     const before = pid ? await processUsage(pid) : null;
+    const stackBefore = await processUsage(Deno.pid);
     const load = await loadAverage();
     opts.log(`  ${label} (${path}) … load ${load}`);
     const stats = await runLoad({
@@ -108,6 +123,7 @@ export async function benchWebhook(
     });
     offset = stats.lastRequest + 100;
     const after = pid ? await processUsage(pid) : null;
+    const stackAfter = await processUsage(Deno.pid);
     opts.log(
       `  ${label} (${path}): ${stats.perSecond.toFixed(1)}/s, p50 ${
         stats.p50.toFixed(1)
@@ -119,6 +135,9 @@ export async function benchWebhook(
       load,
       peakRssMiB: after?.peakRssMiB ?? null,
       cpuMsPerRequest: before && after ? (after.cpuMs - before.cpuMs) / stats.requests : null,
+      stackCpuMsPerRequest: stackBefore && stackAfter
+        ? (stackAfter.cpuMs - stackBefore.cpuMs) / stats.requests
+        : null,
     };
   };
 
@@ -140,8 +159,10 @@ export async function benchWebhook(
   for (const path of ["direct", "gateway"] as const) {
     runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
   }
-  const drained = await drainReplies(sql, run, messagesStart, opts.log);
-  const replies = { ...drained, idle: await idleLatency(stack, sql, `${run}-idle`, opts.log) };
+  const replies = opts.replyDrainSeconds === 0 ? null : {
+    ...await drainReplies(sql, run, messagesStart, opts.log, opts.replyDrainSeconds),
+    idle: await idleLatency(stack, sql, `${run}-idle`, opts.log),
+  };
   for (const path of ["direct", "gateway"] as const) {
     runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
   }
@@ -159,11 +180,13 @@ async function drainReplies(
   run: string,
   since: Date,
   log: (s: string) => void,
+  maxSeconds = Infinity,
 ): Promise<Omit<ReplyStats, "idle">> {
   const like = `wamid.bench-${run}-%`;
   const started = performance.now();
   let last = Infinity;
   let progressAt = started;
+  let capped = false;
   for (;;) {
     // Owed: accepted into the inbox but not derived yet, or derived with the reply not written.
     const [{ owed }] = await sql`select
@@ -174,6 +197,11 @@ async function drainReplies(
           and (reply_state is null or reply_state in ('pending', 'in_progress'))) as owed`;
     if (owed < last) [last, progressAt] = [owed, performance.now()];
     if (owed === 0 || performance.now() - progressAt > 30_000) break;
+    if (performance.now() - started > maxSeconds * 1000) {
+      log(`  replies owed: ${owed}; stopped waiting after ${maxSeconds} s (--reply-drain)`);
+      capped = true;
+      break;
+    }
     log(`  replies owed: ${owed}`);
     await new Promise((r) => setTimeout(r, 5_000));
   }
@@ -208,6 +236,7 @@ async function drainReplies(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     drainSeconds,
+    capped,
   };
 }
 

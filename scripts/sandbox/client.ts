@@ -44,6 +44,18 @@ export class SandboxClient {
     };
   }
 
+  /**
+   * Status callbacks after each accepted message: on (`true`, or `{ delay_ms }` apart), or
+   * `false` for none (benchmarks and tests that start only some functions turn them off).
+   */
+  async settings(
+    body: { status_callbacks: boolean | { delay_ms: number } },
+  ): Promise<{ status_callbacks: false | { delay_ms: number } }> {
+    return await this.#call("POST", "/__sandbox/settings", body) as {
+      status_callbacks: false | { delay_ms: number };
+    };
+  }
+
   async fault(body: Record<string, unknown>): Promise<unknown> {
     return await this.#call("POST", "/__sandbox/faults", body);
   }

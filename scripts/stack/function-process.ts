@@ -10,6 +10,14 @@ export interface FunctionProcessOptions {
   env: Record<string, string>;
   log: (line: string) => void;
   readyTimeoutMs?: number;
+  /** Listen on this port (default: a free one) … */
+  port?: number;
+  /** … handed over in this variable (default EDGE_FUNCTION_PORT). */
+  portEnv?: string;
+  /** Prefix each output line with `[name] ` (default true; the sandbox prefixes its own). */
+  prefixed?: boolean;
+  /** What the stack's output says after an unexpected exit. */
+  afterExit?: string;
 }
 
 export interface FunctionProcess {
@@ -42,19 +50,20 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
   let stopping = false;
 
   async function start(): Promise<string> {
-    const port = freePort();
+    const port = opts.port ?? freePort();
     const recent: string[] = [];
+    const prefix = opts.prefixed === false ? "" : `[${opts.name}] `;
     const onLine = (line: string) => {
       recent.push(line);
       if (recent.length > 40) recent.shift();
-      opts.log(`[${opts.name}] ${line}`);
+      opts.log(prefix + line);
     };
     const proc = new Deno.Command(`${opts.root}/node_modules/.bin/deno`, {
       args: ["run", "--allow-all", "--no-prompt", opts.entry],
       cwd: opts.root,
       env: {
         ...opts.env,
-        EDGE_FUNCTION_PORT: String(port),
+        [opts.portEnv ?? "EDGE_FUNCTION_PORT"]: String(port),
         // Colour codes only where someone reads them: not in a log file or a test's output.
         ...(Deno.stdout.isTerminal() ? {} : { NO_COLOR: "1" }),
       },
@@ -73,9 +82,9 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       // SIGINT is Ctrl-C reaching the whole process group: the stack is stopping, not crashing.
       if (!stopping && status.signal !== "SIGINT") {
         opts.log(
-          `[${opts.name}] exited (${
-            status.signal ?? `code ${status.code}`
-          }); the next request starts it again`,
+          `[${opts.name}] exited (${status.signal ?? `code ${status.code}`}); ${
+            opts.afterExit ?? "the next request starts it again"
+          }`,
         );
       }
     });

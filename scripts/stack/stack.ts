@@ -2,8 +2,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig, providerModes } from "../../supabase/functions/_shared/config.ts";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
+import { SandboxClient } from "../sandbox/client.ts";
 import { limitsFromEnv } from "../sandbox/messages.ts";
-import { createSandbox, type Sandbox } from "../sandbox/sandbox.ts";
 import { type ApiKeys, loadApiKeys } from "./api-keys.ts";
 import { bootstrapIfNeeded } from "./bootstrap.ts";
 import { createConsoleHandler } from "./console.ts";
@@ -11,6 +11,7 @@ import { type Database, startDatabase } from "./database.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { functionEnv } from "./function-env.ts";
 import { startFunctions } from "./functions.ts";
+import { createFunctionProcess } from "./function-process.ts";
 import { type FunctionSettings, readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
 import {
@@ -66,8 +67,13 @@ export interface Stack {
   jwtSecret: string;
   functions: { name: string; verifyJwt: boolean }[];
   providers: ReturnType<typeof providerModes>;
-  /** The sandbox in this process: its recorded messages and faults, without HTTP. */
-  sandbox: Sandbox;
+  /**
+   * The provider sandbox, which runs in its own process: its control API (recorded messages,
+   * faults, settings) over HTTP.
+   */
+  sandbox: SandboxClient;
+  /** The sandbox's process. */
+  sandboxPid(): number | undefined;
   housekeeping: Housekeeping & { mode: string };
   /** The function processes running now. */
   pids(): number[];
@@ -191,15 +197,28 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     // The sandbox also plays the providers' side of the webhooks: inbound messages and status
     // callbacks, signed, to the functions (through the gateway, as the providers reach them).
-    const sandbox = createSandbox({
-      functionsUrl: urls.functions,
-      publicFunctionsUrl: fnEnv.PUBLIC_FUNCTIONS_URL,
-      smsProvider: fnEnv.SMS_PROVIDER === "twilio" ? "twilio" : "mtn",
+    // Its own process, so it never shares a thread with the gateway. Its limits are checked
+    // here, so a bad one stops the start at once with its message.
+    limitsFromEnv(env);
+    const sandboxProcess = createFunctionProcess({
+      name: "sandbox",
+      entry: join(ROOT, "scripts/sandbox/main.ts"),
+      root: ROOT,
+      port: ports.sandbox,
+      portEnv: "SANDBOX_PORT",
+      prefixed: false,
+      afterExit: "restart the stack to get it back",
+      env: sandboxProcessEnv(env, {
+        SANDBOX_FUNCTIONS_URL: urls.functions,
+        SANDBOX_PUBLIC_FUNCTIONS_URL: fnEnv.PUBLIC_FUNCTIONS_URL ?? "",
+        SANDBOX_SMS_PROVIDER: fnEnv.SMS_PROVIDER === "twilio" ? "twilio" : "mtn",
+      }),
       log: (line) => opts.quiet || out(line),
-      limits: limitsFromEnv(env),
     });
-    stoppers.push(serve(ports.sandbox, sandbox.handler), sandbox.close);
-    step(`provider sandbox on ${urls.sandbox}`);
+    stoppers.push(sandboxProcess.stop);
+    // It boots while the functions do.
+    const sandboxUp = sandboxProcess.origin().then(() => null, (err: Error) => err);
+    const sandbox = new SandboxClient(urls.sandbox);
 
     t = performance.now();
     const { functions, failed, processes } = await startFunctions({
@@ -222,6 +241,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       }`,
     );
     if (failed.length) step(`did not start (see their output above): ${failed.join(", ")}`);
+    const sandboxFailed = await sandboxUp;
+    if (sandboxFailed) throw sandboxFailed;
+    step(`provider sandbox on ${urls.sandbox} (its own process)`);
 
     const routes = new Map(functions.map((f) => [f.name, {
       verifyJwt: f.verifyJwt,
@@ -304,6 +326,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       functions,
       providers,
       sandbox,
+      sandboxPid: () => sandboxProcess.pid,
       housekeeping,
       pids: () => [...processes.values()].flatMap((p) => (p.pid ? [p.pid] : [])),
       pidOf: (name: string) => processes.get(name)?.pid ?? undefined,
@@ -314,6 +337,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The sandbox process's environment: what Deno needs to run (PATH, HOME, DENO_*), its limits
+ * (SANDBOX_MAX_MESSAGES, SANDBOX_MAX_BYTES) and `own`; no credentials of the stack.
+ */
+function sandboxProcessEnv(
+  env: Record<string, string>,
+  own: Record<string, string>,
+): Record<string, string> {
+  const kept = Object.entries(env).filter(([k]) =>
+    /^(PATH|HOME|TMPDIR|TZ|LANG|LC_.*|NO_COLOR|DENO_.*|NPM_CONFIG_.*|SANDBOX_MAX_(MESSAGES|BYTES))$/
+      .test(k)
+  );
+  return { ...Object.fromEntries(kept), ...own };
 }
 
 /** A database URL fit to print: the password hidden. */

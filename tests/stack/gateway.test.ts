@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createGateway, type GatewayRoute } from "../../scripts/stack/gateway.ts";
+import { createGateway, type GatewayRoute, target } from "../../scripts/stack/gateway.ts";
 import { deriveKeys, LOCAL_JWT_SECRET } from "../../scripts/stack/jwt.ts";
 import { serve, type Served } from "../support/serve.ts";
 import { projectKeys } from "../support/auth.ts";
@@ -147,5 +147,92 @@ describe("functions gateway", () => {
     const broken = await fetch(`${gateway.url}/functions/v1/broken`);
     expect(broken.status).toBe(503);
     expect(await broken.json()).toMatchObject({ code: "BOOT_ERROR" });
+  });
+});
+
+describe("functions gateway: the per-request path", () => {
+  it("remembers a verified token only until its exp: after it, the same token is refused", async () => {
+    let clock = Date.UTC(2030, 0, 1);
+    const own = await serve(createGateway({
+      routes: (n) => routes[n],
+      jwtSecret: LOCAL_JWT_SECRET,
+      now: () => clock,
+    }));
+    try {
+      const token = await new SignJWT({ role: "anon", exp: clock / 1000 + 60 })
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(new TextEncoder().encode(LOCAL_JWT_SECRET));
+      const call = () =>
+        fetch(`${own.url}/functions/v1/echo`, { headers: { authorization: `Bearer ${token}` } });
+      for (let i = 0; i < 3; i++) {
+        const ok = await call();
+        expect(ok.status).toBe(207);
+        await ok.body?.cancel();
+      }
+      clock += 61_000;
+      const late = await call();
+      expect(late.status).toBe(401);
+      expect(await late.json()).toEqual({ msg: "Invalid JWT" });
+      // A forged token is refused while a good one is remembered.
+      const forged = await new SignJWT({ role: "service_role", exp: clock / 1000 + 60 })
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(new TextEncoder().encode("not-the-secret-not-the-secret-not-the-secret"));
+      const refused = await fetch(`${own.url}/functions/v1/echo`, {
+        headers: { authorization: `Bearer ${forged}` },
+      });
+      expect(refused.status).toBe(401);
+      await refused.body?.cancel();
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("hands requests under a mount's prefix to it as they came, and routes functions beside it", async () => {
+    const seen: string[] = [];
+    const own = await serve(createGateway({
+      routes: (n) => routes[n],
+      mounts: [{
+        prefix: "/storage/v1/",
+        handler: async (req) => {
+          seen.push(`${req.method} ${new URL(req.url).pathname} ${await req.text()}`);
+          return new Response("stored", { status: 201 });
+        },
+      }],
+    }));
+    try {
+      const stored = await fetch(`${own.url}/storage/v1/object/bucket/a.txt`, {
+        method: "POST",
+        body: "bytes",
+      });
+      expect(stored.status).toBe(201);
+      expect(await stored.text()).toBe("stored");
+      expect(seen).toEqual(["POST /storage/v1/object/bucket/a.txt bytes"]);
+      const fn = await fetch(`${own.url}/functions/v1/public/x?y=1`);
+      expect((await fn.json()).path).toBe("/public/x?y=1");
+      expect((await fetch(`${own.url}/storage/v2/x`)).status).toBe(404);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("reads the URL as the URL parser does: dot segments and escapes resolve before routing", () => {
+    for (
+      const url of [
+        "http://127.0.0.1:54321/functions/v1/health",
+        "http://127.0.0.1:54321/functions/v1/health/sub?x=1&y=%20",
+        "http://127.0.0.1:54321/functions/v1/health?",
+        "http://127.0.0.1:54321/functions/v1/public/../echo",
+        "http://127.0.0.1:54321/functions/v1/%65cho",
+        "http://localhost/functions/v1/a/./b",
+      ]
+    ) {
+      const u = new URL(url);
+      expect(target(url), url).toEqual({
+        pathname: u.pathname,
+        search: u.search,
+        host: u.host,
+        protocol: u.protocol.slice(0, -1),
+      });
+    }
   });
 });

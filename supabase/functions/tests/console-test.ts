@@ -37,7 +37,7 @@ Deno.test("the console shows sessions, conversations, deliveries and stats from 
     quiet: true,
   });
   // Status callbacks would go to functions this stack does not run.
-  stack.sandbox.callbacks.configure(false);
+  await stack.sandbox.settings({ status_callbacks: false });
   const base = stack.urls.console;
   const get = async (path: string) => {
     const res = await fetch(`${base}${path}`);

@@ -78,7 +78,7 @@ Deno.test("inbound SMS and WhatsApp get AI replies with a tool call, in one sess
           `email thread: ${JSON.stringify(result.emailReply.email)}`,
         );
 
-        const calls = stack.sandbox.messages.list({ provider: "openai" }).map((m) => m.body);
+        const calls = (await stack.sandbox.messages({ provider: "openai" })).map((m) => m.body);
         expect(
           calls.some((b) => b.startsWith("tool call session_add_context")),
           `model calls: ${calls}`,

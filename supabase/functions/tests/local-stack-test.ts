@@ -131,7 +131,7 @@ Deno.test({
       await health.body?.cancel();
       const pids = stack.pids();
       if (pids.length !== 1) throw new Error(`expected the health process, got ${pids}`);
-      for (const pid of [Deno.pid, ...pids]) {
+      for (const pid of [Deno.pid, ...pids, stack.sandboxPid()!]) {
         const addresses = listeningAddresses(pid);
         if (addresses.length === 0) throw new Error(`pid ${pid} listens on nothing`);
         const open = addresses.filter((a) => !LOOPBACK.test(a));
@@ -142,6 +142,41 @@ Deno.test({
     } finally {
       await stack.stop();
     }
+  },
+});
+
+Deno.test({
+  name: "the provider sandbox runs in its own process, not the gateway's, and stops with the stack",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const ports = freePorts();
+    const stack = await quietStack({ ports, dataDir: "memory://" });
+    let pid: number | undefined;
+    try {
+      pid = stack.sandboxPid();
+      if (!pid || pid === Deno.pid) throw new Error(`the sandbox runs in pid ${pid}`);
+      const own = listeningAddresses(pid);
+      if (!own.includes(`127.0.0.1:${ports.sandbox}`)) {
+        throw new Error(`the sandbox's process listens on ${own}, not ${ports.sandbox}`);
+      }
+      const stacks = listeningAddresses(Deno.pid);
+      if (stacks.some((a) => a.endsWith(`:${ports.sandbox}`))) {
+        throw new Error(`the stack's own process still serves the sandbox: ${stacks}`);
+      }
+      if (!stacks.includes(`127.0.0.1:${ports.functions}`)) {
+        throw new Error(`the gateway is not in the stack's process: ${stacks}`);
+      }
+      // Steered over its control API, as the tests and the CLI do.
+      const settings = await stack.sandbox.settings({ status_callbacks: false });
+      if (settings.status_callbacks !== false) throw new Error(JSON.stringify(settings));
+      const messages = await stack.sandbox.messages({});
+      if (messages.length !== 0) throw new Error(`a fresh sandbox holds ${messages.length}`);
+    } finally {
+      await stack.stop();
+    }
+    const alive = await Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+    if (alive) throw new Error(`the sandbox (pid ${pid}) outlived the stack`);
+    Deno.listen({ hostname: "127.0.0.1", port: ports.sandbox }).close();
   },
 });
 

@@ -76,7 +76,7 @@ Deno.test("the messaging API through the gateway, on the sandbox", async (t) => 
         JSON.stringify(history) === JSON.stringify(["queued", "sent", "delivered", "read"]),
         `history: ${history}`,
       );
-      const wa = stack.sandbox.messages.list({ provider: "whatsapp" });
+      const wa = await stack.sandbox.messages({ provider: "whatsapp" });
       expect(wa.length === 1, `the sandbox got ${wa.length} WhatsApp messages`);
     });
 

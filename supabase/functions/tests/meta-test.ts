@@ -64,7 +64,7 @@ Deno.test("a Messenger conversation through the gateway, continued from SMS afte
         expect(!/[*_`#]/.test(sent.message.text), `markdown in ${sent.message.text}`);
         const channels = new Set(result.rows.map((r) => r.channel));
         expect(channels.has("sms") && channels.has("messenger"), `channels ${[...channels]}`);
-        const actions = stack.sandbox.messages.list({ channel: "messenger" });
+        const actions = await stack.sandbox.messages({ channel: "messenger" });
         expect(actions.length >= 3, `Messenger replies: ${actions.length}`);
       },
     );

@@ -26,7 +26,7 @@ Deno.test("post-call-notify through the gateway delivers on WhatsApp and SMS (th
       db: stack.urls.db,
       secretKey: stack.keys.secret,
     });
-    const received = stack.sandbox.messages.list({});
+    const received = await stack.sandbox.messages({});
     const channels = received.map((m) => m.channel).sort();
     if (JSON.stringify(channels) !== JSON.stringify(["sms", "whatsapp"])) {
       throw new Error(`sandbox received ${JSON.stringify(channels)}`);

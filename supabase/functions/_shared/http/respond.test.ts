@@ -17,6 +17,23 @@ const call = (handler: (req: Request) => Promise<Response>) =>
   );
 
 describe("withErrors: the one handler skeleton", () => {
+  it("adds the correlation id to every response, its own or one passed on with immutable headers", async () => {
+    const own = await call(
+      wrapped(() => Promise.resolve(Response.json({ ok: 1 }, { status: 201 }))).handler,
+    );
+    expect(own.status).toBe(201);
+    expect(own.headers.get("x-correlation-id")).toBe("c-1");
+    expect(await own.json()).toEqual({ ok: 1 });
+
+    // Response.redirect's headers are immutable, as a response from fetch is.
+    const passed = await call(
+      wrapped(() => Promise.resolve(Response.redirect("http://localhost/next", 302))).handler,
+    );
+    expect(passed.status).toBe(302);
+    expect(passed.headers.get("location")).toBe("http://localhost/next");
+    expect(passed.headers.get("x-correlation-id")).toBe("c-1");
+  });
+
   it("turns an unreachable database into a 503 the caller can retry, logged once", async () => {
     const { handler, lines } = wrapped(() =>
       Promise.reject(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))

@@ -38,9 +38,16 @@ export function withErrors(
     } catch (err) {
       res = errorResponse(expected(err, logger, correlationId));
     }
-    const headers = new Headers(res.headers);
-    headers.set(CORRELATION_HEADER, correlationId);
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    try {
+      // A response built here has headers of its own to add to: no copy of it per request.
+      res.headers.set(CORRELATION_HEADER, correlationId);
+      return res;
+    } catch {
+      // Immutable headers (a response passed on from fetch): copied once.
+      const headers = new Headers(res.headers);
+      headers.set(CORRELATION_HEADER, correlationId);
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    }
   };
 }
 

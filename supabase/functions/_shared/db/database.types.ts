@@ -464,6 +464,11 @@ isOneToOne: false
               "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
             }[]
                            },
+"begin_post_call_notification_paced":
+{ Args: { "p_call_id": string,"p_channels"?: (string)[],"p_correlation_id"?: string,"p_lease_seconds"?: number,"p_phone_number": string,"p_summary"?: string,"p_tokens"?: Json }; Returns: {
+              "attempt": number,"channel": string,"delivery_id": string,"email": string,"error_class": string,"error_code": string,"error_message": string,"granted": number,"profile_id": string,"provider_message_id": string,"sender_key": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"wait_ms": number,"whatsapp_window_open": boolean
+            }[]
+                           },
 "claim_api_message_step":
 { Args: { "p_after_step": number,"p_lease_seconds"?: number,"p_message_id": string }; Returns: {
               "api_message_id": string | null,

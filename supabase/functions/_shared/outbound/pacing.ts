@@ -34,7 +34,9 @@ export interface TokenReservation {
   /** The keys holding a token for this work: set aside from the stock, or granted by `settle`. */
   held: Set<string>;
   /** The statement's answer: what it granted goes into the stock, one per key into `held`. */
-  settle(rows: { sender_key: string | null; granted: number | null; wait_ms: number | null }[]): void;
+  settle(
+    rows: { sender_key: string | null; granted: number | null; wait_ms: number | null }[],
+  ): void;
   /** A held token not spent goes back to the stock (dropped when the stock has expired). */
   release(key: string): void;
 }

@@ -562,6 +562,29 @@ create policy sender_rate_limits_service_update on public.sender_rate_limits as 
 grant delete, insert, select, update on table public.sender_rate_limits to service_role;
 comment on table public.sender_rate_limits is 'Token bucket per sender (WhatsApp phone number id, SMS sender). Defaults: 80/s for WhatsApp, set per SMS sender with set_sender_rate.';
 
+create table public.status_inbox (
+  id bigint not null,
+  channel text not null,
+  provider_message_id text not null,
+  status text not null,
+  payload jsonb not null,
+  received_at timestamp with time zone not null default now(),
+  processed_at timestamp with time zone,
+  attempts integer not null default 0,
+  last_error text,
+  constraint status_inbox_key UNIQUE (channel, provider_message_id, status),
+  constraint status_inbox_pkey PRIMARY KEY (id),
+  constraint status_inbox_provider_message_id_check CHECK ((length(provider_message_id) > 0))
+);
+CREATE INDEX status_inbox_owed_idx ON public.status_inbox USING btree (id) WHERE (processed_at IS NULL);
+alter table public.status_inbox enable row level security;
+create policy status_inbox_service_delete on public.status_inbox as permissive for delete to service_role using (true);
+create policy status_inbox_service_insert on public.status_inbox as permissive for insert to service_role with check (true);
+create policy status_inbox_service_select on public.status_inbox as permissive for select to service_role using (true);
+create policy status_inbox_service_update on public.status_inbox as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.status_inbox to service_role;
+comment on table public.status_inbox is 'Delivery status callbacks accepted by the webhooks (unique per message and status), owed to the worker that applies them (public.process_status_inbox) while processed_at is null.';
+
 create table public.tenants (
   id uuid not null default gen_random_uuid(),
   slug text not null,
@@ -641,6 +664,35 @@ begin
 end;
 $function$;
 grant execute on function public.accept_api_message(p_caller text, p_idempotency_key text, p_request_hash text, p_profile_id uuid, p_route jsonb, p_response jsonb, p_send_at timestamp with time zone, p_metadata jsonb, p_correlation_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.accept_delivery_statuses(p_updates jsonb)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_new integer;
+begin
+  if jsonb_typeof(p_updates) is distinct from 'array' then
+    raise exception 'p_updates must be a JSON array' using errcode = '22023';
+  end if;
+  if exists (
+    select 1 from jsonb_array_elements(p_updates) as e(u)
+    where coalesce(e.u ->> 'channel', '') = '' or coalesce(e.u ->> 'provider_message_id', '') = ''
+       or coalesce(e.u ->> 'status', '') = ''
+  ) then
+    raise exception 'channel, provider_message_id and status are required' using errcode = '22023';
+  end if;
+  insert into public.status_inbox as s (channel, provider_message_id, status, payload)
+  select e.u ->> 'channel', e.u ->> 'provider_message_id', e.u ->> 'status', e.u
+  from jsonb_array_elements(p_updates) with ordinality as e(u, n)
+  order by e.n
+  on conflict (channel, provider_message_id, status) do nothing;
+  get diagnostics v_new = row_count;
+  return v_new;
+end;
+$function$;
+grant execute on function public.accept_delivery_statuses(p_updates jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.accept_inbound_messages(p_messages jsonb)
  RETURNS TABLE(ordinal bigint, inbox_id bigint, is_new boolean)
@@ -1125,6 +1177,57 @@ begin
 end;
 $function$;
 grant execute on function public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.begin_post_call_notification_paced(p_call_id text, p_phone_number text, p_summary text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_lease_seconds integer DEFAULT 120, p_channels text[] DEFAULT ARRAY['whatsapp'::text, 'sms'::text], p_tokens jsonb DEFAULT '[]'::jsonb)
+ RETURNS TABLE(session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text, delivery_id uuid, status text, provider_message_id text, error_code text, error_class text, error_message text, attempt integer, to_send boolean, email text, sender_key text, granted integer, wait_ms integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_claims jsonb;
+  v_email text;
+  v_taken jsonb := '{}';
+  v_req record;
+  v_granted integer;
+  v_wait integer;
+begin
+  select coalesce(jsonb_agg(to_jsonb(b)), '[]'::jsonb) into v_claims
+  from public.begin_post_call_notification(p_call_id, p_phone_number, p_summary,
+                                           p_correlation_id, p_lease_seconds, p_channels) b;
+  v_email := public.profile_identity((v_claims -> 0 ->> 'profile_id')::uuid, 'email');
+
+  for v_req in
+    select t.channel, t.sender_key, t.wanted, t.rate, coalesce(t.window_only, false) as window_only
+    from jsonb_to_recordset(coalesce(p_tokens, '[]'::jsonb))
+      as t(channel text, sender_key text, wanted integer, rate double precision, window_only boolean)
+    where t.sender_key is not null and coalesce(t.wanted, 0) > 0
+    order by t.sender_key
+  loop
+    continue when not exists (
+      select 1 from jsonb_array_elements(v_claims) c
+      where c ->> 'channel' = v_req.channel and (c ->> 'to_send')::boolean
+        and c ->> 'status' = 'queued'
+        and (not v_req.window_only or (c ->> 'whatsapp_window_open')::boolean));
+    select t.granted, t.wait_ms into v_granted, v_wait
+    from public.take_send_tokens(v_req.sender_key, v_req.wanted, coalesce(v_req.rate, 80)) t;
+    v_taken := v_taken || jsonb_build_object(v_req.channel, jsonb_build_object(
+      'sender_key', v_req.sender_key, 'granted', v_granted, 'wait_ms', v_wait));
+  end loop;
+
+  return query
+  select c.session_id, c.profile_id, c.summary, c.whatsapp_window_open, c.channel,
+         c.delivery_id, c.status, c.provider_message_id, c.error_code, c.error_class,
+         c.error_message, c.attempt, c.to_send, v_email,
+         v_taken -> c.channel ->> 'sender_key',
+         (v_taken -> c.channel ->> 'granted')::integer,
+         (v_taken -> c.channel ->> 'wait_ms')::integer
+  from jsonb_to_recordset(v_claims) as c(
+    session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text,
+    delivery_id uuid, status text, provider_message_id text, error_code text, error_class text,
+    error_message text, attempt integer, to_send boolean);
+end;
+$function$;
+grant execute on function public.begin_post_call_notification_paced(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[], p_tokens jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.block_opted_out_outbound()
  RETURNS trigger
@@ -2531,6 +2634,63 @@ end;
 $function$;
 grant execute on function public.process_inbound_inbox(p_limit integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.process_status_inbox(p_limit integer DEFAULT 500)
+ RETURNS TABLE(inbox_id bigint, payload jsonb, matched boolean, delivery_id uuid, previous_status text, current_status text)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_ids bigint[];
+  v_batch jsonb;
+  v_out jsonb;
+  v_one jsonb;
+  v_i integer;
+begin
+  select array_agg(q.id order by q.provider_message_id, q.id),
+         jsonb_agg(q.payload order by q.provider_message_id, q.id)
+  into v_ids, v_batch
+  from (
+    select s.id, s.provider_message_id, s.payload from public.status_inbox s
+    where s.processed_at is null and s.attempts < 5
+    order by s.id
+    limit greatest(p_limit, 1)
+    for update skip locked
+  ) q;
+  if v_ids is null then
+    return;
+  end if;
+
+  begin
+    select coalesce(jsonb_agg(to_jsonb(r) order by r.ordinal), '[]'::jsonb) into v_out
+    from public.record_delivery_statuses(v_batch) r;
+  exception when others then
+    v_out := '[]'::jsonb;
+    for v_i in 1 .. pg_catalog.array_length(v_ids, 1) loop
+      begin
+        select to_jsonb(r) || jsonb_build_object('ordinal', v_i) into v_one
+        from public.record_delivery_statuses(jsonb_build_array(v_batch -> (v_i - 1))) r;
+        v_out := v_out || jsonb_build_array(v_one);
+      exception when others then
+        update public.status_inbox s
+        set attempts = s.attempts + 1, last_error = left(sqlstate || ': ' || sqlerrm, 500)
+        where s.id = v_ids[v_i];
+      end;
+    end loop;
+  end;
+
+  update public.status_inbox s set processed_at = now()
+  where s.id in (select v_ids[(o ->> 'ordinal')::integer] from jsonb_array_elements(v_out) as x(o));
+
+  return query
+    select v_ids[(o ->> 'ordinal')::integer], v_batch -> ((o ->> 'ordinal')::integer - 1),
+           (o ->> 'matched')::boolean, (o ->> 'delivery_id')::uuid, o ->> 'previous_status',
+           o ->> 'current_status'
+    from jsonb_array_elements(v_out) as x(o)
+    order by v_ids[(o ->> 'ordinal')::integer];
+end;
+$function$;
+grant execute on function public.process_status_inbox(p_limit integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.profile_identity(p_profile_id uuid, p_kind text)
  RETURNS text
  LANGUAGE sql
@@ -2561,6 +2721,32 @@ AS $function$
   select c.id from chain c where c.merged_into is null order by c.depth limit 1
 $function$;
 grant execute on function public.profile_survivor(p_profile_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.purge_processed_inboxes(p_retention interval DEFAULT '7 days'::interval, p_batch integer DEFAULT 5000)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_cutoff timestamptz := now() - p_retention;
+  v_total integer := 0;
+  v_n integer;
+begin
+  delete from public.inbound_inbox i
+  where i.id in (select x.id from public.inbound_inbox x
+                 where x.processed_at is not null and x.processed_at < v_cutoff
+                 limit greatest(p_batch, 1));
+  get diagnostics v_n = row_count;
+  v_total := v_total + v_n;
+  delete from public.status_inbox s
+  where s.id in (select x.id from public.status_inbox x
+                 where x.processed_at is not null and x.processed_at < v_cutoff
+                 limit greatest(p_batch, 1));
+  get diagnostics v_n = row_count;
+  return v_total + v_n;
+end;
+$function$;
+grant execute on function public.purge_processed_inboxes(p_retention interval, p_batch integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(matched boolean, delivery_id uuid, previous_status text, current_status text)

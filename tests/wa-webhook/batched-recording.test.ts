@@ -123,7 +123,7 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       .toEqual(["wamid.batch-spoiled-1", "wamid.batch-spoiled-3"]);
   });
 
-  it("records the status batches of 20 concurrent webhooks in fewer statements, each request answered with its own outcomes", async () => {
+  it("accepts the status batches of 20 concurrent webhooks in fewer statements, and the worker applies each of them", async () => {
     const wamid = (i: number, k: number) => `wamid.batch-status-${i}-${k}`;
     await db
       .sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
@@ -135,7 +135,7 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       max: 3,
       onnotice: () => {},
       debug: (_c, query) => {
-        if (query.includes("record_delivery_statuses")) statements++;
+        if (query.includes("accept_delivery_statuses")) statements++;
       },
     }) as unknown as Sql;
     const h = createHarness({ db, sql: counted });
@@ -151,9 +151,13 @@ describe("wa-webhook: concurrent requests' messages recorded together", () => {
       expect(res.status).toBe(200);
       return (await res.json()).received;
     }));
-    bodies.forEach((b, i) =>
-      expect(b).toMatchObject({ statuses: 3, unknown_statuses: i === 7 ? 1 : 0 })
-    );
+    // Each request is answered with what it accepted; the worker applies them and tells apart
+    // the one no row of ours has.
+    bodies.forEach((b, i) => expect(b).toMatchObject({ statuses: i === 7 ? 4 : 3 }));
+    await h.derived();
+    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_UNKNOWN_MESSAGE"))
+      .toMatchObject([{ provider_message_id: "wamid.batch-status-unknown" }]);
+    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_UPDATED")).toHaveLength(60);
     const rows = await db.sql`select status from public.message_delivery_log
       where provider_message_id like 'wamid.batch-status-%' and direction = 'outbound'`;
     expect(rows.map((r) => r.status)).toEqual(Array(60).fill("delivered"));

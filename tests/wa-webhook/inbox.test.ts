@@ -110,4 +110,36 @@ describe("inbox worker", () => {
     ]);
     expect((await delivered(["wamid.inbox-order-3"]))[0].reply_state).toBe("skipped");
   });
+
+  it("derives the next round while the last round's replies run, and keeps a person's replies in order across rounds", async () => {
+    await acceptInboundBatched(db.sql, message("+250788300031", "wamid.inbox-overlap-1"));
+    await acceptInboundBatched(db.sql, message("+250788300032", "wamid.inbox-overlap-2"));
+    await acceptInboundBatched(db.sql, message("+250788300031", "wamid.inbox-overlap-3"));
+    const seen: string[] = [];
+    let secondStarted!: () => void;
+    const second = new Promise<void>((r) => (secondStarted = r));
+    const result = await drainInbox({
+      sql: db.sql,
+      logger: memoryLogger(),
+      limit: 1, // one message per round
+      maxReplies: 4,
+      onInbound: async (i) => {
+        seen.push(`start ${i.correlationId}`);
+        if (i.correlationId === "corr-wamid.inbox-overlap-2") secondStarted();
+        // The first reply holds on until the next round's reply has started (or gives up):
+        // a drain that waits for a round's replies before deriving the next never gets there.
+        if (i.correlationId === "corr-wamid.inbox-overlap-1") {
+          await Promise.race([second, new Promise((r) => setTimeout(r, 3_000))]);
+        }
+        seen.push(`end ${i.correlationId}`);
+      },
+    });
+    expect(result).toMatchObject({ derived: 3, replies: 3 });
+    expect(seen.indexOf("start corr-wamid.inbox-overlap-2"))
+      .toBeLessThan(seen.indexOf("end corr-wamid.inbox-overlap-1"));
+    // The same person's third message waited for their first reply.
+    expect(seen.indexOf("start corr-wamid.inbox-overlap-3"))
+      .toBeGreaterThan(seen.indexOf("end corr-wamid.inbox-overlap-1"));
+    expect(seen.filter((s) => s.startsWith("end"))).toHaveLength(3);
+  });
 });

@@ -388,8 +388,11 @@ describe("wa-webhook: a batch is one request", () => {
     const raw = JSON.stringify(batch);
     const res = await h.handler(post(raw));
     expect(res.status).toBe(200);
-    expect((await res.json()).received).toMatchObject({ messages: 4, unknown_statuses: 1 });
+    // The status is accepted into the status inbox; the worker finds it is not ours.
+    expect((await res.json()).received).toMatchObject({ messages: 4, statuses: 1 });
     await h.derived();
+    expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_UNKNOWN_MESSAGE"))
+      .toMatchObject([{ provider_message_id: "wamid.not-ours", status: "delivered" }]);
     const rows = await db.sql`
       select provider_message_id, body, sender from public.message_delivery_log
       where provider_message_id like 'wamid.batch-%' order by created_at, provider_message_id`;

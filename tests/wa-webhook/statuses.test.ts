@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { createHarness, fixture, fixtureRaw, post } from "./harness.ts";
+import { acceptDeliveryStatusesBatched } from "../../supabase/functions/_shared/inbox/record-statuses-batch.ts";
+import { drainInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
+import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -49,6 +52,7 @@ describe("wa-webhook: delivery statuses", () => {
       expect(res.status, name).toBe(200);
       expect((await res.json()).received, name).toMatchObject({ statuses: 1 });
     }
+    await h.derived();
     const row = await rowOf(SENT_ID);
     expect(row.status).toBe("read");
     expect(row.metadata).toMatchObject({
@@ -74,6 +78,7 @@ describe("wa-webhook: delivery statuses", () => {
     expect((await h.handler(post(statusFor("status-sent", "wamid.out-of-order")))).status).toBe(
       200,
     );
+    await h.derived();
     expect((await rowOf("wamid.out-of-order")).status).toBe("read");
   });
 
@@ -82,6 +87,7 @@ describe("wa-webhook: delivery statuses", () => {
     const { profileId } = await outbound(wamid);
     const h = createHarness({ db });
     expect((await h.handler(post(fixtureRaw("status-failed")))).status).toBe(200);
+    await h.derived();
     const row = await rowOf(wamid);
     expect(row).toMatchObject({
       status: "failed",
@@ -106,6 +112,7 @@ describe("wa-webhook: delivery statuses", () => {
     await outbound(wamid);
     const h = createHarness({ db });
     expect((await h.handler(post(fixtureRaw("status-failed-undeliverable")))).status).toBe(200);
+    await h.derived();
     expect(await rowOf(wamid)).toMatchObject({
       status: "failed",
       error_code: "131026",
@@ -119,6 +126,7 @@ describe("wa-webhook: delivery statuses", () => {
     const h = createHarness({ db });
     await h.handler(post(statusFor("status-read", "wamid.read-then-failed")));
     await h.handler(post(statusFor("status-failed-undeliverable", "wamid.read-then-failed")));
+    await h.derived();
     expect(await rowOf("wamid.read-then-failed")).toMatchObject({
       status: "read",
       has_whatsapp: true,
@@ -129,7 +137,9 @@ describe("wa-webhook: delivery statuses", () => {
     const h = createHarness({ db });
     const res = await h.handler(post(statusFor("status-delivered", "wamid.sent-by-someone-else")));
     expect(res.status).toBe(200);
-    expect((await res.json()).received).toMatchObject({ statuses: 0, unknown_statuses: 1 });
+    // Accepted (its 200 means it is durable); the worker finds no row of ours with its id.
+    expect((await res.json()).received).toMatchObject({ statuses: 1 });
+    await h.derived();
     expect(h.log.lines.find((l) => l.event === "WHATSAPP_STATUS_UNKNOWN_MESSAGE")).toMatchObject({
       provider_message_id: "wamid.sent-by-someone-else",
       status: "delivered",
@@ -158,8 +168,49 @@ describe("wa-webhook: delivery statuses", () => {
       },
     ];
     expect((await h.handler(post(JSON.stringify(payload)))).status).toBe(200);
+    await h.derived();
     expect((await rowOf("wamid.deleted-status")).status).toBe("sent");
     expect(h.log.lines.filter((l) => l.event === "WHATSAPP_STATUS_IGNORED").map((l) => l.status))
       .toEqual(["deleted", "warning"]);
+  });
+
+  it("keeps an accepted status until a worker applies it (the kick was lost: dispatch's run), once, and purges it after the retention", async () => {
+    await outbound("wamid.inbox-kept");
+    const update = {
+      channel: "whatsapp" as const,
+      providerMessageId: "wamid.inbox-kept",
+      status: "delivered" as const,
+    };
+    // Accepted twice (Meta redelivers): one inbox row, the message row not touched yet.
+    await acceptDeliveryStatusesBatched(db.sql, [update]);
+    await acceptDeliveryStatusesBatched(db.sql, [update]);
+    const kept = await db.sql`select processed_at from public.status_inbox
+      where provider_message_id = 'wamid.inbox-kept'`;
+    expect(kept).toEqual([{ processed_at: null }]);
+    expect((await rowOf("wamid.inbox-kept")).status).toBe("sent");
+
+    const log = memoryLogger();
+    const result = await drainInbox({
+      sql: db.sql,
+      logger: log,
+      onInbound: () => Promise.resolve(),
+    });
+    expect(result.statuses).toBeGreaterThanOrEqual(1);
+    expect((await rowOf("wamid.inbox-kept")).status).toBe("delivered");
+    expect(
+      log.lines.filter((l) =>
+        l.event === "WHATSAPP_STATUS_UPDATED" && l.provider_message_id === "wamid.inbox-kept"
+      ),
+    ).toHaveLength(1);
+
+    // Housekeeping: processed longer ago than the retention, it goes; a recent one stays.
+    await db.sql`update public.status_inbox set processed_at = now() - interval '8 days'
+      where provider_message_id = 'wamid.inbox-kept'`;
+    expect(await db.sql`select public.purge_processed_inboxes('7 days') as n`)
+      .toMatchObject([{ n: expect.any(Number) }]);
+    expect(
+      await db.sql`select 1 from public.status_inbox
+      where provider_message_id = 'wamid.inbox-kept'`,
+    ).toHaveLength(0);
   });
 });

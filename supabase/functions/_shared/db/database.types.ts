@@ -389,6 +389,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"status_inbox": {
+                  Row: {
+                    "attempts": number,"channel": string,"id": number,"last_error": string | null,"payload": NonNullable<Json>,"processed_at": string | null,"provider_message_id": string,"received_at": string,"status": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"channel": string,"id"?: never,"last_error"?: string | null,"payload": NonNullable<Json>,"processed_at"?: string | null,"provider_message_id": string,"received_at"?: string,"status": string
+                  }
+                  Update: {
+                    "attempts"?: number,"channel"?: string,"id"?: never,"last_error"?: string | null,"payload"?: NonNullable<Json>,"processed_at"?: string | null,"provider_message_id"?: string,"received_at"?: string,"status"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"tenants": {
                   Row: {
                     "created_at": string,"id": string,"name": string,"slug": string,"updated_at": string
@@ -428,6 +442,9 @@ isOneToOne: false
               "delivery_id": string,"delivery_status": string,"delivery_step": number,"is_new": boolean,"message_id": string,"response": Json
             }[]
                            },
+"accept_delivery_statuses":
+{ Args: { "p_updates": Json }; Returns: number
+                           },
 "accept_inbound_messages":
 { Args: { "p_messages": Json }; Returns: {
               "inbox_id": number,"is_new": boolean,"ordinal": number
@@ -462,6 +479,11 @@ isOneToOne: false
 "begin_post_call_notification":
 { Args: { "p_call_id": string,"p_channels"?: (string)[],"p_correlation_id"?: string,"p_lease_seconds"?: number,"p_phone_number": string,"p_summary"?: string }; Returns: {
               "attempt": number,"channel": string,"delivery_id": string,"error_class": string,"error_code": string,"error_message": string,"profile_id": string,"provider_message_id": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"whatsapp_window_open": boolean
+            }[]
+                           },
+"begin_post_call_notification_paced":
+{ Args: { "p_call_id": string,"p_channels"?: (string)[],"p_correlation_id"?: string,"p_lease_seconds"?: number,"p_phone_number": string,"p_summary"?: string,"p_tokens"?: Json }; Returns: {
+              "attempt": number,"channel": string,"delivery_id": string,"email": string,"error_class": string,"error_code": string,"error_message": string,"granted": number,"profile_id": string,"provider_message_id": string,"sender_key": string,"session_id": string,"status": string,"summary": string,"to_send": boolean,"wait_ms": number,"whatsapp_window_open": boolean
             }[]
                            },
 "claim_api_message_step":
@@ -831,11 +853,19 @@ isOneToOne: false
               "allows_sms": boolean,"channel": string,"correlation_id": string,"delivery_id": string,"inbox_id": number,"is_new": boolean,"needs_reply": boolean,"profile_id": string,"sender": string,"session_id": string
             }[]
                            },
+"process_status_inbox":
+{ Args: { "p_limit"?: number }; Returns: {
+              "current_status": string,"delivery_id": string,"inbox_id": number,"matched": boolean,"payload": Json,"previous_status": string
+            }[]
+                           },
 "profile_identity":
 { Args: { "p_kind": string,"p_profile_id": string }; Returns: string
                            },
 "profile_survivor":
 { Args: { "p_profile_id": string }; Returns: string
+                           },
+"purge_processed_inboxes":
+{ Args: { "p_batch"?: number,"p_retention"?: string }; Returns: number
                            },
 "record_delivery_status":
 { Args: { "p_channel": string,"p_delivery_id"?: string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {

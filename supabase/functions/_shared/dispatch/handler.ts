@@ -4,6 +4,7 @@ import { parseJson, readRawBody } from "../http/body.ts";
 import { methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
+import { rpcValue } from "../db/rpc.ts";
 import { type DispatchDeps, dispatchDue } from "../outbound/dispatch.ts";
 import { type ReplyDeps, replyPending } from "../conversations/reply-to-inbound.ts";
 import type { DrainInboxResult } from "../inbox/process-inbox.ts";
@@ -20,8 +21,13 @@ const Body = z.object({
 export interface DispatchHandlerDeps extends DispatchDeps {
   auth: AuthConfig;
   replies?: ReplyDeps;
-  /** The inbox worker: messages accepted but never derived (a webhook that died before its kick). */
+  /**
+   * The inbox worker: statuses never applied and messages never derived (a webhook that died
+   * before its kick). Each tick also purges one batch of inbox rows processed longer than
+   * `inboxRetentionDays` ago (default 7).
+   */
   inbox?: (deadline?: number) => Promise<DrainInboxResult>;
+  inboxRetentionDays?: number;
   /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
   postCall?: NotifyAfterCallDeps;
   defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
@@ -51,9 +57,18 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
           const budget = body.time_budget_ms ?? deps.defaults.timeBudgetMs;
           const inbox = deps.inbox ? await deps.inbox(Date.now() + budget) : null;
           const pending = await replyPending(deps.replies!, { olderThanSeconds: 60, limit: 20 });
-          return inbox
-            ? { ...pending, derived: inbox.derived, inbox_replies: inbox.replies }
-            : pending;
+          if (!inbox) return pending;
+          // Housekeeping: one batch of inbox rows processed longer ago than the retention.
+          const purged = await rpcValue(deps.replies!.sql, "purge_processed_inboxes", {
+            p_retention: `${deps.inboxRetentionDays ?? 7} days`,
+          });
+          return {
+            ...pending,
+            derived: inbox.derived,
+            inbox_replies: inbox.replies,
+            statuses: inbox.statuses,
+            inbox_purged: purged,
+          };
         })()
         : null,
       deps.postCall && recover

@@ -1,6 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
+import { logStatusOutcome, statusOf } from "../outbound/delivery-status.ts";
 import {
   type InboundForReply,
   type InboundToReply,
@@ -41,6 +42,25 @@ export async function processInbox(sql: Sql, limit = 100): Promise<DerivedInboun
   }));
 }
 
+/**
+ * One round of the status worker, one round trip: claims up to `limit` owed statuses from
+ * public.status_inbox (skip locked), applies them (public.record_delivery_statuses: forward only,
+ * the fallback on failed) and marks them processed, in one transaction; logs each outcome.
+ * Answers how many it applied.
+ */
+export async function processStatusInbox(sql: Sql, log: Logger, limit = 500): Promise<number> {
+  const rows = await rpc(sql, "process_status_inbox", { p_limit: limit });
+  for (const r of rows) {
+    logStatusOutcome(log, statusOf(r.payload as Record<string, unknown>), {
+      matched: r.matched,
+      deliveryId: r.delivery_id,
+      previousStatus: r.previous_status,
+      currentStatus: r.current_status,
+    });
+  }
+  return rows.length;
+}
+
 export interface DrainInboxDeps {
   sql: Sql;
   logger: Logger;
@@ -48,7 +68,14 @@ export interface DrainInboxDeps {
   onInbound: (inbound: InboundForReply) => Promise<void>;
   /** Rows per round (default 100). */
   limit?: number;
-  /** After each round's derivation, before its replies run. */
+  /** Statuses per round (default 500). */
+  statusLimit?: number;
+  /**
+   * Replies running at once (default: `limit`). The next round is derived while replies run,
+   * until this many are in flight; then it waits for one to finish.
+   */
+  maxReplies?: number;
+  /** After each round's derivation, before its replies start. */
   onDerived?: (batch: DerivedInbound[]) => void;
   /** No new round starts after this time (epoch ms): the caller's time budget. */
   deadline?: number;
@@ -60,50 +87,72 @@ export interface DrainInboxResult {
   derived: number;
   /** Of those, handed to the reply path. */
   replies: number;
+  /** Delivery statuses applied from the status inbox. */
+  statuses: number;
   /** Stopped at the deadline after a full round: more may be owed. */
   more: boolean;
 }
 
 /**
- * The inbox worker: round after round until nothing is owed, derives a batch (processInbox) and
- * runs its replies: one person's in order (two messages in one batch are answered in turn, not
- * racing for the same session), different people in parallel. A reply that fails is logged and
- * stays pending for the retry path (replyPending); it never stops the drain.
+ * The inbox worker: round after round until nothing is owed, applies a batch of delivery
+ * statuses (processStatusInbox), derives a batch of messages (processInbox) and
+ * starts its replies without waiting for them, so the next round is derived while they run (at
+ * most `maxReplies` at once). One person's replies run in order, across rounds too (two messages
+ * are answered in turn, never racing for the same session); different people's in parallel.
+ * Resolves once every reply it started has finished. A reply that fails is logged and stays
+ * pending for the retry path (replyPending); it never stops the drain.
  */
 export async function drainInbox(deps: DrainInboxDeps): Promise<DrainInboxResult> {
-  const result: DrainInboxResult = { derived: 0, replies: 0, more: false };
+  const result: DrainInboxResult = { derived: 0, replies: 0, statuses: 0, more: false };
   const now = deps.now ?? Date.now;
   const limit = deps.limit ?? 100;
-  for (;;) {
-    if (deps.deadline !== undefined && now() >= deps.deadline) return result;
-    const batch = await processInbox(deps.sql, limit);
-    result.more = batch.length === limit;
-    if (batch.length === 0) return result;
-    result.derived += batch.length;
-    deps.onDerived?.(batch);
-    const owed = batch.filter((d) =>
-      d.inbound.isNew && d.needsReply && REPLY_CHANNELS.has(d.inbound.channel)
-    );
-    result.replies += owed.length;
-    await replyInOrder(deps, owed.map((d) => d.inbound));
+  const maxReplies = Math.max(1, deps.maxReplies ?? limit);
+  const running = new Set<Promise<void>>();
+  // Each person's last reply: the next one of theirs starts after it.
+  const last = new Map<string, Promise<void>>();
+  const start = (inbound: InboundForReply) => {
+    const after = last.get(inbound.sender) ?? Promise.resolve();
+    const reply: Promise<void> = after.then(() => replyLogged(deps, inbound)).finally(() => {
+      running.delete(reply);
+      if (last.get(inbound.sender) === reply) last.delete(inbound.sender);
+    });
+    last.set(inbound.sender, reply);
+    running.add(reply);
+  };
+  try {
+    for (;;) {
+      if (deps.deadline !== undefined && now() >= deps.deadline) return result;
+      while (running.size >= maxReplies) await Promise.race(running);
+      // Statuses first: applying them is quick, and a reply never waits behind them for long.
+      const statusLimit = deps.statusLimit ?? 500;
+      const statuses = await processStatusInbox(deps.sql, deps.logger, statusLimit);
+      result.statuses += statuses;
+      const batch = await processInbox(deps.sql, limit);
+      result.more = batch.length === limit || statuses === statusLimit;
+      if (batch.length === 0 && statuses === 0) return result;
+      if (batch.length === 0) continue;
+      result.derived += batch.length;
+      deps.onDerived?.(batch);
+      const owed = batch.filter((d) =>
+        d.inbound.isNew && d.needsReply && REPLY_CHANNELS.has(d.inbound.channel)
+      );
+      result.replies += owed.length;
+      for (const d of owed) start(d.inbound);
+    }
+  } finally {
+    while (running.size > 0) await Promise.all(running);
   }
 }
 
-async function replyInOrder(deps: DrainInboxDeps, owed: InboundForReply[]): Promise<void> {
-  const byPerson = new Map<string, InboundForReply[]>();
-  for (const i of owed) byPerson.set(i.sender, [...(byPerson.get(i.sender) ?? []), i]);
-  await Promise.all([...byPerson.values()].map(async (queue) => {
-    for (const inbound of queue) {
-      try {
-        await deps.onInbound(inbound);
-      } catch (err) {
-        deps.logger.error("INBOX_REPLY_FAILED", {
-          delivery_id: inbound.deliveryId,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
-  }));
+async function replyLogged(deps: DrainInboxDeps, inbound: InboundForReply): Promise<void> {
+  try {
+    await deps.onInbound(inbound);
+  } catch (err) {
+    deps.logger.error("INBOX_REPLY_FAILED", {
+      delivery_id: inbound.deliveryId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }
 
 /** The inbox worker of a function that writes replies (agent-worker; dispatch as the safety net). */

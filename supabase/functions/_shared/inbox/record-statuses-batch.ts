@@ -1,6 +1,8 @@
 import type { Sql } from "../db/client.ts";
+import { rpcValue } from "../db/rpc.ts";
 import {
   recordDeliveryStatuses,
+  statusJson,
   type StatusOutcome,
   type StatusUpdate,
 } from "../outbound/delivery-status.ts";
@@ -26,4 +28,25 @@ export function recordDeliveryStatusesBatched(
   updates: StatusUpdate[],
 ): Promise<StatusOutcome[]> {
   return updates.length === 0 ? Promise.resolve([]) : recordBatched(sql, updates);
+}
+
+/**
+ * THE status pipeline of the WhatsApp webhook: durably accepts one request's status updates into
+ * public.status_inbox (unique per message and status: a redelivered callback is a no-op) and
+ * resolves once that is committed; the webhook answers 2xx after it. The statuses of the
+ * requests that arrive in the same event-loop turn go in one statement and one commit. The inbox
+ * worker (inbox/process-inbox.ts: agent-worker, kicked after the commit; dispatch as the safety
+ * net) applies them with public.record_delivery_statuses, forward only.
+ */
+const acceptBatched = batchedPerPool<StatusUpdate[], void>(
+  (sql, updates) => acceptStatuses(sql, updates),
+  (sql, groups) => acceptStatuses(sql, groups.flat()).then(() => groups.map(() => undefined)),
+);
+
+async function acceptStatuses(sql: Sql, updates: StatusUpdate[]): Promise<void> {
+  await rpcValue(sql, "accept_delivery_statuses", { p_updates: updates.map(statusJson) });
+}
+
+export function acceptDeliveryStatusesBatched(sql: Sql, updates: StatusUpdate[]): Promise<void> {
+  return updates.length === 0 ? Promise.resolve() : acceptBatched(sql, updates);
 }

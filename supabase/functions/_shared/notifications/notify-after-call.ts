@@ -88,6 +88,12 @@ interface ClaimRow {
   error_message: string | null;
   attempt: number;
   to_send: boolean;
+  /** The person's email address, if any (the email leg). */
+  email: string | null;
+  /** Pacing tokens leased for this channel's sender in the same statement. */
+  sender_key: string | null;
+  granted: number | null;
+  wait_ms: number | null;
 }
 
 const SENT_LIKE = new Set<DeliveryStatus>(["sent", "delivered", "read"]);
@@ -103,14 +109,30 @@ export async function notifyAfterCall(
 ): Promise<NotifyAfterCallResult> {
   const log = deps.logger.child({ correlation_id: input.correlationId, call_id: input.callId });
   const whatsappFirst = deps.config.channels === "whatsapp_first";
-  const claims = (await rpc(deps.sql, "begin_post_call_notification", {
+  // The channels' pacing tokens are leased in the same statement that claims their rows (none
+  // for a channel this isolate holds a token for, or that is not handed out to send).
+  const channelOf = new Map<string, "whatsapp" | "sms">();
+  for (const channel of ["whatsapp", "sms"] as const) {
+    const sender = deps.senders.resolve(channel);
+    if (sender) channelOf.set(sender.key, channel);
+  }
+  const tokens = deps.pacer.reserve?.(
+    [...channelOf.keys()].map((key) => deps.senders.resolve(channelOf.get(key)!)!),
+  );
+  const claims = (await rpc(deps.sql, "begin_post_call_notification_paced", {
     p_call_id: input.callId,
     p_phone_number: input.phoneNumber,
     p_summary: input.summary ?? undefined,
     p_correlation_id: input.correlationId,
     p_lease_seconds: 120,
     p_channels: whatsappFirst ? ["whatsapp"] : ["whatsapp", "sms"],
+    p_tokens: (tokens?.ask ?? []).map((a) => {
+      const channel = channelOf.get(a.sender_key)!;
+      // No template: outside the window WhatsApp is refused, and takes no token.
+      return { ...a, channel, window_only: channel === "whatsapp" && !deps.config.summaryTemplate };
+    }),
   })) as ClaimRow[];
+  tokens?.settle(claims);
   const sessionId = claims[0].session_id;
   // A re-leased row whose person opted out meanwhile comes back blocked: not to send.
   const pending = claims.filter((c) => c.to_send && c.status === "queued");
@@ -125,7 +147,11 @@ export async function notifyAfterCall(
   }
   await keepBlockedBodies(deps, claims, input.callId);
 
+  const releaseTokens = () => {
+    for (const key of tokens?.held ?? []) tokens!.release(key);
+  };
   if (pending.length === 0) {
+    releaseTokens();
     const deliveries = [...reports.values()];
     // Nothing could be sent on any channel (opted out, not on WhatsApp): that is not a repeat.
     const skipped = outcomeOf(deliveries) === "skipped";
@@ -143,6 +169,8 @@ export async function notifyAfterCall(
   let summary = claims[0].summary;
   let source: NotifyAfterCallResult["summary_source"] = input.summary ? "request" : "database";
   if (!summary) {
+    // Tokens are not held through the wait: they would be spent long after their lease.
+    releaseTokens();
     summary = await waitForSummary(deps, input.callId);
     if (summary) {
       await rpc(deps.sql, "merge_omnichannel_session_context", {
@@ -165,7 +193,7 @@ export async function notifyAfterCall(
     logSend(log, claim.channel, refused, claim.attempt, outcome);
     reports.set(claim.channel, reportFrom(claim.channel, claim.attempt, refused, outcome));
   }
-  const go = await paced(deps, planned.sends);
+  const go = await paced(deps, planned.sends, tokens);
   for (const s of planned.sends.filter((s) => !go.includes(s))) {
     reports.set(s.claim.channel, {
       channel: s.claim.channel,
@@ -176,7 +204,7 @@ export async function notifyAfterCall(
   }
 
   // Email, where the person has an address: alongside the other two, failing alone.
-  const email = emailLeg(deps, input, sessionId, claims[0].profile_id, summary, log);
+  const email = emailLeg(deps, input, sessionId, claims[0].email, summary, log);
   await sendDualChannel(deps, deps.config.sendTimeoutMs, go, async (send, result, outcome) => {
     const { claim } = send as PostCallSend;
     logSend(log, claim.channel, result, claim.attempt, outcome);
@@ -207,7 +235,8 @@ export async function notifyAfterCall(
 }
 
 /**
- * The summary by email to the address on the person's profile (none: no email leg). Keyed per
+ * The summary by email to the address on the person's profile, read by the begin statement
+ * (none: no email leg). Keyed per
  * call, so a repeat never sends it twice; a failure or a crash here is a failed report, never
  * the other channels' problem.
  */
@@ -215,16 +244,12 @@ async function emailLeg(
   deps: NotifyAfterCallDeps,
   input: NotifyAfterCallInput,
   sessionId: string,
-  profileId: string,
+  to: string | null,
   summary: string | null,
   log: Logger,
 ): Promise<DeliveryReport | null> {
+  if (!to) return null;
   try {
-    const to = await rpcValue(deps.sql, "profile_identity", {
-      p_profile_id: profileId,
-      p_kind: "email",
-    });
-    if (!to) return null;
     const sent = await sendEmail(deps, {
       to,
       ...formatPostCallEmail({ summary }),

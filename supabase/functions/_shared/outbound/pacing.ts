@@ -18,6 +18,27 @@ export interface Pacer {
   take(sender: SenderRef, wanted: number): Promise<{ granted: number; waitMs: number }>;
   /** The provider throttled this sender (429 / 130429): empty its bucket, halve its rate a while. */
   slowDown(key: string, retryAfterMs?: number): Promise<void>;
+  /**
+   * Tokens taken inside another statement (begin_post_call_notification_paced), so a send costs
+   * no round trip of its own: a token this isolate already holds is set aside now; for the other
+   * senders, `ask` says how many to lease in that statement. Optional: a pacer without it is
+   * simply asked through `acquire`.
+   */
+  reserve?(senders: SenderRef[]): TokenReservation;
+}
+
+/** Tokens set aside for one piece of work, and what to lease for it in its own statement. */
+export interface TokenReservation {
+  /** To lease in the caller's statement: { sender_key, wanted, rate } per sender without a token. */
+  ask: { sender_key: string; wanted: number; rate: number }[];
+  /** The keys holding a token for this work: set aside from the stock, or granted by `settle`. */
+  held: Set<string>;
+  /** The statement's answer: what it granted goes into the stock, one per key into `held`. */
+  settle(
+    rows: { sender_key: string | null; granted: number | null; wait_ms: number | null }[],
+  ): void;
+  /** A held token not spent goes back to the stock (dropped when the stock has expired). */
+  release(key: string): void;
 }
 
 /**
@@ -93,8 +114,40 @@ export function createPacer(
     return { granted: r.granted, waitMs: r.wait_ms };
   };
 
+  const reserve = (senders: SenderRef[]): TokenReservation => {
+    const held = new Set<string>();
+    const ask: TokenReservation["ask"] = [];
+    const byKey = new Map(senders.map((s) => [s.key, s]));
+    for (const s of byKey.values()) {
+      if (fromStock(s.key)) held.add(s.key);
+      // A refill on the way or a bucket found empty: acquire shares or waits for it instead.
+      else if (!refilling.has(s.key) && (emptyUntil.get(s.key) ?? 0) <= now()) {
+        ask.push({ sender_key: s.key, wanted: leaseSize(s), rate: s.ratePerSecond });
+      }
+    }
+    return {
+      ask,
+      held,
+      settle(rows) {
+        for (const r of rows) {
+          const sender = r.sender_key ? byKey.get(r.sender_key) : undefined;
+          if (!sender || r.granted === null || held.has(sender.key)) continue;
+          addStock(sender.key, r.granted);
+          if (r.granted < leaseSize(sender)) markEmpty(sender, r.wait_ms ?? 0);
+          if (fromStock(sender.key)) held.add(sender.key);
+        }
+      },
+      release(key) {
+        if (!held.delete(key)) return;
+        const s = stock.get(key);
+        if (s && now() < s.until) s.tokens++;
+      },
+    };
+  };
+
   return {
     take,
+    reserve,
     async acquire(senders, maxWaitMs = 5_000) {
       const deadline = now() + maxWaitMs;
       // Refills in flight for these senders are awaited first: what they bring is shared

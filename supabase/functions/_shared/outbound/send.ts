@@ -3,7 +3,7 @@ import { rpcValue } from "../db/rpc.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SendResult } from "./adapter.ts";
 import { type OutcomeItem, type RecordedOutcome, recordOutcome } from "./outcome.ts";
-import type { Pacer } from "./pacing.ts";
+import type { Pacer, TokenReservation } from "./pacing.ts";
 import type { OutboxRow, SendChannel, Sender, SenderChannel, SenderDirectory } from "./senders.ts";
 
 /** What every send path is built from (platform/deps.ts `outboundOf`; tests build the same). */
@@ -33,14 +33,24 @@ export interface Outgoing {
  * token within the wait is not sent now: its row goes back to the outbox, due at once, and
  * dispatch sends it when the bucket allows. Answers the sends that may go now.
  */
-export async function paced<T extends Outgoing>(deps: OutboundDeps, sends: T[]): Promise<T[]> {
-  if (sends.length === 0) return [];
-  const missing = await deps.pacer.acquire(sends.map((s) => s.sender), deps.maxWaitMs ?? 5_000);
-  const deferred = sends.filter((s) => missing.has(s.sender.key));
+export async function paced<T extends Outgoing>(
+  deps: OutboundDeps,
+  sends: T[],
+  reserved?: TokenReservation,
+): Promise<T[]> {
+  // Tokens already taken for these sends (in the statement that claimed them) are spent first.
+  const unpaced = sends.filter((s) => !reserved?.held.delete(s.sender.key));
+  for (const key of reserved?.held ?? []) reserved!.release(key);
+  if (unpaced.length === 0) return sends;
+  const missing = await deps.pacer.acquire(
+    unpaced.map((s) => s.sender),
+    deps.maxWaitMs ?? 5_000,
+  );
+  const deferred = unpaced.filter((s) => missing.has(s.sender.key));
   if (deferred.length > 0) {
     await rpcValue(deps.sql, "release_deliveries", { p_ids: deferred.map((s) => s.row.id) });
   }
-  return sends.filter((s) => !missing.has(s.sender.key));
+  return sends.filter((s) => !deferred.includes(s));
 }
 
 /** Sends one row through its sender and records the answer, with the sender's key, on the row. */

@@ -1,6 +1,10 @@
 import type { Sql } from "../db/client.ts";
 import type { Logger } from "../log/logger.ts";
-import type { StatusOutcome, StatusUpdate } from "../outbound/delivery-status.ts";
+import {
+  logStatusOutcome,
+  type StatusOutcome,
+  type StatusUpdate,
+} from "../outbound/delivery-status.ts";
 import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import {
@@ -8,13 +12,19 @@ import {
   acceptInboundBatched,
   recordInboundBatched,
 } from "../inbox/record-inbound-batch.ts";
-import { recordDeliveryStatusesBatched } from "../inbox/record-statuses-batch.ts";
+import {
+  acceptDeliveryStatusesBatched,
+  recordDeliveryStatusesBatched,
+} from "../inbox/record-statuses-batch.ts";
 import type { WebhookEvent } from "./parse-webhook.ts";
 import { recordCallEnded } from "./record-call.ts";
 
 /** Work that runs after the webhook answered, because what it needs is already durable. */
 export type FollowUp =
-  /** New messages were accepted into the inbox: the worker derives them and writes the replies. */
+  /**
+   * New messages or statuses were accepted into the inboxes: the worker applies the statuses,
+   * derives the messages and writes the replies.
+   */
   | { kind: "inbox" }
   | { kind: "post_call"; callId: string; phoneNumber: string }
   /**
@@ -45,8 +55,9 @@ export interface RecordOutcome {
 /**
  * Records every event of one webhook: its messages accepted into the inbox together (one
  * statement, shared with the concurrent requests of the same event-loop turn; idempotent on the
- * wamid), all delivery statuses in one round trip (forward only, applied in order), and ended
- * calls. Returns what is owed afterwards: the inbox worker when a new message was accepted, the
+ * wamid), its delivery statuses into the status inbox the same way (applied by the worker,
+ * forward only; `counts.statuses` is how many were accepted, matched or not — the worker logs
+ * which it could not match), and ended calls. Returns what is owed afterwards: the inbox worker when a new message was accepted, the
  * post-call flow for each answered call.
  * A database error propagates: the caller answers non-2xx and Meta redelivers the whole batch,
  * which is safe because every step is idempotent.
@@ -65,17 +76,22 @@ export async function recordWhatsAppEvents(
     ignored: 0,
   };
   const followUps: FollowUp[] = [];
-  // Statuses are recorded together in one round trip before the loop walks the events in order.
-  const statusEvents = events.flatMap((e) => (e.kind === "status" ? [e.update] : []));
+  // Statuses go into the status inbox together (one statement per event-loop turn, applied by
+  // the inbox worker); those on a number bridged to Genesys are applied here, in one round
+  // trip, because their receipts need the outcome.
+  const statusEvents = events.flatMap((e) => (e.kind === "status" && e.agents ? [e.update] : []));
+  const inboxStatuses = events.flatMap((e) => (e.kind === "status" && !e.agents ? [e.update] : []));
   // Messages and statuses are written at once, each into its tick batch (one statement each).
   // Messages for Genesys agents are recorded directly (their forward needs the rows); the
   // others are accepted into the inbox, derived and answered by the inbox worker.
   const messages = events.flatMap((e) => (e.kind === "message" ? [e] : []));
-  const [statusOutcomes, accepted]: [
+  const [statusOutcomes, , accepted]: [
     StatusOutcome[],
+    void,
     (AcceptedInbound | RecordedInbound)[],
   ] = await Promise.all([
     recordDeliveryStatusesBatched(sql, statusEvents),
+    acceptDeliveryStatusesBatched(sql, inboxStatuses),
     Promise.all(
       messages.map((e) =>
         e.agents ? recordInboundBatched(sql, e.message) : acceptInboundBatched(sql, e.message)
@@ -107,19 +123,18 @@ export async function recordWhatsAppEvents(
       if (e.agents && "deliveryId" in a) {
         followUps.push({ kind: "agents", message: m, recorded: a, account: e.agents });
       } else inboxMessages++;
+    } else if (e.kind === "status" && !e.agents) {
+      counts.statuses++;
     } else if (e.kind === "status") {
       const u = e.update;
       const outcome = statusOutcomes[nextStatus++];
+      logStatusOutcome(log, u, outcome);
       if (!outcome.matched) {
         counts.unknown_statuses++;
-        log.info("WHATSAPP_STATUS_UNKNOWN_MESSAGE", {
-          provider_message_id: u.providerMessageId,
-          status: u.status,
-        });
         continue;
       }
       counts.statuses++;
-      if (e.agents && outcome.deliveryId && outcome.currentStatus !== outcome.previousStatus) {
+      if (outcome.deliveryId && outcome.currentStatus !== outcome.previousStatus) {
         followUps.push({
           kind: "receipt",
           update: u,
@@ -127,16 +142,6 @@ export async function recordWhatsAppEvents(
           to: outcome.deliveryId,
         });
       }
-      log[u.status === "failed" ? "warn" : "info"]("WHATSAPP_STATUS_UPDATED", {
-        provider_message_id: u.providerMessageId,
-        delivery_id: outcome.deliveryId,
-        status: u.status,
-        previous_status: outcome.previousStatus,
-        current_status: outcome.currentStatus,
-        error_code: u.errorCode,
-        error_class: u.errorClass,
-        not_on_whatsapp: u.notOnChannel || undefined,
-      });
     } else if (e.kind === "call") {
       const c = e.call;
       counts.calls++;
@@ -166,6 +171,6 @@ export async function recordWhatsAppEvents(
       log[e.level](e.event, e.fields);
     }
   }
-  if (inboxMessages > 0) followUps.unshift({ kind: "inbox" });
+  if (inboxMessages > 0 || inboxStatuses.length > 0) followUps.unshift({ kind: "inbox" });
   return { counts, followUps };
 }

@@ -13,8 +13,10 @@ import { ListQuery, SendBody } from "./schemas.ts";
 
 export interface MessagesHandlerDeps extends NotificationsDeps, TemplatesDeps {
   auth: AuthConfig;
-  /** Requests per minute per caller (MESSAGES_API_RATE_PER_MINUTE). */
+  /** Sends per minute per caller (MESSAGES_API_RATE_PER_MINUTE). */
   ratePerMinute: number;
+  /** Every other request per minute per caller (MESSAGES_API_READS_PER_MINUTE). */
+  readsPerMinute: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,16 +24,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * The `messages` function: the messaging API for other systems (docs/api.md). Every request is
  * authenticated (secret key, or a user JWT with an allowed role) and counted against its
- * caller's quota in Postgres (429 with Retry-After past it), then routed by its path below
+ * caller's quota in Postgres — sends and everything else apart, see isSend — (429 with
+ * Retry-After past it), then routed by its path below
  * `/messages`.
  */
 export function createMessagesHandler(deps: MessagesHandlerDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     const who = await authenticate(req, deps.auth);
     const caller = callerKey(who);
+    const path = subPath(new URL(req.url).pathname);
+    const sends = isSend(req.method, path);
+    const limit = sends ? deps.ratePerMinute : deps.readsPerMinute;
     const [quota] = await rpc(deps.sql, "take_api_quota", {
-      p_caller: caller,
-      p_limit: deps.ratePerMinute,
+      p_caller: sends ? caller : `${caller}#reads`,
+      p_limit: limit,
       p_window_seconds: 60,
     });
     if (!quota.allowed) {
@@ -39,14 +45,15 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
         {
           error: {
             code: "API.RATE_LIMITED",
-            message: `More than ${deps.ratePerMinute} requests in a minute; retry later`,
+            message: `More than ${limit} ${
+              sends ? "sends" : "other requests"
+            } in a minute; retry later`,
           },
         },
         429,
         { "retry-after": String(quota.retry_after_seconds) },
       );
     }
-    const path = subPath(new URL(req.url).pathname);
     const ctx = { deps, req, caller, correlationId };
     if (path.length === 0) return await messagesRoot(ctx);
     if (path.length === 1 && path[0] === "stats") return await statsRoute(deps.sql, req);
@@ -117,6 +124,17 @@ export function subPath(pathname: string): string[] {
   const parts = pathname.split("/").filter(Boolean);
   const at = parts.indexOf("messages");
   return at === -1 ? parts : parts.slice(at + 1);
+}
+
+/**
+ * Whether a request sends a message — `POST /messages`, `POST /notifications/{event}`,
+ * `POST /conversations/{id}/reply` — and so counts against the send quota; every other request
+ * (reads, conversation moves, template sync) counts against the separate, higher one.
+ */
+export function isSend(method: string, path: string[]): boolean {
+  if (method !== "POST") return false;
+  return path.length === 0 || path[0] === "notifications" ||
+    (path[0] === "conversations" && path[2] === "reply");
 }
 
 /** Quota and idempotency belong to the caller: its key's name, or its user. */

@@ -309,6 +309,7 @@ CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF e
 CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
+CREATE TRIGGER message_delivery_log_reopen_conversation AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.session_id IS NOT NULL))) EXECUTE FUNCTION reopen_conversation_on_inbound();
 CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
 CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
 CREATE TRIGGER message_delivery_log_stats_truncate AFTER TRUNCATE ON public.message_delivery_log FOR EACH STATEMENT EXECUTE FUNCTION truncate_message_stats();
@@ -495,6 +496,7 @@ create table public.omnichannel_sessions (
 );
 CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
 CREATE INDEX omnichannel_sessions_conversation_status_idx ON public.omnichannel_sessions USING btree (conversation_status, last_activity_at DESC) WHERE (conversation_status <> 'archived'::text);
+CREATE INDEX omnichannel_sessions_inbox_idx ON public.omnichannel_sessions USING btree (last_activity_at DESC, id DESC) WHERE (conversation_status <> 'archived'::text);
 CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sessions USING btree (expires_at) WHERE (status <> 'closed'::text);
 CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
 CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
@@ -2063,13 +2065,14 @@ AS $function$
 $function$;
 grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
 
-CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50)
- RETURNS TABLE(conversation jsonb)
+CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_before_activity timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid, p_agent text DEFAULT NULL::text)
+ RETURNS TABLE(conversation jsonb, cursor_id uuid, cursor_activity text)
  LANGUAGE sql
  STABLE
  SET search_path TO ''
 AS $function$
-  select public.get_conversation(s.id)
+  -- cursor_activity keeps the microseconds a JSON timestamp would lose.
+  select public.get_conversation(s.id), s.id, s.last_activity_at::text
   from public.omnichannel_sessions s
   where s.conversation_status <> 'archived'
     and case p_view
@@ -2079,10 +2082,12 @@ AS $function$
             and exists (select 1 from public.conversation_sla_breaches b where b.session_id = s.id)
           else true end
     and (p_assignee is null or s.assignee = p_assignee)
-  order by s.last_activity_at desc, s.id
-  limit least(greatest(p_limit, 1), 200)
+    and (p_agent is null or s.assignee is null or s.assignee = p_agent)
+    and (p_before_activity is null or (s.last_activity_at, s.id) < (p_before_activity, p_before_id))
+  order by s.last_activity_at desc, s.id desc
+  limit least(greatest(p_limit, 1), 201)
 $function$;
-grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer) to service_role;
+grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer, p_before_activity timestamp with time zone, p_before_id uuid, p_agent text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
@@ -2599,7 +2604,7 @@ AS $function$
 $function$;
 grant execute on function public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[])
+CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[], p_agent text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2612,6 +2617,11 @@ begin
   from public.omnichannel_sessions s where s.id = p_session_id for update;
   if not found then
     raise exception 'conversation % not found', p_session_id using errcode = 'no_data_found';
+  end if;
+  if p_agent is not null and (v_assignee <> p_agent
+      or (p_action = 'assign' and p_assignee is distinct from p_agent)) then
+    raise exception 'conversation % is not this agent''s', p_session_id
+      using errcode = 'OM403', hint = 'CONVERSATION.NOT_YOURS';
   end if;
   if p_action = 'assign' then
     if v_status not in ('open', 'assigned') or p_assignee is null then
@@ -2641,7 +2651,7 @@ begin
   return public.get_conversation(p_session_id);
 end;
 $function$;
-grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[]) to service_role;
+grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[], p_agent text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.normalize_identity(p_kind text, p_value text)
  RETURNS text
@@ -3305,6 +3315,22 @@ AS $function$
   delete from public.webhook_event_ids w where w.source = p_source and w.event_id = p_event_id;
 $function$;
 grant execute on function public.release_webhook_event(p_source text, p_event_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.reopen_conversation_on_inbound()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  update public.omnichannel_sessions s
+  set conversation_status = case when s.assignee is null then 'open' else 'assigned' end,
+      resolved_at = null
+  where s.id = new.session_id and s.conversation_status = 'resolved'
+    and new.created_at > s.resolved_at;
+  return null;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.request_whatsapp_template_sync()
  RETURNS boolean

@@ -727,8 +727,8 @@ isOneToOne: false
             }[]
                            },
 "list_conversations":
-{ Args: { "p_assignee"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
-              "conversation": Json
+{ Args: { "p_agent"?: string,"p_assignee"?: string,"p_before_activity"?: string,"p_before_id"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
+              "conversation": Json,"cursor_activity": string,"cursor_id": string
             }[]
                            },
 "list_pending_inbound_replies":
@@ -868,7 +868,7 @@ isOneToOne: false
             }[]
                            },
 "move_conversation":
-{ Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
+{ Args: { "p_action": string,"p_agent"?: string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
                            },
 "normalize_identity":
 { Args: { "p_kind": string,"p_value": string }; Returns: string

@@ -36,4 +36,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130170000_one_session_get_or_create",
   "20261130170100_template_sync_dynamic_sql",
   "20261201150000_message_stats_rollup",
+  "20261201150100_conversations_agents",
 ];

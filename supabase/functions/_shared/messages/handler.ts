@@ -1,7 +1,7 @@
 import { rpc, rpcValue } from "../db/rpc.ts";
 import { type AuthConfig, authenticate, type Caller } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
-import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
+import { HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
 import { conversationsRoute } from "./conversations.ts";
@@ -10,6 +10,7 @@ import { type TemplatesDeps, templatesRoute } from "./sync-templates.ts";
 import { acceptMessage } from "./send-api-message.ts";
 import { type NotificationsDeps, notificationsRoute } from "./notifications.ts";
 import { ListQuery, SendBody } from "./schemas.ts";
+import { decodeCursor, encodeCursor, UUID } from "./cursor.ts";
 
 export interface MessagesHandlerDeps extends NotificationsDeps, TemplatesDeps {
   auth: AuthConfig;
@@ -18,8 +19,6 @@ export interface MessagesHandlerDeps extends NotificationsDeps, TemplatesDeps {
   /** Every other request per minute per caller (MESSAGES_API_READS_PER_MINUTE). */
   readsPerMinute: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The `messages` function: the messaging API for other systems (docs/api.md). Every request is
@@ -64,6 +63,7 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
     if (path[0] === "conversations") {
       return await conversationsRoute(deps, req, path.slice(1), {
         userId: who.mode === "user" ? who.userId : undefined,
+        agent: who.mode === "user" && who.role === "agent" ? who.userId : undefined,
         correlationId,
       });
     }
@@ -142,20 +142,4 @@ function callerKey(caller: Caller): string {
   if (caller.mode === "user") return `user:${caller.userId}`;
   if (caller.mode === "legacy-service-role") return "service_role";
   return `${caller.mode}:${caller.keyName}`;
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return btoa(`${createdAt}|${id}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = atob(cursor.replaceAll("-", "+").replaceAll("_", "/")).split("|");
-    if (!UUID.test(id) || Number.isNaN(Date.parse(createdAt))) throw new Error();
-    return { createdAt, id };
-  } catch {
-    throw badRequest("VALIDATION.INVALID_QUERY", "cursor: not a cursor this API gave", {
-      field: "cursor",
-    });
-  }
 }

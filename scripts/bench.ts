@@ -385,8 +385,18 @@ for (const name of selected) {
             r.sql.filter((x) => x.p90Ms < target).length
           }/${r.sql.length} SQL windows ` +
           `(worst p90 ${fmt(worst)} ms = ${fmt(worst / target, 2)}× the target); ` +
-          `load average after: ${await loadAverage()}.`,
+          `load average after: ${await loadAverage()}. Folding the whole log into the rollup ` +
+          `(public.refresh_message_stats, as the scheduled job does) took ${fmt(r.foldSeconds)} s.`,
       );
+      emit(
+        "\nWhat the rollup's statement triggers cost the hot paths (1,000 one-row statements, each its own transaction):\n",
+      );
+      emit(table(r.hot.map((x) => ({
+        statement: x.statement,
+        "ms with triggers": fmt(x.withMs, 3),
+        "ms without": fmt(x.withoutMs, 3),
+        "extra ms": fmt(x.withMs - x.withoutMs, 3),
+      }))));
     });
   }
 }

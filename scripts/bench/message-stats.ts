@@ -2,8 +2,11 @@
  * `npm run bench -- stats`: GET /messages/stats over a delivery log of --rows (1,000,000) rows
  * spread over 90 days (60 % outbound on WhatsApp and SMS with their statuses and delivery times,
  * 40 % inbound in 50,000 conversations, half of them answered by the AI), analysed and vacuumed
- * as a live table is. Times `public.message_stats` in the database for windows of 1, 7, 30 and
- * 90 days, and the endpoint through the gateway for 7 days, 7 runs each after a warm-up.
+ * as a live table is, then folded into the rollup by `public.refresh_message_stats` as the
+ * scheduled job would (timed). Times `public.message_stats` in the database for windows of 1, 7,
+ * 30 and 90 days, and the endpoint through the gateway for 7 days, 7 runs each after a warm-up.
+ * Then what the rollup's statement triggers cost the hot paths: 1,000 single-row status updates
+ * and 1,000 single-row inserts, each its own transaction, with the triggers and without.
  */
 import postgres from "postgres";
 import type { Stack } from "../stack/stack.ts";
@@ -19,13 +22,25 @@ export interface StatsBenchRow {
 const DAYS = 90;
 const RUNS = 7;
 
+export interface HotPathCost {
+  statement: string;
+  withMs: number;
+  withoutMs: number;
+}
+
 export async function benchMessageStats(
   stack: Stack,
   opts: { rows: number; log: (s: string) => void },
-): Promise<{ sql: StatsBenchRow[]; http: StatsBenchRow }> {
+): Promise<{ sql: StatsBenchRow[]; http: StatsBenchRow; foldSeconds: number; hot: HotPathCost[] }> {
   const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {} });
   try {
     await fill(sql, opts);
+    const t0 = performance.now();
+    while ((await sql`select public.refresh_message_stats(500) as n`)[0].n > 0);
+    const foldSeconds = (performance.now() - t0) / 1000;
+    await sql`analyze public.message_stats_hourly`;
+    await sql`analyze public.message_stats_daily`;
+    opts.log(`  folded the log into the rollup in ${fmt(foldSeconds)} s`);
     const now = Date.now();
     const results: StatsBenchRow[] = [];
     for (const days of [1, 7, 30, DAYS]) {
@@ -61,7 +76,13 @@ export async function benchMessageStats(
       await get();
       times.push(performance.now() - t);
     }
-    return { sql: results, http: row("7 days (GET through the gateway)", results[1].rows, times) };
+    const hot = await hotPathCost(sql);
+    return {
+      sql: results,
+      http: row("7 days (GET through the gateway)", results[1].rows, times),
+      foldSeconds,
+      hot,
+    };
   } finally {
     await sql.end();
   }
@@ -70,6 +91,55 @@ export async function benchMessageStats(
 function row(window: string, rows: number, times: number[]): StatsBenchRow {
   const sorted = [...times].sort((a, b) => a - b);
   return { window, rows, medianMs: percentile(sorted, 50), p90Ms: percentile(sorted, 90) };
+}
+
+/** 1,000 single-row status updates and inserts with the stats triggers and without, alternating. */
+async function hotPathCost(sql: postgres.Sql): Promise<HotPathCost[]> {
+  const N = 1000;
+  const ids = (await sql`select id from public.message_delivery_log
+                         where direction = 'outbound' and status = 'sent' limit ${N}`).map((r) =>
+    r.id
+  );
+  const triggers = ["insert", "update", "delete"].map((op) => `message_delivery_log_stats_${op}`);
+  const setTriggers = async (on: boolean) => {
+    for (const t of triggers) {
+      await sql.unsafe(
+        `alter table public.message_delivery_log ${on ? "enable" : "disable"} trigger ${t}`,
+      );
+    }
+  };
+  const statements: [string, (i: number) => Promise<unknown>][] = [
+    [
+      "status update (one row)",
+      (i) =>
+        sql`update public.message_delivery_log
+            set status = case when status = 'sent' then 'delivered' else 'sent' end,
+                delivered_at = now() where id = ${ids[i % ids.length]}`,
+    ],
+    [
+      "inbound insert (one row)",
+      () =>
+        sql`insert into public.message_delivery_log (channel, direction, status, session_id)
+            select 'whatsapp', 'inbound', 'received', s.id from bench_sessions s
+            where s.n = 1 + floor(random() * 50000)::int`,
+    ],
+  ];
+  const out: HotPathCost[] = [];
+  for (const [statement, run] of statements) {
+    const ms = { on: 0, off: 0 };
+    // Alternate blocks of 100 so the machine's load falls on both alike.
+    for (let block = 0; block < 10; block++) {
+      for (const on of [true, false]) {
+        await setTriggers(on);
+        const t = performance.now();
+        for (let i = 0; i < N / 10; i++) await run(block * 100 + i);
+        ms[on ? "on" : "off"] += performance.now() - t;
+      }
+    }
+    await setTriggers(true);
+    out.push({ statement, withMs: ms.on / N, withoutMs: ms.off / N });
+  }
+  return out;
 }
 
 /** The log: inbound rows in 50,000 conversations, outbound with realistic statuses and times. */

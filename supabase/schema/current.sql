@@ -309,6 +309,11 @@ CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF e
 CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
+CREATE TRIGGER message_delivery_log_reopen_conversation AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.session_id IS NOT NULL))) EXECUTE FUNCTION reopen_conversation_on_inbound();
+CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
+CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
+CREATE TRIGGER message_delivery_log_stats_truncate AFTER TRUNCATE ON public.message_delivery_log FOR EACH STATEMENT EXECUTE FUNCTION truncate_message_stats();
+CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
 grant select on table public.message_delivery_log to authenticated;
 grant delete, insert, select, update on table public.message_delivery_log to service_role;
 comment on column public.message_delivery_log.purpose is 'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
@@ -316,6 +321,44 @@ comment on column public.message_delivery_log.leased_until is 'A sender holds a 
 comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
 comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
 comment on column public.message_delivery_log.api_message_id is 'The API message (public.api_messages) this row is a step of; route_step is its index in the route.';
+
+create table public.message_stats_daily (
+  day timestamp with time zone not null,
+  channel text not null,
+  metric text not null,
+  bucket double precision not null,
+  n bigint not null,
+  constraint message_stats_daily_pkey PRIMARY KEY (day, channel, metric, bucket)
+);
+alter table public.message_stats_daily enable row level security;
+create policy omnichannel_service_role_all on public.message_stats_daily as permissive for all to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.message_stats_daily to service_role;
+comment on table public.message_stats_daily is 'The hourly rollup summed per UTC day; a day is read only when none of its hours is marked dirty.';
+
+create table public.message_stats_dirty (
+  hour timestamp with time zone not null,
+  shard integer not null,
+  marks bigint not null default 1,
+  constraint message_stats_dirty_pkey PRIMARY KEY (hour, shard)
+);
+alter table public.message_stats_dirty enable row level security;
+create policy omnichannel_service_role_all on public.message_stats_dirty as permissive for all to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.message_stats_dirty to service_role;
+comment on table public.message_stats_dirty is 'Hours of the delivery log changed since they were last folded into the rollup (statement triggers).';
+
+create table public.message_stats_hourly (
+  hour timestamp with time zone not null,
+  channel text not null,
+  metric text not null,
+  bucket double precision not null,
+  n bigint not null,
+  constraint message_stats_hourly_metric_check CHECK ((metric = ANY (ARRAY['outbound'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'blocked'::text, 'to_delivered'::text, 'to_read'::text, 'first_response'::text]))),
+  constraint message_stats_hourly_pkey PRIMARY KEY (hour, channel, metric, bucket)
+);
+alter table public.message_stats_hourly enable row level security;
+create policy omnichannel_service_role_all on public.message_stats_hourly as permissive for all to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.message_stats_hourly to service_role;
+comment on table public.message_stats_hourly is 'GET /messages/stats rollup per hour: counts and latency histograms (public.message_stats_from_log), folded by public.refresh_message_stats.';
 
 create table public.message_templates (
   id uuid not null default gen_random_uuid(),
@@ -453,6 +496,7 @@ create table public.omnichannel_sessions (
 );
 CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
 CREATE INDEX omnichannel_sessions_conversation_status_idx ON public.omnichannel_sessions USING btree (conversation_status, last_activity_at DESC) WHERE (conversation_status <> 'archived'::text);
+CREATE INDEX omnichannel_sessions_inbox_idx ON public.omnichannel_sessions USING btree (last_activity_at DESC, id DESC) WHERE (conversation_status <> 'archived'::text);
 CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sessions USING btree (expires_at) WHERE (status <> 'closed'::text);
 CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
 CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
@@ -2124,13 +2168,14 @@ AS $function$
 $function$;
 grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
 
-CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50)
- RETURNS TABLE(conversation jsonb)
+CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_before_activity timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid, p_agent text DEFAULT NULL::text)
+ RETURNS TABLE(conversation jsonb, cursor_id uuid, cursor_activity text)
  LANGUAGE sql
  STABLE
  SET search_path TO ''
 AS $function$
-  select public.get_conversation(s.id)
+  -- cursor_activity keeps the microseconds a JSON timestamp would lose.
+  select public.get_conversation(s.id), s.id, s.last_activity_at::text
   from public.omnichannel_sessions s
   where s.conversation_status <> 'archived'
     and case p_view
@@ -2140,10 +2185,12 @@ AS $function$
             and exists (select 1 from public.conversation_sla_breaches b where b.session_id = s.id)
           else true end
     and (p_assignee is null or s.assignee = p_assignee)
-  order by s.last_activity_at desc, s.id
-  limit least(greatest(p_limit, 1), 200)
+    and (p_agent is null or s.assignee is null or s.assignee = p_agent)
+    and (p_before_activity is null or (s.last_activity_at, s.id) < (p_before_activity, p_before_id))
+  order by s.last_activity_at desc, s.id desc
+  limit least(greatest(p_limit, 1), 201)
 $function$;
-grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer) to service_role;
+grant execute on function public.list_conversations(p_view text, p_assignee text, p_limit integer, p_before_activity timestamp with time zone, p_before_id uuid, p_agent text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.list_pending_inbound_replies(p_older_than_seconds integer DEFAULT 60, p_limit integer DEFAULT 20, p_max_age_seconds integer DEFAULT 86400)
  RETURNS TABLE(delivery_id uuid, session_id uuid, channel text, sender text, correlation_id text, created_at timestamp with time zone)
@@ -2251,6 +2298,69 @@ begin
 end;
 $function$;
 grant execute on function public.log_message_delivery(p_channel text, p_direction text, p_status text, p_provider text, p_provider_message_id text, p_body text, p_session_id uuid, p_profile_id uuid, p_message_type text, p_metadata jsonb, p_correlation_id text, p_error_code text, p_error_class text, p_error_message text, p_idempotency_key text, p_recipient text, p_sender text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.mark_message_stats_dirty()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  v_changed text;
+  v_new text;
+begin
+  if tg_op = 'INSERT' then
+    v_changed := 'select id, created_at, session_id, direction, purpose from new_rows';
+    v_new := 'select id from new_rows';
+  elsif tg_op = 'DELETE' then
+    v_changed := 'select id, created_at, session_id, direction, purpose from old_rows';
+    v_new := 'select null::uuid as id where false';  -- rows gone are not in the log any more
+  else
+    -- Only rows whose counted columns moved: the agent worker's leases and reply states do not.
+    v_changed := 'with moved as (
+        select n.id from new_rows n join old_rows o on o.id = n.id
+        where (n.created_at, n.channel, n.direction, n.status, n.sent_at, n.delivered_at, n.read_at,
+               n.session_id, n.purpose)
+          is distinct from (o.created_at, o.channel, o.direction, o.status, o.sent_at,
+               o.delivered_at, o.read_at, o.session_id, o.purpose))
+      select n.id, n.created_at, n.session_id, n.direction, n.purpose from new_rows n join moved using (id)
+      union all
+      select o.id, o.created_at, o.session_id, o.direction, o.purpose from old_rows o join moved using (id)';
+    v_new := 'select distinct id from (' || v_changed || ') c';
+  end if;
+  execute format($sql$
+    with changed as (%s),
+    new_ids as materialized (%s),
+    sessions as (
+      select distinct c.session_id from changed c
+      where c.session_id is not null
+        and (c.direction = 'inbound' or c.purpose in ('ai_reply', 'agent_reply'))
+    ),
+    -- each conversation's first message now, and before this statement (without its rows):
+    -- one pass over their inbound messages, hashed against the statement's rows
+    firsts as (
+      select min(m.created_at) as now_at, min(m.created_at) filter (where x.id is null) as before_at
+      from sessions s
+      join public.message_delivery_log m on m.session_id = s.session_id and m.direction = 'inbound'
+      left join new_ids x on x.id = m.id
+      group by s.session_id
+    ),
+    hours as (
+      select c.created_at as at from changed c
+      union
+      select f.now_at from firsts f
+      union
+      select f.before_at from firsts f
+    )
+    insert into public.message_stats_dirty as d (hour, shard)
+    select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_backend_pid() %% 16
+    from hours h
+    where h.at is not null
+    on conflict (hour, shard) do update set marks = d.marks + 1
+  $sql$, v_changed, v_new);
+  return null;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.mark_omnichannel_summary_sent(p_session_id uuid, p_channel text)
  RETURNS omnichannel_sessions
@@ -2428,61 +2538,179 @@ end;
 $function$;
 
 CREATE OR REPLACE FUNCTION public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
- RETURNS TABLE(channel text, sent integer, delivered integer, read integer, failed integer, blocked integer, delivery_rate double precision, read_rate double precision, median_seconds_to_delivered double precision, p90_seconds_to_delivered double precision, median_first_response_seconds double precision)
+ RETURNS TABLE(channel text, sent integer, delivered integer, read integer, failed integer, blocked integer, delivery_rate double precision, read_rate double precision, median_seconds_to_delivered double precision, p90_seconds_to_delivered double precision, median_seconds_to_read double precision, p90_seconds_to_read double precision, median_first_response_seconds double precision)
  LANGUAGE sql
  STABLE
  SET search_path TO ''
- SET work_mem TO '64MB'
 AS $function$
-  with outbound as (
-    select m.channel,
-           count(*) filter (where m.status in ('sent', 'delivered', 'read')) as sent,
-           count(*) filter (where m.status in ('delivered', 'read')) as delivered,
-           count(*) filter (where m.status = 'read') as read,
-           count(*) filter (where m.status = 'failed') as failed,
-           count(*) filter (where m.status = 'blocked') as blocked,
-           percentile_cont(0.5) within group (order by extract(epoch from m.delivered_at - m.sent_at))
-             filter (where m.delivered_at is not null and m.sent_at is not null) as p50,
-           percentile_cont(0.9) within group (order by extract(epoch from m.delivered_at - m.sent_at))
-             filter (where m.delivered_at is not null and m.sent_at is not null) as p90
-    from public.message_delivery_log m
-    where m.direction = 'outbound' and m.created_at >= p_from and m.created_at < p_to
-      and (p_channel is null or m.channel = p_channel)
-    group by m.channel
+  with b as (
+    -- full hours [fh, lh) and full days [fd, ld) inside the window
+    select x.fh, x.lh,
+           date_bin('1 day', x.fh + interval '1 day' - interval '1 microsecond', timestamptz '2000-01-01 00:00:00+00') as fd,
+           date_bin('1 day', x.lh, timestamptz '2000-01-01 00:00:00+00') as ld
+    from (
+      select date_bin('1 hour', p_from + interval '1 hour' - interval '1 microsecond', timestamptz '2000-01-01 00:00:00+00') as fh,
+             date_bin('1 hour', p_to, timestamptz '2000-01-01 00:00:00+00') as lh
+    ) x
   ),
-  first_in as (
-    select i.session_id, (array_agg(i.channel order by i.created_at))[1] as channel,
-           min(i.created_at) as at
-    from public.message_delivery_log i
-    where i.direction = 'inbound' and i.created_at >= p_from and i.created_at < p_to
-      and i.session_id is not null and (p_channel is null or i.channel = p_channel)
-    group by i.session_id
+  dirty as (
+    select distinct d.hour from public.message_stats_dirty d, b
+    where d.hour >= b.fh and d.hour < b.lh
   ),
-  responses as (
-    select f.channel,
-           percentile_cont(0.5) within group (order by extract(epoch from r.at - f.at)) as p50
-    from first_in f
+  dirty_days as (
+    select distinct date_bin('1 day', d.hour, timestamptz '2000-01-01 00:00:00+00') as day from dirty d
+  ),
+  -- the hourly rollup covers the full hours outside full days, and the full days with a dirty hour
+  hour_ranges as (
+    select b.fh as lo, b.lh as hi from b where b.fh < b.lh and b.fd >= b.ld
+    union all
+    select b.fh, b.fd from b where b.fd < b.ld and b.fh < b.fd
+    union all
+    select b.ld, b.lh from b where b.fd < b.ld and b.ld < b.lh
+    union all
+    select dd.day, dd.day + interval '1 day' from dirty_days dd, b
+    where b.fd < b.ld and dd.day >= b.fd and dd.day < b.ld
+  ),
+  raw_ranges as (
+    select p_from as lo, p_to as hi from b where b.fh >= b.lh
+    union all
+    select p_from, b.fh from b where b.fh < b.lh and p_from < b.fh
+    union all
+    select b.lh, p_to from b where b.fh < b.lh and b.lh < p_to
+    union all
+    select d.hour, d.hour + interval '1 hour' from dirty d
+  ),
+  parts as (
+    select x.channel, x.metric, x.bucket, x.n
+    from public.message_stats_daily x, b
+    where x.day >= b.fd and x.day < b.ld and (p_channel is null or x.channel = p_channel)
+      and not exists (select 1 from dirty_days dd where dd.day = x.day)
+    union all
+    select h.channel, h.metric, h.bucket, h.n
+    from hour_ranges r
     cross join lateral (
-      select o.created_at as at from public.message_delivery_log o
-      where o.session_id = f.session_id and o.direction = 'outbound'
-        and o.purpose in ('ai_reply', 'agent_reply') and o.created_at >= f.at
-      order by o.created_at limit 1
-    ) r
-    group by f.channel
+      select x.channel, x.metric, x.bucket, x.n from public.message_stats_hourly x
+      where x.hour >= r.lo and x.hour < r.hi and (p_channel is null or x.channel = p_channel)
+        and not exists (select 1 from dirty d where d.hour = x.hour)) h
+    union all
+    select r.channel, r.metric, r.bucket, r.n
+    from raw_ranges x cross join lateral public.message_stats_from_log(x.lo, x.hi, p_channel) r
+  ),
+  summed as (
+    select p.channel, p.metric, p.bucket, sum(p.n)::bigint as n
+    from parts p group by p.channel, p.metric, p.bucket
+  ),
+  counts as (
+    select s.channel,
+           coalesce(sum(s.n) filter (where s.metric = 'sent'), 0) as sent,
+           coalesce(sum(s.n) filter (where s.metric = 'delivered'), 0) as delivered,
+           coalesce(sum(s.n) filter (where s.metric = 'read'), 0) as read,
+           coalesce(sum(s.n) filter (where s.metric = 'failed'), 0) as failed,
+           coalesce(sum(s.n) filter (where s.metric = 'blocked'), 0) as blocked
+    from summed s group by s.channel
+  ),
+  running as (
+    select s.channel, s.metric, s.bucket,
+           sum(s.n) over (partition by s.channel, s.metric order by s.bucket) as upto,
+           sum(s.n) over (partition by s.channel, s.metric) as total
+    from summed s where s.metric in ('to_delivered', 'to_read', 'first_response')
+  ),
+  -- percentile_cont over the histogram: the values at ranks floor and ceil of p × (n − 1),
+  -- interpolated as percentile_cont does.
+  ranks as (
+    select r.channel, r.metric, q.p,
+           min(r.bucket) filter (where r.upto > floor(q.p * (r.total - 1)::double precision)) as lo,
+           min(r.bucket) filter (where r.upto > ceil(q.p * (r.total - 1)::double precision)) as hi,
+           q.p * (r.total - 1)::double precision - floor(q.p * (r.total - 1)::double precision) as frac
+    from running r cross join (values (0.5::double precision), (0.9::double precision)) as q(p)
+    group by r.channel, r.metric, r.total, q.p
+  ),
+  pct as (
+    select k.channel,
+           max(k.lo + (k.hi - k.lo) * k.frac) filter (where k.metric = 'to_delivered' and k.p = 0.5) as d50,
+           max(k.lo + (k.hi - k.lo) * k.frac) filter (where k.metric = 'to_delivered' and k.p = 0.9) as d90,
+           max(k.lo + (k.hi - k.lo) * k.frac) filter (where k.metric = 'to_read' and k.p = 0.5) as r50,
+           max(k.lo + (k.hi - k.lo) * k.frac) filter (where k.metric = 'to_read' and k.p = 0.9) as r90,
+           max(k.lo + (k.hi - k.lo) * k.frac) filter (where k.metric = 'first_response' and k.p = 0.5) as f50
+    from ranks k group by k.channel
   )
-  select coalesce(o.channel, r.channel),
-         coalesce(o.sent, 0)::integer, coalesce(o.delivered, 0)::integer, coalesce(o.read, 0)::integer,
-         coalesce(o.failed, 0)::integer, coalesce(o.blocked, 0)::integer,
-         case when o.sent > 0 then o.delivered::double precision / o.sent end,
-         case when o.delivered > 0 then o.read::double precision / o.delivered end,
-         o.p50, o.p90, r.p50
-  from outbound o
-  full join responses r on r.channel = o.channel
+  select c.channel, c.sent::integer, c.delivered::integer, c.read::integer, c.failed::integer,
+         c.blocked::integer,
+         case when c.sent > 0 then c.delivered::double precision / c.sent end,
+         case when c.delivered > 0 then c.read::double precision / c.delivered end,
+         p.d50, p.d90, p.r50, p.r90, p.f50
+  from counts c
+  left join pct p on p.channel = c.channel
   order by 1
 $function$;
 grant execute on function public.message_stats(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[])
+CREATE OR REPLACE FUNCTION public.message_stats_bucket(p_seconds numeric)
+ RETURNS double precision
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select (case when p_seconds < 1000 then floor(p_seconds)
+               else trunc(p_seconds, 2 - floor(log(p_seconds))::integer) end)::double precision
+$function$;
+
+CREATE OR REPLACE FUNCTION public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
+ RETURNS TABLE(channel text, metric text, bucket double precision, n bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+ SET max_parallel_workers_per_gather TO '0'
+AS $function$
+  with outbound as (
+    select m.channel, m.status,
+           extract(epoch from m.delivered_at - m.sent_at) as to_delivered,
+           extract(epoch from m.read_at - m.sent_at) as to_read
+    from public.message_delivery_log m
+    where m.direction = 'outbound' and m.created_at >= p_from and m.created_at < p_to
+      and (p_channel is null or m.channel = p_channel)
+  ),
+  first_response as (
+    select i.channel, extract(epoch from r.at - i.created_at) as seconds
+    from public.message_delivery_log i
+    cross join lateral (
+      select o.created_at as at from public.message_delivery_log o
+      where o.session_id = i.session_id and o.direction = 'outbound'
+        and o.purpose in ('ai_reply', 'agent_reply') and o.created_at >= i.created_at
+      order by o.created_at limit 1
+    ) r
+    where i.direction = 'inbound' and i.created_at >= p_from and i.created_at < p_to
+      and i.session_id is not null and (p_channel is null or i.channel = p_channel)
+      and not exists (
+        select 1 from public.message_delivery_log e
+        where e.session_id = i.session_id and e.direction = 'inbound'
+          and e.created_at <= i.created_at and (e.created_at < i.created_at or e.id < i.id))
+  )
+  select o.channel, k.metric, 0::double precision, count(*)
+  from outbound o
+  cross join lateral unnest(case o.status
+    when 'sent' then array['outbound', 'sent']
+    when 'delivered' then array['outbound', 'sent', 'delivered']
+    when 'read' then array['outbound', 'sent', 'delivered', 'read']
+    when 'failed' then array['outbound', 'failed']
+    when 'blocked' then array['outbound', 'blocked']
+    else array['outbound'] end) as k(metric)
+  group by o.channel, k.metric
+  union all
+  select o.channel, 'to_delivered', public.message_stats_bucket(o.to_delivered), count(*)
+  from outbound o where o.to_delivered is not null
+  group by o.channel, 3
+  union all
+  select o.channel, 'to_read', public.message_stats_bucket(o.to_read), count(*)
+  from outbound o where o.to_read is not null
+  group by o.channel, 3
+  union all
+  select f.channel, 'first_response', public.message_stats_bucket(f.seconds), count(*)
+  from first_response f
+  group by f.channel, 3
+$function$;
+grant execute on function public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[], p_agent text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2495,6 +2723,11 @@ begin
   from public.omnichannel_sessions s where s.id = p_session_id for update;
   if not found then
     raise exception 'conversation % not found', p_session_id using errcode = 'no_data_found';
+  end if;
+  if p_agent is not null and (v_assignee <> p_agent
+      or (p_action = 'assign' and p_assignee is distinct from p_agent)) then
+    raise exception 'conversation % is not this agent''s', p_session_id
+      using errcode = 'OM403', hint = 'CONVERSATION.NOT_YOURS';
   end if;
   if p_action = 'assign' then
     if v_status not in ('open', 'assigned') or p_assignee is null then
@@ -2524,7 +2757,7 @@ begin
   return public.get_conversation(p_session_id);
 end;
 $function$;
-grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[]) to service_role;
+grant execute on function public.move_conversation(p_session_id uuid, p_action text, p_assignee text, p_priority text, p_tags text[], p_agent text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.normalize_identity(p_kind text, p_value text)
  RETURNS text
@@ -3201,6 +3434,53 @@ end;
 $function$;
 grant execute on function public.record_sms_keyword(p_sender text, p_provider text, p_provider_message_id text, p_body text, p_keyword text, p_reply_body text, p_metadata jsonb, p_correlation_id text, p_only_when_opted_out boolean) to service_role;
 
+CREATE OR REPLACE FUNCTION public.refresh_message_stats(p_max_hours integer DEFAULT 200)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_hours timestamptz[];
+begin
+  if not pg_try_advisory_xact_lock(hashtext('public.refresh_message_stats')) then
+    return 0;
+  end if;
+  with taken as (
+    delete from public.message_stats_dirty d
+    where (d.hour, d.shard) in (
+      select x.hour, x.shard from public.message_stats_dirty x
+      where x.hour < date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00')
+        and x.hour in (
+          select distinct y.hour from public.message_stats_dirty y
+          where y.hour < date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00')
+          order by y.hour limit greatest(p_max_hours, 1))
+      for update skip locked)
+    returning d.hour
+  )
+  select array_agg(distinct t.hour) into v_hours from taken t;
+  if v_hours is null then
+    return 0;
+  end if;
+
+  delete from public.message_stats_hourly h where h.hour = any (v_hours);
+  insert into public.message_stats_hourly (hour, channel, metric, bucket, n)
+  select t.hour, r.channel, r.metric, r.bucket, r.n
+  from unnest(v_hours) as t(hour)
+  cross join lateral public.message_stats_from_log(t.hour, t.hour + interval '1 hour') r;
+
+  delete from public.message_stats_daily d
+  where d.day in (select date_bin('1 day', t.hour, timestamptz '2000-01-01 00:00:00+00') from unnest(v_hours) as t(hour));
+  insert into public.message_stats_daily (day, channel, metric, bucket, n)
+  select x.day, h.channel, h.metric, h.bucket, sum(h.n)::bigint
+  from (select distinct date_bin('1 day', t.hour, timestamptz '2000-01-01 00:00:00+00') as day
+        from unnest(v_hours) as t(hour)) x
+  join public.message_stats_hourly h on h.hour >= x.day and h.hour < x.day + interval '1 day'
+  group by x.day, h.channel, h.metric, h.bucket;
+  return cardinality(v_hours);
+end;
+$function$;
+grant execute on function public.refresh_message_stats(p_max_hours integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.release_deliveries(p_ids uuid[], p_at timestamp with time zone DEFAULT now())
  RETURNS integer
  LANGUAGE sql
@@ -3224,6 +3504,22 @@ AS $function$
   delete from public.webhook_event_ids w where w.source = p_source and w.event_id = p_event_id;
 $function$;
 grant execute on function public.release_webhook_event(p_source text, p_event_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.reopen_conversation_on_inbound()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  update public.omnichannel_sessions s
+  set conversation_status = case when s.assignee is null then 'open' else 'assigned' end,
+      resolved_at = null
+  where s.id = new.session_id and s.conversation_status = 'resolved'
+    and new.created_at > s.resolved_at;
+  return null;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.request_whatsapp_template_sync()
  RETURNS boolean
@@ -3909,6 +4205,18 @@ begin
 end;
 $function$;
 grant execute on function public.track_genesys_outbound(p_integration_id text, p_whatsapp_id text, p_genesys_message_id text, p_delivery_id uuid, p_genesys_conversation_id text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.truncate_message_stats()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  truncate public.message_stats_hourly, public.message_stats_daily, public.message_stats_dirty;
+  return null;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.update_omnichannel_session_status(p_session_id uuid, p_status text)
  RETURNS omnichannel_sessions

@@ -19,6 +19,7 @@ export function messagesHandler(
     templates: templatesOf(h.db.sql),
     defaultCountry: "RW",
     ratePerMinute: 10_000,
+    readsPerMinute: 10_000,
     waitUntil: () => {},
     postCall: {
       summaryTemplate: "call_summary",

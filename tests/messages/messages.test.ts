@@ -243,14 +243,38 @@ describe("the messages API", () => {
         SUPABASE_SECRET_KEYS: JSON.stringify({ [`erp-${crypto.randomUUID()}`]: key }),
       }),
     );
-    const limited = messagesHandler(h, key, { auth, ratePerMinute: 2 });
+    const limited = messagesHandler(h, key, {
+      auth,
+      ratePerMinute: 2,
+      readsPerMinute: 3,
+      waitUntil: background.waitUntil,
+    });
     const page = () => limited(request("GET", "?limit=1", undefined, key));
-    expect((await page()).status).toBe(200);
-    expect((await page()).status).toBe(200);
-    const res = await page();
-    expect(res.status).toBe(429);
-    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect((await res.json()).error.code).toBe("API.RATE_LIMITED");
+    const sendOne = () =>
+      limited(request("POST", "", {
+        to: { phone: h.newPhone() },
+        text: "quota",
+        idempotency_key: crypto.randomUUID(),
+      }, key));
+    // Reads do not use up sends: three pages, then both sends still go.
+    for (let i = 0; i < 3; i++) expect((await page()).status).toBe(200);
+    expect((await sendOne()).status).toBe(202);
+    expect((await sendOne()).status).toBe(202);
+    const sends = await sendOne();
+    expect(sends.status).toBe(429);
+    expect(Number(sends.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await sends.json()).error).toMatchObject({
+      code: "API.RATE_LIMITED",
+      message: "More than 2 sends in a minute; retry later",
+    });
+    const reads = await page();
+    expect(reads.status).toBe(429);
+    expect(Number(reads.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await reads.json()).error.code).toBe("API.RATE_LIMITED");
+    // Counted in Postgres, one row per caller and kind.
+    const rows = await h.db.sql`select caller, used from public.api_caller_quotas
+                                where caller like 'secret:erp-%' order by caller`;
+    expect(rows.map((r) => r.used)).toEqual([3, 4]);
   });
 
   it("refuses a request without a key, and a body that is not a message", async () => {

@@ -72,6 +72,8 @@ describe("GET /messages/stats", () => {
       read_rate: 1 / 3,
       median_seconds_to_delivered: 20,
       p90_seconds_to_delivered: 28,
+      median_seconds_to_read: 60,
+      p90_seconds_to_read: 60,
       median_first_response_seconds: null,
     });
     expect(sms).toMatchObject({ channel: "sms", sent: 1, median_first_response_seconds: 90 });

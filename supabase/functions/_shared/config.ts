@@ -103,8 +103,10 @@ const EnvSchema = z.object({
   POST_CALL_SUMMARY_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(8_000),
   POST_CALL_CHANNELS: z.enum(["both", "whatsapp_first"]).default("both"),
   POST_CALL_SUMMARY_POLL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
-  /** Requests per minute each caller of the `messages` API may make (counted in Postgres). */
+  /** Sends per minute each caller of the `messages` API may make (counted in Postgres). */
   MESSAGES_API_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Other `messages` API requests (reads, conversation moves) per minute per caller. */
+  MESSAGES_API_READS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
 
   DEFAULT_COUNTRY: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 alpha-2 code").default(
     "RW",

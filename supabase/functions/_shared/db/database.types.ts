@@ -239,6 +239,48 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"message_stats_daily": {
+                  Row: {
+                    "bucket": number,"channel": string,"day": string,"metric": string,"n": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "bucket": number,"channel": string,"day": string,"metric": string,"n": number
+                  }
+                  Update: {
+                    "bucket"?: number,"channel"?: string,"day"?: string,"metric"?: string,"n"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"message_stats_dirty": {
+                  Row: {
+                    "hour": string,"marks": number,"shard": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "hour": string,"marks"?: number,"shard": number
+                  }
+                  Update: {
+                    "hour"?: string,"marks"?: number,"shard"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"message_stats_hourly": {
+                  Row: {
+                    "bucket": number,"channel": string,"hour": string,"metric": string,"n": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "bucket": number,"channel": string,"hour": string,"metric": string,"n": number
+                  }
+                  Update: {
+                    "bucket"?: number,"channel"?: string,"hour"?: string,"metric"?: string,"n"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"message_templates": {
                   Row: {
                     "body_html": string | null,"body_text": string | null,"category": string | null,"channel": string,"components": NonNullable<Json>,"created_at": string,"id": string,"locale": string,"name": string,"param_count": number,"provider_template_id": string | null,"status": string,"subject": string | null,"synced_at": string | null,"updated_at": string
@@ -707,8 +749,8 @@ isOneToOne: false
             }[]
                            },
 "list_conversations":
-{ Args: { "p_assignee"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
-              "conversation": Json
+{ Args: { "p_agent"?: string,"p_assignee"?: string,"p_before_activity"?: string,"p_before_id"?: string,"p_limit"?: number,"p_view"?: string }; Returns: {
+              "conversation": Json,"cursor_activity": string,"cursor_id": string
             }[]
                            },
 "list_pending_inbound_replies":
@@ -836,11 +878,19 @@ isOneToOne: false
                            },
 "message_stats":
 { Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
-              "blocked": number,"channel": string,"delivered": number,"delivery_rate": number,"failed": number,"median_first_response_seconds": number,"median_seconds_to_delivered": number,"p90_seconds_to_delivered": number,"read": number,"read_rate": number,"sent": number
+              "blocked": number,"channel": string,"delivered": number,"delivery_rate": number,"failed": number,"median_first_response_seconds": number,"median_seconds_to_delivered": number,"median_seconds_to_read": number,"p90_seconds_to_delivered": number,"p90_seconds_to_read": number,"read": number,"read_rate": number,"sent": number
+            }[]
+                           },
+"message_stats_bucket":
+{ Args: { "p_seconds": number }; Returns: number
+                           },
+"message_stats_from_log":
+{ Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
+              "bucket": number,"channel": string,"metric": string,"n": number
             }[]
                            },
 "move_conversation":
-{ Args: { "p_action": string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
+{ Args: { "p_action": string,"p_agent"?: string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json
                            },
 "normalize_identity":
 { Args: { "p_kind": string,"p_value": string }; Returns: string
@@ -909,6 +959,9 @@ isOneToOne: false
 { Args: { "p_body": string,"p_correlation_id"?: string,"p_keyword": string,"p_metadata"?: Json,"p_only_when_opted_out"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_reply_body": string,"p_sender": string }; Returns: {
               "allows_sms": boolean,"changed": boolean,"delivery_id": string,"is_new": boolean,"keyword_applied": boolean,"profile_id": string,"reply_delivery_id": string,"reply_status": string,"session_id": string
             }[]
+                           },
+"refresh_message_stats":
+{ Args: { "p_max_hours"?: number }; Returns: number
                            },
 "release_deliveries":
 { Args: { "p_at"?: string,"p_ids": (string)[] }; Returns: number

@@ -28,6 +28,8 @@ const UNIQUE_VIOLATION = "23505";
 const KEY_REUSED = "OM409";
 /** Ours: a conversation move its state does not allow (assign_conversation, …). */
 const INVALID_TRANSITION = "OM422";
+/** Ours: an agent acting on a conversation assigned to someone else (move_conversation). */
+const NOT_YOURS = "OM403";
 
 /** The idempotency key was first used with another request body. */
 export function isKeyReused(err: unknown): boolean {
@@ -37,6 +39,11 @@ export function isKeyReused(err: unknown): boolean {
 /** The conversation is not in a state that allows this move. */
 export function isInvalidTransition(err: unknown): boolean {
   return (err as { code?: unknown })?.code === INVALID_TRANSITION;
+}
+
+/** The conversation is assigned to another agent. */
+export function isNotYours(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === NOT_YOURS;
 }
 
 /** A PL/pgSQL `raise … using errcode = 'no_data_found'` (e.g. a session id that does not exist). */

@@ -1,7 +1,7 @@
 import { rpc, rpcValue } from "../db/rpc.ts";
 import { type AuthConfig, authenticate, type Caller } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
-import { badRequest, HttpError, methodNotAllowed } from "../http/errors.ts";
+import { HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { validated } from "../http/validated.ts";
 import { conversationsRoute } from "./conversations.ts";
@@ -10,28 +10,33 @@ import { type TemplatesDeps, templatesRoute } from "./sync-templates.ts";
 import { acceptMessage } from "./send-api-message.ts";
 import { type NotificationsDeps, notificationsRoute } from "./notifications.ts";
 import { ListQuery, SendBody } from "./schemas.ts";
+import { decodeCursor, encodeCursor, UUID } from "./cursor.ts";
 
 export interface MessagesHandlerDeps extends NotificationsDeps, TemplatesDeps {
   auth: AuthConfig;
-  /** Requests per minute per caller (MESSAGES_API_RATE_PER_MINUTE). */
+  /** Sends per minute per caller (MESSAGES_API_RATE_PER_MINUTE). */
   ratePerMinute: number;
+  /** Every other request per minute per caller (MESSAGES_API_READS_PER_MINUTE). */
+  readsPerMinute: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The `messages` function: the messaging API for other systems (docs/api.md). Every request is
  * authenticated (secret key, or a user JWT with an allowed role) and counted against its
- * caller's quota in Postgres (429 with Retry-After past it), then routed by its path below
+ * caller's quota in Postgres — sends and everything else apart, see isSend — (429 with
+ * Retry-After past it), then routed by its path below
  * `/messages`.
  */
 export function createMessagesHandler(deps: MessagesHandlerDeps) {
   return withErrors(deps.logger, async (req, correlationId) => {
     const who = await authenticate(req, deps.auth);
     const caller = callerKey(who);
+    const path = subPath(new URL(req.url).pathname);
+    const sends = isSend(req.method, path);
+    const limit = sends ? deps.ratePerMinute : deps.readsPerMinute;
     const [quota] = await rpc(deps.sql, "take_api_quota", {
-      p_caller: caller,
-      p_limit: deps.ratePerMinute,
+      p_caller: sends ? caller : `${caller}#reads`,
+      p_limit: limit,
       p_window_seconds: 60,
     });
     if (!quota.allowed) {
@@ -39,14 +44,15 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
         {
           error: {
             code: "API.RATE_LIMITED",
-            message: `More than ${deps.ratePerMinute} requests in a minute; retry later`,
+            message: `More than ${limit} ${
+              sends ? "sends" : "other requests"
+            } in a minute; retry later`,
           },
         },
         429,
         { "retry-after": String(quota.retry_after_seconds) },
       );
     }
-    const path = subPath(new URL(req.url).pathname);
     const ctx = { deps, req, caller, correlationId };
     if (path.length === 0) return await messagesRoot(ctx);
     if (path.length === 1 && path[0] === "stats") return await statsRoute(deps.sql, req);
@@ -57,6 +63,7 @@ export function createMessagesHandler(deps: MessagesHandlerDeps) {
     if (path[0] === "conversations") {
       return await conversationsRoute(deps, req, path.slice(1), {
         userId: who.mode === "user" ? who.userId : undefined,
+        agent: who.mode === "user" && who.role === "agent" ? who.userId : undefined,
         correlationId,
       });
     }
@@ -119,25 +126,20 @@ export function subPath(pathname: string): string[] {
   return at === -1 ? parts : parts.slice(at + 1);
 }
 
+/**
+ * Whether a request sends a message — `POST /messages`, `POST /notifications/{event}`,
+ * `POST /conversations/{id}/reply` — and so counts against the send quota; every other request
+ * (reads, conversation moves, template sync) counts against the separate, higher one.
+ */
+export function isSend(method: string, path: string[]): boolean {
+  if (method !== "POST") return false;
+  return path.length === 0 || path[0] === "notifications" ||
+    (path[0] === "conversations" && path[2] === "reply");
+}
+
 /** Quota and idempotency belong to the caller: its key's name, or its user. */
 function callerKey(caller: Caller): string {
   if (caller.mode === "user") return `user:${caller.userId}`;
   if (caller.mode === "legacy-service-role") return "service_role";
   return `${caller.mode}:${caller.keyName}`;
-}
-
-function encodeCursor(createdAt: string, id: string): string {
-  return btoa(`${createdAt}|${id}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = atob(cursor.replaceAll("-", "+").replaceAll("_", "/")).split("|");
-    if (!UUID.test(id) || Number.isNaN(Date.parse(createdAt))) throw new Error();
-    return { createdAt, id };
-  } catch {
-    throw badRequest("VALIDATION.INVALID_QUERY", "cursor: not a cursor this API gave", {
-      field: "cursor",
-    });
-  }
 }

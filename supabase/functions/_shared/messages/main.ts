@@ -13,6 +13,7 @@ export function messages({ env, waitUntil }: Runtime) {
     templates: templatesOf(platform.sql),
     defaultCountry: env.DEFAULT_COUNTRY,
     ratePerMinute: env.MESSAGES_API_RATE_PER_MINUTE,
+    readsPerMinute: env.MESSAGES_API_READS_PER_MINUTE,
     waitUntil,
     postCall: postCallConfigOf(env),
     listWhatsAppTemplates: () =>

@@ -108,10 +108,11 @@ describe("tenant isolation (resolution and RLS)", () => {
   });
 
   it("a tenant member cannot write or read the tenants' accounts", async () => {
-    await expect(asMember(tenants.acme, (tx) =>
-      tx`update public.message_delivery_log set body = 'x'`)).rejects.toMatchObject({
-        code: "42501",
-      });
+    await expect(
+      asMember(tenants.acme, (tx) => tx`update public.message_delivery_log set body = 'x'`),
+    ).rejects.toMatchObject({
+      code: "42501",
+    });
     await expect(asMember(tenants.acme, (tx) => tx`select * from public.channel_accounts`))
       .rejects.toMatchObject({ code: "42501" });
   });

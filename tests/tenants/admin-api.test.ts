@@ -186,6 +186,8 @@ describe("tenants admin API", () => {
     );
     const one = await call("GET", `/${id}`);
     expect(one.body.accounts).toHaveLength(1);
+    const byDefault = await call("GET", "/00000000-0000-0000-0000-000000000001");
+    expect(byDefault.body.tenant.slug).toBe("default");
   });
 
   it("answers with clear errors: bad body 400, unknown tenant 404, taken slug or number 409", async () => {

@@ -37,7 +37,9 @@ function tenantRow(t) {
         onclick: () => {
           portal.tenantId = t.id;
           $("onboard").hidden = true;
-          void refreshTenants();
+          refreshTenants().catch((err) =>
+            $("tenant-view").replaceChildren(el("p", { cls: "error", text: err.message }))
+          );
         },
       }),
     ),

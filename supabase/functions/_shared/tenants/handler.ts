@@ -29,7 +29,8 @@ export interface TenantsDeps {
   checks: CredentialCheckConfig;
 }
 
-const Uuid = z.uuid();
+/** Any UUID-shaped id (the default tenant's, 00000000-…-000000000001, is not an RFC 4122 one). */
+const Uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
 
 /**
  * `tenants`: the admin API for tenants and their channel accounts (the console's portal, or a

@@ -2,8 +2,12 @@ import { z } from "zod";
 
 /** The admin API's request bodies (docs/tenants.md). Credentials are write-only everywhere. */
 
-const Text = (max: number) => z.string().trim().min(1).max(max);
-const Secret = z.string().min(1).max(4096);
+// deno-lint-ignore no-control-regex
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const Text = (max: number) =>
+  z.string().trim().min(1).max(max).regex(NO_CONTROL, "no control characters");
+/** Tokens and secrets travel in HTTP headers: printable ASCII, no spaces. */
+const Secret = z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, "printable ASCII, no spaces");
 const Routing = z.enum(["ai", "agent", "ai_then_agent"]);
 
 export const TenantCreate = z.object({

@@ -161,9 +161,40 @@ function listTemplates(req: Request, businessAccountId: string, ctx: SandboxCont
   return json({ data: TEMPLATES, paging: { cursors: { before: "0", after: "0" } } });
 }
 
+/**
+ * `GET /{version}/{phone-number-id}`, the lookup a portal makes to check a token before saving
+ * it: the sandbox business account holds every 15-digit phone number id, as Meta issues them (so a
+ * second tenant can be onboarded with another number), and only the sandbox token may read them.
+ */
+function phoneNumber(req: Request, phoneNumberId: string, ctx: SandboxContext): Response {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (token !== ctx.credentials.whatsappAccessToken) {
+    return metaError(401, 190, "Invalid OAuth access token - Cannot parse access token");
+  }
+  if (!/^\d{15}$/.test(phoneNumberId)) {
+    return metaError(
+      400,
+      100,
+      `Unsupported get request. Object with ID '${phoneNumberId}' does not exist, cannot be ` +
+        "loaded due to missing permissions, or does not support this operation",
+      { subcode: 33 },
+    );
+  }
+  return json({
+    verified_name: "Sandbox Business",
+    display_phone_number: `+1 555 ${phoneNumberId.slice(-7, -4)} ${phoneNumberId.slice(-4)}`,
+    quality_rating: "GREEN",
+    id: phoneNumberId,
+  });
+}
+
 export const whatsapp: ProviderEndpoint = {
   name: "whatsapp",
   handle(req, path, ctx) {
+    const n = path.match(/^\/v\d+\.\d+\/([^/]+)$/);
+    if (n && req.method === "GET") {
+      return Promise.resolve(phoneNumber(req, decodeURIComponent(n[1]), ctx));
+    }
     const t = path.match(/^\/v\d+\.\d+\/([^/]+)\/message_templates$/);
     if (t && req.method === "GET") {
       return Promise.resolve(listTemplates(req, decodeURIComponent(t[1]), ctx));

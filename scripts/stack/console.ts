@@ -5,6 +5,7 @@ import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { readFunctionsHealth } from "./console/health.ts";
 import { type InboxInfo, inboxRoute } from "./console/inbox.ts";
 import { type ConsolePage, loadPage } from "./console/page.ts";
+import { tenantsRoute } from "./console/tenants.ts";
 import {
   DeliveriesQuery,
   MessagesQuery,
@@ -43,7 +44,8 @@ function api(body: unknown): Response {
  * The console on :54323: `GET /` is the page (sessions, conversations across channels, the
  * delivery log, the outbox and pacing), which polls the JSON API beside it every 2 s:
  * /api/sessions, /api/sessions/:id/messages, /api/deliveries, /api/stats, /api/health,
- * /api/info, and the inbox's /api/inbox, /api/message-stats and its actions (console/inbox.ts).
+ * /api/info, the inbox's /api/inbox, /api/message-stats and its actions (console/inbox.ts), and
+ * the portal's /api/tenants (console/tenants.ts).
  * Bad query parameters are 400 `{error:{code, message, field}}`.
  */
 export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promise<Response> {
@@ -62,6 +64,8 @@ export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promi
     }
     const inbox = await inboxRoute(info, req, url);
     if (inbox) return inbox;
+    const tenants = await tenantsRoute(info, req, url);
+    if (tenants) return tenants;
     if (req.method !== "GET") throw methodNotAllowed(["GET"]);
     const path = url.pathname;
 

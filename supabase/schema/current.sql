@@ -105,6 +105,7 @@ create table public.channel_accounts (
   credentials_secret_id uuid,
   created_at timestamp with time zone not null default now(),
   updated_at timestamp with time zone not null default now(),
+  disabled_at timestamp with time zone,
   constraint channel_accounts_external_id_check CHECK (((length(external_id) >= 1) AND (length(external_id) <= 200))),
   constraint channel_accounts_kind_check CHECK ((kind = ANY (ARRAY['whatsapp'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'genesys'::text]))),
   constraint channel_accounts_kind_external_id_key UNIQUE (kind, external_id),
@@ -268,6 +269,7 @@ create table public.message_delivery_log (
   retry_of uuid,
   api_message_id uuid,
   route_step integer,
+  tenant_id uuid not null default '00000000-0000-0000-0000-000000000001'::uuid,
   constraint message_delivery_log_api_message_id_fkey FOREIGN KEY (api_message_id) REFERENCES api_messages(id) ON DELETE SET NULL,
   constraint message_delivery_log_attempts_check CHECK ((attempts >= 0)),
   constraint message_delivery_log_channel_check CHECK ((channel = ANY (ARRAY['whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text, 'voice'::text]))),
@@ -282,7 +284,8 @@ create table public.message_delivery_log (
   constraint message_delivery_log_reply_state_check CHECK ((reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'done'::text, 'skipped'::text]))),
   constraint message_delivery_log_retry_of_fkey FOREIGN KEY (retry_of) REFERENCES message_delivery_log(id) ON DELETE SET NULL,
   constraint message_delivery_log_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE SET NULL,
-  constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text])))
+  constraint message_delivery_log_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text, 'read'::text, 'failed'::text, 'received'::text, 'blocked'::text]))),
+  constraint message_delivery_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE RESTRICT NOT VALID
 );
 CREATE INDEX message_delivery_log_api_message_idx ON public.message_delivery_log USING btree (api_message_id, route_step) WHERE (api_message_id IS NOT NULL);
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
@@ -296,6 +299,7 @@ CREATE INDEX message_delivery_log_queued_idx ON public.message_delivery_log USIN
 CREATE INDEX message_delivery_log_replies_idx ON public.message_delivery_log USING btree (session_id, created_at) WHERE ((direction = 'outbound'::text) AND (purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text])));
 CREATE INDEX message_delivery_log_reply_due_idx ON public.message_delivery_log USING btree (leased_until) WHERE ((direction = 'inbound'::text) AND (reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text])));
 CREATE INDEX message_delivery_log_session_id_created_at_idx ON public.message_delivery_log USING btree (session_id, created_at);
+CREATE INDEX message_delivery_log_tenant_created_idx ON public.message_delivery_log USING btree (tenant_id, created_at DESC);
 alter table public.message_delivery_log enable row level security;
 create policy omnichannel_authenticated_select_own on public.message_delivery_log as permissive for select to authenticated using ((EXISTS ( SELECT 1
    FROM profiles p
@@ -304,6 +308,11 @@ create policy omnichannel_service_role_delete on public.message_delivery_log as 
 create policy omnichannel_service_role_insert on public.message_delivery_log as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.message_delivery_log as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.message_delivery_log as permissive for update to service_role using (true) with check (true);
+create policy tenant_members_select on public.message_delivery_log as permissive for select to authenticated using ((tenant_id = ( SELECT
+        CASE
+            WHEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text) ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'::text) THEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text))::uuid
+            ELSE NULL::uuid
+        END AS "case")));
 CREATE TRIGGER message_delivery_log_api_route AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.api_message_id IS NOT NULL) AND (new.status = ANY (ARRAY['failed'::text, 'blocked'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION advance_api_message_on_failure();
 CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
 CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_undeliverable_email();
@@ -314,6 +323,7 @@ CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_
 CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
 CREATE TRIGGER message_delivery_log_stats_truncate AFTER TRUNCATE ON public.message_delivery_log FOR EACH STATEMENT EXECUTE FUNCTION truncate_message_stats();
 CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
+CREATE TRIGGER message_delivery_log_tenant BEFORE INSERT ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_tenant();
 grant select on table public.message_delivery_log to authenticated;
 grant delete, insert, select, update on table public.message_delivery_log to service_role;
 comment on column public.message_delivery_log.purpose is 'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
@@ -321,6 +331,7 @@ comment on column public.message_delivery_log.leased_until is 'A sender holds a 
 comment on column public.message_delivery_log.reply_state is 'Inbound rows only: whether the AI reply is owed (pending), being written (in_progress, leased_until), done or skipped.';
 comment on column public.message_delivery_log.sender_key is 'The pacing bucket this message is sent through, e.g. whatsapp:<phone_number_id> or sms:mtn:<sender>.';
 comment on column public.message_delivery_log.api_message_id is 'The API message (public.api_messages) this row is a step of; route_step is its index in the route.';
+comment on column public.message_delivery_log.tenant_id is 'The tenant whose channel account received or sent the message (public.message_tenant).';
 
 create table public.message_stats_daily (
   day timestamp with time zone not null,
@@ -486,13 +497,15 @@ create table public.omnichannel_sessions (
   assigned_at timestamp with time zone,
   resolved_at timestamp with time zone,
   archived_at timestamp with time zone,
+  tenant_id uuid,
   constraint omnichannel_sessions_context_is_object CHECK ((jsonb_typeof(context) = 'object'::text)),
   constraint omnichannel_sessions_conversation_status_check CHECK ((conversation_status = ANY (ARRAY['open'::text, 'assigned'::text, 'resolved'::text, 'archived'::text]))),
   constraint omnichannel_sessions_last_channel_check CHECK ((last_channel = ANY (ARRAY['voice'::text, 'whatsapp'::text, 'sms'::text, 'messenger'::text, 'instagram'::text, 'email'::text]))),
   constraint omnichannel_sessions_pkey PRIMARY KEY (id),
   constraint omnichannel_sessions_priority_check CHECK ((priority = ANY (ARRAY['low'::text, 'normal'::text, 'high'::text, 'urgent'::text]))),
   constraint omnichannel_sessions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
-  constraint omnichannel_sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'closed'::text, 'follow_up'::text])))
+  constraint omnichannel_sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'closed'::text, 'follow_up'::text]))),
+  constraint omnichannel_sessions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE RESTRICT
 );
 CREATE INDEX omnichannel_sessions_call_id_idx ON public.omnichannel_sessions USING btree (call_id) WHERE (call_id IS NOT NULL);
 CREATE INDEX omnichannel_sessions_conversation_status_idx ON public.omnichannel_sessions USING btree (conversation_status, last_activity_at DESC) WHERE (conversation_status <> 'archived'::text);
@@ -501,6 +514,7 @@ CREATE INDEX omnichannel_sessions_live_expires_at_idx ON public.omnichannel_sess
 CREATE UNIQUE INDEX omnichannel_sessions_one_live_per_profile ON public.omnichannel_sessions USING btree (profile_id) WHERE (status <> 'closed'::text);
 CREATE INDEX omnichannel_sessions_profile_id_idx ON public.omnichannel_sessions USING btree (profile_id);
 CREATE INDEX omnichannel_sessions_status_expires_at_idx ON public.omnichannel_sessions USING btree (status, expires_at);
+CREATE INDEX omnichannel_sessions_tenant_activity_idx ON public.omnichannel_sessions USING btree (tenant_id, last_activity_at DESC);
 alter table public.omnichannel_sessions enable row level security;
 create policy omnichannel_authenticated_select_own on public.omnichannel_sessions as permissive for select to authenticated using ((EXISTS ( SELECT 1
    FROM profiles p
@@ -509,10 +523,16 @@ create policy omnichannel_service_role_delete on public.omnichannel_sessions as 
 create policy omnichannel_service_role_insert on public.omnichannel_sessions as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.omnichannel_sessions as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.omnichannel_sessions as permissive for update to service_role using (true) with check (true);
+create policy tenant_members_select on public.omnichannel_sessions as permissive for select to authenticated using ((tenant_id = ( SELECT
+        CASE
+            WHEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text) ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'::text) THEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text))::uuid
+            ELSE NULL::uuid
+        END AS "case")));
 CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnichannel_sessions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.omnichannel_sessions to authenticated;
 grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
 comment on column public.omnichannel_sessions.conversation_status is 'The human agents'' view of the session: open, assigned, resolved, archived (public.run_conversation_sla).';
+comment on column public.omnichannel_sessions.tenant_id is 'The tenant of the session''s first message (public.message_tenant); null until one is written.';
 
 create table public.profile_identities (
   kind text not null,
@@ -566,6 +586,9 @@ create policy omnichannel_service_role_delete on public.profiles as permissive f
 create policy omnichannel_service_role_insert on public.profiles as permissive for insert to service_role with check (true);
 create policy omnichannel_service_role_select on public.profiles as permissive for select to service_role using (true);
 create policy omnichannel_service_role_update on public.profiles as permissive for update to service_role using (true) with check (true);
+create policy tenant_members_select on public.profiles as permissive for select to authenticated using ((EXISTS ( SELECT 1
+   FROM tenant_profiles tp
+  WHERE (tp.profile_id = profiles.id))));
 CREATE TRIGGER profiles_set_updated_at BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.profiles to authenticated;
 grant delete, insert, select, update on table public.profiles to service_role;
@@ -628,6 +651,29 @@ create policy status_inbox_service_select on public.status_inbox as permissive f
 create policy status_inbox_service_update on public.status_inbox as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.status_inbox to service_role;
 comment on table public.status_inbox is 'Delivery status callbacks accepted by the webhooks (unique per message and status), owed to the worker that applies them (public.process_status_inbox) while processed_at is null.';
+
+create table public.tenant_profiles (
+  tenant_id uuid not null,
+  profile_id uuid not null,
+  created_at timestamp with time zone not null default now(),
+  constraint tenant_profiles_pkey PRIMARY KEY (tenant_id, profile_id),
+  constraint tenant_profiles_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES profiles(id) ON DELETE CASCADE,
+  constraint tenant_profiles_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE INDEX tenant_profiles_profile_id_idx ON public.tenant_profiles USING btree (profile_id);
+alter table public.tenant_profiles enable row level security;
+create policy omnichannel_service_role_delete on public.tenant_profiles as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.tenant_profiles as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.tenant_profiles as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.tenant_profiles as permissive for update to service_role using (true) with check (true);
+create policy tenant_members_select on public.tenant_profiles as permissive for select to authenticated using ((tenant_id = ( SELECT
+        CASE
+            WHEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text) ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'::text) THEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text))::uuid
+            ELSE NULL::uuid
+        END AS "case")));
+grant select on table public.tenant_profiles to authenticated;
+grant delete, insert, select, update on table public.tenant_profiles to service_role;
+comment on table public.tenant_profiles is 'A person (profile) and a tenant they exchanged a message with; kept by public.message_tenant.';
 
 create table public.tenants (
   id uuid not null default gen_random_uuid(),
@@ -2168,6 +2214,24 @@ AS $function$
 $function$;
 grant execute on function public.list_api_messages(p_limit integer, p_profile_id uuid, p_channel text, p_status text, p_before_created_at timestamp with time zone, p_before_id uuid) to service_role;
 
+CREATE OR REPLACE FUNCTION public.list_channel_accounts(p_tenant_id uuid)
+ RETURNS TABLE(id uuid, tenant_id uuid, kind text, external_id text, display_name text, routing text, settings jsonb, credential_fields text[], disabled_at timestamp with time zone, created_at timestamp with time zone, updated_at timestamp with time zone)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select a.id, a.tenant_id, a.kind, a.external_id, a.display_name, a.routing, a.settings,
+    coalesce((select array_agg(k order by k)
+              from vault.decrypted_secrets s,
+                   jsonb_object_keys(s.decrypted_secret::jsonb) k
+              where s.id = a.credentials_secret_id), '{}'),
+    a.disabled_at, a.created_at, a.updated_at
+  from public.channel_accounts a
+  where a.tenant_id = p_tenant_id
+  order by a.kind, a.created_at
+$function$;
+grant execute on function public.list_channel_accounts(p_tenant_id uuid) to service_role;
+
 CREATE OR REPLACE FUNCTION public.list_conversations(p_view text DEFAULT 'all'::text, p_assignee text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_before_activity timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid, p_agent text DEFAULT NULL::text)
  RETURNS TABLE(conversation jsonb, cursor_id uuid, cursor_activity text)
  LANGUAGE sql
@@ -2709,6 +2773,42 @@ AS $function$
   group by f.channel, 3
 $function$;
 grant execute on function public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.message_tenant()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_tenant uuid;
+begin
+  -- A writer that names another tenant is trusted; the default (the column's) is resolved.
+  if new.tenant_id <> '00000000-0000-0000-0000-000000000001'::uuid then
+    v_tenant := new.tenant_id;
+  end if;
+  if v_tenant is null and new.channel = 'whatsapp' and new.direction = 'inbound'
+     and new.metadata -> 'business' ->> 'phone_number_id' is not null then
+    select a.tenant_id into v_tenant
+    from public.channel_accounts a
+    where a.kind = 'whatsapp'
+      and a.external_id = new.metadata -> 'business' ->> 'phone_number_id';
+  end if;
+  if v_tenant is null and new.session_id is not null then
+    select s.tenant_id into v_tenant from public.omnichannel_sessions s where s.id = new.session_id;
+  end if;
+  new.tenant_id := coalesce(v_tenant, '00000000-0000-0000-0000-000000000001'::uuid);
+  if new.session_id is not null then
+    update public.omnichannel_sessions s set tenant_id = new.tenant_id
+    where s.id = new.session_id and s.tenant_id is null;
+  end if;
+  if new.profile_id is not null then
+    insert into public.tenant_profiles (tenant_id, profile_id)
+    values (new.tenant_id, new.profile_id)
+    on conflict do nothing;
+  end if;
+  return new;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[], p_agent text DEFAULT NULL::text)
  RETURNS jsonb
@@ -3558,7 +3658,7 @@ AS $function$
     coalesce((select s.decrypted_secret::jsonb from vault.decrypted_secrets s
               where s.id = a.credentials_secret_id), '{}')
   from public.channel_accounts a
-  where a.kind = p_kind and a.external_id = p_external_id
+  where a.kind = p_kind and a.external_id = p_external_id and a.disabled_at is null
 $function$;
 grant execute on function public.resolve_channel_account(p_kind text, p_external_id text) to service_role;
 
@@ -3833,6 +3933,21 @@ AS $function$
   where m.id = p_delivery_id and m.status = 'blocked' and m.body is null
 $function$;
 grant execute on function public.set_blocked_body(p_delivery_id uuid, p_body text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.set_channel_account_disabled(p_tenant_id uuid, p_account_id uuid, p_disabled boolean)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with changed as (
+    update public.channel_accounts a
+    set disabled_at = case when p_disabled then coalesce(a.disabled_at, now()) end
+    where a.id = p_account_id and a.tenant_id = p_tenant_id
+    returning 1
+  )
+  select exists (select 1 from changed)
+$function$;
+grant execute on function public.set_channel_account_disabled(p_tenant_id uuid, p_account_id uuid, p_disabled boolean) to service_role;
 
 CREATE OR REPLACE FUNCTION public.set_channel_preference(p_phone_number text, p_channel text, p_allowed boolean)
  RETURNS TABLE(profile_id uuid, changed boolean)
@@ -4155,11 +4270,53 @@ AS $function$
     coalesce((select s.decrypted_secret::jsonb from vault.decrypted_secrets s
               where s.id = a.credentials_secret_id), '{}')
   from public.channel_accounts a
-  where a.tenant_id = p_tenant_id and a.kind = p_kind
+  where a.tenant_id = p_tenant_id and a.kind = p_kind and a.disabled_at is null
   order by a.created_at
   limit 1
 $function$;
 grant execute on function public.tenant_channel_account(p_tenant_id uuid, p_kind text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.tenant_dashboard(p_tenant_id uuid, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+    'conversations', coalesce((
+      select jsonb_object_agg(c.status, c.n) from (
+        select s.status, count(*) as n from public.omnichannel_sessions s
+        where s.tenant_id = p_tenant_id group by s.status) c), '{}'),
+    'messages_today', coalesce((
+      select jsonb_agg(jsonb_build_object('direction', m.direction, 'channel', m.channel,
+                                          'count', m.n) order by m.direction, m.channel)
+      from (
+        select l.direction, l.channel, count(*) as n from public.message_delivery_log l
+        where l.tenant_id = p_tenant_id
+          and l.created_at >= coalesce(p_since, date_trunc('day', now() at time zone 'utc')
+                                                  at time zone 'utc')
+        group by l.direction, l.channel) m), '[]'),
+    'recent_conversations', coalesce((
+      select jsonb_agg(jsonb_build_object(
+        'session_id', r.id, 'status', r.status, 'conversation_status', r.conversation_status,
+        'last_channel', r.last_channel, 'last_activity_at', r.last_activity_at,
+        'phone_number', r.phone_number, 'display_name', r.display_name)
+        order by r.last_activity_at desc)
+      from (
+        select s.id, s.status, s.conversation_status, s.last_channel, s.last_activity_at,
+          p.phone_number, p.display_name
+        from public.omnichannel_sessions s
+        join public.profiles p on p.id = s.profile_id
+        where s.tenant_id = p_tenant_id
+        order by s.last_activity_at desc
+        limit 10) r), '[]'),
+    'handoffs_waiting', (
+      select count(*) from public.genesys_conversations g
+      join public.omnichannel_sessions s on s.id = g.session_id
+      where g.tenant_id = p_tenant_id and g.state = 'agent' and s.status <> 'closed')
+  )
+$function$;
+grant execute on function public.tenant_dashboard(p_tenant_id uuid, p_since timestamp with time zone) to service_role;
 
 CREATE OR REPLACE FUNCTION public.track_genesys_inbound(p_integration_id text, p_whatsapp_id text, p_tenant_id uuid, p_session_id uuid, p_delivery_id uuid, p_genesys_message_id text, p_phone_number_id text DEFAULT NULL::text, p_state text DEFAULT 'agent'::text)
  RETURNS boolean

@@ -19,6 +19,7 @@ import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-in
 import { createMessagingToolsHandler } from "../../supabase/functions/_shared/messaging-tools/handler.ts";
 import { createPostCallNotifyHandler } from "../../supabase/functions/_shared/post-call-notify/handler.ts";
 import { createDispatchHandler } from "../../supabase/functions/_shared/dispatch/handler.ts";
+import { createTenantsHandler } from "../../supabase/functions/_shared/tenants/handler.ts";
 import { createSenderDirectory } from "../../supabase/functions/_shared/outbound/senders.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
@@ -104,7 +105,9 @@ export type Endpoint =
   | "sms-inbound/status/twilio"
   | "messaging-tools"
   | "post-call-notify"
-  | "dispatch";
+  | "dispatch"
+  | "tenants"
+  | "tenants/check";
 
 export interface Case {
   endpoint: Endpoint;
@@ -257,6 +260,19 @@ function templates(sessionId: string): Record<string, () => Case> {
       endpoint: "dispatch",
       body: { batch_size: 5, time_budget_ms: 200, replies: false },
     }),
+    "tenant:create": () => ({
+      endpoint: "tenants",
+      body: { slug: `t-${fresh()}`, name: "Fuzz Co" },
+    }),
+    // Checked live against the fake WhatsApp (its phone-number lookup).
+    "tenant:check": () => ({
+      endpoint: "tenants/check",
+      body: {
+        kind: "whatsapp",
+        phone_number_id: "106540352242922",
+        credentials: { access_token: "wa-test-token", app_secret: "fuzz-app-secret" },
+      },
+    }),
   };
 }
 
@@ -343,6 +359,21 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
         auth: secretKeyAuth("dispatch", SECRET_KEY),
         defaults: { batchSize: 20, timeBudgetMs: 500, leaseSeconds: 60 },
       }),
+      ...(() => {
+        const tenants = createTenantsHandler({
+          sql: database.sql,
+          logger: log,
+          auth: secretKeyAuth("tenants", SECRET_KEY),
+          checks: {
+            whatsappApiBaseUrl: wa.baseUrl,
+            metaGraphBaseUrl: wa.baseUrl,
+            genesysLoginBaseUrl: wa.baseUrl,
+            timeoutMs,
+            fetch,
+          },
+        });
+        return { "tenants": tenants, "tenants/check": tenants };
+      })(),
     };
   })();
   const [{ session_id: sessionId }] = await database.sql`

@@ -83,14 +83,14 @@ isOneToOne: false
                   ]
                 },"channel_accounts": {
                   Row: {
-                    "created_at": string,"credentials_secret_id": string | null,"display_name": string | null,"external_id": string,"id": string,"kind": string,"routing": string,"settings": NonNullable<Json>,"tenant_id": string,"updated_at": string
+                    "created_at": string,"credentials_secret_id": string | null,"disabled_at": string | null,"display_name": string | null,"external_id": string,"id": string,"kind": string,"routing": string,"settings": NonNullable<Json>,"tenant_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id": string,"id"?: string,"kind": string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id": string,"updated_at"?: string
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"disabled_at"?: string | null,"display_name"?: string | null,"external_id": string,"id"?: string,"kind": string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id": string,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"credentials_secret_id"?: string | null,"display_name"?: string | null,"external_id"?: string,"id"?: string,"kind"?: string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id"?: string,"updated_at"?: string
+                    "created_at"?: string,"credentials_secret_id"?: string | null,"disabled_at"?: string | null,"display_name"?: string | null,"external_id"?: string,"id"?: string,"kind"?: string,"routing"?: string,"settings"?: NonNullable<Json>,"tenant_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -197,14 +197,14 @@ isOneToOne: false
                   ]
                 },"message_delivery_log": {
                   Row: {
-                    "api_message_id": string | null,"attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"route_step": number | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"updated_at": string
+                    "api_message_id": string | null,"attempts": number,"body": string | null,"call_id": string | null,"channel": string,"correlation_id": string | null,"created_at": string,"delivered_at": string | null,"direction": string,"error_class": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"fallback_of": string | null,"id": string,"idempotency_key": string | null,"leased_until": string | null,"message_type": string,"metadata": NonNullable<Json>,"next_attempt_at": string | null,"profile_id": string | null,"provider": string | null,"provider_message_id": string | null,"purpose": string | null,"queued_at": string | null,"read_at": string | null,"received_at": string | null,"recipient": string | null,"reply_state": string | null,"retry_of": string | null,"route_step": number | null,"sender": string | null,"sender_key": string | null,"sent_at": string | null,"session_id": string | null,"status": string,"tenant_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"updated_at"?: string
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel": string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction": string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status": string,"tenant_id"?: string,"updated_at"?: string
                   }
                   Update: {
-                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "api_message_id"?: string | null,"attempts"?: number,"body"?: string | null,"call_id"?: string | null,"channel"?: string,"correlation_id"?: string | null,"created_at"?: string,"delivered_at"?: string | null,"direction"?: string,"error_class"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"fallback_of"?: string | null,"id"?: string,"idempotency_key"?: string | null,"leased_until"?: string | null,"message_type"?: string,"metadata"?: NonNullable<Json>,"next_attempt_at"?: string | null,"profile_id"?: string | null,"provider"?: string | null,"provider_message_id"?: string | null,"purpose"?: string | null,"queued_at"?: string | null,"read_at"?: string | null,"received_at"?: string | null,"recipient"?: string | null,"reply_state"?: string | null,"retry_of"?: string | null,"route_step"?: number | null,"sender"?: string | null,"sender_key"?: string | null,"sent_at"?: string | null,"session_id"?: string | null,"status"?: string,"tenant_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -236,6 +236,12 @@ isOneToOne: false
       columns: ["session_id"]
 isOneToOne: false
       referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_delivery_log_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
       referencedColumns: ["id"]
     }
                   ]
@@ -345,14 +351,14 @@ isOneToOne: false
                   ]
                 },"omnichannel_sessions": {
                   Row: {
-                    "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
+                    "archived_at": string | null,"assigned_at": string | null,"assignee": string | null,"call_id": string | null,"channels_seen": (string)[],"closed_at": string | null,"context": NonNullable<Json>,"conversation_status": string,"created_at": string,"expires_at": string,"id": string,"last_activity_at": string,"last_channel": string | null,"priority": string,"profile_id": string,"resolved_at": string | null,"sms_summary_sent": boolean,"sms_summary_sent_at": string | null,"status": string,"tags": (string)[],"tenant_id": string | null,"updated_at": string,"whatsapp_summary_sent": boolean,"whatsapp_summary_sent_at": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id": string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id": string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"tenant_id"?: string | null,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
                   }
                   Update: {
-                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id"?: string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
+                    "archived_at"?: string | null,"assigned_at"?: string | null,"assignee"?: string | null,"call_id"?: string | null,"channels_seen"?: (string)[],"closed_at"?: string | null,"context"?: NonNullable<Json>,"conversation_status"?: string,"created_at"?: string,"expires_at"?: string,"id"?: string,"last_activity_at"?: string,"last_channel"?: string | null,"priority"?: string,"profile_id"?: string,"resolved_at"?: string | null,"sms_summary_sent"?: boolean,"sms_summary_sent_at"?: string | null,"status"?: string,"tags"?: (string)[],"tenant_id"?: string | null,"updated_at"?: string,"whatsapp_summary_sent"?: boolean,"whatsapp_summary_sent_at"?: string | null
                   }
                   Relationships: [
                     {
@@ -360,6 +366,12 @@ isOneToOne: false
       columns: ["profile_id"]
 isOneToOne: false
       referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "omnichannel_sessions_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
       referencedColumns: ["id"]
     }
                   ]
@@ -444,6 +456,32 @@ isOneToOne: false
                   }
                   Relationships: [
                     
+                  ]
+                },"tenant_profiles": {
+                  Row: {
+                    "created_at": string,"profile_id": string,"tenant_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"profile_id": string,"tenant_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"profile_id"?: string,"tenant_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "tenant_profiles_profile_id_fkey"
+      columns: ["profile_id"]
+isOneToOne: false
+      referencedRelation: "profiles"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "tenant_profiles_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"tenants": {
                   Row: {
@@ -566,6 +604,7 @@ isOneToOne: false
 "sent_at": string | null,
 "session_id": string | null,
 "status": string,
+"tenant_id": string,
 "updated_at": string
             }[]
                           SetofOptions: {
@@ -615,6 +654,7 @@ isOneToOne: false
 "sent_at": string | null,
 "session_id": string | null,
 "status": string,
+"tenant_id": string,
 "updated_at": string
             }[]
                           SetofOptions: {
@@ -709,6 +749,7 @@ isOneToOne: false
 "sms_summary_sent_at": string | null,
 "status": string,
 "tags": (string)[],
+"tenant_id": string | null,
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -746,6 +787,11 @@ isOneToOne: false
 "list_api_messages":
 { Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_channel"?: string,"p_limit": number,"p_profile_id"?: string,"p_status"?: string }; Returns: {
               "channel": string,"created_at": string,"cursor_created_at": string,"id": string,"profile_id": string,"send_at": string,"status": string,"steps": number
+            }[]
+                           },
+"list_channel_accounts":
+{ Args: { "p_tenant_id": string }; Returns: {
+              "created_at": string,"credential_fields": (string)[],"disabled_at": string,"display_name": string,"external_id": string,"id": string,"kind": string,"routing": string,"settings": Json,"tenant_id": string,"updated_at": string
             }[]
                            },
 "list_conversations":
@@ -801,6 +847,7 @@ isOneToOne: false
 "sent_at": string | null,
 "session_id": string | null,
 "status": string,
+"tenant_id": string,
 "updated_at": string
             }
                           SetofOptions: {
@@ -831,6 +878,7 @@ isOneToOne: false
 "sms_summary_sent_at": string | null,
 "status": string,
 "tags": (string)[],
+"tenant_id": string | null,
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -863,6 +911,7 @@ isOneToOne: false
 "sms_summary_sent_at": string | null,
 "status": string,
 "tags": (string)[],
+"tenant_id": string | null,
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null
@@ -1000,6 +1049,9 @@ isOneToOne: false
 "set_blocked_body":
 { Args: { "p_body": string,"p_delivery_id": string }; Returns: undefined
                            },
+"set_channel_account_disabled":
+{ Args: { "p_account_id": string,"p_disabled": boolean,"p_tenant_id": string }; Returns: boolean
+                           },
 "set_channel_preference":
 { Args: { "p_allowed": boolean,"p_channel": string,"p_phone_number": string }; Returns: {
               "changed": boolean,"profile_id": string
@@ -1058,6 +1110,9 @@ isOneToOne: false
               "account_id": string,"credentials": Json,"external_id": string,"routing": string,"settings": Json
             }[]
                            },
+"tenant_dashboard":
+{ Args: { "p_since"?: string,"p_tenant_id": string }; Returns: Json
+                           },
 "track_genesys_inbound":
 { Args: { "p_delivery_id": string,"p_genesys_message_id": string,"p_integration_id": string,"p_phone_number_id"?: string,"p_session_id": string,"p_state"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: boolean
                            },
@@ -1086,6 +1141,7 @@ isOneToOne: false
 "sms_summary_sent_at": string | null,
 "status": string,
 "tags": (string)[],
+"tenant_id": string | null,
 "updated_at": string,
 "whatsapp_summary_sent": boolean,
 "whatsapp_summary_sent_at": string | null

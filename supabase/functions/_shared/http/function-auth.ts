@@ -16,6 +16,9 @@ export const FUNCTION_AUTH = {
   "messaging-tools": INTERNAL,
   // The webhooks hand it the AI replies they owe (supabase/functions/agent-worker).
   "agent-worker": INTERNAL,
+  // Tenant and channel-account admin (the console's portal, or a hosted one): credentials go in
+  // through it, so only the project's own secret key.
+  tenants: INTERNAL,
   // Operators drain the outbox by hand after `retry_delivery` (docs/runbook.md).
   dispatch: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   health: { modes: [] },

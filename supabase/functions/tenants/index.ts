@@ -1,0 +1,4 @@
+import { serve } from "../_runtime/serve.ts";
+import { tenants } from "../_shared/tenants/main.ts";
+
+serve(tenants);

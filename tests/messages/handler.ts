@@ -20,6 +20,7 @@ export function messagesHandler(
     defaultCountry: "RW",
     ratePerMinute: 10_000,
     waitUntil: () => {},
+    media: { store: null, fetch, timeoutMs: 5_000 },
     postCall: {
       summaryTemplate: "call_summary",
       templateLanguage: "en",

@@ -32,18 +32,26 @@ export type Staged = { ok: true; media: OutboundMedia } | { ok: false; error: Ch
 export async function stageOutboundMedia(
   store: MediaStore,
   file: { bytes: Uint8Array; mime: string; filename?: string },
-  at: { prefix: string; type?: WhatsAppMediaType; caption?: string },
+  at: {
+    prefix: string;
+    type?: WhatsAppMediaType;
+    caption?: string;
+    /** Already in `media-outbound` at this path: checked and linked, not stored again. */
+    existingPath?: string;
+  },
 ): Promise<Staged> {
   const mime = bareMime(file.mime);
   const type = at.type ?? whatsappTypeOf(mime);
   const problem = whatsappMediaProblem(type, mime, file.bytes.byteLength);
   if (problem) return { ok: false, error: problem };
   const name = safeName(file.filename ?? "", `file.${mime.split("/")[1] ?? "bin"}`);
-  const path = `${at.prefix}/${name}`;
-  await store.put(
-    { bucket: "media-outbound", path, mime, size: file.bytes.byteLength },
-    file.bytes,
-  );
+  const path = at.existingPath ?? `${at.prefix}/${name}`;
+  if (!at.existingPath) {
+    await store.put(
+      { bucket: "media-outbound", path, mime, size: file.bytes.byteLength },
+      file.bytes,
+    );
+  }
   const link = await store.signedUrl("media-outbound", path, OUTBOUND_LINK_SECONDS);
   return {
     ok: true,

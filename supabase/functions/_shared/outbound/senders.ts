@@ -121,8 +121,14 @@ export function createSenderDirectory(
       const [provider, ...id] = rest;
       const sms = smsAdapter(env, provider, id.join(":"), opts);
       if (!sms) return null;
+      // A media row's text is its caption and link; Twilio also sends the file itself (MMS).
       const send = (row: OutboxRow) =>
-        sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
+        sms.send(row.recipient ?? "", row.body ?? "", {
+          deliveryId: row.id,
+          ...(sms.provider === "twilio" && (row.metadata?.media as OutboundMedia)?.link
+            ? { mediaUrl: (row.metadata!.media as OutboundMedia).link }
+            : {}),
+        });
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
     if (channel === "messenger" || channel === "instagram") {

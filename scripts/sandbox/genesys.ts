@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { bearerToken, headerSubset, json, parseJson, randomHex, readText } from "./http.ts";
 import type { ProviderEndpoint, SandboxContext } from "./provider.ts";
+import { fileResponse, mediaFiles } from "./media.ts";
 
 /**
  * Genesys Cloud, the parts Open Messaging uses: OAuth client credentials at `/oauth/token`
@@ -150,10 +151,23 @@ async function inbound(
   return json({ id: r.id, channel: r.channel, status: r.status, direction: "Outbound" }, 202);
 }
 
+/** An agent's attachment, as Genesys serves it: the bytes, for a valid bearer token only. */
+function download(req: Request, ctx: SandboxContext, id: string): Response {
+  const token = bearerToken(req);
+  const expiry = token ? genesysState(ctx).tokens.get(token) : undefined;
+  if (!expiry || expiry < ctx.now().getTime()) {
+    return genesysError(401, "authentication.required", "No authentication bearer token specified");
+  }
+  const file = mediaFiles(ctx).get(id);
+  return file ? fileResponse(file) : genesysError(404, "not.found", `Download ${id} not found`);
+}
+
 export const genesys: ProviderEndpoint = {
   name: "genesys",
   handle(req, path, ctx) {
     if (req.method === "POST" && path === "/oauth/token") return issueToken(req, ctx);
+    const d = req.method === "GET" ? path.match(/^\/api\/v2\/downloads\/([^/]+)$/) : null;
+    if (d) return Promise.resolve(download(req, ctx, decodeURIComponent(d[1])));
     const m = req.method === "POST" ? path.match(PATH) : null;
     if (m) return inbound(req, ctx, decodeURIComponent(m[1]), m[2]);
     return Promise.resolve(genesysError(404, "not.found", "Resource not found"));
@@ -161,11 +175,23 @@ export const genesys: ProviderEndpoint = {
   failure: (status) => genesysError(status, "service.unavailable", "Service unavailable"),
 };
 
-/** An agent's text message, as Genesys posts it to the integration's outbound webhook. */
+/** One file an agent attached: where Genesys serves it from, and what it is. */
+export interface AgentAttachment {
+  url: string;
+  mime: string;
+  filename?: string;
+  mediaType: "Image" | "Video" | "Audio" | "File";
+}
+
+/**
+ * An agent's message (text and/or attachments), as Genesys posts it to the integration's
+ * outbound webhook.
+ */
 export function agentMessage(
   ctx: SandboxContext,
   to: string,
   text: string,
+  attachments: AgentAttachment[] = [],
 ): { id: string; body: string } {
   const id = randomHex(16);
   const body = JSON.stringify({
@@ -180,7 +206,15 @@ export function agentMessage(
       messageId: id,
     },
     type: "Text",
-    text,
+    ...(text ? { text } : {}),
+    ...(attachments.length
+      ? {
+        content: attachments.map((a) => ({
+          contentType: "Attachment",
+          attachment: { id: randomHex(8), ...a },
+        })),
+      }
+      : {}),
     direction: "Outbound",
     conversationId: `conv-${to.replace(/\D/g, "")}`,
   });

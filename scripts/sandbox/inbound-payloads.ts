@@ -85,6 +85,48 @@ export function whatsappInbound(m: InboundText, c: SandboxCredentials): Webhook 
   );
 }
 
+/** A file a person sends on WhatsApp: the media object Meta puts in the webhook. */
+export interface InboundMedia {
+  type: "image" | "video" | "audio" | "document" | "sticker";
+  id: string;
+  mime: string;
+  sha256: string;
+  caption?: string;
+  filename?: string;
+}
+
+/** A WhatsApp `messages` webhook with one media message (the file is fetched by its id). */
+export function whatsappMediaInbound(
+  m: Omit<InboundText, "text"> & { media: InboundMedia },
+  c: SandboxCredentials,
+): Webhook {
+  const waId = digits(m.from);
+  const id = `wamid.${randomBase64(36)}`;
+  const { type, id: mediaId, mime, sha256, caption, filename } = m.media;
+  return whatsappWebhook(
+    {
+      contacts: [{ profile: { name: m.name ?? "Sandbox User" }, wa_id: waId }],
+      messages: [{
+        from: waId,
+        id,
+        timestamp: unixSeconds(m.now),
+        type,
+        [type]: {
+          id: mediaId,
+          mime_type: mime,
+          sha256: btoa(
+            String.fromCharCode(...(sha256.match(/../g) ?? []).map((h) => parseInt(h, 16))),
+          ),
+          ...(caption && type !== "audio" && type !== "sticker" ? { caption } : {}),
+          ...(filename && type === "document" ? { filename } : {}),
+        },
+      }],
+    },
+    c,
+    id,
+  );
+}
+
 /** The MTN-style gateway's inbound SMS: `{from, to, message, id}` as JSON. */
 export function mtnInbound(m: InboundText): Webhook {
   const id = randomHex(12);

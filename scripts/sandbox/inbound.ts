@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { metaInbound, mtnInbound, twilioInbound, whatsappInbound } from "./inbound-payloads.ts";
+import {
+  metaInbound,
+  mtnInbound,
+  twilioInbound,
+  whatsappInbound,
+  whatsappMediaInbound,
+} from "./inbound-payloads.ts";
+import { fileOf, type MediaFiles } from "./media.ts";
 import { resendInbound } from "./email-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { MessageStore } from "./messages.ts";
@@ -20,7 +27,19 @@ export const InboundSchema = z.object({
    * Messenger/Instagram, or an email address.
    */
   from: z.string().trim().max(320),
-  text: z.string().min(1).max(4096),
+  /** The text; with `media`, its caption (optional). */
+  text: z.string().min(1).max(4096).optional(),
+  /**
+   * WhatsApp only: a file the person sends — a sandbox fixture (`photo.png`, `invoice.pdf`,
+   * `animation.gif`, `note.txt`) or base64 bytes with their MIME type.
+   */
+  media: z.object({
+    fixture: z.string().optional(),
+    base64: z.string().max(14_000_000).optional(),
+    mime: z.string().max(255).optional(),
+    filename: z.string().max(240).optional(),
+    type: z.enum(["image", "video", "audio", "document", "sticker"]).optional(),
+  }).optional(),
   /** Email only: the subject (default: "Re: " the last email the sandbox sent them). */
   subject: z.string().max(998).optional(),
   /** SMS only: which gateway it arrives through (default: the stack's SMS_PROVIDER). */
@@ -32,13 +51,21 @@ export const InboundSchema = z.object({
   /** Messenger/Instagram: a button's payload (a postback; `text` is its title). */
   postback: z.string().min(1).max(1000).optional(),
 }).transform((v, ctx) => {
+  if (v.media && v.channel !== "whatsapp") {
+    ctx.addIssue({ code: "custom", path: ["media"], message: "media is sent on WhatsApp only" });
+    return z.NEVER;
+  }
+  if (!v.text && !v.media) {
+    ctx.addIssue({ code: "custom", path: ["text"], message: "text is required" });
+    return z.NEVER;
+  }
   const meta = v.channel === "messenger" || v.channel === "instagram";
   const from = (v.channel === "email" ? EmailAddress : meta ? ScopedId : Phone).safeParse(v.from);
   if (!from.success) {
     ctx.addIssue({ code: "custom", path: ["from"], message: from.error.issues[0].message });
     return z.NEVER;
   }
-  return { ...v, from: from.data };
+  return { ...v, text: v.text ?? "", from: from.data };
 });
 
 export type Inbound = z.infer<typeof InboundSchema>;
@@ -58,6 +85,8 @@ export interface InboundDeps {
   smsProvider: "mtn" | "twilio";
   messages: MessageStore;
   now: () => Date;
+  /** The files people send on WhatsApp (fetched back through the media endpoints). */
+  media: MediaFiles;
   /** Resend's received emails: an inbound email is put there before its webhook is sent. */
   emailInbox: Map<string, Record<string, unknown>>;
 }
@@ -71,7 +100,9 @@ export interface InboundDeps {
 export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise<InboundResult> {
   const m = { from: input.from, text: input.text, name: input.name, now: deps.now() };
   const c = deps.target.credentials;
-  const webhook = input.channel === "email"
+  const webhook = input.channel === "whatsapp" && input.media
+    ? await whatsappMediaWebhook(input, m, deps)
+    : input.channel === "email"
     ? resendInbound({ ...m, subject: input.subject }, deps)
     : input.channel === "messenger" || input.channel === "instagram"
     ? metaInbound({
@@ -95,6 +126,42 @@ export async function deliverInbound(input: Inbound, deps: InboundDeps): Promise
     response: res.contentType.includes("json") ? parseJson(res.text) ?? res.text : res.text,
   };
 }
+
+async function whatsappMediaWebhook(
+  input: Inbound,
+  m: { from: string; name?: string; now: Date },
+  deps: InboundDeps,
+) {
+  const spec = input.media!;
+  const file = fileOf(spec);
+  if (!file) throw new InboundRefused("media: a known fixture, or base64 with mime");
+  const filename = spec.filename ?? spec.fixture;
+  const held = await deps.media.add(file.bytes, file.mime, filename);
+  const type = spec.type ??
+    (file.mime === "image/webp"
+      ? "sticker"
+      : /^image\//.test(file.mime)
+      ? "image"
+      : /^video\//.test(file.mime)
+      ? "video"
+      : /^audio\//.test(file.mime)
+      ? "audio"
+      : "document");
+  return whatsappMediaInbound({
+    ...m,
+    media: {
+      type,
+      id: held.id,
+      mime: file.mime,
+      sha256: held.sha256,
+      caption: input.text || undefined,
+      filename,
+    },
+  }, deps.target.credentials);
+}
+
+/** A request the sandbox cannot turn into a webhook (answered 400). */
+export class InboundRefused extends Error {}
 
 function recordTwimlReply(res: Delivery, to: string, deps: InboundDeps): void {
   const text = res.text.match(/<Message(?:\s[^>]*)?>([\s\S]*?)<\/Message>/)?.[1];

@@ -18,6 +18,8 @@ export interface SandboxMessage {
     headers: Record<string, string>;
     attachments: string[];
   };
+  /** WhatsApp media: the message type and the link WhatsApp would fetch the file from. */
+  media?: { type: string; link?: string; id?: string; caption?: string; filename?: string };
   /** SMS only: how many segments the text takes (GSM-7 or UCS-2). */
   segments?: number;
   /** The request body exactly as received. */

@@ -3,7 +3,8 @@ import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { FaultBook, FaultSchema } from "./faults.ts";
 import { refuseForeign, refuseNonJson } from "./guard.ts";
 import { json } from "./http.ts";
-import { deliverInbound, InboundSchema } from "./inbound.ts";
+import { deliverInbound, InboundRefused, InboundSchema } from "./inbound.ts";
+import { fileOf, type MediaFiles, mediaFiles } from "./media.ts";
 import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
 import { agentMessage, genesys, genesysState } from "./genesys.ts";
@@ -50,6 +51,8 @@ export interface Sandbox {
   callbacks: StatusCallbacks;
   /** What Genesys saw: its OAuth token requests, the tokens it issued (clear them to revoke). */
   genesys: { tokenRequests: number; tokens: Map<string, number> };
+  /** The files people send on WhatsApp and agents attach in Genesys (sandbox/media.ts). */
+  media: MediaFiles;
   /** Cancels pending status callbacks and waits for those in flight. */
   close(): Promise<void>;
 }
@@ -58,8 +61,28 @@ const STATELESS: ProviderEndpoint[] = [whatsapp, mtn, twilio, meta, openai, gene
 
 const AgentReplySchema = z.object({
   to: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164"),
-  text: z.string().min(1).max(4096),
-});
+  text: z.string().min(1).max(4096).optional(),
+  /**
+   * A file the agent attaches: a fixture (`invoice.pdf`, `photo.png`, `animation.gif`, …) or
+   * base64 bytes with their MIME type; `size` pads a fixture (a file over WhatsApp's limit).
+   */
+  attachment: z.object({
+    fixture: z.string().optional(),
+    base64: z.string().max(14_000_000).optional(),
+    mime: z.string().max(255).optional(),
+    filename: z.string().max(240).optional(),
+    size: z.number().int().positive().max(200 * 1024 * 1024).optional(),
+  }).optional(),
+}).refine((v) => v.text || v.attachment, "text or attachment is required");
+
+const MEDIA_TYPE_OF = (mime: string) =>
+  mime.startsWith("image/")
+    ? "Image" as const
+    : mime.startsWith("video/")
+    ? "Video" as const
+    : mime.startsWith("audio/")
+    ? "Audio" as const
+    : "File" as const;
 
 const SettingsSchema = z.object({
   status_callbacks: z.union([
@@ -87,8 +110,12 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  *   postback?}: a person writes (on Messenger/Instagram `from` is their PSID/IGSID, by email their
  *   address); the provider's signed webhook is posted to the functions (needs `functionsUrl`)
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
- * - `POST /__sandbox/agent-reply` {to, text}: a Genesys agent answers the person at `to`; the
- *   Open Messaging outbound webhook is posted to genesys-webhook, signed as Genesys signs
+ * - `POST /__sandbox/agent-reply` {to, text?, attachment?}: a Genesys agent answers the person
+ *   at `to`, with a file if given (a fixture or base64, served at `/genesys/api/v2/downloads/{id}`
+ *   to the OAuth token); the Open Messaging outbound webhook is posted to genesys-webhook, signed
+ *   as Genesys signs
+ * - `POST /__sandbox/inbound` with `media` {fixture | base64+mime, filename?, type?} on
+ *   WhatsApp: the person sends a file, fetched back by `GET /whatsapp/{version}/{media-id}`
  * - `GET /__sandbox/genesys`: how many OAuth token requests Genesys has answered
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
@@ -131,10 +158,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
           smsProvider: opts.smsProvider ?? "mtn",
           messages,
           emailInbox: resend.inbox,
+          media: mediaFiles(ctx),
           now: ctx.now,
         }),
       );
     } catch (err) {
+      if (err instanceof InboundRefused) return json({ error: err.message }, 400);
       return json({
         error: `could not reach ${target.functionsUrl}: ${
           err instanceof Error ? err.message : err
@@ -147,7 +176,27 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     const parsed = AgentReplySchema.safeParse(await req.json().catch(() => undefined));
     if (!parsed.success) return json({ error: parsed.error.issues }, 400);
     if (!target) return json({ error: "this sandbox was started without the functions URL" }, 409);
-    const { id, body } = agentMessage(ctx, parsed.data.to, parsed.data.text);
+    const spec = parsed.data.attachment;
+    const file = spec ? fileOf(spec) : null;
+    if (spec && !file) {
+      return json({ error: "attachment: a known fixture, or base64 with mime" }, 400);
+    }
+    const held = file
+      ? await mediaFiles(ctx).add(file.bytes, file.mime, spec?.filename ?? spec?.fixture)
+      : null;
+    const { id, body } = agentMessage(
+      ctx,
+      parsed.data.to,
+      parsed.data.text ?? "",
+      held
+        ? [{
+          url: `${new URL(req.url).origin}/genesys/api/v2/downloads/${held.id}`,
+          mime: held.mime,
+          filename: held.filename,
+          mediaType: MEDIA_TYPE_OF(held.mime),
+        }]
+        : [],
+    );
     try {
       const res = await fetch(`${target.functionsUrl.replace(/\/+$/, "")}/genesys-webhook`, {
         method: "POST",
@@ -256,6 +305,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     faults,
     callbacks,
     genesys: genesysState(ctx),
+    media: mediaFiles(ctx),
     close: () => callbacks.close(),
   };
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { headerSubset, json, parseJson, randomBase64, readText } from "./http.ts";
 import type { ProviderEndpoint, SandboxContext } from "./provider.ts";
+import { fileResponse, mediaFiles } from "./media.ts";
 
 /** WhatsApp Cloud API: `POST /whatsapp/{version}/{phone-number-id}/messages`, Bearer token. */
 
@@ -9,7 +10,31 @@ const Recipient = z.string().regex(/^\+?[1-9]\d{5,14}$/, "must be a phone number
 // Meta rejects a template parameter with a newline, a tab or more than 4 spaces (132018).
 const TemplateParameter = z.object({ type: z.literal("text"), text: z.string().min(1) });
 
+/** A media object: by link (WhatsApp fetches it) or by an uploaded media id. */
+const MediaObject = z.object({
+  link: z.url().optional(),
+  id: z.string().optional(),
+  caption: z.string().max(1024).optional(),
+  filename: z.string().max(240).optional(),
+}).refine((m) => Boolean(m.link) !== Boolean(m.id), "exactly one of link or id is required");
+
+const mediaMessage = <T extends string>(type: T) =>
+  z.object(
+    { type: z.literal(type), [type]: MediaObject } as
+      & { type: z.ZodLiteral<T> }
+      & {
+        [K in T]: typeof MediaObject;
+      },
+  );
+
+const MEDIA_TYPES = ["image", "video", "audio", "document", "sticker"] as const;
+
 const MessageSchema = z.discriminatedUnion("type", [
+  mediaMessage("image"),
+  mediaMessage("video"),
+  mediaMessage("audio"),
+  mediaMessage("document"),
+  mediaMessage("sticker"),
   z.object({
     type: z.literal("text"),
     text: z.object({ body: z.string().min(1).max(4096), preview_url: z.boolean().optional() }),
@@ -100,6 +125,9 @@ async function sendMessage(
 
   const to = envelope.data.to;
   const waId = to.replace(/^\+/, "");
+  const media = (MEDIA_TYPES as readonly string[]).includes(m.type)
+    ? { type: m.type, ...(m as unknown as Record<string, z.infer<typeof MediaObject>>)[m.type] }
+    : undefined;
   const id = `wamid.${randomBase64(36)}`;
   ctx.messages.record({
     id,
@@ -107,7 +135,12 @@ async function sendMessage(
     channel: "whatsapp",
     to: waId,
     from: phoneNumberId,
-    body: m.type === "text" ? m.text.body : parameters.join("\n"),
+    body: m.type === "text"
+      ? m.text.body
+      : m.type === "template"
+      ? parameters.join("\n")
+      : media?.caption ?? "",
+    ...(media ? { media } : {}),
     ...(m.type === "template"
       ? { template: { name: m.template.name, language: m.template.language.code, parameters } }
       : {}),
@@ -188,12 +221,57 @@ function phoneNumber(req: Request, phoneNumberId: string, ctx: SandboxContext): 
   });
 }
 
+
+/**
+ * `GET /{version}/{media-id}`: where a received file can be downloaded, as the Cloud API answers
+ * (`{messaging_product, url, mime_type, sha256, file_size, id}`); the URL needs the token too.
+ */
+function mediaUrl(req: Request, mediaId: string, ctx: SandboxContext): Response {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (token !== ctx.credentials.whatsappAccessToken) {
+    return metaError(401, 190, "An active access token must be used to query information.");
+  }
+  const file = mediaFiles(ctx).get(mediaId);
+  if (!file) {
+    return metaError(
+      400,
+      100,
+      `Unsupported get request. Object with ID '${mediaId}' does not exist`,
+    );
+  }
+  return json({
+    messaging_product: "whatsapp",
+    url: `${new URL(req.url).origin}/whatsapp/media/download/${file.id}?ext=${Date.now()}`,
+    mime_type: file.mime,
+    sha256: file.sha256,
+    file_size: file.bytes.byteLength,
+    id: file.id,
+  });
+}
+
+/** The media URL itself: the bytes, for the same bearer token only. */
+function mediaDownload(req: Request, mediaId: string, ctx: SandboxContext): Response {
+  const token = req.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (token !== ctx.credentials.whatsappAccessToken) return new Response(null, { status: 401 });
+  const file = mediaFiles(ctx).get(mediaId);
+  return file ? fileResponse(file) : new Response(null, { status: 404 });
+}
+
 export const whatsapp: ProviderEndpoint = {
   name: "whatsapp",
   handle(req, path, ctx) {
-    const n = path.match(/^\/v\d+\.\d+\/([^/]+)$/);
-    if (n && req.method === "GET") {
-      return Promise.resolve(phoneNumber(req, decodeURIComponent(n[1]), ctx));
+    const download = path.match(/^\/media\/download\/([^/]+)$/);
+    if (download && req.method === "GET") {
+      return Promise.resolve(mediaDownload(req, decodeURIComponent(download[1]), ctx));
+    }
+    // `GET /{version}/{id}`: a media id this sandbox holds answers its download URL; any other id
+    // is looked up as a phone number id (the portal's credential check).
+    const object = path.match(/^\/v\d+\.\d+\/([^/]+)$/);
+    if (object && req.method === "GET") {
+      const id = decodeURIComponent(object[1]);
+      return Promise.resolve(
+        mediaFiles(ctx).has(id) ? mediaUrl(req, id, ctx) : phoneNumber(req, id, ctx),
+      );
     }
     const t = path.match(/^\/v\d+\.\d+\/([^/]+)\/message_templates$/);
     if (t && req.method === "GET") {

@@ -14,6 +14,7 @@ import { startFunctions } from "./functions.ts";
 import { createFunctionProcess } from "./function-process.ts";
 import { type FunctionSettings, readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
+import { localStorage } from "./storage.ts";
 import {
   type Housekeeping,
   scheduleDispatch,
@@ -249,17 +250,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       verifyJwt: f.verifyJwt,
       origin: () => processes.get(f.name)!.origin(),
     }]));
+    const storage = await localStorage({ root: ROOT, dataDir: opts.dataDir, jwtSecret, keys });
+    stoppers.push(storage.stop);
     stoppers.push(
       serve(
         ports.functions,
         createGateway({
           routes: (n) => routes.get(n),
+          mounts: [storage.mount],
           jwks: JSON.parse(keys.jwks),
           jwtSecret: legacyKeys ? jwtSecret : undefined,
         }),
       ),
     );
     step(`functions gateway on ${urls.functions}/<name>`);
+    step(`storage API on ${urls.api}/storage/v1 (files in ${storage.dir})`);
 
     const consoleSql = createSql(db.url, { max: 2 });
     stoppers.push(() => consoleSql.end({ timeout: 2 }));

@@ -1093,7 +1093,7 @@ end;
 $function$;
 grant execute on function public.begin_meta_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb) to service_role;
 
-CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text)
+CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_metadata jsonb DEFAULT '{}'::jsonb)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -1126,13 +1126,14 @@ begin
 
   if not v_existing then
     insert into public.message_delivery_log as m (
-      session_id, profile_id, channel, direction, message_type, status, recipient, body,
+      session_id, profile_id, channel, direction, message_type, status, recipient, body, metadata,
       correlation_id, purpose, idempotency_key, attempts, leased_until,
       error_code, error_class, error_message
     ) values (
       v_session_id, v_profile.id, p_channel, 'outbound', p_message_type,
       case when p_channel = 'sms' and not v_profile.allows_sms then 'blocked' else 'queued' end,
-      p_recipient, p_body, p_correlation_id, p_purpose, p_idempotency_key, 1,
+      p_recipient, p_body, coalesce(p_metadata, '{}'::jsonb), p_correlation_id, p_purpose,
+      p_idempotency_key, 1,
       now() + interval '2 minutes',
       case when p_channel = 'sms' and not v_profile.allows_sms then 'SMS.OPTED_OUT' end,
       case when p_channel = 'sms' and not v_profile.allows_sms then 'permanent' end,
@@ -1156,7 +1157,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text) to service_role;
+grant execute on function public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_lease_seconds integer DEFAULT 120, p_channels text[] DEFAULT ARRAY['whatsapp'::text, 'sms'::text])
  RETURNS TABLE(session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text, delivery_id uuid, status text, provider_message_id text, error_code text, error_class text, error_message text, attempt integer, to_send boolean)
@@ -3288,6 +3289,23 @@ begin
 end;
 $function$;
 grant execute on function public.record_inbound_messages(p_messages jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_message_media(p_delivery_id uuid, p_object jsonb)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if jsonb_typeof(p_object) is distinct from 'object' then
+    raise exception 'p_object must be a JSON object' using errcode = '22023';
+  end if;
+  update public.message_delivery_log m
+  set metadata = m.metadata || jsonb_build_object('stored_media', p_object)
+  where m.id = p_delivery_id;
+  return found;
+end;
+$function$;
+grant execute on function public.record_message_media(p_delivery_id uuid, p_object jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_meta_echo(p_channel text, p_recipient text, p_mid text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid, p_correlation_id text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, is_new boolean)

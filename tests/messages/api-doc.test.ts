@@ -6,6 +6,14 @@
  * `{conversation_id}` stand for the ids the earlier examples produced.
  */
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serve, type Served } from "../support/serve.ts";
+import { createStorageHandler } from "../../scripts/stack/storage.ts";
+import { LOCAL_JWT_SECRET } from "../../scripts/stack/jwt.ts";
+import { MEDIA_FIXTURES } from "../../scripts/sandbox/media.ts";
+import { createMediaStore } from "../../supabase/functions/_shared/media/storage.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../ai/harness.ts";
 import { messagesHandler } from "./handler.ts";
@@ -64,12 +72,33 @@ function expectShape(actual: unknown, documented: unknown, at = "body") {
 }
 
 let h: Harness;
+let storage: Served;
+let storageDir: string;
 const doc = readFileSync("docs/api.md", "utf8");
 
 beforeAll(async () => {
   h = await startHarness();
+  // The Storage API the media examples use, with the files they name already uploaded.
+  storageDir = await mkdtemp(join(tmpdir(), "api-doc-storage-"));
+  storage = await serve(
+    createStorageHandler({ dir: storageDir, jwtSecret: LOCAL_JWT_SECRET, serviceKeys: [KEY] }),
+  );
+  const store = createMediaStore({ url: storage.url, key: KEY });
+  const put = (path: string, fixture: string) => {
+    const f = MEDIA_FIXTURES[fixture];
+    return store.put(
+      { bucket: "media-outbound", path, mime: f.mime, size: f.bytes.byteLength },
+      f.bytes,
+    );
+  };
+  await put("invoices/A-17.pdf", "invoice.pdf");
+  await put("promos/dance.gif", "animation.gif");
 });
-afterAll(() => h?.close());
+afterAll(async () => {
+  await h?.close();
+  await storage?.close();
+  if (storageDir) await rm(storageDir, { recursive: true, force: true });
+});
 
 describe("docs/api.md: the messaging API examples", () => {
   it("documents every route", () => {
@@ -97,6 +126,7 @@ describe("docs/api.md: the messaging API examples", () => {
     const handler = messagesHandler(h, KEY, {
       whatsappTemplate: { name: "service_update", language: "en" },
       waitUntil: background.waitUntil,
+      media: { store: createMediaStore({ url: storage.url, key: KEY }), fetch, timeoutMs: 5_000 },
     });
     // Meta lists one template, as the sandbox does.
     h.wa.templates.push({

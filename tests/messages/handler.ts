@@ -21,6 +21,7 @@ export function messagesHandler(
     ratePerMinute: 10_000,
     readsPerMinute: 10_000,
     waitUntil: () => {},
+    media: { store: null, fetch, timeoutMs: 5_000 },
     postCall: {
       summaryTemplate: "call_summary",
       templateLanguage: "en",

@@ -3,6 +3,7 @@ import type { ChannelFailure } from "../outbound/adapter.ts";
 import { DEFAULT_TIMEOUT_MS, exchange, httpFailure, joinUrl } from "./http.ts";
 import type { GenesysTokens } from "../genesys/token.ts";
 import type { GenesysAccount } from "../tenants/accounts.ts";
+import { downloadCapped, type DownloadResult } from "../media/download.ts";
 
 /**
  * Genesys Cloud Open Messaging, our side of it: a person's message into an integration
@@ -58,6 +59,16 @@ export type GenesysResult =
 export interface GenesysClient {
   sendInbound(account: GenesysAccount, message: OpenInboundMessage): Promise<GenesysResult>;
   sendReceipt(account: GenesysAccount, receipt: OpenReceipt): Promise<GenesysResult>;
+  /**
+   * An agent's attachment, at most `maxBytes`: with the integration's OAuth token when the URL is
+   * on the Genesys API's own host, without it elsewhere (a pre-signed storage URL needs none, and
+   * the token never leaves Genesys).
+   */
+  downloadAttachment(
+    account: GenesysAccount,
+    url: string,
+    maxBytes: number,
+  ): Promise<DownloadResult>;
 }
 
 export function createGenesysClient(
@@ -105,8 +116,27 @@ export function createGenesysClient(
     };
   }
 
+  async function downloadAttachment(a: GenesysAccount, url: string, maxBytes: number) {
+    const once = (token: string | null) =>
+      downloadCapped(fetchFn, url, {
+        headers: token ? { authorization: `Bearer ${token}` } : undefined,
+        maxBytes,
+        timeoutMs,
+        what: "attachment",
+      });
+    if (new URL(url).host !== new URL(a.apiBaseUrl).host) return once(null);
+    const token = await tokens.get(a);
+    if (typeof token !== "string") return { ok: false as const, error: token };
+    const got = await once(token);
+    if (got.ok || got.error.httpStatus !== 401) return got;
+    await tokens.refused(a, token);
+    const fresh = await tokens.get(a);
+    return typeof fresh === "string" ? once(fresh) : { ok: false as const, error: fresh };
+  }
+
   return {
     sendInbound: (a, message) => post(a, "message", message),
     sendReceipt: (a, receipt) => post(a, "receipt", receipt),
+    downloadAttachment,
   };
 }

@@ -33,6 +33,16 @@ const failureOf = (r: SendResult) => {
 };
 
 describe("Twilio SMS adapter: requests", () => {
+  it("sends a file as MMS: MediaUrl beside the text", async () => {
+    await adapter().send("+15005550009", "Your receipt https://files.example/r.png", {
+      mediaUrl: "https://files.example/r.png",
+    });
+    expect(fake.requests[0].form).toMatchObject({
+      Body: "Your receipt https://files.example/r.png",
+      MediaUrl: "https://files.example/r.png",
+    });
+  });
+
   it("posts the Messages API form with Basic auth and returns the message sid", async () => {
     const result = await adapter().send("+250788123456", "Résumé: 1 & 2 = 3?", {
       statusCallbackUrl: "https://fn.example/functions/v1/sms-inbound",

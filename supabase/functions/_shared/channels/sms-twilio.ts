@@ -106,6 +106,8 @@ export function createTwilioSmsAdapter(
     // A Messaging Service picks the sender itself (and handles opt-outs per service).
     form.set(config.from!.startsWith("MG") ? "MessagingServiceSid" : "From", config.from!);
     form.set("Body", body);
+    // MMS: Twilio fetches the file from the URL (US/Canada numbers; elsewhere it sends a link).
+    if (options.mediaUrl) form.set("MediaUrl", options.mediaUrl);
     const callback = options.statusCallbackUrl ??
       statusCallbackFor(config.statusCallbackUrl, options.deliveryId);
     if (callback) form.set("StatusCallback", callback);

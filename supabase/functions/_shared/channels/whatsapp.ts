@@ -52,6 +52,17 @@ export interface WhatsAppAdapter {
     options?: { previewUrl?: boolean; replyTo?: string } & EchoOptions,
   ): Promise<SendResult>;
   sendTemplate(to: string, template: WhatsAppTemplate, options?: EchoOptions): Promise<SendResult>;
+  /** An image, video, audio, document or sticker by link (WhatsApp fetches it from there). */
+  sendMedia(to: string, media: WhatsAppMedia, options?: EchoOptions): Promise<SendResult>;
+}
+
+export interface WhatsAppMedia {
+  type: "image" | "video" | "audio" | "document" | "sticker";
+  link: string;
+  /** image, video and document only. */
+  caption?: string;
+  /** document only: the name the person sees. */
+  filename?: string;
 }
 
 const echo = (
@@ -134,6 +145,18 @@ export function createWhatsAppAdapter(
         ...(options.replyTo ? { context: { message_id: options.replyTo } } : {}),
         type: "text",
         text: { body, preview_url: options.previewUrl ?? false },
+      }),
+    sendMedia: (to, media, options = {}) =>
+      post(to, {
+        ...echo(options),
+        type: media.type,
+        [media.type]: {
+          link: media.link,
+          ...(media.caption && media.type !== "audio" && media.type !== "sticker"
+            ? { caption: media.caption }
+            : {}),
+          ...(media.filename && media.type === "document" ? { filename: media.filename } : {}),
+        },
       }),
     sendTemplate: (to, template, options = {}) =>
       post(to, {

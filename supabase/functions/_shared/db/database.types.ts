@@ -552,7 +552,7 @@ isOneToOne: false
             }[]
                            },
 "begin_outbound_message":
-{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
+{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
               "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
             }[]
                            },
@@ -988,6 +988,9 @@ isOneToOne: false
 { Args: { "p_messages": Json }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"ordinal": number,"profile_id": string,"session_id": string
             }[]
+                           },
+"record_message_media":
+{ Args: { "p_delivery_id": string,"p_object": Json }; Returns: boolean
                            },
 "record_meta_echo":
 { Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_delivery_id"?: string,"p_metadata"?: Json,"p_mid": string,"p_recipient": string }; Returns: {

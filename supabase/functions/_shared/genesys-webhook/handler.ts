@@ -6,7 +6,21 @@ import { json, withErrors } from "../http/respond.ts";
 import { verifyBase64Sha256 } from "../http/signature.ts";
 import { e164Shaped } from "../phone.ts";
 import type { GenesysClient, OpenReceipt } from "../channels/genesys.ts";
-import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
+import {
+  sendMessage,
+  type SendMessageDeps,
+  type SendMessageResult,
+} from "../outbound/send-message.ts";
+import type { ChannelFailure } from "../outbound/adapter.ts";
+import type { z } from "zod";
+import { type MediaStore, safeName } from "../media/storage.ts";
+import { captionable, type OutboundMedia, stageOutboundMedia } from "../media/outbound.ts";
+import {
+  bareMime,
+  WHATSAPP_MEDIA,
+  type WhatsAppMediaType,
+  whatsappTypeOf,
+} from "../media/limits.ts";
 import type { GenesysAccount } from "../tenants/accounts.ts";
 import { Attachment, Notification, type NotificationT } from "./schemas.ts";
 
@@ -14,13 +28,17 @@ export interface GenesysWebhookDeps extends SendMessageDeps {
   /** The integration a notification names, with its outbound webhook secret (tenants/accounts.ts). */
   integrations: { genesys(integrationId: string): Promise<GenesysAccount | null> };
   genesys: GenesysClient;
+  /** Where agents' attachments are kept and linked from (media/storage.ts); null: refused. */
+  media: MediaStore | null;
 }
 
 /**
  * `POST /genesys-webhook`: Genesys Cloud Open Messaging outbound notifications, signed
  * `X-Hub-Signature-256: sha256=<base64 HMAC-SHA256 of the raw body>` with the integration's
- * outbound webhook secret. An agent's text goes to the person on WhatsApp from the number they
- * wrote to (idempotent on the Genesys message id: Genesys retries 5 times, 5 s apart); when
+ * outbound webhook secret. An agent's text and attachments go to the person on WhatsApp from the
+ * number they wrote to (idempotent on the Genesys message id: Genesys retries 5 times, 5 s
+ * apart); an attachment is downloaded, kept in `media-outbound` and sent by a 24-hour link, and
+ * one WhatsApp does not take (type, size) is refused with a `Failed` receipt saying why; when
  * WhatsApp cannot take it (the 24-hour window closed, no approved template) the agent gets a
  * `Failed` receipt saying why. Receipts for the messages we posted are logged.
  */
@@ -109,45 +127,156 @@ async function agentMessage(
     await fail("InvalidDestination", "Nobody wrote to this integration from that number");
     return "refused";
   }
-  const attachments = (n.content ?? []).filter((c) => Attachment.safeParse(c).success);
-  if (attachments.length > 0) {
-    await fail("MediaTypeNotAllowed", "Attachments are not delivered to WhatsApp yet");
-    return "refused";
-  }
   const text = n.text?.trim();
-  if (!text) {
+  const attachments = (n.content ?? []).flatMap((c) => {
+    const a = Attachment.safeParse(c);
+    return a.success ? [a.data.attachment] : [];
+  });
+  if (!text && attachments.length === 0) {
     await fail("InvalidMessageStructure", "The message has no text");
     return "refused";
   }
-  const sent = await sendMessage(deps, {
-    channel: "whatsapp",
-    to,
-    body: text,
-    sessionId: conversation.session_id,
-    purpose: "agent_reply",
-    correlationId,
-    idempotencyKey: `genesys:${integration.integrationId}:${n.id}`,
-    senderKey: conversation.phone_number_id
-      ? `whatsapp:${conversation.phone_number_id}`
-      : undefined,
-  });
-  const isNew = await rpcValue(deps.sql, "track_genesys_outbound", {
+  const staged = await stageAttachments(deps, integration, n.id, attachments, text);
+  if (!staged.ok) {
+    log.warn("GENESYS_ATTACHMENT_REFUSED", { error_code: staged.error.code });
+    await fail(staged.reason, staged.error.message);
+    return "refused";
+  }
+  // One WhatsApp message per attachment, the text as the first caption it fits; text that fits
+  // no caption (audio, a sticker) or comes alone goes as its own message.
+  const parts: { media?: OutboundMedia; body: string }[] = staged.media.map((m) => ({
+    media: m,
+    body: m.caption ?? "",
+  }));
+  if (text && !staged.media.some((m) => m.caption)) parts.push({ body: text });
+  let first: SendMessageResult | null = null;
+  for (const [i, part] of parts.entries()) {
+    const sent = await sendMessage(deps, {
+      channel: "whatsapp",
+      to,
+      body: part.body,
+      media: part.media,
+      sessionId: conversation.session_id,
+      purpose: "agent_reply",
+      correlationId,
+      // Genesys retries a notification: every part of it is sent once.
+      idempotencyKey: `genesys:${integration.integrationId}:${n.id}${i > 0 ? `:${i}` : ""}`,
+      senderKey: conversation.phone_number_id
+        ? `whatsapp:${conversation.phone_number_id}`
+        : undefined,
+    });
+    first ??= sent;
+    log.info("GENESYS_AGENT_MESSAGE", {
+      delivery_id: sent.deliveryId,
+      status: sent.status,
+      media_type: part.media?.type,
+      error_code: sent.error?.code,
+    });
+    if (sent.status === "failed" || sent.status === "blocked") {
+      await trackOutbound(deps, integration, n, to, first.deliveryId);
+      await fail(reasonCode(sent.error?.class), agentReason(sent.error));
+      return sent.status;
+    }
+  }
+  const isNew = await trackOutbound(deps, integration, n, to, first!.deliveryId);
+  if (!isNew) log.info("GENESYS_AGENT_MESSAGE_DUPLICATE", { delivery_id: first!.deliveryId });
+  return first!.status;
+}
+
+function trackOutbound(
+  deps: GenesysWebhookDeps,
+  integration: GenesysAccount,
+  n: NotificationT,
+  to: string,
+  deliveryId: string,
+): Promise<boolean> {
+  return rpcValue(deps.sql, "track_genesys_outbound", {
     p_integration_id: integration.integrationId,
     p_whatsapp_id: to,
     p_genesys_message_id: n.id,
     p_genesys_conversation_id: n.conversationId,
-    p_delivery_id: sent.deliveryId,
+    p_delivery_id: deliveryId,
   });
-  log.info("GENESYS_AGENT_MESSAGE", {
-    delivery_id: sent.deliveryId,
-    status: sent.status,
-    duplicate: !isNew || undefined,
-    error_code: sent.error?.code,
-  });
-  if (sent.status === "failed" || sent.status === "blocked") {
-    await fail(reasonCode(sent.error?.class), agentReason(sent.error));
+}
+
+type AttachmentT = z.infer<typeof Attachment>["attachment"];
+
+/** Open Messaging's media types as WhatsApp's (a WebP image is a sticker there). */
+function whatsappTypeFor(a: AttachmentT): WhatsAppMediaType {
+  if (a.mime && bareMime(a.mime) === "image/webp") return "sticker";
+  switch (a.mediaType.toLowerCase()) {
+    case "image":
+      return "image";
+    case "video":
+      return "video";
+    case "audio":
+      return "audio";
+    case "file":
+    case "document":
+      return "document";
   }
-  return sent.status;
+  return a.mime ? whatsappTypeOf(a.mime) : "document";
+}
+
+/**
+ * The agent's attachments, downloaded (with the integration's token), checked against what
+ * WhatsApp accepts, kept in `media-outbound` and linked for 24 h. The first problem ends it,
+ * with the Open Messaging reason the agent is shown.
+ */
+async function stageAttachments(
+  deps: GenesysWebhookDeps,
+  integration: GenesysAccount,
+  messageId: string,
+  attachments: AttachmentT[],
+  text: string | undefined,
+): Promise<
+  | { ok: true; media: OutboundMedia[] }
+  | { ok: false; reason: string; error: { code: string; message: string } }
+> {
+  if (attachments.length === 0) return { ok: true, media: [] };
+  if (!deps.media) {
+    return {
+      ok: false,
+      reason: "GeneralError",
+      error: { code: "MEDIA.NOT_CONFIGURED", message: "Media storage is not configured" },
+    };
+  }
+  const media: OutboundMedia[] = [];
+  let caption = text;
+  for (const [i, a] of attachments.entries()) {
+    const type = whatsappTypeFor(a);
+    const name = a.filename ?? `attachment ${i + 1}`;
+    const got = await deps.genesys.downloadAttachment(
+      integration,
+      a.url,
+      WHATSAPP_MEDIA[type].maxBytes,
+    );
+    const refused = (error: ChannelFailure) => ({
+      ok: false as const,
+      reason: error.code === "MEDIA.TOO_LARGE"
+        ? "InvalidMediaContentLength"
+        : error.code === "MEDIA.UNSUPPORTED_TYPE"
+        ? "MediaTypeNotAllowed"
+        : "GeneralError",
+      error: { code: error.code, message: `${name}: ${error.message}` },
+    });
+    if (!got.ok) return refused(got.error);
+    const staged = await stageOutboundMedia(deps.media, {
+      bytes: got.file.bytes,
+      mime: a.mime ?? got.file.mime,
+      filename: a.filename,
+    }, {
+      prefix: `${safeName(integration.integrationId, "integration")}/${
+        safeName(messageId, "message")
+      }/${i}`,
+      type,
+      caption: caption && captionable(type) ? caption : undefined,
+    });
+    if (!staged.ok) return refused(staged.error);
+    if (staged.media.caption) caption = undefined;
+    media.push(staged.media);
+  }
+  return { ok: true, media };
 }
 
 function reasonCode(errorClass: string | undefined): string {

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.ts";
 import type { InboundMessage, RecordedInbound } from "../conversations/record-inbound.ts";
 import type { GenesysClient, OpenInboundMessage } from "../channels/genesys.ts";
 import type { GenesysAccount, WhatsAppAccount } from "../tenants/accounts.ts";
+import { captionOf, inboundAttachment, type InboundMediaDeps } from "../media/inbound.ts";
 
 export interface ForwardDeps {
   sql: Sql;
@@ -11,6 +12,8 @@ export interface ForwardDeps {
   genesys: GenesysClient;
   /** The tenant's Genesys integration (tenants/accounts.ts). */
   integrationOf(tenantId: string): Promise<GenesysAccount | null>;
+  /** Received files: fetched from WhatsApp, kept in `media-inbound`, linked for 1 h (media/). */
+  media: InboundMediaDeps;
 }
 
 /**
@@ -37,8 +40,9 @@ export function openMessageOf(m: InboundMessage): OpenInboundMessage {
 /**
  * Hands a recorded WhatsApp message to the tenant's Genesys agents: posts it to the integration
  * and maps the conversation (the person ↔ the integration, the number they wrote to) and the
- * message (its Genesys id ↔ our row). A failure is logged: the message stays recorded and visible
- * in the console.
+ * message (its Genesys id ↔ our row). A file the person sent goes as an `Attachment` whose URL
+ * is a signed link to our copy, valid 1 h. A failure is logged: the message stays recorded and
+ * visible in the console.
  */
 export function createAgentForwarder(deps: ForwardDeps) {
   return async (m: InboundMessage, recorded: RecordedInbound, account: WhatsAppAccount) => {
@@ -52,7 +56,12 @@ export function createAgentForwarder(deps: ForwardDeps) {
       log.error("GENESYS_NOT_CONFIGURED", { reason: "routing agent without an integration" });
       return;
     }
-    const sent = await deps.genesys.sendInbound(integration, openMessageOf(m));
+    const attachment = await inboundAttachment(deps.media, m, recorded, account, log);
+    const message = openMessageOf(m);
+    const sent = await deps.genesys.sendInbound(
+      integration,
+      attachment ? { ...message, text: captionOf(m) ?? "", content: [attachment] } : message,
+    );
     if (!sent.ok) {
       log.error("GENESYS_INBOUND_FAILED", {
         integration_id: integration.integrationId,

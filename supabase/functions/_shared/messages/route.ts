@@ -1,5 +1,6 @@
 import { formatSms } from "../notifications/sms-format.ts";
 import { templateParameter } from "../notifications/whatsapp-format.ts";
+import type { OutboundMedia } from "../media/outbound.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 
 /** Every channel the API can name; a channel is used only once its adapter is registered. */
@@ -31,7 +32,7 @@ export interface Recipient {
 export type Content =
   | { kind: "text"; text: string }
   | { kind: "template"; name: string; locale: string; params: string[] }
-  | { kind: "media"; url: string; mediaType: string; caption?: string };
+  | { kind: "media"; media: OutboundMedia };
 
 /** A template as stored for one channel and locale (public.message_templates). */
 export interface Template {
@@ -48,7 +49,8 @@ export interface Template {
 export interface Step {
   channel: Channel;
   recipient: string;
-  message_type: "text" | "template";
+  /** text, template, or a WhatsApp media message's type (image, document, …). */
+  message_type: string;
   body: string;
   metadata: Record<string, unknown>;
 }
@@ -127,12 +129,16 @@ function render(
 ): Rendition | { code: string; reason: string } {
   const { content } = input;
   if (content.kind === "template") return renderTemplate(input, channel, content);
+  if (content.kind === "media") {
+    const media = renderMedia(input, channel, content.media);
+    if (media) return media;
+  }
   const text = content.kind === "text"
     ? pgSafeText(content.text)
-    : pgSafeText([content.caption, content.url].filter(Boolean).join("\n"));
-  const media = content.kind === "media"
-    ? { media: { url: content.url, type: content.mediaType } }
-    : {};
+    : pgSafeText([content.media.caption, content.media.link].filter(Boolean).join("\n"));
+  // A channel without media (SMS, WhatsApp outside the window) gets the caption and the link;
+  // `metadata.media` stays on the row (Twilio sends it as MMS, senders.ts).
+  const media = content.kind === "media" ? { media: content.media } : {};
   if (channel === "whatsapp" && !input.recipient.whatsappWindowOpen) {
     const t = input.whatsappTextTemplate;
     if (!t) {
@@ -161,6 +167,50 @@ function render(
     };
   }
   return { message_type: "text", body, metadata: media };
+}
+
+/**
+ * A file as the channel carries it: a WhatsApp media message by link (inside the window), a
+ * Messenger/Instagram attachment, an email attachment the provider fetches. Null where the
+ * channel has no media of its own (SMS; WhatsApp outside the window): caption and link then.
+ */
+function renderMedia(
+  input: RouteInput,
+  channel: Channel,
+  media: OutboundMedia,
+): Rendition | null {
+  const caption = media.caption ? pgSafeText(media.caption) : "";
+  if (channel === "whatsapp") {
+    if (!input.recipient.whatsappWindowOpen) return null;
+    return { message_type: media.type, body: caption, metadata: { media } };
+  }
+  if (channel === "messenger" || channel === "instagram") {
+    const type = media.type === "document"
+      ? "file"
+      : media.type === "sticker"
+      ? "image"
+      : media.type;
+    return {
+      message_type: "text",
+      body: caption || media.filename || media.type,
+      metadata: { media, meta_message: { kind: "attachment", type, url: media.link } },
+    };
+  }
+  if (channel === "email") {
+    const filename = media.filename ?? media.path?.split("/").pop() ?? `attachment.${media.type}`;
+    return {
+      message_type: "text",
+      body: caption || filename,
+      metadata: {
+        media,
+        email: {
+          subject: firstLine(caption) || filename,
+          attachments: [{ filename, path: media.link, contentType: media.mime }],
+        },
+      },
+    };
+  }
+  return null;
 }
 
 /** The first non-blank line, within 78 characters (RFC 5322's recommended line length). */

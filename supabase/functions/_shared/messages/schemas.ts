@@ -20,11 +20,20 @@ const Template = z.object({
   params: z.array(z.string().max(1024)).max(50).default([]),
 }).strict();
 
+/**
+ * A file: at a URL we fetch, or already in the `media-outbound` bucket (`path`); its type is the
+ * WhatsApp message type, whose MIME types and size cap every channel is held to.
+ */
 const Media = z.object({
-  url: z.url().max(2048),
-  type: z.enum(["image", "document", "video", "audio"]),
+  url: z.url().max(2048).refine((u) => /^https?:/.test(u), "must be an http(s) URL").optional(),
+  path: z.string().trim().min(1).max(1024).optional(),
+  type: z.enum(["image", "document", "video", "audio", "sticker"]),
   caption: z.string().max(1024).optional(),
-}).strict();
+  filename: z.string().trim().min(1).max(240).optional(),
+}).strict().refine((m) => (m.url === undefined) !== (m.path === undefined), {
+  message: "give exactly one of url or path",
+  path: ["url"],
+});
 
 export const ChannelSpec = z.union([
   z.literal("auto"),

@@ -7,6 +7,10 @@ import { type OutboundDeps, sendPaced } from "../outbound/send.ts";
 import type { OutboxRow } from "../outbound/senders.ts";
 import { type Channel, type Content, planRoute, type Recipient, type Template } from "./route.ts";
 import type { SendBody } from "./schemas.ts";
+import type { MediaStore } from "../media/storage.ts";
+import { type OutboundMedia, stageOutboundMedia } from "../media/outbound.ts";
+import { downloadCapped } from "../media/download.ts";
+import { WHATSAPP_MEDIA } from "../media/limits.ts";
 
 export interface MessagesDeps extends OutboundDeps {
   /** The stored templates of one name and locale, every channel (public.message_templates). */
@@ -14,6 +18,8 @@ export interface MessagesDeps extends OutboundDeps {
   defaultCountry: string;
   /** Sends after the 202 (EdgeRuntime.waitUntil); dispatch sends what it never did. */
   waitUntil(work: Promise<unknown>): void;
+  /** Where `media` files are fetched from and kept (`media-outbound`); null store: refused. */
+  media: { store: MediaStore | null; fetch: typeof fetch; timeoutMs: number };
 }
 
 export interface Accepted {
@@ -41,7 +47,7 @@ export async function acceptMessage(
   if (previous) return { body: repeat(previous, hash), isNew: false };
 
   const recipient = await recipientOf(deps, body.to);
-  const content = contentOf(body);
+  const content = await contentOf(deps, body, hash);
   const templates = content.kind === "template"
     ? await deps.templates(content.name, content.locale)
     : [];
@@ -183,17 +189,60 @@ async function recipientOf(deps: MessagesDeps, to: SendBody["to"]): Promise<Reci
   };
 }
 
-function contentOf(body: SendBody): Content {
+async function contentOf(deps: MessagesDeps, body: SendBody, hash: string): Promise<Content> {
   if (body.template) return { kind: "template", ...body.template };
-  if (body.media) {
-    return {
-      kind: "media",
-      url: body.media.url,
-      mediaType: body.media.type,
-      caption: body.media.caption,
-    };
-  }
+  if (body.media) return { kind: "media", media: await mediaOf(deps, body.media, hash) };
   return { kind: "text", text: body.text! };
+}
+
+/**
+ * The request's file, checked against what its type takes (MIME type, size) and linked for
+ * 24 h from `media-outbound`: fetched from `url` (at most the type's cap) and kept under
+ * `api/<request hash>/`, or found at `path` in the bucket. Refused with 422 (type, size, an
+ * unreachable URL) or 404 (no such object) before anything is written.
+ */
+async function mediaOf(
+  deps: MessagesDeps,
+  m: NonNullable<SendBody["media"]>,
+  hash: string,
+): Promise<OutboundMedia> {
+  const { store } = deps.media;
+  if (!store) {
+    throw new HttpError(503, "MEDIA.NOT_CONFIGURED", "Media storage is not configured");
+  }
+  let file: { bytes: Uint8Array; mime: string };
+  if (m.path) {
+    const found = await store.get("media-outbound", m.path);
+    if (!found) {
+      throw new HttpError(404, "MEDIA.NOT_FOUND", "No such file in media-outbound", {
+        field: "media.path",
+      });
+    }
+    file = found;
+  } else {
+    const got = await downloadCapped(deps.media.fetch, m.url!, {
+      maxBytes: WHATSAPP_MEDIA[m.type].maxBytes,
+      timeoutMs: deps.media.timeoutMs,
+      what: m.type,
+    });
+    if (!got.ok) {
+      const code = got.error.code === "MEDIA.TOO_LARGE" ? got.error.code : "MEDIA.UNREACHABLE";
+      throw new HttpError(422, code, got.error.message, { field: "media.url" });
+    }
+    file = got.file;
+  }
+  const filename = m.filename ?? (m.path ?? new URL(m.url!).pathname).split("/").pop() ??
+    undefined;
+  const staged = await stageOutboundMedia(store, { ...file, filename: filename || undefined }, {
+    prefix: `api/${hash.slice(0, 32)}`,
+    type: m.type,
+    caption: m.caption,
+    existingPath: m.path,
+  });
+  if (!staged.ok) {
+    throw new HttpError(422, staged.error.code, staged.error.message, { field: "media" });
+  }
+  return staged.media;
 }
 
 /** SHA-256 of the request with its keys sorted: the same request however its JSON was ordered. */

@@ -52,6 +52,8 @@ export interface SmsSendOptions {
   correlationId?: string;
   /** Twilio: StatusCallback URL. Ignored by MTN (its receipts go to a registered subscription). */
   statusCallbackUrl?: string;
+  /** Twilio: a file sent as MMS (`MediaUrl`). MTN has no media: the text carries the link. */
+  mediaUrl?: string;
 }
 
 export interface SmsAdapter {

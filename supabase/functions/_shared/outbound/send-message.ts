@@ -9,6 +9,7 @@ import { type RecordedOutcome, recordOutcome } from "./outcome.ts";
 import { sendMetaMessage } from "./send-meta-message.ts";
 import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
 import type { OutboxRow, SendChannel } from "./senders.ts";
+import type { OutboundMedia } from "../media/outbound.ts";
 
 export type SendMessageDeps = OutboundDeps;
 
@@ -25,6 +26,11 @@ export interface SendMessageInput {
   idempotencyKey?: string;
   /** The sender to use (a reply goes back through the one written to); unset: the channel's default. */
   senderKey?: string;
+  /**
+   * WhatsApp only: a file sent by link (media/outbound.ts staged it); `body` is its caption. It
+   * is free-form, so only inside the 24-hour window: outside it the row fails as window_closed.
+   */
+  media?: OutboundMedia;
 }
 
 export interface SendMessageResult {
@@ -145,7 +151,8 @@ async function begin(deps: SendMessageDeps, input: SendMessageInput, body: strin
       p_purpose: input.purpose,
       p_correlation_id: input.correlationId,
       p_idempotency_key: input.idempotencyKey,
-      p_message_type: "text",
+      p_message_type: input.media?.type ?? "text",
+      p_metadata: input.media ? { media: { ...input.media } } : undefined,
     });
     return row;
   } catch (err) {
@@ -176,6 +183,7 @@ function outgoing(
   if (input.channel === "sms") {
     return { row: { ...base, body, message_type: "text", metadata: null } };
   }
+  if (input.media) return whatsappMedia(base, input.media, row);
   const plan = planWhatsApp({
     hasWhatsapp: row.has_whatsapp,
     windowOpen: row.whatsapp_window_open,
@@ -187,4 +195,21 @@ function outgoing(
   return plan.kind === "unavailable"
     ? { refused: refusal(plan) }
     : { row: { ...base, ...planRow(plan) } };
+}
+
+/** A WhatsApp media row: free-form, so sent inside the 24-hour window and refused outside it. */
+function whatsappMedia(
+  base: Pick<OutboxRow, "id" | "channel" | "recipient" | "sender_key">,
+  media: OutboundMedia,
+  row: BeginRow,
+): { row: OutboxRow } | { refused: SendResult } {
+  const plan = planWhatsApp({
+    hasWhatsapp: row.has_whatsapp,
+    windowOpen: row.whatsapp_window_open,
+    text: media.caption ?? "",
+  });
+  if (plan.kind === "unavailable") return { refused: refusal(plan) };
+  return {
+    row: { ...base, body: media.caption ?? null, message_type: media.type, metadata: { media } },
+  };
 }

@@ -7,6 +7,7 @@ import { createResendAdapter } from "../channels/email-resend.ts";
 import type { SenderRef } from "./pacing.ts";
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import { notConfigured } from "../channels/http.ts";
+import type { OutboundMedia } from "../media/outbound.ts";
 
 export interface SenderDirectoryOptions extends AdapterOptions {
   /**
@@ -120,8 +121,14 @@ export function createSenderDirectory(
       const [provider, ...id] = rest;
       const sms = smsAdapter(env, provider, id.join(":"), opts);
       if (!sms) return null;
+      // A media row's text is its caption and link; Twilio also sends the file itself (MMS).
       const send = (row: OutboxRow) =>
-        sms.send(row.recipient ?? "", row.body ?? "", { deliveryId: row.id });
+        sms.send(row.recipient ?? "", row.body ?? "", {
+          deliveryId: row.id,
+          ...(sms.provider === "twilio" && (row.metadata?.media as OutboundMedia)?.link
+            ? { mediaUrl: (row.metadata!.media as OutboundMedia).link }
+            : {}),
+        });
       return { key, channel, provider: sms.provider, ratePerSecond: env.SMS_RATE_PER_SECOND, send };
     }
     if (channel === "messenger" || channel === "instagram") {
@@ -216,7 +223,7 @@ function smsAdapter(
   return null;
 }
 
-/** A template row is sent as its template; anything else as free text. */
+/** A template row is sent as its template, a media row (`metadata.media`) as its media; anything else as free text. */
 function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> {
   const template = row.metadata?.template as
     | { name: string; language: string; bodyParameters: string[] }
@@ -224,6 +231,8 @@ function sendWhatsApp(wa: WhatsAppAdapter, row: OutboxRow): Promise<SendResult> 
   if (row.message_type === "template" && template?.name) {
     return wa.sendTemplate(row.recipient ?? "", template, { callbackData: row.id });
   }
+  const media = row.metadata?.media as OutboundMedia | undefined;
+  if (media?.link) return wa.sendMedia(row.recipient ?? "", media, { callbackData: row.id });
   return wa.sendText(row.recipient ?? "", row.body ?? "", { callbackData: row.id });
 }
 

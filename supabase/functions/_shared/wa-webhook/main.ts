@@ -7,6 +7,10 @@ import { createWaWebhookHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import { createAgentForwarder } from "../genesys/forward-inbound.ts";
 import { createReceiptForwarder } from "../genesys/receipts.ts";
+import { mediaStoreOf } from "../media/storage.ts";
+
+/** A received file that failed to download is tried again after 1 s and after 5 s more. */
+const MEDIA_RETRY_DELAYS_MS = [1_000, 5_000];
 
 /** `wa-webhook` built from the validated environment (functions/wa-webhook/index.ts serves it). */
 export function waWebhook({ env, waitUntil }: Runtime) {
@@ -22,6 +26,17 @@ export function waWebhook({ env, waitUntil }: Runtime) {
       logger: platform.logger,
       genesys,
       integrationOf: accounts.genesysOfTenant,
+      media: {
+        sql: platform.sql,
+        store: mediaStoreOf(env, platform.fetch),
+        source: {
+          baseUrl: env.WHATSAPP_API_BASE_URL,
+          fetch: platform.fetch,
+          timeoutMs: env.PROVIDER_TIMEOUT_MS,
+        },
+        defaultToken: env.WHATSAPP_ACCESS_TOKEN,
+        retryDelaysMs: MEDIA_RETRY_DELAYS_MS,
+      },
     }),
     receiptToAgents: createReceiptForwarder({
       sql: platform.sql,

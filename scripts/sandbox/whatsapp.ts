@@ -221,7 +221,6 @@ function phoneNumber(req: Request, phoneNumberId: string, ctx: SandboxContext): 
   });
 }
 
-
 /**
  * `GET /{version}/{media-id}`: where a received file can be downloaded, as the Cloud API answers
  * (`{messaging_product, url, mime_type, sha256, file_size, id}`); the URL needs the token too.
@@ -270,7 +269,7 @@ export const whatsapp: ProviderEndpoint = {
     if (object && req.method === "GET") {
       const id = decodeURIComponent(object[1]);
       return Promise.resolve(
-        mediaFiles(ctx).has(id) ? mediaUrl(req, id, ctx) : phoneNumber(req, id, ctx),
+        mediaFiles(ctx).get(id) ? mediaUrl(req, id, ctx) : phoneNumber(req, id, ctx),
       );
     }
     const t = path.match(/^\/v\d+\.\d+\/([^/]+)\/message_templates$/);

@@ -24,6 +24,11 @@ export async function send(path, body) {
     cache: "no-store",
   });
   const answer = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(answer?.error?.message ?? `${path}: HTTP ${res.status}`);
+  if (!res.ok) {
+    // The field a refusal names (VALIDATION / TENANTS errors), for a form to point at.
+    throw Object.assign(new Error(answer?.error?.message ?? `${path}: HTTP ${res.status}`), {
+      field: answer?.error?.field,
+    });
+  }
   return answer;
 }

@@ -2,7 +2,7 @@
 // (organisation → Genesys → WhatsApp → review → save), each credential step checked live by the
 // tenants function before the next one. Secrets stay in their password inputs until the tenant
 // is saved, then the form is cleared; nothing drawn here ever contains one.
-import { api } from "./api.js";
+import { api, send } from "./api.js";
 import { $, el } from "./dom.js";
 import { relative } from "./format.js";
 import { state } from "./state.js";
@@ -189,23 +189,6 @@ function accountOf(step) {
   return null;
 }
 
-/** POST to the console's API; a refusal keeps its field so the form can point at it. */
-async function postJson(path, body) {
-  const res = await fetch(new URL(path, location.origin), {
-    method: "POST",
-    headers: { accept: "application/json", "content-type": "application/json" },
-    body: JSON.stringify(body),
-    cache: "no-store",
-  });
-  const answer = await res.json().catch(() => null);
-  if (!res.ok) {
-    const err = new Error(answer?.error?.message ?? `HTTP ${res.status}`);
-    err.field = answer?.error?.field;
-    throw err;
-  }
-  return answer;
-}
-
 function showOnboardError(err) {
   const box = $("onboard-error");
   for (const input of $("onboard").querySelectorAll("[aria-invalid]")) {
@@ -281,7 +264,7 @@ async function next() {
     } else if (step === "review") {
       result.textContent = "Saving…";
       const accounts = [accountOf("genesys"), accountOf("whatsapp")].filter(Boolean);
-      const saved = await postJson("/api/tenants", {
+      const saved = await send("/api/tenants", {
         name: value("name"),
         slug: value("slug"),
         accounts,
@@ -297,7 +280,7 @@ async function next() {
       const account = accountOf(step);
       if (account) {
         result.textContent = `Checking with ${step === "genesys" ? "Genesys" : "WhatsApp"}…`;
-        portal.checked[step] = (await postJson("/api/tenants/check", account)).checked;
+        portal.checked[step] = (await send("/api/tenants/check", account)).checked;
       }
     }
     result.textContent = "";

@@ -76,26 +76,48 @@ function graphTokenRefused(reply: ProviderReply): boolean {
   return reply.status === 401 || code === 190;
 }
 
+/**
+ * A Graph API object lookup with a token (`GET {base}/{id}?fields=…`): a refused token names the
+ * token's field, an id the token cannot read names the id's field.
+ */
+async function graphLookup(
+  provider: string,
+  baseUrl: string,
+  id: { field: string; value: string },
+  token: { field: string; value: string },
+  fields: string,
+  cfg: CredentialCheckConfig,
+): Promise<unknown> {
+  const url = joinUrl(baseUrl, encodeURIComponent(id.value));
+  url.searchParams.set("fields", fields);
+  const reply = await ask(provider, cfg, url, {
+    headers: { authorization: `Bearer ${token.value}`, accept: "application/json" },
+  });
+  if (graphTokenRefused(reply)) throw rejected(token.field, `${provider} refused the token`);
+  if (reply.status !== 200) {
+    throw rejected(
+      id.field,
+      `${provider} does not know ${id.value} for this token (HTTP ${reply.status})`,
+    );
+  }
+  return reply.json;
+}
+
 async function checkWhatsApp(
   phoneNumberId: string,
   token: string,
   cfg: CredentialCheckConfig,
 ): Promise<CheckResult> {
-  const url = joinUrl(cfg.whatsappApiBaseUrl, encodeURIComponent(phoneNumberId));
-  url.searchParams.set("fields", "display_phone_number,verified_name");
-  const reply = await ask("WhatsApp", cfg, url, {
-    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-  });
-  if (graphTokenRefused(reply)) {
-    throw rejected("credentials.access_token", "WhatsApp refused the access token");
-  }
-  if (reply.status !== 200) {
-    throw rejected(
-      "phone_number_id",
-      `WhatsApp does not know phone number ${phoneNumberId} for this token (HTTP ${reply.status})`,
-    );
-  }
-  const n = PhoneNumber.safeParse(reply.json);
+  const n = PhoneNumber.safeParse(
+    await graphLookup(
+      "WhatsApp",
+      cfg.whatsappApiBaseUrl,
+      { field: "phone_number_id", value: phoneNumberId },
+      { field: "credentials.access_token", value: token },
+      "display_phone_number,verified_name",
+      cfg,
+    ),
+  );
   return {
     ...(n.success && n.data.display_phone_number
       ? { display_phone_number: n.data.display_phone_number }
@@ -137,17 +159,15 @@ async function checkMessengerPage(
   token: string,
   cfg: CredentialCheckConfig,
 ): Promise<CheckResult> {
-  const url = joinUrl(cfg.metaGraphBaseUrl, encodeURIComponent(pageId));
-  url.searchParams.set("fields", "name");
-  const reply = await ask("Meta", cfg, url, {
-    headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-  });
-  if (graphTokenRefused(reply)) {
-    throw rejected("credentials.page_access_token", "Meta refused the page access token");
-  }
-  if (reply.status !== 200) {
-    throw rejected("page_id", `Meta does not know page ${pageId} for this token`);
-  }
-  const p = Page.safeParse(reply.json);
+  const p = Page.safeParse(
+    await graphLookup(
+      "Meta",
+      cfg.metaGraphBaseUrl,
+      { field: "page_id", value: pageId },
+      { field: "credentials.page_access_token", value: token },
+      "name",
+      cfg,
+    ),
+  );
   return p.success && p.data.name ? { name: p.data.name } : {};
 }

@@ -13,6 +13,8 @@
  *   webhook     signed WhatsApp webhooks (messages, status batches) vs verify+insert floors (one
  *               insert per request, and one multi-row insert per tick), direct and through the
  *               gateway; AI replies as their own figure
+ *   gateway     a trivial function (tests/fixtures/functions/echo) direct and through the gateway
+ *               (verify_jwt, a user JWT): what proxying costs, in req/s and the gateway's CPU
  *   dispatch    --messages queued messages over --senders senders (5), provider limited to --rate
  *               msg/s per sender (80) with 429
  *   cleanup     close 1,000,000 expired sessions: one transaction vs batches; longest lock
@@ -28,7 +30,7 @@ import { runtimeOnly } from "./stack/function-env.ts";
 import { SANDBOX_CREDENTIALS } from "./stack/sandbox-env.ts";
 import { createSandbox } from "./sandbox/sandbox.ts";
 import { BENCH_RATE, benchPostCall } from "./bench/post-call.ts";
-import { benchWebhook } from "./bench/webhook.ts";
+import { benchWebhook, phaseRunner } from "./bench/webhook.ts";
 import { benchDispatch } from "./bench/dispatch.ts";
 import { benchCleanup } from "./bench/cleanup.ts";
 import { benchMessageStats } from "./bench/message-stats.ts";
@@ -37,7 +39,7 @@ import { functionPid, processUsage } from "./bench/process-usage.ts";
 import { fmt, table } from "./bench/stats.ts";
 import { loadAverage } from "./bench/machine.ts";
 
-const BENCHMARKS = ["post-call", "webhook", "dispatch", "cleanup", "stats"] as const;
+const BENCHMARKS = ["post-call", "webhook", "gateway", "dispatch", "cleanup", "stats"] as const;
 type Name = (typeof BENCHMARKS)[number];
 
 // Times are rough, from the runs in docs/BENCHMARKS.md on 2 cores (embedded PGlite), boot included.
@@ -46,6 +48,7 @@ const USAGE = `npm run bench [-- <name> ...] [options]
 Benchmarks (all of them when none is named), each on its own throwaway stack:
   post-call   post-call notifications/s, p50/p99, DB round trips       about 1 min
   webhook     signed WhatsApp webhooks vs a verify+insert floor         about 1 min
+  gateway     a trivial function direct vs through the gateway (CPU/req)  about 1 min
   dispatch    --messages (10,000) queued, --senders (5) at --rate (80/s)   about 1 min
   cleanup     close --sessions (1,000,000) expired sessions, twice      about 5 min
               (--sessions 100000: about 30 s)
@@ -271,6 +274,51 @@ for (const name of selected) {
         ) failed = true;
       },
     );
+  }
+  if (name === "gateway") {
+    await withStack(["echo"], {}, async (stack, pidOf) => {
+      const measure = phaseRunner(stack, pidOf, {
+        concurrency,
+        minSeconds,
+        minRequests: total,
+        log,
+      });
+      // echo keeps verify_jwt (config.toml does not name it): the gateway checks a user JWT.
+      const payload = {
+        kind: "echo" as const,
+        run: `${Date.now()}`,
+        phoneNumberId: "",
+        bearer: await stack.keys.signUserToken!(
+          { sub: crypto.randomUUID() },
+          `${stack.urls.api}/auth/v1`,
+        ),
+      };
+      const runs = [
+        await measure("echo", "echo (answers what it got)", "direct", payload),
+        await measure("echo", "echo, verify_jwt with a user JWT", "gateway", payload),
+      ];
+      emit(table(runs.map((s) => ({
+        run: s.label,
+        path: s.path,
+        requests: s.requests,
+        "req/s": fmt(s.perSecond),
+        "p50 ms": fmt(s.p50),
+        "p99 ms": fmt(s.p99),
+        "function CPU per req": s.cpuMsPerRequest === null
+          ? "n/a"
+          : `${fmt(s.cpuMsPerRequest, 2)} ms`,
+        "gateway process CPU per req": s.stackCpuMsPerRequest === null
+          ? "n/a"
+          : `${fmt(s.stackCpuMsPerRequest, 2)} ms`,
+        errors: s.errors,
+        "load avg": s.load,
+      }))));
+      emit(
+        `\nThrough the gateway: ${fmt(runs[1].perSecond / runs[0].perSecond, 2)}× direct. ` +
+          `Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`,
+      );
+      if (runs.some((s) => s.errors > 0)) failed = true;
+    });
   }
   if (name === "dispatch") {
     const sandbox = createSandbox();

@@ -4,7 +4,7 @@
  */
 import { createHmac } from "node:crypto";
 
-export type PayloadKind = "wa-message" | "wa-statuses" | "post-call";
+export type PayloadKind = "wa-message" | "wa-statuses" | "post-call" | "echo";
 
 export interface PayloadSpec {
   kind: PayloadKind;
@@ -17,6 +17,8 @@ export interface PayloadSpec {
   apikey?: string;
   /** For statuses: how many outbound rows were seeded (`wamid.out-<run>-1…`). */
   seeded?: number;
+  /** For echo: the JWT sent as `Authorization: Bearer` (a verify_jwt function). */
+  bearer?: string;
 }
 
 function envelope(phoneNumberId: string, value: Record<string, unknown>) {
@@ -71,6 +73,15 @@ export function buildRequest(
   s: PayloadSpec,
   i: number,
 ): { headers: Record<string, string>; body: string } {
+  if (s.kind === "echo") {
+    return {
+      headers: {
+        "content-type": "application/json",
+        ...(s.bearer ? { authorization: `Bearer ${s.bearer}` } : {}),
+      },
+      body: JSON.stringify({ run: s.run, i }),
+    };
+  }
   if (s.kind === "post-call") {
     const body = JSON.stringify({
       call_id: `bench-${s.run}-${i}`,

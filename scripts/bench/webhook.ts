@@ -15,7 +15,7 @@ import { SANDBOX_CREDENTIALS } from "../stack/sandbox-env.ts";
 import { percentile, type RunStats } from "./stats.ts";
 import { processUsage } from "./process-usage.ts";
 import { runLoad } from "./loadgen.ts";
-import { buildRequest, type PayloadKind } from "./payloads.ts";
+import { buildRequest, type PayloadKind, type PayloadSpec } from "./payloads.ts";
 import { loadAverage } from "./machine.ts";
 
 export type WebhookRun = RunStats & {
@@ -79,23 +79,65 @@ export async function benchWebhook(
     from generate_series(1, ${seeded}) g`;
   await sql`analyze`;
 
-  let offset = 1_000;
-  const phase = async (
-    fn: string,
-    label: string,
-    kind: PayloadKind,
-    path: "direct" | "gateway",
-  ): Promise<WebhookRun> => {
-    const url = path === "direct"
-      ? `${await stack.originOf(fn)!}/${fn}`
-      : `${stack.urls.functions}/${fn}`;
-    const payload = {
+  const measure = phaseRunner(stack, pidOf, opts);
+  const phase = (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway") =>
+    measure(fn, label, path, {
       kind,
       run,
       phoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
       appSecret: SANDBOX_CREDENTIALS.whatsappAppSecret,
       seeded,
-    };
+    });
+
+  const runs: WebhookRun[] = [];
+  for (const path of ["direct", "gateway"] as const) {
+    runs.push(
+      await phase("webhook-floor", "floor: verify signature + 1 insert", "wa-message", path),
+    );
+    runs.push(
+      await phase(
+        "webhook-floor-batched",
+        "batched floor: verify + 1 multi-row insert per tick",
+        "wa-message",
+        path,
+      ),
+    );
+  }
+  const messagesStart = new Date();
+  for (const path of ["direct", "gateway"] as const) {
+    runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
+  }
+  const replies = opts.replyDrainSeconds === 0 ? null : {
+    ...await drainReplies(sql, run, messagesStart, opts.log, opts.replyDrainSeconds),
+    idle: await idleLatency(stack, sql, `${run}-idle`, opts.log),
+  };
+  for (const path of ["direct", "gateway"] as const) {
+    runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
+  }
+  await sql.end();
+  return { runs, replies };
+}
+
+/**
+ * Measures phases of one stack: each a warm-up, then the load (from its own process) on one
+ * function, direct to its process or through the gateway, with the function's and the stack
+ * process's CPU per request and the load average. Request numbers never repeat across phases.
+ */
+export function phaseRunner(
+  stack: Stack,
+  pidOf: (name: string) => number | undefined,
+  opts: PhaseOptions,
+) {
+  let offset = 1_000;
+  return async (
+    fn: string,
+    label: string,
+    path: "direct" | "gateway",
+    payload: PayloadSpec,
+  ): Promise<WebhookRun> => {
+    const url = path === "direct"
+      ? `${await stack.originOf(fn)!}/${fn}`
+      : `${stack.urls.functions}/${fn}`;
     // Warm-up outside the figures: JIT, connections, caches.
     await runLoad({
       label,
@@ -140,34 +182,6 @@ export async function benchWebhook(
         : null,
     };
   };
-
-  const runs: WebhookRun[] = [];
-  for (const path of ["direct", "gateway"] as const) {
-    runs.push(
-      await phase("webhook-floor", "floor: verify signature + 1 insert", "wa-message", path),
-    );
-    runs.push(
-      await phase(
-        "webhook-floor-batched",
-        "batched floor: verify + 1 multi-row insert per tick",
-        "wa-message",
-        path,
-      ),
-    );
-  }
-  const messagesStart = new Date();
-  for (const path of ["direct", "gateway"] as const) {
-    runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
-  }
-  const replies = opts.replyDrainSeconds === 0 ? null : {
-    ...await drainReplies(sql, run, messagesStart, opts.log, opts.replyDrainSeconds),
-    idle: await idleLatency(stack, sql, `${run}-idle`, opts.log),
-  };
-  for (const path of ["direct", "gateway"] as const) {
-    runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
-  }
-  await sql.end();
-  return { runs, replies };
 }
 
 /**

@@ -27,8 +27,9 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, wh
   }
 }
 
-Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answer reaches WhatsApp", async () => {
-  const stack = await startStack({
+/** wa-webhook and genesys-webhook behind the gateway, the env number routed to agents. */
+const agentStack = () =>
+  startStack({
     ports: freePorts(),
     dataDir: "memory://",
     env: { ...runtimeOnly(Deno.env.toObject()), WHATSAPP_ROUTING: "agent" },
@@ -36,6 +37,9 @@ Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answ
     only: ["wa-webhook", "genesys-webhook"],
     quiet: true,
   });
+
+Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answer reaches WhatsApp", async () => {
+  const stack = await agentStack();
   const sandbox = new SandboxClient(stack.urls.sandbox);
   const person = "+250788555010";
   try {
@@ -92,14 +96,7 @@ Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answ
 });
 
 Deno.test("media both ways through the stack's Storage: same bytes at each end", async () => {
-  const stack = await startStack({
-    ports: freePorts(),
-    dataDir: "memory://",
-    env: { ...runtimeOnly(Deno.env.toObject()), WHATSAPP_ROUTING: "agent" },
-    dotenv: false,
-    only: ["wa-webhook", "genesys-webhook"],
-    quiet: true,
-  });
+  const stack = await agentStack();
   const sandbox = new SandboxClient(stack.urls.sandbox);
   const control = async (path: string, body: unknown) =>
     await (await fetch(`${stack.urls.sandbox}/__sandbox/${path}`, {

@@ -324,7 +324,7 @@ export function withStorage(
  * removed at stop, for a `memory://` stack), open to the stack's secret keys and legacy
  * service-role key, mounted in front of the gateway.
  */
-export async function localStorage(o: {
+export async function startStorageApi(o: {
   root: string;
   dataDir?: string;
   jwtSecret: string;

@@ -6,7 +6,7 @@ import {
   whatsappInbound,
   whatsappMediaInbound,
 } from "./inbound-payloads.ts";
-import { fileOf, type MediaFiles } from "./media.ts";
+import { fileOf, FileSpec, type MediaFiles } from "./media.ts";
 import { resendInbound } from "./email-payloads.ts";
 import { parseJson, randomHex } from "./http.ts";
 import type { MessageStore } from "./messages.ts";
@@ -29,15 +29,8 @@ export const InboundSchema = z.object({
   from: z.string().trim().max(320),
   /** The text; with `media`, its caption (optional). */
   text: z.string().min(1).max(4096).optional(),
-  /**
-   * WhatsApp only: a file the person sends — a sandbox fixture (`photo.png`, `invoice.pdf`,
-   * `animation.gif`, `note.txt`) or base64 bytes with their MIME type.
-   */
-  media: z.object({
-    fixture: z.string().optional(),
-    base64: z.string().max(14_000_000).optional(),
-    mime: z.string().max(255).optional(),
-    filename: z.string().max(240).optional(),
+  /** WhatsApp only: a file the person sends (sandbox/media.ts FileSpec), as this message type. */
+  media: FileSpec.extend({
     type: z.enum(["image", "video", "audio", "document", "sticker"]).optional(),
   }).optional(),
   /** Email only: the subject (default: "Re: " the last email the sandbox sent them). */

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { SandboxContext } from "./provider.ts";
 
 /**
@@ -70,6 +71,18 @@ export function mediaFiles(ctx: SandboxContext): MediaFiles {
   if (!s) stores.set(ctx, s = new MediaFiles());
   return s;
 }
+
+/**
+ * A file in a control request: a fixture by name (`photo.png`, `invoice.pdf`, `animation.gif`,
+ * `note.txt`) or base64 bytes with their MIME type; `size` pads a fixture (a file over a limit).
+ */
+export const FileSpec = z.object({
+  fixture: z.string().optional(),
+  base64: z.string().max(14_000_000).optional(),
+  mime: z.string().max(255).optional(),
+  filename: z.string().max(240).optional(),
+  size: z.number().int().positive().max(200 * 1024 * 1024).optional(),
+});
 
 /** A fixture by name, or the bytes given (base64), as a file the sandbox holds. */
 export function fileOf(

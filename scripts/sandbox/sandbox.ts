@@ -4,7 +4,7 @@ import { FaultBook, FaultSchema } from "./faults.ts";
 import { refuseForeign, refuseNonJson } from "./guard.ts";
 import { json } from "./http.ts";
 import { deliverInbound, InboundRefused, InboundSchema } from "./inbound.ts";
-import { fileOf, type MediaFiles, mediaFiles } from "./media.ts";
+import { fileOf, FileSpec, type MediaFiles, mediaFiles } from "./media.ts";
 import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
 import { agentMessage, genesys, genesysState } from "./genesys.ts";
@@ -62,17 +62,8 @@ const STATELESS: ProviderEndpoint[] = [whatsapp, mtn, twilio, meta, openai, gene
 const AgentReplySchema = z.object({
   to: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164"),
   text: z.string().min(1).max(4096).optional(),
-  /**
-   * A file the agent attaches: a fixture (`invoice.pdf`, `photo.png`, `animation.gif`, …) or
-   * base64 bytes with their MIME type; `size` pads a fixture (a file over WhatsApp's limit).
-   */
-  attachment: z.object({
-    fixture: z.string().optional(),
-    base64: z.string().max(14_000_000).optional(),
-    mime: z.string().max(255).optional(),
-    filename: z.string().max(240).optional(),
-    size: z.number().int().positive().max(200 * 1024 * 1024).optional(),
-  }).optional(),
+  /** A file the agent attaches (sandbox/media.ts FileSpec). */
+  attachment: FileSpec.optional(),
 }).refine((v) => v.text || v.attachment, "text or attachment is required");
 
 const MEDIA_TYPE_OF = (mime: string) =>

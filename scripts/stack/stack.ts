@@ -14,7 +14,7 @@ import { startFunctions } from "./functions.ts";
 import { createFunctionProcess } from "./function-process.ts";
 import { type FunctionSettings, readFunctionSettings } from "./functions-config.ts";
 import { createGateway } from "./gateway.ts";
-import { localStorage } from "./storage.ts";
+import { startStorageApi } from "./storage.ts";
 import {
   type Housekeeping,
   scheduleDispatch,
@@ -250,7 +250,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       verifyJwt: f.verifyJwt,
       origin: () => processes.get(f.name)!.origin(),
     }]));
-    const storage = await localStorage({ root: ROOT, dataDir: opts.dataDir, jwtSecret, keys });
+    const storage = await startStorageApi({ root: ROOT, dataDir: opts.dataDir, jwtSecret, keys });
     stoppers.push(storage.stop);
     stoppers.push(
       serve(

@@ -265,7 +265,7 @@ export function createStorageHandler(opts: StorageOptions) {
     return Response.json(all.filter(Boolean));
   }
 
-  return async (req: Request): Promise<Response> => {
+  return (req: Request): Promise<Response> | Response => {
     const url = new URL(req.url);
     const rest = url.pathname.slice(PREFIX.length);
     const signed = rest.match(/^\/object\/sign\/([^/]+)\/(.+)$/);
@@ -310,12 +310,12 @@ export function createStorageHandler(opts: StorageOptions) {
  * (stack.ts serves this on the gateway's port, where SUPABASE_URL points).
  */
 export function withStorage(
-  storage: (req: Request) => Promise<Response>,
+  storage: (req: Request) => Promise<Response> | Response,
   gateway: (req: Request) => Promise<Response>,
 ): (req: Request) => Promise<Response> {
-  return (req) => {
+  return async (req) => {
     const path = new URL(req.url).pathname;
-    return path === PREFIX || path.startsWith(`${PREFIX}/`) ? storage(req) : gateway(req);
+    return path === PREFIX || path.startsWith(`${PREFIX}/`) ? await storage(req) : gateway(req);
   };
 }
 
@@ -324,7 +324,7 @@ export function withStorage(
  * removed at stop, for a `memory://` stack), open to the stack's secret keys and legacy
  * service-role key, served on the gateway's port as a mount (`/storage/v1/`).
  */
-export async function localStorage(o: {
+export async function startStorageApi(o: {
   root: string;
   dataDir?: string;
   jwtSecret: string;

@@ -3,8 +3,10 @@
  * sandbox playing WhatsApp and Genesys. The env number is routed to agents: a person's message
  * reaches Genesys (one OAuth token request), an agent answers through genesys-webhook signed as
  * Genesys signs, the person gets it on WhatsApp, and WhatsApp's statuses go back as receipts.
+ * Files go both ways through the stack's own Storage API and arrive byte for byte.
  */
 import { SandboxClient } from "../../../scripts/sandbox/client.ts";
+import { MEDIA_FIXTURES } from "../../../scripts/sandbox/media.ts";
 import { runtimeOnly } from "../../../scripts/stack/function-env.ts";
 import { freePorts } from "../../../scripts/stack/ports.ts";
 import { startStack } from "../../../scripts/stack/stack.ts";
@@ -25,8 +27,9 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean, wh
   }
 }
 
-Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answer reaches WhatsApp", async () => {
-  const stack = await startStack({
+/** wa-webhook and genesys-webhook behind the gateway, the env number routed to agents. */
+const agentStack = () =>
+  startStack({
     ports: freePorts(),
     dataDir: "memory://",
     env: { ...runtimeOnly(Deno.env.toObject()), WHATSAPP_ROUTING: "agent" },
@@ -34,6 +37,9 @@ Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answ
     only: ["wa-webhook", "genesys-webhook"],
     quiet: true,
   });
+
+Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answer reaches WhatsApp", async () => {
+  const stack = await agentStack();
   const sandbox = new SandboxClient(stack.urls.sandbox);
   const person = "+250788555010";
   try {
@@ -84,6 +90,68 @@ Deno.test("a WhatsApp message routed to agents reaches Genesys; the agent's answ
     );
     const state = await (await fetch(`${stack.urls.sandbox}/__sandbox/genesys`)).json();
     expect(state.token_requests === 1, `token requests: ${state.token_requests}`);
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("media both ways through the stack's Storage: same bytes at each end", async () => {
+  const stack = await agentStack();
+  const sandbox = new SandboxClient(stack.urls.sandbox);
+  const control = async (path: string, body: unknown) =>
+    await (await fetch(`${stack.urls.sandbox}/__sandbox/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    })).json();
+  const bytesOf = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const person = "+250788555020";
+  try {
+    const sent = await control("inbound", {
+      channel: "whatsapp",
+      from: person,
+      text: "my receipt",
+      media: { fixture: "photo.png" },
+    });
+    expect(sent.delivered === 200, `wa-webhook answered ${sent.delivered}`);
+    const [toGenesys] = await eventually(
+      () => sandbox.messages({ provider: "genesys" }),
+      (l) => l.length > 0,
+      "the image in Genesys",
+    );
+    const attachment = JSON.parse(toGenesys.request_body).content?.[0]?.attachment;
+    expect(
+      attachment?.mediaType === "Image" &&
+        attachment.url.startsWith(`${stack.urls.api}/storage/v1/object/sign/media-inbound/`),
+      `posted to Genesys: ${toGenesys.request_body}`,
+    );
+    const image = await bytesOf(attachment.url);
+    expect(
+      image.join() === MEDIA_FIXTURES["photo.png"].bytes.join(),
+      "the signed URL gave other bytes",
+    );
+
+    const reply = await control("agent-reply", {
+      to: person,
+      text: "Your invoice",
+      attachment: { fixture: "invoice.pdf" },
+    });
+    expect(reply.status === 200, `genesys-webhook answered ${reply.status}: ${reply.answer}`);
+    const [onWhatsApp] = await eventually(
+      () => sandbox.messages({ provider: "whatsapp", to: person }),
+      (l) => l.length > 0,
+      "the document on WhatsApp",
+    );
+    const media = JSON.parse(onWhatsApp.request_body).document;
+    expect(
+      media?.filename === "invoice.pdf" && media.caption === "Your invoice",
+      `WhatsApp got: ${onWhatsApp.request_body}`,
+    );
+    const pdf = await bytesOf(media.link);
+    expect(
+      pdf.join() === MEDIA_FIXTURES["invoice.pdf"].bytes.join(),
+      "the document link gave other bytes",
+    );
   } finally {
     await stack.stop();
   }

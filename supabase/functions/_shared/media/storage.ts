@@ -117,6 +117,7 @@ export function mediaStoreOf(
 
 /** A path segment from a name someone else chose: no separators, nothing that could climb. */
 export function safeName(name: string, fallback: string): string {
+  // deno-lint-ignore no-control-regex
   const cleaned = name.normalize("NFC").replace(/[\/\\\0-\u001f\u007f]+/g, "_")
     .replace(/^\.+/, "_").slice(-120);
   return cleaned.trim() || fallback;

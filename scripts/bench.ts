@@ -59,6 +59,7 @@ Options:
   --senders N       dispatch: senders the messages are spread over (5)
   --rate R          dispatch: each sender's allowed messages/s (80)
   --dispatchers N   dispatch: concurrent dispatch calls (4)
+  --status-runs N   webhook: run the status-batch phases N times (1), to show they are stable
   --sessions N      cleanup: expired sessions to close (1000000)
   --rows N          stats: delivery log rows (1000000)
   --write           put the results in docs/BENCHMARKS.md
@@ -81,6 +82,7 @@ function parse() {
         sessions: { type: "string", default: "1000000" },
         rows: { type: "string", default: "1000000" },
         dispatchers: { type: "string", default: "4" },
+        "status-runs": { type: "string", default: "1" },
         write: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -216,6 +218,7 @@ for (const name of selected) {
           concurrency,
           minSeconds,
           minRequests: total,
+          statusRuns: Number(values["status-runs"]),
           log,
         });
         const floor = r.runs.find((s) => s.path === "direct")!.perSecond;

@@ -64,6 +64,7 @@ Options:
   --dispatchers N   dispatch: concurrent dispatch calls (4)
   --reply-drain S   webhook: wait at most S seconds for the AI replies after the message
                     phases (default: until all are written); 0 skips the reply figures
+  --status-runs N   webhook: run the status-batch phases N times (1), to show they are stable
   --sessions N      cleanup: expired sessions to close (1000000)
   --rows N          stats: delivery log rows (1000000)
   --write           put the results in docs/BENCHMARKS.md
@@ -87,6 +88,7 @@ function parse() {
         rows: { type: "string", default: "1000000" },
         dispatchers: { type: "string", default: "4" },
         "reply-drain": { type: "string" },
+        "status-runs": { type: "string", default: "1" },
         write: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -225,6 +227,7 @@ for (const name of selected) {
           replyDrainSeconds: values["reply-drain"] === undefined
             ? undefined
             : Number(values["reply-drain"]),
+          statusRuns: Number(values["status-runs"]),
           log,
         });
         const floor = r.runs.find((s) => s.path === "direct")!.perSecond;

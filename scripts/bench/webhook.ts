@@ -67,13 +67,15 @@ export interface PhaseOptions {
 export async function benchWebhook(
   stack: Stack,
   pidOf: (name: string) => number | undefined,
-  opts: PhaseOptions,
+  opts: PhaseOptions & { statusRuns?: number },
 ): Promise<WebhookBenchResult> {
+  const statusRuns = Math.max(1, opts.statusRuns ?? 1);
   const run = `${Date.now()}`;
   const sql = postgres(stack.urls.db, { prepare: false, max: 1, onnotice: () => {} });
   // Outbound rows the status batches refer to (10 per request, reused round-robin), then
   // statistics, so the planner picks the provider-id index for status lookups.
-  const seeded = 200_000;
+  // Each status run has its own 200,000 rows, so no run repeats another's statuses.
+  const seeded = 200_000 * statusRuns;
   await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
     select 'whatsapp', 'outbound', 'sent', '+250788000000', 'bench', 'whatsapp', 'wamid.out-' || ${run} || '-' || g
     from generate_series(1, ${seeded}) g`;
@@ -111,8 +113,11 @@ export async function benchWebhook(
     ...await drainReplies(sql, run, messagesStart, opts.log, opts.replyDrainSeconds),
     idle: await idleLatency(stack, sql, `${run}-idle`, opts.log),
   };
-  for (const path of ["direct", "gateway"] as const) {
-    runs.push(await phase("wa-webhook", "wa-webhook: batch of 10 statuses", "wa-statuses", path));
+  for (let n = 1; n <= statusRuns; n++) {
+    for (const path of ["direct", "gateway"] as const) {
+      const label = `wa-webhook: batch of 10 statuses${statusRuns > 1 ? ` (run ${n})` : ""}`;
+      runs.push(await phase("wa-webhook", label, "wa-statuses", path));
+    }
   }
   await sql.end();
   return { runs, replies };

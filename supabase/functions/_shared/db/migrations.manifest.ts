@@ -37,4 +37,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130170100_template_sync_dynamic_sql",
   "20261201150000_message_stats_rollup",
   "20261201150100_conversations_agents",
+  "20261201150200_message_stats_static_triggers",
 ];

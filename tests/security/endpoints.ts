@@ -635,7 +635,8 @@ export function requestOf(c: Case): Request {
   if (c.endpoint === "email-unsubscribe") {
     // The signed link is the authentication; the body is the mail client's one-click form.
     const token = String((c.body as { token?: unknown }).token);
-    return new Request(`${url}?token=${encodeURIComponent(token)}`, {
+    // URLSearchParams, not encodeURIComponent: a URL carries a lone surrogate as U+FFFD.
+    return new Request(`${url}?${new URLSearchParams({ token })}`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: "List-Unsubscribe=One-Click",

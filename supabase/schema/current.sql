@@ -2218,6 +2218,7 @@ CREATE OR REPLACE FUNCTION public.mark_message_stats_hours(p_at timestamp with t
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO ''
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 begin
   with firsts as (

@@ -2236,7 +2236,7 @@ begin
     select f.before_at from firsts f
   )
   insert into public.message_stats_dirty as d (hour, shard)
-  select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_backend_pid() % 16
+  select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_backend_pid()
   from hours h
   where h.at is not null
   on conflict (hour, shard) do update set marks = d.marks + 1;

@@ -162,7 +162,7 @@ begin
     v_new := 'select id from new_rows';
   elsif tg_op = 'DELETE' then
     v_changed := 'select id, created_at, session_id, direction, purpose from old_rows';
-    v_new := 'select null::uuid as id where false';  -- rows gone are not in the log any more
+    v_new := 'select null::uuid as id where false';
   else
     -- Only rows whose counted columns moved: the agent worker's leases and reply states do not.
     v_changed := 'with moved as (
@@ -174,36 +174,33 @@ begin
       select n.id, n.created_at, n.session_id, n.direction, n.purpose from new_rows n join moved using (id)
       union all
       select o.id, o.created_at, o.session_id, o.direction, o.purpose from old_rows o join moved using (id)';
-    v_new := 'select distinct id from (' || v_changed || ') c';
+    v_new := 'select id from new_rows';
   end if;
   execute format($sql$
     with changed as (%s),
-    new_ids as materialized (%s),
     sessions as (
       select distinct c.session_id from changed c
       where c.session_id is not null
         and (c.direction = 'inbound' or c.purpose in ('ai_reply', 'agent_reply'))
     ),
-    -- each conversation's first message now, and before this statement (without its rows):
-    -- one pass over their inbound messages, hashed against the statement's rows
-    firsts as (
-      select min(m.created_at) as now_at, min(m.created_at) filter (where x.id is null) as before_at
-      from sessions s
-      join public.message_delivery_log m on m.session_id = s.session_id and m.direction = 'inbound'
-      left join new_ids x on x.id = m.id
-      group by s.session_id
-    ),
     hours as (
       select c.created_at as at from changed c
       union
-      select f.now_at from firsts f
-      union
-      select f.before_at from firsts f
+      -- the conversation's first message now, and before this statement
+      select f.at from sessions s
+      cross join lateral (
+        select min(m.created_at) as at from public.message_delivery_log m
+        where m.session_id = s.session_id and m.direction = 'inbound'
+        union all
+        select min(m.created_at) from public.message_delivery_log m
+        where m.session_id = s.session_id and m.direction = 'inbound'
+          and m.id not in (%s)
+      ) f
+      where f.at is not null
     )
     insert into public.message_stats_dirty as d (hour, shard)
     select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_backend_pid() %% 16
     from hours h
-    where h.at is not null
     on conflict (hour, shard) do update set marks = d.marks + 1
   $sql$, v_changed, v_new);
   return null;

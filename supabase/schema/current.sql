@@ -319,10 +319,10 @@ CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR U
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
 CREATE TRIGGER message_delivery_log_reopen_conversation AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.session_id IS NOT NULL))) EXECUTE FUNCTION reopen_conversation_on_inbound();
-CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
-CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
+CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_deleted();
+CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_inserted();
 CREATE TRIGGER message_delivery_log_stats_truncate AFTER TRUNCATE ON public.message_delivery_log FOR EACH STATEMENT EXECUTE FUNCTION truncate_message_stats();
-CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_dirty();
+CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_updated();
 CREATE TRIGGER message_delivery_log_tenant BEFORE INSERT ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_tenant();
 grant select on table public.message_delivery_log to authenticated;
 grant delete, insert, select, update on table public.message_delivery_log to service_role;
@@ -2364,65 +2364,105 @@ end;
 $function$;
 grant execute on function public.log_message_delivery(p_channel text, p_direction text, p_status text, p_provider text, p_provider_message_id text, p_body text, p_session_id uuid, p_profile_id uuid, p_message_type text, p_metadata jsonb, p_correlation_id text, p_error_code text, p_error_class text, p_error_message text, p_idempotency_key text, p_recipient text, p_sender text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.mark_message_stats_dirty()
+CREATE OR REPLACE FUNCTION public.mark_message_stats_deleted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.mark_message_stats_hours(
+    array(select o.created_at from old_rows o),
+    array(select distinct o.session_id from old_rows o
+          where o.session_id is not null
+            and (o.direction = 'inbound' or o.purpose in ('ai_reply', 'agent_reply'))),
+    array[]::uuid[]);
+  return null;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.mark_message_stats_hours(p_at timestamp with time zone[], p_sessions uuid[], p_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+ SET plan_cache_mode TO 'force_custom_plan'
+AS $function$
+begin
+  with firsts as (
+    select min(m.created_at) as now_at, min(m.created_at) filter (where x.id is null) as before_at
+    from unnest(p_sessions) as s(session_id)
+    join public.message_delivery_log m on m.session_id = s.session_id and m.direction = 'inbound'
+    left join unnest(p_ids) as x(id) on x.id = m.id
+    group by s.session_id
+  ),
+  hours as (
+    select t.at from unnest(p_at) as t(at)
+    union
+    select f.now_at from firsts f
+    union
+    select f.before_at from firsts f
+  )
+  insert into public.message_stats_dirty as d (hour, shard)
+  select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_backend_pid()
+  from hours h
+  where h.at is not null
+  on conflict (hour, shard) do update set marks = d.marks + 1;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.mark_message_stats_inserted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.mark_message_stats_hours(
+    array(select n.created_at from new_rows n),
+    array(select distinct n.session_id from new_rows n
+          where n.session_id is not null
+            and (n.direction = 'inbound' or n.purpose in ('ai_reply', 'agent_reply'))),
+    array(select n.id from new_rows n));
+  return null;
+end;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.mark_message_stats_updated()
  RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 declare
-  v_changed text;
-  v_new text;
+  v_at timestamptz[];
+  v_sessions uuid[];
+  v_ids uuid[];
 begin
-  if tg_op = 'INSERT' then
-    v_changed := 'select id, created_at, session_id, direction, purpose from new_rows';
-    v_new := 'select id from new_rows';
-  elsif tg_op = 'DELETE' then
-    v_changed := 'select id, created_at, session_id, direction, purpose from old_rows';
-    v_new := 'select null::uuid as id where false';  -- rows gone are not in the log any more
-  else
-    -- Only rows whose counted columns moved: the agent worker's leases and reply states do not.
-    v_changed := 'with moved as (
-        select n.id from new_rows n join old_rows o on o.id = n.id
-        where (n.created_at, n.channel, n.direction, n.status, n.sent_at, n.delivered_at, n.read_at,
-               n.session_id, n.purpose)
-          is distinct from (o.created_at, o.channel, o.direction, o.status, o.sent_at,
-               o.delivered_at, o.read_at, o.session_id, o.purpose))
-      select n.id, n.created_at, n.session_id, n.direction, n.purpose from new_rows n join moved using (id)
-      union all
-      select o.id, o.created_at, o.session_id, o.direction, o.purpose from old_rows o join moved using (id)';
-    v_new := 'select distinct id from (' || v_changed || ') c';
+  with moved as (
+    select n.id, n.created_at, n.session_id, n.direction, n.purpose,
+           o.created_at as old_created_at, o.session_id as old_session_id,
+           o.direction as old_direction, o.purpose as old_purpose
+    from new_rows n join old_rows o on o.id = n.id
+    where (n.created_at, n.channel, n.direction, n.status, n.sent_at, n.delivered_at, n.read_at,
+           n.session_id, n.purpose)
+      is distinct from (o.created_at, o.channel, o.direction, o.status, o.sent_at,
+           o.delivered_at, o.read_at, o.session_id, o.purpose)
+  ),
+  versions as (
+    select m.id, m.created_at, m.session_id, m.direction, m.purpose from moved m
+    union all
+    select m.id, m.old_created_at, m.old_session_id, m.old_direction, m.old_purpose from moved m
+  )
+  select array_agg(v.created_at),
+         array_agg(distinct v.session_id) filter (where v.session_id is not null
+           and (v.direction = 'inbound' or v.purpose in ('ai_reply', 'agent_reply'))),
+         array_agg(distinct v.id)
+  into v_at, v_sessions, v_ids
+  from versions v;
+  if v_at is not null then
+    perform public.mark_message_stats_hours(v_at, coalesce(v_sessions, array[]::uuid[]), v_ids);
   end if;
-  execute format($sql$
-    with changed as (%s),
-    new_ids as materialized (%s),
-    sessions as (
-      select distinct c.session_id from changed c
-      where c.session_id is not null
-        and (c.direction = 'inbound' or c.purpose in ('ai_reply', 'agent_reply'))
-    ),
-    -- each conversation's first message now, and before this statement (without its rows):
-    -- one pass over their inbound messages, hashed against the statement's rows
-    firsts as (
-      select min(m.created_at) as now_at, min(m.created_at) filter (where x.id is null) as before_at
-      from sessions s
-      join public.message_delivery_log m on m.session_id = s.session_id and m.direction = 'inbound'
-      left join new_ids x on x.id = m.id
-      group by s.session_id
-    ),
-    hours as (
-      select c.created_at as at from changed c
-      union
-      select f.now_at from firsts f
-      union
-      select f.before_at from firsts f
-    )
-    insert into public.message_stats_dirty as d (hour, shard)
-    select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_backend_pid() %% 16
-    from hours h
-    where h.at is not null
-    on conflict (hour, shard) do update set marks = d.marks + 1
-  $sql$, v_changed, v_new);
   return null;
 end;
 $function$;

@@ -350,6 +350,25 @@ describe("email-inbound: delivery events", () => {
     expect(resend.requests).toHaveLength(0);
   });
 
+  it("a bounce whose text holds NUL or a lone surrogate is recorded, not a 500", async () => {
+    const { post } = harness();
+    const sent = await sentEmail("odd-bounce@example.com");
+    const res = await post(
+      webhook(event("email.bounced", sent.providerMessageId!, "odd-bounce@example.com", {
+        bounce: {
+          type: "Permanent\u0000",
+          subType: "Gen\ud800eral",
+          message: "No\u0000 such user",
+        },
+      })),
+    );
+    expect(res.status).toBe(200);
+    expect(await statusOf(sent.deliveryId)).toEqual({
+      status: "failed",
+      error_code: "EMAIL.BOUNCED",
+    });
+  });
+
   it("a complaint opts the person out of email", async () => {
     const { post } = harness();
     const sent = await sentEmail("annoyed@example.com");

@@ -15,6 +15,7 @@ import {
   TemplatedEmailError,
 } from "../../supabase/functions/_shared/email/send-templated.ts";
 import { TemplateVariableMissing } from "../../supabase/functions/_shared/email/template.ts";
+import { unsubscribeToken } from "../../supabase/functions/_shared/email/unsubscribe.ts";
 import { createEmailUnsubscribeHandler } from "../../supabase/functions/_shared/email-unsubscribe/handler.ts";
 
 const UNSUBSCRIBE_SECRET = "unsubscribe-secret-for-tests";
@@ -138,6 +139,27 @@ describe("templated email", () => {
     });
     expect(next).toMatchObject({ status: "blocked", error: { code: "EMAIL.OPTED_OUT" } });
     expect(resend.requests).toHaveLength(0);
+  });
+
+  it("a signed link naming an address no one can have (with a NUL) is refused, not a 500", async () => {
+    const unsubscribe = createEmailUnsubscribeHandler({
+      sql: db.sql,
+      logger: memoryLogger(),
+      secret: UNSUBSCRIBE_SECRET,
+    });
+    const token = await unsubscribeToken(UNSUBSCRIBE_SECRET, "nul\u0000@example.com");
+    const res = await unsubscribe(
+      new Request(`${FUNCTIONS_URL}/email-unsubscribe?token=${encodeURIComponent(token)}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+      }),
+    );
+    expect(res.status).toBe(403);
+    const [{ n }] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from public.profile_identities
+      where kind = 'email' and value = 'nul@example.com'`;
+    expect(n).toBe(0);
   });
 
   it("refuses marketing email without an unsubscribe secret (fail closed)", async () => {

@@ -231,6 +231,9 @@ describe("conversations over HTTP", () => {
     expect(seen.slice(0, 5)).toEqual([...made].reverse());
     expect(pages).toBe(Math.ceil(seen.length / 2));
     expect((await call("GET", "?limit=201")).status).toBe(400);
+    // A NUL in the query is not a 500 (Postgres text cannot hold it).
+    expect((await call("GET", "?assignee=%00%00")).status).toBe(400);
+    expect((await call("GET", "?assignee=a%00b")).status).toBe(200);
     const bad = await call("GET", "?cursor=not-a-cursor");
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe("VALIDATION.INVALID_QUERY");

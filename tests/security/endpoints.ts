@@ -25,6 +25,25 @@ import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import { secretKeyAuth } from "../support/auth.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type FakeMeta,
+  type FakeResend,
+  startFakeMeta,
+  startFakeResend,
+} from "../support/fake-providers.ts";
+import { APP_SECRET as META_APP_SECRET, sign as metaAppSign } from "../meta-webhook/harness.ts";
+import { createMetaWebhookHandler } from "../../supabase/functions/_shared/meta-webhook/handler.ts";
+import { createMetaAdapter } from "../../supabase/functions/_shared/channels/meta.ts";
+import { createEmailInboundHandler } from "../../supabase/functions/_shared/email-inbound/handler.ts";
+import { signResendWebhook } from "../../supabase/functions/_shared/email-inbound/verify.ts";
+import { createResendAdapter } from "../../supabase/functions/_shared/channels/email-resend.ts";
+import { createEmailUnsubscribeHandler } from "../../supabase/functions/_shared/email-unsubscribe/handler.ts";
+import { unsubscribeToken } from "../../supabase/functions/_shared/email/unsubscribe.ts";
+import { createMessagesHandler } from "../../supabase/functions/_shared/messages/handler.ts";
+import { templatesOf } from "../../supabase/functions/_shared/messages/templates.ts";
 
 const SECRET_KEY = "sb_secret_for_fuzz_0123456789abcdef";
 const PUBLIC = "https://fuzz.example/functions/v1";
@@ -107,14 +126,43 @@ export type Endpoint =
   | "post-call-notify"
   | "dispatch"
   | "tenants"
-  | "tenants/check";
+  | "tenants/check"
+  | "meta-webhook"
+  | "email-inbound"
+  | "email-unsubscribe"
+  | "messages";
 
 export interface Case {
   endpoint: Endpoint;
   body: unknown;
   /** Twilio only: the StatusCallback query. */
   query?: string;
+  /** messages: the route below the function and its method (POST when unset). */
+  path?: string;
+  method?: "GET" | "POST";
 }
+
+const RESEND_SECRET = "whsec_" + btoa("fuzz-resend-webhook-secret");
+const UNSUBSCRIBE_SECRET = "fuzz-unsubscribe-secret-0123456789abcdef";
+/** Addresses hard to store and compare, each behind a validly signed unsubscribe link. */
+const UNSUBSCRIBE_ADDRESSES = [
+  "ada@example.com",
+  "A.Da+tag@Example.COM",
+  "élodie@exämple.fr",
+  "nul\u0000@example.com",
+  "lone\ud800@example.com",
+  "😀@example.com",
+  `${"x".repeat(300)}@example.com`,
+  "",
+];
+const META_FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), "../fixtures/meta");
+/** Messenger and Instagram webhooks as Meta sends them (tests/fixtures/meta/{messenger,instagram}). */
+const metaFixtures = ["messenger", "instagram"].flatMap((dir) =>
+  readdirSync(join(META_FIXTURES, dir)).filter((f) => f.endsWith(".json")).map((f) => ({
+    name: `${dir}/${f.slice(0, -5)}`,
+    raw: readFileSync(join(META_FIXTURES, dir, f), "utf8"),
+  }))
+);
 
 let uid = 0;
 const fresh = () =>
@@ -122,7 +170,11 @@ const fresh = () =>
 const phoneDigits = () => `2507${String(80_000_000 + Math.floor(Math.random() * 9_999_999))}`;
 
 /** Templates, each built fresh (unique ids, new people) when a case is drawn. */
-function templates(sessionId: string): Record<string, () => Case> {
+function templates(
+  sessionId: string,
+  resend: FakeResend,
+  tokens: string[],
+): Record<string, () => Case> {
   const wa = fixtureNames().map((
     name,
   ) => [`wa:${name}`, () => ({ endpoint: "wa-webhook" as const, body: fixture(name) })]);
@@ -273,6 +325,118 @@ function templates(sessionId: string): Record<string, () => Case> {
         credentials: { access_token: "wa-test-token", app_secret: "fuzz-app-secret" },
       },
     }),
+    ...Object.fromEntries(metaFixtures.map(({ name, raw }) => [
+      `meta:${name}`,
+      // A fresh message id each time, so redelivery dedupe does not hide the handler.
+      () => ({
+        endpoint: "meta-webhook" as const,
+        body: JSON.parse(raw.replaceAll(/"m_[^"]*"/g, `"m_${fresh()}"`)),
+      }),
+    ])),
+    "email:received": () => {
+      const id = `in-${fresh()}`;
+      const from = `Ann <ann.${fresh()}@example.com>`;
+      resend.inbox.set(id, {
+        id,
+        from,
+        to: ["support@acme.test"],
+        subject: "Re: Your order",
+        text: "Where is my parcel?\n\nOn Mon, Acme wrote:\n> It ships today.",
+        html: null,
+        message_id: `<${id}@mail.example.com>`,
+        headers: { references: "<first@acme.test>" },
+      });
+      return {
+        endpoint: "email-inbound",
+        body: {
+          type: "email.received",
+          created_at: new Date().toISOString(),
+          data: {
+            email_id: id,
+            created_at: new Date().toISOString(),
+            from,
+            to: ["support@acme.test"],
+            message_id: `<${id}@mail.example.com>`,
+            subject: "Re: Your order",
+            attachments: [],
+          },
+        },
+      };
+    },
+    "email:bounced": () => ({
+      endpoint: "email-inbound",
+      body: {
+        type: "email.bounced",
+        created_at: new Date().toISOString(),
+        data: {
+          email_id: crypto.randomUUID(),
+          created_at: new Date().toISOString(),
+          from: "Acme <support@acme.test>",
+          to: [`bob.${fresh()}@example.com`],
+          subject: "Your order",
+          bounce: { type: "Permanent", subType: "General", message: "No such user" },
+        },
+      },
+    }),
+    "email:unsubscribe": () => ({
+      endpoint: "email-unsubscribe",
+      body: { token: tokens[Math.floor(Math.random() * tokens.length)] },
+    }),
+    "api:send": () => ({
+      endpoint: "messages",
+      body: {
+        to: { phone: `+${phoneDigits()}` },
+        channel: "auto",
+        text: "Your order has shipped",
+        idempotency_key: `fuzz-${fresh()}`,
+        metadata: { $order: "A-1" },
+      },
+    }),
+    "api:template": () => ({
+      endpoint: "messages",
+      body: {
+        to: { phone: `+${phoneDigits()}` },
+        channel: ["whatsapp", "sms"],
+        template: { name: "order_confirmed", locale: "en", params: ["A-1"] },
+        idempotency_key: `fuzz-${fresh()}`,
+      },
+    }),
+    "api:notification": () => ({
+      endpoint: "messages",
+      path: "/notifications/order.shipped",
+      body: {
+        to: { phone: `+${phoneDigits()}` },
+        data: { order_id: "A-1", tracking_url: "https://track.example/A-1" },
+        idempotency_key: `fuzz-${fresh()}`,
+      },
+    }),
+    "api:list": () => ({
+      endpoint: "messages",
+      method: "GET",
+      body: { channel: "whatsapp", status: "sent", limit: "5", cursor: "MjAyNnww" },
+    }),
+    "api:stats": () => ({
+      endpoint: "messages",
+      method: "GET",
+      path: "/stats",
+      body: { from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z", channel: "sms" },
+    }),
+    "api:inbox": () => ({
+      endpoint: "messages",
+      method: "GET",
+      path: "/conversations",
+      body: { view: "unassigned", limit: "3", assignee: "agent-1" },
+    }),
+    "api:assign": () => ({
+      endpoint: "messages",
+      path: `/conversations/${sessionId}/assign`,
+      body: { assignee: "agent-1", priority: "high", tags: ["billing"] },
+    }),
+    "api:reply": () => ({
+      endpoint: "messages",
+      path: `/conversations/${sessionId}/reply`,
+      body: { text: "On it", idempotency_key: `fuzz-${fresh()}` },
+    }),
   };
 }
 
@@ -280,6 +444,8 @@ export interface Stack {
   db: TestDatabase;
   wa: FakeWhatsApp;
   mtn: FakeMtn;
+  meta: FakeMeta;
+  resend: FakeResend;
   /** Template names, for a fuzzer to pick from. */
   names: string[];
   /** A fresh case of a template. */
@@ -291,10 +457,12 @@ export interface Stack {
 }
 
 export async function startStack(db?: TestDatabase): Promise<Stack> {
-  const [database, wa, mtn] = await Promise.all([
+  const [database, wa, mtn, meta, resend] = await Promise.all([
     db ?? createTestDatabase(),
     startFakeWhatsApp(),
     startFakeMtn(),
+    startFakeMeta(),
+    startFakeResend(),
   ]);
   const log = memoryLogger();
   const loggers = [log];
@@ -316,6 +484,12 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     MTN_SMS_API_KEY: mtn.apiKey,
     MTN_SMS_API_SECRET: mtn.apiSecret,
     MTN_SMS_SENDER_ID: mtn.senderId,
+    META_GRAPH_BASE_URL: meta.baseUrl,
+    MESSENGER_PAGE_ACCESS_TOKEN: meta.pageToken,
+    INSTAGRAM_ACCESS_TOKEN: meta.instagramToken,
+    RESEND_API_BASE_URL: resend.baseUrl,
+    RESEND_API_KEY: resend.apiKey,
+    EMAIL_FROM: "Acme Support <support@acme.test>",
   });
   // wa-webhook's inbox worker runs in the harness's background: send() waits for it too.
   const harness = createHarness({ db: database, wa, mtn, sql: database.sql });
@@ -374,11 +548,61 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
         });
         return { "tenants": tenants, "tenants/check": tenants };
       })(),
+      "meta-webhook": createMetaWebhookHandler({
+        sql: database.sql,
+        logger: log,
+        appSecret: META_APP_SECRET,
+        verifyToken: "fuzz-verify-token",
+        waitUntil: background.waitUntil,
+        adapters: {
+          messenger: createMetaAdapter({
+            channel: "messenger",
+            baseUrl: meta.baseUrl,
+            accessToken: meta.pageToken,
+          }, { timeoutMs }),
+          instagram: createMetaAdapter({
+            channel: "instagram",
+            baseUrl: meta.baseUrl,
+            accessToken: meta.instagramToken,
+          }, { timeoutMs }),
+        },
+        onInbound: () => Promise.resolve(),
+      }),
+      "email-inbound": createEmailInboundHandler({
+        ...outbound,
+        email: createResendAdapter({
+          baseUrl: resend.baseUrl,
+          apiKey: resend.apiKey,
+          from: "Acme Support <support@acme.test>",
+        }),
+        webhookSecret: RESEND_SECRET,
+        waitUntil: background.waitUntil,
+        onInbound: () => Promise.resolve(),
+      }),
+      "email-unsubscribe": createEmailUnsubscribeHandler({
+        sql: database.sql,
+        logger: log,
+        secret: UNSUBSCRIBE_SECRET,
+      }),
+      "messages": createMessagesHandler({
+        ...outbound,
+        auth: secretKeyAuth("messages", SECRET_KEY),
+        templates: templatesOf(database.sql),
+        defaultCountry: "RW",
+        ratePerMinute: 1_000_000,
+        readsPerMinute: 1_000_000,
+        waitUntil: background.waitUntil,
+        postCall: config,
+        listWhatsAppTemplates: () => Promise.resolve({ ok: true as const, templates: [] }),
+      }),
     };
   })();
   const [{ session_id: sessionId }] = await database.sql`
     select session_id from public.get_or_create_omnichannel_session('+250788000111', 'voice')`;
-  const tpl = templates(sessionId);
+  const tokens = await Promise.all(
+    UNSUBSCRIBE_ADDRESSES.map((a) => unsubscribeToken(UNSUBSCRIBE_SECRET, a)),
+  );
+  const tpl = templates(sessionId, resend, tokens);
 
   async function send(c: Case): Promise<Response> {
     const res = await handlers[c.endpoint](requestOf(c));
@@ -400,20 +624,28 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
     db: database,
     wa,
     mtn,
+    meta,
+    resend,
     names: Object.keys(tpl),
     build: (name) => tpl[name](),
     send,
     unexpected,
     close: async () => {
       await Promise.all([background.settled(), harness.settled()]);
-      await Promise.all([wa.close(), mtn.close(), db ? Promise.resolve() : database.close()]);
+      await Promise.all([
+        wa.close(),
+        mtn.close(),
+        meta.close(),
+        resend.close(),
+        db ? Promise.resolve() : database.close(),
+      ]);
     },
   };
 }
 
 /** The request a provider (or the service role) would send for a case, correctly signed. */
 export function requestOf(c: Case): Request {
-  const url = `${RUNTIME}/${c.endpoint}${c.query ?? ""}`;
+  const url = `${RUNTIME}/${c.endpoint}${c.path ?? ""}${c.query ?? ""}`;
   if (c.endpoint.includes("twilio")) {
     const form = new URLSearchParams(
       Object.entries(c.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
@@ -431,10 +663,29 @@ export function requestOf(c: Case): Request {
       body,
     });
   }
+  if (c.endpoint === "email-unsubscribe") {
+    // The signed link is the authentication; the body is the mail client's one-click form.
+    const token = String((c.body as { token?: unknown }).token);
+    // URLSearchParams, not encodeURIComponent: a URL carries a lone surrogate as U+FFFD.
+    return new Request(`${url}?${new URLSearchParams({ token })}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
+  }
+  if (c.method === "GET") {
+    const query = new URLSearchParams(
+      Object.entries(c.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+    );
+    return new Request(`${url}?${query}`, { headers: { apikey: SECRET_KEY } });
+  }
   const raw = JSON.stringify(c.body);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (c.endpoint === "wa-webhook") headers["x-hub-signature-256"] = metaSign(raw);
-  else if (c.endpoint.includes("mtn")) headers["x-mtn-signature"] = mtnSignature(raw);
+  else if (c.endpoint === "meta-webhook") headers["x-hub-signature-256"] = metaAppSign(raw);
+  else if (c.endpoint === "email-inbound") {
+    Object.assign(headers, signResendWebhook(RESEND_SECRET, `msg_${fresh()}`, new Date(), raw));
+  } else if (c.endpoint.includes("mtn")) headers["x-mtn-signature"] = mtnSignature(raw);
   else headers.apikey = SECRET_KEY;
   return new Request(url, { method: "POST", headers, body: raw });
 }

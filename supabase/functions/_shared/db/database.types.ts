@@ -856,6 +856,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"mark_message_stats_hours":
+{ Args: { "p_at": (string)[],"p_ids": (string)[],"p_sessions": (string)[] }; Returns: undefined
+                           },
 "mark_omnichannel_summary_sent":
 { Args: { "p_channel": string,"p_session_id": string }; Returns: {
               "archived_at": string | null,

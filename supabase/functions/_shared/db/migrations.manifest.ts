@@ -41,4 +41,7 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261201140000_tenant_isolation",
   "20261201150000_message_stats_rollup",
   "20261201150100_conversations_agents",
+  "20261201150200_message_stats_static_triggers",
+  "20261201150300_message_stats_marks_custom_plan",
+  "20261201150400_message_stats_marks_per_backend",
 ];

@@ -2,6 +2,7 @@ import { readRawBody } from "../http/body.ts";
 import { HttpError, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { rpcValue } from "../db/rpc.ts";
+import { pgSafe } from "../text/pg-safe.ts";
 import type { Logger } from "../log/logger.ts";
 import { applyDeliveryEvent } from "./apply-delivery.ts";
 import { parseResendEvent } from "./events.ts";
@@ -85,9 +86,10 @@ function verifierOf(secret: string | undefined, logger: Logger): ResendVerifier 
   }
 }
 
+/** The event, with NUL and lone surrogates made storable (pgSafe) once its signature checked out. */
 function parseJson(raw: string): unknown {
   try {
-    return JSON.parse(raw);
+    return pgSafe(JSON.parse(raw));
   } catch {
     throw new HttpError(400, "VALIDATION.INVALID_JSON", "The body is not JSON");
   }

@@ -5,6 +5,7 @@ import { HttpError, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { withErrors } from "../http/respond.ts";
 import type { Logger } from "../log/logger.ts";
 import { readUnsubscribeToken } from "../email/unsubscribe.ts";
+import { pgSafeText } from "../text/pg-safe.ts";
 
 export interface EmailUnsubscribeDeps {
   sql: Sql;
@@ -29,7 +30,9 @@ export function createEmailUnsubscribeHandler(deps: EmailUnsubscribeDeps) {
     }
     const token = new URL(req.url).searchParams.get("token");
     const address = await readUnsubscribeToken(deps.secret, token);
-    if (!address) {
+    // An address Postgres cannot hold (NUL, a lone surrogate) is no one's: we never signed it
+    // for a person, and cleaning it would unsubscribe someone else.
+    if (!address || pgSafeText(address) !== address) {
       log.warn("EMAIL_UNSUBSCRIBE_REFUSED", { token_present: token !== null });
       throw new HttpError(403, "EMAIL.UNSUBSCRIBE_INVALID", "This unsubscribe link is not valid");
     }

@@ -4,7 +4,7 @@ import { isInvalidTransition, isNoDataFound, isNotYours } from "../db/errors.ts"
 import { parseJson, readRawBody } from "../http/body.ts";
 import { HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json } from "../http/respond.ts";
-import { validated } from "../http/validated.ts";
+import { validated, validatedQuery } from "../http/validated.ts";
 import { sendMessage } from "../outbound/send-message.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 import { decodeCursor, encodeCursor, UUID } from "./cursor.ts";
@@ -107,7 +107,7 @@ export async function conversationsRoute(
 }
 
 async function list(deps: OutboundDeps, url: URL, ctx: Ctx) {
-  const q = validated(ListQuery, Object.fromEntries(url.searchParams));
+  const q = validatedQuery(ListQuery, url);
   const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
   const rows = await rpc(deps.sql, "list_conversations", {
     p_view: q.view,

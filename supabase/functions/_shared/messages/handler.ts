@@ -3,7 +3,7 @@ import { type AuthConfig, authenticate, type Caller } from "../http/auth.ts";
 import { parseJson, readRawBody } from "../http/body.ts";
 import { HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
-import { validated } from "../http/validated.ts";
+import { validated, validatedQuery } from "../http/validated.ts";
 import { conversationsRoute } from "./conversations.ts";
 import { statsRoute } from "./stats.ts";
 import { type TemplatesDeps, templatesRoute } from "./sync-templates.ts";
@@ -99,7 +99,7 @@ async function oneMessage(deps: MessagesHandlerDeps, id: string) {
 }
 
 async function listMessages(deps: MessagesHandlerDeps, url: URL) {
-  const q = validated(ListQuery, Object.fromEntries(url.searchParams));
+  const q = validatedQuery(ListQuery, url);
   const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
   const rows = await rpc(deps.sql, "list_api_messages", {
     p_limit: q.limit + 1,

@@ -3,7 +3,7 @@ import { rpc } from "../db/rpc.ts";
 import type { Sql } from "../db/client.ts";
 import { badRequest, methodNotAllowed } from "../http/errors.ts";
 import { json } from "../http/respond.ts";
-import { validated } from "../http/validated.ts";
+import { validatedQuery } from "../http/validated.ts";
 import { CHANNELS } from "./route.ts";
 
 const StatsQuery = z.object({
@@ -22,7 +22,7 @@ const MAX_RANGE_DAYS = 366;
  */
 export async function statsRoute(sql: Sql, req: Request): Promise<Response> {
   if (req.method !== "GET") throw methodNotAllowed(["GET"]);
-  const q = validated(StatsQuery, Object.fromEntries(new URL(req.url).searchParams));
+  const q = validatedQuery(StatsQuery, req.url);
   const from = new Date(q.from);
   const to = new Date(q.to);
   if (!(from < to) || to.getTime() - from.getTime() > MAX_RANGE_DAYS * 86_400_000) {

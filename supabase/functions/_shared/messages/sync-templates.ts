@@ -4,7 +4,7 @@ import type { Json } from "../db/database.types.ts";
 import type { Sql } from "../db/client.ts";
 import { HttpError, methodNotAllowed } from "../http/errors.ts";
 import { json } from "../http/respond.ts";
-import { validated } from "../http/validated.ts";
+import { validatedQuery } from "../http/validated.ts";
 import type { Logger } from "../log/logger.ts";
 import type { listWhatsAppTemplates } from "../channels/whatsapp-templates.ts";
 import { CHANNELS } from "./route.ts";
@@ -32,7 +32,7 @@ export async function templatesRoute(
 ): Promise<Response> {
   if (path.length === 0) {
     if (req.method !== "GET") throw methodNotAllowed(["GET"]);
-    const q = validated(ListQuery, Object.fromEntries(new URL(req.url).searchParams));
+    const q = validatedQuery(ListQuery, req.url);
     const rows = await deps.sql`
       select channel, name, locale, status, category, subject, body_text, param_count, synced_at
       from public.message_templates

@@ -594,6 +594,7 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
         waitUntil: background.waitUntil,
         postCall: config,
         listWhatsAppTemplates: () => Promise.resolve({ ok: true as const, templates: [] }),
+        media: { store: null, fetch, timeoutMs },
       }),
     };
   })();

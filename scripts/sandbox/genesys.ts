@@ -186,3 +186,27 @@ export function agentMessage(
   });
   return { id, body };
 }
+
+/**
+ * The agent ends the conversation: a Presence `Disconnect` event, as Genesys posts it to the
+ * integration's outbound webhook (genesys-webhook hands the conversation back to the AI).
+ */
+export function agentDisconnect(ctx: SandboxContext, to: string): { id: string; body: string } {
+  const id = randomHex(16);
+  const body = JSON.stringify({
+    id,
+    channel: {
+      id: ctx.credentials.genesysIntegrationId,
+      platform: "Open",
+      type: "Private",
+      to: { id: to, idType: "Phone" },
+      from: { id: ctx.credentials.genesysIntegrationId, idType: "Opaque", nickname: "Agent" },
+      time: ctx.now().toISOString(),
+    },
+    type: "Event",
+    events: [{ eventType: "Presence", presence: { type: "Disconnect" } }],
+    direction: "Outbound",
+    conversationId: `conv-${to.replace(/\D/g, "")}`,
+  });
+  return { id, body };
+}

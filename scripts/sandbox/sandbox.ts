@@ -6,7 +6,7 @@ import { json } from "./http.ts";
 import { deliverInbound, InboundSchema } from "./inbound.ts";
 import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
-import { agentMessage, genesys, genesysState } from "./genesys.ts";
+import { agentDisconnect, agentMessage, genesys, genesysState } from "./genesys.ts";
 import { genesysSignature } from "./signing.ts";
 import { openai } from "./openai.ts";
 import type { ProviderEndpoint, SandboxContext, SandboxCredentials } from "./provider.ts";
@@ -58,7 +58,8 @@ const STATELESS: ProviderEndpoint[] = [whatsapp, mtn, twilio, meta, openai, gene
 
 const AgentReplySchema = z.object({
   to: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be E.164"),
-  text: z.string().min(1).max(4096),
+  // Absent only on agent-end.
+  text: z.string().min(1).max(4096).optional(),
 });
 
 const SettingsSchema = z.object({
@@ -89,6 +90,8 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * - `GET` / `POST /__sandbox/settings` {status_callbacks: false | true | {delay_ms}}
  * - `POST /__sandbox/agent-reply` {to, text}: a Genesys agent answers the person at `to`; the
  *   Open Messaging outbound webhook is posted to genesys-webhook, signed as Genesys signs
+ * - `POST /__sandbox/agent-end` {to}: the agent ends the conversation (a Presence Disconnect
+ *   event to genesys-webhook): the AI answers the person again
  * - `GET /__sandbox/genesys`: how many OAuth token requests Genesys has answered
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
@@ -143,11 +146,16 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     }
   }
 
-  async function agentReply(req: Request): Promise<Response> {
+  async function agentReply(req: Request, end = false): Promise<Response> {
     const parsed = AgentReplySchema.safeParse(await req.json().catch(() => undefined));
     if (!parsed.success) return json({ error: parsed.error.issues }, 400);
+    if (!end && parsed.data.text === undefined) {
+      return json({ error: [{ path: ["text"], message: "text is required" }] }, 400);
+    }
     if (!target) return json({ error: "this sandbox was started without the functions URL" }, 409);
-    const { id, body } = agentMessage(ctx, parsed.data.to, parsed.data.text);
+    const { id, body } = end || parsed.data.text === undefined
+      ? agentDisconnect(ctx, parsed.data.to)
+      : agentMessage(ctx, parsed.data.to, parsed.data.text);
     try {
       const res = await fetch(`${target.functionsUrl.replace(/\/+$/, "")}/genesys-webhook`, {
         method: "POST",
@@ -196,6 +204,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       }
       case "POST /__sandbox/inbound":
         return await inbound(req);
+      case "POST /__sandbox/agent-end":
+        return await agentReply(req, true);
       case "POST /__sandbox/agent-reply":
         return await agentReply(req);
       case "GET /__sandbox/genesys":

@@ -35,4 +35,6 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130160000_reply_from_whatsapp_number",
   "20261130170000_one_session_get_or_create",
   "20261130170100_template_sync_dynamic_sql",
+  "20261201120000_handoff_outbox_archive",
+  "20261201120001_tool_definitions",
 ];

@@ -7,12 +7,19 @@ import { verifyBase64Sha256 } from "../http/signature.ts";
 import { e164Shaped } from "../phone.ts";
 import type { GenesysClient, OpenReceipt } from "../channels/genesys.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
-import type { GenesysAccount } from "../tenants/accounts.ts";
-import { Attachment, Notification, type NotificationT } from "./schemas.ts";
+import type { GenesysAccount, WhatsAppAccount } from "../tenants/accounts.ts";
+import { Attachment, isDisconnect, Notification, type NotificationT } from "./schemas.ts";
 
 export interface GenesysWebhookDeps extends SendMessageDeps {
-  /** The integration a notification names, with its outbound webhook secret (tenants/accounts.ts). */
-  integrations: { genesys(integrationId: string): Promise<GenesysAccount | null> };
+  /**
+   * The integration a notification names, with its outbound webhook secret, and the WhatsApp
+   * number an agent answers from, with its template for replies outside the window
+   * (tenants/accounts.ts).
+   */
+  integrations: {
+    genesys(integrationId: string): Promise<GenesysAccount | null>;
+    whatsapp(phoneNumberId: string | null): Promise<WhatsAppAccount | null>;
+  };
   genesys: GenesysClient;
 }
 
@@ -68,6 +75,9 @@ export function createGenesysWebhookHandler(deps: GenesysWebhookDeps) {
       });
       return json({ received: "receipt" });
     }
+    if (isDisconnect(n)) {
+      return json({ received: await agentDisconnected(deps, integration, n, nlog) });
+    }
     if (n.type !== "Text" && n.type !== "Structured") {
       nlog.info("GENESYS_EVENT_IGNORED", { type: n.type });
       return json({ received: null });
@@ -119,7 +129,9 @@ async function agentMessage(
     await fail("InvalidMessageStructure", "The message has no text");
     return "refused";
   }
-  const sent = await sendMessage(deps, {
+  // Outside the 24-hour window the text goes as the number's agent-reply template, if it has one.
+  const number = await deps.integrations.whatsapp(conversation.phone_number_id);
+  const sent = await sendMessage({ ...deps, whatsappTemplate: number?.agentReplyTemplate }, {
     channel: "whatsapp",
     to,
     body: text,
@@ -148,6 +160,36 @@ async function agentMessage(
     await fail(reasonCode(sent.error?.class), agentReason(sent.error));
   }
   return sent.status;
+}
+
+/**
+ * The agent ended the conversation (a Presence `Disconnect` event): the session's handoff is
+ * closed and the AI answers the person's next message again.
+ */
+async function agentDisconnected(
+  deps: GenesysWebhookDeps,
+  integration: GenesysAccount,
+  n: NotificationT,
+  log: Logger,
+): Promise<string> {
+  const to = e164Shaped(n.channel.to?.id ?? "");
+  const [conversation] = to
+    ? await rpc(deps.sql, "genesys_conversation", {
+      p_integration_id: integration.integrationId,
+      p_whatsapp_id: to,
+    })
+    : [];
+  if (!conversation?.session_id || conversation.tenant_id !== integration.tenantId) {
+    log.info("GENESYS_DISCONNECT_UNKNOWN", { to });
+    return "ignored";
+  }
+  const closed = await rpcValue(deps.sql, "close_conversation_handoff", {
+    p_session_id: conversation.session_id,
+    p_closed_by: "genesys",
+    p_reason: "the agent disconnected",
+  });
+  log.info("CONVERSATION_HANDED_BACK", { session_id: conversation.session_id, closed });
+  return closed ? "handed_back" : "ignored";
 }
 
 function reasonCode(errorClass: string | undefined): string {

@@ -32,9 +32,9 @@ function outbound(phone: string) {
 }
 
 describe("getMessagingTools", () => {
-  it("offers the 7 tools as OpenAI function tools built from the schemas", () => {
+  it("offers the 8 tools as OpenAI function tools built from the schemas", () => {
     const tools = getMessagingTools();
-    expect(tools).toHaveLength(7);
+    expect(tools).toHaveLength(8);
     expect(tools.map((t) => t.function.name)).toEqual(getToolDefinitions().map((d) => d.name));
     for (const t of tools) {
       expect(t.type).toBe("function");

@@ -6,6 +6,7 @@ import { agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createWaWebhookHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import { createAgentForwarder } from "../genesys/forward-inbound.ts";
+import { createGenesysOutbox } from "../genesys/outbox.ts";
 import { createReceiptForwarder } from "../genesys/receipts.ts";
 
 /** `wa-webhook` built from the validated environment (functions/wa-webhook/index.ts serves it). */
@@ -20,8 +21,12 @@ export function waWebhook({ env, waitUntil }: Runtime) {
     toAgents: createAgentForwarder({
       sql: platform.sql,
       logger: platform.logger,
-      genesys,
-      integrationOf: accounts.genesysOfTenant,
+      outbox: createGenesysOutbox({
+        sql: platform.sql,
+        logger: platform.logger,
+        genesys,
+        accounts,
+      }),
     }),
     receiptToAgents: createReceiptForwarder({
       sql: platform.sql,

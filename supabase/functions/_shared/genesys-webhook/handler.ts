@@ -9,6 +9,7 @@ import type { GenesysClient, OpenReceipt } from "../channels/genesys.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
 import type { GenesysAccount, WhatsAppAccount } from "../tenants/accounts.ts";
 import { Attachment, isDisconnect, Notification, type NotificationT } from "./schemas.ts";
+import { archiveWebhook } from "../archive/archive-webhook.ts";
 
 export interface GenesysWebhookDeps extends SendMessageDeps {
   /**
@@ -51,6 +52,13 @@ export function createGenesysWebhookHandler(deps: GenesysWebhookDeps) {
       log.warn("GENESYS_SIGNATURE_INVALID", { has_signature: signature !== null });
       throw unauthorized("Invalid X-Hub-Signature-256");
     }
+    // Kept for the operator (webhook_archive) before anything is sent for it.
+    await archiveWebhook(deps.sql, {
+      source: "genesys-webhook",
+      correlationId,
+      contentType: req.headers.get("content-type"),
+      body: raw,
+    });
     const parsed = Notification.safeParse(parseJson(raw));
     if (!parsed.success) {
       throw badRequest("VALIDATION.INVALID_BODY", "Not an Open Messaging notification", {

@@ -22,6 +22,7 @@ const MODULES = [
   "deliveries.js",
   "stats.js",
   "inbox.js",
+  "webhooks.js",
   "header.js",
   "main.js",
 ];

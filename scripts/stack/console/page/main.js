@@ -8,6 +8,7 @@ import { loadInfo, refreshHealth } from "./header.js";
 import { HEALTH_EVERY, POLL_MS, state } from "./state.js";
 import { renderStats } from "./stats.js";
 import { refreshInbox, refreshMessageStats } from "./inbox.js";
+import { refreshWebhooks } from "./webhooks.js";
 
 export function select(id) {
   state.selected = id;
@@ -27,7 +28,7 @@ export function showTab(tab) {
   for (const button of document.querySelectorAll(".tabs button")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === tab));
   }
-  for (const name of ["conversations", "inbox", "deliveries", "stats"]) {
+  for (const name of ["conversations", "inbox", "deliveries", "stats", "webhooks"]) {
     $(`tab-${name}`).hidden = name !== tab;
   }
   void poll(true);
@@ -39,6 +40,7 @@ async function refresh() {
   if (state.tab === "conversations") await refreshConversations();
   else if (state.tab === "inbox") await refreshInbox();
   else if (state.tab === "deliveries") await refreshDeliveries();
+  else if (state.tab === "webhooks") await refreshWebhooks();
   else {
     renderStats(await api("/api/stats"));
     await refreshMessageStats();
@@ -78,6 +80,7 @@ for (const button of document.querySelectorAll(".tabs button")) {
   button.addEventListener("click", () => showTab(button.dataset.tab));
 }
 $("inbox-view").addEventListener("change", () => void poll(true));
+$("webhooks-filters").addEventListener("change", () => void poll(true));
 $("reveal").addEventListener("change", (e) => {
   state.reveal = e.target.checked;
   void poll(true);

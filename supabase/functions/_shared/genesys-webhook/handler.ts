@@ -5,7 +5,9 @@ import { badRequest, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { verifyBase64Sha256 } from "../http/signature.ts";
 import { e164Shaped } from "../phone.ts";
-import type { GenesysClient, OpenReceipt } from "../channels/genesys.ts";
+import type { OpenReceipt } from "../channels/genesys.ts";
+import type { GenesysOutbox } from "../genesys/outbox.ts";
+import { sendReceiptDurably } from "../genesys/receipts.ts";
 import { sendMessage, type SendMessageDeps } from "../outbound/send-message.ts";
 import type { GenesysAccount, WhatsAppAccount } from "../tenants/accounts.ts";
 import { Attachment, isDisconnect, Notification, type NotificationT } from "./schemas.ts";
@@ -21,7 +23,8 @@ export interface GenesysWebhookDeps extends SendMessageDeps {
     genesys(integrationId: string): Promise<GenesysAccount | null>;
     whatsapp(phoneNumberId: string | null): Promise<WhatsAppAccount | null>;
   };
-  genesys: GenesysClient;
+  /** Receipts to Genesys go through its outbox (genesys/outbox.ts): retried, never doubled. */
+  outbox: Pick<GenesysOutbox, "post">;
 }
 
 /**
@@ -223,7 +226,7 @@ async function receipt(
   log: Logger,
   reasons?: OpenReceipt["reasons"],
 ): Promise<void> {
-  const sent = await deps.genesys.sendReceipt(integration, {
+  await sendReceiptDurably(deps, integration, {
     id: n.id,
     channel: { to: { id: to, idType: "Phone" }, time: new Date().toISOString() },
     status,
@@ -231,9 +234,5 @@ async function receipt(
     direction: "Outbound",
     isFinalReceipt: status !== "Delivered",
   });
-  log[sent.ok ? "info" : "warn"]("GENESYS_RECEIPT_SENT", {
-    status,
-    reasons: reasons?.map((r) => r.code),
-    ...(sent.ok ? {} : { error_code: sent.error.code }),
-  });
+  log.info("GENESYS_RECEIPT_OWED", { status, reasons: reasons?.map((r) => r.code) });
 }

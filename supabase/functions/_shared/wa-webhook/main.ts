@@ -15,6 +15,12 @@ export function waWebhook({ env, waitUntil }: Runtime) {
   const inboxWorker = inboxWorkerOf(createReplyDeps(platform, outbound));
   const agentWorker = agentWorkerKickOf(env, platform.logger);
   const { accounts, genesys } = bridgeOf(platform);
+  const outbox = createGenesysOutbox({
+    sql: platform.sql,
+    logger: platform.logger,
+    genesys,
+    accounts,
+  });
   return createWaWebhookHandler({
     ...outbound,
     accounts,
@@ -31,7 +37,7 @@ export function waWebhook({ env, waitUntil }: Runtime) {
     receiptToAgents: createReceiptForwarder({
       sql: platform.sql,
       logger: platform.logger,
-      genesys,
+      outbox,
       integration: accounts.genesys,
     }),
     verifyToken: env.WHATSAPP_VERIFY_TOKEN,

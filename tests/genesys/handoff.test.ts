@@ -290,3 +290,41 @@ describe("posts to Genesys", () => {
     expect(row.last_error).toMatch(/HTTP_400/);
   }, 60_000);
 });
+
+describe("agent replies outside the 24-hour window", () => {
+  it(
+    "go as the number's agent_reply_template when it has one, the agent's text its parameter",
+    async () => {
+      const phone = "+250788500020";
+      await db.sql`select public.save_channel_account(
+      p_tenant_id => '00000000-0000-0000-0000-000000000001', p_kind => 'whatsapp',
+      p_external_id => ${C.whatsappPhoneNumberId}, p_routing => 'agent',
+      p_settings => ${
+        db.sql.json({ agent_reply_template: { name: "agent_reply", language: "fr" } })
+      },
+      p_credentials => ${
+        db.sql.json({ access_token: C.whatsappAccessToken, app_secret: C.whatsappAppSecret })
+      })`;
+      try {
+        const fn = functions({ WHATSAPP_ROUTING: "agent" });
+        await personWrites(fn, phone, "hello");
+        await db.sql`update public.message_delivery_log set created_at = now() - interval '25 hours'
+        where sender = ${phone}`;
+        sandbox.messages.clear();
+        await genesysPosts(fn, agentMessage(ctx(), phone, "Your refund was approved").body);
+        const [sent] = whatsappTo(phone);
+        const body = JSON.parse(sent.request_body);
+        expect(body).toMatchObject({ type: "template", template: { name: "agent_reply" } });
+        expect(body.template.language.code).toBe("fr");
+        expect(JSON.stringify(body.template.components)).toContain("Your refund was approved");
+        expect(sandbox.messages.list({ provider: "genesys" }).map((m) => m.body)).not.toContain(
+          expect.stringMatching(/^receipt Failed/),
+        );
+      } finally {
+        await db
+          .sql`delete from public.channel_accounts where external_id = ${C.whatsappPhoneNumberId}`;
+      }
+    },
+    60_000,
+  );
+});

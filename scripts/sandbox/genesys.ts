@@ -170,15 +170,7 @@ export function agentMessage(
   const id = randomHex(16);
   const body = JSON.stringify({
     id,
-    channel: {
-      id: ctx.credentials.genesysIntegrationId,
-      platform: "Open",
-      type: "Private",
-      to: { id: to, idType: "Phone" },
-      from: { id: ctx.credentials.genesysIntegrationId, idType: "Opaque", nickname: "Agent" },
-      time: ctx.now().toISOString(),
-      messageId: id,
-    },
+    channel: { ...agentChannel(ctx, to), messageId: id },
     type: "Text",
     text,
     direction: "Outbound",
@@ -195,18 +187,23 @@ export function agentDisconnect(ctx: SandboxContext, to: string): { id: string; 
   const id = randomHex(16);
   const body = JSON.stringify({
     id,
-    channel: {
-      id: ctx.credentials.genesysIntegrationId,
-      platform: "Open",
-      type: "Private",
-      to: { id: to, idType: "Phone" },
-      from: { id: ctx.credentials.genesysIntegrationId, idType: "Opaque", nickname: "Agent" },
-      time: ctx.now().toISOString(),
-    },
+    channel: agentChannel(ctx, to),
     type: "Event",
     events: [{ eventType: "Presence", presence: { type: "Disconnect" } }],
     direction: "Outbound",
     conversationId: `conv-${to.replace(/\D/g, "")}`,
   });
   return { id, body };
+}
+
+/** The `channel` of a notification from the integration's agent side to the person at `to`. */
+function agentChannel(ctx: SandboxContext, to: string) {
+  return {
+    id: ctx.credentials.genesysIntegrationId,
+    platform: "Open",
+    type: "Private",
+    to: { id: to, idType: "Phone" },
+    from: { id: ctx.credentials.genesysIntegrationId, idType: "Opaque", nickname: "Agent" },
+    time: ctx.now().toISOString(),
+  };
 }

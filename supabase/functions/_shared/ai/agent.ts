@@ -117,9 +117,7 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
       input.preloaded?.history ?? loadHistory(deps.sql, input.sessionId, config.historyLimit ?? 20),
     ]);
     // conversation_handoff only where human agents can take over (routing ai_then_agent).
-    const tools = getMessagingTools(enabled).filter((t) =>
-      input.handoff || t.function.name !== "conversation_handoff"
-    );
+    const tools = getMessagingTools(enabled, { handoff: input.handoff !== undefined });
     const ctx: ToolContext = {
       ...deps,
       correlationId: input.correlationId,

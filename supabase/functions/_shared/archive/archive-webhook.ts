@@ -1,6 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import { rpcValue } from "../db/rpc.ts";
 import { batchedPerPool } from "../inbox/tick-batch.ts";
+import { pgSafeText } from "../text/pg-safe.ts";
 
 /** The webhooks whose raw bodies are archived (and can be replayed: archive/replay.ts). */
 export type ArchivedSource =
@@ -25,7 +26,9 @@ const rowOf = (w: ArchivedWebhook) => ({
   correlation_id: w.correlationId,
   content_type: w.contentType,
   headers: w.headers ?? {},
-  body: new TextDecoder().decode(w.body),
+  // Postgres text holds no U+0000: a body carrying one is kept without it (and so no longer
+  // matches its signature for a replay; a real provider never sends one).
+  body: pgSafeText(new TextDecoder().decode(w.body)),
 });
 
 const write = batchedPerPool<ArchivedWebhook, void>(

@@ -30,12 +30,17 @@ import { addContext, getContext, getOrCreate, handOff, updateStatus } from "./se
 /** Built once per isolate: z.toJSONSchema over every schema costs ~0.3 ms on each reply otherwise. */
 let definitions: ReturnType<typeof getToolDefinitions> | undefined;
 
-/** The tools as OpenAI chat-completions `tools` (only the enabled ones when a set is given). */
+/**
+ * The tools as OpenAI chat-completions `tools` (only the enabled ones when a set is given);
+ * `conversation_handoff` only with `handoff` (a reply where human agents can take over).
+ */
 export function getMessagingTools(
   enabled?: ReadonlySet<string>,
+  opts: { handoff?: boolean } = {},
 ): OpenAI.ChatCompletionFunctionTool[] {
   return (definitions ??= getToolDefinitions())
     .filter((d) => !enabled || enabled.has(d.name))
+    .filter((d) => opts.handoff || d.name !== "conversation_handoff")
     .map((d) => ({
       type: "function",
       function: { name: d.name, description: d.description, parameters: d.parameters },

@@ -27,6 +27,7 @@ import { ROOT, type Stack, startStack } from "./stack/stack.ts";
 import { loadApiKeys } from "./stack/api-keys.ts";
 import { runningStackDb, unreachableDbHint } from "./stack/stack-file.ts";
 import { DEFAULT_PORTS } from "./stack/ports.ts";
+import { HANDOFF_NOTICE } from "../supabase/functions/_shared/genesys/handoff.ts";
 
 const API = `http://127.0.0.1:${DEFAULT_PORTS.functions}`;
 const SANDBOX = `http://127.0.0.1:${DEFAULT_PORTS.sandbox}`;
@@ -286,6 +287,85 @@ export async function runMessengerDemo(
   }
 }
 
+export interface HandoffDemoResult {
+  handedOff: boolean;
+  agentReply?: SandboxMessage;
+  handoff?: { state: string; requested_by: string; closed_by: string | null };
+}
+
+/**
+ * The same person asks for a human on WhatsApp (routing ai_then_agent): they are told an agent
+ * takes over, Genesys gets the message with the transcript attached, the sandbox's Genesys agent
+ * answers and the person gets it on WhatsApp, then the agent ends the conversation and the AI
+ * has it again. A running stack routed otherwise skips the leg and says how to run it.
+ */
+export async function runHandoffDemo(
+  target: DemoTarget,
+  phone: string,
+): Promise<HandoffDemoResult> {
+  const sandbox = new SandboxClient(target.sandbox);
+  const sql = postgres(target.db, { prepare: false, max: 1, onnotice: () => {} });
+  const handoffRow = async () =>
+    (await sql<{ state: string; requested_by: string; closed_by: string | null }[]>`
+      select state, requested_by, closed_by from public.conversation_handoffs
+      where whatsapp_id = ${phone} order by created_at desc limit 1`)[0];
+  try {
+    section("15. the person asks for a human on WhatsApp");
+    const notice = await turn(sandbox, {
+      channel: "whatsapp",
+      from: phone,
+      text: "I want to talk to a person",
+    });
+    if (notice.body !== HANDOFF_NOTICE) {
+      console.log(
+        "  (skipped: this stack routes WhatsApp to the AI only; start it with WHATSAPP_ROUTING=ai_then_agent)",
+      );
+      return { handedOff: false };
+    }
+    const posted = await waitFor(
+      async () =>
+        (await sandbox.messages({ provider: "genesys" })).findLast((m) =>
+          m.from === phone && !m.body.startsWith("receipt")
+        ),
+      (m) => m !== undefined,
+    );
+    const attributes = posted
+      ? JSON.parse(posted.request_body).channel?.metadata?.customAttributes
+      : undefined;
+    console.log(`  Genesys got: ${posted?.body} with ${Object.keys(attributes ?? {}).join(", ")}`);
+
+    section("16. a Genesys agent answers; the person gets it on WhatsApp");
+    const text = "Hi, this is Grace from support: I can confirm the 250k price.";
+    const seen = await sandbox.ids({ to: phone });
+    const sent = await sandbox.agentReply(phone, text);
+    const agentReply = await waitFor(
+      async () => (await sandbox.messages({ to: phone })).find((m) => !seen.has(m.id)),
+      (m) => m !== undefined,
+    );
+    console.log(`  ${phone} got on WhatsApp: ${agentReply?.body}`);
+    const during = await handoffRow();
+
+    section("17. the agent ends the conversation; the AI has it again");
+    await sandbox.agentEnd(phone);
+    const handoff = await handoffRow();
+    console.table([during, handoff]);
+    const problems = [
+      sent.status !== 200 && `genesys-webhook answered ${sent.status}`,
+      !attributes?.transcript && "Genesys got no transcript",
+      agentReply?.body !== text && "the agent's answer did not reach WhatsApp",
+      during?.state !== "agent" && `the handoff was ${during?.state}, not agent, once answered`,
+      handoff?.state !== "closed" && "the agent's disconnect did not close the handoff",
+    ].filter(Boolean);
+    if (problems.length) throw new Error(problems.join("; "));
+    console.log(
+      "\n✔ asks for a human → Genesys (with the transcript) → agent → WhatsApp → back to the AI",
+    );
+    return { handedOff: true, agentReply, handoff };
+  } finally {
+    await sql.end();
+  }
+}
+
 /** One message from the person; the AI's answer as their phone got it. */
 async function turn(sandbox: SandboxClient, input: TurnInput): Promise<SandboxMessage> {
   const { sent, reply } = await converse(sandbox, input);
@@ -348,7 +428,12 @@ if (import.meta.main) {
       await assertDbReachable(target.db);
     } else {
       console.log("Starting the local stack for the demo (legacy keys disabled)…");
-      stack = await startStack({ quiet: false, legacyKeys: false });
+      // ai_then_agent: the AI answers every leg until the person asks for a human (leg 15).
+      stack = await startStack({
+        quiet: false,
+        legacyKeys: false,
+        env: { WHATSAPP_ROUTING: "ai_then_agent", ...Deno.env.toObject() },
+      });
       target = {
         api: stack.urls.api,
         sandbox: stack.urls.sandbox,
@@ -359,6 +444,7 @@ if (import.meta.main) {
     const { phone } = await runPostCallDemo(target);
     await runConversationDemo(target, { phone });
     await runMessengerDemo(target, phone);
+    await runHandoffDemo(target, phone);
   } catch (err) {
     console.error(`\n✘ demo failed: ${err instanceof Error ? err.message : err}`);
     code = 1;

@@ -40,6 +40,8 @@ Commands:
                          prints the WhatsApp message the person gets (or the receipt the agent
                          gets when WhatsApp cannot take it)
       --timeout SECONDS        how long to wait for it (default 20)
+  agent-end <phone>      The Genesys agent ends the conversation with <phone> (a Presence
+                         Disconnect event): a handed-off conversation goes back to the AI
   messages               What the sandbox received, oldest first
       --to PHONE|ID  --provider whatsapp|mtn|twilio|messenger|instagram|openai|genesys
       --channel whatsapp|sms|messenger|instagram|ai|genesys
@@ -268,6 +270,13 @@ async function settledLog(sql: postgres.Sql, sessionId: string) {
   }
 }
 
+async function agentEnd(phone: string | undefined): Promise<number> {
+  if (!phone) throw new UsageError("agent-end needs a phone number");
+  const ended = await sandbox.agentEnd(phone.startsWith("+") ? phone : `+${phone}`);
+  console.log(`genesys-webhook answered HTTP ${ended.status}: ${ended.answer}`);
+  return ended.status === 200 ? 0 : 1;
+}
+
 async function agentReply(phone: string | undefined, text: string | undefined): Promise<number> {
   if (!phone || !text) throw new UsageError("agent-reply needs a phone number and a text");
   const to = phone.startsWith("+") ? phone : `+${phone}`;
@@ -354,6 +363,8 @@ async function main(): Promise<number> {
       return await fault(rest[0], rest[1]);
     case "agent-reply":
       return await agentReply(rest[0], rest.slice(1).join(" ") || undefined);
+    case "agent-end":
+      return await agentEnd(rest[0]);
   }
   throw new UsageError(`unknown command ${command}`);
 }

@@ -56,6 +56,15 @@ export class SandboxClient {
     };
   }
 
+  /** The Genesys agent ends the conversation with `to`: the AI answers them again. */
+  async agentEnd(to: string) {
+    return await this.#call("POST", "/__sandbox/agent-end", { to }) as {
+      genesys_message_id: string;
+      status: number;
+      answer: string;
+    };
+  }
+
   async fault(body: Record<string, unknown>): Promise<unknown> {
     return await this.#call("POST", "/__sandbox/faults", body);
   }

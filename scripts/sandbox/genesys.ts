@@ -196,15 +196,7 @@ export function agentMessage(
   const id = randomHex(16);
   const body = JSON.stringify({
     id,
-    channel: {
-      id: ctx.credentials.genesysIntegrationId,
-      platform: "Open",
-      type: "Private",
-      to: { id: to, idType: "Phone" },
-      from: { id: ctx.credentials.genesysIntegrationId, idType: "Opaque", nickname: "Agent" },
-      time: ctx.now().toISOString(),
-      messageId: id,
-    },
+    channel: { ...agentChannel(ctx, to), messageId: id },
     type: "Text",
     ...(text ? { text } : {}),
     ...(attachments.length
@@ -219,4 +211,33 @@ export function agentMessage(
     conversationId: `conv-${to.replace(/\D/g, "")}`,
   });
   return { id, body };
+}
+
+/**
+ * The agent ends the conversation: a Presence `Disconnect` event, as Genesys posts it to the
+ * integration's outbound webhook (genesys-webhook hands the conversation back to the AI).
+ */
+export function agentDisconnect(ctx: SandboxContext, to: string): { id: string; body: string } {
+  const id = randomHex(16);
+  const body = JSON.stringify({
+    id,
+    channel: agentChannel(ctx, to),
+    type: "Event",
+    events: [{ eventType: "Presence", presence: { type: "Disconnect" } }],
+    direction: "Outbound",
+    conversationId: `conv-${to.replace(/\D/g, "")}`,
+  });
+  return { id, body };
+}
+
+/** The `channel` of a notification from the integration's agent side to the person at `to`. */
+function agentChannel(ctx: SandboxContext, to: string) {
+  return {
+    id: ctx.credentials.genesysIntegrationId,
+    platform: "Open",
+    type: "Private",
+    to: { id: to, idType: "Phone" },
+    from: { id: ctx.credentials.genesysIntegrationId, idType: "Opaque", nickname: "Agent" },
+    time: ctx.now().toISOString(),
+  };
 }

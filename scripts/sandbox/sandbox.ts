@@ -7,7 +7,7 @@ import { deliverInbound, InboundRefused, InboundSchema } from "./inbound.ts";
 import { fileOf, FileSpec, type MediaFiles, mediaFiles } from "./media.ts";
 import { MessageStore, type MessageStoreLimits } from "./messages.ts";
 import { mtn } from "./mtn.ts";
-import { agentMessage, genesys, genesysState } from "./genesys.ts";
+import { agentDisconnect, agentMessage, genesys, genesysState } from "./genesys.ts";
 import { genesysSignature } from "./signing.ts";
 import { openai } from "./openai.ts";
 import type { ProviderEndpoint, SandboxContext, SandboxCredentials } from "./provider.ts";
@@ -64,7 +64,8 @@ const AgentReplySchema = z.object({
   text: z.string().min(1).max(4096).optional(),
   /** A file the agent attaches (sandbox/media.ts FileSpec). */
   attachment: FileSpec.optional(),
-}).refine((v) => v.text || v.attachment, "text or attachment is required");
+  // Both absent only on agent-end.
+});
 
 const MEDIA_TYPE_OF = (mime: string) =>
   mime.startsWith("image/")
@@ -107,6 +108,8 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  *   as Genesys signs
  * - `POST /__sandbox/inbound` with `media` {fixture | base64+mime, filename?, type?} on
  *   WhatsApp: the person sends a file, fetched back by `GET /whatsapp/{version}/{media-id}`
+ * - `POST /__sandbox/agent-end` {to}: the agent ends the conversation (a Presence Disconnect
+ *   event to genesys-webhook): the AI answers the person again
  * - `GET /__sandbox/genesys`: how many OAuth token requests Genesys has answered
  */
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
@@ -163,9 +166,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     }
   }
 
-  async function agentReply(req: Request): Promise<Response> {
+  async function agentReply(req: Request, end = false): Promise<Response> {
     const parsed = AgentReplySchema.safeParse(await req.json().catch(() => undefined));
     if (!parsed.success) return json({ error: parsed.error.issues }, 400);
+    if (!end && parsed.data.text === undefined && parsed.data.attachment === undefined) {
+      return json({ error: [{ path: ["text"], message: "text or attachment is required" }] }, 400);
+    }
     if (!target) return json({ error: "this sandbox was started without the functions URL" }, 409);
     const spec = parsed.data.attachment;
     const file = spec ? fileOf(spec) : null;
@@ -175,7 +181,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     const held = file
       ? await mediaFiles(ctx).add(file.bytes, file.mime, spec?.filename ?? spec?.fixture)
       : null;
-    const { id, body } = agentMessage(
+    const { id, body } = end ? agentDisconnect(ctx, parsed.data.to) : agentMessage(
       ctx,
       parsed.data.to,
       parsed.data.text ?? "",
@@ -236,6 +242,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       }
       case "POST /__sandbox/inbound":
         return await inbound(req);
+      case "POST /__sandbox/agent-end":
+        return await agentReply(req, true);
       case "POST /__sandbox/agent-reply":
         return await agentReply(req);
       case "GET /__sandbox/genesys":

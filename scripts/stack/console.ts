@@ -4,6 +4,7 @@ import { json, withErrors } from "../../supabase/functions/_shared/http/respond.
 import { createLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { readFunctionsHealth } from "./console/health.ts";
 import { type InboxInfo, inboxRoute } from "./console/inbox.ts";
+import { webhooksRoute } from "./console/webhooks.ts";
 import { type ConsolePage, loadPage } from "./console/page.ts";
 import { tenantsRoute } from "./console/tenants.ts";
 import {
@@ -45,7 +46,8 @@ function api(body: unknown): Response {
  * delivery log, the outbox and pacing), which polls the JSON API beside it every 2 s:
  * /api/sessions, /api/sessions/:id/messages, /api/deliveries, /api/stats, /api/health,
  * /api/info, the inbox's /api/inbox, /api/message-stats and its actions (console/inbox.ts), and
- * the portal's /api/tenants (console/tenants.ts).
+ * the portal's /api/tenants (console/tenants.ts), and
+ * the webhook archive's /api/webhooks, /api/webhooks/:id and its replay (console/webhooks.ts).
  * Bad query parameters are 400 `{error:{code, message, field}}`.
  */
 export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promise<Response> {
@@ -62,7 +64,7 @@ export function createConsoleHandler(info: ConsoleInfo): (req: Request) => Promi
         `Open the console at ${info.consoleUrl}/`,
       );
     }
-    const inbox = await inboxRoute(info, req, url);
+    const inbox = await inboxRoute(info, req, url) ?? await webhooksRoute(info, req, url);
     if (inbox) return inbox;
     const tenants = await tenantsRoute(info, req, url);
     if (tenants) return tenants;

@@ -124,6 +124,42 @@ CREATE TRIGGER channel_accounts_set_updated_at BEFORE UPDATE ON public.channel_a
 grant delete, insert, select, update on table public.channel_accounts to service_role;
 comment on table public.channel_accounts is 'A tenant''s account on a channel, found by (kind, external_id); credentials in Vault (credentials_secret_id).';
 
+create table public.conversation_handoffs (
+  id uuid not null default gen_random_uuid(),
+  tenant_id uuid not null,
+  session_id uuid not null,
+  whatsapp_id text not null,
+  phone_number_id text,
+  state text not null default 'waiting'::text,
+  requested_by text not null,
+  reason text not null,
+  summary text,
+  delivery_id uuid,
+  created_at timestamp with time zone not null default now(),
+  agent_joined_at timestamp with time zone,
+  closed_at timestamp with time zone,
+  closed_by text,
+  close_reason text,
+  constraint conversation_handoffs_check CHECK (((state = 'closed'::text) = (closed_at IS NOT NULL))),
+  constraint conversation_handoffs_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES message_delivery_log(id) ON DELETE SET NULL,
+  constraint conversation_handoffs_pkey PRIMARY KEY (id),
+  constraint conversation_handoffs_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 500))),
+  constraint conversation_handoffs_requested_by_check CHECK ((requested_by = ANY (ARRAY['person'::text, 'ai'::text, 'operator'::text]))),
+  constraint conversation_handoffs_session_id_fkey FOREIGN KEY (session_id) REFERENCES omnichannel_sessions(id) ON DELETE CASCADE,
+  constraint conversation_handoffs_state_check CHECK ((state = ANY (ARRAY['waiting'::text, 'agent'::text, 'closed'::text]))),
+  constraint conversation_handoffs_summary_check CHECK (((summary IS NULL) OR (length(summary) <= 2000))),
+  constraint conversation_handoffs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX conversation_handoffs_open_idx ON public.conversation_handoffs USING btree (session_id) WHERE (state <> 'closed'::text);
+CREATE INDEX conversation_handoffs_tenant_idx ON public.conversation_handoffs USING btree (tenant_id, state, created_at DESC);
+alter table public.conversation_handoffs enable row level security;
+create policy omnichannel_service_role_delete on public.conversation_handoffs as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.conversation_handoffs as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.conversation_handoffs as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.conversation_handoffs as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.conversation_handoffs to service_role;
+comment on table public.conversation_handoffs is 'Sessions handed from the AI to Genesys agents (routing ai_then_agent): waiting → agent → closed.';
+
 create table public.conversation_sla_breaches (
   session_id uuid not null,
   kind text not null,
@@ -206,6 +242,40 @@ create policy omnichannel_service_role_select on public.genesys_messages as perm
 create policy omnichannel_service_role_update on public.genesys_messages as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, update on table public.genesys_messages to service_role;
 comment on table public.genesys_messages is 'Message tracking: a Genesys message id ↔ our message_delivery_log row.';
+
+create table public.genesys_outbox (
+  id bigint not null,
+  tenant_id uuid not null,
+  integration_id text,
+  kind text not null,
+  dedupe_key text not null,
+  delivery_id uuid,
+  payload jsonb not null default '{}'::jsonb,
+  status text not null default 'pending'::text,
+  attempts integer not null default 0,
+  next_attempt_at timestamp with time zone not null default now(),
+  leased_until timestamp with time zone,
+  last_error text,
+  genesys_message_id text,
+  created_at timestamp with time zone not null default now(),
+  sent_at timestamp with time zone,
+  constraint genesys_outbox_dedupe_key_key UNIQUE (dedupe_key),
+  constraint genesys_outbox_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES message_delivery_log(id) ON DELETE CASCADE,
+  constraint genesys_outbox_kind_check CHECK ((kind = ANY (ARRAY['message'::text, 'receipt'::text]))),
+  constraint genesys_outbox_payload_check CHECK ((jsonb_typeof(payload) = 'object'::text)),
+  constraint genesys_outbox_pkey PRIMARY KEY (id),
+  constraint genesys_outbox_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'failed'::text]))),
+  constraint genesys_outbox_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE
+);
+CREATE INDEX genesys_outbox_due_idx ON public.genesys_outbox USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['pending'::text, 'sending'::text]));
+CREATE INDEX genesys_outbox_tenant_idx ON public.genesys_outbox USING btree (tenant_id, created_at DESC);
+alter table public.genesys_outbox enable row level security;
+create policy omnichannel_service_role_delete on public.genesys_outbox as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.genesys_outbox as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.genesys_outbox as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.genesys_outbox as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.genesys_outbox to service_role;
+comment on table public.genesys_outbox is 'Posts to Genesys Open Messaging, retried with backoff (429/5xx/timeout) until sent or failed.';
 
 create table public.inbound_inbox (
   id bigint not null,
@@ -528,6 +598,7 @@ create policy tenant_members_select on public.omnichannel_sessions as permissive
             WHEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text) ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'::text) THEN (((auth.jwt() -> 'app_metadata'::text) ->> 'tenant_id'::text))::uuid
             ELSE NULL::uuid
         END AS "case")));
+CREATE TRIGGER omnichannel_sessions_close_handoff AFTER UPDATE OF status, conversation_status ON public.omnichannel_sessions FOR EACH ROW WHEN ((((new.status = 'closed'::text) AND (old.status <> 'closed'::text)) OR ((new.conversation_status = 'resolved'::text) AND (old.conversation_status <> 'resolved'::text)))) EXECUTE FUNCTION close_handoff_on_session_end();
 CREATE TRIGGER omnichannel_sessions_set_updated_at BEFORE UPDATE ON public.omnichannel_sessions FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant select on table public.omnichannel_sessions to authenticated;
 grant delete, insert, select, update on table public.omnichannel_sessions to service_role;
@@ -694,6 +765,33 @@ create policy omnichannel_service_role_update on public.tenants as permissive fo
 CREATE TRIGGER tenants_set_updated_at BEFORE UPDATE ON public.tenants FOR EACH ROW EXECUTE FUNCTION omnichannel_set_updated_at();
 grant delete, insert, select, update on table public.tenants to service_role;
 comment on table public.tenants is 'An organisation using the stack. The default tenant (slug default) owns the env-configured providers.';
+
+create table public.webhook_archive (
+  id bigint not null,
+  direction text not null,
+  source text not null,
+  received_at timestamp with time zone not null default now(),
+  correlation_id text,
+  content_type text,
+  headers jsonb not null default '{}'::jsonb,
+  body text not null,
+  response_status integer,
+  replay_count integer not null default 0,
+  last_replayed_at timestamp with time zone,
+  last_replay_status integer,
+  constraint webhook_archive_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+  constraint webhook_archive_pkey PRIMARY KEY (id),
+  constraint webhook_archive_source_check CHECK (((length(source) >= 1) AND (length(source) <= 64)))
+);
+CREATE INDEX webhook_archive_received_idx ON public.webhook_archive USING btree (received_at);
+CREATE INDEX webhook_archive_source_idx ON public.webhook_archive USING btree (source, received_at DESC);
+alter table public.webhook_archive enable row level security;
+create policy omnichannel_service_role_delete on public.webhook_archive as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.webhook_archive as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.webhook_archive as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.webhook_archive as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.webhook_archive to service_role;
+comment on table public.webhook_archive is 'Raw webhook bodies after their signature check, and bodies posted to Genesys; kept 14 days.';
 
 create table public.webhook_event_ids (
   source text not null,
@@ -960,6 +1058,18 @@ begin
 end;
 $function$;
 grant execute on function public.apply_meta_receipt(p_channel text, p_person text, p_status text, p_watermark_ms bigint, p_mids text[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.archive_webhooks(p_rows jsonb)
+ RETURNS void
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  insert into public.webhook_archive (direction, source, correlation_id, content_type, headers, body)
+  select coalesce(r ->> 'direction', 'inbound'), r ->> 'source', r ->> 'correlation_id',
+         r ->> 'content_type', coalesce(r -> 'headers', '{}'::jsonb), r ->> 'body'
+  from jsonb_array_elements(p_rows) r
+$function$;
+grant execute on function public.archive_webhooks(p_rows jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_email_message(p_to text, p_body text, p_metadata jsonb DEFAULT '{}'::jsonb, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, is_new boolean, recipient text, error_code text, error_message text)
@@ -1494,6 +1604,35 @@ end;
 $function$;
 grant execute on function public.claim_due_deliveries(p_limit integer, p_lease_seconds integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.claim_genesys_posts(p_ids bigint[] DEFAULT NULL::bigint[], p_limit integer DEFAULT 50, p_lease_seconds integer DEFAULT 60)
+ RETURNS TABLE(id bigint, tenant_id uuid, integration_id text, kind text, payload jsonb, attempts integer, delivery_id uuid, session_id uuid, sender text, provider_message_id text, body text, metadata jsonb, display_name text)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with due as (
+    select o.id from public.genesys_outbox o
+    where (p_ids is null or o.id = any (p_ids))
+      and ((o.status = 'pending' and o.next_attempt_at <= now())
+           or (o.status = 'sending' and o.leased_until <= now()))
+    order by o.next_attempt_at, o.id
+    limit p_limit
+    for update skip locked
+  ), claimed as (
+    update public.genesys_outbox o
+    set status = 'sending', attempts = o.attempts + 1,
+        leased_until = now() + make_interval(secs => p_lease_seconds)
+    from due where o.id = due.id
+    returning o.*
+  )
+  select c.id, c.tenant_id, c.integration_id, c.kind, c.payload, c.attempts, c.delivery_id,
+         d.session_id, d.sender, d.provider_message_id, d.body, d.metadata, p.display_name
+  from claimed c
+  left join public.message_delivery_log d on d.id = c.delivery_id
+  left join public.profiles p on p.id = d.profile_id
+  order by c.id
+$function$;
+grant execute on function public.claim_genesys_posts(p_ids bigint[], p_limit integer, p_lease_seconds integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.claim_inbound_reply(p_delivery_id uuid, p_lease_seconds integer DEFAULT 120)
  RETURNS boolean
  LANGUAGE sql
@@ -1709,6 +1848,35 @@ end;
 $procedure$;
 grant execute on function public.cleanup_expired_omnichannel_sessions_in_batches(IN p_batch_size integer, INOUT p_closed integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.close_conversation_handoff(p_session_id uuid, p_closed_by text, p_reason text DEFAULT NULL::text)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with closed as (
+    update public.conversation_handoffs
+    set state = 'closed', closed_at = now(), closed_by = p_closed_by, close_reason = p_reason
+    where session_id = p_session_id and state <> 'closed'
+    returning 1
+  )
+  select exists (select 1 from closed)
+$function$;
+grant execute on function public.close_conversation_handoff(p_session_id uuid, p_closed_by text, p_reason text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.close_handoff_on_session_end()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  perform public.close_conversation_handoff(
+    new.id,
+    case when new.status = 'closed' then 'session' else 'api' end,
+    case when new.status = 'closed' then 'the session ended' else 'the conversation was resolved' end);
+  return new;
+end;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.complete_inbound_reply(p_delivery_id uuid, p_state text DEFAULT 'done'::text)
  RETURNS void
  LANGUAGE plpgsql
@@ -1791,6 +1959,27 @@ begin
   return null;
 end;
 $function$;
+
+CREATE OR REPLACE FUNCTION public.enqueue_genesys_post(p_tenant_id uuid, p_kind text, p_dedupe_key text, p_delivery_id uuid DEFAULT NULL::uuid, p_payload jsonb DEFAULT '{}'::jsonb, p_integration_id text DEFAULT NULL::text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_id bigint;
+begin
+  insert into public.genesys_outbox (tenant_id, integration_id, kind, dedupe_key, delivery_id, payload)
+  values (p_tenant_id, p_integration_id, p_kind, p_dedupe_key, p_delivery_id,
+          coalesce(p_payload, '{}'::jsonb))
+  on conflict (dedupe_key) do nothing
+  returning id into v_id;
+  if v_id is null then
+    select o.id into v_id from public.genesys_outbox o where o.dedupe_key = p_dedupe_key;
+  end if;
+  return v_id;
+end;
+$function$;
+grant execute on function public.enqueue_genesys_post(p_tenant_id uuid, p_kind text, p_dedupe_key text, p_delivery_id uuid, p_payload jsonb, p_integration_id text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.enqueue_sms_fallback(p_delivery_id uuid)
  RETURNS uuid
@@ -1892,6 +2081,26 @@ begin
 end;
 $function$;
 grant execute on function public.forget_oauth_token(p_token_key text, p_access_token text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.forward_if_handed_off(p_session_id uuid, p_delivery_id uuid)
+ RETURNS TABLE(handoff_id uuid, tenant_id uuid, outbox_id bigint)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  select h.id, h.tenant_id into handoff_id, tenant_id
+  from public.conversation_handoffs h
+  where h.session_id = p_session_id and h.state <> 'closed';
+  if handoff_id is null then
+    return;
+  end if;
+  outbox_id := public.enqueue_genesys_post(
+    p_tenant_id => tenant_id, p_kind => 'message',
+    p_dedupe_key => 'message:' || p_delivery_id::text, p_delivery_id => p_delivery_id);
+  return next;
+end;
+$function$;
+grant execute on function public.forward_if_handed_off(p_session_id uuid, p_delivery_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.genesys_conversation(p_integration_id text, p_whatsapp_id text)
  RETURNS TABLE(tenant_id uuid, phone_number_id text, session_id uuid, state text, genesys_conversation_id text)
@@ -3122,6 +3331,23 @@ end;
 $function$;
 grant execute on function public.purge_processed_inboxes(p_retention interval, p_batch integer) to service_role;
 
+CREATE OR REPLACE FUNCTION public.purge_webhook_archive(p_retention interval DEFAULT '14 days'::interval, p_batch_size integer DEFAULT 5000)
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with doomed as (
+    select a.id from public.webhook_archive a
+    where a.received_at < now() - p_retention
+    order by a.received_at
+    limit p_batch_size
+  ), purged as (
+    delete from public.webhook_archive a using doomed where a.id = doomed.id returning 1
+  )
+  select count(*)::integer from purged
+$function$;
+grant execute on function public.purge_webhook_archive(p_retention interval, p_batch_size integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.record_delivery_status(p_channel text, p_provider_message_id text, p_status text, p_error_code text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_metadata jsonb DEFAULT '{}'::jsonb, p_delivery_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(matched boolean, delivery_id uuid, previous_status text, current_status text)
  LANGUAGE plpgsql
@@ -3219,6 +3445,39 @@ begin
 end;
 $function$;
 grant execute on function public.record_delivery_statuses(p_updates jsonb) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_genesys_post(p_id bigint, p_ok boolean, p_genesys_message_id text DEFAULT NULL::text, p_error text DEFAULT NULL::text, p_retryable boolean DEFAULT false, p_retry_after_ms integer DEFAULT NULL::integer, p_request_body text DEFAULT NULL::text, p_response_status integer DEFAULT NULL::integer)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_row public.genesys_outbox;
+  v_max integer;
+begin
+  select l.max_attempts into v_max from public.delivery_retry_limits() l;
+  update public.genesys_outbox o
+  set status = case when p_ok then 'sent'
+                    when p_retryable and o.attempts < v_max then 'pending'
+                    else 'failed' end,
+      next_attempt_at = case when not p_ok and p_retryable
+                             then now() + public.delivery_retry_delay(o.attempts, p_retry_after_ms)
+                             else o.next_attempt_at end,
+      leased_until = null,
+      last_error = case when p_ok then null else pg_catalog.left(p_error, 1000) end,
+      genesys_message_id = coalesce(p_genesys_message_id, o.genesys_message_id),
+      sent_at = case when p_ok then now() else o.sent_at end
+  where o.id = p_id
+  returning o.* into v_row;
+  if p_request_body is not null and v_row.id is not null then
+    insert into public.webhook_archive (direction, source, correlation_id, content_type, body, response_status)
+    values ('outbound', 'genesys:' || v_row.kind, 'genesys-outbox:' || v_row.id::text,
+            'application/json', p_request_body, p_response_status);
+  end if;
+  return v_row.status;
+end;
+$function$;
+grant execute on function public.record_genesys_post(p_id bigint, p_ok boolean, p_genesys_message_id text, p_error text, p_retryable boolean, p_retry_after_ms integer, p_request_body text, p_response_status integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text DEFAULT NULL::text)
  RETURNS boolean
@@ -3592,6 +3851,21 @@ end;
 $function$;
 grant execute on function public.record_sms_keyword(p_sender text, p_provider text, p_provider_message_id text, p_body text, p_keyword text, p_reply_body text, p_metadata jsonb, p_correlation_id text, p_only_when_opted_out boolean) to service_role;
 
+CREATE OR REPLACE FUNCTION public.record_webhook_replay(p_id bigint, p_status integer)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with replayed as (
+    update public.webhook_archive
+    set replay_count = replay_count + 1, last_replayed_at = now(), last_replay_status = p_status
+    where id = p_id
+    returning 1
+  )
+  select exists (select 1 from replayed)
+$function$;
+grant execute on function public.record_webhook_replay(p_id bigint, p_status integer) to service_role;
+
 CREATE OR REPLACE FUNCTION public.refresh_message_stats(p_max_hours integer DEFAULT 200)
  RETURNS integer
  LANGUAGE plpgsql
@@ -3797,6 +4071,21 @@ begin
 end;
 $function$;
 grant execute on function public.retry_delivery(p_delivery_id uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.retry_genesys_post(p_id bigint)
+ RETURNS boolean
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  with retried as (
+    update public.genesys_outbox
+    set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+    where id = p_id and status = 'failed'
+    returning 1
+  )
+  select exists (select 1 from retried)
+$function$;
+grant execute on function public.retry_genesys_post(p_id bigint) to service_role;
 
 CREATE OR REPLACE FUNCTION public.run_conversation_sla(p_first_response interval DEFAULT '02:00:00'::interval, p_next_response interval DEFAULT '02:00:00'::interval, p_idle interval DEFAULT '24:00:00'::interval, p_archive_after interval DEFAULT '7 days'::interval)
  RETURNS TABLE(breached integer, resolved integer, reopened integer, archived integer)
@@ -4095,6 +4384,34 @@ AS $function$
   where r.sender_key = p_sender_key
 $function$;
 grant execute on function public.slow_down_sender(p_sender_key text, p_retry_after_ms integer) to service_role;
+
+CREATE OR REPLACE FUNCTION public.start_conversation_handoff(p_tenant_id uuid, p_session_id uuid, p_whatsapp_id text, p_requested_by text, p_reason text, p_phone_number_id text DEFAULT NULL::text, p_summary text DEFAULT NULL::text, p_delivery_id uuid DEFAULT NULL::uuid, p_attributes jsonb DEFAULT '{}'::jsonb)
+ RETURNS TABLE(handoff_id uuid, is_new boolean, outbox_id bigint)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  insert into public.conversation_handoffs as h
+    (tenant_id, session_id, whatsapp_id, phone_number_id, requested_by, reason, summary, delivery_id)
+  values (p_tenant_id, p_session_id, p_whatsapp_id, p_phone_number_id, p_requested_by,
+          pg_catalog.left(p_reason, 500), pg_catalog.left(p_summary, 2000), p_delivery_id)
+  on conflict (session_id) where state <> 'closed' do nothing
+  returning h.id into handoff_id;
+  is_new := handoff_id is not null;
+  if not is_new then
+    select h.id into handoff_id from public.conversation_handoffs h
+    where h.session_id = p_session_id and h.state <> 'closed';
+  end if;
+  if p_delivery_id is not null then
+    outbox_id := public.enqueue_genesys_post(
+      p_tenant_id => p_tenant_id, p_kind => 'message',
+      p_dedupe_key => 'message:' || p_delivery_id::text, p_delivery_id => p_delivery_id,
+      p_payload => case when is_new then p_attributes else '{}'::jsonb end);
+  end if;
+  return next;
+end;
+$function$;
+grant execute on function public.start_conversation_handoff(p_tenant_id uuid, p_session_id uuid, p_whatsapp_id text, p_requested_by text, p_reason text, p_phone_number_id text, p_summary text, p_delivery_id uuid, p_attributes jsonb) to service_role;
 
 CREATE OR REPLACE FUNCTION public.store_oauth_token(p_token_key text, p_access_token text, p_expires_in_seconds integer)
  RETURNS timestamp with time zone
@@ -4407,6 +4724,7 @@ CREATE OR REPLACE FUNCTION public.track_genesys_outbound(p_integration_id text, 
 AS $function$
 declare
   v_new boolean;
+  v_session uuid;
 begin
   insert into public.genesys_messages (integration_id, genesys_message_id, delivery_id, direction)
   values (p_integration_id, p_genesys_message_id, p_delivery_id, 'outbound')
@@ -4415,7 +4733,13 @@ begin
   update public.genesys_conversations
   set genesys_conversation_id = coalesce(p_genesys_conversation_id, genesys_conversation_id),
       state = 'agent'
-  where integration_id = p_integration_id and whatsapp_id = p_whatsapp_id;
+  where integration_id = p_integration_id and whatsapp_id = p_whatsapp_id
+  returning session_id into v_session;
+  if v_session is not null then
+    update public.conversation_handoffs
+    set state = 'agent', agent_joined_at = now()
+    where session_id = v_session and state = 'waiting';
+  end if;
   return v_new;
 end;
 $function$;

@@ -70,7 +70,8 @@ export async function inboxRoute(
   return json(await call(info, "POST", `/messages/conversations/${action[1]}/${action[2]}`, body));
 }
 
-async function call(info: InboxInfo, method: string, path: string, body?: string) {
+/** A call to one of the stack's functions with its secret key; its error answered as ours. */
+export async function call(info: InboxInfo, method: string, path: string, body?: string) {
   const res = await fetch(`${info.functionsUrl}${path}`, {
     method,
     headers: { apikey: info.secretKey, "content-type": "application/json" },
@@ -83,7 +84,7 @@ async function call(info: InboxInfo, method: string, path: string, body?: string
     throw new HttpError(
       res.status === 404 ? 404 : res.status >= 500 ? 502 : res.status,
       error?.code ?? "CONSOLE.UPSTREAM",
-      error?.message ?? `The messages function answered ${res.status}`,
+      error?.message ?? `${path.split(/[/?]/)[1]} answered ${res.status}`,
     );
   }
   return answer;

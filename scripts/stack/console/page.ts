@@ -23,6 +23,7 @@ const MODULES = [
   "stats.js",
   "inbox.js",
   "tenants.js",
+  "webhooks.js",
   "header.js",
   "main.js",
 ];

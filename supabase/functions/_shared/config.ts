@@ -81,6 +81,8 @@ const EnvSchema = z.object({
   GENESYS_WEBHOOK_SECRET: optionalText,
   /** Who answers WhatsApp on the env-configured number (accounts in the database carry their own). */
   WHATSAPP_ROUTING: z.enum(["ai", "agent", "ai_then_agent"]).default("ai"),
+  /** Days a raw webhook body is kept in public.webhook_archive (purged by the dispatch tick). */
+  WEBHOOK_ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
 
   WHATSAPP_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(80),
   SMS_RATE_PER_SECOND: z.coerce.number().positive().max(1_000_000).default(20),

@@ -10,6 +10,7 @@ import { MEDIA_FIXTURES } from "../../../scripts/sandbox/media.ts";
 import { runtimeOnly } from "../../../scripts/stack/function-env.ts";
 import { freePorts } from "../../../scripts/stack/ports.ts";
 import { startStack } from "../../../scripts/stack/stack.ts";
+import { runHandoffDemo } from "../../../scripts/demo.ts";
 
 function expect(ok: boolean, message: string) {
   if (!ok) throw new Error(message);
@@ -152,6 +153,29 @@ Deno.test("media both ways through the stack's Storage: same bytes at each end",
       pdf.join() === MEDIA_FIXTURES["invoice.pdf"].bytes.join(),
       "the document link gave other bytes",
     );
+  } finally {
+    await stack.stop();
+  }
+});
+
+Deno.test("ai_then_agent: the person asks for a human, the Genesys agent answers on WhatsApp, then hands back", async () => {
+  const stack = await startStack({
+    ports: freePorts(),
+    dataDir: "memory://",
+    env: { ...runtimeOnly(Deno.env.toObject()), WHATSAPP_ROUTING: "ai_then_agent" },
+    dotenv: false,
+    only: ["wa-webhook", "genesys-webhook", "agent-worker"],
+    quiet: true,
+  });
+  try {
+    const result = await runHandoffDemo({
+      api: stack.urls.api,
+      sandbox: stack.urls.sandbox,
+      db: stack.urls.db,
+      secretKey: stack.keys.secret,
+    }, "+250788555020");
+    expect(result.handedOff, "the person was not handed to an agent");
+    expect(result.handoff?.state === "closed", `handoff ${JSON.stringify(result.handoff)}`);
   } finally {
     await stack.stop();
   }

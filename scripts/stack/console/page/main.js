@@ -9,6 +9,7 @@ import { HEALTH_EVERY, POLL_MS, state } from "./state.js";
 import { renderStats } from "./stats.js";
 import { refreshInbox, refreshMessageStats } from "./inbox.js";
 import { refreshTenants } from "./tenants.js";
+import { refreshWebhooks } from "./webhooks.js";
 
 export function select(id) {
   state.selected = id;
@@ -28,7 +29,7 @@ export function showTab(tab) {
   for (const button of document.querySelectorAll(".tabs button")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === tab));
   }
-  for (const name of ["conversations", "inbox", "deliveries", "stats", "tenants"]) {
+  for (const name of ["conversations", "inbox", "deliveries", "stats", "tenants", "webhooks"]) {
     $(`tab-${name}`).hidden = name !== tab;
   }
   void poll(true);
@@ -41,6 +42,7 @@ async function refresh() {
   else if (state.tab === "inbox") await refreshInbox();
   else if (state.tab === "deliveries") await refreshDeliveries();
   else if (state.tab === "tenants") await refreshTenants();
+  else if (state.tab === "webhooks") await refreshWebhooks();
   else {
     renderStats(await api("/api/stats"));
     await refreshMessageStats();
@@ -80,6 +82,7 @@ for (const button of document.querySelectorAll(".tabs button")) {
   button.addEventListener("click", () => showTab(button.dataset.tab));
 }
 $("inbox-view").addEventListener("change", () => void poll(true));
+$("webhooks-filters").addEventListener("change", () => void poll(true));
 $("reveal").addEventListener("change", (e) => {
   state.reveal = e.target.checked;
   void poll(true);

@@ -50,6 +50,8 @@ export interface AgentInput {
   correlationId: string;
   /** The session and its history, when the caller read them already (claim_inbound_reply_context). */
   preloaded?: { session: SessionSnapshot; history: HistoryEntry[] };
+  /** Set where human agents can take over (routing ai_then_agent): `conversation_handoff` runs it. */
+  handoff?: ToolContext["handoff"];
 }
 
 export interface AgentReply {
@@ -69,7 +71,7 @@ const AGENT_KEY = "call_center";
 
 /**
  * The call-center agent over OpenAI chat completions: its instructions from the database, the
- * session context and the cross-channel history as the prompt, and the 7 tools run through
+ * session context and the cross-channel history as the prompt, and the 8 tools run through
  * executeMessagingTool in a bounded loop (calls and time). No retries inside: a failure is
  * answered by the caller's fallback, which is better than a person waiting a minute.
  */
@@ -114,7 +116,8 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
       input.preloaded?.session ?? loadSession(deps.sql, input.sessionId),
       input.preloaded?.history ?? loadHistory(deps.sql, input.sessionId, config.historyLimit ?? 20),
     ]);
-    const tools = getMessagingTools(enabled);
+    // conversation_handoff only where human agents can take over (routing ai_then_agent).
+    const tools = getMessagingTools(enabled, { handoff: input.handoff !== undefined });
     const ctx: ToolContext = {
       ...deps,
       correlationId: input.correlationId,
@@ -122,6 +125,7 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
       channel: input.channel,
       actingFor: input.phoneNumber,
       enabledTools: enabled,
+      handoff: input.handoff,
     };
     const messages: OpenAI.ChatCompletionMessageParam[] = [
       { role: "system", content: instructions },

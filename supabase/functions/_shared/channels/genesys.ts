@@ -30,7 +30,13 @@ export interface OpenAttachment {
 }
 
 export interface OpenInboundMessage {
-  channel: { messageId: string; from: OpenMessageFrom; time: string };
+  channel: {
+    messageId: string;
+    from: OpenMessageFrom;
+    time: string;
+    /** Free-form channel data; `customAttributes` (string values) reach the agent's flow. */
+    metadata?: { customAttributes: Record<string, string> };
+  };
   text?: string;
   content?: OpenAttachment[];
 }

@@ -12,11 +12,28 @@ import type { RecordedInbound } from "./record-inbound.ts";
 import { handleWhatsAppOptOut } from "./whatsapp-opt-out.ts";
 import type { ReplyChannel } from "../ai/prompt.ts";
 import { sendEmailReply } from "./reply-by-email.ts";
+import {
+  asksForHuman,
+  forwardIfHandedOff,
+  HANDOFF_NOTICE,
+  type HandoffDeps,
+  startHandoff,
+} from "../genesys/handoff.ts";
+import { mediaStoreOf } from "../media/storage.ts";
+import { createGenesysOutbox } from "../genesys/outbox.ts";
+import { bridgeOf } from "../genesys/wiring.ts";
+import type { WhatsAppAccount } from "../tenants/accounts.ts";
+import type { HandoffRequest } from "../tools/context.ts";
 
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
   /** How long a replier holds an inbound message before another may take it over. Default 120 s. */
   leaseSeconds?: number;
+  /**
+   * The Genesys handoff (routing `ai_then_agent`): which number routes how, and the posts to
+   * Genesys. Without it every WhatsApp message is answered by the AI.
+   */
+  handoff?: HandoffDeps;
 }
 
 /** An inbound message that was recorded (recordInbound) and may be owed a reply. */
@@ -45,7 +62,11 @@ export type ReplyOutcome =
   /** STOP / START on WhatsApp: the preference changed and was confirmed; no agent. */
   | "keyword"
   /** The person opted out of this channel: no agent, nothing sent. */
-  | "opted_out";
+  | "opted_out"
+  /** The conversation went to human agents now (the person asked, or the AI handed off). */
+  | "handed_off"
+  /** The conversation is with human agents: the message went to Genesys, the AI stayed silent. */
+  | "with_agents";
 
 export const FALLBACK_REPLY =
   "Thanks for your message — a member of our team will get back to you shortly.";
@@ -89,30 +110,80 @@ export async function replyToInbound(
     }
   }
 
+  const account = await handoffAccountOf(deps, inbound, claim.reply_to);
+  let handedOff: { postId: number } | null = null;
+  if (account) {
+    const postId = await forwardIfHandedOff(deps.handoff!, inbound.sessionId, inbound.deliveryId);
+    if (postId !== null) {
+      await rpcValue(deps.sql, "complete_inbound_reply", {
+        p_delivery_id: inbound.deliveryId,
+        p_state: "skipped",
+      });
+      log.info("AI_REPLY_SKIPPED", { reason: "with_agents" });
+      await postToAgents(deps, [postId], log);
+      return "with_agents";
+    }
+  }
+  const handOff = account
+    ? async (r: HandoffRequest & { requestedBy: "person" | "ai" }) => {
+      const started = await startHandoff(deps.handoff!, {
+        account,
+        sessionId: inbound.sessionId,
+        whatsappId: inbound.sender,
+        deliveryId: inbound.deliveryId,
+        requestedBy: r.requestedBy,
+        reason: r.reason,
+        summary: r.summary,
+        context: (claim.session as { context?: Record<string, unknown> } | null)?.context,
+        history: claim.history as unknown as HistoryEntry[],
+      });
+      handedOff = started;
+      return started;
+    }
+    : undefined;
+
   let text: string;
   let outcome: ReplyOutcome = "replied";
-  try {
-    const answer = await deps.agent.reply({
+  if (handOff && asksForHuman(claim.body)) {
+    await handOff({
       sessionId: inbound.sessionId,
-      channel: inbound.channel,
-      phoneNumber: await actingFor(deps, inbound),
-      correlationId: inbound.correlationId,
-      preloaded: claim.session
-        ? {
-          session: sessionSnapshotOf(claim.session as unknown as SessionRow),
-          history: claim.history as unknown as HistoryEntry[],
-        }
-        : undefined,
+      reason: "The person asked for a human agent",
+      requestedBy: "person",
     });
-    text = formatReply(inbound.channel, answer.text);
-    if (!text) throw new AgentError("AI.EMPTY_REPLY", "Nothing left to send once formatted");
-  } catch (err) {
-    log.warn("AI_REPLY_FALLBACK", {
-      error_code: err instanceof AgentError ? err.code : "AI.AGENT_CRASHED",
-      error: err instanceof Error ? err.message : String(err),
-    });
-    text = FALLBACK_REPLY;
-    outcome = "fallback";
+  }
+  if (handedOff) {
+    text = HANDOFF_NOTICE;
+    outcome = "handed_off";
+  } else {
+    try {
+      const answer = await deps.agent.reply({
+        sessionId: inbound.sessionId,
+        channel: inbound.channel,
+        phoneNumber: await actingFor(deps, inbound),
+        correlationId: inbound.correlationId,
+        preloaded: claim.session
+          ? {
+            session: sessionSnapshotOf(claim.session as unknown as SessionRow),
+            history: claim.history as unknown as HistoryEntry[],
+          }
+          : undefined,
+        handoff: handOff && ((r) => handOff({ ...r, requestedBy: "ai" })),
+      });
+      text = formatReply(inbound.channel, answer.text);
+      if (!text) throw new AgentError("AI.EMPTY_REPLY", "Nothing left to send once formatted");
+    } catch (err) {
+      log.warn("AI_REPLY_FALLBACK", {
+        error_code: err instanceof AgentError ? err.code : "AI.AGENT_CRASHED",
+        error: err instanceof Error ? err.message : String(err),
+      });
+      text = FALLBACK_REPLY;
+      outcome = "fallback";
+    }
+    // The AI handed off through conversation_handoff: the person reads the handoff notice.
+    if (handedOff) {
+      text = HANDOFF_NOTICE;
+      outcome = "handed_off";
+    }
   }
 
   const sent = inbound.channel === "email"
@@ -138,7 +209,34 @@ export async function replyToInbound(
     status: sent.status,
     ...(sent.error ? { error_code: sent.error.code } : {}),
   });
+  // After the notice, so the agent's first words never arrive before it.
+  if (handedOff) await postToAgents(deps, [(handedOff as { postId: number }).postId], log);
   return outcome;
+}
+
+/**
+ * The account of the number a WhatsApp message was written to, when it routes `ai_then_agent`
+ * (the only routing where the reply path hands off); null otherwise.
+ */
+async function handoffAccountOf(
+  deps: ReplyDeps,
+  inbound: InboundToReply,
+  replyTo: string | null,
+): Promise<WhatsAppAccount | null> {
+  if (inbound.channel !== "whatsapp" || !deps.handoff) return null;
+  const account = await deps.handoff.whatsappAccount(replyTo);
+  return account?.routing === "ai_then_agent" ? account : null;
+}
+
+/** A failed post stays owed (genesys_outbox) for the dispatch tick: never the reply's failure. */
+async function postToAgents(deps: ReplyDeps, ids: number[], log: ReplyDeps["logger"]) {
+  try {
+    await deps.handoff!.outbox.post(ids);
+  } catch (err) {
+    log.error("GENESYS_POST_DEFERRED", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }
 
 /**
@@ -223,7 +321,9 @@ export async function replyPending(
         error: s.reason instanceof Error ? s.reason.message : String(s.reason),
       });
     } else if (s.value === "not_claimed") result.notClaimed++;
-    else if (s.value === "keyword" || s.value === "opted_out") result.skipped++;
+    else if (s.value === "keyword" || s.value === "opted_out" || s.value === "with_agents") {
+      result.skipped++;
+    } else if (s.value === "handed_off") result.replied++;
     else result[s.value]++;
   }
   if (rows.length > 0) deps.logger.info("AI_REPLY_RETRY_DONE", { ...result });
@@ -245,8 +345,21 @@ export function createReplyDeps(
 ): ReplyDeps {
   const { env } = platform;
   const base = outbound;
+  const { accounts, genesys } = bridgeOf(platform);
   return {
     ...base,
+    handoff: {
+      sql: platform.sql,
+      logger: platform.logger,
+      whatsappAccount: accounts.whatsapp,
+      outbox: createGenesysOutbox({
+        sql: platform.sql,
+        logger: platform.logger,
+        genesys,
+        accounts,
+        media: mediaStoreOf(env, platform.fetch),
+      }),
+    },
     agent: createAgent(base, {
       apiKey: env.OPENAI_API_KEY,
       baseUrl: env.OPENAI_BASE_URL,

@@ -101,6 +101,38 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"conversation_handoffs": {
+                  Row: {
+                    "agent_joined_at": string | null,"close_reason": string | null,"closed_at": string | null,"closed_by": string | null,"created_at": string,"delivery_id": string | null,"id": string,"phone_number_id": string | null,"reason": string,"requested_by": string,"session_id": string,"state": string,"summary": string | null,"tenant_id": string,"whatsapp_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_joined_at"?: string | null,"close_reason"?: string | null,"closed_at"?: string | null,"closed_by"?: string | null,"created_at"?: string,"delivery_id"?: string | null,"id"?: string,"phone_number_id"?: string | null,"reason": string,"requested_by": string,"session_id": string,"state"?: string,"summary"?: string | null,"tenant_id": string,"whatsapp_id": string
+                  }
+                  Update: {
+                    "agent_joined_at"?: string | null,"close_reason"?: string | null,"closed_at"?: string | null,"closed_by"?: string | null,"created_at"?: string,"delivery_id"?: string | null,"id"?: string,"phone_number_id"?: string | null,"reason"?: string,"requested_by"?: string,"session_id"?: string,"state"?: string,"summary"?: string | null,"tenant_id"?: string,"whatsapp_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "conversation_handoffs_delivery_id_fkey"
+      columns: ["delivery_id"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "conversation_handoffs_session_id_fkey"
+      columns: ["session_id"]
+isOneToOne: false
+      referencedRelation: "omnichannel_sessions"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "conversation_handoffs_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"conversation_sla_breaches": {
                   Row: {
                     "breached_at": string,"due_at": string,"kind": string,"session_id": string
@@ -178,6 +210,32 @@ isOneToOne: false
       columns: ["delivery_id"]
 isOneToOne: false
       referencedRelation: "message_delivery_log"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"genesys_outbox": {
+                  Row: {
+                    "attempts": number,"created_at": string,"dedupe_key": string,"delivery_id": string | null,"genesys_message_id": string | null,"id": number,"integration_id": string | null,"kind": string,"last_error": string | null,"leased_until": string | null,"next_attempt_at": string,"payload": NonNullable<Json>,"sent_at": string | null,"status": string,"tenant_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"created_at"?: string,"dedupe_key": string,"delivery_id"?: string | null,"genesys_message_id"?: string | null,"id"?: never,"integration_id"?: string | null,"kind": string,"last_error"?: string | null,"leased_until"?: string | null,"next_attempt_at"?: string,"payload"?: NonNullable<Json>,"sent_at"?: string | null,"status"?: string,"tenant_id": string
+                  }
+                  Update: {
+                    "attempts"?: number,"created_at"?: string,"dedupe_key"?: string,"delivery_id"?: string | null,"genesys_message_id"?: string | null,"id"?: never,"integration_id"?: string | null,"kind"?: string,"last_error"?: string | null,"leased_until"?: string | null,"next_attempt_at"?: string,"payload"?: NonNullable<Json>,"sent_at"?: string | null,"status"?: string,"tenant_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "genesys_outbox_delivery_id_fkey"
+      columns: ["delivery_id"]
+isOneToOne: false
+      referencedRelation: "message_delivery_log"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "genesys_outbox_tenant_id_fkey"
+      columns: ["tenant_id"]
+isOneToOne: false
+      referencedRelation: "tenants"
       referencedColumns: ["id"]
     }
                   ]
@@ -497,6 +555,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"webhook_archive": {
+                  Row: {
+                    "body": string,"content_type": string | null,"correlation_id": string | null,"direction": string,"headers": NonNullable<Json>,"id": number,"last_replay_status": number | null,"last_replayed_at": string | null,"received_at": string,"replay_count": number,"response_status": number | null,"source": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body": string,"content_type"?: string | null,"correlation_id"?: string | null,"direction": string,"headers"?: NonNullable<Json>,"id"?: never,"last_replay_status"?: number | null,"last_replayed_at"?: string | null,"received_at"?: string,"replay_count"?: number,"response_status"?: number | null,"source": string
+                  }
+                  Update: {
+                    "body"?: string,"content_type"?: string | null,"correlation_id"?: string | null,"direction"?: string,"headers"?: NonNullable<Json>,"id"?: never,"last_replay_status"?: number | null,"last_replayed_at"?: string | null,"received_at"?: string,"replay_count"?: number,"response_status"?: number | null,"source"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"webhook_event_ids": {
                   Row: {
                     "event_id": string,"received_at": string,"source": string
@@ -540,6 +612,9 @@ isOneToOne: false
                            },
 "apply_meta_receipt":
 { Args: { "p_channel": string,"p_mids"?: (string)[],"p_person": string,"p_status": string,"p_watermark_ms": number }; Returns: number
+                           },
+"archive_webhooks":
+{ Args: { "p_rows": Json }; Returns: undefined
                            },
 "begin_email_message":
 { Args: { "p_body": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_session_id"?: string,"p_to": string }; Returns: {
@@ -663,6 +738,11 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"claim_genesys_posts":
+{ Args: { "p_ids"?: (number)[],"p_lease_seconds"?: number,"p_limit"?: number }; Returns: {
+              "attempts": number,"body": string,"delivery_id": string,"display_name": string,"id": number,"integration_id": string,"kind": string,"metadata": Json,"payload": Json,"provider_message_id": string,"sender": string,"session_id": string,"tenant_id": string
+            }[]
+                           },
 "claim_inbound_reply":
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
                            },
@@ -688,6 +768,9 @@ isOneToOne: false
 "cleanup_expired_omnichannel_sessions_batch":
 { Args: { "p_batch_size"?: number }; Returns: number
                            },
+"close_conversation_handoff":
+{ Args: { "p_closed_by": string,"p_reason"?: string,"p_session_id": string }; Returns: boolean
+                           },
 "complete_inbound_reply":
 { Args: { "p_delivery_id": string,"p_state"?: string }; Returns: undefined
                            },
@@ -703,6 +786,9 @@ isOneToOne: false
 "dispatch_job_command":
 { Args: Record<PropertyKey, never>; Returns: string
                            },
+"enqueue_genesys_post":
+{ Args: { "p_dedupe_key": string,"p_delivery_id"?: string,"p_integration_id"?: string,"p_kind": string,"p_payload"?: Json,"p_tenant_id": string }; Returns: number
+                           },
 "enqueue_sms_fallback":
 { Args: { "p_delivery_id": string }; Returns: string
                            },
@@ -716,6 +802,11 @@ isOneToOne: false
                            },
 "forget_oauth_token":
 { Args: { "p_access_token"?: string,"p_token_key": string }; Returns: undefined
+                           },
+"forward_if_handed_off":
+{ Args: { "p_delivery_id": string,"p_session_id": string }; Returns: {
+              "handoff_id": string,"outbox_id": number,"tenant_id": string
+            }[]
                            },
 "genesys_conversation":
 { Args: { "p_integration_id": string,"p_whatsapp_id": string }; Returns: {
@@ -969,6 +1060,9 @@ isOneToOne: false
 "purge_processed_inboxes":
 { Args: { "p_batch"?: number,"p_retention"?: string }; Returns: number
                            },
+"purge_webhook_archive":
+{ Args: { "p_batch_size"?: number,"p_retention"?: string }; Returns: number
+                           },
 "record_delivery_status":
 { Args: { "p_channel": string,"p_delivery_id"?: string,"p_error_class"?: string,"p_error_code"?: string,"p_error_message"?: string,"p_metadata"?: Json,"p_not_on_channel"?: boolean,"p_provider_message_id": string,"p_status": string }; Returns: {
               "current_status": string,"delivery_id": string,"matched": boolean,"previous_status": string
@@ -978,6 +1072,9 @@ isOneToOne: false
 { Args: { "p_updates": Json }; Returns: {
               "current_status": string,"delivery_id": string,"matched": boolean,"ordinal": number,"previous_status": string
             }[]
+                           },
+"record_genesys_post":
+{ Args: { "p_error"?: string,"p_genesys_message_id"?: string,"p_id": number,"p_ok": boolean,"p_request_body"?: string,"p_response_status"?: number,"p_retry_after_ms"?: number,"p_retryable"?: boolean }; Returns: string
                            },
 "record_genesys_receipt":
 { Args: { "p_genesys_message_id": string,"p_integration_id": string,"p_reason"?: string,"p_status": string }; Returns: boolean
@@ -1015,6 +1112,9 @@ isOneToOne: false
               "allows_sms": boolean,"changed": boolean,"delivery_id": string,"is_new": boolean,"keyword_applied": boolean,"profile_id": string,"reply_delivery_id": string,"reply_status": string,"session_id": string
             }[]
                            },
+"record_webhook_replay":
+{ Args: { "p_id": number,"p_status": number }; Returns: boolean
+                           },
 "refresh_message_stats":
 { Args: { "p_max_hours"?: number }; Returns: number
                            },
@@ -1037,6 +1137,9 @@ isOneToOne: false
                            },
 "retry_delivery":
 { Args: { "p_delivery_id": string }; Returns: string
+                           },
+"retry_genesys_post":
+{ Args: { "p_id": number }; Returns: boolean
                            },
 "run_conversation_sla":
 { Args: { "p_archive_after"?: string,"p_first_response"?: string,"p_idle"?: string,"p_next_response"?: string }; Returns: {
@@ -1076,6 +1179,11 @@ isOneToOne: false
                            },
 "slow_down_sender":
 { Args: { "p_retry_after_ms"?: number,"p_sender_key": string }; Returns: undefined
+                           },
+"start_conversation_handoff":
+{ Args: { "p_attributes"?: Json,"p_delivery_id"?: string,"p_phone_number_id"?: string,"p_reason": string,"p_requested_by": string,"p_session_id": string,"p_summary"?: string,"p_tenant_id": string,"p_whatsapp_id": string }; Returns: {
+              "handoff_id": string,"is_new": boolean,"outbox_id": number
+            }[]
                            },
 "store_oauth_token":
 { Args: { "p_access_token": string,"p_expires_in_seconds": number,"p_token_key": string }; Returns: string

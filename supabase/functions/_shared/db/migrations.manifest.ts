@@ -37,6 +37,8 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261130170100_template_sync_dynamic_sql",
   "20261201100000_post_call_paced_begin",
   "20261201100100_status_inbox",
+  "20261201120000_handoff_outbox_archive",
+  "20261201120001_tool_definitions",
   "20261201130000_media",
   "20261201140000_tenant_isolation",
   "20261201150000_message_stats_rollup",

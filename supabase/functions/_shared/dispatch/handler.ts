@@ -10,6 +10,8 @@ import { type ReplyDeps, replyPending } from "../conversations/reply-to-inbound.
 import type { DrainInboxResult } from "../inbox/process-inbox.ts";
 import type { NotifyAfterCallDeps } from "../notifications/notify-after-call.ts";
 import { recoverUnnotifiedCalls } from "../notifications/recover-calls.ts";
+import type { GenesysOutbox } from "../genesys/outbox.ts";
+import type { Sql } from "../db/client.ts";
 
 const Body = z.object({
   batch_size: z.number().int().min(1).max(1000).optional(),
@@ -30,6 +32,10 @@ export interface DispatchHandlerDeps extends DispatchDeps {
   inboxRetentionDays?: number;
   /** Runs the post-call flow of WhatsApp calls that ended without one (a crash after the 200). */
   postCall?: NotifyAfterCallDeps;
+  /** Posts to Genesys that are due (first tries that failed, 429/5xx/timeouts backing off). */
+  genesys?: Pick<GenesysOutbox, "drain">;
+  /** Housekeeping: archived webhook bodies past their retention, a batch per tick. */
+  archive?: { sql: Sql; retentionDays: number; batchSize: number };
   defaults: { batchSize: number; timeBudgetMs: number; leaseSeconds: number };
 }
 
@@ -45,7 +51,8 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
     const raw = await readRawBody(req);
     const body = validated(Body, raw.byteLength ? parseJson(raw) : {});
     const recover = body.replies !== false;
-    const [deliveries, replies, calls] = await Promise.all([
+    const budget = body.time_budget_ms ?? deps.defaults.timeBudgetMs;
+    const [deliveries, replies, calls, genesys, archive_purged] = await Promise.all([
       dispatchDue(deps, {
         batchSize: body.batch_size ?? deps.defaults.batchSize,
         timeBudgetMs: body.time_budget_ms ?? deps.defaults.timeBudgetMs,
@@ -74,7 +81,14 @@ export function createDispatchHandler(deps: DispatchHandlerDeps) {
       deps.postCall && recover
         ? recoverUnnotifiedCalls(deps.postCall, { olderThanSeconds: 120, limit: 20, correlationId })
         : null,
+      deps.genesys ? deps.genesys.drain(Date.now() + budget) : null,
+      deps.archive
+        ? rpcValue(deps.archive.sql, "purge_webhook_archive", {
+          p_retention: `${deps.archive.retentionDays} days`,
+          p_batch_size: deps.archive.batchSize,
+        })
+        : null,
     ]);
-    return json({ deliveries, replies, calls });
+    return json({ deliveries, replies, calls, genesys, archive_purged });
   });
 }

@@ -3,11 +3,15 @@ import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
 import { inboxWorkerOf } from "../inbox/process-inbox.ts";
 import { createDispatchHandler } from "./handler.ts";
+import { bridgeOf } from "../genesys/wiring.ts";
+import { createGenesysOutbox } from "../genesys/outbox.ts";
+import { mediaStoreOf } from "../media/storage.ts";
 
 /** `dispatch` built from the validated environment. */
 export function dispatch({ env }: Runtime) {
   const { platform, outbound, auth } = sendingFunction(env, "dispatch");
   const replies = createReplyDeps(platform, outbound);
+  const { accounts, genesys } = bridgeOf(platform);
   return createDispatchHandler({
     ...outbound,
     auth,
@@ -15,6 +19,18 @@ export function dispatch({ env }: Runtime) {
     inbox: inboxWorkerOf(replies),
     // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
     postCall: { ...outbound, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },
+    genesys: createGenesysOutbox({
+      sql: platform.sql,
+      logger: platform.logger,
+      genesys,
+      accounts,
+      media: mediaStoreOf(env, platform.fetch),
+    }),
+    archive: {
+      sql: platform.sql,
+      retentionDays: env.WEBHOOK_ARCHIVE_RETENTION_DAYS,
+      batchSize: 5_000,
+    },
     defaults: {
       batchSize: env.DISPATCH_BATCH_SIZE,
       timeBudgetMs: env.DISPATCH_TIME_BUDGET_MS,

@@ -1,4 +1,5 @@
 import { readRawBody } from "../http/body.ts";
+import { archiveWebhook, replayHeaders } from "../archive/archive-webhook.ts";
 import { HttpError, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { rpcValue } from "../db/rpc.ts";
@@ -31,7 +32,8 @@ export function createEmailInboundHandler(deps: EmailInboundDeps) {
       log.error("EMAIL_WEBHOOK_NOT_CONFIGURED", { missing: ["RESEND_WEBHOOK_SECRET"] });
       throw unauthorized("Webhook signature secret is not configured");
     }
-    const raw = new TextDecoder("utf-8", { fatal: false }).decode(await readRawBody(req));
+    const bytes = await readRawBody(req);
+    const raw = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
     const verified = verify(raw, req.headers);
     if (!verified.ok) {
       log.warn("EMAIL_WEBHOOK_REFUSED", { reason: verified.reason });
@@ -41,13 +43,19 @@ export function createEmailInboundHandler(deps: EmailInboundDeps) {
           : "Invalid signature",
       );
     }
+    const archived = archiveWebhook(deps.sql, {
+      source: "email-inbound",
+      correlationId,
+      contentType: req.headers.get("content-type"),
+      headers: replayHeaders(req, "email-inbound"),
+      body: bytes,
+    });
     const event = parseResendEvent(parseJson(raw));
-    if (
-      !(await rpcValue(deps.sql, "claim_webhook_event", {
-        p_source: SOURCE,
-        p_event_id: verified.id,
-      }))
-    ) {
+    const [claimed] = await Promise.all([
+      rpcValue(deps.sql, "claim_webhook_event", { p_source: SOURCE, p_event_id: verified.id }),
+      archived,
+    ]);
+    if (!claimed) {
       log.warn("EMAIL_WEBHOOK_REFUSED", { reason: "replayed", webhook_id: verified.id });
       throw new HttpError(
         409,

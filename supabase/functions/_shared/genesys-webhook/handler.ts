@@ -6,6 +6,8 @@ import { json, withErrors } from "../http/respond.ts";
 import { verifyBase64Sha256 } from "../http/signature.ts";
 import { e164Shaped } from "../phone.ts";
 import type { GenesysClient, OpenReceipt } from "../channels/genesys.ts";
+import type { GenesysOutbox } from "../genesys/outbox.ts";
+import { sendReceiptDurably } from "../genesys/receipts.ts";
 import {
   sendMessage,
   type SendMessageDeps,
@@ -21,15 +23,26 @@ import {
   type WhatsAppMediaType,
   whatsappTypeOf,
 } from "../media/limits.ts";
-import type { GenesysAccount } from "../tenants/accounts.ts";
-import { Attachment, Notification, type NotificationT } from "./schemas.ts";
+import type { GenesysAccount, WhatsAppAccount } from "../tenants/accounts.ts";
+import { Attachment, isDisconnect, Notification, type NotificationT } from "./schemas.ts";
+import { archiveWebhook } from "../archive/archive-webhook.ts";
 
 export interface GenesysWebhookDeps extends SendMessageDeps {
-  /** The integration a notification names, with its outbound webhook secret (tenants/accounts.ts). */
-  integrations: { genesys(integrationId: string): Promise<GenesysAccount | null> };
-  genesys: GenesysClient;
+  /**
+   * The integration a notification names, with its outbound webhook secret, and the WhatsApp
+   * number an agent answers from, with its template for replies outside the window
+   * (tenants/accounts.ts).
+   */
+  integrations: {
+    genesys(integrationId: string): Promise<GenesysAccount | null>;
+    whatsapp(phoneNumberId: string | null): Promise<WhatsAppAccount | null>;
+  };
+  /** Downloads agents' attachments with the integration's token. */
+  genesys: Pick<GenesysClient, "downloadAttachment">;
   /** Where agents' attachments are kept and linked from (media/storage.ts); null: refused. */
   media: MediaStore | null;
+  /** Receipts to Genesys go through its outbox (genesys/outbox.ts): retried, never doubled. */
+  outbox: Pick<GenesysOutbox, "post">;
 }
 
 /**
@@ -62,6 +75,13 @@ export function createGenesysWebhookHandler(deps: GenesysWebhookDeps) {
       log.warn("GENESYS_SIGNATURE_INVALID", { has_signature: signature !== null });
       throw unauthorized("Invalid X-Hub-Signature-256");
     }
+    // Kept for the operator (webhook_archive) before anything is sent for it.
+    await archiveWebhook(deps.sql, {
+      source: "genesys-webhook",
+      correlationId,
+      contentType: req.headers.get("content-type"),
+      body: raw,
+    });
     const parsed = Notification.safeParse(parseJson(raw));
     if (!parsed.success) {
       throw badRequest("VALIDATION.INVALID_BODY", "Not an Open Messaging notification", {
@@ -85,6 +105,9 @@ export function createGenesysWebhookHandler(deps: GenesysWebhookDeps) {
         matched,
       });
       return json({ received: "receipt" });
+    }
+    if (isDisconnect(n)) {
+      return json({ received: await agentDisconnected(deps, integration, n, nlog) });
     }
     if (n.type !== "Text" && n.type !== "Structured") {
       nlog.info("GENESYS_EVENT_IGNORED", { type: n.type });
@@ -149,9 +172,12 @@ async function agentMessage(
     body: m.caption ?? "",
   }));
   if (text && !staged.media.some((m) => m.caption)) parts.push({ body: text });
+  // Outside the 24-hour window text goes as the number's agent-reply template, if it has one.
+  const number = await deps.integrations.whatsapp(conversation.phone_number_id);
+  const sendDeps = { ...deps, whatsappTemplate: number?.agentReplyTemplate };
   let first: SendMessageResult | null = null;
   for (const [i, part] of parts.entries()) {
-    const sent = await sendMessage(deps, {
+    const sent = await sendMessage(sendDeps, {
       channel: "whatsapp",
       to,
       body: part.body,
@@ -279,6 +305,36 @@ async function stageAttachments(
   return { ok: true, media };
 }
 
+/**
+ * The agent ended the conversation (a Presence `Disconnect` event): the session's handoff is
+ * closed and the AI answers the person's next message again.
+ */
+async function agentDisconnected(
+  deps: GenesysWebhookDeps,
+  integration: GenesysAccount,
+  n: NotificationT,
+  log: Logger,
+): Promise<string> {
+  const to = e164Shaped(n.channel.to?.id ?? "");
+  const [conversation] = to
+    ? await rpc(deps.sql, "genesys_conversation", {
+      p_integration_id: integration.integrationId,
+      p_whatsapp_id: to,
+    })
+    : [];
+  if (!conversation?.session_id || conversation.tenant_id !== integration.tenantId) {
+    log.info("GENESYS_DISCONNECT_UNKNOWN", { to });
+    return "ignored";
+  }
+  const closed = await rpcValue(deps.sql, "close_conversation_handoff", {
+    p_session_id: conversation.session_id,
+    p_closed_by: "genesys",
+    p_reason: "the agent disconnected",
+  });
+  log.info("CONVERSATION_HANDED_BACK", { session_id: conversation.session_id, closed });
+  return closed ? "handed_back" : "ignored";
+}
+
 function reasonCode(errorClass: string | undefined): string {
   return errorClass === "window_closed" ? "MessageExpired" : "GeneralError";
 }
@@ -302,7 +358,7 @@ async function receipt(
   log: Logger,
   reasons?: OpenReceipt["reasons"],
 ): Promise<void> {
-  const sent = await deps.genesys.sendReceipt(integration, {
+  await sendReceiptDurably(deps, integration, {
     id: n.id,
     channel: { to: { id: to, idType: "Phone" }, time: new Date().toISOString() },
     status,
@@ -310,9 +366,5 @@ async function receipt(
     direction: "Outbound",
     isFinalReceipt: status !== "Delivered",
   });
-  log[sent.ok ? "info" : "warn"]("GENESYS_RECEIPT_SENT", {
-    status,
-    reasons: reasons?.map((r) => r.code),
-    ...(sent.ok ? {} : { error_code: sent.error.code }),
-  });
+  log.info("GENESYS_RECEIPT_OWED", { status, reasons: reasons?.map((r) => r.code) });
 }

@@ -37,6 +37,19 @@ export const Notification = z.object({
   ).optional(),
   direction: z.string().max(16).optional(),
   conversationId: z.string().max(256).optional(),
+  // type Event: [{eventType: "Typing" | "Presence", presence: {type: "Join" | "Disconnect" | …}}]
+  events: z.array(
+    z.object({
+      eventType: z.string().max(32),
+      presence: z.object({ type: z.string().max(32) }).loose().optional(),
+    }).loose(),
+  ).max(20).optional(),
 }).loose();
 
 export type NotificationT = z.infer<typeof Notification>;
+
+/** An `Event` notification saying the agent side left the conversation. */
+export function isDisconnect(n: NotificationT): boolean {
+  return n.type === "Event" &&
+    (n.events ?? []).some((e) => e.eventType === "Presence" && e.presence?.type === "Disconnect");
+}

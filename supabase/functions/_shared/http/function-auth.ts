@@ -22,6 +22,8 @@ export const FUNCTION_AUTH = {
   // Operators drain the outbox by hand after `retry_delivery` (docs/runbook.md).
   dispatch: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   health: { modes: [] },
+  // The raw webhook archive and its replays: the console's operators, or a secret key.
+  "webhook-archive": { modes: ["secret", "legacy-service-role", "user"], roles: ["operator"] },
   // Other systems (an ERP, a booking system) with a secret key; operators and agents from the
   // console with their JWT (docs/api.md).
   messages: { modes: ["secret", "legacy-service-role", "user"], roles: ["operator", "agent"] },

@@ -146,3 +146,38 @@ const EXT: Record<string, string> = {
 function extOf(mime: string): string {
   return EXT[mime] ?? "bin";
 }
+
+/**
+ * The attachment of a message whose file was kept (`metadata.stored_media`, written by
+ * inboundAttachment), linked afresh for 1 h: what a post retried later carries. Null without a
+ * kept file or a store.
+ */
+export async function storedAttachment(
+  store: MediaStore | null,
+  metadata: Record<string, unknown>,
+): Promise<{ attachment: OpenAttachment; caption: string } | null> {
+  const object = metadata.stored_media as StoredObject | undefined;
+  if (!store || typeof object?.bucket !== "string" || typeof object.path !== "string") return null;
+  const url = await store.signedUrl(object.bucket, object.path, INBOUND_LINK_SECONDS);
+  const mime = String(object.mime ?? "application/octet-stream");
+  const mediaType = mime.startsWith("image/")
+    ? "Image"
+    : mime.startsWith("video/")
+    ? "Video"
+    : mime.startsWith("audio/")
+    ? "Audio"
+    : "File";
+  const caption = (metadata.media as { caption?: unknown } | undefined)?.caption;
+  return {
+    attachment: {
+      contentType: "Attachment",
+      attachment: {
+        mediaType,
+        url,
+        mime,
+        filename: object.filename ?? object.path.split("/").pop() ?? "file",
+      },
+    },
+    caption: typeof caption === "string" ? caption : "",
+  };
+}

@@ -32,7 +32,7 @@ const CALL_ERRORS: Record<string, number> = {
 };
 
 /**
- * The 7 tools over HTTP, secret key (or legacy service role) only, for agents that live elsewhere (the voice agent):
+ * The 8 tools over HTTP, secret key (or legacy service role) only, for agents that live elsewhere (the voice agent):
  * `GET` lists the enabled tools as OpenAI function tools; `POST` runs one and answers
  * `{tool_call_id?, name, result}`. A tool_calls entry's id is the idempotency key of its sends.
  */

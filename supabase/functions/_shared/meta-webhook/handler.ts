@@ -3,6 +3,7 @@ import { parseJson, readRawBody } from "../http/body.ts";
 import { badRequest, forbidden, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { timingSafeEqualString, verifyHexSha256 } from "../http/signature.ts";
+import { archiveWebhook } from "../archive/archive-webhook.ts";
 import { parseMetaWebhook } from "./parse-webhook.ts";
 import { recordMetaEvents } from "./record-events.ts";
 import { type MetaFollowUpDeps, scheduleMetaFollowUps } from "./follow-ups.ts";
@@ -40,13 +41,23 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps) {
       log.warn("META_SIGNATURE_INVALID", { has_signature: signature !== null });
       throw unauthorized("Invalid X-Hub-Signature-256");
     }
+    const archived = archiveWebhook(deps.sql, {
+      source: "meta-webhook",
+      correlationId,
+      contentType: req.headers.get("content-type"),
+      body: raw,
+    });
 
     const parsed = parseMetaWebhook(parseJson(raw), correlationId);
     if (!parsed.isMeta) {
       log.info("META_WEBHOOK_IGNORED", { object: parsed.object });
+      await archived;
       return json({ received: null });
     }
-    const outcome = await recordMetaEvents(deps.sql, log, parsed.events);
+    const [outcome] = await Promise.all([
+      recordMetaEvents(deps.sql, log, parsed.events),
+      archived,
+    ]);
     scheduleMetaFollowUps(deps, outcome.followUps, log);
     return json({ received: outcome.counts });
   });

@@ -2,6 +2,7 @@ import { readRawBody } from "../http/body.ts";
 import { methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { verifyHexSha256 } from "../http/signature.ts";
+import { archiveWebhook, replayHeaders } from "../archive/archive-webhook.ts";
 import type { Logger } from "../log/logger.ts";
 import { applySmsStatus } from "./apply-sms-status.ts";
 import { handleInboundSms, type InboundSmsDeps } from "./handle-inbound-sms.ts";
@@ -58,13 +59,18 @@ async function fromMtn({ deps, req, route, correlationId, log }: Ctx): Promise<R
   if (!(await verifyHexSha256(secret, signature, raw, { prefixOptional: true }))) {
     throw invalidSignature(log, signature);
   }
+  const archived = archiveSms(deps, req, correlationId, raw);
   if (route.kind === "status") {
-    return json(await applySmsStatus(deps, parseMtnReceipt(raw), correlationId));
+    const [status] = await Promise.all([
+      applySmsStatus(deps, parseMtnReceipt(raw), correlationId),
+      archived,
+    ]);
+    return json(status);
   }
-  const outcome = await handleInboundSms(deps, await parseMtnInbound(raw), {
-    correlationId,
-    replyInline: false,
-  });
+  const [outcome] = await Promise.all([
+    handleInboundSms(deps, await parseMtnInbound(raw), { correlationId, replyInline: false }),
+    archived,
+  ]);
   return json({ result: outcome.result, ...(outcome.keyword ? { keyword: outcome.keyword } : {}) });
 }
 
@@ -88,16 +94,32 @@ async function fromTwilio({ deps, req, route, correlationId, log }: Ctx): Promis
   if (!params || !(await verifyTwilioSignature(token, signature, signedUrl, params))) {
     throw invalidSignature(log, signature);
   }
+  const archived = archiveSms(deps, req, correlationId, raw);
   if (route.kind === "status") {
     const deliveryId = new URL(req.url).searchParams.get("delivery_id");
-    await applySmsStatus(deps, parseTwilioStatus(params, deliveryId), correlationId);
+    await Promise.all([
+      applySmsStatus(deps, parseTwilioStatus(params, deliveryId), correlationId),
+      archived,
+    ]);
     return twiml();
   }
-  const outcome = await handleInboundSms(deps, parseTwilioInbound(params), {
-    correlationId,
-    replyInline: true,
-  });
+  const [outcome] = await Promise.all([
+    handleInboundSms(deps, parseTwilioInbound(params), { correlationId, replyInline: true }),
+    archived,
+  ]);
   return twiml(outcome.inlineReply);
+}
+
+/** The signed body, kept with the path and query it came to (webhook_archive). */
+function archiveSms(deps: SmsInboundDeps, req: Request, correlationId: string, raw: Uint8Array) {
+  const url = new URL(req.url);
+  return archiveWebhook(deps.sql, {
+    source: "sms-inbound",
+    correlationId,
+    contentType: req.headers.get("content-type"),
+    headers: { ...replayHeaders(req, "sms-inbound"), ...(url.search ? { query: url.search } : {}) },
+    body: raw,
+  });
 }
 
 function formOrNull(raw: Uint8Array) {

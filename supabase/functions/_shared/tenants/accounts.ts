@@ -20,6 +20,12 @@ export interface WhatsAppAccount {
   routing: Routing;
   accessToken?: string;
   appSecret?: string;
+  /**
+   * The approved template an agent's text is sent as outside the 24-hour window (settings
+   * `agent_reply_template`: {name, language}); unset, such a reply is refused. The env number
+   * uses WHATSAPP_SUMMARY_TEMPLATE.
+   */
+  agentReplyTemplate?: { name: string; language: string };
 }
 
 /** A Genesys Cloud Open Messaging integration, with its OAuth client and webhook secret. */
@@ -43,6 +49,13 @@ const GenesysCredentials = z.object({
   client_id: z.string().min(1).optional(),
   client_secret: z.string().min(1).optional(),
   webhook_secret: z.string().min(1).optional(),
+}).loose();
+
+const WhatsAppSettings = z.object({
+  agent_reply_template: z.object({
+    name: z.string().min(1).max(512),
+    language: z.string().min(2).max(16),
+  }).optional(),
 }).loose();
 
 const GenesysSettings = z.object({
@@ -88,6 +101,14 @@ export function createAccountDirectory(sql: Sql, env: Env, opts: AccountDirector
     routing: env.WHATSAPP_ROUTING,
     accessToken: env.WHATSAPP_ACCESS_TOKEN,
     appSecret: env.WHATSAPP_APP_SECRET,
+    ...(env.WHATSAPP_SUMMARY_TEMPLATE
+      ? {
+        agentReplyTemplate: {
+          name: env.WHATSAPP_SUMMARY_TEMPLATE,
+          language: env.WHATSAPP_TEMPLATE_LANGUAGE,
+        },
+      }
+      : {}),
   });
 
   const envGenesys = (): GenesysAccount | null =>
@@ -134,6 +155,8 @@ export function createAccountDirectory(sql: Sql, env: Env, opts: AccountDirector
         });
         if (r) {
           const c = WhatsAppCredentials.safeParse(r.credentials);
+          const settings = WhatsAppSettings.safeParse(r.settings);
+          const template = settings.success ? settings.data.agent_reply_template : undefined;
           return {
             tenantId: r.tenant_id,
             accountId: r.account_id,
@@ -141,6 +164,7 @@ export function createAccountDirectory(sql: Sql, env: Env, opts: AccountDirector
             routing: r.routing as Routing,
             accessToken: c.success ? c.data.access_token : undefined,
             appSecret: c.success ? c.data.app_secret : undefined,
+            ...(template ? { agentReplyTemplate: template } : {}),
           };
         }
         const envId = env.WHATSAPP_PHONE_NUMBER_ID;

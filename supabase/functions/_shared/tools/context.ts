@@ -20,6 +20,24 @@ export interface ToolContext extends OutboundDeps {
   idempotencyKey?: string;
   /** The tools an operator left enabled (agent_tool_definitions.enabled); unset means all. */
   enabledTools?: ReadonlySet<string>;
+  /**
+   * Hands the conversation to human agents (genesys/handoff.ts). Set by the reply path for a
+   * WhatsApp number routed `ai_then_agent`; unset, `conversation_handoff` is refused.
+   */
+  handoff?: (request: HandoffRequest) => Promise<HandoffResult>;
+}
+
+/** What the AI asks for when it hands a conversation to human agents. */
+export interface HandoffRequest {
+  sessionId: string;
+  reason: string;
+  summary?: string;
+}
+
+export interface HandoffResult {
+  handoffId: string;
+  /** False: the conversation was already with the agents. */
+  isNew: boolean;
 }
 
 export type ToolErrorCode =
@@ -29,7 +47,8 @@ export type ToolErrorCode =
   | "TOOL.OUT_OF_SCOPE"
   | "SESSION.NOT_FOUND"
   | "SESSION.NOT_RECIPIENT"
-  | "SESSION.CONFLICT";
+  | "SESSION.CONFLICT"
+  | "HANDOFF.NOT_AVAILABLE";
 
 export interface ToolIssue {
   path: string;

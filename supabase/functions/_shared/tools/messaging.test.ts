@@ -32,9 +32,9 @@ function outbound(phone: string) {
 }
 
 describe("getMessagingTools", () => {
-  it("offers the 7 tools as OpenAI function tools built from the schemas", () => {
-    const tools = getMessagingTools();
-    expect(tools).toHaveLength(7);
+  it("offers the 8 tools as OpenAI function tools built from the schemas", () => {
+    const tools = getMessagingTools(undefined, { handoff: true });
+    expect(tools).toHaveLength(8);
     expect(tools.map((t) => t.function.name)).toEqual(getToolDefinitions().map((d) => d.name));
     for (const t of tools) {
       expect(t.type).toBe("function");
@@ -42,6 +42,8 @@ describe("getMessagingTools", () => {
     }
     expect(getMessagingTools(new Set(["session_get_context"])).map((t) => t.function.name))
       .toEqual(["session_get_context"]);
+    // Without a handoff to offer (an `ai` number, the messaging-tools function): 7.
+    expect(getMessagingTools().map((t) => t.function.name)).not.toContain("conversation_handoff");
   });
 });
 

@@ -18,10 +18,10 @@ import {
   toolError,
   type ToolResult,
 } from "./context.ts";
-import { addContext, getContext, getOrCreate, updateStatus } from "./session.ts";
+import { addContext, getContext, getOrCreate, handOff, updateStatus } from "./session.ts";
 
 /**
- * The 7 tools, executed, and the 3 messaging tools (the 4 session tools are session.ts): one entry point for the AI agent's tool-call loop and for the
+ * The 8 tools, executed, and the 3 messaging tools (the 4 session tools and the handoff are session.ts): one entry point for the AI agent's tool-call loop and for the
  * `messaging-tools` function (agents that live elsewhere, e.g. the voice agent). Expected
  * failures (an unknown tool, arguments the schema rejects, a session that does not exist) come
  * back as a typed error value the model can read and correct, never as an exception.
@@ -30,12 +30,17 @@ import { addContext, getContext, getOrCreate, updateStatus } from "./session.ts"
 /** Built once per isolate: z.toJSONSchema over every schema costs ~0.3 ms on each reply otherwise. */
 let definitions: ReturnType<typeof getToolDefinitions> | undefined;
 
-/** The tools as OpenAI chat-completions `tools` (only the enabled ones when a set is given). */
+/**
+ * The tools as OpenAI chat-completions `tools` (only the enabled ones when a set is given);
+ * `conversation_handoff` only with `handoff` (a reply where human agents can take over).
+ */
 export function getMessagingTools(
   enabled?: ReadonlySet<string>,
+  opts: { handoff?: boolean } = {},
 ): OpenAI.ChatCompletionFunctionTool[] {
   return (definitions ??= getToolDefinitions())
     .filter((d) => !enabled || enabled.has(d.name))
+    .filter((d) => opts.handoff || d.name !== "conversation_handoff")
     .map((d) => ({
       type: "function",
       function: { name: d.name, description: d.description, parameters: d.parameters },
@@ -126,6 +131,8 @@ function run(name: ToolName, input: unknown, ctx: ToolContext): Promise<ToolResu
       return addContext(ctx, input as ToolInput<"session_add_context">);
     case "session_get_context":
       return getContext(ctx, input as ToolInput<"session_get_context">);
+    case "conversation_handoff":
+      return handOff(ctx, input as ToolInput<"conversation_handoff">);
   }
 }
 

@@ -4,8 +4,9 @@ import { getToolDefinitions, toolSchemas } from "./schemas.ts";
 const session = "0b6f1f6e-3c1a-4d55-9a57-2b4f8f2f5e10";
 
 describe("tool schemas", () => {
-  it("defines exactly the 7 tools, in a stable order", () => {
+  it("defines exactly the 8 tools, in a stable order", () => {
     expect(getToolDefinitions().map((d) => d.name)).toEqual([
+      "conversation_handoff",
       "messaging_send_dual_channel",
       "messaging_send_sms",
       "messaging_send_whatsapp",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The 7 tools the AI agents call, as zod schemas: the one source for both validating a tool
+ * The 8 tools the AI agents call, as zod schemas: the one source for both validating a tool
  * call's arguments (`toolSchemas[name].input.parse(args)`) and the JSON schemas stored in
  * `public.agent_tool_definitions` (written into the migration by scripts/gen-tools-migration.ts;
  * supabase/tests/tool-definitions.test.ts fails when the two disagree).
@@ -133,6 +133,27 @@ export const toolSchemas = {
       "channel. Check it before answering questions about earlier calls or messages.",
     input: z.strictObject({
       session_id: sessionId,
+    }),
+  },
+  conversation_handoff: {
+    description:
+      "Hand the conversation to a human agent (the tenant's Genesys Cloud contact center), with " +
+      "the transcript and the session context attached for them. Use it when the person asks " +
+      "for a human, or when you cannot help (a complaint, a dispute, something only staff can " +
+      "do). After it you stay silent in this conversation until the agent closes it; the person " +
+      "is told an agent will take over. Refused on numbers that have no human agents.",
+    input: z.strictObject({
+      session_id: sessionId,
+      reason: z
+        .string()
+        .min(1)
+        .max(500)
+        .describe("Why a human should take over, in a few words, for the agent."),
+      summary: z
+        .string()
+        .max(2000)
+        .optional()
+        .describe("What the person needs and what was already tried, for the agent."),
     }),
   },
 } as const satisfies Record<string, { description: string; input: z.ZodObject }>;

@@ -11,7 +11,7 @@ import {
 } from "./context.ts";
 import type { ToolInput } from "./schemas.ts";
 
-/** The 4 session tools: the shared conversation state an agent reads and writes. */
+/** The 4 session tools (the shared conversation state an agent reads and writes) and the handoff. */
 
 export async function getOrCreate(ctx: ToolContext, input: ToolInput<"session_get_or_create">) {
   const refused = checkPhone(ctx, input.phone_number);
@@ -79,4 +79,31 @@ export async function getContext(ctx: ToolContext, input: ToolInput<"session_get
     session_id: input.session_id,
     context: await createSessionStore(ctx.sql).getContext(input.session_id),
   }));
+}
+
+/**
+ * `conversation_handoff`: the session goes to the tenant's human agents (only where the reply
+ * path offers a handoff: a WhatsApp number routed `ai_then_agent`).
+ */
+export async function handOff(ctx: ToolContext, input: ToolInput<"conversation_handoff">) {
+  if (!ctx.handoff) {
+    return toolError(
+      "HANDOFF.NOT_AVAILABLE",
+      "No human agents answer this conversation: keep helping the person yourself",
+    );
+  }
+  const refused = await checkSession(ctx, input.session_id);
+  if (refused) return refused;
+  const h = await ctx.handoff({
+    sessionId: input.session_id,
+    reason: input.reason,
+    summary: input.summary,
+  });
+  return {
+    session_id: input.session_id,
+    handoff_id: h.handoffId,
+    handed_off: true,
+    already_with_agents: !h.isNew || undefined,
+    next: "The person is told an agent will take over; do not answer further.",
+  };
 }

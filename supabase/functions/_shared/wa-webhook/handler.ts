@@ -8,6 +8,7 @@ import { keepSigned, resolveWebhookAccounts, type WhatsAppAccounts } from "./res
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import { recordWhatsAppEvents } from "./record-events.ts";
 import { type FollowUpDeps, scheduleFollowUps } from "./follow-ups.ts";
+import { archiveWebhook, replayHeaders } from "../archive/archive-webhook.ts";
 
 export interface WaWebhookDeps extends FollowUpDeps {
   /**
@@ -55,6 +56,14 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
     if (accounts.dropped.length > 0) {
       log.warn("WHATSAPP_NUMBER_DROPPED", { phone_number_ids: accounts.dropped });
     }
+    // Kept for the operator (webhook_archive), written alongside the events in the same turn.
+    const archived = archiveWebhook(deps.sql, {
+      source: "wa-webhook",
+      correlationId,
+      contentType: req.headers.get("content-type"),
+      headers: replayHeaders(req, "wa-webhook"),
+      body: raw,
+    });
 
     const parsed = parseWhatsAppWebhook(
       keepSigned(parseJson(raw), accounts.dropped),
@@ -62,10 +71,11 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
     );
     if (!parsed.isWhatsApp) {
       log.info("WHATSAPP_WEBHOOK_IGNORED", { object: parsed.object });
+      await archived;
       return json({ received: null });
     }
     const events = routed(parsed.events, accounts.byNumber);
-    const outcome = await recordWhatsAppEvents(deps.sql, log, events);
+    const [outcome] = await Promise.all([recordWhatsAppEvents(deps.sql, log, events), archived]);
     scheduleFollowUps(deps, outcome.followUps, log, correlationId);
     return json({ received: outcome.counts });
   });

@@ -6,6 +6,7 @@ import { agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createWaWebhookHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import { createAgentForwarder } from "../genesys/forward-inbound.ts";
+import { createGenesysOutbox } from "../genesys/outbox.ts";
 import { createReceiptForwarder } from "../genesys/receipts.ts";
 import { mediaStoreOf } from "../media/storage.ts";
 
@@ -18,17 +19,23 @@ export function waWebhook({ env, waitUntil }: Runtime) {
   const inboxWorker = inboxWorkerOf(createReplyDeps(platform, outbound));
   const agentWorker = agentWorkerKickOf(env, platform.logger);
   const { accounts, genesys } = bridgeOf(platform);
+  const media = mediaStoreOf(env, platform.fetch);
+  const outbox = createGenesysOutbox({
+    sql: platform.sql,
+    logger: platform.logger,
+    genesys,
+    accounts,
+    media,
+  });
   return createWaWebhookHandler({
     ...outbound,
     accounts,
     toAgents: createAgentForwarder({
       sql: platform.sql,
       logger: platform.logger,
-      genesys,
-      integrationOf: accounts.genesysOfTenant,
       media: {
         sql: platform.sql,
-        store: mediaStoreOf(env, platform.fetch),
+        store: media,
         source: {
           baseUrl: env.WHATSAPP_API_BASE_URL,
           fetch: platform.fetch,
@@ -37,11 +44,12 @@ export function waWebhook({ env, waitUntil }: Runtime) {
         defaultToken: env.WHATSAPP_ACCESS_TOKEN,
         retryDelaysMs: MEDIA_RETRY_DELAYS_MS,
       },
+      outbox,
     }),
     receiptToAgents: createReceiptForwarder({
       sql: platform.sql,
       logger: platform.logger,
-      genesys,
+      outbox,
       integration: accounts.genesys,
     }),
     verifyToken: env.WHATSAPP_VERIFY_TOKEN,

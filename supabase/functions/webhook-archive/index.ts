@@ -1,0 +1,4 @@
+import { serve } from "../_runtime/serve.ts";
+import { webhookArchive } from "../_shared/webhook-archive/main.ts";
+
+serve(webhookArchive);

@@ -412,8 +412,11 @@ create table public.message_stats_daily (
   constraint message_stats_daily_pkey PRIMARY KEY (day, channel, metric, bucket)
 );
 alter table public.message_stats_daily enable row level security;
-create policy omnichannel_service_role_all on public.message_stats_daily as permissive for all to service_role using (true) with check (true);
-grant delete, insert, select, update on table public.message_stats_daily to service_role;
+create policy omnichannel_service_role_delete on public.message_stats_daily as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.message_stats_daily as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.message_stats_daily as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.message_stats_daily as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, truncate, update on table public.message_stats_daily to service_role;
 comment on table public.message_stats_daily is 'The hourly rollup summed per UTC day; a day is read only when none of its hours is marked dirty.';
 
 create table public.message_stats_dirty (
@@ -423,8 +426,11 @@ create table public.message_stats_dirty (
   constraint message_stats_dirty_pkey PRIMARY KEY (hour, shard)
 );
 alter table public.message_stats_dirty enable row level security;
-create policy omnichannel_service_role_all on public.message_stats_dirty as permissive for all to service_role using (true) with check (true);
-grant delete, insert, select, update on table public.message_stats_dirty to service_role;
+create policy omnichannel_service_role_delete on public.message_stats_dirty as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.message_stats_dirty as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.message_stats_dirty as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.message_stats_dirty as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, truncate, update on table public.message_stats_dirty to service_role;
 comment on table public.message_stats_dirty is 'Hours of the delivery log changed since they were last folded into the rollup (statement triggers).';
 
 create table public.message_stats_hourly (
@@ -437,8 +443,11 @@ create table public.message_stats_hourly (
   constraint message_stats_hourly_pkey PRIMARY KEY (hour, channel, metric, bucket)
 );
 alter table public.message_stats_hourly enable row level security;
-create policy omnichannel_service_role_all on public.message_stats_hourly as permissive for all to service_role using (true) with check (true);
-grant delete, insert, select, update on table public.message_stats_hourly to service_role;
+create policy omnichannel_service_role_delete on public.message_stats_hourly as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.message_stats_hourly as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.message_stats_hourly as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.message_stats_hourly as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, truncate, update on table public.message_stats_hourly to service_role;
 comment on table public.message_stats_hourly is 'GET /messages/stats rollup per hour: counts and latency histograms (public.message_stats_from_log), folded by public.refresh_message_stats.';
 
 create table public.message_templates (
@@ -2576,7 +2585,6 @@ grant execute on function public.log_message_delivery(p_channel text, p_directio
 CREATE OR REPLACE FUNCTION public.mark_message_stats_deleted()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 begin
@@ -2593,7 +2601,6 @@ $function$;
 CREATE OR REPLACE FUNCTION public.mark_message_stats_hours(p_at timestamp with time zone[], p_sessions uuid[], p_ids uuid[])
  RETURNS void
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
  SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
@@ -2619,11 +2626,11 @@ begin
   on conflict (hour, shard) do update set marks = d.marks + 1;
 end;
 $function$;
+grant execute on function public.mark_message_stats_hours(p_at timestamp with time zone[], p_sessions uuid[], p_ids uuid[]) to service_role;
 
 CREATE OR REPLACE FUNCTION public.mark_message_stats_inserted()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 begin
@@ -2640,7 +2647,6 @@ $function$;
 CREATE OR REPLACE FUNCTION public.mark_message_stats_updated()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 declare
@@ -2963,10 +2969,12 @@ CREATE OR REPLACE FUNCTION public.message_stats_bucket(p_seconds numeric)
  RETURNS double precision
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
 AS $function$
   select (case when p_seconds < 1000 then floor(p_seconds)
                else trunc(p_seconds, 2 - floor(log(p_seconds))::integer) end)::double precision
 $function$;
+grant execute on function public.message_stats_bucket(p_seconds numeric) to service_role;
 
 CREATE OR REPLACE FUNCTION public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
  RETURNS TABLE(channel text, metric text, bucket double precision, n bigint)
@@ -3940,7 +3948,6 @@ grant execute on function public.release_webhook_event(p_source text, p_event_id
 CREATE OR REPLACE FUNCTION public.reopen_conversation_on_inbound()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 begin
@@ -4748,7 +4755,6 @@ grant execute on function public.track_genesys_outbound(p_integration_id text, p
 CREATE OR REPLACE FUNCTION public.truncate_message_stats()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO ''
 AS $function$
 begin

@@ -61,7 +61,7 @@ describe("supabase db push", () => {
     );
     const [{ tools }] = await db
       .sql`select count(*)::int as tools from public.agent_tool_definitions`;
-    expect(tools).toBe(7);
+    expect(tools).toBe(8);
 
     const second = await push();
     expect(second).toContain("up to date");

@@ -28,7 +28,10 @@ const NOT_RUN: [RegExp, string][] = [
   ],
   [/^npm test$/, "the whole suite, this test included"],
   [/^npm run demo$/, "needs the stack (the Deno tier runs the demo's steps)"],
-  [/^npm run sandbox -- (reply|messages|clear|fault|agent-reply)/, "needs npm start running"],
+  [
+    /^npm run sandbox -- (reply|messages|clear|fault|agent-reply|agent-end)/,
+    "needs npm start running",
+  ],
   [/^npm run bench(?! -- --help)/, "minutes of benchmarks (docs/BENCHMARKS.md has their output)"],
   [
     /^curl (-X \w+ )?(-H "[^"]*" |-d '[^']*' )*http:\/\/127\.0\.0\.1:5432[1-4]/,
@@ -40,6 +43,7 @@ const NOT_RUN: [RegExp, string][] = [
   ],
   [/^curl .*https:\/\/<ref>\.supabase\.co/, "needs a deployed Supabase project"],
   [/^curl .*"\$SUPABASE_URL/, "needs a deployed Supabase project and its key"],
+  [/^curl .*"\$FUNCTIONS\//, "needs a running stack or project and its secret key"],
   [
     /^npx supabase (login|link|secrets set|functions deploy|db push)/,
     "needs a Supabase account or database (its flags are checked)",

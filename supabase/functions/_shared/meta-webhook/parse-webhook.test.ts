@@ -89,6 +89,14 @@ describe("Meta webhook parser: Messenger (object page)", () => {
     });
   });
 
+  it("a postback with an empty mid is keyed by its sender and time, never by an empty id", () => {
+    const body = fixture("instagram/postback");
+    body.entry[0].messaging[0].postback.mid = "";
+    const parsed = parseMetaWebhook(body, "corr-1");
+    if (!parsed.isMeta || parsed.events[0].kind !== "message") throw new Error("not a message");
+    expect(parsed.events[0].message.providerMessageId).toMatch(/^postback:\d+:/);
+  });
+
   it("referrals, reactions and unreactions are recorded without a reply", () => {
     for (const name of ["referral", "reaction", "unreact"]) {
       expect(message(`messenger/${name}`).message.needsReply).toBe(false);

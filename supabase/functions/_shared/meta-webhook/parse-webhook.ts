@@ -237,7 +237,7 @@ function describeAttachment(a: z.infer<typeof S.Attachment>): { type: string; te
 }
 
 function postbackOf(ctx: Ctx, sender: string, p: z.infer<typeof S.Postback>): MetaEvent {
-  const id = p.mid ?? `postback:${sender}:${ctx.at ?? p.payload}`;
+  const id = p.mid || `postback:${sender}:${ctx.at ?? p.payload}`;
   const chose = p.title && p.title !== p.payload
     ? `${p.title} (${p.payload})`
     : p.title ?? p.payload;

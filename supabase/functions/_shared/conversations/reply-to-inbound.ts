@@ -19,8 +19,6 @@ import {
   type HandoffDeps,
   startHandoff,
 } from "../genesys/handoff.ts";
-import { mediaStoreOf } from "../media/storage.ts";
-import { createGenesysOutbox } from "../genesys/outbox.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import type { HandoffRequest } from "../tools/context.ts";
@@ -345,20 +343,14 @@ export function createReplyDeps(
 ): ReplyDeps {
   const { env } = platform;
   const base = outbound;
-  const { accounts, genesys } = bridgeOf(platform);
+  const { accounts, outbox } = bridgeOf(platform);
   return {
     ...base,
     handoff: {
       sql: platform.sql,
       logger: platform.logger,
       whatsappAccount: accounts.whatsapp,
-      outbox: createGenesysOutbox({
-        sql: platform.sql,
-        logger: platform.logger,
-        genesys,
-        accounts,
-        media: mediaStoreOf(env, platform.fetch),
-      }),
+      outbox,
     },
     agent: createAgent(base, {
       apiKey: env.OPENAI_API_KEY,

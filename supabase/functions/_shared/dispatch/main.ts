@@ -4,14 +4,12 @@ import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
 import { inboxWorkerOf } from "../inbox/process-inbox.ts";
 import { createDispatchHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
-import { createGenesysOutbox } from "../genesys/outbox.ts";
-import { mediaStoreOf } from "../media/storage.ts";
 
 /** `dispatch` built from the validated environment. */
 export function dispatch({ env }: Runtime) {
   const { platform, outbound, auth } = sendingFunction(env, "dispatch");
   const replies = createReplyDeps(platform, outbound);
-  const { accounts, genesys } = bridgeOf(platform);
+  const { outbox } = bridgeOf(platform);
   return createDispatchHandler({
     ...outbound,
     auth,
@@ -19,13 +17,7 @@ export function dispatch({ env }: Runtime) {
     inbox: inboxWorkerOf(replies),
     // A recovered call ended minutes ago: waiting for its summary any longer is pointless.
     postCall: { ...outbound, config: { ...postCallConfigOf(env), summaryWaitMs: 0 } },
-    genesys: createGenesysOutbox({
-      sql: platform.sql,
-      logger: platform.logger,
-      genesys,
-      accounts,
-      media: mediaStoreOf(env, platform.fetch),
-    }),
+    genesys: outbox,
     archive: {
       sql: platform.sql,
       retentionDays: env.WEBHOOK_ARCHIVE_RETENTION_DAYS,

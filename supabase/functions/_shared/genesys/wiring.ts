@@ -2,8 +2,13 @@ import type { Platform } from "../platform/deps.ts";
 import { createGenesysClient } from "../channels/genesys.ts";
 import { createAccountDirectory } from "../tenants/accounts.ts";
 import { createGenesysTokens } from "./token.ts";
+import { createGenesysOutbox } from "./outbox.ts";
+import { mediaStoreOf } from "../media/storage.ts";
 
-/** The account directory and the Genesys client of a function, from its platform (main.ts wiring). */
+/**
+ * The account directory, the Genesys client, the Storage for media and the outbox of posts to
+ * Genesys of a function, from its platform (main.ts wiring).
+ */
 export function bridgeOf(platform: Platform) {
   const { env, sql } = platform;
   const accounts = createAccountDirectory(sql, env);
@@ -15,5 +20,7 @@ export function bridgeOf(platform: Platform) {
     fetch: platform.fetch,
     timeoutMs: env.PROVIDER_TIMEOUT_MS,
   });
-  return { accounts, genesys };
+  const media = mediaStoreOf(env, platform.fetch);
+  const outbox = createGenesysOutbox({ sql, logger: platform.logger, genesys, accounts, media });
+  return { accounts, genesys, media, outbox };
 }

@@ -6,9 +6,7 @@ import { agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createWaWebhookHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import { createAgentForwarder } from "../genesys/forward-inbound.ts";
-import { createGenesysOutbox } from "../genesys/outbox.ts";
 import { createReceiptForwarder } from "../genesys/receipts.ts";
-import { mediaStoreOf } from "../media/storage.ts";
 
 /** A received file that failed to download is tried again after 1 s and after 5 s more. */
 const MEDIA_RETRY_DELAYS_MS = [1_000, 5_000];
@@ -18,15 +16,7 @@ export function waWebhook({ env, waitUntil }: Runtime) {
   const { platform, outbound } = sendingFunction(env, "wa-webhook");
   const inboxWorker = inboxWorkerOf(createReplyDeps(platform, outbound));
   const agentWorker = agentWorkerKickOf(env, platform.logger);
-  const { accounts, genesys } = bridgeOf(platform);
-  const media = mediaStoreOf(env, platform.fetch);
-  const outbox = createGenesysOutbox({
-    sql: platform.sql,
-    logger: platform.logger,
-    genesys,
-    accounts,
-    media,
-  });
+  const { accounts, media, outbox } = bridgeOf(platform);
   return createWaWebhookHandler({
     ...outbound,
     accounts,

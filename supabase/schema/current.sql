@@ -4692,10 +4692,13 @@ AS $function$
         where s.tenant_id = p_tenant_id
         order by s.last_activity_at desc
         limit 10) r), '[]'),
+    -- Handed off from the AI (ai_then_agent), no agent has written yet / an agent has.
     'handoffs_waiting', (
-      select count(*) from public.genesys_conversations g
-      join public.omnichannel_sessions s on s.id = g.session_id
-      where g.tenant_id = p_tenant_id and g.state = 'agent' and s.status <> 'closed')
+      select count(*) from public.conversation_handoffs h
+      where h.tenant_id = p_tenant_id and h.state = 'waiting'),
+    'handoffs_with_agent', (
+      select count(*) from public.conversation_handoffs h
+      where h.tenant_id = p_tenant_id and h.state = 'agent')
   )
 $function$;
 grant execute on function public.tenant_dashboard(p_tenant_id uuid, p_since timestamp with time zone) to service_role;

@@ -220,6 +220,7 @@ describe("tenants admin API", () => {
       messages_today: [],
       recent_conversations: [],
       handoffs_waiting: 0,
+      handoffs_with_agent: 0,
     });
     // A person writes to acme's number twice; another writes to the default tenant's.
     const write = (from: string, wamid: string, number: string) =>
@@ -233,9 +234,13 @@ describe("tenants admin API", () => {
     await write("+250788600002", "wamid.dash-3", "999000000000001");
     const [row] = await db.sql`select session_id from public.message_delivery_log
       where provider_message_id = 'wamid.dash-1'`;
+    // Bridged to Genesys (an agent-routed number's mapping) is not a handoff; a handoff is.
     await db.sql`insert into public.genesys_conversations
       (integration_id, whatsapp_id, tenant_id, session_id, state)
       values ('INT-DASH', '250788600001', ${t.id}, ${row.session_id}, 'agent')`;
+    await db.sql`insert into public.conversation_handoffs
+      (tenant_id, session_id, whatsapp_id, requested_by, reason)
+      values (${t.id}, ${row.session_id}, '+250788600001', 'person', 'asked for a human')`;
     expect(first).toBeTruthy();
 
     const res = await call("GET", `/${t.id}/dashboard`);
@@ -245,7 +250,12 @@ describe("tenants admin API", () => {
       messages_today: [{ direction: "inbound", channel: "whatsapp", count: 2 }],
       recent_conversations: [{ phone_number: "+250788600001", status: "active" }],
       handoffs_waiting: 1,
+      handoffs_with_agent: 0,
     });
+    await db.sql`update public.conversation_handoffs set state = 'agent', agent_joined_at = now()
+      where session_id = ${row.session_id}`;
+    const joined = await call("GET", `/${t.id}/dashboard`);
+    expect(joined.body).toMatchObject({ handoffs_waiting: 0, handoffs_with_agent: 1 });
   });
 
   it("no credential appears in any answer or log line", () => {

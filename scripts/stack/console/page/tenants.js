@@ -104,7 +104,8 @@ async function showTenant(id) {
         conversations.map(([s, c]) => `${s}: ${c}`).join(", "),
       ),
       ...conversations.map(([s, c]) => card(`${s.replace("_", " ")} conversations`, c, s)),
-      card("handoffs waiting", dash.handoffs_waiting, "handed to Genesys agents, still live"),
+      card("handoffs waiting", dash.handoffs_waiting, "handed off, no agent has answered yet"),
+      card("with an agent", dash.handoffs_with_agent, "handed off, an agent has answered"),
     ),
     el("h3", { text: "Messages today" }),
     el(

@@ -47,4 +47,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261201150300_message_stats_marks_custom_plan",
   "20261201150400_message_stats_marks_per_backend",
   "20261201160000_stats_schema_hygiene",
+  "20261201160100_dashboard_handoffs",
 ];

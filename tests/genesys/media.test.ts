@@ -21,6 +21,7 @@ import { loadConfig } from "../../supabase/functions/_shared/config.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import { waWebhook } from "../../supabase/functions/_shared/wa-webhook/main.ts";
 import { genesysWebhook } from "../../supabase/functions/_shared/genesys-webhook/main.ts";
+import { safeName } from "../../supabase/functions/_shared/media/storage.ts";
 
 const SECRET_KEY = "sb_secret_media-test";
 let db: TestDatabase;
@@ -172,8 +173,11 @@ describe("WhatsApp media → Genesys", () => {
       mime: "image/png",
       size: MEDIA_FIXTURES["photo.png"].bytes.byteLength,
     });
+    // A wamid is base64: a "/" in it becomes "_", so the message stays one folder.
     expect(row.stored.path).toBe(
-      `00000000-0000-0000-0000-000000000001/${wamid}/${posted.content[0].attachment.filename}`,
+      `00000000-0000-0000-0000-000000000001/${safeName(wamid, "message")}/${
+        posted.content[0].attachment.filename
+      }`,
     );
   });
 

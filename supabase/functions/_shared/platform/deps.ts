@@ -3,7 +3,7 @@ import { createSql, type Sql } from "../db/client.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { createPacer } from "../outbound/pacing.ts";
 import { createSenderDirectory } from "../outbound/senders.ts";
-import { createAccountDirectory } from "../tenants/accounts.ts";
+import { type AccountDirectory, createAccountDirectory } from "../tenants/accounts.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 
 /**
@@ -26,6 +26,18 @@ export function createPlatform(env: Env, name: string): Platform {
   };
 }
 
+const directories = new WeakMap<Platform, AccountDirectory>();
+
+/**
+ * The isolate's one directory of channel accounts (tenants/accounts.ts): the senders, the
+ * webhooks and the Genesys bridge share it, so its per-isolate cache is filled once.
+ */
+export function accountsOf(p: Platform): AccountDirectory {
+  let accounts = directories.get(p);
+  if (!accounts) directories.set(p, accounts = createAccountDirectory(p.sql, p.env));
+  return accounts;
+}
+
 /** Everything a send path needs: the senders from the environment and their pacing. */
 export function outboundOf(p: Platform): OutboundDeps {
   const { env } = p;
@@ -35,7 +47,7 @@ export function outboundOf(p: Platform): OutboundDeps {
     senders: createSenderDirectory(env, {
       fetch: p.fetch,
       timeoutMs: env.PROVIDER_TIMEOUT_MS,
-      whatsappAccounts: createAccountDirectory(p.sql, env),
+      whatsappAccounts: accountsOf(p),
     }),
     pacer: createPacer(p.sql),
     maxWaitMs: 5_000,

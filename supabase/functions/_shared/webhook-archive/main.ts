@@ -1,5 +1,5 @@
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
-import { createAccountDirectory } from "../tenants/accounts.ts";
+import { accountsOf } from "../platform/deps.ts";
 import { createWebhookArchiveHandler } from "./handler.ts";
 
 /** `webhook-archive` built from the validated environment. */
@@ -14,7 +14,7 @@ export function webhookArchive({ env }: Runtime) {
       ? `${env.SUPABASE_URL.replace(/\/+$/, "")}/functions/v1`
       : undefined,
     secrets: {
-      accounts: createAccountDirectory(platform.sql, env),
+      accounts: accountsOf(platform),
       metaAppSecret: env.META_APP_SECRET,
       mtnSecret: env.MTN_WEBHOOK_SECRET,
       twilioAuthToken: env.TWILIO_AUTH_TOKEN,

@@ -384,15 +384,15 @@ create policy tenant_members_select on public.message_delivery_log as permissive
             ELSE NULL::uuid
         END AS "case")));
 CREATE TRIGGER message_delivery_log_api_route AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.api_message_id IS NOT NULL) AND (new.status = ANY (ARRAY['failed'::text, 'blocked'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION advance_api_message_on_failure();
-CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_opted_out_outbound();
-CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION block_undeliverable_email();
+CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.purpose IS DISTINCT FROM 'keyword_reply'::text) AND ((new.status = 'queued'::text) OR ((new.status = 'blocked'::text) AND (new.channel = 'whatsapp'::text) AND (new.error_code = 'SMS.OPTED_OUT'::text))))) EXECUTE FUNCTION block_opted_out_outbound();
+CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.channel = 'email'::text) AND (new.direction = 'outbound'::text) AND (new.status = 'queued'::text))) EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION enqueue_fallback_on_failed_status();
 CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
 CREATE TRIGGER message_delivery_log_reopen_conversation AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.session_id IS NOT NULL))) EXECUTE FUNCTION reopen_conversation_on_inbound();
 CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_deleted();
-CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_inserted();
+CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone)) OR ((new.session_id IS NOT NULL) AND (new.direction = 'outbound'::text) AND (new.purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text]))))) EXECUTE FUNCTION mark_message_stats_row();
 CREATE TRIGGER message_delivery_log_stats_truncate AFTER TRUNCATE ON public.message_delivery_log FOR EACH STATEMENT EXECUTE FUNCTION truncate_message_stats();
-CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_updated();
+CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log FOR EACH ROW WHEN (((((old.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone)) OR (new.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone))) AND (((((old.channel IS DISTINCT FROM new.channel) OR (old.status IS DISTINCT FROM new.status)) OR (old.sent_at IS DISTINCT FROM new.sent_at)) OR (old.delivered_at IS DISTINCT FROM new.delivered_at)) OR (old.read_at IS DISTINCT FROM new.read_at))) OR ((((old.session_id IS DISTINCT FROM new.session_id) OR (old.direction IS DISTINCT FROM new.direction)) OR (old.purpose IS DISTINCT FROM new.purpose)) OR (old.created_at IS DISTINCT FROM new.created_at)))) EXECUTE FUNCTION mark_message_stats_row();
 CREATE TRIGGER message_delivery_log_tenant BEFORE INSERT ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_tenant();
 grant select on table public.message_delivery_log to authenticated;
 grant delete, insert, select, update on table public.message_delivery_log to service_role;
@@ -449,6 +449,20 @@ create policy omnichannel_service_role_select on public.message_stats_hourly as 
 create policy omnichannel_service_role_update on public.message_stats_hourly as permissive for update to service_role using (true) with check (true);
 grant delete, insert, select, truncate, update on table public.message_stats_hourly to service_role;
 comment on table public.message_stats_hourly is 'GET /messages/stats rollup per hour: counts and latency histograms (public.message_stats_from_log), folded by public.refresh_message_stats.';
+
+create table public.message_stats_state (
+  singleton boolean not null default true,
+  folded_before timestamp with time zone not null,
+  constraint message_stats_state_pkey PRIMARY KEY (singleton),
+  constraint message_stats_state_singleton_check CHECK (singleton)
+);
+alter table public.message_stats_state enable row level security;
+create policy omnichannel_service_role_delete on public.message_stats_state as permissive for delete to service_role using (true);
+create policy omnichannel_service_role_insert on public.message_stats_state as permissive for insert to service_role with check (true);
+create policy omnichannel_service_role_select on public.message_stats_state as permissive for select to service_role using (true);
+create policy omnichannel_service_role_update on public.message_stats_state as permissive for update to service_role using (true) with check (true);
+grant delete, insert, select, update on table public.message_stats_state to service_role;
+comment on table public.message_stats_state is 'The stats rollup''s watermark: hours before folded_before are folded (or marked dirty); later hours are read from the log.';
 
 create table public.message_templates (
   id uuid not null default gen_random_uuid(),
@@ -2628,59 +2642,60 @@ end;
 $function$;
 grant execute on function public.mark_message_stats_hours(p_at timestamp with time zone[], p_sessions uuid[], p_ids uuid[]) to service_role;
 
-CREATE OR REPLACE FUNCTION public.mark_message_stats_inserted()
- RETURNS trigger
- LANGUAGE plpgsql
- SET search_path TO ''
-AS $function$
-begin
-  perform public.mark_message_stats_hours(
-    array(select n.created_at from new_rows n),
-    array(select distinct n.session_id from new_rows n
-          where n.session_id is not null
-            and (n.direction = 'inbound' or n.purpose in ('ai_reply', 'agent_reply'))),
-    array(select n.id from new_rows n));
-  return null;
-end;
-$function$;
-
-CREATE OR REPLACE FUNCTION public.mark_message_stats_updated()
+CREATE OR REPLACE FUNCTION public.mark_message_stats_row()
  RETURNS trigger
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
 declare
-  v_at timestamptz[];
-  v_sessions uuid[];
-  v_ids uuid[];
+  v_cut constant timestamptz := date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00');
+  v_hours timestamptz[];
+  v_sessions uuid[] := array[]::uuid[];
+  v_session uuid;
+  v_xid xid;
 begin
-  with moved as (
-    select n.id, n.created_at, n.session_id, n.direction, n.purpose,
-           o.created_at as old_created_at, o.session_id as old_session_id,
-           o.direction as old_direction, o.purpose as old_purpose
-    from new_rows n join old_rows o on o.id = n.id
-    where (n.created_at, n.channel, n.direction, n.status, n.sent_at, n.delivered_at, n.read_at,
-           n.session_id, n.purpose)
-      is distinct from (o.created_at, o.channel, o.direction, o.status, o.sent_at,
-           o.delivered_at, o.read_at, o.session_id, o.purpose)
-  ),
-  versions as (
-    select m.id, m.created_at, m.session_id, m.direction, m.purpose from moved m
-    union all
-    select m.id, m.old_created_at, m.old_session_id, m.old_direction, m.old_purpose from moved m
-  )
-  select array_agg(v.created_at),
-         array_agg(distinct v.session_id) filter (where v.session_id is not null
-           and (v.direction = 'inbound' or v.purpose in ('ai_reply', 'agent_reply'))),
-         array_agg(distinct v.id)
-  into v_at, v_sessions, v_ids
-  from versions v;
-  if v_at is not null then
-    perform public.mark_message_stats_hours(v_at, coalesce(v_sessions, array[]::uuid[]), v_ids);
+  if tg_op = 'UPDATE' then
+    v_hours := array[old.created_at, new.created_at];
+    -- Only a move between conversations, directions, purposes or times changes first responses.
+    if (old.session_id, old.direction, old.purpose, old.created_at)
+       is distinct from (new.session_id, new.direction, new.purpose, new.created_at) then
+      if old.session_id is not null
+         and (old.direction = 'inbound' or old.purpose in ('ai_reply', 'agent_reply')) then
+        v_sessions := v_sessions || old.session_id;
+      end if;
+      if new.session_id is not null
+         and (new.direction = 'inbound' or new.purpose in ('ai_reply', 'agent_reply')) then
+        v_sessions := v_sessions || new.session_id;
+      end if;
+    end if;
+  else
+    v_hours := array[new.created_at];
+    if new.session_id is not null
+       and (new.direction = 'inbound' or new.purpose in ('ai_reply', 'agent_reply')) then
+      v_sessions := array[new.session_id];
+    end if;
   end if;
+
+  -- One conversation at a time, on its (session_id, created_at) index: a few rows each. (The
+  -- direction is compared as an expression so the planner cannot pick the inbound stats index,
+  -- which holds every inbound message, when its statistics make it look small.)
+  foreach v_session in array v_sessions loop
+    v_xid := coalesce(v_xid, pg_catalog.pg_current_xact_id()::xid);
+    select v_hours || array[min(m.created_at), min(m.created_at) filter (where m.xmin <> v_xid)]
+    into v_hours
+    from public.message_delivery_log m
+    where m.session_id = v_session and (m.direction || '') = 'inbound';
+  end loop;
+
+  insert into public.message_stats_dirty as d (hour, shard)
+  select distinct date_bin('1 hour', h.at, timestamptz '2000-01-01 00:00:00+00'), pg_catalog.pg_backend_pid()
+  from unnest(v_hours) as h(at)
+  where h.at < v_cut
+  on conflict (hour, shard) do update set marks = d.marks + 1;
   return null;
 end;
 $function$;
+grant execute on function public.mark_message_stats_row() to service_role;
 
 CREATE OR REPLACE FUNCTION public.mark_omnichannel_summary_sent(p_session_id uuid, p_channel text)
  RETURNS omnichannel_sessions
@@ -2874,8 +2889,10 @@ AS $function$
     ) x
   ),
   dirty as (
-    select distinct d.hour from public.message_stats_dirty d, b
+    select d.hour from public.message_stats_dirty d, b
     where d.hour >= b.fh and d.hour < b.lh
+    union
+    select u.hour from b, public.message_stats_unfolded_hours(b.fh, b.lh) as u(hour)
   ),
   dirty_days as (
     select distinct date_bin('1 day', d.hour, timestamptz '2000-01-01 00:00:00+00') as day from dirty d
@@ -2976,6 +2993,24 @@ AS $function$
 $function$;
 grant execute on function public.message_stats_bucket(p_seconds numeric) to service_role;
 
+CREATE OR REPLACE FUNCTION public.message_stats_fold_limit()
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select case
+    when bool_or(a.query = '<insufficient privilege>') then null
+    else least(
+      date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00'),
+      min(date_bin('1 hour', a.xact_start, timestamptz '2000-01-01 00:00:00+00')))
+  end
+  from (select 1) one
+  left join pg_catalog.pg_stat_activity a
+    on a.datname = pg_catalog.current_database() and a.pid <> pg_catalog.pg_backend_pid()
+$function$;
+grant execute on function public.message_stats_fold_limit() to service_role;
+
 CREATE OR REPLACE FUNCTION public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text DEFAULT NULL::text)
  RETURNS TABLE(channel text, metric text, bucket double precision, n bigint)
  LANGUAGE sql
@@ -3031,6 +3066,18 @@ AS $function$
   group by f.channel, 3
 $function$;
 grant execute on function public.message_stats_from_log(p_from timestamp with time zone, p_to timestamp with time zone, p_channel text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.message_stats_unfolded_hours(p_from timestamp with time zone, p_to timestamp with time zone)
+ RETURNS SETOF timestamp with time zone
+ LANGUAGE sql
+ STABLE ROWS 2
+ SET search_path TO ''
+AS $function$
+  select g.hour
+  from public.message_stats_state s,
+       generate_series(greatest(s.folded_before, p_from), p_to - interval '1 hour', interval '1 hour') as g(hour)
+$function$;
+grant execute on function public.message_stats_unfolded_hours(p_from timestamp with time zone, p_to timestamp with time zone) to service_role;
 
 CREATE OR REPLACE FUNCTION public.message_tenant()
  RETURNS trigger
@@ -3881,6 +3928,10 @@ CREATE OR REPLACE FUNCTION public.refresh_message_stats(p_max_hours integer DEFA
 AS $function$
 declare
   v_hours timestamptz[];
+  v_limit timestamptz;
+  v_from timestamptz;
+  v_to timestamptz;
+  v_max constant integer := greatest(p_max_hours, 1);
 begin
   if not pg_try_advisory_xact_lock(hashtext('public.refresh_message_stats')) then
     return 0;
@@ -3893,14 +3944,29 @@ begin
         and x.hour in (
           select distinct y.hour from public.message_stats_dirty y
           where y.hour < date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00')
-          order by y.hour limit greatest(p_max_hours, 1))
+          order by y.hour limit v_max)
       for update skip locked)
     returning d.hour
   )
   select array_agg(distinct t.hour) into v_hours from taken t;
+
+  v_limit := public.message_stats_fold_limit();
+  select s.folded_before into v_from from public.message_stats_state s for update;
+  if v_from is null then
+    v_from := coalesce(v_limit, date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00'));
+    insert into public.message_stats_state (folded_before) values (v_from);
+  end if;
+  -- Without a limit (some transaction's start cannot be seen) only the marked hours are folded.
+  v_to := coalesce(least(v_limit, v_from + make_interval(hours => v_max)), v_from);
+  if v_to > v_from then
+    select coalesce(v_hours, array[]::timestamptz[]) || array_agg(g.hour) into v_hours
+    from generate_series(v_from, v_to - interval '1 hour', interval '1 hour') as g(hour);
+    update public.message_stats_state set folded_before = v_to;
+  end if;
   if v_hours is null then
     return 0;
   end if;
+  select array_agg(distinct h.hour) into v_hours from unnest(v_hours) as h(hour);
 
   delete from public.message_stats_hourly h where h.hour = any (v_hours);
   insert into public.message_stats_hourly (hour, channel, metric, bucket, n)
@@ -4802,7 +4868,7 @@ AS $function$
   select exists (
     select 1 from public.message_delivery_log m
     where m.profile_id = p_profile_id
-      and m.channel = 'whatsapp' and m.direction = 'inbound'
+      and m.channel = 'whatsapp' and (m.direction || '') = 'inbound'
       and m.created_at > now() - interval '24 hours'
   )
 $function$;

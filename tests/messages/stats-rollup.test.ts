@@ -206,6 +206,65 @@ describe("message_stats over the rollup", () => {
     await expectSameAsLog();
   });
 
+  it("writes of the current hour mark nothing; the watermark keeps them read from the log", async () => {
+    const { sql } = h.db;
+    while ((await sql`select public.refresh_message_stats(500) as n`)[0].n > 0);
+    const [s] = await sql`select id from public.omnichannel_sessions order by id limit 1`;
+    const [inbound] = await sql`insert into public.message_delivery_log
+        (channel, direction, status, session_id, body) values ('whatsapp', 'inbound', 'received', ${s.id}, 'hi')
+      returning id`;
+    const [sent] = await sql`insert into public.message_delivery_log
+        (channel, direction, status, recipient, body) values ('whatsapp', 'outbound', 'queued', '+250788123456', 'x')
+      returning id`;
+    await sql`update public.message_delivery_log set status = 'sent', sent_at = now() - interval '9 seconds'
+      where id = ${sent.id}`;
+    await sql`update public.message_delivery_log set status = 'delivered', delivered_at = sent_at + interval '9 seconds'
+      where id = ${sent.id}`;
+    await sql`update public.message_delivery_log set reply_state = 'done' where id = ${inbound.id}`;
+    const [{ n }] = await sql`select count(*)::int as n from public.message_stats_dirty`;
+    expect(n).toBe(0);
+    // Not folded (the hour is not over), read from the log: the new rows count.
+    const [state] = await sql`select folded_before <= date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00') as behind
+      from public.message_stats_state`;
+    expect(state.behind).toBe(true);
+    const from = new Date(Date.now() - 3 * 3_600_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    const [got] = await sql`select * from public.message_stats(${from}::timestamptz, ${to}::timestamptz, 'whatsapp')`;
+    const [want] = await reference(from, to, "whatsapp");
+    expect(exact(got)).toEqual(exact(want));
+    expect(got.delivered).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a late status of an earlier hour's message, and a reply to a conversation begun hours ago, mark those hours", async () => {
+    const { sql } = h.db;
+    while ((await sql`select public.refresh_message_stats(500) as n`)[0].n > 0);
+    const [p] = await sql`insert into public.profiles (phone_number) values (${h.newPhone()}) returning id`;
+    const [s] = await sql`insert into public.omnichannel_sessions (profile_id) values (${p.id}) returning id`;
+    const [old] = await sql`insert into public.message_delivery_log
+        (channel, direction, status, session_id, created_at, body)
+      values ('sms', 'inbound', 'received', ${s.id}, ${at(2000)}::timestamptz, 'first')
+      returning id`;
+    const [sent] = await sql`insert into public.message_delivery_log
+        (channel, direction, status, recipient, created_at, body)
+      values ('sms', 'outbound', 'sent', '+250788123457', ${at(2010.5)}::timestamptz, 'x')
+      returning id`;
+    while ((await sql`select public.refresh_message_stats(500) as n`)[0].n > 0);
+    expect(old.id).toBeTruthy();
+    const marked = async () =>
+      (await sql`select hour from public.message_stats_dirty order by hour`).map((r) =>
+        (r.hour as Date).toISOString()
+      );
+    expect(await marked()).toEqual([]);
+
+    await sql`update public.message_delivery_log set status = 'delivered' where id = ${sent.id}`;
+    expect(await marked()).toEqual([at(2010)]);
+
+    await sql`insert into public.message_delivery_log
+        (channel, direction, status, purpose, session_id, recipient, body)
+      values ('sms', 'outbound', 'queued', 'ai_reply', ${s.id}, '+250788123457', 'reply')`;
+    expect(await marked()).toEqual([at(2000), at(2010)]);
+  });
+
   it("marks nothing when only the agent worker's columns change", async () => {
     const { sql } = h.db;
     while ((await sql`select public.refresh_message_stats(500) as n`)[0].n > 0);

@@ -345,6 +345,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"message_stats_state": {
+                  Row: {
+                    "folded_before": string,"singleton": boolean
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "folded_before": string,"singleton"?: boolean
+                  }
+                  Update: {
+                    "folded_before"?: string,"singleton"?: boolean
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"message_templates": {
                   Row: {
                     "body_html": string | null,"body_text": string | null,"category": string | null,"channel": string,"components": NonNullable<Json>,"created_at": string,"id": string,"locale": string,"name": string,"param_count": number,"provider_template_id": string | null,"status": string,"subject": string | null,"synced_at": string | null,"updated_at": string
@@ -1027,10 +1041,16 @@ isOneToOne: false
 "message_stats_bucket":
 { Args: { "p_seconds": number }; Returns: number
                            },
+"message_stats_fold_limit":
+{ Args: Record<PropertyKey, never>; Returns: string
+                           },
 "message_stats_from_log":
 { Args: { "p_channel"?: string,"p_from": string,"p_to": string }; Returns: {
               "bucket": number,"channel": string,"metric": string,"n": number
             }[]
+                           },
+"message_stats_unfolded_hours":
+{ Args: { "p_from": string,"p_to": string }; Returns: string[]
                            },
 "move_conversation":
 { Args: { "p_action": string,"p_agent"?: string,"p_assignee"?: string,"p_priority"?: string,"p_session_id": string,"p_tags"?: (string)[] }; Returns: Json

@@ -48,4 +48,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261201150400_message_stats_marks_per_backend",
   "20261201160000_stats_schema_hygiene",
   "20261201160100_dashboard_handoffs",
+  "20261202100000_message_stats_lean_marks",
 ];

@@ -409,3 +409,13 @@ as $$
       and m.created_at > now() - interval '24 hours'
   )
 $$;
+
+-- The SMS fallback of a failed WhatsApp message, called only for that move: before, every status
+-- update (sent, delivered, read) queued a PL/pgSQL call after the row.
+drop trigger message_delivery_log_fallback on public.message_delivery_log;
+create trigger message_delivery_log_fallback
+  after update of status on public.message_delivery_log
+  for each row
+  when (new.status = 'failed' and old.status is distinct from 'failed'
+        and new.channel = 'whatsapp' and new.direction = 'outbound')
+  execute function public.enqueue_fallback_on_failed_status();

@@ -8,9 +8,15 @@ import { createAgentWorkerKick } from "./kick.ts";
 // with the status the test sets.
 const calls: IncomingMessage[] = [];
 let status = 200;
+/** While set, the server holds its answers until it resolves (a worker still draining). */
+let hold: Promise<void> | null = null;
 const server = createServer((req, res) => {
   calls.push(req);
-  req.resume().on("end", () => res.writeHead(status).end("{}"));
+  const held = hold;
+  req.resume().on("end", async () => {
+    if (held) await held;
+    res.writeHead(status).end("{}");
+  });
 });
 let base = "";
 beforeAll(async () => {
@@ -33,6 +39,34 @@ describe("agent-worker kick", () => {
     expect(calls[0].url).toBe("/functions/v1/agent-worker");
     expect(calls[0].headers.apikey).toBe("sb_secret_k");
     expect(await kick.kick()).toBe(true);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("while a call is in flight, every later kick shares one follow-up call made after it", async () => {
+    calls.length = 0;
+    status = 200;
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    const kick = createAgentWorkerKick({
+      functionsUrl: base,
+      secretKey: "sb_secret_k",
+      logger: memoryLogger(),
+    })!;
+    const first = kick.kick();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toHaveLength(1);
+    // Messages accepted while the worker drains: no call of their own yet …
+    const later: Promise<boolean>[] = [];
+    for (let i = 0; i < 5; i++) {
+      later.push(kick.kick());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(calls).toHaveLength(1);
+    hold = null;
+    release();
+    expect(await first).toBe(true);
+    // … one call after the first answered, so the worker goes round for them.
+    expect(await Promise.all(later)).toEqual([true, true, true, true, true]);
     expect(calls).toHaveLength(2);
   });
 

@@ -3,8 +3,10 @@ import type { Logger } from "../log/logger.ts";
 export interface AgentWorkerKick {
   /**
    * Asks the agent-worker function to write the replies now owed. Calls made in the same
-   * event-loop turn share one request. Resolves true once the worker has answered 2xx, false
-   * when it cannot be reached or refused (the caller then replies itself).
+   * event-loop turn share one request; calls made while a request is in flight share one more,
+   * sent when it has been answered (at most one in flight and one waiting per isolate, however
+   * many messages arrive). Resolves true once the worker has answered 2xx, false when it cannot
+   * be reached or refused (the caller then replies itself).
    */
   kick(): Promise<boolean>;
 }
@@ -24,7 +26,10 @@ export function createAgentWorkerKick(opts: {
   if (!opts.functionsUrl || !opts.secretKey) return null;
   const url = `${opts.functionsUrl.replace(/\/+$/, "")}/agent-worker`;
   const doFetch = opts.fetch ?? fetch;
-  let pending: Promise<boolean> | null = null;
+  // The call in flight (the worker answers when its drain ends), and the one queued after it.
+  let current: Promise<boolean> | null = null;
+  let queued: Promise<boolean> | null = null;
+  let sent = false;
 
   const call = async (): Promise<boolean> => {
     try {
@@ -44,17 +49,32 @@ export function createAgentWorkerKick(opts: {
     }
   };
 
+  // Sent at the end of the turn, so the kicks of one turn share it.
+  const start = (): Promise<boolean> => {
+    sent = false;
+    const p: Promise<boolean> = new Promise<boolean>((resolve) =>
+      setTimeout(() => {
+        sent = true;
+        resolve(call());
+      }, 0)
+    ).finally(() => {
+      if (current === p) current = null;
+    });
+    current = p;
+    return p;
+  };
+
   return {
     kick() {
-      if (!pending) {
-        pending = new Promise<boolean>((resolve) =>
-          setTimeout(() => {
-            pending = null;
-            resolve(call());
-          }, 0)
-        );
-      }
-      return pending;
+      if (!current) return start();
+      if (!sent) return current;
+      // A call is in flight: the worker is draining, and may already be past the rows accepted
+      // since. One call after it answers covers every kick made meanwhile.
+      queued ??= current.then(() => {
+        queued = null;
+        return current ?? start();
+      });
+      return queued;
     },
   };
 }

@@ -62,8 +62,8 @@ Options:
   --senders N       dispatch: senders the messages are spread over (5)
   --rate R          dispatch: each sender's allowed messages/s (80)
   --dispatchers N   dispatch: concurrent dispatch calls (4)
-  --reply-drain S   webhook: wait at most S seconds for the AI replies after the message
-                    phases (default: until all are written); 0 skips the reply figures
+  --reply-drain S   webhook: wait at most S seconds for the AI replies after each text
+                    phase (default: until all are written); 0 skips the reply figures
   --status-runs N   webhook: run the status-batch phases N times (1), to show they are stable
   --sessions N      cleanup: expired sessions to close (1000000)
   --rows N          stats: delivery log rows (1000000)
@@ -246,11 +246,12 @@ for (const name of selected) {
           errors: s.errors,
           "load avg": s.load,
         }))));
-        const p = r.replies;
-        if (!p) emit("\nAI replies: not measured (--reply-drain 0).");
-        else {
+        if (r.replies.length === 0) emit("\nAI replies: not measured (--reply-drain 0).");
+        for (const p of r.replies) {
           emit(
-            `\nAI replies (sandbox's scripted model, written by the agent-worker function), measured after the message phases: ${p.inbound} messages, ` +
+            `\nAI replies to the ${p.path} text phase (sandbox's scripted model, written by the agent-worker function, paced at the sender's ${
+              Deno.env.get("WHATSAPP_RATE_PER_SECOND") ?? "80"
+            } msg/s), drained before the next phase: ${p.inbound} messages, ` +
               `**${p.replied} replied**, ${p.unanswered} ${
                 p.capped ? "still owed when the wait stopped (--reply-drain)" : "unanswered"
               }, ${p.doubled} doubled; ${fmt(p.perSecond)} replies/s ` +
@@ -259,7 +260,7 @@ for (const name of selected) {
               } s; ` +
               `${p.capped ? "stopped waiting" : "drained"} ${
                 fmt(p.drainSeconds)
-              } s after the last message phase.`,
+              } s after the phase.`,
           );
           emit(
             `Inbound→reply on a drained system (${p.idle.messages} messages one after another through the gateway, from the webhook's acceptance to the reply's row): ` +
@@ -273,7 +274,7 @@ for (const name of selected) {
         );
         if (
           r.runs.some((s) => s.errors > 0) ||
-          (p && ((!p.capped && p.unanswered > 0) || p.doubled > 0))
+          r.replies.some((p) => (!p.capped && p.unanswered > 0) || p.doubled > 0)
         ) failed = true;
       },
     );

@@ -6,8 +6,9 @@
  * - batched floor: the same, one multi-row insert per event-loop turn (webhook-floor-batched).
  * The floors pay the same auth as wa-webhook (the X-Hub-Signature-256 HMAC). The load comes
  * from its own process (loadgen.ts). The database is ANALYZEd after seeding. AI replies are
- * measured as their own figure (replies/s, inbound→reply latency, none lost or doubled) after
- * the message phases, never mixed into the webhooks' throughput.
+ * measured as their own figure (replies/s, inbound→reply latency, none lost or doubled): each
+ * text phase is followed by the drain of its own replies, so no phase runs behind the backlog of
+ * another (the agent-worker answers a phase's messages while it runs, as in production).
  */
 import postgres from "postgres";
 import type { Stack } from "../stack/stack.ts";
@@ -47,8 +48,11 @@ export interface ReplyStats {
 
 export interface WebhookBenchResult {
   runs: WebhookRun[];
-  /** null when the drain was skipped (`replyDrainSeconds` 0). */
-  replies: ReplyStats | null;
+  /**
+   * The replies owed to each text phase's messages, drained after it and before the next phase
+   * (direct, then gateway); empty when the drains were skipped (`replyDrainSeconds` 0).
+   */
+  replies: (ReplyStats & { path: "direct" | "gateway" })[];
 }
 
 export interface PhaseOptions {
@@ -56,9 +60,10 @@ export interface PhaseOptions {
   minSeconds: number;
   minRequests: number;
   /**
-   * At most this many seconds waiting for the replies after the message phases (default: until
-   * none is owed, or none was written for 30 s); 0 skips the reply figures altogether. The
-   * agent-worker then keeps writing replies while the status phases run.
+   * At most this many seconds waiting for the replies after each text phase (default: until none
+   * is owed, or none was written for 30 s); 0 skips the reply figures altogether. The agent-worker
+   * then keeps writing the first phase's replies while the later phases run, and their figures
+   * carry that work.
    */
   replyDrainSeconds?: number;
   log: (s: string) => void;
@@ -105,14 +110,28 @@ export async function benchWebhook(
       ),
     );
   }
-  const messagesStart = new Date();
+  // Each text phase starts on a drained system and is followed by the drain of its own replies:
+  // the agent-worker answers a phase's messages while it runs (as it would in production), but
+  // never the backlog of another phase, and the replies are measured as their own figure.
+  const replies: WebhookBenchResult["replies"] = [];
   for (const path of ["direct", "gateway"] as const) {
+    const phaseStart = new Date();
     runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
+    if (opts.replyDrainSeconds === 0) continue;
+    const drained = await drainReplies(sql, run, phaseStart, opts.log, opts.replyDrainSeconds);
+    replies.push({
+      path,
+      ...drained,
+      // Only on a drained system: behind a backlog it would measure the backlog.
+      idle: drained.capped ? { messages: 0, p50: NaN, p99: NaN, slowest: NaN } : await idleLatency(
+        stack,
+        sql,
+        `${run}-idle-${path}`,
+        path === "direct" ? 0 : 100,
+        opts.log,
+      ),
+    });
   }
-  const replies = opts.replyDrainSeconds === 0 ? null : {
-    ...await drainReplies(sql, run, messagesStart, opts.log, opts.replyDrainSeconds),
-    idle: await idleLatency(stack, sql, `${run}-idle`, opts.log),
-  };
   for (let n = 1; n <= statusRuns; n++) {
     for (const path of ["direct", "gateway"] as const) {
       const label = `wa-webhook: batch of 10 statuses${statusRuns > 1 ? ` (run ${n})` : ""}`;
@@ -268,6 +287,8 @@ async function idleLatency(
   stack: Stack,
   sql: postgres.Sql,
   run: string,
+  /** Added to the request numbers: each measurement writes as other people (its own sessions). */
+  people: number,
   log: (s: string) => void,
 ): Promise<ReplyStats["idle"]> {
   const spec = {
@@ -278,14 +299,14 @@ async function idleLatency(
   };
   const latencies: number[] = [];
   for (let i = 0; i < 20; i++) {
-    const { headers, body } = buildRequest(spec, 900_000 + i);
+    const { headers, body } = buildRequest(spec, 900_000 + people + i);
     const res = await fetch(`${stack.urls.functions}/wa-webhook`, {
       method: "POST",
       headers,
       body,
     });
     await res.body?.cancel();
-    const id = `wamid.bench-${run}-${900_000 + i}`;
+    const id = `wamid.bench-${run}-${900_000 + people + i}`;
     const started = performance.now();
     while (performance.now() - started < 30_000) {
       const [row] = await sql`

@@ -47,6 +47,7 @@ beforeAll(async () => {
     defaultCountry: "RW",
     waitUntil: () => {},
     onInbound: () => Promise.resolve(),
+    onAccepted: () => Promise.resolve(),
     webhook: {
       mtnSecret: C.mtnWebhookSecret,
       twilioAuthToken: C.twilioAuthToken,

@@ -224,12 +224,14 @@ describe("message_stats over the rollup", () => {
     const [{ n }] = await sql`select count(*)::int as n from public.message_stats_dirty`;
     expect(n).toBe(0);
     // Not folded (the hour is not over), read from the log: the new rows count.
-    const [state] = await sql`select folded_before <= date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00') as behind
+    const [state] =
+      await sql`select folded_before <= date_bin('1 hour', now(), timestamptz '2000-01-01 00:00:00+00') as behind
       from public.message_stats_state`;
     expect(state.behind).toBe(true);
     const from = new Date(Date.now() - 3 * 3_600_000).toISOString();
     const to = new Date(Date.now() + 3_600_000).toISOString();
-    const [got] = await sql`select * from public.message_stats(${from}::timestamptz, ${to}::timestamptz, 'whatsapp')`;
+    const [got] =
+      await sql`select * from public.message_stats(${from}::timestamptz, ${to}::timestamptz, 'whatsapp')`;
     const [want] = await reference(from, to, "whatsapp");
     expect(exact(got)).toEqual(exact(want));
     expect(got.delivered).toBeGreaterThanOrEqual(1);
@@ -238,8 +240,10 @@ describe("message_stats over the rollup", () => {
   it("a late status of an earlier hour's message, and a reply to a conversation begun hours ago, mark those hours", async () => {
     const { sql } = h.db;
     while ((await sql`select public.refresh_message_stats(500) as n`)[0].n > 0);
-    const [p] = await sql`insert into public.profiles (phone_number) values (${h.newPhone()}) returning id`;
-    const [s] = await sql`insert into public.omnichannel_sessions (profile_id) values (${p.id}) returning id`;
+    const [p] =
+      await sql`insert into public.profiles (phone_number) values (${h.newPhone()}) returning id`;
+    const [s] =
+      await sql`insert into public.omnichannel_sessions (profile_id) values (${p.id}) returning id`;
     const [old] = await sql`insert into public.message_delivery_log
         (channel, direction, status, session_id, created_at, body)
       values ('sms', 'inbound', 'received', ${s.id}, ${at(2000)}::timestamptz, 'first')

@@ -16,6 +16,7 @@ import {
   createReplyDeps,
   replyToInbound,
 } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
+import { inboxWorkerOf } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import { createSmsInboundHandler } from "../../supabase/functions/_shared/sms-inbound/handler.ts";
 
 /**
@@ -73,6 +74,8 @@ function smsInbound(provider: "mtn" | "twilio") {
     defaultCountry: "RW",
     waitUntil: background.waitUntil,
     onInbound: async (inbound) => void await replyToInbound(replyDeps, inbound),
+    // The inbox worker, as the agent-worker function runs it: derives, then replies.
+    onAccepted: async () => void await inboxWorkerOf(replyDeps)(),
     webhook: {
       mtnSecret: MTN_SECRET,
       twilioAuthToken: TWILIO_TOKEN,

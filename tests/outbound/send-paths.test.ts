@@ -222,6 +222,7 @@ describe("every send path is paced and records its sender", () => {
       defaultCountry: "RW",
       waitUntil: background.waitUntil,
       onInbound: () => Promise.resolve(),
+      onAccepted: () => Promise.resolve(),
       webhook: {
         mtnSecret: MTN_SECRET,
         twilioAuthToken: TWILIO_TOKEN,

@@ -24,6 +24,7 @@ import { createSenderDirectory } from "../../supabase/functions/_shared/outbound
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
 import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
+import { drainInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import { secretKeyAuth } from "../support/auth.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -507,6 +508,13 @@ export async function startStack(db?: TestDatabase): Promise<Stack> {
       defaultCountry: "RW",
       waitUntil: background.waitUntil,
       onInbound: () => Promise.resolve(),
+      // The inbox worker derives what the webhook accepted (no replies here).
+      onAccepted: async () =>
+        void await drainInbox({
+          sql: database.sql,
+          logger: log,
+          onInbound: () => Promise.resolve(),
+        }),
       webhook: { mtnSecret: MTN_SECRET, twilioAuthToken: TWILIO_TOKEN, publicFunctionsUrl: PUBLIC },
     });
     return {

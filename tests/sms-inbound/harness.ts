@@ -9,6 +9,7 @@ import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 import { sendMessage } from "../../supabase/functions/_shared/outbound/send-message.ts";
 import { backgroundTracker } from "../../supabase/functions/_shared/platform/background.ts";
 import type { InboundForReply } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
+import { drainInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
 import { MTN_SECRET, mtnSignature, TWILIO_TOKEN, twilioSignature } from "./signing.ts";
 
 /**
@@ -29,7 +30,11 @@ export async function startEnv(): Promise<Env> {
   return { ...env, twilio: env.twilio! };
 }
 
-/** The handler on the test database, recording every AI-reply hand-off instead of running one. */
+/**
+ * The handler on the test database, recording every AI-reply hand-off instead of running one.
+ * Accepted messages are derived by the real inbox worker (drainInbox) in the background, as the
+ * agent-worker function does, and their hand-offs recorded the same way.
+ */
 export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
   const log = memoryLogger();
   const background = backgroundTracker((err) =>
@@ -46,6 +51,16 @@ export function makeHandler(env: Env, over: Partial<SmsInboundDeps> = {}) {
     onInbound: (r) => {
       replies.push(r);
       return Promise.resolve();
+    },
+    onAccepted: async () => {
+      await drainInbox({
+        sql: env.db.sql,
+        logger: log,
+        onInbound: (r) => {
+          replies.push(r);
+          return Promise.resolve();
+        },
+      });
     },
     webhook: {
       mtnSecret: MTN_SECRET,

@@ -64,6 +64,55 @@ describe("sms-inbound: MTN-style gateway", () => {
     expect(env.mtn.sendRequests()).toHaveLength(0);
   });
 
+  it("answers once the SMS is in the inbox; the profile, session and message come from the worker", async () => {
+    const phone = newPhone();
+    let kicks = 0;
+    const h = makeHandler(env, { onAccepted: () => Promise.resolve(void kicks++) });
+    const res = await h.send(
+      mtnRequest({
+        from: phone.slice(1),
+        to: "4040",
+        message: "Is it still for sale?",
+        id: `mo-in-${phone}`,
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ result: "recorded" });
+    // The request wrote the inbox row only, and asked the worker once.
+    const [inbox] = await env.db.sql`select channel, sender, message ->> 'body' as body,
+        (message ->> 'needs_reply')::boolean as needs_reply, processed_at
+      from public.inbound_inbox where channel = 'sms' and provider_message_id = ${`mo-in-${phone}`}`;
+    expect(inbox).toMatchObject({
+      channel: "sms",
+      sender: phone,
+      body: "Is it still for sale?",
+      needs_reply: true,
+      processed_at: null,
+    });
+    expect(kicks).toBe(1);
+    expect(await inboundRows(env.db.sql, phone)).toHaveLength(0);
+    expect(await profileOf(env.db.sql, phone)).toBeUndefined();
+
+    // The worker derives it and hands it to the replier.
+    const replies: unknown[] = [];
+    const { drainInbox } = await import("../../supabase/functions/_shared/inbox/process-inbox.ts");
+    await drainInbox({
+      sql: env.db.sql,
+      logger: h.log,
+      onInbound: (r) => Promise.resolve(void replies.push(r)),
+    });
+    const rows = await inboundRows(env.db.sql, phone);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      provider: "mtn",
+      reply_state: "pending",
+      metadata: { to: "4040" },
+    });
+    expect(replies).toEqual([
+      expect.objectContaining({ deliveryId: rows[0].id, channel: "sms", sender: phone }),
+    ]);
+  });
+
   it("creates an unknown sender's profile with SMS allowed and sms as the last channel", async () => {
     const phone = newPhone();
     expect(await profileOf(env.db.sql, phone)).toBeUndefined();

@@ -93,3 +93,19 @@ export function agentWorkerKickOf(
     logger,
   });
 }
+
+/**
+ * What a webhook runs after accepting messages into the inbox (in the background, after its
+ * answer): kicks the agent-worker, and runs the inbox worker in its own isolate only when there
+ * is no worker to kick or it cannot be reached (the inbox claim and the reply lease keep the two
+ * from doing anything twice).
+ */
+export function afterAccept(
+  kick: AgentWorkerKick | null,
+  inboxWorker: () => Promise<unknown>,
+): () => Promise<void> {
+  return async () => {
+    if (kick && await kick.kick()) return;
+    await inboxWorker();
+  };
+}

@@ -1,7 +1,8 @@
 import type { Logger } from "../log/logger.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 import type { WaitUntil } from "../platform/background.ts";
-import { type RecordedInbound, recordInbound } from "../conversations/record-inbound.ts";
+import type { RecordedInbound } from "../conversations/record-inbound.ts";
+import { acceptInboundBatched } from "../inbox/record-inbound-batch.ts";
 import { KEYWORD_REPLIES, type KeywordAction, smsKeywordOf } from "./keywords.ts";
 import { recordTwimlReply, sendKeywordReply } from "./keyword-reply.ts";
 import { smsSenderToE164 } from "../phone.ts";
@@ -14,7 +15,15 @@ export interface InboundSmsDeps extends OutboundDeps {
   /** Reads national sender numbers. */
   defaultCountry: string;
   waitUntil: WaitUntil;
-  /** The AI reply, run after the webhook answered. */
+  /**
+   * After a message was accepted into the inbox (the webhook has answered): the agent-worker
+   * derives it and writes its reply (agent-worker/kick.ts, afterAccept).
+   */
+  onAccepted: () => Promise<void>;
+  /**
+   * The AI reply of a keyword-like SMS that applied no keyword (recorded directly with the
+   * keyword check), run after the webhook answered.
+   */
   onInbound: (recorded: InboundForReply<"sms">) => Promise<void>;
 }
 
@@ -26,9 +35,10 @@ export interface InboundSmsOutcome {
 }
 
 /**
- * One SMS a person sent, after its signature was checked: recorded durably (once per provider
- * message id), then either applied as a keyword (STOP / START / HELP, no AI) or handed to the
- * AI replier in the background. With `replyInline` (Twilio) a keyword's answer comes back to
+ * One SMS a person sent, after its signature was checked: a keyword (STOP / START / HELP) is
+ * recorded and applied at once, no AI; any other message is accepted into the inbox (once per
+ * provider message id, grouped with the concurrent requests' into one statement), and the
+ * agent-worker derives its profile, session and row and writes its AI reply, off this request. With `replyInline` (Twilio) a keyword's answer comes back to
  * be put in the webhook's response; otherwise it is sent with the SMS adapter in the background.
  */
 export async function handleInboundSms(
@@ -106,14 +116,18 @@ export async function handleInboundSms(
 
   // An empty SMS (no text, no media) is kept in the history but asks nothing.
   const needsReply = sms.body.trim() !== "";
-  const r = await recordInbound(deps.sql, {
+  const accepted = await acceptInboundBatched(deps.sql, {
     ...message,
     channel: "sms",
     messageType: sms.messageType,
     needsReply,
   });
-  if (!r.isNew) return duplicate(log);
-  return conversation(deps, log, forReply(r, sender, correlationId), needsReply);
+  if (!accepted.isNew) return duplicate(log);
+  log.info("SMS_INBOUND_RECEIVED", { inbox_id: accepted.inboxId, needs_reply: needsReply });
+  deps.waitUntil(
+    deps.onAccepted().catch((err) => log.error("SMS_INBOUND_REPLY_ERROR", errorFields(err))),
+  );
+  return { result: "recorded" };
 }
 
 function duplicate(log: Logger): InboundSmsOutcome {
@@ -143,19 +157,16 @@ function conversation(
   deps: InboundSmsDeps,
   log: Logger,
   recorded: InboundForReply<"sms">,
-  needsReply = true,
 ): InboundSmsOutcome {
   log.info("SMS_INBOUND_RECEIVED", {
     delivery_id: recorded.deliveryId,
     session_id: recorded.sessionId,
-    needs_reply: needsReply,
+    needs_reply: true,
   });
-  if (needsReply) {
-    deps.waitUntil(
-      deps.onInbound(recorded)
-        .catch((err) => log.error("SMS_INBOUND_REPLY_ERROR", errorFields(err))),
-    );
-  }
+  deps.waitUntil(
+    deps.onInbound(recorded)
+      .catch((err) => log.error("SMS_INBOUND_REPLY_ERROR", errorFields(err))),
+  );
   return { result: "recorded" };
 }
 

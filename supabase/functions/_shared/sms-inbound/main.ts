@@ -1,5 +1,7 @@
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
-import { replierOf } from "../conversations/reply-to-inbound.ts";
+import { createReplyDeps, replierOf } from "../conversations/reply-to-inbound.ts";
+import { inboxWorkerOf } from "../inbox/process-inbox.ts";
+import { afterAccept, agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createSmsInboundHandler } from "./handler.ts";
 
 /** `sms-inbound` built from the validated environment (functions/sms-inbound/index.ts serves it). */
@@ -9,6 +11,12 @@ export function smsInbound({ env, waitUntil }: Runtime) {
     ...outbound,
     defaultCountry: env.DEFAULT_COUNTRY,
     waitUntil,
+    // Accepted messages are derived and answered by the agent-worker function, off this request
+    // path and pool; here only when the worker cannot be reached.
+    onAccepted: afterAccept(
+      agentWorkerKickOf(env, platform.logger),
+      inboxWorkerOf(createReplyDeps(platform, outbound)),
+    ),
     onInbound: replierOf(platform, outbound),
     webhook: {
       mtnSecret: env.MTN_WEBHOOK_SECRET,

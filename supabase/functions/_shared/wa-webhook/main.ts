@@ -2,7 +2,7 @@ import { postCallConfigOf } from "../platform/deps.ts";
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
 import { createReplyDeps } from "../conversations/reply-to-inbound.ts";
 import { inboxWorkerOf } from "../inbox/process-inbox.ts";
-import { agentWorkerKickOf } from "../agent-worker/kick.ts";
+import { afterAccept, agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createWaWebhookHandler } from "./handler.ts";
 import { bridgeOf } from "../genesys/wiring.ts";
 import { createAgentForwarder } from "../genesys/forward-inbound.ts";
@@ -47,10 +47,7 @@ export function waWebhook({ env, waitUntil }: Runtime) {
     // The accepted messages are derived and answered by the agent-worker function, off this
     // request path and pool; here only when the worker cannot be reached (the inbox claim and
     // the reply claim keep the two from doing anything twice).
-    onAccepted: async () => {
-      if (agentWorker && await agentWorker.kick()) return;
-      await inboxWorker();
-    },
+    onAccepted: afterAccept(agentWorker, inboxWorker),
     config: postCallConfigOf(env),
   });
 }

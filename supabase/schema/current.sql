@@ -1665,7 +1665,7 @@ AS $function$
     update public.message_delivery_log m
     set reply_state = 'in_progress', leased_until = now() + make_interval(secs => p_lease_seconds)
     where m.id = p_delivery_id
-      and m.direction = 'inbound'
+      and (m.direction || '') = 'inbound'
       and (m.reply_state = 'pending'
            or (m.reply_state = 'in_progress' and m.leased_until <= now()))
     returning 1
@@ -1685,7 +1685,7 @@ begin
   update public.message_delivery_log m
   set reply_state = 'in_progress', leased_until = now() + make_interval(secs => p_lease_seconds)
   where m.id = p_delivery_id
-    and m.direction = 'inbound'
+    and (m.direction || '') = 'inbound'
     and (m.reply_state = 'pending'
          or (m.reply_state = 'in_progress' and m.leased_until <= now()))
   returning m.* into v_m;
@@ -1911,7 +1911,7 @@ begin
   end if;
   update public.message_delivery_log m
   set reply_state = p_state, leased_until = null
-  where m.id = p_delivery_id and m.direction = 'inbound';
+  where m.id = p_delivery_id and (m.direction || '') = 'inbound';
 end;
 $function$;
 grant execute on function public.complete_inbound_reply(p_delivery_id uuid, p_state text) to service_role;

@@ -228,6 +228,7 @@ for (const name of selected) {
             ? undefined
             : Number(values["reply-drain"]),
           statusRuns: Number(values["status-runs"]),
+          postgres: Boolean(dbUrl),
           log,
         });
         const floor = r.runs.find((s) => s.path === "direct")!.perSecond;

@@ -18,6 +18,7 @@ import { processUsage } from "./process-usage.ts";
 import { runLoad } from "./loadgen.ts";
 import { buildRequest, type PayloadKind, type PayloadSpec } from "./payloads.ts";
 import { loadAverage } from "./machine.ts";
+import { standInAutovacuum } from "./autovacuum.ts";
 
 export type WebhookRun = RunStats & {
   path: "direct" | "gateway";
@@ -72,7 +73,7 @@ export interface PhaseOptions {
 export async function benchWebhook(
   stack: Stack,
   pidOf: (name: string) => number | undefined,
-  opts: PhaseOptions & { statusRuns?: number },
+  opts: PhaseOptions & { statusRuns?: number; postgres?: boolean },
 ): Promise<WebhookBenchResult> {
   const statusRuns = Math.max(1, opts.statusRuns ?? 1);
   const run = `${Date.now()}`;
@@ -85,7 +86,28 @@ export async function benchWebhook(
     select 'whatsapp', 'outbound', 'sent', '+250788000000', 'bench', 'whatsapp', 'wamid.out-' || ${run} || '-' || g
     from generate_series(1, ${seeded}) g`;
   await sql`analyze`;
+  // Every phase, floors included, runs with the same table maintenance.
+  // (On PostgreSQL only: PGlite runs one statement at a time, and has no autovacuum to stand in for.)
+  const autovacuum = opts.postgres
+    ? await standInAutovacuum(stack.urls.db, opts.log)
+    : { stop: () => Promise.resolve() };
+  try {
+    return await phases(stack, pidOf, opts, sql, run, seeded, statusRuns);
+  } finally {
+    await autovacuum.stop();
+    await sql.end();
+  }
+}
 
+async function phases(
+  stack: Stack,
+  pidOf: (name: string) => number | undefined,
+  opts: PhaseOptions,
+  sql: postgres.Sql,
+  run: string,
+  seeded: number,
+  statusRuns: number,
+): Promise<WebhookBenchResult> {
   const measure = phaseRunner(stack, pidOf, opts);
   const phase = (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway") =>
     measure(fn, label, path, {
@@ -138,7 +160,6 @@ export async function benchWebhook(
       runs.push(await phase("wa-webhook", label, "wa-statuses", path));
     }
   }
-  await sql.end();
   return { runs, replies };
 }
 

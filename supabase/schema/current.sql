@@ -2877,6 +2877,7 @@ CREATE OR REPLACE FUNCTION public.message_stats(p_from timestamp with time zone,
  LANGUAGE sql
  STABLE
  SET search_path TO ''
+ SET jit TO 'off'
 AS $function$
   with b as (
     -- full hours [fh, lh) and full days [fd, ld) inside the window
@@ -3017,6 +3018,7 @@ CREATE OR REPLACE FUNCTION public.message_stats_from_log(p_from timestamp with t
  STABLE
  SET search_path TO ''
  SET max_parallel_workers_per_gather TO '0'
+ SET jit TO 'off'
 AS $function$
   with outbound as (
     select m.channel, m.status,

@@ -1,5 +1,5 @@
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
-import { createReplyDeps, replierOf } from "../conversations/reply-to-inbound.ts";
+import { createReplyDeps, replyToInbound } from "../conversations/reply-to-inbound.ts";
 import { inboxWorkerOf } from "../inbox/process-inbox.ts";
 import { afterAccept, agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createSmsInboundHandler } from "./handler.ts";
@@ -7,6 +7,8 @@ import { createSmsInboundHandler } from "./handler.ts";
 /** `sms-inbound` built from the validated environment (functions/sms-inbound/index.ts serves it). */
 export function smsInbound({ env, waitUntil }: Runtime) {
   const { platform, outbound } = sendingFunction(env, "sms-inbound");
+  // One reply path (agent, caches) for the isolate: the inbox worker and the keyword fallback.
+  const replies = createReplyDeps(platform, outbound);
   return createSmsInboundHandler({
     ...outbound,
     defaultCountry: env.DEFAULT_COUNTRY,
@@ -15,9 +17,9 @@ export function smsInbound({ env, waitUntil }: Runtime) {
     // path and pool; here only when the worker cannot be reached.
     onAccepted: afterAccept(
       agentWorkerKickOf(env, platform.logger),
-      inboxWorkerOf(createReplyDeps(platform, outbound)),
+      inboxWorkerOf(replies),
     ),
-    onInbound: replierOf(platform, outbound),
+    onInbound: async (inbound) => void await replyToInbound(replies, inbound),
     webhook: {
       mtnSecret: env.MTN_WEBHOOK_SECRET,
       twilioAuthToken: env.TWILIO_AUTH_TOKEN,

@@ -50,6 +50,20 @@ const LEASE_MS = 100;
 /** Tokens leased per round trip: what the sender may send in 50 ms (at least 1). */
 const leaseSize = (s: SenderRef) => Math.max(1, Math.floor(s.ratePerSecond / 20));
 
+/** How long a sender's bucket takes to refill a lease's worth. */
+const leaseWaitMs = (s: SenderRef) => (leaseSize(s) * 1000) / s.ratePerSecond;
+
+/** A send waiting for its sender's token (acquire), answered in the order they came. */
+interface Waiter {
+  deadline: number;
+  resolve: (ok: boolean) => void;
+  reject: (err: unknown) => void;
+}
+interface Queue {
+  sender: SenderRef;
+  waiters: Waiter[];
+}
+
 /**
  * Token buckets held in Postgres (public.sender_rate_limits), shared by every isolate. `acquire`
  * leases tokens in bulk (public.take_send_tokens_each) and keeps the rest for this isolate's next
@@ -78,32 +92,12 @@ export function createPacer(
     stock.set(key, { tokens: held + tokens, until: now() + LEASE_MS });
   };
 
-  // One refill per sender at a time: concurrent sends that ran short wait for the one in flight
-  // and share what it brought into the stock, instead of each updating the sender's row.
-  const refilling = new Map<string, Promise<number>>();
+  // The bulk lease in flight per sender (acquire's take_send_tokens_each): concurrent sends that
+  // ran short queue behind it instead of each updating the sender's row.
+  const refilling = new Map<string, Promise<unknown>>();
   const emptyUntil = new Map<string, number>();
   const markEmpty = (sender: SenderRef, waitMs: number) =>
-    emptyUntil.set(
-      sender.key,
-      now() + Math.max(waitMs, (leaseSize(sender) * 1000) / sender.ratePerSecond),
-    );
-  const track = (key: string, p: Promise<number>): Promise<number> => {
-    const tracked = p.finally(() => {
-      if (refilling.get(key) === tracked) refilling.delete(key);
-    });
-    refilling.set(key, tracked);
-    return tracked;
-  };
-  const refill = (sender: SenderRef, wanted: number): Promise<number> =>
-    refilling.get(sender.key) ??
-      track(
-        sender.key,
-        take(sender, wanted).then((next) => {
-          addStock(sender.key, next.granted);
-          if (next.granted < wanted) markEmpty(sender, next.waitMs);
-          return next.waitMs;
-        }),
-      );
+    emptyUntil.set(sender.key, now() + Math.max(waitMs, leaseWaitMs(sender)));
 
   const take = async (s: SenderRef, wanted: number) => {
     const [r] = await rpc(sql, "take_send_tokens", {
@@ -114,14 +108,70 @@ export function createPacer(
     return { granted: r.granted, waitMs: r.wait_ms };
   };
 
+  // Sends waiting for a sender whose bucket ran dry, first come first served. One pump per sender
+  // leases for all of them at once (what the bucket refilled: about a lease's worth per round trip),
+  // so a saturated sender costs one row update per few sends, not one or more per send.
+  const queues = new Map<string, Queue>();
+  const serve = (q: Queue) => {
+    while (q.waiters.length > 0 && fromStock(q.sender.key)) q.waiters.shift()!.resolve(true);
+  };
+  const pump = async (q: Queue) => {
+    const { sender } = q;
+    const inFlight = refilling.get(sender.key);
+    if (inFlight) await inFlight.catch(() => undefined);
+    serve(q);
+    let wait = Math.max(0, (emptyUntil.get(sender.key) ?? 0) - now());
+    while (q.waiters.length > 0) {
+      // A send that cannot get its token within its wait is deferred now: never sent late.
+      const at = now() + wait;
+      q.waiters = q.waiters.filter((w) => at <= w.deadline || void w.resolve(false));
+      if (q.waiters.length === 0) break;
+      if (wait > 0) await sleep(wait);
+      serve(q);
+      if (q.waiters.length === 0) break;
+      const wanted = q.waiters.length - 1 + leaseSize(sender);
+      const next = await take(sender, wanted);
+      addStock(sender.key, next.granted);
+      serve(q);
+      if (next.granted < wanted) markEmpty(sender, next.waitMs);
+      wait = Math.max(next.waitMs, leaseWaitMs(sender));
+    }
+    // In the same turn as the last check: a send queued after this starts a new pump.
+    queues.delete(sender.key);
+  };
+  const enqueue = (sender: SenderRef, count: number, deadline: number): Promise<boolean>[] => {
+    let q = queues.get(sender.key);
+    const start = !q;
+    if (!q) queues.set(sender.key, q = { sender, waiters: [] });
+    const queue = q;
+    const waits = Array.from(
+      { length: count },
+      () =>
+        new Promise<boolean>((resolve, reject) =>
+          queue.waiters.push({ deadline, resolve, reject })
+        ),
+    );
+    if (start) {
+      pump(queue).catch((err) => {
+        if (queues.get(sender.key) === queue) queues.delete(sender.key);
+        for (const w of queue.waiters.splice(0)) w.reject(err);
+      });
+    }
+    return waits;
+  };
+  // Neither the stock nor a new lease may jump the sends already queued for a sender.
+  const busy = (key: string) =>
+    queues.has(key) || refilling.has(key) || (emptyUntil.get(key) ?? 0) > now();
+
   const reserve = (senders: SenderRef[]): TokenReservation => {
     const held = new Set<string>();
     const ask: TokenReservation["ask"] = [];
     const byKey = new Map(senders.map((s) => [s.key, s]));
     for (const s of byKey.values()) {
+      if (queues.has(s.key)) continue; // acquire queues behind the sends already waiting
       if (fromStock(s.key)) held.add(s.key);
-      // A refill on the way or a bucket found empty: acquire shares or waits for it instead.
-      else if (!refilling.has(s.key) && (emptyUntil.get(s.key) ?? 0) <= now()) {
+      // A lease on the way or a bucket found empty: acquire shares or waits for it instead.
+      else if (!busy(s.key)) {
         ask.push({ sender_key: s.key, wanted: leaseSize(s), rate: s.ratePerSecond });
       }
     }
@@ -150,62 +200,56 @@ export function createPacer(
     reserve,
     async acquire(senders, maxWaitMs = 5_000) {
       const deadline = now() + maxWaitMs;
-      // Refills in flight for these senders are awaited first: what they bring is shared
-      // through the stock instead of each send updating the sender's row.
-      const keys = [...new Set(senders.map((s) => s.key))];
-      // A sender whose bucket this isolate found empty is not asked again before a lease's
-      // worth has refilled (asking sooner would update its row for a token or none).
-      const until = Math.max(0, ...keys.map((k) => emptyUntil.get(k) ?? 0));
-      if (until > now() && until <= deadline) await sleep(until - now());
-      const inFlight = keys.flatMap((k) => refilling.get(k) ?? []);
-      if (inFlight.length > 0) await Promise.all(inFlight);
-      // One token per entry: from this isolate's lease when it has one, else leased now.
+      // One token per entry: from this isolate's lease when it has one (and no send is queued
+      // for it), else leased now, else in turn behind the sends already waiting.
       const needed = new Map<string, { sender: SenderRef; count: number }>();
       for (const s of senders) {
-        if (fromStock(s.key)) continue;
+        if (!queues.has(s.key) && fromStock(s.key)) continue;
         const n = needed.get(s.key);
         if (n) n.count++;
         else needed.set(s.key, { sender: s, count: 1 });
       }
       if (needed.size === 0) return new Set();
-      const wanted = [...needed.values()];
-      const bulk = rpc(sql, "take_send_tokens_each", {
-        p_sender_keys: wanted.map((w) => w.sender.key),
-        p_wanted: wanted.map((w) => w.count - 1 + leaseSize(w.sender)),
-        p_default_rates: wanted.map((w) => w.sender.ratePerSecond),
-      }).then((rows) => {
-        for (const r of rows) {
-          addStock(r.sender_key, r.granted);
-          const w = needed.get(r.sender_key)!;
-          if (r.granted < w.count - 1 + leaseSize(w.sender)) markEmpty(w.sender, r.wait_ms);
+      const waits: Promise<[string, boolean]>[] = [];
+      const wait = (sender: SenderRef, count: number) => {
+        for (const p of enqueue(sender, count, deadline)) {
+          waits.push(p.then((ok) => [sender.key, ok]));
         }
-        return rows;
-      });
-      for (const w of wanted) {
-        track(
-          w.sender.key,
-          bulk.then((rows) => rows.find((r) => r.sender_key === w.sender.key)?.wait_ms ?? 0),
-        );
+      };
+      const lease: { sender: SenderRef; count: number }[] = [];
+      for (const w of needed.values()) {
+        if (busy(w.sender.key)) wait(w.sender, w.count);
+        else lease.push(w);
       }
-      const rows = await bulk;
-      const missing = new Set<string>();
-      await Promise.all(wanted.map(async ({ sender, count }) => {
-        let short = count;
-        while (short > 0 && fromStock(sender.key)) short--;
-        // What the lease did not cover, as the bucket refills: a lease's worth at a time.
-        const leaseWaitMs = (leaseSize(sender) * 1000) / sender.ratePerSecond;
-        const first = rows.find((r) => r.sender_key === sender.key)?.wait_ms ?? 0;
-        let wait = short > 0 ? Math.max(first, leaseWaitMs) : 0;
-        while (short > 0) {
-          if (now() + wait > deadline) return void missing.add(sender.key);
-          await sleep(wait);
-          while (short > 0 && fromStock(sender.key)) short--;
-          if (short === 0) break;
-          const waitMs = await refill(sender, short - 1 + leaseSize(sender));
-          while (short > 0 && fromStock(sender.key)) short--;
-          wait = short > 0 ? Math.max(waitMs, leaseWaitMs) : 0;
+      if (lease.length > 0) {
+        const wanted = lease.map((w) => w.count - 1 + leaseSize(w.sender));
+        const bulk = rpc(sql, "take_send_tokens_each", {
+          p_sender_keys: lease.map((w) => w.sender.key),
+          p_wanted: wanted,
+          p_default_rates: lease.map((w) => w.sender.ratePerSecond),
+        }).then((rows) => {
+          lease.forEach((w, i) => {
+            const r = rows.find((row) => row.sender_key === w.sender.key);
+            addStock(w.sender.key, r?.granted ?? 0);
+            if ((r?.granted ?? 0) < wanted[i]) markEmpty(w.sender, r?.wait_ms ?? 0);
+          });
+          return rows;
+        });
+        const tracked = bulk.finally(() => {
+          for (const w of lease) {
+            if (refilling.get(w.sender.key) === tracked) refilling.delete(w.sender.key);
+          }
+        });
+        for (const w of lease) refilling.set(w.sender.key, tracked);
+        await tracked;
+        for (const w of lease) {
+          let short = w.count;
+          while (short > 0 && fromStock(w.sender.key)) short--;
+          if (short > 0) wait(w.sender, short);
         }
-      }));
+      }
+      const missing = new Set<string>();
+      for (const [key, ok] of await Promise.all(waits)) if (!ok) missing.add(key);
       return missing;
     },
     async slowDown(key, retryAfterMs) {

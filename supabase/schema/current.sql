@@ -1226,8 +1226,8 @@ end;
 $function$;
 grant execute on function public.begin_meta_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb) to service_role;
 
-CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_metadata jsonb DEFAULT '{}'::jsonb)
- RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean)
+CREATE OR REPLACE FUNCTION public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid DEFAULT NULL::uuid, p_purpose text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_idempotency_key text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_tokens jsonb DEFAULT '[]'::jsonb, p_completes_inbound uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, status text, whatsapp_window_open boolean, has_whatsapp boolean, is_new boolean, sender_key text, granted integer, wait_ms integer)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
@@ -1236,6 +1236,9 @@ declare
   v_session_id uuid := p_session_id;
   v_row public.message_delivery_log%rowtype;
   v_existing boolean := false;
+  v_key text;
+  v_wanted integer;
+  v_rate double precision;
 begin
   insert into public.profiles as p (phone_number) values (p_recipient)
   on conflict (phone_number) do nothing;
@@ -1280,6 +1283,12 @@ begin
     end if;
   end if;
 
+  if p_completes_inbound is not null then
+    update public.message_delivery_log m
+    set reply_state = 'done', leased_until = null
+    where m.id = p_completes_inbound and (m.direction || '') = 'inbound';
+  end if;
+
   delivery_id := v_row.id;
   session_id := v_row.session_id;
   profile_id := v_profile.id;
@@ -1287,10 +1296,22 @@ begin
   has_whatsapp := v_profile.has_whatsapp;
   is_new := not v_existing;
   whatsapp_window_open := public.whatsapp_window_open(v_profile.id);
+
+  -- One sender per message: the first request names it. Nothing to send, nothing taken.
+  select t.sender_key, t.wanted, t.rate into v_key, v_wanted, v_rate
+  from jsonb_to_recordset(coalesce(p_tokens, '[]'::jsonb))
+    as t(sender_key text, wanted integer, rate double precision)
+  where t.sender_key is not null and coalesce(t.wanted, 0) > 0
+  limit 1;
+  if v_key is not null and is_new and v_row.status = 'queued' then
+    sender_key := v_key;
+    select t.granted, t.wait_ms into granted, wait_ms
+    from public.take_send_tokens(v_key, v_wanted, coalesce(v_rate, 80)) t;
+  end if;
   return next;
 end;
 $function$;
-grant execute on function public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb) to service_role;
+grant execute on function public.begin_outbound_message(p_channel text, p_recipient text, p_body text, p_session_id uuid, p_purpose text, p_correlation_id text, p_idempotency_key text, p_message_type text, p_metadata jsonb, p_tokens jsonb, p_completes_inbound uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_lease_seconds integer DEFAULT 120, p_channels text[] DEFAULT ARRAY['whatsapp'::text, 'sms'::text])
  RETURNS TABLE(session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text, delivery_id uuid, status text, provider_message_id text, error_code text, error_class text, error_message text, attempt integer, to_send boolean)

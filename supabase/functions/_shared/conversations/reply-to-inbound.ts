@@ -195,12 +195,17 @@ export async function replyToInbound(
       correlationId: inbound.correlationId,
       idempotencyKey: `ai_reply:${inbound.deliveryId}`,
       senderKey: replySenderKeyOf(deps, inbound.channel, claim.provider, claim.reply_to),
+      // The claim is done with the reply's row (the outbox owns it from there); after a
+      // fallback, only once the session is marked for follow-up.
+      completesInbound: outcome === "fallback" ? undefined : inbound.deliveryId,
     });
   if (outcome === "fallback") await markFollowUp(deps, inbound.sessionId, log);
-  await rpcValue(deps.sql, "complete_inbound_reply", {
-    p_delivery_id: inbound.deliveryId,
-    p_state: "done",
-  });
+  if (!("completedInbound" in sent && sent.completedInbound)) {
+    await rpcValue(deps.sql, "complete_inbound_reply", {
+      p_delivery_id: inbound.deliveryId,
+      p_state: "done",
+    });
+  }
   log[sent.status === "sent" ? "info" : "warn"]("AI_REPLY_COMPLETED", {
     outcome,
     channel: inbound.channel,

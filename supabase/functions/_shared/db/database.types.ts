@@ -641,8 +641,8 @@ isOneToOne: false
             }[]
                            },
 "begin_outbound_message":
-{ Args: { "p_body": string,"p_channel": string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string }; Returns: {
-              "delivery_id": string,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"session_id": string,"status": string,"whatsapp_window_open": boolean
+{ Args: { "p_body": string,"p_channel": string,"p_completes_inbound"?: string,"p_correlation_id"?: string,"p_idempotency_key"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_purpose"?: string,"p_recipient": string,"p_session_id"?: string,"p_tokens"?: Json }; Returns: {
+              "delivery_id": string,"granted": number,"has_whatsapp": boolean,"is_new": boolean,"profile_id": string,"sender_key": string,"session_id": string,"status": string,"wait_ms": number,"whatsapp_window_open": boolean
             }[]
                            },
 "begin_post_call_notification":

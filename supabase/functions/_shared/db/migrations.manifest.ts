@@ -51,4 +51,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100000_message_stats_lean_marks",
   "20261202100100_reply_claims_by_primary_key",
   "20261202100200_message_stats_no_jit",
+  "20261202100300_begin_outbound_paced",
 ];

@@ -9,6 +9,7 @@ import { type RecordedOutcome, recordOutcome } from "./outcome.ts";
 import { sendMetaMessage } from "./send-meta-message.ts";
 import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
 import type { OutboxRow, SendChannel } from "./senders.ts";
+import type { TokenReservation } from "./pacing.ts";
 import type { OutboundMedia } from "../media/outbound.ts";
 
 export type SendMessageDeps = OutboundDeps;
@@ -27,6 +28,12 @@ export interface SendMessageInput {
   /** The sender to use (a reply goes back through the one written to); unset: the channel's default. */
   senderKey?: string;
   /**
+   * The inbound message this answers (its delivery id), whose reply claim is completed with the
+   * row (begin_outbound_message): from then on the outbox owns the reply. WhatsApp and SMS only;
+   * `completedInbound` in the result says whether it was done.
+   */
+  completesInbound?: string;
+  /**
    * WhatsApp only: a file sent by link (media/outbound.ts staged it); `body` is its caption. It
    * is free-form, so only inside the 24-hour window: outside it the row fails as window_closed.
    */
@@ -41,6 +48,8 @@ export interface SendMessageResult {
   error?: { code: string; class: string; message: string };
   /** Queued for another attempt (a retryable failure, or no pacing token yet): when. */
   nextAttemptAt?: string;
+  /** The claim of `completesInbound` was completed with the row. */
+  completedInbound?: boolean;
 }
 
 /** The session given is not the recipient's (begin_outbound_message refused it, SQLSTATE OM403). */
@@ -71,13 +80,38 @@ export async function sendMessage(
   // a provider's acceptance (AI replies and tool messages are input too).
   const text = pgSafeText(input.body);
   const body = input.channel === "sms" ? formatSms(text, { maxSegments: 3 }).text : text;
-  const row = await begin(deps, input, body);
-  const log = deps.logger.child({
-    correlation_id: input.correlationId,
-    delivery_id: row.delivery_id,
-  });
-  const base = { deliveryId: row.delivery_id, channel: input.channel };
+  // The sender's pacing token is leased in the row's own statement when this isolate holds none.
+  const known = deps.senders.resolve(input.channel, input.senderKey);
+  const reserved = known ? deps.pacer.reserve?.([known]) : undefined;
+  try {
+    const row = await begin(deps, input, body, reserved);
+    reserved?.settle([row]);
+    const log = deps.logger.child({
+      correlation_id: input.correlationId,
+      delivery_id: row.delivery_id,
+    });
+    const base = {
+      deliveryId: row.delivery_id,
+      channel: input.channel,
+      ...(input.completesInbound ? { completedInbound: true } : {}),
+    };
+    return await sendBegun(deps, input, body, row, base, log, reserved);
+  } finally {
+    // A token held for a row that sent nothing goes back to this isolate's stock.
+    if (known) reserved?.release(known.key);
+  }
+}
 
+/** The begun row sent (or not: blocked, sent before, refused, deferred by pacing). */
+async function sendBegun(
+  deps: SendMessageDeps,
+  input: SendMessageInput,
+  body: string,
+  row: BeginRow,
+  base: Pick<SendMessageResult, "deliveryId" | "channel" | "completedInbound">,
+  log: Logger,
+  reserved: TokenReservation | undefined,
+): Promise<SendMessageResult> {
   if (row.status === "blocked") {
     const name = input.channel === "sms" ? "SMS" : "WhatsApp";
     log.info(`${input.channel.toUpperCase()}_MESSAGE_BLOCKED`, { purpose: input.purpose });
@@ -104,7 +138,7 @@ export async function sendMessage(
     body: message.body,
     messageType: message.message_type,
     metadata: message.metadata ?? undefined,
-  });
+  }, reserved);
   if (!sent) {
     log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
     return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };
@@ -141,7 +175,12 @@ export function reportSend(
   };
 }
 
-async function begin(deps: SendMessageDeps, input: SendMessageInput, body: string) {
+async function begin(
+  deps: SendMessageDeps,
+  input: SendMessageInput,
+  body: string,
+  reserved: TokenReservation | undefined,
+) {
   try {
     const [row] = await rpc(deps.sql, "begin_outbound_message", {
       p_channel: input.channel,
@@ -153,6 +192,8 @@ async function begin(deps: SendMessageDeps, input: SendMessageInput, body: strin
       p_idempotency_key: input.idempotencyKey,
       p_message_type: input.media?.type ?? "text",
       p_metadata: input.media ? { media: { ...input.media } } : undefined,
+      p_tokens: reserved?.ask.length ? reserved.ask : undefined,
+      p_completes_inbound: input.completesInbound,
     });
     return row;
   } catch (err) {

@@ -67,13 +67,17 @@ export async function sendAndRecord(
   return { result, outcome };
 }
 
-/** Paced, then sent and recorded; null when it was left to dispatch for want of a token. */
+/**
+ * Paced (with the token `reserved` for it, when its row's statement took one), then sent and
+ * recorded; null when it was left to dispatch for want of a token.
+ */
 export async function sendPaced(
   deps: OutboundDeps,
   out: Outgoing,
   extra: Omit<OutcomeItem, "deliveryId" | "result" | "senderKey"> = {},
+  reserved?: TokenReservation,
 ): Promise<{ result: SendResult; outcome: RecordedOutcome } | null> {
-  const [go] = await paced(deps, [out]);
+  const [go] = await paced(deps, [out], reserved);
   return go ? await sendAndRecord(deps, go, extra) : null;
 }
 

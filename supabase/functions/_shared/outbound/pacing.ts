@@ -120,21 +120,34 @@ export function createPacer(
     const inFlight = refilling.get(sender.key);
     if (inFlight) await inFlight.catch(() => undefined);
     serve(q);
-    let wait = Math.max(0, (emptyUntil.get(sender.key) ?? 0) - now());
+    // Leases start on the bucket's clock, a lease's worth apart, not each after the last one
+    // answered: a lease waiting behind this isolate's other statements in the pool (or a late
+    // timer) would otherwise let the bucket fill past its burst and lose what it refilled. At
+    // most two are in flight.
+    const taking = new Set<Promise<void>>();
+    let at = now() + Math.max(0, (emptyUntil.get(sender.key) ?? 0) - now());
     while (q.waiters.length > 0) {
       // A send that cannot get its token within its wait is deferred now: never sent late.
-      const at = now() + wait;
-      q.waiters = q.waiters.filter((w) => at <= w.deadline || void w.resolve(false));
+      const due = at;
+      q.waiters = q.waiters.filter((w) => due <= w.deadline || void w.resolve(false));
       if (q.waiters.length === 0) break;
-      if (wait > 0) await sleep(wait);
+      if (at > now()) await sleep(at - now());
       serve(q);
       if (q.waiters.length === 0) break;
+      if (taking.size >= 2) {
+        await Promise.race(taking);
+        continue;
+      }
       const wanted = q.waiters.length - 1 + leaseSize(sender);
-      const next = await take(sender, wanted);
-      addStock(sender.key, next.granted);
-      serve(q);
-      if (next.granted < wanted) markEmpty(sender, next.waitMs);
-      wait = Math.max(next.waitMs, leaseWaitMs(sender));
+      const lease: Promise<void> = take(sender, wanted).then((next) => {
+        addStock(sender.key, next.granted);
+        serve(q);
+        if (next.granted < wanted) markEmpty(sender, next.waitMs);
+      }, (err) => {
+        for (const w of q.waiters.splice(0)) w.reject(err);
+      }).finally(() => taking.delete(lease));
+      taking.add(lease);
+      at = now() + leaseWaitMs(sender);
     }
     // In the same turn as the last check: a send queued after this starts a new pump.
     queues.delete(sender.key);

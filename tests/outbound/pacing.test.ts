@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import { createPacer } from "../../supabase/functions/_shared/outbound/pacing.ts";
+import { loadConfig } from "../../supabase/functions/_shared/config.ts";
+import { createPlatform, outboundOf } from "../../supabase/functions/_shared/platform/deps.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -83,4 +85,31 @@ describe("pacing leases", () => {
     expect(takes, `${takes} bucket updates for 120 sends`).toBeLessThanOrEqual(45);
     await counted.end();
   });
+
+  // The embedded database runs one statement at a time whatever the connection: PostgreSQL only.
+  it.runIf(process.env.DATABASE_URL)(
+    "a function's lease never queues behind its other statements: the pacer has its own connection",
+    async () => {
+      const platform = createPlatform(loadConfig({ SUPABASE_DB_URL: db.url }), "pacing-test");
+      const { pacer } = outboundOf(platform);
+      try {
+        // Every connection of the function's pool busy for a second (a worker's replies).
+        const order: string[] = [];
+        const busy = Promise.all(
+          Array.from({ length: 3 }, () => platform.sql`select pg_sleep(1)`),
+        ).then(() => void order.push("pool"));
+        const sender = { key: "whatsapp:pacing-own-connection", ratePerSecond: 80 };
+        const paced = pacer.acquire([sender], 5_000).then((missing) => {
+          expect(missing.size).toBe(0);
+          order.push("token");
+        });
+        await Promise.all([busy, paced]);
+        // On the shared pool the lease waited for a free connection: "pool" first.
+        expect(order).toEqual(["token", "pool"]);
+      } finally {
+        await platform.sql.end();
+        await platform.pacingSql?.end();
+      }
+    },
+  );
 });

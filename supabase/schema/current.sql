@@ -2279,7 +2279,7 @@ end;
 $function$;
 grant execute on function public.get_or_create_omnichannel_session(p_phone_number text, p_channel text, p_call_id text, p_context jsonb, p_status text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.get_or_create_session_for_profile(p_profile_id uuid, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text)
+CREATE OR REPLACE FUNCTION public.get_or_create_session_for_profile(p_profile_id uuid, p_channel text, p_call_id text DEFAULT NULL::text, p_context jsonb DEFAULT '{}'::jsonb, p_status text DEFAULT NULL::text, p_tenant_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(session_id uuid, profile_id uuid, status text, context jsonb, channels_seen text[], last_channel text, call_id text, expires_at timestamp with time zone, is_new boolean, has_whatsapp boolean, allows_sms boolean, whatsapp_summary_sent boolean, sms_summary_sent boolean)
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -2315,9 +2315,9 @@ begin
 
   for attempt in 1..2 loop
     insert into public.omnichannel_sessions as s
-      (profile_id, status, context, channels_seen, last_channel, call_id)
+      (profile_id, status, context, channels_seen, last_channel, call_id, tenant_id)
     values (v_profile.id, coalesce(p_status, 'active'), coalesce(p_context, '{}'::jsonb),
-            array[p_channel], p_channel, p_call_id)
+            array[p_channel], p_channel, p_call_id, p_tenant_id)
     on conflict (profile_id) where status <> 'closed' do nothing
     returning s.* into v_session;
 
@@ -2353,7 +2353,7 @@ begin
     v_session.whatsapp_summary_sent, v_session.sms_summary_sent;
 end;
 $function$;
-grant execute on function public.get_or_create_session_for_profile(p_profile_id uuid, p_channel text, p_call_id text, p_context jsonb, p_status text) to service_role;
+grant execute on function public.get_or_create_session_for_profile(p_profile_id uuid, p_channel text, p_call_id text, p_context jsonb, p_status text, p_tenant_id uuid) to service_role;
 
 CREATE OR REPLACE FUNCTION public.get_session_history(p_session_id uuid, p_limit integer DEFAULT 20)
  RETURNS TABLE(created_at timestamp with time zone, channel text, direction text, message_type text, body text, status text)
@@ -3582,19 +3582,32 @@ declare
   v_id uuid;
   v_kind text := coalesce(p_sender_kind, 'phone');
   v_sender text;
+  v_tenant uuid;
 begin
   if p_provider_message_id is null or length(p_provider_message_id) = 0 then
     raise exception 'provider_message_id is required' using errcode = '22023';
   end if;
   v_sender := public.normalize_identity(v_kind, p_sender);
 
+  -- The tenant the message's row will get (public.message_tenant: the WhatsApp number it
+  -- reached, else the default), so a new session is opened with it instead of updated after.
+  if p_channel = 'whatsapp' and p_metadata -> 'business' ->> 'phone_number_id' is not null then
+    select a.tenant_id into v_tenant
+    from public.channel_accounts a
+    where a.kind = 'whatsapp' and a.external_id = p_metadata -> 'business' ->> 'phone_number_id';
+  end if;
+  v_tenant := coalesce(v_tenant, '00000000-0000-0000-0000-000000000001'::uuid);
+
   if v_kind = 'phone' then
     select * into v_session
-    from public.get_or_create_omnichannel_session(v_sender, p_channel);
+    from public.get_or_create_session_for_profile(
+      public.resolve_profile('phone', v_sender, p_channel), p_channel, null, '{}'::jsonb, null,
+      v_tenant);
   else
     select * into v_session
     from public.get_or_create_session_for_profile(
-      public.resolve_profile(v_kind, v_sender, p_channel, p_display_name), p_channel);
+      public.resolve_profile(v_kind, v_sender, p_channel, p_display_name), p_channel, null,
+      '{}'::jsonb, null, v_tenant);
   end if;
 
   if p_channel = 'whatsapp' then

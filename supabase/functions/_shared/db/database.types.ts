@@ -877,7 +877,7 @@ isOneToOne: false
             }[]
                            },
 "get_or_create_session_for_profile":
-{ Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_profile_id": string,"p_status"?: string }; Returns: {
+{ Args: { "p_call_id"?: string,"p_channel": string,"p_context"?: Json,"p_profile_id": string,"p_status"?: string,"p_tenant_id"?: string }; Returns: {
               "allows_sms": boolean,"call_id": string,"channels_seen": (string)[],"context": Json,"expires_at": string,"has_whatsapp": boolean,"is_new": boolean,"last_channel": string,"profile_id": string,"session_id": string,"sms_summary_sent": boolean,"status": string,"whatsapp_summary_sent": boolean
             }[]
                            },

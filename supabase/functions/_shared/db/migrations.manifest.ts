@@ -52,4 +52,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100100_reply_claims_by_primary_key",
   "20261202100200_message_stats_no_jit",
   "20261202100300_begin_outbound_paced",
+  "20261202100400_inbound_session_tenant",
 ];

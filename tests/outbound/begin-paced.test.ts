@@ -13,7 +13,8 @@ beforeAll(async () => {
 afterAll(() => db?.close());
 
 const tokensLeft = async (key: string): Promise<number | null> => {
-  const [row] = await db.sql`select tokens from public.sender_rate_limits where sender_key = ${key}`;
+  const [row] = await db.sql`select tokens from public.sender_rate_limits
+    where sender_key = ${key}`;
   return row ? Math.floor(Number(row.tokens)) : null;
 };
 
@@ -51,7 +52,8 @@ describe("begin_outbound_message with pacing and the reply's claim", () => {
     const phone = "+250788100003";
     const [inbound] = await db.sql`select * from public.record_inbound_message(
       'whatsapp', ${phone}, 'meta', 'wamid.begin-paced-3', 'text', 'hi')`;
-    await db.sql`select * from public.claim_inbound_reply_context(${inbound.delivery_id}::uuid, 120, 20)`;
+    await db.sql`select * from public.claim_inbound_reply_context(
+      ${inbound.delivery_id}::uuid, 120, 20)`;
     const [claimed] = await db.sql`select reply_state from public.message_delivery_log
       where id = ${inbound.delivery_id}`;
     expect(claimed.reply_state).toBe("in_progress");

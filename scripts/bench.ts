@@ -442,7 +442,7 @@ for (const name of selected) {
           `(public.refresh_message_stats, as the scheduled job does) took ${fmt(r.foldSeconds)} s.`,
       );
       emit(
-        "\nWhat the rollup's statement triggers cost the hot paths (1,000 one-row statements, each its own transaction):\n",
+        "\nWhat the rollup's triggers (its row marks) cost the hot paths (1,000 one-row statements, each its own transaction):\n",
       );
       emit(table(r.hot.map((x) => ({
         statement: x.statement,

@@ -5,7 +5,7 @@
  * as a live table is, then folded into the rollup by `public.refresh_message_stats` as the
  * scheduled job would (timed). Times `public.message_stats` in the database for windows of 1, 7,
  * 30 and 90 days, and the endpoint through the gateway for 7 days, 7 runs each after a warm-up.
- * Then what the rollup's statement triggers cost the hot paths: 1,000 single-row status updates
+ * Then what the rollup's triggers (row marks) cost the hot paths: 1,000 single-row status updates
  * and 1,000 single-row inserts, each its own transaction, with the triggers and without.
  */
 import postgres from "postgres";

@@ -335,7 +335,11 @@ export async function replyPending(
 
 /** The AI reply a webhook runs in the background after its 200, for each new inbound message. */
 export function replierOf(platform: Platform, outbound: OutboundDeps) {
-  const deps = createReplyDeps(platform, outbound);
+  return replyingWith(createReplyDeps(platform, outbound));
+}
+
+/** replyToInbound with these deps, its outcome dropped: a webhook's or a worker's `onInbound`. */
+export function replyingWith(deps: ReplyDeps) {
   return async (inbound: InboundToReply): Promise<void> => {
     await replyToInbound(deps, inbound);
   };

@@ -6,7 +6,7 @@ import {
   type InboundForReply,
   type InboundToReply,
   type ReplyDeps,
-  replyToInbound,
+  replyingWith,
 } from "../conversations/reply-to-inbound.ts";
 
 /** A message the worker derived from the inbox: its rows, and whether it is owed a reply. */
@@ -166,6 +166,6 @@ export function inboxWorkerOf(
       logger: replies.logger,
       limit,
       deadline,
-      onInbound: async (inbound) => void await replyToInbound(replies, inbound),
+      onInbound: replyingWith(replies),
     });
 }

@@ -8,7 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import { type RecordedOutcome, recordOutcome } from "./outcome.ts";
 import { sendMetaMessage } from "./send-meta-message.ts";
 import { type OutboundDeps, senderFor, sendEvent, sendPaced } from "./send.ts";
-import type { OutboxRow, SendChannel } from "./senders.ts";
+import type { OutboxRow, SendChannel, Sender } from "./senders.ts";
 import type { TokenReservation } from "./pacing.ts";
 import type { OutboundMedia } from "../media/outbound.ts";
 
@@ -95,7 +95,7 @@ export async function sendMessage(
       channel: input.channel,
       ...(input.completesInbound ? { completedInbound: true } : {}),
     };
-    return await sendBegun(deps, input, body, row, base, log, reserved);
+    return await sendBegun(deps, input, body, row, base, log, { sender: known, reserved });
   } finally {
     // A token held for a row that sent nothing goes back to this isolate's stock.
     if (known) reserved?.release(known.key);
@@ -110,7 +110,7 @@ async function sendBegun(
   row: BeginRow,
   base: Pick<SendMessageResult, "deliveryId" | "channel" | "completedInbound">,
   log: Logger,
-  reserved: TokenReservation | undefined,
+  pacing: { sender: Sender | null | undefined; reserved: TokenReservation | undefined },
 ): Promise<SendMessageResult> {
   if (row.status === "blocked") {
     const name = input.channel === "sms" ? "SMS" : "WhatsApp";
@@ -132,13 +132,14 @@ async function sendBegun(
     const outcome = await recordOutcome(deps.sql, row.delivery_id, planned.refused, { body });
     return reportSend(log, input, base, planned.refused, outcome);
   }
-  const sender = senderFor(deps, input.channel, input.senderKey);
+  // Resolved before the row was begun; senderFor says why when there is none.
+  const sender = pacing.sender ?? senderFor(deps, input.channel, input.senderKey);
   const { row: message } = planned;
   const sent = await sendPaced(deps, { sender, row: message }, {
     body: message.body,
     messageType: message.message_type,
     metadata: message.metadata ?? undefined,
-  }, reserved);
+  }, pacing.reserved);
   if (!sent) {
     log.info("MESSAGE_DEFERRED_BY_PACING", { sender_key: sender.key });
     return { ...base, status: "queued", nextAttemptAt: new Date().toISOString() };

@@ -1,5 +1,5 @@
 import { type Runtime, sendingFunction } from "../platform/runtime.ts";
-import { createReplyDeps, replyToInbound } from "../conversations/reply-to-inbound.ts";
+import { createReplyDeps, replyingWith } from "../conversations/reply-to-inbound.ts";
 import { inboxWorkerOf } from "../inbox/process-inbox.ts";
 import { afterAccept, agentWorkerKickOf } from "../agent-worker/kick.ts";
 import { createSmsInboundHandler } from "./handler.ts";
@@ -19,7 +19,7 @@ export function smsInbound({ env, waitUntil }: Runtime) {
       agentWorkerKickOf(env, platform.logger),
       inboxWorkerOf(replies),
     ),
-    onInbound: async (inbound) => void await replyToInbound(replies, inbound),
+    onInbound: replyingWith(replies),
     webhook: {
       mtnSecret: env.MTN_WEBHOOK_SECRET,
       twilioAuthToken: env.TWILIO_AUTH_TOKEN,

@@ -278,7 +278,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         dbUrl: redact(db.url),
         functions: functions.map((f) => f.name),
         sql: consoleSql,
-        log: (line) => opts.quiet || out(`[console] ${line}`),
+        // Its lines are unexpected errors only: quiet or not, they are never dropped.
+        log: (line) => opts.quiet ? console.error(`[console] ${line}`) : out(`[console] ${line}`),
       }),
     ));
     step(`console on ${urls.console}`);

@@ -146,10 +146,12 @@ describe.skipIf(!present)("the console in Chromium", () => {
     page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
-    page.on(
-      "response",
-      (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`),
-    );
+    page.on("response", async (r) => {
+      if (r.status() < 400) return;
+      // The body says which error it was (the stack prints the server's side on stderr).
+      const body = await r.text().catch(() => "");
+      problems.push(`HTTP ${r.status()}: ${r.url()} ${body.slice(0, 300)}`);
+    });
     await page.goto(stack.urls.console);
     await page.getByLabel("show phone numbers").check();
     await sessionOf(A).waitFor();

@@ -270,12 +270,27 @@ for (const name of selected) {
               } ms (target p50 ≤ 1000 ms with an instant model).`,
           );
         }
+        if (r.statuses.length) {
+          emit(
+            "\nStatuses applied by the status worker (the agent-worker function), drained after each status phase:",
+          );
+          for (const p of r.statuses) {
+            emit(
+              `- ${p.label}, ${p.path}: ${p.accepted} accepted, ${p.appliedDuringPhase} applied while the phase ran, ` +
+                `**${p.applied} applied** (${p.capped ? "stopped waiting" : "drained"} ${
+                  fmt(p.drainSeconds)
+                } s after it), **${fmt(p.perSecond)} statuses/s** applied ` +
+                `(first accepted to last applied).`,
+            );
+          }
+        }
         emit(
           `Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`,
         );
         if (
           r.runs.some((s) => s.errors > 0) ||
-          r.replies.some((p) => (!p.capped && p.unanswered > 0) || p.doubled > 0)
+          r.replies.some((p) => (!p.capped && p.unanswered > 0) || p.doubled > 0) ||
+          r.statuses.some((p) => !p.capped && p.applied < p.accepted)
         ) failed = true;
       },
     );

@@ -8,7 +8,9 @@
  * from its own process (loadgen.ts). The database is ANALYZEd after seeding. AI replies are
  * measured as their own figure (replies/s, inbound→reply latency, none lost or doubled): each
  * text phase is followed by the drain of its own replies, so no phase runs behind the backlog of
- * another (the agent-worker answers a phase's messages while it runs, as in production).
+ * another (the agent-worker answers a phase's messages while it runs, as in production). The
+ * statuses the status phases accept are their own figure too: each status phase is followed by
+ * the drain of its statuses (applied while it ran, applied in all, statuses/s).
  */
 import postgres from "postgres";
 import type { Stack } from "../stack/stack.ts";
@@ -47,8 +49,28 @@ export interface ReplyStats {
   capped: boolean;
 }
 
+/** The statuses one status phase accepted, applied by the status worker after it. */
+export interface StatusDrain {
+  label: string;
+  path: "direct" | "gateway";
+  accepted: number;
+  /** Applied by the time the phase's load stopped. */
+  appliedDuringPhase: number;
+  applied: number;
+  /** Applied per second, from the phase's first accepted status to its last applied one. */
+  perSecond: number;
+  /** Seconds after the phase until none was owed (or the wait gave up). */
+  drainSeconds: number;
+  capped: boolean;
+}
+
 export interface WebhookBenchResult {
   runs: WebhookRun[];
+  /**
+   * Each status phase's statuses, drained after it and before the next phase: what the status
+   * worker applies is its own figure, as the replies are.
+   */
+  statuses: StatusDrain[];
   /**
    * The replies owed to each text phase's messages, drained after it and before the next phase
    * (direct, then gateway); empty when the drains were skipped (`replyDrainSeconds` 0).
@@ -154,13 +176,22 @@ async function phases(
       ),
     });
   }
+  const statuses: StatusDrain[] = [];
   for (let n = 1; n <= statusRuns; n++) {
     for (const path of ["direct", "gateway"] as const) {
       const label = `wa-webhook: batch of 10 statuses${statusRuns > 1 ? ` (run ${n})` : ""}`;
-      runs.push(await phase("wa-webhook", label, "wa-statuses", path));
+      const [{ since }] = await sql`select clock_timestamp() as since`;
+      const measured = await phase("wa-webhook", label, "wa-statuses", path);
+      runs.push(measured);
+      const [{ until }] = await sql`select clock_timestamp() as until`;
+      statuses.push({
+        label,
+        path,
+        ...await drainStatuses(sql, since, until, opts.log, opts.replyDrainSeconds),
+      });
     }
   }
-  return { runs, replies };
+  return { runs, replies, statuses };
 }
 
 /**
@@ -226,6 +257,52 @@ export function phaseRunner(
         ? (stackAfter.cpuMs - stackBefore.cpuMs) / stats.requests
         : null,
     };
+  };
+}
+
+/**
+ * Waits until the status worker has applied every status accepted since `since` (or applied none
+ * for 30 s, or `maxSeconds` passed), then counts them: accepted, applied while the phase ran (by
+ * `until`), applied in all, and how fast (first accepted to last applied). The next phase starts
+ * on a drained inbox, so no phase's figures carry another's backlog.
+ */
+async function drainStatuses(
+  sql: postgres.Sql,
+  since: Date,
+  until: Date,
+  log: (s: string) => void,
+  maxSeconds = Infinity,
+): Promise<Omit<StatusDrain, "label" | "path">> {
+  const started = performance.now();
+  let last = Infinity;
+  let progressAt = started;
+  let capped = false;
+  for (;;) {
+    const [{ owed }] = await sql`select count(*)::int as owed from public.status_inbox
+      where processed_at is null and attempts < 5 and received_at >= ${since}`;
+    if (owed < last) [last, progressAt] = [owed, performance.now()];
+    if (owed === 0 || performance.now() - progressAt > 30_000) break;
+    if (performance.now() - started > maxSeconds * 1000) {
+      log(`  statuses owed: ${owed}; stopped waiting after ${maxSeconds} s (--reply-drain)`);
+      capped = true;
+      break;
+    }
+    log(`  statuses owed: ${owed}`);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  const drainSeconds = (performance.now() - started) / 1000;
+  const [r] = await sql`select count(*)::int as accepted,
+      count(processed_at)::int as applied,
+      (count(*) filter (where processed_at <= ${until}))::int as during,
+      extract(epoch from max(processed_at) - min(received_at))::float8 as span
+    from public.status_inbox where received_at >= ${since}`;
+  return {
+    accepted: r.accepted,
+    appliedDuringPhase: r.during,
+    applied: r.applied,
+    perSecond: r.span > 0 ? r.applied / r.span : NaN,
+    drainSeconds,
+    capped,
   };
 }
 

@@ -49,13 +49,26 @@ async function seed(set: string, phone: string): Promise<Record<Key, string>> {
   ]) as Record<Key, string>;
 }
 
+/** A status as record_delivery_statuses takes it (outbound/delivery-status.ts, statusJson). */
+type StatusJson = {
+  channel: string;
+  provider_message_id: string;
+  status: string;
+  metadata: Record<string, string | Record<string, string>>;
+  delivery_id?: string;
+  error_code?: string;
+  error_message?: string;
+  error_class?: string;
+  not_on_channel?: boolean;
+};
+
 /** Every kind of status a provider sends, against one seeded set. */
-function batch(set: string, ids: Record<Key, string>) {
+function batch(set: string, ids: Record<Key, string>): StatusJson[] {
   const s = (
     key: string,
     status: string,
-    more: Record<string, unknown> = {},
-  ) => ({
+    more: Partial<StatusJson> = {},
+  ): StatusJson => ({
     channel: "whatsapp",
     provider_message_id: `${set}-${key}`,
     status,

@@ -1084,13 +1084,15 @@ grant execute on function public.apply_meta_receipt(p_channel text, p_person tex
 
 CREATE OR REPLACE FUNCTION public.archive_webhooks(p_rows jsonb)
  RETURNS void
- LANGUAGE sql
+ LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
+begin
   insert into public.webhook_archive (direction, source, correlation_id, content_type, headers, body)
   select coalesce(r ->> 'direction', 'inbound'), r ->> 'source', r ->> 'correlation_id',
          r ->> 'content_type', coalesce(r -> 'headers', '{}'::jsonb), r ->> 'body'
-  from jsonb_array_elements(p_rows) r
+  from jsonb_array_elements(p_rows) r;
+end;
 $function$;
 grant execute on function public.archive_webhooks(p_rows jsonb) to service_role;
 
@@ -1952,10 +1954,15 @@ grant execute on function public.delivery_retry_delay(p_attempt integer, p_retry
 
 CREATE OR REPLACE FUNCTION public.delivery_retry_limits(OUT max_attempts integer, OUT retry_window interval)
  RETURNS record
- LANGUAGE sql
+ LANGUAGE plpgsql
  IMMUTABLE
  SET search_path TO ''
-AS $function$ select 8, interval '30 minutes' $function$;
+AS $function$
+begin
+  max_attempts := 8;
+  retry_window := interval '30 minutes';
+end;
+$function$;
 grant execute on function public.delivery_retry_limits(OUT max_attempts integer, OUT retry_window interval) to service_role;
 
 CREATE OR REPLACE FUNCTION public.delivery_unknown_wait()
@@ -2357,21 +2364,24 @@ grant execute on function public.get_or_create_session_for_profile(p_profile_id 
 
 CREATE OR REPLACE FUNCTION public.get_session_history(p_session_id uuid, p_limit integer DEFAULT 20)
  RETURNS TABLE(created_at timestamp with time zone, channel text, direction text, message_type text, body text, status text)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO ''
 AS $function$
-  select h.created_at, h.channel, h.direction, h.message_type, h.body, h.status
-  from (
-    select m.created_at, m.channel, m.direction, m.message_type, m.body, m.status
-    from public.message_delivery_log m
-    where m.session_id = p_session_id
-      and m.body is not null
-      and m.status not in ('failed', 'blocked')
-    order by m.created_at desc
-    limit p_limit
-  ) h
-  order by h.created_at asc
+begin
+  return query
+    select h.created_at, h.channel, h.direction, h.message_type, h.body, h.status
+    from (
+      select m.created_at, m.channel, m.direction, m.message_type, m.body, m.status
+      from public.message_delivery_log m
+      where m.session_id = p_session_id
+        and m.body is not null
+        and m.status not in ('failed', 'blocked')
+      order by m.created_at desc
+      limit p_limit
+    ) h
+    order by h.created_at asc;
+end;
 $function$;
 grant execute on function public.get_session_history(p_session_id uuid, p_limit integer) to service_role;
 
@@ -4994,15 +5004,19 @@ grant execute on function public.update_omnichannel_session_status(p_session_id 
 
 CREATE OR REPLACE FUNCTION public.whatsapp_window_open(p_profile_id uuid)
  RETURNS boolean
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO ''
 AS $function$
-  select exists (
+begin
+  -- (direction || '') keeps the planner on the profile's index: the inbound-only indexes are by
+  -- time and channel, which would read every person's messages of the last day.
+  return exists (
     select 1 from public.message_delivery_log m
     where m.profile_id = p_profile_id
       and m.channel = 'whatsapp' and (m.direction || '') = 'inbound'
       and m.created_at > now() - interval '24 hours'
-  )
+  );
+end;
 $function$;
 grant execute on function public.whatsapp_window_open(p_profile_id uuid) to service_role;

@@ -261,7 +261,13 @@ for (const name of selected) {
               } s; ` +
               `${p.capped ? "stopped waiting" : "drained"} ${
                 fmt(p.drainSeconds)
-              } s after the phase.`,
+              } s after the phase. CPU per reply (the phase and its drain): agent-worker ${
+                p.cpuMsPerReply.agentWorker === null
+                  ? "n/a"
+                  : `${fmt(p.cpuMsPerReply.agentWorker, 2)} ms`
+              }, sandbox (model and provider) ${
+                p.cpuMsPerReply.sandbox === null ? "n/a" : `${fmt(p.cpuMsPerReply.sandbox, 2)} ms`
+              }.`,
           );
           emit(
             `Inbound→reply on a drained system (${p.idle.messages} messages one after another through the gateway, from the webhook's acceptance to the reply's row): ` +

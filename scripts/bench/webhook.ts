@@ -47,6 +47,12 @@ export interface ReplyStats {
   drainSeconds: number;
   /** The wait stopped at --reply-drain with replies still owed (unanswered counts those). */
   capped: boolean;
+  /**
+   * CPU per reply written, over the phase and its drain: the agent-worker function's process
+   * (derivation, the model call, the send) and the sandbox's (the scripted model and the
+   * provider); null when a process was not found.
+   */
+  cpuMsPerReply: { agentWorker: number | null; sandbox: number | null };
 }
 
 /** The statuses one status phase accepted, applied by the status worker after it. */
@@ -158,14 +164,33 @@ async function phases(
   // the agent-worker answers a phase's messages while it runs (as it would in production), but
   // never the backlog of another phase, and the replies are measured as their own figure.
   const replies: WebhookBenchResult["replies"] = [];
+  // A process not started yet (the agent-worker starts on its first kick) has spent nothing.
+  const cpuOf = async (pid: number | undefined, notStarted: number | null = null) =>
+    pid ? (await processUsage(pid))?.cpuMs ?? null : notStarted;
   for (const path of ["direct", "gateway"] as const) {
     const phaseStart = new Date();
+    const [workerBefore, sandboxBefore] = [
+      await cpuOf(pidOf("agent-worker"), 0),
+      await cpuOf(stack.sandboxPid()),
+    ];
     runs.push(await phase("wa-webhook", "wa-webhook: 1 text message", "wa-message", path));
     if (opts.replyDrainSeconds === 0) continue;
     const drained = await drainReplies(sql, run, phaseStart, opts.log, opts.replyDrainSeconds);
+    const [workerAfter, sandboxAfter] = [
+      await cpuOf(pidOf("agent-worker")),
+      await cpuOf(stack.sandboxPid()),
+    ];
+    const perReply = (before: number | null, after: number | null) =>
+      before === null || after === null || drained.replied === 0
+        ? null
+        : (after - before) / drained.replied;
     replies.push({
       path,
       ...drained,
+      cpuMsPerReply: {
+        agentWorker: perReply(workerBefore, workerAfter),
+        sandbox: perReply(sandboxBefore, sandboxAfter),
+      },
       // Only on a drained system: behind a backlog it would measure the backlog.
       idle: drained.capped ? { messages: 0, p50: NaN, p99: NaN, slowest: NaN } : await idleLatency(
         stack,
@@ -317,7 +342,7 @@ async function drainReplies(
   since: Date,
   log: (s: string) => void,
   maxSeconds = Infinity,
-): Promise<Omit<ReplyStats, "idle">> {
+): Promise<Omit<ReplyStats, "idle" | "cpuMsPerReply">> {
   const like = `wamid.bench-${run}-%`;
   const started = performance.now();
   let last = Infinity;

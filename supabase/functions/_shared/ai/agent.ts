@@ -1,10 +1,16 @@
-import OpenAI from "openai";
 import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { OutboundDeps } from "../outbound/send.ts";
 import type { ToolContext } from "../tools/context.ts";
 import { enabledToolNames, executeMessagingTool, getMessagingTools } from "../tools/messaging.ts";
-import { AgentError, classifyModelError } from "./errors.ts";
+import { AgentError } from "./errors.ts";
+import {
+  type AssistantMessage,
+  type ChatClient,
+  type ChatMessage,
+  type ChatRequest,
+  createChatClient,
+} from "./chat-completions.ts";
 import {
   type HistoryEntry,
   historyMessages,
@@ -81,12 +87,10 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
   const budgetMs = config.timeBudgetMs ?? 20_000;
   // Without a key, only api.openai.com is sure to refuse: fail before spending the time.
   const unconfigured = !config.apiKey && new URL(config.baseUrl).hostname === "api.openai.com";
-  const client = new OpenAI({
+  const client = createChatClient({
     apiKey: config.apiKey ?? PLACEHOLDER_KEY,
-    baseURL: config.baseUrl,
+    baseUrl: config.baseUrl,
     fetch: config.fetch,
-    timeout: budgetMs,
-    maxRetries: 0,
   });
 
   // The instructions and the enabled tools, read once per cacheTtlMs by this isolate's agent.
@@ -127,7 +131,7 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
       enabledTools: enabled,
       handoff: input.handoff,
     };
-    const messages: OpenAI.ChatCompletionMessageParam[] = [
+    const messages: ChatMessage[] = [
       { role: "system", content: instructions },
       { role: "system", content: sessionContextMessage(session, input.channel) },
       ...historyMessages(history),
@@ -169,23 +173,15 @@ export function createAgent(deps: AgentDeps, config: AgentConfig): Agent {
 
 /** One chat completion within what is left of the budget; our own abort covers body reads too. */
 async function complete(
-  client: OpenAI,
-  body: OpenAI.ChatCompletionCreateParamsNonStreaming,
+  client: ChatClient,
+  body: ChatRequest,
   remainingMs: number,
-): Promise<OpenAI.ChatCompletionMessage> {
+): Promise<AssistantMessage> {
   if (remainingMs <= 0) throw new AgentError("AI.TIMEOUT", "The time budget ran out between steps");
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), remainingMs);
   try {
-    const completion = await client.chat.completions.create(body, {
-      signal: controller.signal,
-      timeout: remainingMs,
-    });
-    const message = completion.choices?.[0]?.message;
-    if (!message) throw new AgentError("AI.MODEL_ERROR", "The model answered without a choice");
-    return message;
-  } catch (err) {
-    throw classifyModelError(err, controller.signal.aborted);
+    return await client.complete(body, controller.signal);
   } finally {
     clearTimeout(timer);
   }

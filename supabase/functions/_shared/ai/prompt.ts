@@ -1,4 +1,4 @@
-import type OpenAI from "openai";
+import type { ChatMessage } from "./chat-completions.ts";
 import type { Channel } from "../session/omnichannel-session.ts";
 import type { JsonObject } from "../types/json.ts";
 
@@ -76,7 +76,7 @@ export function sessionContextMessage(s: SessionSnapshot, channel: ReplyChannel)
 export const channelTag = (channel: Channel) => `[${CHANNEL_LABELS[channel]}] `;
 
 /** The conversation so far as chat messages: the person's as user, ours as assistant. */
-export function historyMessages(entries: HistoryEntry[]): OpenAI.ChatCompletionMessageParam[] {
+export function historyMessages(entries: HistoryEntry[]): ChatMessage[] {
   return entries.map((e) =>
     e.direction === "inbound"
       ? { role: "user", content: channelTag(e.channel) + e.body }

@@ -1,4 +1,4 @@
-import type OpenAI from "openai";
+import type { FunctionTool } from "../ai/chat-completions.ts";
 import type { Sql } from "../db/client.ts";
 import { sendCrashed } from "../outbound/dual-channel.ts";
 import { formatSms } from "../notifications/sms-format.ts";
@@ -37,7 +37,7 @@ let definitions: ReturnType<typeof getToolDefinitions> | undefined;
 export function getMessagingTools(
   enabled?: ReadonlySet<string>,
   opts: { handoff?: boolean } = {},
-): OpenAI.ChatCompletionFunctionTool[] {
+): FunctionTool[] {
   return (definitions ??= getToolDefinitions())
     .filter((d) => !enabled || enabled.has(d.name))
     .filter((d) => opts.handoff || d.name !== "conversation_handoff")

@@ -1697,7 +1697,7 @@ AS $function$
 $function$;
 grant execute on function public.claim_inbound_reply(p_delivery_id uuid, p_lease_seconds integer) to service_role;
 
-CREATE OR REPLACE FUNCTION public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer DEFAULT 120, p_history_limit integer DEFAULT 20)
+CREATE OR REPLACE FUNCTION public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer DEFAULT 120, p_history_limit integer DEFAULT 20, p_claimed_until text DEFAULT NULL::text)
  RETURNS TABLE(claimed boolean, body text, allows_whatsapp boolean, provider text, reply_to text, session jsonb, history jsonb)
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -1705,13 +1705,23 @@ AS $function$
 declare
   v_m public.message_delivery_log;
 begin
-  update public.message_delivery_log m
-  set reply_state = 'in_progress', leased_until = now() + make_interval(secs => p_lease_seconds)
-  where m.id = p_delivery_id
-    and (m.direction || '') = 'inbound'
-    and (m.reply_state = 'pending'
-         or (m.reply_state = 'in_progress' and m.leased_until <= now()))
-  returning m.* into v_m;
+  -- The claim the row was written with (process_inbound_inbox), still this caller's: nothing
+  -- to write. (The lease is the token: a later claim by anyone else moves it.)
+  if p_claimed_until is not null then
+    select * into v_m from public.message_delivery_log m
+    where m.id = p_delivery_id and (m.direction || '') = 'inbound'
+      and m.reply_state = 'in_progress' and m.leased_until = p_claimed_until::timestamptz
+      and m.leased_until > now();
+  end if;
+  if v_m.id is null then
+    update public.message_delivery_log m
+    set reply_state = 'in_progress', leased_until = now() + make_interval(secs => p_lease_seconds)
+    where m.id = p_delivery_id
+      and (m.direction || '') = 'inbound'
+      and (m.reply_state = 'pending'
+           or (m.reply_state = 'in_progress' and m.leased_until <= now()))
+    returning m.* into v_m;
+  end if;
   if v_m.id is null then
     claimed := false;
     return next;
@@ -1739,7 +1749,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer, p_history_limit integer) to service_role;
+grant execute on function public.claim_inbound_reply_context(p_delivery_id uuid, p_lease_seconds integer, p_history_limit integer, p_claimed_until text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.claim_meta_profile_refresh(p_channel text, p_external_id text, p_profile_id uuid)
  RETURNS boolean
@@ -3247,8 +3257,8 @@ AS $function$
 $function$;
 grant execute on function public.park_outbound_outcome(p_delivery_id uuid, p_provider text, p_provider_message_id text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.process_inbound_inbox(p_limit integer DEFAULT 100)
- RETURNS TABLE(inbox_id bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean, channel text, sender text, correlation_id text, needs_reply boolean)
+CREATE OR REPLACE FUNCTION public.process_inbound_inbox(p_limit integer DEFAULT 100, p_claim_seconds integer DEFAULT NULL::integer)
+ RETURNS TABLE(inbox_id bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean, channel text, sender text, correlation_id text, needs_reply boolean, claimed_until text)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
@@ -3259,7 +3269,17 @@ declare
   v_one jsonb;
   v_i integer;
 begin
-  select array_agg(q.id order by q.id), jsonb_agg(q.message order by q.id)
+  if p_claim_seconds is not null and p_claim_seconds < 1 then
+    raise exception 'p_claim_seconds must be at least 1' using errcode = '22023';
+  end if;
+  -- The messages owed a reply (the worker answers WhatsApp and SMS) carry the claim.
+  select array_agg(q.id order by q.id),
+         jsonb_agg(case when p_claim_seconds is not null
+                         and q.message ->> 'channel' in ('whatsapp', 'sms')
+                         and coalesce((q.message ->> 'needs_reply')::boolean, true)
+                        then q.message || jsonb_build_object('claim_seconds', p_claim_seconds)
+                        else q.message end
+                   order by q.id)
   into v_ids, v_batch
   from (
     select i.id, i.message from public.inbound_inbox i
@@ -3293,17 +3313,21 @@ begin
   update public.inbound_inbox i set processed_at = now()
   where i.id in (select v_ids[(o ->> 'ordinal')::integer] from jsonb_array_elements(v_out) as x(o));
 
+  -- A row this call wrote with a claim holds it until now() + p_claim_seconds: now() is the
+  -- transaction's time, the same the insert used.
   return query
     select v_ids[(o ->> 'ordinal')::integer], (o ->> 'delivery_id')::uuid,
            (o ->> 'session_id')::uuid, (o ->> 'profile_id')::uuid, (o ->> 'is_new')::boolean,
            (o ->> 'allows_sms')::boolean, m ->> 'channel', m ->> 'sender', m ->> 'correlation_id',
-           coalesce((m ->> 'needs_reply')::boolean, true)
+           coalesce((m ->> 'needs_reply')::boolean, true),
+           case when (o ->> 'is_new')::boolean and m ? 'claim_seconds'
+                then (now() + make_interval(secs => p_claim_seconds))::text end
     from jsonb_array_elements(v_out) as x(o)
     cross join lateral (select v_batch -> ((o ->> 'ordinal')::integer - 1) as m) mm
     order by (o ->> 'ordinal')::integer;
 end;
 $function$;
-grant execute on function public.process_inbound_inbox(p_limit integer) to service_role;
+grant execute on function public.process_inbound_inbox(p_limit integer, p_claim_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.process_status_inbox(p_limit integer DEFAULT 500)
  RETURNS TABLE(inbox_id bigint, payload jsonb, matched boolean, delivery_id uuid, previous_status text, current_status text)
@@ -3679,7 +3703,7 @@ AS $function$
 $function$;
 grant execute on function public.record_genesys_receipt(p_integration_id text, p_genesys_message_id text, p_status text, p_reason text) to service_role;
 
-CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text, p_sender_kind text DEFAULT 'phone'::text)
+CREATE OR REPLACE FUNCTION public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text DEFAULT 'text'::text, p_body text DEFAULT NULL::text, p_metadata jsonb DEFAULT '{}'::jsonb, p_correlation_id text DEFAULT NULL::text, p_whatsapp_jid text DEFAULT NULL::text, p_needs_reply boolean DEFAULT true, p_display_name text DEFAULT NULL::text, p_sender_kind text DEFAULT 'phone'::text, p_claim_seconds integer DEFAULT NULL::integer)
  RETURNS TABLE(delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
  LANGUAGE plpgsql
  SET search_path TO ''
@@ -3728,13 +3752,20 @@ begin
     where p.id = v_session.profile_id and p.display_name is null;
   end if;
 
+  -- p_claim_seconds: the caller answers the message itself, so the row is written already
+  -- claimed (in_progress, leased until now() + that), instead of pending and claimed after.
   insert into public.message_delivery_log as m (
     session_id, profile_id, channel, direction, message_type, status, provider,
-    provider_message_id, sender, body, metadata, correlation_id, received_at, reply_state
+    provider_message_id, sender, body, metadata, correlation_id, received_at, reply_state,
+    leased_until
   ) values (
     v_session.session_id, v_session.profile_id, p_channel, 'inbound', p_message_type, 'received',
     p_provider, p_provider_message_id, v_sender, p_body, coalesce(p_metadata, '{}'::jsonb),
-    p_correlation_id, now(), case when p_needs_reply then 'pending' else 'skipped' end
+    p_correlation_id, now(),
+    case when p_needs_reply is not true then 'skipped'
+         when p_claim_seconds is not null then 'in_progress' else 'pending' end,
+    case when p_needs_reply and p_claim_seconds is not null
+         then now() + make_interval(secs => p_claim_seconds) end
   )
   on conflict (channel, provider_message_id) do nothing
   returning m.id into v_id;
@@ -3754,7 +3785,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text, p_body text, p_metadata jsonb, p_correlation_id text, p_whatsapp_jid text, p_needs_reply boolean, p_display_name text, p_sender_kind text) to service_role;
+grant execute on function public.record_inbound_message(p_channel text, p_sender text, p_provider text, p_provider_message_id text, p_message_type text, p_body text, p_metadata jsonb, p_correlation_id text, p_whatsapp_jid text, p_needs_reply boolean, p_display_name text, p_sender_kind text, p_claim_seconds integer) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_inbound_messages(p_messages jsonb)
  RETURNS TABLE(ordinal bigint, delivery_id uuid, session_id uuid, profile_id uuid, is_new boolean, allows_sms boolean)
@@ -3781,7 +3812,8 @@ begin
         coalesce(v_m ->> 'message_type', 'text'), v_m ->> 'body',
         coalesce(v_m -> 'metadata', '{}'::jsonb), v_m ->> 'correlation_id',
         v_m ->> 'whatsapp_jid', coalesce((v_m ->> 'needs_reply')::boolean, true),
-        v_m ->> 'display_name', coalesce(v_m ->> 'sender_kind', 'phone')) as r;
+        v_m ->> 'display_name', coalesce(v_m ->> 'sender_kind', 'phone'),
+        (v_m ->> 'claim_seconds')::integer) as r;
   end loop;
 end;
 $function$;

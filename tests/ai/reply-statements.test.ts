@@ -1,7 +1,9 @@
 /**
  * An AI reply's cost in the database: 3 statements for a reply without tool calls (the claim
  * with everything the reply reads; the outbound row with its pacing token and the claim's
- * completion; the outcome), with the agent's instructions and tool definitions cached per isolate.
+ * completion; the outcome), with the agent's instructions and tool definitions cached per isolate;
+ * and for a message the inbox worker derived, 2 writes of the inbound row in all (written already
+ * claimed, then completed), not 3.
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,12 +15,25 @@ import {
   type ReplyDeps,
   replyToInbound,
 } from "../../supabase/functions/_shared/conversations/reply-to-inbound.ts";
+import { acceptInboundBatched } from "../../supabase/functions/_shared/inbox/record-inbound-batch.ts";
+import { drainInbox, processInbox } from "../../supabase/functions/_shared/inbox/process-inbox.ts";
+import { memoryLogger } from "../../supabase/functions/_shared/log/logger.ts";
 
 let h: Harness;
 let counted: Sql;
 const statements: string[] = [];
 beforeAll(async () => {
   h = await startHarness();
+  // Every write of an inbound row, in order.
+  await h.db.sql.unsafe(`
+    create table public.test_inbound_writes (seq bigserial primary key, id uuid, op text, reply_state text);
+    create function public.test_inbound_writes() returns trigger language plpgsql as $$
+    begin
+      insert into public.test_inbound_writes (id, op, reply_state) values (new.id, tg_op, new.reply_state);
+      return null;
+    end $$;
+    create trigger test_inbound_writes after insert or update on public.message_delivery_log
+      for each row when (new.direction = 'inbound') execute function public.test_inbound_writes();`);
   counted = postgres(h.db.url, {
     prepare: false,
     max: 3,
@@ -66,5 +81,66 @@ describe("statements per AI reply", () => {
     }
     expect(sentWhatsApp(h).length).toBeGreaterThanOrEqual(2);
     expect(sentSms(h).length).toBeGreaterThanOrEqual(1);
+  });
+
+  const writesOf = async (providerMessageId: string) => {
+    const rows = await h.db.sql`select w.op, w.reply_state from public.test_inbound_writes w
+      join public.message_delivery_log m on m.id = w.id
+      where m.provider_message_id = ${providerMessageId} order by w.seq`;
+    return rows.map((r) => `${r.op} ${r.reply_state}`);
+  };
+  const accept = (phone: string, id: string) =>
+    acceptInboundBatched(h.db.sql, {
+      channel: "whatsapp",
+      sender: phone,
+      provider: "whatsapp",
+      providerMessageId: id,
+      messageType: "text",
+      body: "hello, is my order on its way?",
+      correlationId: `corr-${id}`,
+    });
+
+  it("a message the inbox worker derives is written claimed: 2 writes of it per reply, not 3", async () => {
+    const d = deps();
+    const replied: string[] = [];
+    const drain = (claimSeconds?: number) =>
+      drainInbox({
+        sql: counted,
+        logger: memoryLogger(),
+        claimSeconds,
+        onInbound: async (i) => void replied.push(await replyToInbound(d, i)),
+      });
+    await accept(h.newPhone(), "wamid.stmt-claimed");
+    expect((await drain(120)).replies).toBe(1);
+    expect(replied).toEqual(["replied"]);
+    expect(await writesOf("wamid.stmt-claimed")).toEqual(["INSERT in_progress", "UPDATE done"]);
+
+    // A worker that claims after deriving writes the row once more.
+    await accept(h.newPhone(), "wamid.stmt-pending");
+    expect((await drain()).replies).toBe(1);
+    expect(replied).toEqual(["replied", "replied"]);
+    expect(await writesOf("wamid.stmt-pending")).toEqual([
+      "INSERT pending",
+      "UPDATE in_progress",
+      "UPDATE done",
+    ]);
+  });
+
+  it("a claim the worker no longer holds is not presented as its own", async () => {
+    const phone = h.newPhone();
+    await accept(phone, "wamid.stmt-stale");
+    const [derived] = await processInbox(counted, 100, 120);
+    expect(derived.inbound.claimedUntil).toBeTruthy();
+    // The lease ran out and another worker took the reply: its lease is not ours.
+    await h.db
+      .sql`update public.message_delivery_log set leased_until = now() + interval '5 minutes'
+      where id = ${derived.inbound.deliveryId}`;
+    expect(await replyToInbound(deps(), derived.inbound)).toBe("not_claimed");
+    // Ours ran out and nobody took it: the reply claims it again and answers.
+    await h.db.sql`update public.message_delivery_log set leased_until = now() - interval '1 second'
+      where id = ${derived.inbound.deliveryId}`;
+    expect(await replyToInbound(deps(), derived.inbound)).toBe("replied");
+    const digits = (n: string) => n.replace(/\D/g, "");
+    expect(sentWhatsApp(h).filter((m) => digits(m.to) === digits(phone))).toHaveLength(1);
   });
 });

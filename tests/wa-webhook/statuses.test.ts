@@ -125,6 +125,9 @@ describe("wa-webhook: delivery statuses", () => {
     await outbound("wamid.read-then-failed");
     const h = createHarness({ db });
     await h.handler(post(statusFor("status-read", "wamid.read-then-failed")));
+    // Applied before the failure arrives: each request's worker drains on its own, and two
+    // drains running at once apply their statuses in whichever order they lock the row.
+    await h.derived();
     await h.handler(post(statusFor("status-failed-undeliverable", "wamid.read-then-failed")));
     await h.derived();
     expect(await rowOf("wamid.read-then-failed")).toMatchObject({

@@ -42,6 +42,11 @@ export interface InboundToReply {
   /** E.164; Messenger/Instagram: the person's page-scoped id; email: the lower-cased address. */
   sender: string;
   correlationId: string;
+  /**
+   * The reply's claim, when the message was written already claimed for this caller (the inbox
+   * worker's derivation: process_inbound_inbox's claimed_until): presented instead of claiming.
+   */
+  claimedUntil?: string;
 }
 
 /** A new inbound message a webhook just recorded, as it hands it to the reply path (`C`: its channel). */
@@ -84,10 +89,12 @@ export async function replyToInbound(
     delivery_id: inbound.deliveryId,
     session_id: inbound.sessionId,
   });
-  // One round trip: the claim, and everything the reply reads before the model is called.
+  // One round trip: the claim (or the one the message was written with), and everything the
+  // reply reads before the model is called.
   const [claim] = await rpc(deps.sql, "claim_inbound_reply_context", {
     p_delivery_id: inbound.deliveryId,
     p_lease_seconds: deps.leaseSeconds ?? 120,
+    p_claimed_until: inbound.claimedUntil,
   });
   if (!claim?.claimed) {
     log.info("AI_REPLY_NOT_CLAIMED");

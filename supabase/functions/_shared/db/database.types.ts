@@ -761,7 +761,7 @@ isOneToOne: false
 { Args: { "p_delivery_id": string,"p_lease_seconds"?: number }; Returns: boolean
                            },
 "claim_inbound_reply_context":
-{ Args: { "p_delivery_id": string,"p_history_limit"?: number,"p_lease_seconds"?: number }; Returns: {
+{ Args: { "p_claimed_until"?: string,"p_delivery_id": string,"p_history_limit"?: number,"p_lease_seconds"?: number }; Returns: {
               "allows_whatsapp": boolean,"body": string,"claimed": boolean,"history": Json,"provider": string,"reply_to": string,"session": Json
             }[]
                            },
@@ -1062,8 +1062,8 @@ isOneToOne: false
 { Args: { "p_delivery_id": string,"p_provider"?: string,"p_provider_message_id"?: string }; Returns: string
                            },
 "process_inbound_inbox":
-{ Args: { "p_limit"?: number }; Returns: {
-              "allows_sms": boolean,"channel": string,"correlation_id": string,"delivery_id": string,"inbox_id": number,"is_new": boolean,"needs_reply": boolean,"profile_id": string,"sender": string,"session_id": string
+{ Args: { "p_claim_seconds"?: number,"p_limit"?: number }; Returns: {
+              "allows_sms": boolean,"channel": string,"claimed_until": string,"correlation_id": string,"delivery_id": string,"inbox_id": number,"is_new": boolean,"needs_reply": boolean,"profile_id": string,"sender": string,"session_id": string
             }[]
                            },
 "process_status_inbox":
@@ -1100,7 +1100,7 @@ isOneToOne: false
 { Args: { "p_genesys_message_id": string,"p_integration_id": string,"p_reason"?: string,"p_status": string }; Returns: boolean
                            },
 "record_inbound_message":
-{ Args: { "p_body"?: string,"p_channel": string,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_sender_kind"?: string,"p_whatsapp_jid"?: string }; Returns: {
+{ Args: { "p_body"?: string,"p_channel": string,"p_claim_seconds"?: number,"p_correlation_id"?: string,"p_display_name"?: string,"p_message_type"?: string,"p_metadata"?: Json,"p_needs_reply"?: boolean,"p_provider": string,"p_provider_message_id": string,"p_sender": string,"p_sender_kind"?: string,"p_whatsapp_jid"?: string }; Returns: {
               "allows_sms": boolean,"delivery_id": string,"is_new": boolean,"profile_id": string,"session_id": string
             }[]
                            },

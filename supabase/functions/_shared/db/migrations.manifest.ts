@@ -55,4 +55,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100400_inbound_session_tenant",
   "20261202100500_set_based_delivery_statuses",
   "20261202100600_hot_helpers_plpgsql",
+  "20261202100700_claim_at_derivation",
 ];

@@ -22,10 +22,19 @@ const REPLY_CHANNELS = new Set<string>(["whatsapp", "sms"]);
  * One round of the inbox worker, one round trip: claims up to `limit` owed inbox rows (skip
  * locked), derives their profiles, sessions and messages (public.record_inbound_messages) and
  * marks them processed, in one transaction (public.process_inbound_inbox). Empty when nothing
- * is owed.
+ * is owed. With `claimSeconds` (a caller that answers what it derives), the WhatsApp and SMS
+ * messages owed a reply are written already claimed for that long, and each carries its claim
+ * (`inbound.claimedUntil`) for the reply to present.
  */
-export async function processInbox(sql: Sql, limit = 100): Promise<DerivedInbound[]> {
-  const rows = await rpc(sql, "process_inbound_inbox", { p_limit: limit });
+export async function processInbox(
+  sql: Sql,
+  limit = 100,
+  claimSeconds?: number,
+): Promise<DerivedInbound[]> {
+  const rows = await rpc(sql, "process_inbound_inbox", {
+    p_limit: limit,
+    p_claim_seconds: claimSeconds,
+  });
   return rows.map((r) => ({
     inboxId: String(r.inbox_id),
     needsReply: r.needs_reply,
@@ -38,6 +47,7 @@ export async function processInbox(sql: Sql, limit = 100): Promise<DerivedInboun
       channel: r.channel as InboundToReply["channel"],
       sender: r.sender,
       correlationId: r.correlation_id ?? `inbox:${r.inbox_id}`,
+      ...(r.claimed_until ? { claimedUntil: r.claimed_until } : {}),
     },
   }));
 }
@@ -68,6 +78,12 @@ export interface DrainInboxDeps {
   onInbound: (inbound: InboundForReply) => Promise<void>;
   /** Rows per round (default 100). */
   limit?: number;
+  /**
+   * The replies' lease in seconds, taken as their messages are derived (the reply then writes
+   * the inbound row once, when it completes, not twice). Unset: derived pending, and each
+   * reply claims its message itself.
+   */
+  claimSeconds?: number;
   /** Statuses per round (default 500). */
   statusLimit?: number;
   /**
@@ -127,7 +143,7 @@ export async function drainInbox(deps: DrainInboxDeps): Promise<DrainInboxResult
       const statusLimit = deps.statusLimit ?? 500;
       const statuses = await processStatusInbox(deps.sql, deps.logger, statusLimit);
       result.statuses += statuses;
-      const batch = await processInbox(deps.sql, limit);
+      const batch = await processInbox(deps.sql, limit, deps.claimSeconds);
       result.more = batch.length === limit || statuses === statusLimit;
       if (batch.length === 0 && statuses === 0) return result;
       if (batch.length === 0) continue;
@@ -166,6 +182,7 @@ export function inboxWorkerOf(
       logger: replies.logger,
       limit,
       deadline,
+      claimSeconds: replies.leaseSeconds ?? 120,
       onInbound: replyingWith(replies),
     });
 }

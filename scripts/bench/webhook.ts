@@ -286,6 +286,36 @@ export function phaseRunner(
 }
 
 /**
+ * Polls `owed` every `pollMs` until it is 0, or has not fallen for 30 s, or `maxSeconds` have
+ * passed (then `capped`), logging what is still owed; answers how long after the call it stopped.
+ */
+async function waitForDrain(
+  what: string,
+  log: (s: string) => void,
+  maxSeconds: number,
+  pollMs: number,
+  owedNow: () => Promise<number>,
+): Promise<{ drainSeconds: number; capped: boolean }> {
+  const started = performance.now();
+  let last = Infinity;
+  let progressAt = started;
+  let capped = false;
+  for (;;) {
+    const owed = await owedNow();
+    if (owed < last) [last, progressAt] = [owed, performance.now()];
+    if (owed === 0 || performance.now() - progressAt > 30_000) break;
+    if (performance.now() - started > maxSeconds * 1000) {
+      log(`  ${what} owed: ${owed}; stopped waiting after ${maxSeconds} s (--reply-drain)`);
+      capped = true;
+      break;
+    }
+    log(`  ${what} owed: ${owed}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return { drainSeconds: (performance.now() - started) / 1000, capped };
+}
+
+/**
  * Waits until the status worker has applied every status accepted since `since` (or applied none
  * for 30 s, or `maxSeconds` passed), then counts them: accepted, applied while the phase ran (by
  * `until`), applied in all, and how fast (first accepted to last applied). The next phase starts
@@ -298,24 +328,17 @@ async function drainStatuses(
   log: (s: string) => void,
   maxSeconds = Infinity,
 ): Promise<Omit<StatusDrain, "label" | "path">> {
-  const started = performance.now();
-  let last = Infinity;
-  let progressAt = started;
-  let capped = false;
-  for (;;) {
-    const [{ owed }] = await sql`select count(*)::int as owed from public.status_inbox
+  const { drainSeconds, capped } = await waitForDrain(
+    "statuses",
+    log,
+    maxSeconds,
+    2_000,
+    async () => {
+      const [{ owed }] = await sql`select count(*)::int as owed from public.status_inbox
       where processed_at is null and attempts < 5 and received_at >= ${since}`;
-    if (owed < last) [last, progressAt] = [owed, performance.now()];
-    if (owed === 0 || performance.now() - progressAt > 30_000) break;
-    if (performance.now() - started > maxSeconds * 1000) {
-      log(`  statuses owed: ${owed}; stopped waiting after ${maxSeconds} s (--reply-drain)`);
-      capped = true;
-      break;
-    }
-    log(`  statuses owed: ${owed}`);
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
-  const drainSeconds = (performance.now() - started) / 1000;
+      return owed;
+    },
+  );
   const [r] = await sql`select count(*)::int as accepted,
       count(processed_at)::int as applied,
       (count(*) filter (where processed_at <= ${until}))::int as during,
@@ -344,29 +367,22 @@ async function drainReplies(
   maxSeconds = Infinity,
 ): Promise<Omit<ReplyStats, "idle" | "cpuMsPerReply">> {
   const like = `wamid.bench-${run}-%`;
-  const started = performance.now();
-  let last = Infinity;
-  let progressAt = started;
-  let capped = false;
-  for (;;) {
-    // Owed: accepted into the inbox but not derived yet, or derived with the reply not written.
-    const [{ owed }] = await sql`select
+  const { drainSeconds, capped } = await waitForDrain(
+    "replies",
+    log,
+    maxSeconds,
+    5_000,
+    async () => {
+      // Owed: accepted into the inbox but not derived yet, or derived with the reply not written.
+      const [{ owed }] = await sql`select
       (select count(*)::int from public.inbound_inbox
         where provider_message_id like ${like} and processed_at is null and attempts < 5)
       + (select count(*)::int from public.message_delivery_log
         where direction = 'inbound' and provider_message_id like ${like}
           and (reply_state is null or reply_state in ('pending', 'in_progress'))) as owed`;
-    if (owed < last) [last, progressAt] = [owed, performance.now()];
-    if (owed === 0 || performance.now() - progressAt > 30_000) break;
-    if (performance.now() - started > maxSeconds * 1000) {
-      log(`  replies owed: ${owed}; stopped waiting after ${maxSeconds} s (--reply-drain)`);
-      capped = true;
-      break;
-    }
-    log(`  replies owed: ${owed}`);
-    await new Promise((r) => setTimeout(r, 5_000));
-  }
-  const drainSeconds = (performance.now() - started) / 1000;
+      return owed;
+    },
+  );
   // From the moment the webhook accepted the message (its inbox row) to the reply's row; an
   // accepted message never derived counts as unanswered. Statistics first: the tables grew by
   // thousands of rows since the last ANALYZE, and stale ones make this join scan per row.

@@ -63,7 +63,8 @@ Options:
   --rate R          dispatch: each sender's allowed messages/s (80)
   --dispatchers N   dispatch: concurrent dispatch calls (4)
   --reply-drain S   webhook: wait at most S seconds for the AI replies after each text
-                    phase (default: until all are written); 0 skips the reply figures
+                    phase, and for the statuses after each status phase (default: until
+                    all are written); 0 skips both drains and their figures
   --status-runs N   webhook: run the status-batch phases N times (1), to show they are stable
   --sessions N      cleanup: expired sessions to close (1000000)
   --rows N          stats: delivery log rows (1000000)

@@ -74,7 +74,8 @@ export interface WebhookBenchResult {
   runs: WebhookRun[];
   /**
    * Each status phase's statuses, drained after it and before the next phase: what the status
-   * worker applies is its own figure, as the replies are.
+   * worker applies is its own figure, as the replies are. Empty when the drains were skipped
+   * (`replyDrainSeconds` 0).
    */
   statuses: StatusDrain[];
   /**
@@ -89,10 +90,10 @@ export interface PhaseOptions {
   minSeconds: number;
   minRequests: number;
   /**
-   * At most this many seconds waiting for the replies after each text phase (default: until none
-   * is owed, or none was written for 30 s); 0 skips the reply figures altogether. The agent-worker
-   * then keeps writing the first phase's replies while the later phases run, and their figures
-   * carry that work.
+   * At most this many seconds waiting for the replies after each text phase, and for the
+   * statuses after each status phase (default: until none is owed, or none was written for 30 s);
+   * 0 skips both drains and their figures. The agent-worker then keeps writing the first phase's
+   * replies and statuses while the later phases run, and their figures carry that work.
    */
   replyDrainSeconds?: number;
   log: (s: string) => void;
@@ -206,8 +207,8 @@ async function phases(
     for (const path of ["direct", "gateway"] as const) {
       const label = `wa-webhook: batch of 10 statuses${statusRuns > 1 ? ` (run ${n})` : ""}`;
       const [{ since }] = await sql`select clock_timestamp() as since`;
-      const measured = await phase("wa-webhook", label, "wa-statuses", path);
-      runs.push(measured);
+      runs.push(await phase("wa-webhook", label, "wa-statuses", path));
+      if (opts.replyDrainSeconds === 0) continue;
       const [{ until }] = await sql`select clock_timestamp() as until`;
       statuses.push({
         label,

@@ -16,6 +16,7 @@ export interface DerivedInbound {
   inbound: InboundForReply;
 }
 
+/** The channels the worker answers: process_inbound_inbox claims the same ones (p_claim_seconds). */
 const REPLY_CHANNELS = new Set<string>(["whatsapp", "sms"]);
 
 /**

@@ -66,6 +66,8 @@ Options:
                     phase, and for the statuses after each status phase (default: until
                     all are written); 0 skips both drains and their figures
   --status-runs N   webhook: run the status-batch phases N times (1), to show they are stable
+  --only K          webhook: run the floors and only the text (K = text) or only the status
+                    (K = statuses) phases, to measure or profile one path on its own
   --sessions N      cleanup: expired sessions to close (1000000)
   --rows N          stats: delivery log rows (1000000)
   --write           put the results in docs/BENCHMARKS.md
@@ -90,6 +92,7 @@ function parse() {
         dispatchers: { type: "string", default: "4" },
         "reply-drain": { type: "string" },
         "status-runs": { type: "string", default: "1" },
+        only: { type: "string" },
         write: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -107,6 +110,10 @@ if (values.help) {
 const unknown = positionals.filter((p) => !BENCHMARKS.includes(p as Name));
 if (unknown.length) {
   console.error(`Unknown benchmark(s): ${unknown.join(", ")}.\n\n${USAGE}`);
+  Deno.exit(2);
+}
+if (values.only !== undefined && values.only !== "text" && values.only !== "statuses") {
+  console.error(`--only takes text or statuses, not ${values.only}.\n\n${USAGE}`);
   Deno.exit(2);
 }
 const selected = (positionals.length ? positionals : [...BENCHMARKS]) as Name[];
@@ -186,7 +193,13 @@ for (const name of selected) {
     }, async (stack, pidOf) => {
       const pid = pidOf("post-call-notify");
       const before = pid ? await processUsage(pid) : null;
-      const r = await benchPostCall(stack, { total, minSeconds, concurrency, log });
+      const r = await benchPostCall(stack, {
+        total,
+        minSeconds,
+        concurrency,
+        log,
+        postgres: Boolean(dbUrl),
+      });
       const after = pid ? await processUsage(pid) : null;
       const floor = r.runs[0].perSecond;
       emit(table(r.runs.map((s) => ({
@@ -229,6 +242,7 @@ for (const name of selected) {
             ? undefined
             : Number(values["reply-drain"]),
           statusRuns: Number(values["status-runs"]),
+          only: values.only as "text" | "statuses" | undefined,
           postgres: Boolean(dbUrl),
           log,
         });
@@ -248,7 +262,9 @@ for (const name of selected) {
           errors: s.errors,
           "load avg": s.load,
         }))));
-        if (r.replies.length === 0) emit("\nAI replies: not measured (--reply-drain 0).");
+        if (r.replies.length === 0 && values.only !== "statuses") {
+          emit("\nAI replies: not measured (--reply-drain 0).");
+        }
         for (const p of r.replies) {
           emit(
             `\nAI replies to the ${p.path} text phase (sandbox's scripted model, written by the agent-worker function, paced at the sender's ${
@@ -287,7 +303,9 @@ for (const name of selected) {
                 `**${p.applied} applied** (${p.capped ? "stopped waiting" : "drained"} ${
                   fmt(p.drainSeconds)
                 } s after it), **${fmt(p.perSecond)} statuses/s** applied ` +
-                `(first accepted to last applied).`,
+                `(first accepted to last applied); agent-worker CPU per status applied ${
+                  p.workerCpuMsPerStatus === null ? "n/a" : `${fmt(p.workerCpuMsPerStatus, 3)} ms`
+                }.`,
             );
           }
         }

@@ -68,6 +68,8 @@ export interface StatusDrain {
   /** Seconds after the phase until none was owed (or the wait gave up). */
   drainSeconds: number;
   capped: boolean;
+  /** The agent-worker function's CPU per status applied, over the phase and its drain. */
+  workerCpuMsPerStatus: number | null;
 }
 
 export interface WebhookBenchResult {
@@ -102,7 +104,12 @@ export interface PhaseOptions {
 export async function benchWebhook(
   stack: Stack,
   pidOf: (name: string) => number | undefined,
-  opts: PhaseOptions & { statusRuns?: number; postgres?: boolean },
+  opts: PhaseOptions & {
+    statusRuns?: number;
+    postgres?: boolean;
+    /** Only the text phases, or only the status phases, beside the floors. */
+    only?: "text" | "statuses";
+  },
 ): Promise<WebhookBenchResult> {
   const statusRuns = Math.max(1, opts.statusRuns ?? 1);
   const run = `${Date.now()}`;
@@ -121,7 +128,7 @@ export async function benchWebhook(
     ? await standInAutovacuum(stack.urls.db, opts.log)
     : { stop: () => Promise.resolve() };
   try {
-    return await phases(stack, pidOf, opts, sql, run, seeded, statusRuns);
+    return await phases(stack, pidOf, opts, sql, run, seeded, statusRuns, opts.only);
   } finally {
     await autovacuum.stop();
     await sql.end();
@@ -136,6 +143,7 @@ async function phases(
   run: string,
   seeded: number,
   statusRuns: number,
+  only?: "text" | "statuses",
 ): Promise<WebhookBenchResult> {
   const measure = phaseRunner(stack, pidOf, opts);
   const phase = (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway") =>
@@ -168,7 +176,7 @@ async function phases(
   // A process not started yet (the agent-worker starts on its first kick) has spent nothing.
   const cpuOf = async (pid: number | undefined, notStarted: number | null = null) =>
     pid ? (await processUsage(pid))?.cpuMs ?? null : notStarted;
-  for (const path of ["direct", "gateway"] as const) {
+  for (const path of only === "statuses" ? [] : ["direct", "gateway"] as const) {
     const phaseStart = new Date();
     const [workerBefore, sandboxBefore] = [
       await cpuOf(pidOf("agent-worker"), 0),
@@ -203,17 +211,23 @@ async function phases(
     });
   }
   const statuses: StatusDrain[] = [];
-  for (let n = 1; n <= statusRuns; n++) {
+  for (let n = 1; n <= (only === "text" ? 0 : statusRuns); n++) {
     for (const path of ["direct", "gateway"] as const) {
       const label = `wa-webhook: batch of 10 statuses${statusRuns > 1 ? ` (run ${n})` : ""}`;
       const [{ since }] = await sql`select clock_timestamp() as since`;
+      const workerBefore = await cpuOf(pidOf("agent-worker"), 0);
       runs.push(await phase("wa-webhook", label, "wa-statuses", path));
       if (opts.replyDrainSeconds === 0) continue;
       const [{ until }] = await sql`select clock_timestamp() as until`;
+      const drained = await drainStatuses(sql, since, until, opts.log, opts.replyDrainSeconds);
+      const workerAfter = await cpuOf(pidOf("agent-worker"));
       statuses.push({
         label,
         path,
-        ...await drainStatuses(sql, since, until, opts.log, opts.replyDrainSeconds),
+        ...drained,
+        workerCpuMsPerStatus: workerBefore === null || workerAfter === null || !drained.applied
+          ? null
+          : (workerAfter - workerBefore) / drained.applied,
       });
     }
   }
@@ -328,7 +342,7 @@ async function drainStatuses(
   until: Date,
   log: (s: string) => void,
   maxSeconds = Infinity,
-): Promise<Omit<StatusDrain, "label" | "path">> {
+): Promise<Omit<StatusDrain, "label" | "path" | "workerCpuMsPerStatus">> {
   const { drainSeconds, capped } = await waitForDrain(
     "statuses",
     log,

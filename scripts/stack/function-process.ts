@@ -59,7 +59,7 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       opts.log(prefix + line);
     };
     const proc = new Deno.Command(`${opts.root}/node_modules/.bin/deno`, {
-      args: ["run", "--allow-all", "--no-prompt", opts.entry],
+      args: ["run", "--allow-all", "--no-prompt", ...(Deno.env.get("PROFILE_FN") === opts.name ? ["--inspect=127.0.0.1:9339"] : []), opts.entry],
       cwd: opts.root,
       env: {
         ...opts.env,

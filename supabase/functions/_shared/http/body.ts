@@ -65,3 +65,32 @@ export function parseJson(raw: Uint8Array): unknown {
     throw badRequest("HTTP.MALFORMED_JSON", "Body is not valid JSON");
   }
 }
+
+/**
+ * A body parsed once, for a handler that must read it before checking its signature (to know
+ * whose secret signs it): `peek` is the JSON as it stands (null when it is none; never written
+ * or acted on), and `json()`, called once the signature holds, is what parseJson would answer —
+ * the same value made safe for Postgres, or the same 400.
+ */
+export function jsonBody(raw: Uint8Array): { peek: unknown; json(): unknown } {
+  let value: unknown = null;
+  let valid = true;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch {
+    valid = false;
+    try {
+      // Not UTF-8: read leniently, only to find the signer; json() refuses it.
+      value = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      value = null;
+    }
+  }
+  return {
+    peek: value,
+    json() {
+      if (!valid) throw badRequest("HTTP.MALFORMED_JSON", "Body is not valid JSON");
+      return pgSafe(value);
+    },
+  };
+}

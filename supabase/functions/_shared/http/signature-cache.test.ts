@@ -2,12 +2,13 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { hmacSha1Base64, verifyHexSha256 } from "./signature.ts";
 
-// The imported HMAC keys are cached per isolate: the cache must never let one secret's key
-// answer for another's, nor a SHA-256 key for a SHA-1 signature.
+// Many secrets checked in one isolate, in any order and concurrently: one secret's signature never
+// passes for another's, nor a SHA-256 for a SHA-1. (Once a per-isolate cache of imported
+// WebCrypto keys; node:crypto's createHmac now takes the secret on each call.)
 const raw = new TextEncoder().encode('{"entry":[]}');
 const sign = (secret: string) => `sha256=${createHmac("sha256", secret).update(raw).digest("hex")}`;
 
-describe("HMAC key cache", () => {
+describe("HMAC across secrets and hashes", () => {
   it("keeps each secret's key apart, in either order and concurrently", async () => {
     expect(await verifyHexSha256("secret-a", sign("secret-a"), raw)).toBe(true);
     expect(await verifyHexSha256("secret-b", sign("secret-a"), raw)).toBe(false);

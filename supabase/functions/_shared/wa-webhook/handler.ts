@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.ts";
-import { parseJson, readRawBody } from "../http/body.ts";
+import { jsonBody, readRawBody } from "../http/body.ts";
 import { badRequest, forbidden, methodNotAllowed, unauthorized } from "../http/errors.ts";
 import { json, withErrors } from "../http/respond.ts";
 import { timingSafeEqualString, verifyHexSha256 } from "../http/signature.ts";
@@ -36,8 +36,9 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
 
     const raw = await readRawBody(req);
     // The number (and so the app secret to check with) is read before the check; nothing the
-    // body says is used or written until the signature holds.
-    const accounts = await resolveWebhookAccounts(deps.accounts, peekJson(raw));
+    // body says is used or written until the signature holds. Parsed once for both.
+    const body = jsonBody(raw);
+    const accounts = await resolveWebhookAccounts(deps.accounts, body.peek);
     if (accounts.kind === "unknown") {
       // Acknowledged so Meta stops retrying: a number no tenant holds.
       log.warn("WHATSAPP_NUMBER_UNKNOWN", { phone_number_ids: accounts.phoneNumberIds });
@@ -66,7 +67,7 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
     });
 
     const parsed = parseWhatsAppWebhook(
-      keepSigned(parseJson(raw), accounts.dropped),
+      keepSigned(body.json(), accounts.dropped),
       correlationId,
     );
     if (!parsed.isWhatsApp) {
@@ -79,15 +80,6 @@ export function createWaWebhookHandler(deps: WaWebhookDeps) {
     scheduleFollowUps(deps, outcome.followUps, log, correlationId);
     return json({ received: outcome.counts });
   });
-}
-
-/** The body as JSON if it is JSON (it is parsed properly, with its 400, after the check). */
-function peekJson(raw: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(raw));
-  } catch {
-    return null;
-  }
 }
 
 /**

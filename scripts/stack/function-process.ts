@@ -59,7 +59,13 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       opts.log(prefix + line);
     };
     const proc = new Deno.Command(`${opts.root}/node_modules/.bin/deno`, {
-      args: ["run", "--allow-all", "--no-prompt", ...(Deno.env.get("PROFILE_FN") === opts.name ? ["--inspect=127.0.0.1:9339"] : []), opts.entry],
+      args: [
+        "run",
+        "--allow-all",
+        "--no-prompt",
+        ...inspectFlag(opts.name, Deno.env.get("STACK_INSPECT")),
+        opts.entry,
+      ],
       cwd: opts.root,
       env: {
         ...opts.env,
@@ -138,4 +144,17 @@ export function createFunctionProcess(opts: FunctionProcessOptions): FunctionPro
       }
     },
   };
+}
+
+/**
+ * `STACK_INSPECT=<function>[:port]` runs that one function under the V8 inspector on
+ * 127.0.0.1 (port 9339 by default), for `deno run -A scripts/profile-function.ts` (or Chrome's
+ * DevTools) to profile it under load. Nothing else listens on it; unset, nothing changes.
+ */
+export function inspectFlag(name: string, env: string | undefined): string[] {
+  if (!env) return [];
+  const [fn, port = "9339"] = env.split(":");
+  if (fn !== name) return [];
+  if (!/^\d{2,5}$/.test(port)) throw new Error(`STACK_INSPECT: ${port} is not a port`);
+  return [`--inspect=127.0.0.1:${port}`];
 }

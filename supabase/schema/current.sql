@@ -2869,7 +2869,6 @@ CREATE OR REPLACE FUNCTION public.message_delivery_log_guard_status()
  SET search_path TO ''
 AS $function$
 declare
-  v_rank constant jsonb := '{"queued": 0, "unknown": 1, "sent": 2, "delivered": 3, "read": 4}';
   v_forward boolean;
 begin
   if tg_op = 'UPDATE' then
@@ -2879,7 +2878,8 @@ begin
       v_forward := case
         when old.status in ('failed', 'received', 'blocked', 'read') then false
         when new.status in ('unknown', 'sent', 'delivered', 'read')
-          then (v_rank ->> new.status)::int > (v_rank ->> old.status)::int
+          then pg_catalog.array_position('{queued,unknown,sent,delivered,read}'::text[], new.status)
+             > pg_catalog.array_position('{queued,unknown,sent,delivered,read}'::text[], old.status)
         when new.status = 'failed' then old.status in ('queued', 'unknown', 'sent')
         when new.status = 'blocked' then old.status in ('queued', 'unknown')
         else false
@@ -3129,6 +3129,8 @@ CREATE OR REPLACE FUNCTION public.message_tenant()
 AS $function$
 declare
   v_tenant uuid;
+  v_session_tenant uuid;
+  v_session_found boolean := false;
 begin
   -- A writer that names another tenant is trusted; the default (the column's) is resolved.
   if new.tenant_id <> '00000000-0000-0000-0000-000000000001'::uuid then
@@ -3141,15 +3143,22 @@ begin
     where a.kind = 'whatsapp'
       and a.external_id = new.metadata -> 'business' ->> 'phone_number_id';
   end if;
-  if v_tenant is null and new.session_id is not null then
-    select s.tenant_id into v_tenant from public.omnichannel_sessions s where s.id = new.session_id;
+  if new.session_id is not null then
+    select s.tenant_id into v_session_tenant
+    from public.omnichannel_sessions s where s.id = new.session_id;
+    v_session_found := found;
+    v_tenant := coalesce(v_tenant, v_session_tenant);
   end if;
   new.tenant_id := coalesce(v_tenant, '00000000-0000-0000-0000-000000000001'::uuid);
-  if new.session_id is not null then
+  -- A conversation takes the tenant of its first message (unless another writer got there first).
+  if v_session_found and v_session_tenant is null then
     update public.omnichannel_sessions s set tenant_id = new.tenant_id
     where s.id = new.session_id and s.tenant_id is null;
   end if;
-  if new.profile_id is not null then
+  if new.profile_id is not null and not exists (
+    select 1 from public.tenant_profiles t
+    where t.tenant_id = new.tenant_id and t.profile_id = new.profile_id
+  ) then
     insert into public.tenant_profiles (tenant_id, profile_id)
     values (new.tenant_id, new.profile_id)
     on conflict do nothing;
@@ -5041,12 +5050,13 @@ CREATE OR REPLACE FUNCTION public.whatsapp_window_open(p_profile_id uuid)
  SET search_path TO ''
 AS $function$
 begin
-  -- (direction || '') keeps the planner on the profile's index: the inbound-only indexes are by
-  -- time and channel, which would read every person's messages of the last day.
+  -- (channel || '') and (direction || '') keep the planner on the person's index: the
+  -- provider-id index leads with the channel (every WhatsApp message's entry), and the
+  -- inbound-only indexes are by time and channel (every person's messages of the last day).
   return exists (
     select 1 from public.message_delivery_log m
     where m.profile_id = p_profile_id
-      and m.channel = 'whatsapp' and (m.direction || '') = 'inbound'
+      and (m.channel || '') = 'whatsapp' and (m.direction || '') = 'inbound'
       and m.created_at > now() - interval '24 hours'
   );
 end;

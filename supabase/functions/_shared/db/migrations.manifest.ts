@@ -56,4 +56,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100500_set_based_delivery_statuses",
   "20261202100600_hot_helpers_plpgsql",
   "20261202100700_claim_at_derivation",
+  "20261202100800_cheaper_log_writes",
 ];

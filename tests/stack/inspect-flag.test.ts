@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inspectFlag } from "../../scripts/stack/function-process.ts";
+import { inspectFlag } from "../../scripts/stack/inspect.ts";
 
 describe("STACK_INSPECT", () => {
   it("runs only the named function under the inspector, on 9339 unless a port is given", () => {

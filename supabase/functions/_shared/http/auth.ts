@@ -53,6 +53,13 @@ const USER_AUDIENCE = "authenticated";
  */
 export async function authenticate(req: Request, cfg: AuthConfig): Promise<Caller> {
   const modes = usableModes(cfg);
+  // What verifyCredentials would answer first, without its per-request WebCrypto work (it
+  // compares keys by importing a fresh random HMAC key and signing both strings, about 0.1 ms):
+  // a secret key, when secret is the first mode, compared in constant time with each named key.
+  if (modes[0] === "secret:*") {
+    const keyName = secretKeyName(req.headers.get("apikey"), cfg.keys.secretKeys);
+    if (keyName !== null) return { mode: "secret", keyName };
+  }
   if (modes.length) {
     const { data, error } = await verifyCredentials(
       { token: bearerOf(req), apikey: req.headers.get("apikey") },
@@ -75,6 +82,16 @@ export async function authenticate(req: Request, cfg: AuthConfig): Promise<Calle
     return { mode: "legacy-service-role" };
   }
   throw unauthorized("Secret key required");
+}
+
+/** The name of the secret key `apikey` is, checking every key in constant time; null for none. */
+function secretKeyName(apikey: string | null, keys: Record<string, string>): string | null {
+  if (!apikey) return null;
+  let found: string | null = null;
+  for (const [name, value] of Object.entries(keys)) {
+    if (timingSafeEqualString(apikey, value) && found === null) found = name;
+  }
+  return found;
 }
 
 /**

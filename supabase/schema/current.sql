@@ -2331,18 +2331,7 @@ begin
   where s.profile_id = v_profile.id and s.status <> 'closed' and s.expires_at < pg_catalog.now();
 
   for attempt in 1..2 loop
-    insert into public.omnichannel_sessions as s
-      (profile_id, status, context, channels_seen, last_channel, call_id, tenant_id)
-    values (v_profile.id, coalesce(p_status, 'active'), coalesce(p_context, '{}'::jsonb),
-            array[p_channel], p_channel, p_call_id, p_tenant_id)
-    on conflict (profile_id) where status <> 'closed' do nothing
-    returning s.* into v_session;
-
-    if found then
-      v_is_new := true;
-      exit;
-    end if;
-
+    -- The live conversation, when there is one (the usual case) …
     update public.omnichannel_sessions s
     set context = s.context || coalesce(p_context, '{}'::jsonb),
         channels_seen = case when p_channel = any (s.channels_seen) then s.channels_seen
@@ -2354,8 +2343,20 @@ begin
         last_activity_at = pg_catalog.now()
     where s.profile_id = v_profile.id and s.status <> 'closed'
     returning s.* into v_session;
-
     exit when found;
+
+    -- … else a new one (a writer that does not lock the profile may have made it meanwhile:
+    -- then the unique index refuses this one and the next round updates theirs).
+    insert into public.omnichannel_sessions as s
+      (profile_id, status, context, channels_seen, last_channel, call_id, tenant_id)
+    values (v_profile.id, coalesce(p_status, 'active'), coalesce(p_context, '{}'::jsonb),
+            array[p_channel], p_channel, p_call_id, p_tenant_id)
+    on conflict (profile_id) where status <> 'closed' do nothing
+    returning s.* into v_session;
+    if found then
+      v_is_new := true;
+      exit;
+    end if;
   end loop;
 
   if v_session.id is null then
@@ -4259,8 +4260,17 @@ AS $function$
 declare
   v_value text := public.normalize_identity(p_kind, p_value);
   v_id uuid;
+  v_name text;
 begin
   if p_kind = 'phone' then
+    select p.id, p.display_name into v_id, v_name from public.profiles p where p.phone_number = v_value;
+    if found then
+      if v_name is null and p_display_name is not null then
+        update public.profiles p set display_name = p_display_name
+        where p.id = v_id and p.display_name is null;
+      end if;
+      return v_id;
+    end if;
     insert into public.profiles as p (phone_number, last_active_channel, display_name)
     values (v_value, p_channel, p_display_name)
     on conflict (phone_number) do update

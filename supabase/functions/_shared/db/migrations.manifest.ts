@@ -57,4 +57,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100600_hot_helpers_plpgsql",
   "20261202100700_claim_at_derivation",
   "20261202100800_cheaper_log_writes",
+  "20261202100900_profile_session_read_first",
 ];

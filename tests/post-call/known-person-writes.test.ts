@@ -1,0 +1,72 @@
+/**
+ * A known person's next call (or message) writes only what changes: their profile row not at
+ * all when nothing about them is new, their live conversation once. Before, resolve_profile
+ * rewrote the profile row on every call (`on conflict … do update` to keep a display name it
+ * already had) and get_or_create_session_for_profile tried to insert a second live conversation
+ * before updating the one there (the attempt fires the insert triggers and the unique check).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Every row write attempted on profiles and sessions, in order (BEFORE triggers fire for an
+  // insert that the unique index then refuses, too).
+  await db.sql.unsafe(`
+    create table public.test_person_writes (seq bigserial primary key, tbl text, op text);
+    create function public.test_person_writes() returns trigger language plpgsql as $$
+    begin
+      insert into public.test_person_writes (tbl, op) values (tg_table_name, tg_op);
+      return new;
+    end $$;
+    create trigger test_person_writes before insert or update on public.profiles
+      for each row execute function public.test_person_writes();
+    create trigger test_person_writes before insert or update on public.omnichannel_sessions
+      for each row execute function public.test_person_writes();`);
+});
+afterAll(() => db?.close());
+
+async function writesOf(run: () => Promise<unknown>): Promise<string[]> {
+  await db.sql`delete from public.test_person_writes`;
+  await run();
+  const rows = await db.sql`select tbl, op from public.test_person_writes order by seq`;
+  return rows.map((r) => `${r.op} ${r.tbl}`);
+}
+
+const session = (phone: string, name: string | null) =>
+  db.sql`select s.session_id, s.is_new from public.get_or_create_session_for_profile(
+    public.resolve_profile('phone', ${phone}, 'whatsapp', ${name}), 'whatsapp', 'call-1') s`;
+
+describe("a known person's next call", () => {
+  it("leaves their profile alone and updates their live conversation once", async () => {
+    let first: { session_id: string; is_new: boolean }[] = [];
+    expect(await writesOf(async () => (first = await session("+250788123456", "Ama")))).toEqual([
+      "INSERT profiles",
+      "INSERT omnichannel_sessions",
+    ]);
+    expect(first[0].is_new).toBe(true);
+
+    let next: { session_id: string; is_new: boolean }[] = [];
+    expect(await writesOf(async () => (next = await session("+250788123456", "Ama")))).toEqual([
+      "UPDATE omnichannel_sessions",
+    ]);
+    expect(next[0]).toEqual({ session_id: first[0].session_id, is_new: false });
+  });
+
+  it("still names a person who had no name, once, and opens a conversation when none is live", async () => {
+    await session("+250788123457", null);
+    expect(await writesOf(() => session("+250788123457", "Kofi"))).toEqual([
+      "UPDATE profiles",
+      "UPDATE omnichannel_sessions",
+    ]);
+    const [p] = await db.sql`select display_name from public.profiles
+      where phone_number = '+250788123457'`;
+    expect(p.display_name).toBe("Kofi");
+
+    await db.sql`update public.omnichannel_sessions set status = 'closed', closed_at = now()
+      where profile_id = (select id from public.profiles where phone_number = '+250788123457')`;
+    const [again] = await session("+250788123457", "Kofi");
+    expect(again.is_new).toBe(true);
+  });
+});

@@ -34,20 +34,21 @@ async function writesOf(run: () => Promise<unknown>): Promise<string[]> {
   return rows.map((r) => `${r.op} ${r.tbl}`);
 }
 
-const session = (phone: string, name: string | null) =>
-  db.sql`select s.session_id, s.is_new from public.get_or_create_session_for_profile(
+type Session = { session_id: string; is_new: boolean };
+const session = (phone: string, name: string | null): Promise<Session[]> =>
+  db.sql<Session[]>`select s.session_id, s.is_new from public.get_or_create_session_for_profile(
     public.resolve_profile('phone', ${phone}, 'whatsapp', ${name}), 'whatsapp', 'call-1') s`;
 
 describe("a known person's next call", () => {
   it("leaves their profile alone and updates their live conversation once", async () => {
-    let first: { session_id: string; is_new: boolean }[] = [];
+    let first: Session[] = [];
     expect(await writesOf(async () => (first = await session("+250788123456", "Ama")))).toEqual([
       "INSERT profiles",
       "INSERT omnichannel_sessions",
     ]);
     expect(first[0].is_new).toBe(true);
 
-    let next: { session_id: string; is_new: boolean }[] = [];
+    let next: Session[] = [];
     expect(await writesOf(async () => (next = await session("+250788123456", "Ama")))).toEqual([
       "UPDATE omnichannel_sessions",
     ]);

@@ -59,11 +59,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 /** A JSON body, its strings made safe for Postgres (every JSON endpoint parses through here). */
 export function parseJson(raw: Uint8Array): unknown {
-  try {
-    return pgSafe(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw)));
-  } catch {
-    throw badRequest("HTTP.MALFORMED_JSON", "Body is not valid JSON");
-  }
+  return jsonBody(raw).json();
 }
 
 /**

@@ -6,19 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { buffersOf } from "../support/plan.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(() => db?.close());
-
-/** Shared buffers the statement touched, functions included (EXPLAIN ANALYZE, BUFFERS). */
-async function buffersOf(query: string): Promise<number> {
-  const [row] = await db.sql.unsafe(`explain (analyze, buffers, format json) ${query}`);
-  const plan = (row["QUERY PLAN"] as { Plan: Record<string, number> }[])[0].Plan;
-  return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"];
-}
 
 describe("the reply claim under stale statistics", () => {
   it("claims and completes a reply reading a few pages, not every inbound message", async () => {
@@ -39,9 +33,11 @@ describe("the reply claim under stale statistics", () => {
     await sql`select public.complete_inbound_reply(${warm}::uuid, 'done')`;
 
     const claim = await buffersOf(
+      db,
       `select * from public.claim_inbound_reply_context('${last}'::uuid, 120, 20)`,
     );
     const complete = await buffersOf(
+      db,
       `select public.complete_inbound_reply('${last}'::uuid, 'done')`,
     );
     const [row] = await sql`select reply_state from public.message_delivery_log where id = ${last}`;

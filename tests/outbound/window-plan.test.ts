@@ -7,18 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { buffersOf } from "../support/plan.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(() => db?.close());
-
-async function buffersOf(query: string): Promise<number> {
-  const [row] = await db.sql.unsafe(`explain (analyze, buffers, format json) ${query}`);
-  const plan = (row["QUERY PLAN"] as { Plan: Record<string, number> }[])[0].Plan;
-  return plan["Shared Hit Blocks"] + plan["Shared Read Blocks"];
-}
 
 describe("whatsapp_window_open on a never-analysed log", () => {
   it("answers from the person's own messages, reading a few pages", async () => {
@@ -45,9 +40,9 @@ describe("whatsapp_window_open on a never-analysed log", () => {
     expect(answers).toEqual({ open: true, closed: false });
     // The person's index entries and their rows: 9 pages here. With the channel's half of the
     // provider-id index (40,000 entries) it read 43, and more as the log grows.
-    expect(await buffersOf(`select public.whatsapp_window_open('${open.id}'::uuid)`))
+    expect(await buffersOf(db, `select public.whatsapp_window_open('${open.id}'::uuid)`))
       .toBeLessThan(20);
-    expect(await buffersOf(`select public.whatsapp_window_open('${closed.id}'::uuid)`))
+    expect(await buffersOf(db, `select public.whatsapp_window_open('${closed.id}'::uuid)`))
       .toBeLessThan(20);
   });
 });

@@ -23,9 +23,12 @@ import { bridgeOf } from "../genesys/wiring.ts";
 import type { WhatsAppAccount } from "../tenants/accounts.ts";
 import type { HandoffRequest } from "../tools/context.ts";
 
+/** How long a replier holds an inbound message before another may take it over, by default. */
+export const REPLY_LEASE_SECONDS = 120;
+
 export interface ReplyDeps extends SendMessageDeps {
   agent: Agent;
-  /** How long a replier holds an inbound message before another may take it over. Default 120 s. */
+  /** How long a replier holds an inbound message before another may take it over (REPLY_LEASE_SECONDS). */
   leaseSeconds?: number;
   /**
    * The Genesys handoff (routing `ai_then_agent`): which number routes how, and the posts to
@@ -93,7 +96,7 @@ export async function replyToInbound(
   // reply reads before the model is called.
   const [claim] = await rpc(deps.sql, "claim_inbound_reply_context", {
     p_delivery_id: inbound.deliveryId,
-    p_lease_seconds: deps.leaseSeconds ?? 120,
+    p_lease_seconds: deps.leaseSeconds ?? REPLY_LEASE_SECONDS,
     p_claimed_until: inbound.claimedUntil,
   });
   if (!claim?.claimed) {

@@ -5,6 +5,7 @@ import { logStatusOutcome, statusOf } from "../outbound/delivery-status.ts";
 import {
   type InboundForReply,
   type InboundToReply,
+  REPLY_LEASE_SECONDS,
   type ReplyDeps,
   replyingWith,
 } from "../conversations/reply-to-inbound.ts";
@@ -183,7 +184,7 @@ export function inboxWorkerOf(
       logger: replies.logger,
       limit,
       deadline,
-      claimSeconds: replies.leaseSeconds ?? 120,
+      claimSeconds: replies.leaseSeconds ?? REPLY_LEASE_SECONDS,
       onInbound: replyingWith(replies),
     });
 }

@@ -9,14 +9,32 @@ import { maskEmail, maskPhone } from "../../../supabase/functions/_shared/log/ma
  * long. Every value is a bound parameter; every list has a limit.
  */
 
-type Tx = postgres.TransactionSql;
+type Tx = postgres.ReservedSql;
 type Row = Record<string, unknown>;
 
-function readOnly<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<T> {
-  return sql.begin("isolation level repeatable read read only", async (tx) => {
-    await tx`set local statement_timeout = '5s'`;
-    return await work(tx);
-  }) as Promise<T>;
+/**
+ * The transaction runs on a connection reserved for it alone (`sql.reserve()` only ever hands out
+ * an idle connection), not through `sql.begin`: with its small pool busy, postgres.js 3.4 can
+ * queue another request's `begin` onto a connection already inside a transaction, which
+ * PostgreSQL refuses ("SET TRANSACTION ISOLATION LEVEL must be called before any query": an
+ * intermittent 500 from the console's browser test, seen twice in CI).
+ */
+async function readOnly<T>(sql: Sql, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const tx = await sql.reserve();
+  try {
+    await tx`begin isolation level repeatable read read only`;
+    try {
+      await tx`set local statement_timeout = '5s'`;
+      const result = await work(tx);
+      await tx`commit`;
+      return result;
+    } catch (err) {
+      await tx`rollback`.catch(() => {});
+      throw err;
+    }
+  } finally {
+    tx.release();
+  }
 }
 
 const masked = (value: unknown, reveal: boolean) =>

@@ -51,10 +51,24 @@ export function freePort(): number {
   return port;
 }
 
+/**
+ * Where freePorts looks: below Linux's ephemeral range (32768–60999 by default), from which the
+ * OS picks every port-0 listener (freePort, the functions' internal ports) and every outgoing
+ * connection's local port. A stack port taken from that range could be handed to one of those
+ * between its choice and its bind, while the stack starts: a test's stack then failed to start
+ * with AddrInUse on its console port (seen in CI).
+ */
+export const STACK_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
 /** Four distinct free ports, for a stack that must not collide with a running `npm start`. */
 export function freePorts(): StackPorts {
   const ports = new Set<number>();
-  while (ports.size < 4) ports.add(freePort());
+  for (let tries = 0; ports.size < 4; tries++) {
+    if (tries > 2_000) throw new Error("no 4 free ports between 20000 and 32000 on 127.0.0.1");
+    const { from, to } = STACK_PORT_RANGE;
+    const port = from + Math.floor(Math.random() * (to - from));
+    if (!ports.has(port) && isFree(port)) ports.add(port);
+  }
   const [functions, db, console, sandbox] = [...ports];
   return { functions, db, console, sandbox };
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "../log/logger.ts";
-import { createAgentWorkerKick } from "./kick.ts";
+import { afterAccept, createAgentWorkerKick } from "./kick.ts";
 
 // A local HTTP server stands in for the functions gateway: it records the calls and answers
 // with the status the test sets.
@@ -89,6 +89,61 @@ describe("agent-worker kick", () => {
       "AGENT_WORKER_REFUSED",
       "AGENT_WORKER_UNREACHABLE",
     ]);
+  });
+
+  it("after accepting, only the request whose kick made a call waits for the worker's answer", async () => {
+    calls.length = 0;
+    status = 200;
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    const kick = createAgentWorkerKick({
+      functionsUrl: base,
+      secretKey: "sb_secret_k",
+      logger: memoryLogger(),
+    })!;
+    let inboxRuns = 0;
+    const follow = afterAccept(kick, () => Promise.resolve(inboxRuns++));
+    const settled: boolean[] = [];
+    const track = (p: Promise<void>) => {
+      const i = settled.push(false) - 1;
+      return p.then(() => (settled[i] = true));
+    };
+    // The first request's kick calls the worker, which drains (holds its answer) …
+    const all = [track(follow())];
+    await new Promise((r) => setTimeout(r, 50));
+    // … while 40 more requests are accepted, in turns of their own.
+    for (let i = 0; i < 40; i++) {
+      all.push(track(follow()));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // Two wait: the first, and the one whose kick queued the call after it. The other 39 are
+    // covered by that queued call and hold nothing while the worker drains.
+    expect(settled.filter((s) => !s)).toHaveLength(2);
+    hold = null;
+    release();
+    await Promise.all(all);
+    expect(calls).toHaveLength(2);
+    expect(inboxRuns).toBe(0);
+  });
+
+  it("when the worker cannot take them, the inbox worker runs once per failed call, not per request", async () => {
+    calls.length = 0;
+    status = 503;
+    hold = null;
+    const kick = createAgentWorkerKick({
+      functionsUrl: base,
+      secretKey: "sb_secret_k",
+      logger: memoryLogger(),
+    })!;
+    let inboxRuns = 0;
+    const follow = afterAccept(kick, () => Promise.resolve(inboxRuns++));
+    await Promise.all(Array.from({ length: 20 }, () => follow()));
+    expect(calls).toHaveLength(1);
+    expect(inboxRuns).toBe(1);
+    // No worker to kick at all: each follow-up drains the inbox itself.
+    const alone = afterAccept(null, () => Promise.resolve(inboxRuns++));
+    await alone();
+    expect(inboxRuns).toBe(2);
   });
 
   it("is not there without a functions URL or a secret key", () => {

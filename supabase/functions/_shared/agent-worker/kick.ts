@@ -9,6 +9,14 @@ export interface AgentWorkerKick {
    * be reached or refused (the caller then replies itself).
    */
   kick(): Promise<boolean>;
+  /**
+   * As `kick`, but only the caller whose kick sends a call (or queues the one after the call in
+   * flight) gets its promise, and with it the duty to act when it fails; every other caller gets
+   * null, since a call already on its way covers it. A webhook that accepts thousands of
+   * messages while the worker drains then holds one pending follow-up, not one per request
+   * until the worker answers (each kept its request's closure alive for the whole drain).
+   */
+  lead(): Promise<boolean> | null;
 }
 
 /**
@@ -64,17 +72,25 @@ export function createAgentWorkerKick(opts: {
     return p;
   };
 
+  // The call this kick joins, and whether this kick is the one that made it.
+  const join = (): { call: Promise<boolean>; made: boolean } => {
+    if (!current) return { call: start(), made: true };
+    if (!sent) return { call: current, made: false };
+    // A call is in flight: the worker is draining, and may already be past the rows accepted
+    // since. One call after it answers covers every kick made meanwhile.
+    if (queued) return { call: queued, made: false };
+    queued = current.then(() => {
+      queued = null;
+      return current ?? start();
+    });
+    return { call: queued, made: true };
+  };
+
   return {
-    kick() {
-      if (!current) return start();
-      if (!sent) return current;
-      // A call is in flight: the worker is draining, and may already be past the rows accepted
-      // since. One call after it answers covers every kick made meanwhile.
-      queued ??= current.then(() => {
-        queued = null;
-        return current ?? start();
-      });
-      return queued;
+    kick: () => join().call,
+    lead() {
+      const { call, made } = join();
+      return made ? call : null;
     },
   };
 }
@@ -98,14 +114,19 @@ export function agentWorkerKickOf(
  * What a webhook runs after accepting messages into the inbox (in the background, after its
  * answer): kicks the agent-worker, and runs the inbox worker in its own isolate only when there
  * is no worker to kick or it cannot be reached (the inbox claim and the reply lease keep the two
- * from doing anything twice).
+ * from doing anything twice). Only the request whose kick made the call waits for it (`lead`);
+ * the inbox worker drains every owed row, the other requests' included.
  */
 export function afterAccept(
   kick: AgentWorkerKick | null,
   inboxWorker: () => Promise<unknown>,
 ): () => Promise<void> {
   return async () => {
-    if (kick && await kick.kick()) return;
+    if (kick) {
+      const call = kick.lead();
+      // Another request's kick covers this one, and runs the inbox worker if that call fails.
+      if (call === null || await call) return;
+    }
     await inboxWorker();
   };
 }

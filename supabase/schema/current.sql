@@ -3900,6 +3900,20 @@ grant execute on function public.record_meta_echo(p_channel text, p_recipient te
 
 CREATE OR REPLACE FUNCTION public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text DEFAULT NULL::text, p_body text DEFAULT NULL::text, p_message_type text DEFAULT 'text'::text, p_error_code text DEFAULT NULL::text, p_error_class text DEFAULT NULL::text, p_error_message text DEFAULT NULL::text, p_not_on_channel boolean DEFAULT false, p_retry_after_ms integer DEFAULT NULL::integer, p_metadata jsonb DEFAULT NULL::jsonb, p_sender_key text DEFAULT NULL::text)
  RETURNS TABLE(delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
+ LANGUAGE sql
+ SET search_path TO ''
+AS $function$
+  select r.delivery_id, r.status, r.attempts, r.next_attempt_at, r.fallback_id
+  from public.record_outbound_outcome_row(
+    p_delivery_id, p_sent, p_provider, p_provider_message_id, p_body, p_message_type,
+    p_error_code, p_error_class, p_error_message, p_not_on_channel, p_retry_after_ms,
+    p_metadata, p_sender_key, true
+  ) r;
+$function$;
+grant execute on function public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text, p_body text, p_message_type text, p_error_code text, p_error_class text, p_error_message text, p_not_on_channel boolean, p_retry_after_ms integer, p_metadata jsonb, p_sender_key text) to service_role;
+
+CREATE OR REPLACE FUNCTION public.record_outbound_outcome_row(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text, p_body text, p_message_type text, p_error_code text, p_error_class text, p_error_message text, p_not_on_channel boolean, p_retry_after_ms integer, p_metadata jsonb, p_sender_key text, p_mark_summary boolean)
+ RETURNS TABLE(delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid, summary_session_id uuid, summary_channel text)
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
@@ -3908,6 +3922,8 @@ declare
   v_limits record;
   v_retry boolean;
   v_unknown boolean;
+  v_last text;
+  v_channel text;
 begin
   -- Lock order profile -> session -> delivery, the order begin_post_call_notification and
   -- get_or_create_omnichannel_session take them in, so concurrent requests cannot deadlock.
@@ -3915,7 +3931,8 @@ begin
   if not found then
     raise exception 'delivery % not found', p_delivery_id using errcode = 'P0002';
   end if;
-  perform 1 from public.profiles p where p.id = v_row.profile_id for update;
+  select p.last_active_channel into v_last from public.profiles p where p.id = v_row.profile_id
+  for update;
   perform 1 from public.omnichannel_sessions s where s.id = v_row.session_id for update;
   select * into v_row from public.message_delivery_log m where m.id = p_delivery_id for update;
   select * into v_limits from public.delivery_retry_limits();
@@ -3961,18 +3978,24 @@ begin
 
   if p_sent then
     if v_row.purpose = 'post_call_summary' then
-      perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+      if p_mark_summary then
+        perform public.mark_omnichannel_summary_sent(v_row.session_id, v_row.channel);
+      else
+        summary_session_id := v_row.session_id;
+        summary_channel := v_row.channel;
+      end if;
     end if;
     -- WhatsApp is the richer channel: once it carried a call's summary, it stays the last active one.
-    update public.profiles p
-    set last_active_channel = case
-          when v_row.channel = 'sms' and p.last_active_channel = 'whatsapp' and v_row.call_id is not null
-               and exists (select 1 from public.message_delivery_log w
-                           where w.call_id = v_row.call_id and w.channel = 'whatsapp'
-                             and w.status in ('sent', 'delivered', 'read'))
-            then 'whatsapp'
-          else v_row.channel end
-    where p.id = v_row.profile_id;
+    v_channel := case
+      when v_row.channel = 'sms' and v_last = 'whatsapp' and v_row.call_id is not null
+           and exists (select 1 from public.message_delivery_log w
+                       where w.call_id = v_row.call_id and w.channel = 'whatsapp'
+                         and w.status in ('sent', 'delivered', 'read'))
+        then 'whatsapp'
+      else v_row.channel end;
+    if v_channel is distinct from v_last then
+      update public.profiles p set last_active_channel = v_channel where p.id = v_row.profile_id;
+    end if;
   elsif not v_retry then
     if p_not_on_channel and v_row.channel = 'whatsapp' then
       update public.profiles p set has_whatsapp = false where p.id = v_row.profile_id;
@@ -3987,7 +4010,7 @@ begin
   return next;
 end;
 $function$;
-grant execute on function public.record_outbound_outcome(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text, p_body text, p_message_type text, p_error_code text, p_error_class text, p_error_message text, p_not_on_channel boolean, p_retry_after_ms integer, p_metadata jsonb, p_sender_key text) to service_role;
+grant execute on function public.record_outbound_outcome_row(p_delivery_id uuid, p_sent boolean, p_provider text, p_provider_message_id text, p_body text, p_message_type text, p_error_code text, p_error_class text, p_error_message text, p_not_on_channel boolean, p_retry_after_ms integer, p_metadata jsonb, p_sender_key text, p_mark_summary boolean) to service_role;
 
 CREATE OR REPLACE FUNCTION public.record_outbound_outcomes(p_outcomes jsonb)
  RETURNS TABLE(ordinal integer, delivery_id uuid, status text, attempts integer, next_attempt_at timestamp with time zone, fallback_id uuid)
@@ -3997,15 +4020,20 @@ AS $function$
 declare
   v_o jsonb;
   v_i bigint;
+  v_session uuid;
+  v_channel text;
+  -- The summaries that went out, per session: marked once each after the outcomes.
+  v_marks jsonb := '{}';
 begin
   if jsonb_typeof(p_outcomes) is distinct from 'array' then
     raise exception 'p_outcomes must be a JSON array' using errcode = '22023';
   end if;
   for v_o, v_i in select e.value, e.ordinality from jsonb_array_elements(p_outcomes) with ordinality e loop
     ordinal := v_i::integer;
-    select r.delivery_id, r.status, r.attempts, r.next_attempt_at, r.fallback_id
-    into delivery_id, status, attempts, next_attempt_at, fallback_id
-    from public.record_outbound_outcome(
+    select r.delivery_id, r.status, r.attempts, r.next_attempt_at, r.fallback_id,
+           r.summary_session_id, r.summary_channel
+    into delivery_id, status, attempts, next_attempt_at, fallback_id, v_session, v_channel
+    from public.record_outbound_outcome_row(
       (v_o ->> 'delivery_id')::uuid,
       (v_o ->> 'sent')::boolean,
       v_o ->> 'provider',
@@ -4018,10 +4046,30 @@ begin
       coalesce((v_o ->> 'not_on_channel')::boolean, false),
       (v_o ->> 'retry_after_ms')::integer,
       nullif(v_o -> 'metadata', 'null'::jsonb),
-      v_o ->> 'sender_key'
+      v_o ->> 'sender_key',
+      false
     ) r;
+    if v_session is not null then
+      v_marks := jsonb_set(v_marks, array[v_session::text],
+                           coalesce(v_marks -> v_session::text, '{}'::jsonb)
+                             || jsonb_build_object(v_channel, true));
+    end if;
     return next;
   end loop;
+
+  -- Each session's row is already locked by its outcomes above.
+  update public.omnichannel_sessions s
+  set whatsapp_summary_sent = s.whatsapp_summary_sent or m.whatsapp,
+      whatsapp_summary_sent_at = case when m.whatsapp then now() else s.whatsapp_summary_sent_at end,
+      sms_summary_sent = s.sms_summary_sent or m.sms,
+      sms_summary_sent_at = case when m.sms then now() else s.sms_summary_sent_at end
+  from (
+    select e.key::uuid as session_id,
+           coalesce((e.value ->> 'whatsapp')::boolean, false) as whatsapp,
+           coalesce((e.value ->> 'sms')::boolean, false) as sms
+    from jsonb_each(v_marks) e
+  ) m
+  where s.id = m.session_id;
 end;
 $function$;
 grant execute on function public.record_outbound_outcomes(p_outcomes jsonb) to service_role;

@@ -71,3 +71,61 @@ describe("a known person's next call", () => {
     expect(again.is_new).toBe(true);
   });
 });
+
+type Claim = { channel: string; delivery_id: string; session_id: string };
+const begin = (callId: string, phone: string): Promise<Claim[]> =>
+  db.sql<Claim[]>`select c.channel, c.delivery_id, c.session_id
+    from public.begin_post_call_notification(${callId}, ${phone}, 'Your summary', ${callId},
+                                            120, array['whatsapp', 'sms']) c`;
+const bothSent = (claims: Claim[]) =>
+  db.sql`select * from public.record_outbound_outcomes(${
+    db.sql.json(claims.map((c) => ({
+      delivery_id: c.delivery_id,
+      sent: true,
+      provider: c.channel === "whatsapp" ? "meta" : "twilio",
+      provider_message_id: `${c.channel}-${c.delivery_id}`,
+    })))
+  })`;
+
+describe("a known person's post-call outcomes", () => {
+  it("mark their conversation once for both summaries and write their profile once", async () => {
+    const phone = "+250788123458";
+    await bothSent(await begin("call-a", phone));
+    const claims = await begin("call-b", phone);
+    expect(claims.map((c) => c.channel).sort()).toEqual(["sms", "whatsapp"]);
+    // The call made voice their last active channel; the WhatsApp summary makes it WhatsApp
+    // (one write), and the SMS keeps it. Before: each outcome marked its own channel's flag (two
+    // updates of the session) and wrote the profile's last active channel (two more).
+    expect(await writesOf(() => bothSent(claims))).toEqual([
+      "UPDATE profiles",
+      "UPDATE omnichannel_sessions",
+    ]);
+
+    const [s] = await db.sql`select s.whatsapp_summary_sent, s.sms_summary_sent,
+        s.whatsapp_summary_sent_at is not null as wa_at, s.sms_summary_sent_at is not null as sms_at,
+        p.last_active_channel
+      from public.omnichannel_sessions s join public.profiles p on p.id = s.profile_id
+      where s.id = ${claims[0].session_id}`;
+    expect(s).toEqual({
+      whatsapp_summary_sent: true,
+      sms_summary_sent: true,
+      wa_at: true,
+      sms_at: true,
+      last_active_channel: "whatsapp",
+    });
+  });
+
+  it("still write the profile when the channel that last carried a message changes", async () => {
+    const phone = "+250788123459";
+    const [sms] = (await begin("call-c", phone)).filter((c) => c.channel === "sms");
+    await db.sql`update public.profiles set last_active_channel = 'voice'
+      where phone_number = ${phone}`;
+    expect((await writesOf(() => bothSent([sms]))).sort()).toEqual([
+      "UPDATE omnichannel_sessions",
+      "UPDATE profiles",
+    ]);
+    const [p] = await db.sql`select last_active_channel from public.profiles
+      where phone_number = ${phone}`;
+    expect(p.last_active_channel).toBe("sms");
+  });
+});

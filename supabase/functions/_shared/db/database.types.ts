@@ -1122,6 +1122,11 @@ isOneToOne: false
               "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string
             }[]
                            },
+"record_outbound_outcome_row":
+{ Args: { "p_body": string,"p_delivery_id": string,"p_error_class": string,"p_error_code": string,"p_error_message": string,"p_mark_summary": boolean,"p_message_type": string,"p_metadata": Json,"p_not_on_channel": boolean,"p_provider": string,"p_provider_message_id": string,"p_retry_after_ms": number,"p_sender_key": string,"p_sent": boolean }; Returns: {
+              "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"status": string,"summary_channel": string,"summary_session_id": string
+            }[]
+                           },
 "record_outbound_outcomes":
 { Args: { "p_outcomes": Json }; Returns: {
               "attempts": number,"delivery_id": string,"fallback_id": string,"next_attempt_at": string,"ordinal": number,"status": string

@@ -58,4 +58,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100700_claim_at_derivation",
   "20261202100800_cheaper_log_writes",
   "20261202100900_profile_session_read_first",
+  "20261202101000_outcome_writes_once",
 ];

@@ -25,15 +25,15 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
+/** A kick of the local server's worker, with the secret key the tests look for. */
+const workerKick = () =>
+  createAgentWorkerKick({ functionsUrl: base, secretKey: "sb_secret_k", logger: memoryLogger() })!;
+
 describe("agent-worker kick", () => {
   it("sends one call per event-loop turn with the secret key, however many messages ask", async () => {
     calls.length = 0;
     status = 200;
-    const kick = createAgentWorkerKick({
-      functionsUrl: base,
-      secretKey: "sb_secret_k",
-      logger: memoryLogger(),
-    })!;
+    const kick = workerKick();
     expect(await Promise.all([kick.kick(), kick.kick(), kick.kick()])).toEqual([true, true, true]);
     expect(calls).toHaveLength(1);
     expect(calls[0].url).toBe("/functions/v1/agent-worker");
@@ -47,11 +47,7 @@ describe("agent-worker kick", () => {
     status = 200;
     let release!: () => void;
     hold = new Promise<void>((r) => (release = r));
-    const kick = createAgentWorkerKick({
-      functionsUrl: base,
-      secretKey: "sb_secret_k",
-      logger: memoryLogger(),
-    })!;
+    const kick = workerKick();
     const first = kick.kick();
     await new Promise((r) => setTimeout(r, 50));
     expect(calls).toHaveLength(1);
@@ -96,11 +92,7 @@ describe("agent-worker kick", () => {
     status = 200;
     let release!: () => void;
     hold = new Promise<void>((r) => (release = r));
-    const kick = createAgentWorkerKick({
-      functionsUrl: base,
-      secretKey: "sb_secret_k",
-      logger: memoryLogger(),
-    })!;
+    const kick = workerKick();
     let inboxRuns = 0;
     const follow = afterAccept(kick, () => Promise.resolve(inboxRuns++));
     const settled: boolean[] = [];
@@ -130,11 +122,7 @@ describe("agent-worker kick", () => {
     calls.length = 0;
     status = 503;
     hold = null;
-    const kick = createAgentWorkerKick({
-      functionsUrl: base,
-      secretKey: "sb_secret_k",
-      logger: memoryLogger(),
-    })!;
+    const kick = workerKick();
     let inboxRuns = 0;
     const follow = afterAccept(kick, () => Promise.resolve(inboxRuns++));
     await Promise.all(Array.from({ length: 20 }, () => follow()));

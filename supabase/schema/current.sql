@@ -4023,7 +4023,7 @@ declare
   v_session uuid;
   v_channel text;
   -- The summaries that went out, per session: marked once each after the outcomes.
-  v_marks jsonb := '{}';
+  v_marks jsonb := '{}'::jsonb;
 begin
   if jsonb_typeof(p_outcomes) is distinct from 'array' then
     raise exception 'p_outcomes must be a JSON array' using errcode = '22023';

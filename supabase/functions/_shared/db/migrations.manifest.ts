@@ -59,4 +59,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100800_cheaper_log_writes",
   "20261202100900_profile_session_read_first",
   "20261202101000_outcome_writes_once",
+  "20261202101100_outcome_marks_jsonb",
 ];

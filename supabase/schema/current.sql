@@ -4024,6 +4024,10 @@ declare
   v_channel text;
   -- The summaries that went out, per session: marked once each after the outcomes.
   v_marks jsonb := '{}'::jsonb;
+  v_key text;
+  v_mark jsonb;
+  v_wa boolean;
+  v_sms boolean;
 begin
   if jsonb_typeof(p_outcomes) is distinct from 'array' then
     raise exception 'p_outcomes must be a JSON array' using errcode = '22023';
@@ -4057,19 +4061,17 @@ begin
     return next;
   end loop;
 
-  -- Each session's row is already locked by its outcomes above.
-  update public.omnichannel_sessions s
-  set whatsapp_summary_sent = s.whatsapp_summary_sent or m.whatsapp,
-      whatsapp_summary_sent_at = case when m.whatsapp then now() else s.whatsapp_summary_sent_at end,
-      sms_summary_sent = s.sms_summary_sent or m.sms,
-      sms_summary_sent_at = case when m.sms then now() else s.sms_summary_sent_at end
-  from (
-    select e.key::uuid as session_id,
-           coalesce((e.value ->> 'whatsapp')::boolean, false) as whatsapp,
-           coalesce((e.value ->> 'sms')::boolean, false) as sms
-    from jsonb_each(v_marks) e
-  ) m
-  where s.id = m.session_id;
+  -- Each session's row is already locked by its outcomes above; updated by its key.
+  for v_key, v_mark in select e.key, e.value from jsonb_each(v_marks) e loop
+    v_wa := coalesce((v_mark ->> 'whatsapp')::boolean, false);
+    v_sms := coalesce((v_mark ->> 'sms')::boolean, false);
+    update public.omnichannel_sessions s
+    set whatsapp_summary_sent = s.whatsapp_summary_sent or v_wa,
+        whatsapp_summary_sent_at = case when v_wa then now() else s.whatsapp_summary_sent_at end,
+        sms_summary_sent = s.sms_summary_sent or v_sms,
+        sms_summary_sent_at = case when v_sms then now() else s.sms_summary_sent_at end
+    where s.id = v_key::uuid;
+  end loop;
 end;
 $function$;
 grant execute on function public.record_outbound_outcomes(p_outcomes jsonb) to service_role;

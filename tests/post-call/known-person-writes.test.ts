@@ -129,3 +129,51 @@ describe("a known person's post-call outcomes", () => {
     expect(p.last_active_channel).toBe("sms");
   });
 });
+
+describe("post-call outcomes among many conversations", () => {
+  it("find the conversation they mark by its key, never by reading every conversation", async () => {
+    // Enough conversations that a scan costs real time (production has millions), analysed so
+    // the planner knows it. Before, the marks were joined to the table from a jsonb_each the
+    // planner takes for 100 rows, and it hashed every conversation for each outcome call.
+    await db.sql`with p as (
+        insert into public.profiles (phone_number)
+        select '+25073' || lpad(g::text, 7, '0') from generate_series(1, 6000) g
+        returning id)
+      insert into public.omnichannel_sessions (profile_id, status, expires_at)
+      select id, 'active', now() + interval '1 day' from p`;
+    await db.sql`analyze public.profiles, public.omnichannel_sessions`;
+    const claims = await begin("call-many", "+250788123460");
+
+    // Counted around the call in one transaction (the view also holds this connection's counts
+    // not yet flushed from earlier transactions, so only the difference is the call's).
+    const read = await db.sql.begin(async (tx) => {
+      const counts = () =>
+        tx<{ relname: string; scanned: number; probes: number }[]>`
+          select relname, seq_tup_read::int as scanned, idx_scan::int as probes
+          from pg_stat_xact_user_tables
+          where relname in ('omnichannel_sessions', 'profiles') order by relname`;
+      const before = await counts();
+      await tx`select * from public.record_outbound_outcomes(${
+        tx.json(claims.map((c) => ({
+          delivery_id: c.delivery_id,
+          sent: true,
+          provider: c.channel === "whatsapp" ? "meta" : "twilio",
+          provider_message_id: `${c.channel}-${c.delivery_id}`,
+        })))
+      })`;
+      return (await counts()).map((r, i) => ({
+        relname: r.relname,
+        scanned: r.scanned - before[i].scanned,
+        probes: r.probes - before[i].probes,
+      }));
+    });
+    expect(read).toEqual([
+      { relname: "omnichannel_sessions", scanned: 0, probes: expect.any(Number) },
+      { relname: "profiles", scanned: 0, probes: expect.any(Number) },
+    ]);
+    expect(read.every((r) => r.probes > 0)).toBe(true);
+    const [s] = await db.sql`select whatsapp_summary_sent, sms_summary_sent
+      from public.omnichannel_sessions where id = ${claims[0].session_id}`;
+    expect(s).toEqual({ whatsapp_summary_sent: true, sms_summary_sent: true });
+  });
+});

@@ -60,4 +60,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202100900_profile_session_read_first",
   "20261202101000_outcome_writes_once",
   "20261202101100_outcome_marks_jsonb",
+  "20261202101200_outcome_marks_by_key",
 ];

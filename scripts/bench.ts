@@ -68,6 +68,9 @@ Options:
   --status-runs N   webhook: run the status-batch phases N times (1), to show they are stable
   --only K          webhook: run the floors and only the text (K = text) or only the status
                     (K = statuses) phases, to measure or profile one path on its own
+  --seed N          post-call and webhook on PostgreSQL: people whose earlier traffic (a
+                    profile, a closed conversation, 3 messages) is in the tables before the
+                    load (10000; 0: empty tables, as runs before 2026-11-30 20:00 UTC)
   --sessions N      cleanup: expired sessions to close (1000000)
   --rows N          stats: delivery log rows (1000000)
   --write           put the results in docs/BENCHMARKS.md
@@ -90,6 +93,7 @@ function parse() {
         sessions: { type: "string", default: "1000000" },
         rows: { type: "string", default: "1000000" },
         dispatchers: { type: "string", default: "4" },
+        seed: { type: "string", default: "10000" },
         "reply-drain": { type: "string" },
         "status-runs": { type: "string", default: "1" },
         only: { type: "string" },
@@ -121,6 +125,13 @@ const total = Number(values.total);
 const concurrency = Number(values.concurrency);
 const minSeconds = Number(values.seconds);
 const rate = Number(values.rate);
+const seed = Number(values.seed);
+if (!Number.isInteger(seed) || seed < 0) {
+  console.error(
+    `--seed takes a whole number of people (0 or more), not ${values.seed}.\n\n${USAGE}`,
+  );
+  Deno.exit(2);
+}
 const senders = Number(values.senders);
 const log = (s: string) => console.log(s);
 /** Lines each benchmark reports, kept per benchmark so --write can replace just those. */
@@ -199,6 +210,7 @@ for (const name of selected) {
         concurrency,
         log,
         postgres: Boolean(dbUrl),
+        seed,
       });
       const after = pid ? await processUsage(pid) : null;
       const floor = r.runs[0].perSecond;
@@ -215,6 +227,11 @@ for (const name of selected) {
           fmt(r.roundTripsPerNotification, 2)
         }** (target 2; floor ${fmt(r.floorRoundTrips, 2)}).`,
       );
+      if (r.scans !== undefined) {
+        emit(
+          `Whole-table reads of profiles, conversations, the log and the inboxes during the phases: ${r.scans}.`,
+        );
+      }
       emit(
         `Function process (post-call-notify): peak memory / CPU per request (direct and gateway runs): ${
           memCpu(
@@ -244,6 +261,7 @@ for (const name of selected) {
           statusRuns: Number(values["status-runs"]),
           only: values.only as "text" | "statuses" | undefined,
           postgres: Boolean(dbUrl),
+          seed,
           log,
         });
         const floor = r.runs.find((s) => s.path === "direct")!.perSecond;
@@ -308,6 +326,11 @@ for (const name of selected) {
                 }.`,
             );
           }
+        }
+        if (r.scans !== undefined) {
+          emit(
+            `Whole-table reads of profiles, conversations, the log and the inboxes during the phases and drains: ${r.scans}.`,
+          );
         }
         emit(
           `Concurrency ${concurrency}; each phase ≥ ${minSeconds} s and ≥ ${total} requests from a separate load-generator process.`,

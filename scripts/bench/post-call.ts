@@ -21,6 +21,8 @@ import { drive, fmt, type RunStats } from "./stats.ts";
 import { runLoad } from "./loadgen.ts";
 import { loadAverage } from "./machine.ts";
 import { standInAutovacuum } from "./autovacuum.ts";
+import { seedEarlierTraffic } from "./seed.ts";
+import { scansBetween, tableScans } from "./scans.ts";
 
 /** Pacing buckets far above what the benchmark sends, so they count their round trip but never wait. */
 export const BENCH_RATE = 100_000;
@@ -29,6 +31,8 @@ export interface PostCallBenchResult {
   runs: RunStats[];
   roundTripsPerNotification: number;
   floorRoundTrips: number;
+  /** Whole-table reads of the growing tables during the phases (PostgreSQL only). */
+  scans?: string;
 }
 
 export async function benchPostCall(
@@ -38,8 +42,12 @@ export async function benchPostCall(
     minSeconds: number;
     concurrency: number;
     log: (s: string) => void;
-    /** On PostgreSQL: the tables are analysed after the warm-up, and autovacuum stood in for. */
+    /**
+     * On PostgreSQL: the tables hold `seed` people's earlier traffic (scripts/bench/seed.ts), are
+     * analysed after the warm-up, and autovacuum is stood in for.
+     */
     postgres?: boolean;
+    seed?: number;
   },
 ): Promise<PostCallBenchResult> {
   let queries = 0;
@@ -124,6 +132,8 @@ export async function benchPostCall(
     return a.ok && b.ok;
   };
 
+  if (opts.postgres) await seedEarlierTraffic(sql, opts.seed ?? 0, opts.log);
+
   // Warm-up: JIT, connections, token cache.
   for (let i = 0; i < 10; i++) {
     await handler(
@@ -153,6 +163,7 @@ export async function benchPostCall(
   async function measure(): Promise<PostCallBenchResult> {
     const progress = (label: string) => (done: number) =>
       opts.log(`  ${label}: ${done}/${opts.total}`);
+    const scansBefore = opts.postgres ? await tableScans(sql) : null;
     queries = 0;
     const floorRun = await drive(
       "floor (same secret-key check, 1 insert + 2 provider calls), in-process",
@@ -218,6 +229,7 @@ export async function benchPostCall(
       runs: [floorRun, inProcess, direct, gateway],
       roundTripsPerNotification,
       floorRoundTrips,
+      scans: scansBefore ? scansBetween(scansBefore, await tableScans(sql, 1_500)) : undefined,
     };
   }
 }

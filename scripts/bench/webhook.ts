@@ -21,6 +21,8 @@ import { runLoad } from "./loadgen.ts";
 import { buildRequest, type PayloadKind, type PayloadSpec } from "./payloads.ts";
 import { loadAverage } from "./machine.ts";
 import { standInAutovacuum } from "./autovacuum.ts";
+import { seedEarlierTraffic } from "./seed.ts";
+import { scansBetween, tableScans } from "./scans.ts";
 
 export type WebhookRun = RunStats & {
   path: "direct" | "gateway";
@@ -85,6 +87,8 @@ export interface WebhookBenchResult {
    * (direct, then gateway); empty when the drains were skipped (`replyDrainSeconds` 0).
    */
   replies: (ReplyStats & { path: "direct" | "gateway" })[];
+  /** Whole-table reads of the growing tables during the phases and drains (PostgreSQL only). */
+  scans?: string;
 }
 
 export interface PhaseOptions {
@@ -107,6 +111,8 @@ export async function benchWebhook(
   opts: PhaseOptions & {
     statusRuns?: number;
     postgres?: boolean;
+    /** On PostgreSQL: people whose earlier traffic is in the tables first (scripts/bench/seed.ts). */
+    seed?: number;
     /** Only the text phases, or only the status phases, beside the floors. */
     only?: "text" | "statuses";
   },
@@ -121,6 +127,7 @@ export async function benchWebhook(
   await sql`insert into public.message_delivery_log (channel, direction, status, recipient, body, provider, provider_message_id)
     select 'whatsapp', 'outbound', 'sent', '+250788000000', 'bench', 'whatsapp', 'wamid.out-' || ${run} || '-' || g
     from generate_series(1, ${seeded}) g`;
+  if (opts.postgres) await seedEarlierTraffic(sql, opts.seed ?? 0, opts.log);
   await sql`analyze`;
   // Every phase, floors included, runs with the same table maintenance.
   // (On PostgreSQL only: PGlite runs one statement at a time, and has no autovacuum to stand in for.)
@@ -128,7 +135,10 @@ export async function benchWebhook(
     ? await standInAutovacuum(stack.urls.db, opts.log)
     : { stop: () => Promise.resolve() };
   try {
-    return await phases(stack, pidOf, opts, sql, run, seeded, statusRuns, opts.only);
+    const before = opts.postgres ? await tableScans(sql) : null;
+    const result = await phases(stack, pidOf, opts, sql, run, seeded, statusRuns, opts.only);
+    if (before) result.scans = scansBetween(before, await tableScans(sql, 1_500));
+    return result;
   } finally {
     await autovacuum.stop();
     await sql.end();

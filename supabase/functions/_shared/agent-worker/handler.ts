@@ -7,7 +7,7 @@ import { json, withErrors } from "../http/respond.ts";
 import type { DrainInboxResult } from "../inbox/process-inbox.ts";
 import {
   type ReplyDeps,
-  replyPending,
+  replyOwed,
   type ReplyPendingResult,
 } from "../conversations/reply-to-inbound.ts";
 
@@ -72,16 +72,19 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
         total.replied += inbox.replies;
         inboxMore = inbox.more;
       }
-      while (now() < deadline) {
-        const round = await replyPending(deps.replies, { olderThanSeconds: 0, limit });
-        total.rounds++;
-        for (
-          const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const
-        ) total[k] += round[k];
-        // Only rows others had already claimed: they are being answered; nothing more to take.
-        more = round.found === limit && round.notClaimed < round.found;
-        if (round.found === 0 || round.notClaimed === round.found) break;
-      }
+      const owed = await replyOwed(deps.replies, { limit, deadline, now });
+      for (
+        const k of [
+          "found",
+          "replied",
+          "fallback",
+          "notClaimed",
+          "skipped",
+          "failed",
+          "rounds",
+        ] as const
+      ) total[k] += owed[k];
+      more = owed.more;
     } while (again && now() < deadline);
     if (more || inboxMore || again) deps.onBacklog?.();
     return total;

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "../log/logger.ts";
-import { afterAccept, createAgentWorkerKick } from "./kick.ts";
+import { afterAccept, createAgentWorkerKick, replyAfterRecord } from "./kick.ts";
 
 // A local HTTP server stands in for the functions gateway: it records the calls and answers
 // with the status the test sets.
@@ -132,6 +132,39 @@ describe("agent-worker kick", () => {
     const alone = afterAccept(null, () => Promise.resolve(inboxRuns++));
     await alone();
     expect(inboxRuns).toBe(2);
+  });
+
+  it("after recording, a message is answered by the worker, or once by the request whose kick failed", async () => {
+    calls.length = 0;
+    hold = null;
+    const kick = workerKick();
+    const replied: number[] = [];
+    let owedRuns = 0;
+    const follow = replyAfterRecord(
+      kick,
+      (n: number) => Promise.resolve(void replied.push(n)),
+      () => Promise.resolve(owedRuns++),
+    );
+    // The worker takes them: nothing is answered here.
+    status = 200;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => follow(i)));
+    expect(calls).toHaveLength(1);
+    expect({ replied, owedRuns }).toEqual({ replied: [], owedRuns: 0 });
+    // The worker refuses: the request whose kick made the call answers its own message, then
+    // every reply still owed (the other 19 among them), once. Before, each of the 20 requests
+    // answered its own, each after waiting for the worker's answer.
+    status = 503;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => follow(100 + i)));
+    expect(calls).toHaveLength(2);
+    expect({ replied, owedRuns }).toEqual({ replied: [100], owedRuns: 1 });
+    // No worker to kick at all: each message is answered where it was recorded.
+    const alone = replyAfterRecord(
+      null,
+      (n: number) => Promise.resolve(void replied.push(n)),
+      () => Promise.resolve(owedRuns++),
+    );
+    await Promise.all([alone(7), alone(8)]);
+    expect({ replied, owedRuns }).toEqual({ replied: [100, 7, 8], owedRuns: 1 });
   });
 
   it("is not there without a functions URL or a secret key", () => {

@@ -130,3 +130,25 @@ export function afterAccept(
     await inboxWorker();
   };
 }
+
+/**
+ * What a webhook that records each message itself (meta-webhook) runs for a message owed a
+ * reply, in the background after its answer: kicks the agent-worker, and only the request whose
+ * kick made the call waits for it (`lead`). When the worker cannot be reached, that request
+ * answers its own message, then every reply still owed: the messages of the requests the same
+ * call covered among them (the reply lease keeps anything from being answered twice). Without a
+ * worker to kick, each message is answered where it was recorded.
+ */
+export function replyAfterRecord<T>(
+  kick: AgentWorkerKick | null,
+  reply: (inbound: T) => Promise<void>,
+  owed: () => Promise<unknown>,
+): (inbound: T) => Promise<void> {
+  return async (inbound) => {
+    if (!kick) return await reply(inbound);
+    const call = kick.lead();
+    if (call === null || await call) return;
+    await reply(inbound);
+    await owed();
+  };
+}

@@ -343,6 +343,45 @@ export async function replyPending(
   return result;
 }
 
+export type ReplyOwedResult = ReplyPendingResult & {
+  rounds: number;
+  /** A full round of rows still to take when it stopped: more is owed. */
+  more: boolean;
+};
+
+/**
+ * Every reply owed now: replyPending round after round (`limit` rows each, none left younger than
+ * now), until none is found, only rows others have claimed are left, or `deadline` passes. The
+ * agent-worker's drain, and a webhook's when the agent-worker cannot be reached.
+ */
+export async function replyOwed(
+  deps: ReplyDeps,
+  opts: { limit: number; deadline: number; now?: () => number },
+): Promise<ReplyOwedResult> {
+  const now = opts.now ?? Date.now;
+  const total: ReplyOwedResult = {
+    found: 0,
+    replied: 0,
+    fallback: 0,
+    notClaimed: 0,
+    skipped: 0,
+    failed: 0,
+    rounds: 0,
+    more: false,
+  };
+  while (now() < opts.deadline) {
+    const round = await replyPending(deps, { olderThanSeconds: 0, limit: opts.limit });
+    total.rounds++;
+    for (const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const) {
+      total[k] += round[k];
+    }
+    // Only rows others had already claimed: they are being answered; nothing more to take.
+    total.more = round.found === opts.limit && round.notClaimed < round.found;
+    if (round.found === 0 || round.notClaimed === round.found) break;
+  }
+  return total;
+}
+
 /** The AI reply a webhook runs in the background after its 200, for each new inbound message. */
 export function replierOf(platform: Platform, outbound: OutboundDeps) {
   return replyingWith(createReplyDeps(platform, outbound));

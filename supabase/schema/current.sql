@@ -3277,7 +3277,6 @@ declare
   v_batch jsonb;
   v_out jsonb;
   v_one jsonb;
-  v_i integer;
 begin
   if p_claim_seconds is not null and p_claim_seconds < 1 then
     raise exception 'p_claim_seconds must be at least 1' using errcode = '22023';
@@ -3320,8 +3319,11 @@ begin
     end loop;
   end;
 
+  -- By key: the batch's ids as one array (an index probe each), never a join the planner could
+  -- answer by reading the inbox whole.
   update public.inbound_inbox i set processed_at = now()
-  where i.id in (select v_ids[(o ->> 'ordinal')::integer] from jsonb_array_elements(v_out) as x(o));
+  where i.id = any (array(select v_ids[(o ->> 'ordinal')::integer]
+                          from jsonb_array_elements(v_out) as x(o)));
 
   -- A row this call wrote with a claim holds it until now() + p_claim_seconds: now() is the
   -- transaction's time, the same the insert used.
@@ -3349,7 +3351,6 @@ declare
   v_batch jsonb;
   v_out jsonb;
   v_one jsonb;
-  v_i integer;
 begin
   select array_agg(q.id order by q.provider_message_id, q.id),
          jsonb_agg(q.payload order by q.provider_message_id, q.id)
@@ -3383,8 +3384,10 @@ begin
     end loop;
   end;
 
+  -- By key, as process_inbound_inbox.
   update public.status_inbox s set processed_at = now()
-  where s.id in (select v_ids[(o ->> 'ordinal')::integer] from jsonb_array_elements(v_out) as x(o));
+  where s.id = any (array(select v_ids[(o ->> 'ordinal')::integer]
+                          from jsonb_array_elements(v_out) as x(o)));
 
   return query
     select v_ids[(o ->> 'ordinal')::integer], v_batch -> ((o ->> 'ordinal')::integer - 1),

@@ -61,4 +61,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101000_outcome_writes_once",
   "20261202101100_outcome_marks_jsonb",
   "20261202101200_outcome_marks_by_key",
+  "20261202101300_inbox_marks_by_key",
 ];

@@ -329,7 +329,7 @@ for (const name of selected) {
         }
         if (r.scans !== undefined) {
           emit(
-            `Whole-table reads of profiles, conversations, the log and the inboxes during the phases and drains: ${r.scans}.`,
+            `Whole-table reads of profiles, conversations, the log and the inboxes during the phases (the drains' own counting queries left out): ${r.scans}.`,
           );
         }
         emit(

@@ -22,7 +22,7 @@ import { runLoad } from "./loadgen.ts";
 import { loadAverage } from "./machine.ts";
 import { standInAutovacuum } from "./autovacuum.ts";
 import { seedEarlierTraffic } from "./seed.ts";
-import { scansBetween, tableScans } from "./scans.ts";
+import { scanCounter } from "./scans.ts";
 
 /** Pacing buckets far above what the benchmark sends, so they count their round trip but never wait. */
 export const BENCH_RATE = 100_000;
@@ -153,8 +153,9 @@ export async function benchPostCall(
   const autovacuum = opts.postgres
     ? await standInAutovacuum(stack.urls.db, opts.log)
     : { stop: () => Promise.resolve() };
+  const scans = opts.postgres ? scanCounter(sql) : null;
   try {
-    return await measure();
+    return scans ? await scans.around(measure) : await measure();
   } finally {
     await autovacuum.stop();
     await sql.end();
@@ -163,7 +164,6 @@ export async function benchPostCall(
   async function measure(): Promise<PostCallBenchResult> {
     const progress = (label: string) => (done: number) =>
       opts.log(`  ${label}: ${done}/${opts.total}`);
-    const scansBefore = opts.postgres ? await tableScans(sql) : null;
     queries = 0;
     const floorRun = await drive(
       "floor (same secret-key check, 1 insert + 2 provider calls), in-process",
@@ -229,7 +229,7 @@ export async function benchPostCall(
       runs: [floorRun, inProcess, direct, gateway],
       roundTripsPerNotification,
       floorRoundTrips,
-      scans: scansBefore ? scansBetween(scansBefore, await tableScans(sql, 1_500)) : undefined,
+      scans: scans?.report(),
     };
   }
 }

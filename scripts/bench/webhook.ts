@@ -22,7 +22,7 @@ import { buildRequest, type PayloadKind, type PayloadSpec } from "./payloads.ts"
 import { loadAverage } from "./machine.ts";
 import { standInAutovacuum } from "./autovacuum.ts";
 import { seedEarlierTraffic } from "./seed.ts";
-import { scansBetween, tableScans } from "./scans.ts";
+import { scanCounter } from "./scans.ts";
 
 export type WebhookRun = RunStats & {
   path: "direct" | "gateway";
@@ -87,7 +87,7 @@ export interface WebhookBenchResult {
    * (direct, then gateway); empty when the drains were skipped (`replyDrainSeconds` 0).
    */
   replies: (ReplyStats & { path: "direct" | "gateway" })[];
-  /** Whole-table reads of the growing tables during the phases and drains (PostgreSQL only). */
+  /** Whole-table reads of the growing tables during the phases, not the drains (PostgreSQL only). */
   scans?: string;
 }
 
@@ -135,10 +135,7 @@ export async function benchWebhook(
     ? await standInAutovacuum(stack.urls.db, opts.log)
     : { stop: () => Promise.resolve() };
   try {
-    const before = opts.postgres ? await tableScans(sql) : null;
-    const result = await phases(stack, pidOf, opts, sql, run, seeded, statusRuns, opts.only);
-    if (before) result.scans = scansBetween(before, await tableScans(sql, 1_500));
-    return result;
+    return await phases(stack, pidOf, opts, sql, run, seeded, statusRuns, opts.only);
   } finally {
     await autovacuum.stop();
     await sql.end();
@@ -148,7 +145,7 @@ export async function benchWebhook(
 async function phases(
   stack: Stack,
   pidOf: (name: string) => number | undefined,
-  opts: PhaseOptions,
+  opts: PhaseOptions & { postgres?: boolean },
   sql: postgres.Sql,
   run: string,
   seeded: number,
@@ -156,14 +153,18 @@ async function phases(
   only?: "text" | "statuses",
 ): Promise<WebhookBenchResult> {
   const measure = phaseRunner(stack, pidOf, opts);
-  const phase = (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway") =>
-    measure(fn, label, path, {
-      kind,
-      run,
-      phoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
-      appSecret: SANDBOX_CREDENTIALS.whatsappAppSecret,
-      seeded,
-    });
+  const scans = opts.postgres ? scanCounter(sql) : null;
+  const phase = (fn: string, label: string, kind: PayloadKind, path: "direct" | "gateway") => {
+    const run1 = () =>
+      measure(fn, label, path, {
+        kind,
+        run,
+        phoneNumberId: SANDBOX_CREDENTIALS.whatsappPhoneNumberId,
+        appSecret: SANDBOX_CREDENTIALS.whatsappAppSecret,
+        seeded,
+      });
+    return scans ? scans.around(run1) : run1();
+  };
 
   const runs: WebhookRun[] = [];
   for (const path of ["direct", "gateway"] as const) {
@@ -241,7 +242,7 @@ async function phases(
       });
     }
   }
-  return { runs, replies, statuses };
+  return { runs, replies, statuses, scans: scans?.report() };
 }
 
 /**

@@ -132,9 +132,10 @@ describe("a known person's post-call outcomes", () => {
 
 describe("post-call outcomes among many conversations", () => {
   it("find the conversation they mark by its key, never by reading every conversation", async () => {
-    // Enough conversations that a scan costs real time (production has millions), analysed so
-    // the planner knows it. Before, the marks were joined to the table from a jsonb_each the
-    // planner takes for 100 rows, and it hashed every conversation for each outcome call.
+    // Enough conversations, analysed, for the planner's choice to matter. Before, the marks were
+    // joined to the table from a jsonb_each the planner takes for 100 rows, and while reading
+    // every conversation looked cheaper than 100 index probes (tables of thousands to tens of
+    // thousands of rows) it hashed them all on each outcome call.
     await db.sql`with p as (
         insert into public.profiles (phone_number)
         select '+25073' || lpad(g::text, 7, '0') from generate_series(1, 6000) g

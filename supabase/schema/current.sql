@@ -938,11 +938,13 @@ begin
              e.n = min(e.n) over (partition by e.m ->> 'channel', e.m ->> 'provider_message_id') as first
       from e
     )
-    select f.n, coalesce(ins.id, old.id), ins.id is not null and f.first
+    -- A message accepted before is found by its key, one index probe each.
+    select f.n,
+           coalesce(ins.id, (select old.id from public.inbound_inbox old
+                             where old.channel = f.channel and old.provider_message_id = f.pid)),
+           ins.id is not null and f.first
     from firsts f
     left join ins on ins.channel = f.channel and ins.provider_message_id = f.pid
-    left join public.inbound_inbox old
-      on ins.id is null and old.channel = f.channel and old.provider_message_id = f.pid
     order by f.n;
 end;
 $function$;

@@ -1,5 +1,6 @@
 /**
- * The inbox workers mark their batch processed by key, never by reading the inbox whole. The
+ * The webhooks accept into the inboxes, and the inbox workers mark their batch processed, by key,
+ * never by reading an inbox whole. The
  * inboxes keep processed rows for 7 days (purge_processed_inboxes), so they hold tens of
  * thousands of rows and more. Before, the batch's rows were matched with `id in (select … from
  * jsonb_array_elements(…))`, which the planner takes for 100 rows: on an inbox of this size it
@@ -44,7 +45,34 @@ async function scanned(table: string, call: (tx: Sql) => Promise<unknown>): Prom
   });
 }
 
-describe("the inbox workers among a week of processed rows", () => {
+describe("the inboxes among a week of processed rows", () => {
+  it("accept a batch of messages, one of them again, without reading the inbound inbox whole", async () => {
+    const batch = (ids: string[]) =>
+      db.sql.json(
+        ids.map((id) => ({
+          channel: "whatsapp",
+          sender: "+250788300200",
+          provider_message_id: id,
+        })),
+      );
+    await db.sql`select * from public.accept_inbound_messages(${batch(["wamid.accept-0"])})`;
+    try {
+      let accepted: { ordinal: string; is_new: boolean }[] = [];
+      const read = await scanned("inbound_inbox", async (tx) => {
+        accepted = await tx`select ordinal, is_new from public.accept_inbound_messages(${
+          batch(["wamid.accept-0", "wamid.accept-1", "wamid.accept-2"])
+        }) order by ordinal`;
+      });
+      // The one accepted before is found by its key, the two new ones inserted.
+      expect(accepted.map((a) => a.is_new)).toEqual([false, true, true]);
+      expect(read).toBe(0);
+    } finally {
+      // Not left for the next test's worker to derive.
+      await db.sql`update public.inbound_inbox set processed_at = now()
+        where provider_message_id like 'wamid.accept-%'`;
+    }
+  });
+
   it("derive a batch of messages without reading the inbound inbox whole", async () => {
     for (const n of [1, 2, 3]) {
       await acceptInboundBatched(db.sql, {

@@ -85,7 +85,7 @@ describe("the inboxes among a week of processed rows", () => {
         correlationId: `corr-scan-${n}`,
       });
     }
-    let derived: unknown[] = [];
+    let derived: readonly unknown[] = [];
     const read = await scanned("inbound_inbox", async (tx) => {
       derived = await tx`select * from public.process_inbound_inbox(100, null)`;
     });
@@ -105,7 +105,7 @@ describe("the inboxes among a week of processed rows", () => {
         status: "delivered" as const,
       })),
     );
-    let applied: unknown[] = [];
+    let applied: readonly unknown[] = [];
     const read = await scanned("status_inbox", async (tx) => {
       applied = await tx`select * from public.process_status_inbox(500)`;
     });

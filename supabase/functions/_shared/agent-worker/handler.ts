@@ -6,6 +6,8 @@ import { validated } from "../http/validated.ts";
 import { json, withErrors } from "../http/respond.ts";
 import type { DrainInboxResult } from "../inbox/process-inbox.ts";
 import {
+  addReplies,
+  noReplies,
   type ReplyDeps,
   replyOwed,
   type ReplyPendingResult,
@@ -52,16 +54,7 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
   let again = false;
 
   const drain = async (limit: number, deadline: number): Promise<Drained> => {
-    const total: Drained = {
-      found: 0,
-      replied: 0,
-      fallback: 0,
-      notClaimed: 0,
-      skipped: 0,
-      failed: 0,
-      rounds: 0,
-      derived: 0,
-    };
+    const total: Drained = { ...noReplies(), rounds: 0, derived: 0 };
     let more = false;
     let inboxMore = false;
     do {
@@ -73,17 +66,8 @@ export function createAgentWorkerHandler(deps: AgentWorkerDeps) {
         inboxMore = inbox.more;
       }
       const owed = await replyOwed(deps.replies, { limit, deadline, now });
-      for (
-        const k of [
-          "found",
-          "replied",
-          "fallback",
-          "notClaimed",
-          "skipped",
-          "failed",
-          "rounds",
-        ] as const
-      ) total[k] += owed[k];
+      addReplies(total, owed);
+      total.rounds += owed.rounds;
       more = owed.more;
     } while (again && now() < deadline);
     if (more || inboxMore || again) deps.onBacklog?.();

@@ -296,6 +296,18 @@ export interface ReplyPendingResult {
   failed: number;
 }
 
+/** Counts of a round that found nothing. */
+export function noReplies(): ReplyPendingResult {
+  return { found: 0, replied: 0, fallback: 0, notClaimed: 0, skipped: 0, failed: 0 };
+}
+
+/** Adds a round's counts into a total. */
+export function addReplies(total: ReplyPendingResult, round: ReplyPendingResult): void {
+  for (const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const) {
+    total[k] += round[k];
+  }
+}
+
 /**
  * The retry path: replies owed but never written (the process died after the webhook's 200, or
  * during the reply, whose lease has run out). Each goes through replyToInbound, whose claim
@@ -319,14 +331,7 @@ export async function replyPending(
       correlationId: r.correlation_id ?? `reply-retry:${r.delivery_id}`,
     })
   ));
-  const result: ReplyPendingResult = {
-    found: rows.length,
-    replied: 0,
-    fallback: 0,
-    notClaimed: 0,
-    skipped: 0,
-    failed: 0,
-  };
+  const result: ReplyPendingResult = { ...noReplies(), found: rows.length };
   for (const s of settled) {
     if (s.status === "rejected") {
       result.failed++;
@@ -359,22 +364,11 @@ export async function replyOwed(
   opts: { limit: number; deadline: number; now?: () => number },
 ): Promise<ReplyOwedResult> {
   const now = opts.now ?? Date.now;
-  const total: ReplyOwedResult = {
-    found: 0,
-    replied: 0,
-    fallback: 0,
-    notClaimed: 0,
-    skipped: 0,
-    failed: 0,
-    rounds: 0,
-    more: false,
-  };
+  const total: ReplyOwedResult = { ...noReplies(), rounds: 0, more: false };
   while (now() < opts.deadline) {
     const round = await replyPending(deps, { olderThanSeconds: 0, limit: opts.limit });
     total.rounds++;
-    for (const k of ["found", "replied", "fallback", "notClaimed", "skipped", "failed"] as const) {
-      total[k] += round[k];
-    }
+    addReplies(total, round);
     // Only rows others had already claimed: they are being answered; nothing more to take.
     total.more = round.found === opts.limit && round.notClaimed < round.found;
     if (round.found === 0 || round.notClaimed === round.found) break;

@@ -8,8 +8,14 @@
  * prepared statement "" requires 0"); a throw inside its queue then stalls every connection
  * (electric-sql/pglite#1046, #977). Here:
  * - a connection owns the backend for a whole protocol exchange (up to Sync, a simple Query,
- *   Flush or CopyDone/CopyFail) and keeps it while its SQL transaction is open; everyone else
- *   waits their turn. One transaction at a time: correct, and serial, like PGlite itself;
+ *   Flush or CopyDone/CopyFail) and keeps it while its SQL transaction is open, and after a
+ *   Flush until its Sync (postgres.js describes a statement, Parse/Describe/Flush, before it binds
+ *   it: the implicit transaction the Parse began is still open, and another connection's
+ *   statements must not run inside it; a BEGIN with an isolation level there can be refused, "SET
+ *   TRANSACTION ISOLATION LEVEL must be called before any query", the console's intermittent
+ *   500 in CI);
+ *   everyone else waits their turn. One transaction at a time: correct, and serial, like PGlite
+ *   itself;
  * - prepared statements are per connection, as on a real server: statement names in Parse, Bind,
  *   Describe and Close are prefixed with the connection's id, so postgres.js's describe-then-bind
  *   of the unnamed statement (two exchanges) and pgx's cached statement names cannot collide;
@@ -95,9 +101,14 @@ class Backend {
     await new Promise<void>((grant) => this.waiting.push({ conn, grant }));
   }
 
-  /** Gives the backend up unless the owner is inside a transaction (or `force`, on disconnect). */
-  async release(conn: Connection, force = false): Promise<void> {
+  /**
+   * Gives the backend up unless the owner is inside a transaction or mid-exchange (`open`: its
+   * exchange ended with a Flush, not a Sync, so the implicit transaction its Parse began is still
+   * open), or `force`, on disconnect.
+   */
+  async release(conn: Connection, force = false, open = false): Promise<void> {
     if (this.owner !== conn) return;
+    if (open && !force) return;
     if (this.db.isInTransaction()) {
       if (!force) return;
       await this.db.exec("rollback").catch(() => {});
@@ -191,7 +202,7 @@ class Connection {
         return;
       }
       this.pending.push(...this.isolate(message));
-      if (EXCHANGE_END.has(type)) this.flushExchange();
+      if (EXCHANGE_END.has(type)) this.flushExchange(type === "H");
     }
   }
 
@@ -232,16 +243,23 @@ class Connection {
     return message;
   }
 
-  /** Queues the messages received so far as one exchange, run in arrival order. */
-  private flushExchange(): void {
+  /**
+   * Queues the messages received so far as one exchange, run in arrival order. `open`: it ends
+   * with a Flush, and the client's next exchange (up to its Sync) belongs with it.
+   */
+  private flushExchange(open = false): void {
     const exchange = this.pending;
     const injectedCloses = this.pendingCloses;
     this.pending = [];
     this.pendingCloses = 0;
-    this.work = this.work.then(() => this.runExchange(exchange, injectedCloses));
+    this.work = this.work.then(() => this.runExchange(exchange, injectedCloses, open));
   }
 
-  private async runExchange(exchange: Uint8Array[], injectedCloses: number): Promise<void> {
+  private async runExchange(
+    exchange: Uint8Array[],
+    injectedCloses: number,
+    open: boolean,
+  ): Promise<void> {
     if (this.closed) return;
     await this.backend.acquire(this);
     // After an error the backend skips to Sync, injected Closes included; whatever was not
@@ -257,7 +275,7 @@ class Connection {
       this.socket.destroy();
     } finally {
       this.injectedCloses = 0;
-      await this.backend.release(this, this.closed);
+      await this.backend.release(this, this.closed, open);
     }
   }
 

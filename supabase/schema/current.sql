@@ -1435,7 +1435,7 @@ AS $function$
 declare
   v_claims jsonb;
   v_email text;
-  v_taken jsonb := '{}';
+  v_taken jsonb := '{}'::jsonb;
   v_req record;
   v_granted integer;
   v_wait integer;

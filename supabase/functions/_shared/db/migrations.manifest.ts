@@ -63,4 +63,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101200_outcome_marks_by_key",
   "20261202101300_inbox_marks_by_key",
   "20261202101400_accept_inbound_by_key",
+  "20261202101500_paced_tokens_jsonb",
 ];

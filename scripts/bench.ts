@@ -227,6 +227,16 @@ for (const name of selected) {
           fmt(r.roundTripsPerNotification, 2)
         }** (target 2; floor ${fmt(r.floorRoundTrips, 2)}).`,
       );
+      if (r.dbCpuMsPerNotification.some((ms) => ms !== null)) {
+        emit(
+          `Database CPU per notification (the PostgreSQL backends, from /proc): ${
+            r.runs.map((s, i) => {
+              const ms = r.dbCpuMsPerNotification[i];
+              return `${s.label.split(" (")[0]} ${ms === null ? "n/a" : `${fmt(ms, 2)} ms`}`;
+            }).join("; ")
+          }.`,
+        );
+      }
       if (r.scans !== undefined) {
         emit(
           `Whole-table reads of profiles, conversations, the log and the inboxes during the phases: ${r.scans}.`,

@@ -11,7 +11,7 @@ import type { Stack } from "../stack/stack.ts";
 import type { SenderCounts } from "./rate-limited-provider.ts";
 import { functionPid, processUsage } from "./process-usage.ts";
 import { fmt } from "./stats.ts";
-import { backendPids, cpuMsOf } from "./db-cpu.ts";
+import { dbCpuAround } from "./db-cpu.ts";
 
 export const dispatchSenders = (k: number) =>
   Array.from({ length: k }, (_, i) => String(100000000000001 + i));
@@ -60,13 +60,13 @@ export async function benchDispatch(
 
   const pid = await functionPid(stack.pidOf("dispatch") ?? 0);
   const before = await processUsage(pid);
-  const dbBefore = await cpuMsOf(await backendPids(sql));
   let invocations = 0;
   let maxInvocationMs = 0;
   const started = performance.now();
   const remaining = async () =>
     Number(
-      (await sql`select count(*) as n from public.message_delivery_log where status = 'queued'`)[0]
+      (await sql`select count(*) as n from public.message_delivery_log
+        where direction = 'outbound' and status = 'queued'`)[0]
         .n,
     );
 
@@ -93,15 +93,15 @@ export async function benchDispatch(
       if (body.deliveries.claimed === 0) await new Promise((r) => setTimeout(r, 200));
     }
   };
-  try {
-    await Promise.all(Array.from({ length: opts.dispatchers }, worker));
-  } finally {
-    clearInterval(progress);
-  }
+  const { cpuMs: dbCpuMs } = await dbCpuAround(sql, async () => {
+    try {
+      await Promise.all(Array.from({ length: opts.dispatchers }, worker));
+    } finally {
+      clearInterval(progress);
+    }
+  });
   const seconds = (performance.now() - started) / 1000;
   const after = await processUsage(pid);
-  const dbPids = await backendPids(sql);
-  const dbAfter = await cpuMsOf(dbPids);
   const leftQueued = await remaining();
   await sql.end();
 
@@ -125,9 +125,7 @@ export async function benchDispatch(
     peakRssMiB: after?.peakRssMiB ?? null,
     cpuMsPerInvocation: before && after ? (after.cpuMs - before.cpuMs) / invocations : null,
     cpuMsPerMessage: before && after ? (after.cpuMs - before.cpuMs) / total : null,
-    dbCpuMsPerMessage: dbAfter === null
-      ? null
-      : dbPids.reduce((a, p) => a + (dbAfter.get(p) ?? 0) - (dbBefore?.get(p) ?? 0), 0) / total,
+    dbCpuMsPerMessage: dbCpuMs === null ? null : dbCpuMs / total,
     maxInvocationMs,
     leftQueued,
   };

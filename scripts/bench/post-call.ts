@@ -23,6 +23,7 @@ import { loadAverage } from "./machine.ts";
 import { standInAutovacuum } from "./autovacuum.ts";
 import { seedEarlierTraffic } from "./seed.ts";
 import { scanCounter } from "./scans.ts";
+import { dbCpuAround } from "./db-cpu.ts";
 
 /** Pacing buckets far above what the benchmark sends, so they count their round trip but never wait. */
 export const BENCH_RATE = 100_000;
@@ -31,6 +32,11 @@ export interface PostCallBenchResult {
   runs: RunStats[];
   roundTripsPerNotification: number;
   floorRoundTrips: number;
+  /**
+   * The database backends' CPU per notification, ms, for each of `runs` (null where it can't be
+   * read: PGlite, or a server on another machine).
+   */
+  dbCpuMsPerNotification: (number | null)[];
   /** Whole-table reads of the growing tables during the phases (PostgreSQL only). */
   scans?: string;
 }
@@ -164,50 +170,62 @@ export async function benchPostCall(
   async function measure(): Promise<PostCallBenchResult> {
     const progress = (label: string) => (done: number) =>
       opts.log(`  ${label}: ${done}/${opts.total}`);
+    const dbCpu: (number | null)[] = [];
+    const withDbCpu = async (run: () => Promise<RunStats>) => {
+      const { result, cpuMs } = await dbCpuAround(sql, run);
+      dbCpu.push(cpuMs === null ? null : cpuMs / result.requests);
+      return result;
+    };
     queries = 0;
-    const floorRun = await drive(
-      "floor (same secret-key check, 1 insert + 2 provider calls), in-process",
-      opts.total,
-      opts.concurrency,
-      floor,
-      progress("floor"),
+    const floorRun = await withDbCpu(() =>
+      drive(
+        "floor (same secret-key check, 1 insert + 2 provider calls), in-process",
+        opts.total,
+        opts.concurrency,
+        floor,
+        progress("floor"),
+      )
     );
     const floorRoundTrips = queries / opts.total;
 
     queries = 0;
-    const inProcess = await drive(
-      "post-call-notify, in-process handler",
-      opts.total,
-      opts.concurrency,
-      async (i) =>
-        okOutcome(
-          await handler(
-            new Request("http://bench/post-call-notify", {
-              method: "POST",
-              headers,
-              body: body("inproc", i),
-            }),
+    const inProcess = await withDbCpu(() =>
+      drive(
+        "post-call-notify, in-process handler",
+        opts.total,
+        opts.concurrency,
+        async (i) =>
+          okOutcome(
+            await handler(
+              new Request("http://bench/post-call-notify", {
+                method: "POST",
+                headers,
+                body: body("inproc", i),
+              }),
+            ),
           ),
-        ),
-      progress("in-process"),
+        progress("in-process"),
+      )
     );
     const roundTripsPerNotification = queries / opts.total;
 
     const remote = async (label: string, url: string, tag: string) => {
       opts.log(`  ${label} … load ${await loadAverage()}`);
-      return runLoad({
-        label,
-        url,
-        payload: {
-          kind: "post-call",
-          run: `${tag}-${run}`,
-          phoneNumberId: c.whatsappPhoneNumberId,
-          apikey: stack.keys.secret,
-        },
-        concurrency: opts.concurrency,
-        minSeconds: opts.minSeconds,
-        minRequests: opts.total,
-      });
+      return withDbCpu(() =>
+        runLoad({
+          label,
+          url,
+          payload: {
+            kind: "post-call",
+            run: `${tag}-${run}`,
+            phoneNumberId: c.whatsappPhoneNumberId,
+            apikey: stack.keys.secret,
+          },
+          concurrency: opts.concurrency,
+          minSeconds: opts.minSeconds,
+          minRequests: opts.total,
+        })
+      );
     };
     const direct = await remote(
       "post-call-notify, direct to the function process (separate load generator)",
@@ -229,6 +247,7 @@ export async function benchPostCall(
       runs: [floorRun, inProcess, direct, gateway],
       roundTripsPerNotification,
       floorRoundTrips,
+      dbCpuMsPerNotification: dbCpu,
       scans: scans?.report(),
     };
   }

@@ -361,11 +361,10 @@ CREATE INDEX message_delivery_log_api_message_idx ON public.message_delivery_log
 CREATE INDEX message_delivery_log_call_idx ON public.message_delivery_log USING btree (call_id, channel, created_at DESC) WHERE (call_id IS NOT NULL);
 CREATE INDEX message_delivery_log_due_idx ON public.message_delivery_log USING btree (next_attempt_at NULLS FIRST, created_at) WHERE ((direction = 'outbound'::text) AND (status = ANY (ARRAY['queued'::text, 'unknown'::text])));
 CREATE INDEX message_delivery_log_inbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (session_id) WHERE (direction = 'inbound'::text);
-CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, direction, sender, created_at);
-CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, direction, recipient, created_at);
+CREATE INDEX message_delivery_log_inbound_window_idx ON public.message_delivery_log USING btree (channel, sender, created_at) WHERE (direction = 'inbound'::text);
+CREATE INDEX message_delivery_log_outbound_recipient_idx ON public.message_delivery_log USING btree (channel, recipient, created_at) WHERE (direction = 'outbound'::text);
 CREATE INDEX message_delivery_log_outbound_stats_idx ON public.message_delivery_log USING btree (created_at, channel) INCLUDE (status, sent_at, delivered_at, read_at) WHERE (direction = 'outbound'::text);
 CREATE INDEX message_delivery_log_profile_id_idx ON public.message_delivery_log USING btree (profile_id);
-CREATE INDEX message_delivery_log_queued_idx ON public.message_delivery_log USING btree (created_at) WHERE (status = 'queued'::text);
 CREATE INDEX message_delivery_log_replies_idx ON public.message_delivery_log USING btree (session_id, created_at) WHERE ((direction = 'outbound'::text) AND (purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text])));
 CREATE INDEX message_delivery_log_reply_due_idx ON public.message_delivery_log USING btree (leased_until) WHERE ((direction = 'inbound'::text) AND (reply_state = ANY (ARRAY['pending'::text, 'in_progress'::text])));
 CREATE INDEX message_delivery_log_session_id_created_at_idx ON public.message_delivery_log USING btree (session_id, created_at);

@@ -327,7 +327,13 @@ for (const name of selected) {
           );
           for (const p of r.statuses) {
             emit(
-              `- ${p.label}, ${p.path}: ${p.accepted} accepted, ${p.appliedDuringPhase} applied while the phase ran, ` +
+              `- ${p.label}, ${p.path}: ${p.sent} sent, ${p.accepted} accepted${
+                p.accepted < p.sent
+                  ? ` (**${
+                    p.sent - p.accepted
+                  } repeated statuses accepted before: the phase outran its seeded rows, and its figure is not comparable**)`
+                  : ""
+              }, ${p.appliedDuringPhase} applied while the phase ran, ` +
                 `**${p.applied} applied** (${p.capped ? "stopped waiting" : "drained"} ${
                   fmt(p.drainSeconds)
                 } s after it), **${fmt(p.perSecond)} statuses/s** applied ` +

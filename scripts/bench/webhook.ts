@@ -111,7 +111,7 @@ export interface PhaseOptions {
  * Seeded outbound rows per status phase: 25,000 requests of 10, 2,500 requests/s for the default
  * 10 s (the fastest phase measured: 2,080/s).
  */
-export const STATUS_ROWS_PER_PHASE = 250_000;
+const STATUS_ROWS_PER_PHASE = 250_000;
 
 /** Requests each phase sends, at 4 concurrent, before it is measured. */
 const WARM_UP_REQUESTS = 40;
@@ -284,16 +284,16 @@ export function phaseRunner(
   pidOf: (name: string) => number | undefined,
   opts: PhaseOptions,
 ) {
-  let offset = 1_000;
+  const own = { next: 1_000 };
   return async (
     fn: string,
     label: string,
     path: "direct" | "gateway",
     payload: PayloadSpec,
     /** Request numbers of this kind of phase, kept apart from the others' (advanced here). */
-    numbering?: { next: number },
+    numbering: { next: number } = own,
   ): Promise<WebhookRun> => {
-    if (numbering) [offset, numbering.next] = [numbering.next, offset];
+    const first = numbering.next;
     const url = path === "direct"
       ? `${await stack.originOf(fn)!}/${fn}`
       : `${stack.urls.functions}/${fn}`;
@@ -305,9 +305,8 @@ export function phaseRunner(
       concurrency: 4,
       minSeconds: 0,
       minRequests: WARM_UP_REQUESTS,
-      offset: 0 + offset,
+      offset: first,
     });
-    offset += 100;
     const pid = pidOf(fn);
     const before = pid ? await processUsage(pid) : null;
     const stackBefore = await processUsage(Deno.pid);
@@ -320,10 +319,9 @@ export function phaseRunner(
       concurrency: opts.concurrency,
       minSeconds: opts.minSeconds,
       minRequests: opts.minRequests,
-      offset,
+      offset: first + 100,
     });
-    offset = stats.lastRequest + 100;
-    if (numbering) [offset, numbering.next] = [numbering.next, stats.lastRequest + 1];
+    numbering.next = stats.lastRequest + 100;
     const after = pid ? await processUsage(pid) : null;
     const stackAfter = await processUsage(Deno.pid);
     opts.log(

@@ -85,6 +85,42 @@ describe("pacing leases", () => {
     await counted.end();
   });
 
+  it("a lease asked for in a claim's statement is shared: claims begun meanwhile ask for none, and their sends wait for it", async () => {
+    const { counted, takes } = countingTakes();
+    const pacer = createPacer(counted);
+    const sender = { key: "whatsapp:pacing-claim-lease", ratePerSecond: 1_000 };
+    const first = pacer.reserve!([sender]);
+    expect(first.ask.map((a) => a.sender_key)).toEqual([sender.key]);
+    // Reserved while the first claim's statement is out: no second lease of the sender's row.
+    const second = pacer.reserve!([sender]);
+    expect(second.ask).toEqual([]);
+    let got = false;
+    const waiting = pacer.acquire([sender], 5_000).then((missing) => {
+      got = true;
+      return missing;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toBe(false); // waits for the claim's answer rather than leasing on its own
+    first.settle([{ sender_key: sender.key, granted: 50, wait_ms: 0 }]);
+    expect((await waiting).size).toBe(0);
+    expect(first.held.has(sender.key)).toBe(true);
+    expect(takes()).toBe(0);
+
+    // A claim that failed (settled with nothing) leaves the sends waiting for it to lease themselves.
+    const other = { key: "whatsapp:pacing-claim-failed", ratePerSecond: 1_000 };
+    const failing = pacer.reserve!([other]);
+    expect(failing.ask).toHaveLength(1);
+    expect(pacer.reserve!([other]).ask).toEqual([]);
+    const after = pacer.acquire([other], 5_000);
+    failing.settle([]);
+    expect((await after).size).toBe(0);
+    expect(takes()).toBe(1);
+    // And once it answered, the next claim may ask again.
+    await new Promise((r) => setTimeout(r, 150)); // the lease's stock expired (100 ms)
+    expect(pacer.reserve!([other]).ask).toHaveLength(1);
+    await counted.end();
+  });
+
   // The embedded database runs one statement at a time whatever the connection: PostgreSQL only.
   it.runIf(process.env.DATABASE_URL)(
     "a function's lease never queues behind its other statements: the pacer has its own connection",

@@ -18,6 +18,8 @@ const SUMMARY = "We agreed on a new monthly price of 250k. Delivery moved to Fri
 let env: TestEnv;
 let counted: Sql;
 const statements: string[] = [];
+/** For each statement, whether it leased pacing tokens: a claim asking for some, or a take. */
+const leases: boolean[] = [];
 let seq = 0;
 
 beforeAll(async () => {
@@ -28,8 +30,14 @@ beforeAll(async () => {
     onnotice: () => {},
     // postgres.js reads the array types once per client, before its first query: not a round
     // trip of any notification.
-    debug: (_c, query) => {
-      if (!query.includes("pg_catalog.pg_type")) statements.push(query);
+    debug: (_c, query, params) => {
+      if (query.includes("pg_catalog.pg_type")) return;
+      statements.push(query);
+      leases.push(
+        query.includes("take_send_token") ||
+          (query.includes("begin_post_call_notification_paced") &&
+            JSON.stringify(params).includes("sender_key")),
+      );
     },
   }) as unknown as Sql;
 });
@@ -94,6 +102,19 @@ describe("post-call round trips", () => {
       select sender_key from public.sender_rate_limits
       where sender_key like 'whatsapp:%' or sender_key like 'sms:%' order by sender_key`;
     expect(buckets.map((b) => b.sender_key.split(":")[0])).toEqual(["sms", "whatsapp"]);
+  });
+
+  it("20 notifications at once: one claim leases the tokens and the others' sends wait for it, not 20 claims queued on the senders' rows", async () => {
+    const h = handler(1_000);
+    statements.length = 0;
+    leases.length = 0;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => notify(h, "crowd")));
+    expect(outcomes.map((o) => o.outcome)).toEqual(Array(20).fill("sent"));
+    expect(env.wa.requests).toHaveLength(20);
+    expect(env.mtn.sendRequests()).toHaveLength(20);
+    // Every claim asked before (20 of 20 took both senders' rows); now the first asks, and a
+    // lease more only if its tokens expired (100 ms) before a slow machine reached the sends.
+    expect(leases.filter(Boolean).length, statements.join("\n")).toBeLessThanOrEqual(3);
   });
 
   it("tokens taken in the claim still pace: 10 notifications at once through 20/s senders take their time, and all go", async () => {

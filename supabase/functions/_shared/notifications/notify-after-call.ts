@@ -131,6 +131,10 @@ export async function notifyAfterCall(
       // No template: outside the window WhatsApp is refused, and takes no token.
       return { ...a, channel, window_only: channel === "whatsapp" && !deps.config.summaryTemplate };
     }),
+  }).catch((err) => {
+    // Other notifications' sends may be waiting for the lease this statement was to take.
+    tokens?.settle([]);
+    throw err;
   })) as ClaimRow[];
   tokens?.settle(claims);
   const sessionId = claims[0].session_id;

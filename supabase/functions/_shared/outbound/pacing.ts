@@ -33,7 +33,11 @@ export interface TokenReservation {
   ask: { sender_key: string; wanted: number; rate: number }[];
   /** The keys holding a token for this work: set aside from the stock, or granted by `settle`. */
   held: Set<string>;
-  /** The statement's answer: what it granted goes into the stock, one per key into `held`. */
+  /**
+   * The statement's answer: what it granted goes into the stock, one per key into `held`. Until
+   * it is called (or `release`), other work's sends for these senders wait for this lease: call
+   * it with `[]` when the statement failed.
+   */
   settle(
     rows: { sender_key: string | null; granted: number | null; wait_ms: number | null }[],
   ): void;
@@ -188,10 +192,27 @@ export function createPacer(
         ask.push({ sender_key: s.key, wanted: leaseSize(s), rate: s.ratePerSecond });
       }
     }
+    // The lease asked for in the caller's statement is in flight until that statement answers:
+    // work reserved meanwhile asks for none (every claim asking would queue them all on the
+    // senders' rows, each lock held to its commit), and its sends wait for this lease's stock.
+    let answered: () => void = () => {};
+    if (ask.length > 0) {
+      const inFlight = new Promise<void>((resolve) => answered = resolve);
+      for (const a of ask) refilling.set(a.sender_key, inFlight);
+      const done = answered;
+      answered = () => {
+        for (const a of ask) {
+          if (refilling.get(a.sender_key) === inFlight) refilling.delete(a.sender_key);
+        }
+        done();
+        answered = () => {};
+      };
+    }
     return {
       ask,
       held,
       settle(rows) {
+        answered();
         for (const r of rows) {
           const sender = r.sender_key ? byKey.get(r.sender_key) : undefined;
           if (!sender || r.granted === null || held.has(sender.key)) continue;
@@ -201,6 +222,7 @@ export function createPacer(
         }
       },
       release(key) {
+        answered();
         if (!held.delete(key)) return;
         const s = stock.get(key);
         if (s && now() < s.until) s.tokens++;

@@ -65,4 +65,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101400_accept_inbound_by_key",
   "20261202101500_paced_tokens_jsonb",
   "20261202101600_leaner_log_indexes",
+  "20261202101700_sent_outcomes_set_wise",
 ];

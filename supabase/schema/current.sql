@@ -3402,24 +3402,36 @@ grant execute on function public.process_status_inbox(p_limit integer) to servic
 
 CREATE OR REPLACE FUNCTION public.profile_identity(p_profile_id uuid, p_kind text)
  RETURNS text
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO ''
 AS $function$
-  select case when p_kind = 'phone'
-    then (select p.phone_number from public.profiles p where p.id = public.profile_survivor(p_profile_id))
-    else (select i.value from public.profile_identities i
-          where i.profile_id = public.profile_survivor(p_profile_id) and i.kind = p_kind
-          order by i.created_at desc limit 1) end
+declare
+  v_id uuid := public.profile_survivor(p_profile_id);
+  v_value text;
+begin
+  if p_kind = 'phone' then
+    select p.phone_number into v_value from public.profiles p where p.id = v_id;
+  else
+    select i.value into v_value from public.profile_identities i
+    where i.profile_id = v_id and i.kind = p_kind
+    order by i.created_at desc limit 1;
+  end if;
+  return v_value;
+end;
 $function$;
 grant execute on function public.profile_identity(p_profile_id uuid, p_kind text) to service_role;
 
 CREATE OR REPLACE FUNCTION public.profile_survivor(p_profile_id uuid)
  RETURNS uuid
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
  SET search_path TO ''
 AS $function$
+declare
+  v_id uuid;
+begin
+  -- Follows merged_into to the profile that absorbed this one (at most 32 merges deep).
   with recursive chain(id, merged_into, depth) as (
     select p.id, p.merged_into, 0 from public.profiles p where p.id = p_profile_id
     union all
@@ -3427,7 +3439,9 @@ AS $function$
     from chain c join public.profiles p on p.id = c.merged_into
     where c.depth < 32
   )
-  select c.id from chain c where c.merged_into is null order by c.depth limit 1
+  select c.id into v_id from chain c where c.merged_into is null order by c.depth limit 1;
+  return v_id;
+end;
 $function$;
 grant execute on function public.profile_survivor(p_profile_id uuid) to service_role;
 

@@ -66,4 +66,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101500_paced_tokens_jsonb",
   "20261202101600_leaner_log_indexes",
   "20261202101700_sent_outcomes_set_wise",
+  "20261202101800_profile_lookups_plpgsql",
 ];

@@ -1321,6 +1321,22 @@ CREATE OR REPLACE FUNCTION public.begin_post_call_notification(p_call_id text, p
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
+begin
+  return query
+    select b.session_id, b.profile_id, b.summary, b.whatsapp_window_open, b.channel,
+           b.delivery_id, b.status, b.provider_message_id, b.error_code, b.error_class,
+           b.error_message, b.attempt, b.to_send
+    from public.begin_post_call_notification_paced(p_call_id, p_phone_number, p_summary,
+                                                   p_correlation_id, p_lease_seconds, p_channels) b;
+end;
+$function$;
+grant execute on function public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[]) to service_role;
+
+CREATE OR REPLACE FUNCTION public.begin_post_call_notification_paced(p_call_id text, p_phone_number text, p_summary text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_lease_seconds integer DEFAULT 120, p_channels text[] DEFAULT ARRAY['whatsapp'::text, 'sms'::text], p_tokens jsonb DEFAULT '[]'::jsonb)
+ RETURNS TABLE(session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text, delivery_id uuid, status text, provider_message_id text, error_code text, error_class text, error_message text, attempt integer, to_send boolean, email text, sender_key text, granted integer, wait_ms integer)
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
 declare
   v_session record;
   v_summary text;
@@ -1331,6 +1347,22 @@ declare
   v_attempts integer;
   v_lease timestamptz := now() + make_interval(secs => p_lease_seconds);
   v_channels text[];
+  -- The claims, kept until the senders' tokens are taken (after every channel's row, in the
+  -- senders' key order, as every other taker takes them).
+  v_ch text[] := '{}'::text[];
+  v_id uuid[] := '{}'::uuid[];
+  v_st text[] := '{}'::text[];
+  v_pmid text[] := '{}'::text[];
+  v_ecode text[] := '{}'::text[];
+  v_eclass text[] := '{}'::text[];
+  v_emsg text[] := '{}'::text[];
+  v_att integer[] := '{}'::integer[];
+  v_send boolean[] := '{}'::boolean[];
+  v_taken jsonb := '{}'::jsonb;
+  v_req record;
+  v_granted integer;
+  v_wait integer;
+  v_i integer;
 begin
   if p_call_id is null or length(p_call_id) = 0 then
     raise exception 'call_id is required' using errcode = '22023';
@@ -1340,13 +1372,17 @@ begin
   select cs.summary into v_summary from public.call_summaries cs where cs.call_id = p_call_id;
   v_summary := coalesce(p_summary, v_summary);
 
+  -- The person's conversation; a new one starts with the tenant its first message would give it
+  -- (a call's notification belongs to the default tenant), so the log's tenant trigger has no
+  -- conversation to update.
   select * into v_session
-  from public.get_or_create_omnichannel_session(
-    p_phone_number, 'voice', p_call_id,
+  from public.get_or_create_session_for_profile(
+    public.resolve_profile('phone', p_phone_number, 'voice'), 'voice', p_call_id,
     jsonb_build_object('last_call', jsonb_build_object(
       'call_id', p_call_id, 'summary', v_summary, 'notified_at', now())),
-    'follow_up'
+    'follow_up', '00000000-0000-0000-0000-000000000001'::uuid
   );
+  email := public.profile_identity(v_session.profile_id, 'email');
 
   v_window := public.whatsapp_window_open(v_session.profile_id);
 
@@ -1384,11 +1420,11 @@ begin
     elsif v_found and v_row.status <> 'failed' then
       to_send := false;
     elsif v_channel = 'whatsapp' and v_session.has_whatsapp is false then
-      delivery_id := null; status := 'skipped'; provider_message_id := null;
-      error_code := 'NOT_ON_WHATSAPP'; error_class := 'permanent';
-      error_message := 'The recipient is known not to use WhatsApp';
-      attempt := v_attempts;
-      return next;
+      v_ch := v_ch || v_channel; v_id := v_id || null::uuid; v_st := v_st || 'skipped'::text;
+      v_pmid := v_pmid || null::text; v_ecode := v_ecode || 'NOT_ON_WHATSAPP'::text;
+      v_eclass := v_eclass || 'permanent'::text;
+      v_emsg := v_emsg || 'The recipient is known not to use WhatsApp'::text;
+      v_att := v_att || v_attempts; v_send := v_send || false;
       continue;
     else
       insert into public.message_delivery_log (
@@ -1413,66 +1449,47 @@ begin
       to_send := v_row.status = 'queued';
     end if;
 
-    delivery_id := v_row.id;
-    status := v_row.status;
-    provider_message_id := v_row.provider_message_id;
-    error_code := v_row.error_code;
-    error_class := v_row.error_class;
-    error_message := v_row.error_message;
-    attempt := v_row.attempts;
+    v_ch := v_ch || v_channel; v_id := v_id || v_row.id; v_st := v_st || v_row.status;
+    v_pmid := v_pmid || v_row.provider_message_id; v_ecode := v_ecode || v_row.error_code;
+    v_eclass := v_eclass || v_row.error_class; v_emsg := v_emsg || v_row.error_message;
+    v_att := v_att || v_row.attempts; v_send := v_send || to_send;
+  end loop;
+
+  -- The senders' tokens for the rows handed out to send (a WhatsApp token only inside the
+  -- window when the caller says so: outside it, without a template, nothing is sent).
+  if jsonb_array_length(coalesce(p_tokens, '[]'::jsonb)) > 0 then
+    for v_req in
+      select t.channel, t.sender_key, t.wanted, t.rate, coalesce(t.window_only, false) as window_only
+      from jsonb_to_recordset(p_tokens)
+        as t(channel text, sender_key text, wanted integer, rate double precision, window_only boolean)
+      where t.sender_key is not null and coalesce(t.wanted, 0) > 0
+      order by t.sender_key
+    loop
+      v_i := array_position(v_ch, v_req.channel);
+      continue when v_i is null or not v_send[v_i] or v_st[v_i] <> 'queued'
+                    or (v_req.window_only and not v_window);
+      select t.granted, t.wait_ms into v_granted, v_wait
+      from public.take_send_tokens(v_req.sender_key, v_req.wanted, coalesce(v_req.rate, 80)) t;
+      v_taken := v_taken || jsonb_build_object(v_req.channel, jsonb_build_object(
+        'sender_key', v_req.sender_key, 'granted', v_granted, 'wait_ms', v_wait));
+    end loop;
+  end if;
+
+  for v_i in 1 .. coalesce(array_length(v_ch, 1), 0) loop
+    channel := v_ch[v_i];
+    delivery_id := v_id[v_i];
+    status := v_st[v_i];
+    provider_message_id := v_pmid[v_i];
+    error_code := v_ecode[v_i];
+    error_class := v_eclass[v_i];
+    error_message := v_emsg[v_i];
+    attempt := v_att[v_i];
+    to_send := v_send[v_i];
+    sender_key := v_taken -> v_ch[v_i] ->> 'sender_key';
+    granted := (v_taken -> v_ch[v_i] ->> 'granted')::integer;
+    wait_ms := (v_taken -> v_ch[v_i] ->> 'wait_ms')::integer;
     return next;
   end loop;
-end;
-$function$;
-grant execute on function public.begin_post_call_notification(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[]) to service_role;
-
-CREATE OR REPLACE FUNCTION public.begin_post_call_notification_paced(p_call_id text, p_phone_number text, p_summary text DEFAULT NULL::text, p_correlation_id text DEFAULT NULL::text, p_lease_seconds integer DEFAULT 120, p_channels text[] DEFAULT ARRAY['whatsapp'::text, 'sms'::text], p_tokens jsonb DEFAULT '[]'::jsonb)
- RETURNS TABLE(session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text, delivery_id uuid, status text, provider_message_id text, error_code text, error_class text, error_message text, attempt integer, to_send boolean, email text, sender_key text, granted integer, wait_ms integer)
- LANGUAGE plpgsql
- SET search_path TO ''
-AS $function$
-declare
-  v_claims jsonb;
-  v_email text;
-  v_taken jsonb := '{}'::jsonb;
-  v_req record;
-  v_granted integer;
-  v_wait integer;
-begin
-  select coalesce(jsonb_agg(to_jsonb(b)), '[]'::jsonb) into v_claims
-  from public.begin_post_call_notification(p_call_id, p_phone_number, p_summary,
-                                           p_correlation_id, p_lease_seconds, p_channels) b;
-  v_email := public.profile_identity((v_claims -> 0 ->> 'profile_id')::uuid, 'email');
-
-  for v_req in
-    select t.channel, t.sender_key, t.wanted, t.rate, coalesce(t.window_only, false) as window_only
-    from jsonb_to_recordset(coalesce(p_tokens, '[]'::jsonb))
-      as t(channel text, sender_key text, wanted integer, rate double precision, window_only boolean)
-    where t.sender_key is not null and coalesce(t.wanted, 0) > 0
-    order by t.sender_key
-  loop
-    continue when not exists (
-      select 1 from jsonb_array_elements(v_claims) c
-      where c ->> 'channel' = v_req.channel and (c ->> 'to_send')::boolean
-        and c ->> 'status' = 'queued'
-        and (not v_req.window_only or (c ->> 'whatsapp_window_open')::boolean));
-    select t.granted, t.wait_ms into v_granted, v_wait
-    from public.take_send_tokens(v_req.sender_key, v_req.wanted, coalesce(v_req.rate, 80)) t;
-    v_taken := v_taken || jsonb_build_object(v_req.channel, jsonb_build_object(
-      'sender_key', v_req.sender_key, 'granted', v_granted, 'wait_ms', v_wait));
-  end loop;
-
-  return query
-  select c.session_id, c.profile_id, c.summary, c.whatsapp_window_open, c.channel,
-         c.delivery_id, c.status, c.provider_message_id, c.error_code, c.error_class,
-         c.error_message, c.attempt, c.to_send, v_email,
-         v_taken -> c.channel ->> 'sender_key',
-         (v_taken -> c.channel ->> 'granted')::integer,
-         (v_taken -> c.channel ->> 'wait_ms')::integer
-  from jsonb_to_recordset(v_claims) as c(
-    session_id uuid, profile_id uuid, summary text, whatsapp_window_open boolean, channel text,
-    delivery_id uuid, status text, provider_message_id text, error_code text, error_class text,
-    error_message text, attempt integer, to_send boolean);
 end;
 $function$;
 grant execute on function public.begin_post_call_notification_paced(p_call_id text, p_phone_number text, p_summary text, p_correlation_id text, p_lease_seconds integer, p_channels text[], p_tokens jsonb) to service_role;

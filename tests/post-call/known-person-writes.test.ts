@@ -87,6 +87,24 @@ const bothSent = (claims: Claim[]) =>
     })))
   })`;
 
+describe("a new person's post-call claim", () => {
+  it("writes their profile and conversation once each, the conversation with its tenant", async () => {
+    const phone = "+250788123470";
+    // Before: the conversation was created without a tenant and the delivery log's tenant
+    // trigger updated it on the first row ("UPDATE omnichannel_sessions" after the insert).
+    expect(await writesOf(() => begin("call-new", phone))).toEqual([
+      "INSERT profiles",
+      "INSERT omnichannel_sessions",
+    ]);
+    const [s] = await db.sql`select s.tenant_id, (select array_agg(distinct m.tenant_id)
+        from public.message_delivery_log m where m.session_id = s.id) as row_tenants
+      from public.omnichannel_sessions s join public.profiles p on p.id = s.profile_id
+      where p.phone_number = ${phone}`;
+    const defaultTenant = "00000000-0000-0000-0000-000000000001";
+    expect(s).toEqual({ tenant_id: defaultTenant, row_tenants: [defaultTenant] });
+  });
+});
+
 describe("a known person's post-call outcomes", () => {
   it("mark their conversation once for both summaries and write their profile once", async () => {
     const phone = "+250788123458";

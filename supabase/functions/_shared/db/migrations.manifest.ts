@@ -67,4 +67,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101600_leaner_log_indexes",
   "20261202101700_sent_outcomes_set_wise",
   "20261202101800_profile_lookups_plpgsql",
+  "20261202101900_post_call_claim_in_one",
 ];

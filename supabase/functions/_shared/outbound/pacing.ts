@@ -212,7 +212,6 @@ export function createPacer(
       ask,
       held,
       settle(rows) {
-        answered();
         for (const r of rows) {
           const sender = r.sender_key ? byKey.get(r.sender_key) : undefined;
           if (!sender || r.granted === null || held.has(sender.key)) continue;
@@ -220,6 +219,8 @@ export function createPacer(
           if (r.granted < leaseSize(sender)) markEmpty(sender, r.wait_ms ?? 0);
           if (fromStock(sender.key)) held.add(sender.key);
         }
+        // The sends waiting for this lease take from the stock it filled (or lease themselves).
+        answered();
       },
       release(key) {
         answered();

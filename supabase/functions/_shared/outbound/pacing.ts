@@ -195,19 +195,21 @@ export function createPacer(
     // The lease asked for in the caller's statement is in flight until that statement answers:
     // work reserved meanwhile asks for none (every claim asking would queue them all on the
     // senders' rows, each lock held to its commit), and its sends wait for this lease's stock.
-    let answered: () => void = () => {};
+    let resolveInFlight = () => {};
+    let inFlight: Promise<void> | null = null;
     if (ask.length > 0) {
-      const inFlight = new Promise<void>((resolve) => answered = resolve);
+      inFlight = new Promise<void>((resolve) => resolveInFlight = resolve);
       for (const a of ask) refilling.set(a.sender_key, inFlight);
-      const done = answered;
-      answered = () => {
-        for (const a of ask) {
-          if (refilling.get(a.sender_key) === inFlight) refilling.delete(a.sender_key);
-        }
-        done();
-        answered = () => {};
-      };
     }
+    // Once: the statement answered (settle) or its work gave up (release).
+    const answered = () => {
+      if (!inFlight) return;
+      for (const a of ask) {
+        if (refilling.get(a.sender_key) === inFlight) refilling.delete(a.sender_key);
+      }
+      inFlight = null;
+      resolveInFlight();
+    };
     return {
       ask,
       held,

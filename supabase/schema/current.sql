@@ -383,16 +383,16 @@ create policy tenant_members_select on public.message_delivery_log as permissive
             ELSE NULL::uuid
         END AS "case")));
 CREATE TRIGGER message_delivery_log_api_route AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.api_message_id IS NOT NULL) AND (new.status = ANY (ARRAY['failed'::text, 'blocked'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION advance_api_message_on_failure();
-CREATE TRIGGER message_delivery_log_block_opted_out BEFORE INSERT OR UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.purpose IS DISTINCT FROM 'keyword_reply'::text) AND ((new.status = 'queued'::text) OR ((new.status = 'blocked'::text) AND (new.channel = 'whatsapp'::text) AND (new.error_code = 'SMS.OPTED_OUT'::text))))) EXECUTE FUNCTION block_opted_out_outbound();
-CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE INSERT OR UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.channel = 'email'::text) AND (new.direction = 'outbound'::text) AND (new.status = 'queued'::text))) EXECUTE FUNCTION block_undeliverable_email();
+CREATE TRIGGER message_delivery_log_before_insert BEFORE INSERT ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_before_insert();
+CREATE TRIGGER message_delivery_log_block_opted_out BEFORE UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.purpose IS DISTINCT FROM 'keyword_reply'::text) AND ((new.status = 'queued'::text) OR ((new.status = 'blocked'::text) AND (new.channel = 'whatsapp'::text) AND (new.error_code = 'SMS.OPTED_OUT'::text))))) EXECUTE FUNCTION block_opted_out_outbound();
+CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.channel = 'email'::text) AND (new.direction = 'outbound'::text) AND (new.status = 'queued'::text))) EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.status = 'failed'::text) AND (old.status IS DISTINCT FROM 'failed'::text) AND (new.channel = 'whatsapp'::text) AND (new.direction = 'outbound'::text))) EXECUTE FUNCTION enqueue_fallback_on_failed_status();
-CREATE TRIGGER message_delivery_log_guard_status BEFORE INSERT OR UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
+CREATE TRIGGER message_delivery_log_guard_status BEFORE UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
 CREATE TRIGGER message_delivery_log_reopen_conversation AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.session_id IS NOT NULL))) EXECUTE FUNCTION reopen_conversation_on_inbound();
 CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_deleted();
 CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone)) OR ((new.session_id IS NOT NULL) AND (new.direction = 'outbound'::text) AND (new.purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text]))))) EXECUTE FUNCTION mark_message_stats_row();
 CREATE TRIGGER message_delivery_log_stats_truncate AFTER TRUNCATE ON public.message_delivery_log FOR EACH STATEMENT EXECUTE FUNCTION truncate_message_stats();
 CREATE TRIGGER message_delivery_log_stats_update AFTER UPDATE ON public.message_delivery_log FOR EACH ROW WHEN (((((old.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone)) OR (new.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone))) AND (((((old.channel IS DISTINCT FROM new.channel) OR (old.status IS DISTINCT FROM new.status)) OR (old.sent_at IS DISTINCT FROM new.sent_at)) OR (old.delivered_at IS DISTINCT FROM new.delivered_at)) OR (old.read_at IS DISTINCT FROM new.read_at))) OR ((((old.session_id IS DISTINCT FROM new.session_id) OR (old.direction IS DISTINCT FROM new.direction)) OR (old.purpose IS DISTINCT FROM new.purpose)) OR (old.created_at IS DISTINCT FROM new.created_at)))) EXECUTE FUNCTION mark_message_stats_row();
-CREATE TRIGGER message_delivery_log_tenant BEFORE INSERT ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_tenant();
 grant select on table public.message_delivery_log to authenticated;
 grant delete, insert, select, update on table public.message_delivery_log to service_role;
 comment on column public.message_delivery_log.purpose is 'Why the message was sent (post_call_summary, ai_reply, ...); with call_id it finds a call''s deliveries.';
@@ -1344,7 +1344,11 @@ declare
   v_channel text;
   v_row public.message_delivery_log%rowtype;
   v_found boolean;
-  v_attempts integer;
+  -- Each channel's latest earlier row for this call, and how many it has had.
+  v_latest public.message_delivery_log[];
+  v_counts integer[];
+  -- The positions (in v_channels) of the channels that get a new row.
+  v_new integer[] := '{}'::integer[];
   v_lease timestamptz := now() + make_interval(secs => p_lease_seconds);
   v_channels text[];
   -- The claims, kept until the senders' tokens are taken (after every channel's row, in the
@@ -1385,6 +1389,10 @@ begin
   email := public.profile_identity(v_session.profile_id, 'email');
 
   v_window := public.whatsapp_window_open(v_session.profile_id);
+  session_id := v_session.session_id;
+  profile_id := v_session.profile_id;
+  summary := v_summary;
+  whatsapp_window_open := v_window;
 
   -- WhatsApp-first (p_channels = {whatsapp}): a person known not to have WhatsApp gets the SMS.
   v_channels := p_channels;
@@ -1393,52 +1401,79 @@ begin
     v_channels := v_channels || 'sms'::text;
   end if;
 
-  foreach v_channel in array v_channels loop
-    select * into v_row from public.message_delivery_log m
-    where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary'
-    order by m.created_at desc, m.attempts desc
-    limit 1
-    for update;
-    v_found := found;
+  -- The call's earlier rows, every channel's in one read (none, for a call's first
+  -- notification): each channel's latest, and how many it has had.
+  v_latest := array_fill(null::public.message_delivery_log, array[cardinality(v_channels)]);
+  v_counts := array_fill(0, array[cardinality(v_channels)]);
+  for v_row in
+    select m.* from public.message_delivery_log m
+    where m.call_id = p_call_id and m.purpose = 'post_call_summary' and m.channel = any (v_channels)
+    order by m.channel, m.created_at desc, m.attempts desc
+    for update
+  loop
+    v_i := array_position(v_channels, v_row.channel);
+    if v_counts[v_i] = 0 then
+      v_latest[v_i] := v_row;
+    end if;
+    v_counts[v_i] := v_counts[v_i] + 1;
+  end loop;
 
-    select count(*)::integer into v_attempts from public.message_delivery_log m
-    where m.call_id = p_call_id and m.channel = v_channel and m.purpose = 'post_call_summary';
-
-    session_id := v_session.session_id;
-    profile_id := v_session.profile_id;
-    summary := v_summary;
-    whatsapp_window_open := v_window;
-    channel := v_channel;
-    to_send := false;
+  for v_i in 1 .. cardinality(v_channels) loop
+    v_channel := v_channels[v_i];
+    v_found := v_counts[v_i] > 0;
+    v_row := v_latest[v_i];
+    v_ch := v_ch || v_channel;
+    v_send := v_send || false;
 
     if v_found and v_row.status = 'queued' and coalesce(v_row.leased_until, '-infinity') <= now() then
       update public.message_delivery_log m
       set leased_until = v_lease, attempts = m.attempts + 1, correlation_id = p_correlation_id
       where m.id = v_row.id
       returning * into v_row;
-      to_send := true;
+      v_send[v_i] := true;
     elsif v_found and v_row.status <> 'failed' then
-      to_send := false;
+      null;
     elsif v_channel = 'whatsapp' and v_session.has_whatsapp is false then
-      v_ch := v_ch || v_channel; v_id := v_id || null::uuid; v_st := v_st || 'skipped'::text;
+      v_id := v_id || null::uuid; v_st := v_st || 'skipped'::text;
       v_pmid := v_pmid || null::text; v_ecode := v_ecode || 'NOT_ON_WHATSAPP'::text;
       v_eclass := v_eclass || 'permanent'::text;
       v_emsg := v_emsg || 'The recipient is known not to use WhatsApp'::text;
-      v_att := v_att || v_attempts; v_send := v_send || false;
+      v_att := v_att || v_counts[v_i];
       continue;
     else
+      -- Written below, with the call's other new rows.
+      v_new := v_new || v_i;
+      v_id := v_id || null::uuid; v_st := v_st || null::text; v_pmid := v_pmid || null::text;
+      v_ecode := v_ecode || null::text; v_eclass := v_eclass || null::text;
+      v_emsg := v_emsg || null::text; v_att := v_att || null::integer;
+      continue;
+    end if;
+
+    v_id := v_id || v_row.id; v_st := v_st || v_row.status;
+    v_pmid := v_pmid || v_row.provider_message_id; v_ecode := v_ecode || v_row.error_code;
+    v_eclass := v_eclass || v_row.error_class; v_emsg := v_emsg || v_row.error_message;
+    v_att := v_att || v_row.attempts;
+  end loop;
+
+  -- The new rows, in one statement (each insert into the log prepares its constraints,
+  -- triggers and indexes once per statement), in the channels' order.
+  if cardinality(v_new) > 0 then
+    for v_row in
       insert into public.message_delivery_log (
         session_id, profile_id, channel, direction, status, recipient, correlation_id,
         call_id, purpose, idempotency_key, attempts, leased_until, message_type
-      ) values (
-        v_session.session_id, v_session.profile_id, v_channel, 'outbound',
-        case when v_channel = 'sms' and not v_session.allows_sms then 'blocked' else 'queued' end,
-        p_phone_number, p_correlation_id, p_call_id, 'post_call_summary',
-        'post_call:' || p_call_id || ':' || v_channel
-          || case when v_attempts > 0 then ':' || (v_attempts + 1)::text else '' end,
-        v_attempts + 1, v_lease, 'text'
       )
-      returning * into v_row;
+      select v_session.session_id, v_session.profile_id, v_channels[n.i], 'outbound',
+             case when v_channels[n.i] = 'sms' and not v_session.allows_sms then 'blocked'
+                  else 'queued' end,
+             p_phone_number, p_correlation_id, p_call_id, 'post_call_summary',
+             'post_call:' || p_call_id || ':' || v_channels[n.i]
+               || case when v_counts[n.i] > 0 then ':' || (v_counts[n.i] + 1)::text else '' end,
+             v_counts[n.i] + 1, v_lease, 'text'
+      from unnest(v_new) with ordinality as n(i, ord)
+      order by n.ord
+      returning *
+    loop
       if v_row.status = 'blocked' then
         update public.message_delivery_log m
         set error_code = 'SMS.OPTED_OUT', error_class = 'permanent',
@@ -1446,14 +1481,13 @@ begin
         where m.id = v_row.id
         returning * into v_row;
       end if;
-      to_send := v_row.status = 'queued';
-    end if;
-
-    v_ch := v_ch || v_channel; v_id := v_id || v_row.id; v_st := v_st || v_row.status;
-    v_pmid := v_pmid || v_row.provider_message_id; v_ecode := v_ecode || v_row.error_code;
-    v_eclass := v_eclass || v_row.error_class; v_emsg := v_emsg || v_row.error_message;
-    v_att := v_att || v_row.attempts; v_send := v_send || to_send;
-  end loop;
+      v_i := array_position(v_channels, v_row.channel);
+      v_id[v_i] := v_row.id; v_st[v_i] := v_row.status;
+      v_pmid[v_i] := v_row.provider_message_id; v_ecode[v_i] := v_row.error_code;
+      v_eclass[v_i] := v_row.error_class; v_emsg[v_i] := v_row.error_message;
+      v_att[v_i] := v_row.attempts; v_send[v_i] := v_row.status = 'queued';
+    end loop;
+  end if;
 
   -- The senders' tokens for the rows handed out to send (a WhatsApp token only inside the
   -- window when the caller says so: outside it, without a template, nothing is sent).
@@ -2881,6 +2915,105 @@ begin
 end;
 $function$;
 grant execute on function public.merge_profiles(p_survivor uuid, p_loser uuid) to service_role;
+
+CREATE OR REPLACE FUNCTION public.message_delivery_log_before_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  v_allowed boolean;
+  v_reason text;
+  v_tenant uuid;
+  v_session_tenant uuid;
+  v_session_found boolean := false;
+begin
+  -- 1. The person opted out of this channel (block_opted_out_outbound, as written queued).
+  if new.direction = 'outbound' and new.status = 'queued'
+     and new.purpose is distinct from 'keyword_reply' and new.channel in ('whatsapp', 'sms') then
+    select bool_and(case new.channel when 'whatsapp' then p.allows_whatsapp when 'sms' then p.allows_sms end)
+    into v_allowed
+    from public.profiles p where p.id = new.profile_id or p.phone_number = new.recipient;
+    if v_allowed is false then
+      new.status := 'blocked';
+      new.error_code := upper(new.channel) || '.OPTED_OUT';
+      new.error_class := 'permanent';
+      new.error_message := 'The recipient opted out of '
+        || case new.channel when 'sms' then 'SMS' else 'WhatsApp' end;
+      new.leased_until := null;
+    end if;
+  end if;
+
+  -- 2. The address bounced or complained, or the person opted out of email
+  --    (block_undeliverable_email, as written queued).
+  if new.channel = 'email' and new.direction = 'outbound' and new.status = 'queued' then
+    select s.reason into v_reason from public.email_suppressions s
+    where s.address = lower(new.recipient);
+    if v_reason = 'bounced' then
+      new.error_code := 'EMAIL.UNDELIVERABLE';
+      new.error_message := 'The address bounced: no email goes to it';
+      v_allowed := false;
+    elsif v_reason = 'complained'
+       or exists (select 1 from public.profiles p where p.id = new.profile_id and not p.allows_email) then
+      new.error_code := 'EMAIL.OPTED_OUT';
+      new.error_message := 'The recipient opted out of email';
+      v_allowed := false;
+    end if;
+    if v_allowed is false then
+      new.status := 'blocked';
+      new.error_class := 'permanent';
+      new.leased_until := null;
+    end if;
+  end if;
+
+  -- 3. The status's first stamp (message_delivery_log_guard_status, on insert).
+  case new.status
+    when 'queued' then new.queued_at := coalesce(new.queued_at, pg_catalog.now());
+    when 'sent' then new.sent_at := coalesce(new.sent_at, pg_catalog.now());
+    when 'delivered' then new.delivered_at := coalesce(new.delivered_at, pg_catalog.now());
+    when 'read' then new.read_at := coalesce(new.read_at, pg_catalog.now());
+    when 'failed' then new.failed_at := coalesce(new.failed_at, pg_catalog.now());
+    when 'received' then new.received_at := coalesce(new.received_at, pg_catalog.now());
+    else null;
+  end case;
+  new.updated_at := pg_catalog.now();
+
+  -- 4. The tenant (message_tenant): a writer that names another tenant is trusted; the default
+  --    (the column's) is resolved from the WhatsApp number an inbound message came to, then from
+  --    the conversation.
+  if new.tenant_id <> '00000000-0000-0000-0000-000000000001'::uuid then
+    v_tenant := new.tenant_id;
+  end if;
+  if v_tenant is null and new.channel = 'whatsapp' and new.direction = 'inbound'
+     and new.metadata -> 'business' ->> 'phone_number_id' is not null then
+    select a.tenant_id into v_tenant
+    from public.channel_accounts a
+    where a.kind = 'whatsapp'
+      and a.external_id = new.metadata -> 'business' ->> 'phone_number_id';
+  end if;
+  if new.session_id is not null then
+    select s.tenant_id into v_session_tenant
+    from public.omnichannel_sessions s where s.id = new.session_id;
+    v_session_found := found;
+    v_tenant := coalesce(v_tenant, v_session_tenant);
+  end if;
+  new.tenant_id := coalesce(v_tenant, '00000000-0000-0000-0000-000000000001'::uuid);
+  -- A conversation takes the tenant of its first message (unless another writer got there first).
+  if v_session_found and v_session_tenant is null then
+    update public.omnichannel_sessions s set tenant_id = new.tenant_id
+    where s.id = new.session_id and s.tenant_id is null;
+  end if;
+  if new.profile_id is not null and not exists (
+    select 1 from public.tenant_profiles t
+    where t.tenant_id = new.tenant_id and t.profile_id = new.profile_id
+  ) then
+    insert into public.tenant_profiles (tenant_id, profile_id)
+    values (new.tenant_id, new.profile_id)
+    on conflict do nothing;
+  end if;
+  return new;
+end;
+$function$;
 
 CREATE OR REPLACE FUNCTION public.message_delivery_log_guard_status()
  RETURNS trigger

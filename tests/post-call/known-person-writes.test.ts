@@ -105,6 +105,64 @@ describe("a new person's post-call claim", () => {
   });
 });
 
+describe("a call's post-call claim on the delivery log", () => {
+  it("reads the call's earlier rows once and writes its two new rows in one statement", async () => {
+    // Before: each channel read its latest row, then counted its rows, then inserted its own row
+    // (4 reads and 2 insert statements for a new call), and every insert statement prepares the
+    // log's constraints, trigger conditions and 15 indexes again.
+    await db.sql.unsafe(`
+      create table if not exists public.test_log_inserts (seq bigserial primary key);
+      create or replace function public.test_log_inserts() returns trigger language plpgsql as $$
+      begin
+        insert into public.test_log_inserts default values;
+        return null;
+      end $$;
+      drop trigger if exists test_log_inserts on public.message_delivery_log;
+      create trigger test_log_inserts after insert on public.message_delivery_log
+        for each statement execute function public.test_log_inserts();`);
+    try {
+      const phone = "+250788123480";
+      const counted = await db.sql.begin(async (tx) => {
+        await tx`delete from public.test_log_inserts`;
+        const scans = () =>
+          tx<
+            { n: number }[]
+          >`select idx_scan::int + seq_scan::int as n from pg_stat_xact_user_tables
+            where relname = 'message_delivery_log'`.then((r) => r[0].n);
+        const before = await scans();
+        const claims = await tx<Claim[]>`select c.channel, c.delivery_id, c.session_id
+          from public.begin_post_call_notification(${"call-one-insert"}, ${phone}, 'Your summary',
+            'corr', 120, array['whatsapp', 'sms']) c`;
+        const reads = (await scans()) - before;
+        const [{ n }] = await tx`select count(*)::int as n from public.test_log_inserts`;
+        return { claims: claims.map((c) => c.channel), reads, insertStatements: n };
+      });
+      expect(counted.claims).toEqual(["whatsapp", "sms"]);
+      expect(counted.insertStatements).toBe(1);
+      // The call's rows once, and the WhatsApp window's check (the person's inbound messages).
+      expect(counted.reads).toBeLessThanOrEqual(2);
+
+      // A repeat finds both rows and writes nothing new.
+      const again = await db.sql.begin(async (tx) => {
+        await tx`delete from public.test_log_inserts`;
+        const claims = await tx<(Claim & { to_send: boolean; attempt: number })[]>`
+          select c.channel, c.to_send, c.attempt from public.begin_post_call_notification(
+            ${"call-one-insert"}, ${phone}, 'Your summary', 'corr', 120,
+            array['whatsapp', 'sms']) c`;
+        const [{ n }] = await tx`select count(*)::int as n from public.test_log_inserts`;
+        return { claims, insertStatements: n };
+      });
+      expect(again.claims).toEqual([
+        { channel: "whatsapp", to_send: false, attempt: 1 },
+        { channel: "sms", to_send: false, attempt: 1 },
+      ]);
+      expect(again.insertStatements).toBe(0);
+    } finally {
+      await db.sql`drop trigger if exists test_log_inserts on public.message_delivery_log`;
+    }
+  });
+});
+
 describe("a known person's post-call outcomes", () => {
   it("mark their conversation once for both summaries and write their profile once", async () => {
     const phone = "+250788123458";

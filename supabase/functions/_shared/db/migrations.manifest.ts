@@ -68,4 +68,6 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101700_sent_outcomes_set_wise",
   "20261202101800_profile_lookups_plpgsql",
   "20261202101900_post_call_claim_in_one",
+  "20261202102000_log_one_before_insert_trigger",
+  "20261202102100_post_call_claim_one_read_one_insert",
 ];

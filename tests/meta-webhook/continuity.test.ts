@@ -108,6 +108,9 @@ describe("Messenger → shares phone → SMS: one person, one live session", () 
 
 describe("the messaging window, on both channels", () => {
   const HOUR = "1 hour";
+  // The conversations above are still being answered in the background (a typing indicator,
+  // then the reply): these tests count what reaches Meta, so they start once that is done.
+  beforeAll(() => h.settled());
   for (const channel of ["messenger", "instagram"] as const) {
     const wroteAgo = async (hours: number) => {
       const p = person();

@@ -16,10 +16,15 @@ async function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** Four consecutive free ports (functions, database, console, sandbox), away from 54321–54324. */
+/**
+ * Four consecutive free ports (functions, database, console, sandbox), away from 54321–54324 and
+ * below Linux's ephemeral range (32768–60999): there, any outgoing connection made while the
+ * stack starts (the other tests' too) may take one as its local port between this check and the
+ * stack's bind ("Address already in use").
+ */
 async function freeBase(): Promise<number> {
   for (;;) {
-    const base = 40_000 + Math.floor(Math.random() * 20_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const frees = await Promise.all([0, 1, 2, 3].map((i) => isFree(base + i)));
     if (frees.every(Boolean)) return base;
   }

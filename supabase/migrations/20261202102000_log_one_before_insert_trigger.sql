@@ -17,7 +17,7 @@
 -- null) and changed nothing.
 --
 -- The update triggers are unchanged: the same functions, the same columns and conditions, now
--- BEFORE UPDATE only.
+-- BEFORE UPDATE only. public.message_tenant, which only the insert trigger called, is dropped.
 
 create or replace function public.message_delivery_log_before_insert()
 returns trigger
@@ -122,6 +122,8 @@ $$;
 revoke execute on function public.message_delivery_log_before_insert() from public, anon, authenticated;
 
 drop trigger message_delivery_log_tenant on public.message_delivery_log;
+-- Its only trigger is gone: its work is step 4 above.
+drop function public.message_tenant();
 
 drop trigger message_delivery_log_guard_status on public.message_delivery_log;
 create trigger message_delivery_log_guard_status

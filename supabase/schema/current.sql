@@ -3274,51 +3274,6 @@ AS $function$
 $function$;
 grant execute on function public.message_stats_unfolded_hours(p_from timestamp with time zone, p_to timestamp with time zone) to service_role;
 
-CREATE OR REPLACE FUNCTION public.message_tenant()
- RETURNS trigger
- LANGUAGE plpgsql
- SET search_path TO ''
-AS $function$
-declare
-  v_tenant uuid;
-  v_session_tenant uuid;
-  v_session_found boolean := false;
-begin
-  -- A writer that names another tenant is trusted; the default (the column's) is resolved.
-  if new.tenant_id <> '00000000-0000-0000-0000-000000000001'::uuid then
-    v_tenant := new.tenant_id;
-  end if;
-  if v_tenant is null and new.channel = 'whatsapp' and new.direction = 'inbound'
-     and new.metadata -> 'business' ->> 'phone_number_id' is not null then
-    select a.tenant_id into v_tenant
-    from public.channel_accounts a
-    where a.kind = 'whatsapp'
-      and a.external_id = new.metadata -> 'business' ->> 'phone_number_id';
-  end if;
-  if new.session_id is not null then
-    select s.tenant_id into v_session_tenant
-    from public.omnichannel_sessions s where s.id = new.session_id;
-    v_session_found := found;
-    v_tenant := coalesce(v_tenant, v_session_tenant);
-  end if;
-  new.tenant_id := coalesce(v_tenant, '00000000-0000-0000-0000-000000000001'::uuid);
-  -- A conversation takes the tenant of its first message (unless another writer got there first).
-  if v_session_found and v_session_tenant is null then
-    update public.omnichannel_sessions s set tenant_id = new.tenant_id
-    where s.id = new.session_id and s.tenant_id is null;
-  end if;
-  if new.profile_id is not null and not exists (
-    select 1 from public.tenant_profiles t
-    where t.tenant_id = new.tenant_id and t.profile_id = new.profile_id
-  ) then
-    insert into public.tenant_profiles (tenant_id, profile_id)
-    values (new.tenant_id, new.profile_id)
-    on conflict do nothing;
-  end if;
-  return new;
-end;
-$function$;
-
 CREATE OR REPLACE FUNCTION public.move_conversation(p_session_id uuid, p_action text, p_assignee text DEFAULT NULL::text, p_priority text DEFAULT NULL::text, p_tags text[] DEFAULT NULL::text[], p_agent text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql

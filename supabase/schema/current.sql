@@ -387,7 +387,7 @@ CREATE TRIGGER message_delivery_log_before_insert BEFORE INSERT ON public.messag
 CREATE TRIGGER message_delivery_log_block_opted_out BEFORE UPDATE OF error_code, leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.purpose IS DISTINCT FROM 'keyword_reply'::text) AND ((new.status = 'queued'::text) OR ((new.status = 'blocked'::text) AND (new.channel = 'whatsapp'::text) AND (new.error_code = 'SMS.OPTED_OUT'::text))))) EXECUTE FUNCTION block_opted_out_outbound();
 CREATE TRIGGER message_delivery_log_block_undeliverable_email BEFORE UPDATE OF leased_until ON public.message_delivery_log FOR EACH ROW WHEN (((new.channel = 'email'::text) AND (new.direction = 'outbound'::text) AND (new.status = 'queued'::text))) EXECUTE FUNCTION block_undeliverable_email();
 CREATE TRIGGER message_delivery_log_fallback AFTER UPDATE OF status ON public.message_delivery_log FOR EACH ROW WHEN (((new.status = 'failed'::text) AND (old.status IS DISTINCT FROM 'failed'::text) AND (new.channel = 'whatsapp'::text) AND (new.direction = 'outbound'::text))) EXECUTE FUNCTION enqueue_fallback_on_failed_status();
-CREATE TRIGGER message_delivery_log_guard_status BEFORE UPDATE ON public.message_delivery_log FOR EACH ROW EXECUTE FUNCTION message_delivery_log_guard_status();
+CREATE TRIGGER message_delivery_log_guard_status BEFORE UPDATE ON public.message_delivery_log FOR EACH ROW WHEN (((NOT (new.updated_at IS DISTINCT FROM old.updated_at)) OR ((new.status IS DISTINCT FROM old.status) AND (NOT (((new.status = 'sent'::text) AND (old.status = ANY (ARRAY['queued'::text, 'unknown'::text])) AND (new.sent_at IS NOT NULL)) OR ((new.status = 'delivered'::text) AND (old.status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text])) AND (new.delivered_at IS NOT NULL)) OR ((new.status = 'read'::text) AND (old.status = ANY (ARRAY['queued'::text, 'unknown'::text, 'sent'::text, 'delivered'::text])) AND (new.read_at IS NOT NULL))))))) EXECUTE FUNCTION message_delivery_log_guard_status();
 CREATE TRIGGER message_delivery_log_reopen_conversation AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.session_id IS NOT NULL))) EXECUTE FUNCTION reopen_conversation_on_inbound();
 CREATE TRIGGER message_delivery_log_stats_delete AFTER DELETE ON public.message_delivery_log REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mark_message_stats_deleted();
 CREATE TRIGGER message_delivery_log_stats_insert AFTER INSERT ON public.message_delivery_log FOR EACH ROW WHEN (((new.created_at < date_bin('01:00:00'::interval, now(), '2000-01-01 00:00:00+00'::timestamp with time zone)) OR ((new.session_id IS NOT NULL) AND (new.direction = 'outbound'::text) AND (new.purpose = ANY (ARRAY['ai_reply'::text, 'agent_reply'::text]))))) EXECUTE FUNCTION mark_message_stats_row();
@@ -3750,7 +3750,16 @@ begin
           error_message = case when m.status = 'unknown' then null else m.error_message end,
           error_class = case when m.status = 'unknown' then null else m.error_class end,
           next_attempt_at = case when m.status = 'unknown' then null else m.next_attempt_at end,
-          metadata = m.metadata || u.metadata
+          metadata = m.metadata || u.metadata,
+          -- A forward move's stamp, and updated_at: then the guard trigger has nothing to add and
+          -- does not run (a move it would refuse still runs it, and it keeps the status).
+          sent_at = case when u.status = 'sent' and m.status in ('queued', 'unknown')
+                         then coalesce(m.sent_at, now()) else m.sent_at end,
+          delivered_at = case when u.status = 'delivered' and m.status in ('queued', 'unknown', 'sent')
+                              then coalesce(m.delivered_at, now()) else m.delivered_at end,
+          read_at = case when u.status = 'read' and m.status in ('queued', 'unknown', 'sent', 'delivered')
+                         then coalesce(m.read_at, now()) else m.read_at end,
+          updated_at = now()
       from u
       where m.id = u.id
       returning m.id, m.status
@@ -4213,7 +4222,11 @@ begin
             error_class = null,
             error_message = null,
             next_attempt_at = null,
-            leased_until = null
+            leased_until = null,
+            -- The stamp of a forward move, and updated_at: the guard trigger then does not run.
+            sent_at = case when m.status in ('queued', 'unknown') then coalesce(m.sent_at, now())
+                           else m.sent_at end,
+            updated_at = now()
         from o
         where m.id = any (v_ids) and m.id = o.id
         returning o.i, m.id, m.status, m.attempts, m.next_attempt_at, m.session_id, m.profile_id,

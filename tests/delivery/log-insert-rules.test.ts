@@ -120,3 +120,43 @@ describe("a row written to the delivery log", () => {
     });
   });
 });
+
+/**
+ * Since 20261202102200 the status guard skips the updates that already are what it would make
+ * them (a forward move to sent, delivered or read with its stamp, and updated_at set): any other
+ * update still goes through it, whoever the writer and whatever it sets.
+ */
+describe("a row's status, updated by a writer that sets updated_at itself", () => {
+  const queuedRow = async (): Promise<string> => {
+    const [{ id }] = await db.sql`insert into public.message_delivery_log
+        (channel, direction, status, recipient)
+      values ('whatsapp', 'outbound', 'queued', '+250788500009') returning id`;
+    return id;
+  };
+  const move = async (id: string, status: string) => {
+    const [row] = await db.sql`update public.message_delivery_log
+      set status = ${status}, updated_at = now() + interval '1 second'
+      where id = ${id}
+      returning status, sent_at is not null as sent, delivered_at is not null as delivered,
+                read_at is not null as read, failed_at is not null as failed`;
+    return row;
+  };
+
+  it("never moves it backwards", async () => {
+    const id = await queuedRow();
+    expect(await move(id, "read")).toMatchObject({ status: "read", read: true });
+    expect(await move(id, "delivered")).toMatchObject({ status: "read", delivered: false });
+  });
+
+  it("still gets the stamp of a forward move it did not stamp", async () => {
+    const id = await queuedRow();
+    expect(await move(id, "delivered")).toEqual({
+      status: "delivered",
+      sent: false,
+      delivered: true,
+      read: false,
+      failed: false,
+    });
+    expect(await move(id, "failed")).toMatchObject({ status: "delivered", failed: false });
+  });
+});

@@ -70,4 +70,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202101900_post_call_claim_in_one",
   "20261202102000_log_one_before_insert_trigger",
   "20261202102100_post_call_claim_one_read_one_insert",
+  "20261202102200_status_guard_only_when_needed",
 ];

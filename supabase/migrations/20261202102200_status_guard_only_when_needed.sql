@@ -10,6 +10,10 @@
 -- any status change that is not a stamped forward move to sent, delivered or read (a move it
 -- refuses, a failure, a block, an unknown). So the forward-only rule holds for every writer as
 -- before; the two set-wise writers below give the same rows as before, stamps included.
+--
+-- The WHEN restates which moves are forward, as message_delivery_log_guard_status ranks them
+-- (queued, unknown, sent, delivered, read): a change to that rule changes both, and the writers'
+-- stamps.
 
 drop trigger message_delivery_log_guard_status on public.message_delivery_log;
 create trigger message_delivery_log_guard_status

@@ -1341,27 +1341,17 @@ declare
   v_session record;
   v_summary text;
   v_window boolean;
-  v_channel text;
   v_row public.message_delivery_log%rowtype;
-  v_found boolean;
-  -- Each channel's latest earlier row for this call, and how many it has had.
-  v_latest public.message_delivery_log[];
+  -- Each channel's claim (by its position in v_channels): first its latest earlier row for this
+  -- call, then the row it hands back (that one re-leased, a new one, or a WhatsApp skip that
+  -- has no row). Kept until the senders' tokens are taken, after every channel's row.
+  v_rows public.message_delivery_log[];
   v_counts integer[];
-  -- The positions (in v_channels) of the channels that get a new row.
+  v_send boolean[];
+  -- The positions of the channels that get a new row.
   v_new integer[] := '{}'::integer[];
   v_lease timestamptz := now() + make_interval(secs => p_lease_seconds);
   v_channels text[];
-  -- The claims, kept until the senders' tokens are taken (after every channel's row, in the
-  -- senders' key order, as every other taker takes them).
-  v_ch text[] := '{}'::text[];
-  v_id uuid[] := '{}'::uuid[];
-  v_st text[] := '{}'::text[];
-  v_pmid text[] := '{}'::text[];
-  v_ecode text[] := '{}'::text[];
-  v_eclass text[] := '{}'::text[];
-  v_emsg text[] := '{}'::text[];
-  v_att integer[] := '{}'::integer[];
-  v_send boolean[] := '{}'::boolean[];
   v_taken jsonb := '{}'::jsonb;
   v_req record;
   v_granted integer;
@@ -1403,8 +1393,9 @@ begin
 
   -- The call's earlier rows, every channel's in one read (none, for a call's first
   -- notification): each channel's latest, and how many it has had.
-  v_latest := array_fill(null::public.message_delivery_log, array[cardinality(v_channels)]);
+  v_rows := array_fill(null::public.message_delivery_log, array[cardinality(v_channels)]);
   v_counts := array_fill(0, array[cardinality(v_channels)]);
+  v_send := array_fill(false, array[cardinality(v_channels)]);
   for v_row in
     select m.* from public.message_delivery_log m
     where m.call_id = p_call_id and m.purpose = 'post_call_summary' and m.channel = any (v_channels)
@@ -1413,46 +1404,36 @@ begin
   loop
     v_i := array_position(v_channels, v_row.channel);
     if v_counts[v_i] = 0 then
-      v_latest[v_i] := v_row;
+      v_rows[v_i] := v_row;
     end if;
     v_counts[v_i] := v_counts[v_i] + 1;
   end loop;
 
   for v_i in 1 .. cardinality(v_channels) loop
-    v_channel := v_channels[v_i];
-    v_found := v_counts[v_i] > 0;
-    v_row := v_latest[v_i];
-    v_ch := v_ch || v_channel;
-    v_send := v_send || false;
-
-    if v_found and v_row.status = 'queued' and coalesce(v_row.leased_until, '-infinity') <= now() then
+    v_row := v_rows[v_i];
+    if v_counts[v_i] > 0 and v_row.status = 'queued'
+       and coalesce(v_row.leased_until, '-infinity') <= now() then
       update public.message_delivery_log m
       set leased_until = v_lease, attempts = m.attempts + 1, correlation_id = p_correlation_id
       where m.id = v_row.id
       returning * into v_row;
+      v_rows[v_i] := v_row;
       v_send[v_i] := true;
-    elsif v_found and v_row.status <> 'failed' then
-      null;
-    elsif v_channel = 'whatsapp' and v_session.has_whatsapp is false then
-      v_id := v_id || null::uuid; v_st := v_st || 'skipped'::text;
-      v_pmid := v_pmid || null::text; v_ecode := v_ecode || 'NOT_ON_WHATSAPP'::text;
-      v_eclass := v_eclass || 'permanent'::text;
-      v_emsg := v_emsg || 'The recipient is known not to use WhatsApp'::text;
-      v_att := v_att || v_counts[v_i];
-      continue;
+    elsif v_counts[v_i] > 0 and v_row.status <> 'failed' then
+      null; -- already sent, or being sent: handed back as it is
+    elsif v_channels[v_i] = 'whatsapp' and v_session.has_whatsapp is false then
+      -- No row: a skip, as its claim reports it.
+      v_row := null;
+      v_row.channel := 'whatsapp';
+      v_row.status := 'skipped';
+      v_row.error_code := 'NOT_ON_WHATSAPP';
+      v_row.error_class := 'permanent';
+      v_row.error_message := 'The recipient is known not to use WhatsApp';
+      v_row.attempts := v_counts[v_i];
+      v_rows[v_i] := v_row;
     else
-      -- Written below, with the call's other new rows.
-      v_new := v_new || v_i;
-      v_id := v_id || null::uuid; v_st := v_st || null::text; v_pmid := v_pmid || null::text;
-      v_ecode := v_ecode || null::text; v_eclass := v_eclass || null::text;
-      v_emsg := v_emsg || null::text; v_att := v_att || null::integer;
-      continue;
+      v_new := v_new || v_i; -- written below, with the call's other new rows
     end if;
-
-    v_id := v_id || v_row.id; v_st := v_st || v_row.status;
-    v_pmid := v_pmid || v_row.provider_message_id; v_ecode := v_ecode || v_row.error_code;
-    v_eclass := v_eclass || v_row.error_class; v_emsg := v_emsg || v_row.error_message;
-    v_att := v_att || v_row.attempts;
   end loop;
 
   -- The new rows, in one statement (each insert into the log prepares its constraints,
@@ -1482,10 +1463,8 @@ begin
         returning * into v_row;
       end if;
       v_i := array_position(v_channels, v_row.channel);
-      v_id[v_i] := v_row.id; v_st[v_i] := v_row.status;
-      v_pmid[v_i] := v_row.provider_message_id; v_ecode[v_i] := v_row.error_code;
-      v_eclass[v_i] := v_row.error_class; v_emsg[v_i] := v_row.error_message;
-      v_att[v_i] := v_row.attempts; v_send[v_i] := v_row.status = 'queued';
+      v_rows[v_i] := v_row;
+      v_send[v_i] := v_row.status = 'queued';
     end loop;
   end if;
 
@@ -1499,8 +1478,8 @@ begin
       where t.sender_key is not null and coalesce(t.wanted, 0) > 0
       order by t.sender_key
     loop
-      v_i := array_position(v_ch, v_req.channel);
-      continue when v_i is null or not v_send[v_i] or v_st[v_i] <> 'queued'
+      v_i := array_position(v_channels, v_req.channel);
+      continue when v_i is null or not v_send[v_i] or v_rows[v_i].status <> 'queued'
                     or (v_req.window_only and not v_window);
       select t.granted, t.wait_ms into v_granted, v_wait
       from public.take_send_tokens(v_req.sender_key, v_req.wanted, coalesce(v_req.rate, 80)) t;
@@ -1509,19 +1488,20 @@ begin
     end loop;
   end if;
 
-  for v_i in 1 .. coalesce(array_length(v_ch, 1), 0) loop
-    channel := v_ch[v_i];
-    delivery_id := v_id[v_i];
-    status := v_st[v_i];
-    provider_message_id := v_pmid[v_i];
-    error_code := v_ecode[v_i];
-    error_class := v_eclass[v_i];
-    error_message := v_emsg[v_i];
-    attempt := v_att[v_i];
+  for v_i in 1 .. cardinality(v_channels) loop
+    v_row := v_rows[v_i];
+    channel := v_channels[v_i];
+    delivery_id := v_row.id;
+    status := v_row.status;
+    provider_message_id := v_row.provider_message_id;
+    error_code := v_row.error_code;
+    error_class := v_row.error_class;
+    error_message := v_row.error_message;
+    attempt := v_row.attempts;
     to_send := v_send[v_i];
-    sender_key := v_taken -> v_ch[v_i] ->> 'sender_key';
-    granted := (v_taken -> v_ch[v_i] ->> 'granted')::integer;
-    wait_ms := (v_taken -> v_ch[v_i] ->> 'wait_ms')::integer;
+    sender_key := v_taken -> channel ->> 'sender_key';
+    granted := (v_taken -> channel ->> 'granted')::integer;
+    wait_ms := (v_taken -> channel ->> 'wait_ms')::integer;
     return next;
   end loop;
 end;

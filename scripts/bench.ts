@@ -169,8 +169,9 @@ async function withStack<T>(
     only,
     functionsDirs: [join(ROOT, "supabase/functions"), join(ROOT, "tests/fixtures/functions")],
     env: { ...runtimeOnly(Deno.env.toObject()), LOG_LEVEL: "error", ...env },
-    // The floors are public like the webhooks they stand beside: they pay the same signature check.
-    publicFunctions: ["webhook-floor", "webhook-floor-batched"],
+    // The floors are public like the functions they stand beside: they pay the same check (the
+    // webhooks' signature, post-call-notify's secret key).
+    publicFunctions: ["webhook-floor", "webhook-floor-batched", "post-call-floor"],
   });
   // Status callbacks from the sandbox would hit functions this run does not start, and the
   // stack's own housekeeping would clean sessions while the cleanup benchmark measures it.
@@ -198,12 +199,14 @@ for (const name of selected) {
   log(`\n## ${name}\n`);
   if (name === "post-call") {
     const rate = String(BENCH_RATE);
-    await withStack(["post-call-notify"], {
+    await withStack(["post-call-notify", "post-call-floor"], {
       WHATSAPP_RATE_PER_SECOND: rate,
       SMS_RATE_PER_SECOND: rate,
     }, async (stack, pidOf) => {
       const pid = pidOf("post-call-notify");
+      const floorPid = pidOf("post-call-floor");
       const before = pid ? await processUsage(pid) : null;
+      const floorBefore = floorPid ? await processUsage(floorPid) : null;
       const r = await benchPostCall(stack, {
         total,
         minSeconds,
@@ -213,11 +216,14 @@ for (const name of selected) {
         seed,
       });
       const after = pid ? await processUsage(pid) : null;
-      const floor = r.runs[0].perSecond;
+      const floorAfter = floorPid ? await processUsage(floorPid) : null;
+      const floor = r.runs[r.floorIndex].perSecond;
+      const inProcessFloor = r.runs[0].perSecond;
       emit(table(r.runs.map((s) => ({
         run: s.label,
         "req/s": fmt(s.perSecond),
-        "vs floor": `${fmt(s.perSecond / floor, 2)}×`,
+        "vs floor (direct)": `${fmt(s.perSecond / floor, 2)}×`,
+        "vs in-process floor": `${fmt(s.perSecond / inProcessFloor, 2)}×`,
         "p50 ms": fmt(s.p50),
         "p99 ms": fmt(s.p99),
         errors: s.errors,
@@ -247,7 +253,16 @@ for (const name of selected) {
           memCpu(
             after?.peakRssMiB ?? null,
             before && after
-              ? (after.cpuMs - before.cpuMs) / r.runs.slice(2).reduce((a, s) => a + s.requests, 0)
+              ? (after.cpuMs - before.cpuMs) /
+                r.functionRuns.reduce((a, i) => a + r.runs[i].requests, 0)
+              : null,
+          )
+        }; the floor function's: ${
+          memCpu(
+            floorAfter?.peakRssMiB ?? null,
+            floorBefore && floorAfter
+              ? (floorAfter.cpuMs - floorBefore.cpuMs) /
+                r.floorRuns.reduce((a, i) => a + r.runs[i].requests, 0)
               : null,
           )
         }; ` +

@@ -1,11 +1,14 @@
 /**
- * `npm run bench -- post-call`: post-call notifications with instant providers (the sandbox,
- * in-process), side by side with a floor in the same run: a handler that does the least any
- * design must do — one insert into the delivery log and the two provider calls in parallel.
+ * `npm run bench -- post-call`: post-call notifications with instant providers (the sandbox, its
+ * own process), side by side with a floor in the same run: what any design must do — the same
+ * secret-key check, one insert into the delivery log and the two provider calls in parallel.
  *
- * Reports notifications/s and p50/p99 through the gateway (the real function process), and
- * in-process (handler called directly), plus database round trips per notification counted by
- * postgres.js's `debug` hook.
+ * The floor runs the way post-call-notify does, as its own function process
+ * (tests/fixtures/functions/post-call-floor) driven by the same separate load generator with the
+ * same payload, direct and through the gateway; each is measured just before post-call-notify on
+ * the same path. The acceptance ratio is post-call-notify against the floor direct (as the
+ * webhook's). The floor and the handler called in-process by this process (no HTTP at all) are
+ * reported too. Database round trips per notification are counted by postgres.js's `debug` hook.
  */
 import postgres from "postgres";
 import { loadConfig } from "../../supabase/functions/_shared/config.ts";
@@ -29,7 +32,17 @@ import { dbCpuAround } from "./db-cpu.ts";
 export const BENCH_RATE = 100_000;
 
 export interface PostCallBenchResult {
+  /**
+   * In order: the floor in-process, the handler in-process, then per path (direct, gateway) the
+   * floor function and post-call-notify.
+   */
   runs: RunStats[];
+  /** Index in `runs` of the floor function, direct: what the ratios are taken against. */
+  floorIndex: number;
+  /** Indexes in `runs` of post-call-notify's own process's phases (direct and gateway). */
+  functionRuns: number[];
+  /** Indexes in `runs` of the floor function's phases (direct and gateway). */
+  floorRuns: number[];
   roundTripsPerNotification: number;
   floorRoundTrips: number;
   /**
@@ -151,6 +164,20 @@ export async function benchPostCall(
     );
     await floor(i);
   }
+  // And the two function processes, direct, with the payload the load generator sends.
+  for (const name of ["post-call-floor", "post-call-notify"]) {
+    const url = `${await stack.originOf(name)!}/${name}`;
+    for (let i = 0; i < 40; i += 4) {
+      await Promise.all([0, 1, 2, 3].map(async (k) => {
+        const res = await fetch(url, {
+          method: "POST",
+          headers,
+          body: body(`warm-${name}`, i + k),
+        });
+        if (!(await okOutcome(res))) throw new Error(`${name} warm-up: ${res.status}`);
+      }));
+    }
+  }
 
   // As production's autovacuum would: statistics that know the tables have rows (a never-analysed
   // log plans the WhatsApp window's probe as a scan of every WhatsApp row), kept up as they grow.
@@ -227,10 +254,22 @@ export async function benchPostCall(
         })
       );
     };
+    const floorOrigin = await stack.originOf("post-call-floor")!;
+    const origin = await stack.originOf("post-call-notify")!;
+    const floorDirect = await remote(
+      "floor function (same secret-key check, 1 insert + 2 provider calls), direct (separate load generator)",
+      `${floorOrigin}/post-call-floor`,
+      "floor-direct",
+    );
     const direct = await remote(
       "post-call-notify, direct to the function process (separate load generator)",
-      `${await stack.originOf("post-call-notify")!}/post-call-notify`,
+      `${origin}/post-call-notify`,
       "direct",
+    );
+    const floorGateway = await remote(
+      "floor function, through the gateway (separate load generator)",
+      `${stack.urls.functions}/post-call-floor`,
+      "floor-gw",
     );
     const gateway = await remote(
       "post-call-notify, through the gateway (separate load generator)",
@@ -244,7 +283,10 @@ export async function benchPostCall(
       })`,
     );
     return {
-      runs: [floorRun, inProcess, direct, gateway],
+      runs: [floorRun, inProcess, floorDirect, direct, floorGateway, gateway],
+      floorIndex: 2,
+      functionRuns: [3, 5],
+      floorRuns: [2, 4],
       roundTripsPerNotification,
       floorRoundTrips,
       dbCpuMsPerNotification: dbCpu,

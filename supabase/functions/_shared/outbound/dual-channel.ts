@@ -1,5 +1,5 @@
 import type { SendFailed, SendResult } from "./adapter.ts";
-import { type OutcomeItem, type RecordedOutcome, recordOutcomes } from "./outcome.ts";
+import { type OutcomeItem, type RecordedOutcome, recordOutcomesGrouped } from "./outcome.ts";
 import type { OutboundDeps, Outgoing } from "./send.ts";
 import type { OutboxRow } from "./senders.ts";
 
@@ -82,7 +82,8 @@ export interface DualSend extends Outgoing {
 /**
  * Sends on WhatsApp and SMS in parallel (already paced), then records both answers in one round
  * trip (record_outbound_outcomes: one statement, one commit, the profile and session rows locked
- * once instead of by two racing calls). Each send has its own deadline, so one failing, hanging
+ * once instead of by two racing calls), shared with the other requests whose sends finished in
+ * the same event-loop turn (recordOutcomesGrouped). Each send has its own deadline, so one failing, hanging
  * or throwing never blocks the other for longer than that deadline, and never fails it.
  */
 export async function sendDualChannel(
@@ -96,7 +97,7 @@ export async function sendDualChannel(
       withDeadline(send.sender.provider, timeoutMs, () => send.sender.send(send.row))
     ),
   );
-  const outcomes = await recordOutcomes(
+  const outcomes = await recordOutcomesGrouped(
     deps.sql,
     sends.map((send, i) => ({
       deliveryId: send.row.id,

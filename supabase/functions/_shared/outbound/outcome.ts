@@ -2,6 +2,7 @@ import type { Sql } from "../db/client.ts";
 import { rpc, rpcValue } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
 import type { SendResult } from "./adapter.ts";
+import { batchedPerPool } from "../inbox/tick-batch.ts";
 
 export interface RecordedOutcome {
   /**
@@ -48,17 +49,52 @@ const RECORD_BACKOFF_MS = [100, 400, 1_600];
  * or unknown), so dispatch does not send it again. Only when even that fails (the database
  * unreachable throughout) does the error reach the caller.
  */
-export async function recordOutcomes(
+export function recordOutcomes(
   sql: Sql,
   items: OutcomeItem[],
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<RecordedOutcome[]> {
+  return recordWith(writeOutcomes, sql, items, sleep);
+}
+
+/**
+ * recordOutcomes for one of many concurrent requests (post-call's two channels): the outcomes
+ * of the requests whose sends finished in the same event-loop turn are written in one call of
+ * record_outbound_outcomes, one statement and one commit, and each request gets its own back.
+ * The function locks the rows of the whole list in key order, so two such lists never wait on
+ * each other crosswise. A list that fails for any reason but the database being unavailable is
+ * written again request by request (batchedPerPool), so only the request it was about fails;
+ * then the same retries and parking as recordOutcomes.
+ */
+export function recordOutcomesGrouped(
+  sql: Sql,
+  items: OutcomeItem[],
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<RecordedOutcome[]> {
+  return recordWith(writeGrouped, sql, items, sleep);
+}
+
+const writeGrouped = batchedPerPool<OutcomeItem[], RecordedOutcome[]>(
+  writeOutcomes,
+  async (sql, lists) => {
+    const all = await writeOutcomes(sql, lists.flat());
+    let at = 0;
+    return lists.map((list) => all.slice(at, at += list.length));
+  },
+);
+
+async function recordWith(
+  write: (sql: Sql, items: OutcomeItem[]) => Promise<RecordedOutcome[]>,
+  sql: Sql,
+  items: OutcomeItem[],
+  sleep: (ms: number) => Promise<void>,
 ): Promise<RecordedOutcome[]> {
   if (items.length === 0) return [];
   let lastError: unknown;
   for (const pause of [0, ...RECORD_BACKOFF_MS]) {
     if (pause) await sleep(pause);
     try {
-      return await writeOutcomes(sql, items);
+      return await write(sql, items);
     } catch (err) {
       lastError = err;
     }

@@ -231,7 +231,7 @@ for (const name of selected) {
       emit(
         `\nDB round trips per notification: **${
           fmt(r.roundTripsPerNotification, 2)
-        }** (target 2; floor ${fmt(r.floorRoundTrips, 2)}).`,
+        }** (target at most 2; floor ${fmt(r.floorRoundTrips, 2)}).`,
       );
       if (r.dbCpuMsPerNotification.some((ms) => ms !== null)) {
         emit(

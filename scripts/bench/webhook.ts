@@ -137,8 +137,10 @@ export async function benchWebhook(
     // The drains count the inboxes by when rows arrived, which reads them whole; in parallel, the
     // workers' reads were counted as the next phase's (183 whole reads of status_inbox in one
     // run, all the drains' own, found with auto_explain). In this one backend they are flushed
-    // before each phase's count starts.
-    connection: { max_parallel_workers_per_gather: 0 },
+    // before each phase's count starts. A string: postgres.js leaves a parameter whose value is
+    // falsy out of the startup message, so the number 0 never reached the server (until
+    // 2026-12-01 this connection still planned the drains' counts in parallel).
+    connection: { max_parallel_workers_per_gather: "0" },
   });
   // Outbound rows the status batches refer to (10 per request, reused round-robin), then
   // statistics, so the planner picks the provider-id index for status lookups.

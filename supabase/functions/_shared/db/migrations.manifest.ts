@@ -71,4 +71,5 @@ export const EXPECTED_MIGRATIONS: readonly string[] = [
   "20261202102000_log_one_before_insert_trigger",
   "20261202102100_post_call_claim_one_read_one_insert",
   "20261202102200_status_guard_only_when_needed",
+  "20261202102300_status_claim_planned_per_call",
 ];

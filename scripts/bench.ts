@@ -217,8 +217,14 @@ for (const name of selected) {
       });
       const after = pid ? await processUsage(pid) : null;
       const floorAfter = floorPid ? await processUsage(floorPid) : null;
-      const floor = r.runs[r.floorIndex].perSecond;
-      const inProcessFloor = r.runs[0].perSecond;
+      const floorOf = (path: string) =>
+        r.runs.find((s) => s.kind === "floor" && s.path === path)!.perSecond;
+      const floor = floorOf("direct");
+      const inProcessFloor = floorOf("in-process");
+      /** Requests the given kind's function process served (its direct and gateway phases). */
+      const servedBy = (kind: string) =>
+        r.runs.filter((s) => s.kind === kind && s.path !== "in-process")
+          .reduce((a, s) => a + s.requests, 0);
       emit(table(r.runs.map((s) => ({
         run: s.label,
         "req/s": fmt(s.perSecond),
@@ -252,17 +258,13 @@ for (const name of selected) {
         `Function process (post-call-notify): peak memory / CPU per request (direct and gateway runs): ${
           memCpu(
             after?.peakRssMiB ?? null,
-            before && after
-              ? (after.cpuMs - before.cpuMs) /
-                r.functionRuns.reduce((a, i) => a + r.runs[i].requests, 0)
-              : null,
+            before && after ? (after.cpuMs - before.cpuMs) / servedBy("post-call") : null,
           )
         }; the floor function's: ${
           memCpu(
             floorAfter?.peakRssMiB ?? null,
             floorBefore && floorAfter
-              ? (floorAfter.cpuMs - floorBefore.cpuMs) /
-                r.floorRuns.reduce((a, i) => a + r.runs[i].requests, 0)
+              ? (floorAfter.cpuMs - floorBefore.cpuMs) / servedBy("floor")
               : null,
           )
         }; ` +

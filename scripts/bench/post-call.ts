@@ -31,18 +31,19 @@ import { dbCpuAround } from "./db-cpu.ts";
 /** Pacing buckets far above what the benchmark sends, so they count their round trip but never wait. */
 export const BENCH_RATE = 100_000;
 
+/** One phase: the floor or post-call-notify, called in this process or over HTTP. */
+export type PostCallRun = RunStats & {
+  kind: "floor" | "post-call";
+  /** in-process: called by this process; direct: its function process; gateway: through it. */
+  path: "in-process" | "direct" | "gateway";
+};
+
 export interface PostCallBenchResult {
   /**
-   * In order: the floor in-process, the handler in-process, then per path (direct, gateway) the
-   * floor function and post-call-notify.
+   * In order: the floor and the handler in-process, then per path (direct, gateway) the floor
+   * function and post-call-notify. The ratios are taken against the floor function, direct.
    */
-  runs: RunStats[];
-  /** Index in `runs` of the floor function, direct: what the ratios are taken against. */
-  floorIndex: number;
-  /** Indexes in `runs` of post-call-notify's own process's phases (direct and gateway). */
-  functionRuns: number[];
-  /** Indexes in `runs` of the floor function's phases (direct and gateway). */
-  floorRuns: number[];
+  runs: PostCallRun[];
   roundTripsPerNotification: number;
   floorRoundTrips: number;
   /**
@@ -282,11 +283,20 @@ export async function benchPostCall(
         fmt(floorRoundTrips, 2)
       })`,
     );
+    const as = (kind: PostCallRun["kind"], path: PostCallRun["path"], r: RunStats) => ({
+      ...r,
+      kind,
+      path,
+    });
     return {
-      runs: [floorRun, inProcess, floorDirect, direct, floorGateway, gateway],
-      floorIndex: 2,
-      functionRuns: [3, 5],
-      floorRuns: [2, 4],
+      runs: [
+        as("floor", "in-process", floorRun),
+        as("post-call", "in-process", inProcess),
+        as("floor", "direct", floorDirect),
+        as("post-call", "direct", direct),
+        as("floor", "gateway", floorGateway),
+        as("post-call", "gateway", gateway),
+      ],
       roundTripsPerNotification,
       floorRoundTrips,
       dbCpuMsPerNotification: dbCpu,

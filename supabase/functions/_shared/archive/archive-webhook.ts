@@ -1,6 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import { rpcValue } from "../db/rpc.ts";
-import { batchedPerPool } from "../inbox/tick-batch.ts";
+import { batchedPerPool } from "../db/tick-batch.ts";
 import { pgSafeText } from "../text/pg-safe.ts";
 
 /** The webhooks whose raw bodies are archived (and can be replayed: archive/replay.ts). */

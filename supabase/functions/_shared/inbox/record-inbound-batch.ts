@@ -1,7 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import { rpc } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
-import { batchedPerPool } from "./tick-batch.ts";
+import { batchedPerPool } from "../db/tick-batch.ts";
 import {
   type InboundMessage,
   type RecordedInbound,

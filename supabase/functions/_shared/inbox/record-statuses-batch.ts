@@ -6,7 +6,7 @@ import {
   type StatusOutcome,
   type StatusUpdate,
 } from "../outbound/delivery-status.ts";
-import { batchedPerPool } from "./tick-batch.ts";
+import { batchedPerPool } from "../db/tick-batch.ts";
 
 /**
  * recordDeliveryStatuses for webhooks under load: the status updates of the requests that arrive

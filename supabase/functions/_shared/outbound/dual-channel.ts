@@ -83,8 +83,9 @@ export interface DualSend extends Outgoing {
  * Sends on WhatsApp and SMS in parallel (already paced), then records both answers in one round
  * trip (record_outbound_outcomes: one statement, one commit, the profile and session rows locked
  * once instead of by two racing calls), shared with the other requests whose sends finished in
- * the same event-loop turn (recordOutcomesGrouped). Each send has its own deadline, so one failing, hanging
- * or throwing never blocks the other for longer than that deadline, and never fails it.
+ * the same event-loop turn (recordOutcomesGrouped). Each send has its own deadline, so one
+ * failing, hanging or throwing never blocks the other for longer than that deadline, and never
+ * fails it.
  */
 export async function sendDualChannel(
   deps: OutboundDeps,

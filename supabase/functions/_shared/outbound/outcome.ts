@@ -2,7 +2,7 @@ import type { Sql } from "../db/client.ts";
 import { rpc, rpcValue } from "../db/rpc.ts";
 import type { Json } from "../db/database.types.ts";
 import type { SendResult } from "./adapter.ts";
-import { batchedPerPool } from "../inbox/tick-batch.ts";
+import { batchedPerPool } from "../db/tick-batch.ts";
 
 export interface RecordedOutcome {
   /**
@@ -41,6 +41,7 @@ export async function recordOutcome(
 
 /** Attempts to write outcomes before parking them, and the pause before each retry (ms). */
 const RECORD_BACKOFF_MS = [100, 400, 1_600];
+const pauseFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Many outcomes in one round trip, in order (a dispatcher's batch for one sender). The provider
@@ -52,7 +53,7 @@ const RECORD_BACKOFF_MS = [100, 400, 1_600];
 export function recordOutcomes(
   sql: Sql,
   items: OutcomeItem[],
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = pauseFor,
 ): Promise<RecordedOutcome[]> {
   return recordWith(writeOutcomes, sql, items, sleep);
 }
@@ -69,7 +70,7 @@ export function recordOutcomes(
 export function recordOutcomesGrouped(
   sql: Sql,
   items: OutcomeItem[],
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms: number) => Promise<void> = pauseFor,
 ): Promise<RecordedOutcome[]> {
   return recordWith(writeGrouped, sql, items, sleep);
 }

@@ -1,5 +1,5 @@
-import type { Sql } from "../db/client.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import type { Sql } from "./client.ts";
+import { isDatabaseUnavailable } from "./errors.ts";
 
 /**
  * Groups the writes of concurrent requests into one statement per event-loop turn: `add` queues
